@@ -1,0 +1,162 @@
+"""Clocks: the only place that reads the wall clock or really sleeps.
+
+Everything else in skylaunch asks the session's clock for ``now()`` and sleeps through
+``sleep_until``, so a :class:`SimulatedClock` can run a whole day of schedule in milliseconds.
+Instants are aware datetimes in the clock's zone (``tz``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "SimulatedClock", "SystemClock", "local_zone"]
+
+_UTC = timezone.utc
+
+
+def local_zone() -> tzinfo:
+    """The system's local zone as a fixed-offset-free tzinfo (``datetime.astimezone``'s)."""
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where the scheduler gets the time from."""
+
+    tz: tzinfo
+
+    def now(self) -> datetime:
+        """The current instant, aware, in ``tz``."""
+        ...
+
+    def timestamp(self) -> float:
+        """The current instant as POSIX seconds (cheap; used on hot paths)."""
+        ...
+
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
+    ) -> None:
+        """Return at ``deadline`` (``None``: never by itself) or as soon as ``wake`` is set.
+
+        ``busy`` says work runs outside the loop (threads, processes) whose end will set
+        ``wake``; a real clock ignores it, a simulated one lets that work finish first.
+        """
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block the calling thread for ``seconds`` of this clock's time."""
+        ...
+
+
+class SystemClock:
+    """The real clock. ``tz`` defaults to the system's local zone."""
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        self.tz: tzinfo = tz if tz is not None else local_zone()
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def timestamp(self) -> float:
+        return time.time()
+
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
+    ) -> None:
+        if wake.is_set():
+            return
+        timeout = None if deadline is None else max(0.0, deadline.timestamp() - time.time())
+        if timeout == 0.0:
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def __repr__(self) -> str:
+        return f"SystemClock(tz={self.tz!r})"
+
+
+class SimulatedClock:
+    """A clock that only moves when told to, or when the scheduler sleeps.
+
+    ``sleep_until`` jumps straight to the deadline, so a scheduler on this clock runs through
+    virtual time as fast as the CPU allows. While work runs outside the event loop (``busy``),
+    it first waits up to ``settle_s`` real seconds for that work to report, so thread and
+    process tasks finish at the virtual instant they started unless they run long.
+    """
+
+    def __init__(
+        self, start: datetime | str, tz: tzinfo | None = None, *, settle_s: float = 1.0
+    ) -> None:
+        if isinstance(start, str):
+            start = datetime.fromisoformat(start)
+        if tz is None:
+            tz = start.tzinfo if start.tzinfo is not None else local_zone()
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=tz)
+        self.tz: tzinfo = tz
+        self._now = start.astimezone(tz)
+        self.settle_s = settle_s
+
+    def now(self) -> datetime:
+        return self._now
+
+    def timestamp(self) -> float:
+        return self._now.timestamp()
+
+    def set(self, instant: datetime | str) -> None:
+        """Move to ``instant`` (naive values are read in ``tz``); it may not go backwards."""
+        if isinstance(instant, str):
+            instant = datetime.fromisoformat(instant)
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=self.tz)
+        if instant < self._now:
+            raise ValueError(f"a simulated clock does not go back: {instant} < {self._now}")
+        self._now = instant.astimezone(self.tz)
+
+    def advance(self, delta: timedelta | float) -> None:
+        """Move forward by ``delta`` (a timedelta or seconds) of real elapsed time."""
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=delta)
+        if delta < timedelta(0):
+            raise ValueError(f"a simulated clock does not go back: {delta}")
+        self._now = (self._now.astimezone(_UTC) + delta).astimezone(self.tz)
+
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
+    ) -> None:
+        # Let ready callbacks (finished async tasks, thread callbacks) run first.
+        await asyncio.sleep(0)
+        if wake.is_set():
+            return
+        if busy:
+            try:
+                await asyncio.wait_for(wake.wait(), self.settle_s)
+            except asyncio.TimeoutError:
+                pass
+            if wake.is_set():
+                return
+        if deadline is None:
+            if busy:
+                return
+            raise RuntimeError(
+                "the scheduler would sleep forever on a simulated clock: nothing is due ever "
+                "again and no shut_cond ends the run (give shut_cond or an end time)"
+            )
+        if deadline > self._now:
+            self._now = deadline.astimezone(self.tz)
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def __repr__(self) -> str:
+        return f"SimulatedClock({self._now.isoformat()!r})"

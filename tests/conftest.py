@@ -1,0 +1,55 @@
+"""Shared fixtures: a simulated clock, and real services that fail under CI when missing."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import pytest
+
+PG_URL = os.environ.get("SKYLAUNCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SKYLAUNCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int) -> str:
+    """Return ``url`` when the service answers; under CI a missing service fails the test."""
+    if _reachable(url, default_port):
+        return url
+    message = f"{name} is not reachable at {url} (set SKYLAUNCH_TEST_{name.upper()}_URL)"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    return require_service("pg", PG_URL, 5432)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_service("redis", REDIS_URL, 6379)
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path: os.PathLike[str]) -> Iterator[str]:
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        yield str(tmp_path)
+    finally:
+        os.chdir(old)
