@@ -49,11 +49,11 @@ class SkylaunchError(Exception):
 class ConfigError(SkylaunchError, ValueError):
     """A configuration key is unknown or its value is not acceptable."""
 
-    def __init__(self, key: str, value: object, expected: str) -> None:
+    def __init__(self, key: str, value: object, problem: str) -> None:
         self.key = key
         self.value = value
-        self.expected = expected
-        super().__init__(f"config {key!r}: got {value!r}; expected {expected}")
+        self.problem = problem
+        super().__init__(f"config {key!r} = {value!r}: {problem}")
 
 
 class ConditionParseError(SkylaunchError, ValueError):

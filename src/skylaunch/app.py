@@ -1,0 +1,99 @@
+"""``App``: the decorator-based front of a session (Rocketry's ``Rocketry`` class)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from skylaunch.conds.base import Condition
+from skylaunch.conds.func import FuncCond
+from skylaunch.config import Config
+from skylaunch.session import Session
+from skylaunch.tasks.base import Task
+from skylaunch.tasks.func import FuncTask
+from skylaunch.time.clock import Clock
+
+__all__ = ["App"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class App:
+    """Define tasks with ``@app.task(...)`` and run them with ``app.run()``.
+
+    ``config`` (a dict or :class:`Config`) and keyword arguments set session options;
+    ``logger_repo`` is where task records go (a memory repo by default); ``clock`` replaces the
+    system clock (``SimulatedClock`` in tests).
+    """
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        logger_repo: Any = None,
+        *,
+        config: Config | Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+        **config_kwargs: Any,
+    ) -> None:
+        if session is None:
+            session = Session(config, clock=clock, repo=logger_repo, **config_kwargs)
+        else:
+            if config is not None or config_kwargs or clock is not None:
+                raise TypeError("give either session= or config/clock options, not both")
+            if logger_repo is not None:
+                session.set_repo(logger_repo)
+        self.session = session
+
+    def task(
+        self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
+    ) -> Callable[[F], F]:
+        """Decorate a function to schedule it: ``@app.task("daily after 10:00")``."""
+
+        def wrapper(func: F) -> F:
+            FuncTask(func, session=self.session, start_cond=start_cond, name=name, **kwargs)
+            return func
+
+        if callable(start_cond) and not isinstance(start_cond, Condition):
+            raise TypeError(
+                "@app.task needs parentheses: write @app.task() or @app.task('daily'), "
+                "not @app.task"
+            )
+        return wrapper
+
+    def cond(self, syntax: str | None = None) -> Callable[[F], F]:
+        """Make a function a condition usable by name in condition strings."""
+
+        def wrapper(func: F) -> F:
+            name = syntax or func.__name__
+            self.session.cond_names[name] = FuncCond(func, name)
+            return func
+
+        return wrapper
+
+    def params(self, **params: Any) -> None:
+        """Set session parameters, passed by name to the tasks that take them."""
+        self.session.parameters.update(params)
+
+    def setup(self) -> Callable[[F], F]:
+        """Decorate a function to call at scheduler start-up."""
+
+        def wrapper(func: F) -> F:
+            self.session.startup_hooks.append(func)
+            return func
+
+        return wrapper
+
+    def run(self, debug: bool = False) -> None:
+        """Run the scheduler until it shuts down (blocks)."""
+        if debug:
+            self.session.config.debug = True
+        self.session.start()
+
+    async def serve(self, debug: bool = False) -> None:
+        """Run the scheduler inside an already running event loop."""
+        if debug:
+            self.session.config.debug = True
+        await self.session.serve()
+
+    def __getitem__(self, name: str) -> Task:
+        return self.session[name]

@@ -1,0 +1,286 @@
+"""The condition protocol, its evaluation context and the logic combinators.
+
+A condition is an immutable value that says whether something holds at an instant
+(:meth:`Condition.is_true`) and, just as important for an event-driven scheduler, the earliest
+future instant at which that answer may change without any task event
+(:meth:`Condition.next_change`). ``&``, ``|`` and ``~`` build :class:`All`, :class:`Any` and
+:class:`Not`; ``str(cond)`` prints the string syntax that parses back to an equal condition.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from skylaunch.history import TaskHistory, TaskLog
+
+if TYPE_CHECKING:
+    from skylaunch.session import Session
+    from skylaunch.tasks.base import Task
+
+__all__ = [
+    "EVERY_PASS",
+    "All",
+    "AlwaysFalse",
+    "AlwaysTrue",
+    "Any",
+    "Condition",
+    "Context",
+    "Not",
+    "false",
+    "true",
+]
+
+#: Put in :meth:`Condition.watches` by conditions that read scheduler state (cycle counts):
+#: the scheduler then looks at them on every pass it makes.
+EVERY_PASS = "<every pass>"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a condition may look at: one instant, one session, maybe one task."""
+
+    now: datetime
+    session: Session
+    task: Task | None = None
+
+    @property
+    def ts(self) -> float:
+        return self.now.timestamp()
+
+    @property
+    def history(self) -> TaskHistory:
+        return self.session.history
+
+    def log_of(self, task_name: str | None) -> TaskLog:
+        """The history of ``task_name``, or of the task being evaluated when ``None``."""
+        if task_name is None:
+            if self.task is None:
+                raise ValueError("this condition needs a task: pass task=... or name one")
+            task_name = self.task.name
+        return self.session.history.of(task_name)
+
+    def task_name(self, task_name: str | None) -> str:
+        if task_name is not None:
+            return task_name
+        if self.task is None:
+            raise ValueError("this condition needs a task: pass task=... or name one")
+        return self.task.name
+
+    @property
+    def poll_deadline(self) -> datetime:
+        """When an opaque condition must be looked at again (``cycle_sleep``, floored)."""
+        return self.now + timedelta(seconds=self.session.poll_interval_s)
+
+
+class Condition(ABC):
+    """A statement that is true or false at an instant. Immutable, hashable, printable."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def is_true(self, ctx: Context) -> bool:
+        """Value at ``ctx.now``. Reads ``ctx.history`` only; never the repo or the wall clock."""
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        """Earliest instant after ``ctx.now`` at which ``is_true`` may flip without a task event.
+
+        ``None`` means only task events (or scheduler passes, see :meth:`watches`) change it.
+        The default is the safe one for opaque conditions: look again after the poll interval.
+        """
+        return ctx.poll_deadline
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        """Names of the tasks whose actions may change this condition's value.
+
+        ``own`` is the task the condition belongs to (``None`` when it has none).
+        :data:`EVERY_PASS` asks to be evaluated on every scheduler pass.
+        """
+        return frozenset()
+
+    def observe(self, task: Task | str | None = None, session: Session | None = None) -> bool:
+        """Evaluate now, as Rocketry's ``observe`` does (for tests and interactive use)."""
+        if session is None:
+            if task is None or isinstance(task, str):
+                raise TypeError("observe() needs session=..., or a Task object as task=...")
+            session = task.session
+        if isinstance(task, str):
+            task = session[task]
+        return self.is_true(Context(session.clock.now(), session, task))
+
+    def __and__(self, other: object) -> Condition:
+        return All.of(self, _check(other, "&"))
+
+    def __rand__(self, other: object) -> Condition:
+        return All.of(_check(other, "&"), self)
+
+    def __or__(self, other: object) -> Condition:
+        return Any.of(self, _check(other, "|"))
+
+    def __ror__(self, other: object) -> Condition:
+        return Any.of(_check(other, "|"), self)
+
+    def __invert__(self) -> Condition:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a condition has no truth value: combine conditions with &, | and ~ "
+            "(not 'and', 'or', 'not') and evaluate one with .observe() or is_true(ctx)"
+        )
+
+
+def _check(other: object, op: str) -> Condition:
+    if isinstance(other, Condition):
+        return other
+    raise TypeError(
+        f"cannot combine a condition with {other!r} using {op!r}: "
+        "build it first (e.g. parse_condition('...'))"
+    )
+
+
+def _min_deadline(values: list[datetime | None]) -> datetime | None:
+    best: datetime | None = None
+    for value in values:
+        if value is not None and (best is None or value < best):
+            best = value
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class AlwaysTrue(Condition):
+    """Always true (``true``)."""
+
+    def is_true(self, ctx: Context) -> bool:
+        return True
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return None
+
+    def __str__(self) -> str:
+        return "true"
+
+
+@dataclass(frozen=True, slots=True)
+class AlwaysFalse(Condition):
+    """Always false (``false``)."""
+
+    def is_true(self, ctx: Context) -> bool:
+        return False
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return None
+
+    def __str__(self) -> str:
+        return "false"
+
+
+class _Combined(Condition):
+    __slots__ = ()
+    conds: tuple[Condition, ...]
+    symbol: ClassVar[str]
+
+    @classmethod
+    def of(cls, *conds: Condition) -> Condition:
+        flat: list[Condition] = []
+        for cond in conds:
+            parts = cond.conds if type(cond) is cls else (cond,)
+            for part in parts:
+                if part not in flat:
+                    flat.append(part)
+        if len(flat) == 1:
+            return flat[0]
+        return cls(tuple(flat))  # type: ignore[call-arg]
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return _min_deadline([c.next_change(ctx) for c in self.conds])
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        names: frozenset[str] = frozenset()
+        for cond in self.conds:
+            names |= cond.watches(own)
+        return names
+
+
+@dataclass(frozen=True, slots=True)
+class All(_Combined):
+    """True when every part is true (``a & b``)."""
+
+    conds: tuple[Condition, ...]
+    symbol: ClassVar[str] = "&"
+
+    def is_true(self, ctx: Context) -> bool:
+        return all(c.is_true(ctx) for c in self.conds)
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        # While some part is false and cannot turn true by time alone, nothing else matters.
+        changes: list[datetime | None] = []
+        for cond in self.conds:
+            change = cond.next_change(ctx)
+            if change is None and not cond.is_true(ctx):
+                return None
+            changes.append(change)
+        return _min_deadline(changes)
+
+    def __str__(self) -> str:
+        return " & ".join(_wrap(c, Any) for c in self.conds)
+
+
+@dataclass(frozen=True, slots=True)
+class Any(_Combined):
+    """True when some part is true (``a | b``)."""
+
+    conds: tuple[Condition, ...]
+    symbol: ClassVar[str] = "|"
+
+    def is_true(self, ctx: Context) -> bool:
+        return any(c.is_true(ctx) for c in self.conds)
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        # While some part is true and stays so without task events, the whole stays true.
+        changes: list[datetime | None] = []
+        for cond in self.conds:
+            change = cond.next_change(ctx)
+            if change is None and cond.is_true(ctx):
+                return None
+            changes.append(change)
+        return _min_deadline(changes)
+
+    def __str__(self) -> str:
+        return " | ".join(str(c) for c in self.conds)
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Condition):
+    """True when its part is false (``~a``)."""
+
+    cond: Condition
+
+    def is_true(self, ctx: Context) -> bool:
+        return not self.cond.is_true(ctx)
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return self.cond.next_change(ctx)
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        return self.cond.watches(own)
+
+    def __invert__(self) -> Condition:
+        return self.cond
+
+    def __str__(self) -> str:
+        inner = str(self.cond)
+        if isinstance(self.cond, (All, Any)) or " " in inner:
+            return f"~({inner})"
+        return f"~{inner}"
+
+
+def _wrap(cond: Condition, kind: type) -> str:
+    text = str(cond)
+    return f"({text})" if isinstance(cond, kind) else text
+
+
+true = AlwaysTrue()
+false = AlwaysFalse()

@@ -1,0 +1,344 @@
+"""The condition string syntax: one small grammar, parsed when the task is defined.
+
+::
+
+    expr   := term ('|' term)*
+    term   := factor ('&' factor)*
+    factor := '~' factor | '(' expr ')' | phrase
+    phrase := words and 'quoted names' up to the next operator or parenthesis
+
+A phrase is read by the handler registered for its first word (``daily``, ``every``,
+``after``...); a name given in ``names`` (conditions registered with ``@app.cond()``) is a phrase
+too. Errors quote the text and point at the offending word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from skylaunch.conds.base import All as _All
+from skylaunch.conds.base import Any as _Any
+from skylaunch.conds.base import Condition, Not, false, true
+from skylaunch.conds.scheduler import SchedulerCycles, SchedulerRunning
+from skylaunch.conds.task import (
+    DependFailure,
+    DependFinish,
+    DependSuccess,
+    Retry,
+    depend_all,
+    depend_any,
+)
+from skylaunch.conds.timing import ADVERB_PERIODS, UNIT_PERIODS, Every, IsPeriod, TaskExecutable
+from skylaunch.exc import ConditionParseError
+from skylaunch.time.parse import to_timedelta
+from skylaunch.time.periods import TimePeriod
+
+__all__ = ["PHRASES", "Token", "parse_condition"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "word", "name" (quoted), "op" (& | ~ ( ) ,)
+    text: str
+    pos: int
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<op>[&|~(),])|'(?P<sq>[^']*)'|\"(?P<dq>[^\"]*)\"|(?P<word>[^\s&|~(),'\"]+))"
+)
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            at = len(text) - len(text[pos:].lstrip())
+            raise ConditionParseError(text, at, "a closing quote")
+        start = match.start(match.lastgroup or 0)
+        if match.group("op") is not None:
+            tokens.append(Token("op", match.group("op"), start))
+        elif match.group("word") is not None:
+            tokens.append(Token("word", match.group("word"), start))
+        else:
+            name = match.group("sq") if match.group("sq") is not None else match.group("dq")
+            tokens.append(Token("name", name, start - 1))
+        pos = match.end()
+    return tokens
+
+
+class _Phrase:
+    """The tokens of one phrase with a cursor, and error helpers that know the source text."""
+
+    def __init__(self, text: str, tokens: list[Token], end: int) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.i = 0
+        self.end = end  # source position just after the phrase
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def pos(self) -> int:
+        tok = self.peek()
+        return tok.pos if tok is not None else self.end
+
+    def fail(self, expected: str, pos: int | None = None) -> ConditionParseError:
+        return ConditionParseError(self.text, self.pos() if pos is None else pos, expected)
+
+    def word(self, *choices: str) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind != "word" or (choices and tok.text.lower() not in choices):
+            raise self.fail(" or ".join(repr(c) for c in choices) if choices else "a word")
+        self.i += 1
+        return tok.text.lower()
+
+    def accept(self, *choices: str) -> str | None:
+        tok = self.peek()
+        if tok is not None and tok.kind == "word" and tok.text.lower() in choices:
+            self.i += 1
+            return tok.text.lower()
+        return None
+
+    def name(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.kind != "name":
+            raise self.fail("a quoted task name such as 'fetch'")
+        self.i += 1
+        return tok.text
+
+    def names(self) -> tuple[str, ...]:
+        found = [self.name()]
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.text == ",":
+            self.i += 1
+            found.append(self.name())
+        return tuple(found)
+
+    def rest(self, what: str, *, stop: tuple[str, ...] = ()) -> tuple[str, int]:
+        """The remaining words (up to one of ``stop``) joined by spaces, and where they start."""
+        start = self.pos()
+        words: list[str] = []
+        while (tok := self.peek()) is not None and tok.kind == "word":
+            if tok.text.lower() in stop:
+                break
+            words.append(tok.text)
+            self.i += 1
+        if not words:
+            raise self.fail(what)
+        return " ".join(words), start
+
+    def done(self) -> None:
+        if self.peek() is not None:
+            raise self.fail("the end of the condition or an operator (&, |)")
+
+
+def _convert(ph: _Phrase, pos: int, what: str, func: Callable[[], object]) -> object:
+    try:
+        return func()
+    except (ValueError, TypeError) as exc:
+        raise ph.fail(f"{what} ({exc})", pos) from exc
+
+
+def _period(ph: _Phrase, cls: type[TimePeriod]) -> TimePeriod:
+    """Optional ``between a and b | before x | after x | starting x | on x | at x``."""
+    kw = ph.accept("between", "before", "after", "starting", "on", "at")
+    if kw is None:
+        return cls()
+    if kw == "between":
+        start, spos = ph.rest("a start such as 10:00", stop=("and",))
+        ph.word("and")
+        end, _ = ph.rest("an end such as 12:00")
+        return _convert(ph, spos, "a valid period", lambda: cls.between(start, end))  # type: ignore[attr-defined,return-value]
+    value, vpos = ph.rest(f"a time after {kw!r}")
+    method = "at" if kw == "on" else kw
+    return _convert(ph, vpos, f"a valid time after {kw!r}", lambda: getattr(cls, method)(value))  # type: ignore[return-value]
+
+
+def _adverb(ph: _Phrase) -> Condition:
+    cls = ADVERB_PERIODS[ph.word()]
+    return TaskExecutable(_period(ph, cls))
+
+
+def _time(ph: _Phrase) -> Condition:
+    ph.word("time")
+    ph.word("of")
+    unit = ph.word(*UNIT_PERIODS)
+    return IsPeriod(_period(ph, UNIT_PERIODS[unit]))
+
+
+def _every(ph: _Phrase) -> Condition:
+    ph.word("every")
+    text, pos = ph.rest("a duration such as '10 minutes'", stop=("after",))
+    based = "run"
+    if ph.accept("after"):
+        based = ph.word("run", "success", "fail", "finish")
+    return _convert(ph, pos, "a duration such as '10 minutes'", lambda: Every(text, based=based))  # type: ignore[arg-type,return-value]
+
+
+_DEPEND = {"succeeded": DependSuccess, "failed": DependFailure, "finished": DependFinish}
+
+
+def _after(ph: _Phrase) -> Condition:
+    ph.word("after")
+    mode = ph.word("task", "tasks", "any", "all")
+    if mode == "any":
+        ph.word("tasks", "task")
+    elif mode == "all":
+        ph.word("tasks")
+    names = ph.names()
+    outcome = ph.accept(*_DEPEND) or "succeeded"
+    kind = _DEPEND[outcome]
+    if mode == "task":
+        if len(names) != 1:
+            raise ph.fail("one task name after 'after task' (use 'after tasks' for several)")
+        return kind(names[0])
+    if mode == "any":
+        return depend_any(kind, names)
+    return depend_all(kind, names)
+
+
+def _int(ph: _Phrase) -> int:
+    tok = ph.peek()
+    if tok is None or tok.kind != "word" or not tok.text.isdigit():
+        raise ph.fail("a whole number")
+    ph.i += 1
+    return int(tok.text)
+
+
+def _scheduler(ph: _Phrase) -> Condition:
+    ph.word("scheduler")
+    ph.word("has")
+    if ph.accept("run"):
+        way = ph.word("over", "under")
+        text, pos = ph.rest("a duration such as '10 minutes'")
+        delta = _convert(ph, pos, "a duration", lambda: to_timedelta(text))
+        return SchedulerRunning(delta, more=way == "over")  # type: ignore[arg-type]
+    way = ph.word("more", "less")
+    ph.word("than")
+    n = _int(ph)
+    ph.word("cycles", "cycle")
+    return SchedulerCycles(more_than=n) if way == "more" else SchedulerCycles(less_than=n)
+
+
+def _retry(ph: _Phrase) -> Condition:
+    ph.word("retry")
+    tok = ph.peek()
+    if tok is None:
+        return Retry(-1)
+    return Retry(_int(ph))
+
+
+def _constant(ph: _Phrase) -> Condition:
+    return true if ph.word("true", "false") == "true" else false
+
+
+#: First word of a phrase -> its reader. Extend by adding entries (no import-time magic).
+PHRASES: dict[str, Callable[[_Phrase], Condition]] = {
+    **dict.fromkeys(ADVERB_PERIODS, _adverb),
+    "time": _time,
+    "every": _every,
+    "after": _after,
+    "scheduler": _scheduler,
+    "retry": _retry,
+    "true": _constant,
+    "false": _constant,
+}
+
+
+class _Parser:
+    def __init__(self, text: str, names: Mapping[str, Condition]) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.names = names
+
+    def peek_op(self, *ops: str) -> bool:
+        if self.i >= len(self.tokens):
+            return False
+        tok = self.tokens[self.i]
+        return tok.kind == "op" and tok.text in ops
+
+    def pos(self) -> int:
+        return self.tokens[self.i].pos if self.i < len(self.tokens) else len(self.text)
+
+    def parse(self) -> Condition:
+        if not self.tokens:
+            raise ConditionParseError(self.text, 0, "a condition (the text is empty)")
+        cond = self.expr()
+        if self.i < len(self.tokens):
+            raise ConditionParseError(self.text, self.pos(), "an operator (&, |) or the end")
+        return cond
+
+    def expr(self) -> Condition:
+        parts = [self.term()]
+        while self.peek_op("|"):
+            self.i += 1
+            parts.append(self.term())
+        return _Any.of(*parts)
+
+    def term(self) -> Condition:
+        parts = [self.factor()]
+        while self.peek_op("&"):
+            self.i += 1
+            parts.append(self.factor())
+        return _All.of(*parts)
+
+    def factor(self) -> Condition:
+        if self.peek_op("~"):
+            self.i += 1
+            return Not(self.factor())
+        if self.peek_op("("):
+            open_pos = self.pos()
+            self.i += 1
+            cond = self.expr()
+            if not self.peek_op(")"):
+                raise ConditionParseError(
+                    self.text, self.pos(), f"')' to close the '(' at position {open_pos}"
+                )
+            self.i += 1
+            return cond
+        return self.phrase()
+
+    def phrase(self) -> Condition:
+        start = self.i
+        while self.i < len(self.tokens):
+            tok = self.tokens[self.i]
+            if tok.kind == "op" and tok.text in "&|~()":
+                break
+            self.i += 1
+        tokens = self.tokens[start : self.i]
+        end = self.pos()
+        if not tokens:
+            raise ConditionParseError(self.text, end, "a condition")
+        ph = _Phrase(self.text, tokens, end)
+        first = tokens[0]
+        if first.kind == "word":
+            whole = " ".join(t.text for t in tokens)
+            if whole in self.names:
+                return self.names[whole]
+            reader = PHRASES.get(first.text.lower())
+            if reader is not None:
+                cond = reader(ph)
+                ph.done()
+                return cond
+        known = ", ".join(sorted(PHRASES))
+        hint = (
+            f"; or one of the registered conditions: {', '.join(sorted(self.names))}"
+            if self.names
+            else ""
+        )
+        raise ConditionParseError(
+            self.text, first.pos, f"a condition starting with one of: {known}{hint}"
+        )
+
+
+def parse_condition(text: str, names: Mapping[str, Condition] | None = None) -> Condition:
+    """Build the condition ``text`` describes; ``names`` adds custom conditions by name."""
+    if not isinstance(text, str):
+        raise TypeError(f"a condition string is needed, got {text!r}")
+    return _Parser(text, names or {}).parse()

@@ -1,0 +1,100 @@
+"""Conditions about the scheduler itself: how many passes it made, how long it has run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
+from skylaunch.time.parse import format_timedelta, to_timedelta
+
+__all__ = ["SchedulerCycles", "SchedulerRunning", "scheduler_cycles", "scheduler_running"]
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerCycles(Condition):
+    """The scheduler has made more than / fewer than N passes.
+
+    A pass is one wake-up of the event-driven loop, not a fixed tick: an idle scheduler makes
+    none. Use ``scheduler_running`` to bound a run in time.
+    """
+
+    more_than: int | None = None
+    less_than: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.more_than is None) == (self.less_than is None):
+            raise ValueError("SchedulerCycles takes exactly one of more_than and less_than")
+
+    def is_true(self, ctx: Context) -> bool:
+        cycles = ctx.session.scheduler.cycles
+        if self.more_than is not None:
+            return cycles > self.more_than
+        assert self.less_than is not None
+        return cycles < self.less_than
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return None
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        return frozenset({EVERY_PASS})
+
+    def __str__(self) -> str:
+        if self.more_than is not None:
+            return f"scheduler has more than {self.more_than} cycles"
+        return f"scheduler has less than {self.less_than} cycles"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerRunning(Condition):
+    """The scheduler started more than / less than ``delta`` ago."""
+
+    delta: timedelta
+    more: bool = True
+
+    def is_true(self, ctx: Context) -> bool:
+        started = ctx.session.scheduler.started_at
+        if started is None:
+            return False
+        elapsed = ctx.ts - started.timestamp()
+        over = elapsed >= self.delta.total_seconds()
+        return over if self.more else not over
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        started = ctx.session.scheduler.started_at
+        if started is None:
+            return None
+        flip = started + self.delta
+        return flip if flip > ctx.now else None
+
+    def __str__(self) -> str:
+        if self.more:
+            return f"scheduler has run over {format_timedelta(self.delta)}"
+        return f"scheduler has run under {format_timedelta(self.delta)}"
+
+
+def scheduler_cycles(more_than: int | None = None, less_than: int | None = None) -> Condition:
+    """``scheduler_cycles(more_than=3)``: see :class:`SchedulerCycles`."""
+    parts: list[Condition] = []
+    if more_than is not None:
+        parts.append(SchedulerCycles(more_than=more_than))
+    if less_than is not None:
+        parts.append(SchedulerCycles(less_than=less_than))
+    if not parts:
+        raise ValueError("scheduler_cycles() needs more_than=, less_than= or both")
+    return All.of(*parts)
+
+
+def scheduler_running(
+    more_than: timedelta | float | str | None = None,
+    less_than: timedelta | float | str | None = None,
+) -> Condition:
+    """``scheduler_running(more_than="10 minutes")``: see :class:`SchedulerRunning`."""
+    parts: list[Condition] = []
+    if more_than is not None:
+        parts.append(SchedulerRunning(to_timedelta(more_than), more=True))
+    if less_than is not None:
+        parts.append(SchedulerRunning(to_timedelta(less_than), more=False))
+    if not parts:
+        raise ValueError("scheduler_running() needs more_than=, less_than= or both")
+    return All.of(*parts)

@@ -1,0 +1,207 @@
+"""Conditions about time: fixed periods (``daily``...), clock windows (``time_of_day``...), ``every``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from skylaunch.conds.base import Condition, Context
+from skylaunch.history import FINISH_ACTIONS, Action
+from skylaunch.time.parse import format_timedelta, to_timedelta
+from skylaunch.time.periods import (
+    TimeOfDay,
+    TimeOfHour,
+    TimeOfMinute,
+    TimeOfMonth,
+    TimeOfSecond,
+    TimeOfWeek,
+    TimePeriod,
+)
+
+__all__ = ["Every", "IsPeriod", "PeriodMethods", "TaskExecutable"]
+
+Based = Literal["run", "success", "fail", "finish"]
+
+_ADVERB: dict[type[TimePeriod], str] = {
+    TimeOfSecond: "secondly",
+    TimeOfMinute: "minutely",
+    TimeOfHour: "hourly",
+    TimeOfDay: "daily",
+    TimeOfWeek: "weekly",
+    TimeOfMonth: "monthly",
+}
+_UNIT: dict[type[TimePeriod], str] = {
+    TimeOfSecond: "second",
+    TimeOfMinute: "minute",
+    TimeOfHour: "hour",
+    TimeOfDay: "day",
+    TimeOfWeek: "week",
+    TimeOfMonth: "month",
+}
+ADVERB_PERIODS: dict[str, type[TimePeriod]] = {v: k for k, v in _ADVERB.items()}
+UNIT_PERIODS: dict[str, type[TimePeriod]] = {v: k for k, v in _UNIT.items()}
+
+
+def _phrase(head: str, period: TimePeriod) -> str:
+    words = str(period)
+    return f"{head} {words}" if words else head
+
+
+class PeriodMethods:
+    """``.between()``, ``.before()``, ``.after()``, ``.at()``/``.on()``, ``.starting()``.
+
+    Each returns a copy of the condition whose period is narrowed the same way on the same unit
+    (``daily.between("10:00", "12:00")``, ``time_of_week.on("Mon")``).
+    """
+
+    __slots__ = ()
+    period: TimePeriod
+
+    def _with(self, period: TimePeriod) -> Condition:
+        new: Condition = replace(self, period=period)  # type: ignore[type-var,assignment]
+        return new
+
+    def between(self, start: str | int, end: str | int) -> Condition:
+        return self._with(type(self.period).between(start, end))  # type: ignore[attr-defined]
+
+    def before(self, end: str | int) -> Condition:
+        return self._with(type(self.period).before(end))  # type: ignore[attr-defined]
+
+    def after(self, start: str | int) -> Condition:
+        return self._with(type(self.period).after(start))  # type: ignore[attr-defined]
+
+    def starting(self, start: str | int) -> Condition:
+        return self._with(type(self.period).starting(start))  # type: ignore[attr-defined]
+
+    def at(self, span: str | int) -> Condition:
+        return self._with(type(self.period).at(span))  # type: ignore[attr-defined]
+
+    def on(self, span: str | int) -> Condition:
+        return self.at(span)
+
+
+@dataclass(frozen=True, slots=True)
+class IsPeriod(PeriodMethods, Condition):
+    """True while the clock is inside ``period`` (``time_of_day.between("10:00", "12:00")``).
+
+    A pure clock predicate: on its own it stays true for the whole window, so a task with only
+    this condition runs again as soon as each run ends. Combine it with ``daily`` & co.
+    """
+
+    period: TimePeriod
+
+    def is_true(self, ctx: Context) -> bool:
+        return ctx.now in self.period
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return self.period.next_boundary(ctx.now)
+
+    def __str__(self) -> str:
+        unit = _UNIT.get(type(self.period))
+        if unit is None:
+            return f"time in {self.period}"
+        return _phrase(f"time of {unit}", self.period)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskExecutable(PeriodMethods, Condition):
+    """``daily``, ``hourly``...: inside the period and the task has not finished in it yet.
+
+    Finished means a ``success``, ``fail``, ``terminate`` or ``inaction`` record since the start
+    of the current interval (Rocketry's semantics): a crash or a run still going does not count,
+    and a failure does not re-run in the same period unless ``retry`` says so.
+    """
+
+    period: TimePeriod
+    task: str | None = None
+
+    def is_true(self, ctx: Context) -> bool:
+        now = ctx.now
+        interval = self.period.rollforward(now)
+        if interval.start > now:
+            return False
+        log = ctx.log_of(self.task)
+        return not log.any_between(FINISH_ACTIONS, interval.start.timestamp(), ctx.ts)
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        now = ctx.now
+        interval = self.period.rollforward(now)
+        if interval.start > now:
+            return interval.start
+        log = ctx.log_of(self.task)
+        if not log.any_between(FINISH_ACTIONS, interval.start.timestamp(), ctx.ts):
+            return interval.end
+        return self.period.rollforward(interval.end).start
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        name = self.task or own
+        return frozenset() if name is None else frozenset({name})
+
+    def __str__(self) -> str:
+        head = _ADVERB.get(type(self.period))
+        if head is None:
+            return f"runs once in {self.period}"
+        return _phrase(head, self.period)
+
+
+_BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
+    "run": ("run",),
+    "success": ("success",),
+    "fail": ("fail",),
+    "finish": FINISH_ACTIONS,
+}
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Every(Condition):
+    """True when the task has not started (or, by ``based``, ended) in the past ``period``.
+
+    Measured from the last record, not aligned to the clock: ``every("1 hour")`` after a start
+    at 10:17:03 is next true at 11:17:03. A task that never ran is due at once.
+    """
+
+    period: timedelta
+    based: Based
+    task: str | None
+
+    def __init__(
+        self,
+        period: timedelta | float | str,
+        based: Based = "run",
+        task: str | None = None,
+    ) -> None:
+        delta = to_timedelta(period)
+        if delta <= timedelta(0):
+            raise ValueError(f"every() needs a positive period, got {period!r}")
+        if based not in _BASED_ACTIONS:
+            raise ValueError(
+                f"every(based=...) must be one of run, success, fail, finish; got {based!r}"
+            )
+        object.__setattr__(self, "period", delta)
+        object.__setattr__(self, "based", based)
+        object.__setattr__(self, "task", task)
+
+    def _last(self, ctx: Context) -> float | None:
+        return ctx.log_of(self.task).last_of(_BASED_ACTIONS[self.based])
+
+    def is_true(self, ctx: Context) -> bool:
+        last = self._last(ctx)
+        return last is None or ctx.ts - last >= self.period.total_seconds()
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        last = self._last(ctx)
+        if last is None:
+            return None
+        due = last + self.period.total_seconds()
+        if ctx.ts >= due:
+            return None
+        return datetime.fromtimestamp(due, ctx.now.tzinfo)
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        name = self.task or own
+        return frozenset() if name is None else frozenset({name})
+
+    def __str__(self) -> str:
+        text = f"every {format_timedelta(self.period)}"
+        return text if self.based == "run" else f"{text} after {self.based}"

@@ -1,0 +1,134 @@
+"""The session configuration: every knob, its default and its validation, in one model.
+
+Keys and defaults follow Rocketry's ``Session.Config`` so that a Rocketry config dict works as it
+is; unknown keys and bad values fail at construction with a :class:`~skylaunch.exc.ConfigError`
+naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import timedelta, tzinfo
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from skylaunch.conds.base import Condition
+from skylaunch.conds.parse import parse_condition
+from skylaunch.exc import ConfigError
+from skylaunch.time.parse import to_timedelta
+
+__all__ = ["Config", "Execution"]
+
+Execution = Literal["main", "async", "thread", "process"]
+
+#: Old key -> new key; the old one still works with a DeprecationWarning.
+DEPRECATED_KEYS = {"task_execution": "execution"}
+
+
+def _duration(value: Any) -> Any:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return to_timedelta(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class Config(BaseModel):
+    """Settings of a session. See docs/concepts.md for what each key does."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, arbitrary_types_allowed=True
+    )
+
+    execution: Execution = "async"
+    task_pre_exist: Literal["raise", "ignore", "replace", "rename"] = "raise"
+    force_status_from_logs: bool = False
+    silence_task_prerun: bool = False
+    silence_task_logging: bool = False
+    silence_cond_check: bool = False
+    multilaunch: bool = False
+    func_run_id: Callable[..., str] | None = None
+    max_process_count: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    tasks_as_daemon: bool = True
+    restarting: Literal["replace", "relaunch", "fresh", "recall"] = "replace"
+    instant_shutdown: bool = False
+    timeout: Duration | None = timedelta(minutes=30)
+    shut_cond: Condition | None = None
+    cycle_sleep: float | None = Field(default=0.1, ge=0)
+    param_materialize: Literal["pre", "post"] = "post"
+    timezone: tzinfo | None = None
+    debug: bool = False
+    use_instance_naming: bool = False
+    task_priority: int = 0
+    task_logger_basename: str = "skylaunch.task"
+    scheduler_logger_basename: str = "skylaunch.scheduler"
+    history_max_records: int = Field(default=10_000, ge=1)
+
+    @field_validator("shut_cond", mode="before")
+    @classmethod
+    def _parse_shut_cond(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_condition(value)
+        if value is not None and not isinstance(value, Condition):
+            raise ValueError(f"a condition or a condition string is needed, got {value!r}")
+        return value
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+        if value is not None and not isinstance(value, tzinfo):
+            raise ValueError(f"a tzinfo or an IANA zone name is needed, got {value!r}")
+        return value
+
+    @classmethod
+    def build(cls, values: Config | Mapping[str, Any] | None = None, **more: Any) -> Config:
+        """Validate ``values`` (and keyword overrides) into a Config; errors name the key."""
+        if isinstance(values, Config):
+            data: dict[str, Any] = values.model_dump() | more
+        else:
+            data = {**(values or {}), **more}
+        for old, new in DEPRECATED_KEYS.items():
+            if old in data:
+                warnings.warn(
+                    f"config key {old!r} is deprecated; use {new!r}",
+                    DeprecationWarning,
+                    stacklevel=3,
+                )
+                data.setdefault(new, data.pop(old))
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise _config_error(exc, data) from None
+
+    def set(self, key: str, value: Any) -> None:
+        """Assign one key with the same checks and error messages as at construction."""
+        if key not in type(self).model_fields:
+            known = ", ".join(sorted(type(self).model_fields))
+            raise ConfigError(key, value, f"unknown key; the known keys are {known}")
+        try:
+            setattr(self, key, value)
+        except ValidationError as exc:
+            raise _config_error(exc, {key: value}) from None
+
+
+def _config_error(exc: ValidationError, data: Mapping[str, Any]) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "?"
+    top = str(first["loc"][0]) if first["loc"] else key
+    if first["type"] == "extra_forbidden":
+        known = ", ".join(sorted(Config.model_fields))
+        return ConfigError(key, data.get(top), f"unknown key; the known keys are {known}")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return ConfigError(key, data.get(top), message)

@@ -1,0 +1,131 @@
+"""In-memory, indexed history of task actions: what conditions read instead of the repo.
+
+Each task keeps, per action, a sorted array of POSIX timestamps, so "last success", "any finish
+since 10:00" and "fails since the last success" are a bisect away, whatever the size of the log.
+The lifecycle writes here at the moment it logs a record; at start-up the session rebuilds it from
+the repo. Memory is bounded: at most ``max_records`` timestamps per task and action (older ones are
+dropped in amortised batches); the repo keeps everything.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator
+from typing import Literal
+
+__all__ = ["ACTIONS", "FINISH_ACTIONS", "Action", "TaskHistory", "TaskLog"]
+
+Action = Literal["run", "success", "fail", "terminate", "inaction", "crash"]
+ACTIONS: tuple[Action, ...] = ("run", "success", "fail", "terminate", "inaction", "crash")
+FINISH_ACTIONS: tuple[Action, ...] = ("success", "fail", "terminate", "inaction")
+
+
+class TaskLog:
+    """The actions of one task."""
+
+    __slots__ = ("_times", "last_action", "last_time", "max_records", "running")
+
+    def __init__(self, max_records: int) -> None:
+        self.max_records = max_records
+        self._times: dict[str, array[float]] = {a: array("d") for a in ACTIONS}
+        self.last_action: Action | None = None
+        self.last_time: float | None = None
+        # run_id -> start timestamp, for runs that have started and not ended
+        self.running: dict[str, float] = {}
+
+    def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
+        times = self._times[action]
+        if not times or times[-1] <= ts:
+            times.append(ts)
+        else:  # out of order (restore, clock set back): keep the index sorted
+            insort(times, ts)
+        if len(times) > self.max_records + (self.max_records >> 2):
+            del times[: len(times) - self.max_records]
+        if self.last_time is None or ts >= self.last_time:
+            self.last_action = action
+            self.last_time = ts
+        if action == "run":
+            self.running[run_id or ""] = ts
+        elif run_id is not None and run_id in self.running:
+            del self.running[run_id]
+        elif run_id is None and self.running:
+            # an end without a run id closes the oldest open run
+            del self.running[min(self.running, key=self.running.__getitem__)]
+
+    def last(self, action: Action) -> float | None:
+        times = self._times[action]
+        return times[-1] if times else None
+
+    def last_of(self, actions: Iterable[Action]) -> float | None:
+        best: float | None = None
+        for action in actions:
+            times = self._times[action]
+            if times and (best is None or times[-1] > best):
+                best = times[-1]
+        return best
+
+    def count(self, action: Action, start: float | None = None, end: float | None = None) -> int:
+        """Records of ``action`` with ``start <= ts <= end`` (open bounds when ``None``)."""
+        times = self._times[action]
+        lo = 0 if start is None else bisect_left(times, start)
+        hi = len(times) if end is None else bisect_right(times, end)
+        return max(0, hi - lo)
+
+    def count_after(self, action: Action, after: float | None) -> int:
+        """Records of ``action`` strictly later than ``after`` (all when ``None``)."""
+        times = self._times[action]
+        if after is None:
+            return len(times)
+        return len(times) - bisect_right(times, after)
+
+    def any_between(self, actions: Iterable[Action], start: float, end: float) -> bool:
+        for action in actions:
+            times = self._times[action]
+            if times and times[-1] >= start:
+                i = bisect_left(times, start)
+                if i < len(times) and times[i] <= end:
+                    return True
+        return False
+
+    def times(self, action: Action) -> Iterator[float]:
+        return iter(self._times[action])
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self._times.values())
+
+
+class TaskHistory:
+    """The history of every task of a session, with a hook called on each change."""
+
+    __slots__ = ("_logs", "max_records", "on_change")
+
+    def __init__(self, max_records: int = 10_000) -> None:
+        if max_records < 1:
+            raise ValueError(f"max_records must be at least 1, got {max_records}")
+        self.max_records = max_records
+        self._logs: dict[str, TaskLog] = {}
+        self.on_change: Callable[[str], None] | None = None
+
+    def of(self, task_name: str) -> TaskLog:
+        log = self._logs.get(task_name)
+        if log is None:
+            log = self._logs[task_name] = TaskLog(self.max_records)
+        return log
+
+    def add(self, task_name: str, action: Action, ts: float, run_id: str | None = None) -> None:
+        self.of(task_name).add(action, ts, run_id)
+        if self.on_change is not None:
+            self.on_change(task_name)
+
+    def forget(self, task_name: str) -> None:
+        self._logs.pop(task_name, None)
+
+    def clear(self) -> None:
+        self._logs.clear()
+
+    def __contains__(self, task_name: object) -> bool:
+        return task_name in self._logs
+
+    def task_names(self) -> list[str]:
+        return list(self._logs)

@@ -1,0 +1,50 @@
+"""``task.logger``: a logger adapter that also reads the task's records from the session's repo."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from skylaunch.session import Session
+
+__all__ = ["TaskAdapter"]
+
+
+class TaskAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Log as the task (records carry ``task_name``) and query its history in the repo.
+
+    ``filter_by(**query)`` is the repo's ``filter_by`` with ``task_name`` filled in, so
+    ``task.logger.filter_by(action="run").all()`` lists the task's runs as stored.
+    """
+
+    def __init__(self, session: Session, task_name: str) -> None:
+        super().__init__(
+            logging.getLogger(session.config.task_logger_basename), {"task_name": task_name}
+        )
+        self.session = session
+        self.task_name = task_name
+
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), "task_name": self.task_name}
+        return msg, kwargs
+
+    def filter_by(self, **query: Any) -> Any:
+        return self.session.repo.filter_by(task_name=self.task_name, **query)
+
+    def get_records(self, **query: Any) -> list[Any]:
+        return list(self.filter_by(**query).all())
+
+    def get_latest(self, action: str | None = None) -> Any:
+        query = {} if action is None else {"action": action}
+        return self.filter_by(**query).last()
+
+    def set_repo(self, repo: Any) -> None:
+        self.session.set_repo(repo)
+
+    @property
+    def is_readable(self) -> bool:
+        return hasattr(self.session.repo, "filter_by")

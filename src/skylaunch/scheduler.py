@@ -1,0 +1,392 @@
+"""The event-driven scheduling loop.
+
+The loop sleeps until the earliest instant at which some task's start condition may change (its
+``next_change``, kept in a heap) or until an event wakes it: a run ended, a task was added, run,
+disabled or terminated from any thread. On waking it evaluates only the tasks that may have
+changed: those whose deadline passed and those watching a task that just logged an action. An idle
+scheduler therefore costs nothing, and the cost of a wake-up does not grow with the number of
+tasks or of log records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import threading
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from skylaunch.conds.base import EVERY_PASS, Condition, Context
+from skylaunch.exc import ConditionCheckError, TaskSetupError
+from skylaunch.execution.base import Outcome, RunHandle, TaskCall
+
+if TYPE_CHECKING:
+    from skylaunch.session import Session
+    from skylaunch.tasks.base import Task
+
+__all__ = ["Scheduler"]
+
+#: Half-second waits for runs still going at shutdown before they are terminated (30 s).
+_SHUTDOWN_WAITS = 60
+
+
+class Scheduler:
+    """Runs a session's tasks when their conditions say so. One per session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.cycles = 0
+        self.started_at: datetime | None = None
+        self.is_running = False
+        self.on_hold = False
+        self._heap: list[tuple[float, int, str]] = []
+        self._planned: dict[str, float] = {}
+        self._dirty: set[str] = set()
+        self._watchers: dict[str, set[str]] = {}
+        self._every_pass: set[str] = set()
+        self._handles: dict[str, dict[str, RunHandle]] = {}
+        self._seq = itertools.count()
+        self._stop_reason: str | None = None
+        self._restart = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._wake: asyncio.Event | None = None
+        self._outside = 0  # runs going on outside the loop's thread (thread, process, to_thread)
+        self._error: BaseException | None = None
+        self.logger = logging.getLogger(session.config.scheduler_logger_basename)
+
+    # --- events (thread-safe) ---------------------------------------------------------
+    def notify(self, task_name: str | None = None) -> None:
+        """Something about ``task_name`` (or the session) changed: look again soon."""
+        if task_name is not None:
+            self._dirty.add(task_name)
+        self._poke()
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            wake.set()
+        else:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+
+    def on_history_change(self, task_name: str) -> None:
+        """Called by the history on every logged action: mark the tasks that watch it."""
+        watchers = self._watchers.get(task_name)
+        if watchers:
+            self._dirty.update(watchers)
+
+    def index(self) -> None:
+        """Rebuild who-watches-whom from the tasks' conditions (after tasks change)."""
+        watchers: dict[str, set[str]] = {}
+        every_pass: set[str] = set()
+        for task in self.session.tasks_in_order():
+            names = set(task.start_cond.watches(task.name)) | {task.name}
+            if EVERY_PASS in names:
+                every_pass.add(task.name)
+                names.discard(EVERY_PASS)
+            for name in names:
+                watchers.setdefault(name, set()).add(task.name)
+        self._watchers = watchers
+        self._every_pass = every_pass
+
+    def task_added(self, task: Task) -> None:
+        self.index()
+        self.notify(task.name)
+
+    def task_removed(self, name: str) -> None:
+        self.index()
+        self._planned.pop(name, None)
+        self._dirty.discard(name)
+
+    def shut_down(self, reason: str = "shut_down() called") -> None:
+        self._stop_reason = reason
+        self._poke()
+
+    def restart(self) -> None:
+        self._restart = True
+        self.shut_down("restart requested")
+
+    # --- the loop -----------------------------------------------------------------------
+    async def serve(self, until: datetime | None = None) -> bool:
+        """Run until shut down (or ``until``); returns True when a restart was asked for."""
+        session = self.session
+        clock = session.clock
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._wake = asyncio.Event()
+        self._stop_reason = None
+        self._restart = False
+        self._error = None
+        self.cycles = 0
+        self.started_at = clock.now()
+        self.is_running = True
+        self._heap.clear()
+        self._planned.clear()
+        self.logger.info("Starting up...", extra={"action": "setup"})
+        session.history.on_change = self.on_history_change
+        try:
+            session.startup()
+            self.index()
+            self._dirty.update(t.name for t in session.tasks_in_order())
+            while True:
+                now = clock.now()
+                self.cycles += 1
+                if self._stop_reason is not None or (until is not None and now >= until):
+                    break
+                if self._shut_cond_holds(now):
+                    self._stop_reason = "shut_cond is true"
+                    break
+                self._pass(now)
+                if self._error is not None:
+                    raise self._error
+                if self._stop_reason is not None:
+                    continue
+                if self._dirty:
+                    await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
+                    continue
+                deadline = self._deadline(now, until)
+                await clock.sleep_until(deadline, self._wake, busy=self._outside > 0)
+                self._wake.clear()
+        except BaseException as exc:
+            if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
+                self.logger.critical(
+                    "The scheduler crashed", exc_info=True, extra={"action": "crash"}
+                )
+            raise
+        finally:
+            await self._shutdown()
+        return self._restart
+
+    def _shut_cond_holds(self, now: datetime) -> bool:
+        cond = self.session.config.shut_cond
+        if cond is None:
+            return False
+        return self._check(cond, Context(now, self.session, None), "shut_cond")
+
+    def _pass(self, now: datetime) -> None:
+        """Evaluate every task that may have changed, highest priority first."""
+        ts = now.timestamp()
+        self._reap_timeouts(now)
+        due = self._dirty
+        self._dirty = set()
+        heap = self._heap
+        planned = self._planned
+        while heap and heap[0][0] <= ts:
+            when, _, name = heapq.heappop(heap)
+            if planned.get(name) == when:
+                del planned[name]
+                due.add(name)
+        if self._every_pass:
+            due |= self._every_pass
+        if not due:
+            return
+        tasks = self.session.tasks_in_order()
+        if len(due) < len(tasks):
+            chosen = [self.session.get(name) for name in due]
+            todo = sorted((t for t in chosen if t is not None), key=self.session.order_key)
+        else:
+            todo = [t for t in tasks if t.name in due]
+        for task in todo:
+            if self._stop_reason is not None or self._error is not None:
+                self._dirty.add(task.name)
+                continue
+            self._consider(task, now)
+
+    def _consider(self, task: Task, now: datetime) -> None:
+        if task.terminate_requested:
+            task.terminate_requested = False
+            for handle in list(self._handles.get(task.name, {}).values()):
+                handle.terminate("terminated by request")
+        if task.disabled and not task.batches:
+            self._plan(task.name, None)
+            return
+        running = bool(self._handles.get(task.name))
+        if running and not task.multilaunch:
+            return  # its end marks it for a new look
+        if task.batches:
+            params = task.batches.pop(0)
+            self._launch(task, now, params)
+            if task.batches:
+                self._dirty.add(task.name)
+            return
+        if self.on_hold:
+            return
+        ctx = Context(now, self.session, task)
+        if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
+            self._launch(task, now, {})
+        else:
+            self._plan(task.name, self._next_change(task.start_cond, ctx, task.name))
+
+    def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
+        try:
+            return cond.is_true(ctx)
+        except Exception as exc:
+            if not self.session.config.silence_cond_check:
+                raise ConditionCheckError(f"checking the {what} ({cond}) failed: {exc!r}") from exc
+            self.logger.exception(
+                "Checking the %s failed (silenced)", what, extra={"action": "cond_check"}
+            )
+            return False
+
+    def _next_change(self, cond: Condition, ctx: Context, name: str) -> datetime | None:
+        try:
+            return cond.next_change(ctx)
+        except Exception as exc:
+            if not self.session.config.silence_cond_check:
+                raise ConditionCheckError(
+                    f"planning the start_cond of task {name!r} failed: {exc!r}"
+                ) from exc
+            self.logger.exception("Planning task %r failed (silenced)", name)
+            return ctx.poll_deadline
+
+    def _plan(self, name: str, when: datetime | None) -> None:
+        if when is None:
+            self._planned.pop(name, None)
+            return
+        ts = when.timestamp()
+        if self._planned.get(name) == ts:
+            return
+        self._planned[name] = ts
+        heapq.heappush(self._heap, (ts, next(self._seq), name))
+
+    def _deadline(self, now: datetime, until: datetime | None) -> datetime | None:
+        candidates: list[float] = []
+        heap, planned = self._heap, self._planned
+        while heap and planned.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)  # drop stale entries
+        if heap:
+            candidates.append(heap[0][0])
+        cond = self.session.config.shut_cond
+        if cond is not None:
+            change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
+            if change is not None:
+                candidates.append(change.timestamp())
+        for handles in self._handles.values():
+            for handle in handles.values():
+                limit = getattr(handle, "deadline", None)
+                if limit is not None:
+                    candidates.append(limit.timestamp())
+        if until is not None:
+            candidates.append(until.timestamp())
+        if not candidates:
+            return None
+        return datetime.fromtimestamp(min(candidates), now.tzinfo)
+
+    # --- runs -----------------------------------------------------------------------------
+    def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> None:
+        session = self.session
+        run_id = session.new_run_id(task, params)
+        try:
+            kwargs = task.arguments(params)
+            func = task.target()
+        except Exception as exc:
+            if not session.config.silence_task_prerun:
+                raise TaskSetupError(
+                    f"preparing a run of task {task.name!r} failed: {exc!r}"
+                ) from exc
+            self.logger.exception("Preparing task %r failed (silenced)", task.name)
+            return
+        timeout = task.timeout
+        call = TaskCall(
+            task.name, run_id, func, kwargs, None if timeout is None else timeout.total_seconds()
+        )
+        executor = session.executor(task.execution)
+        session.log_action(task.name, "run", run_id, now)
+        inline = executor.name == "main"
+        if not inline:
+            self._outside += 1
+        on_done = partial(self._on_done, task.name, run_id, now, inline)
+        handles = self._handles.setdefault(task.name, {})
+        try:
+            handle = executor.submit(call, on_done, now)
+        except Exception as exc:
+            # The executor could not start it: the run ended before it began.
+            if not inline:
+                self._outside -= 1
+            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=repr(exc)))
+            return
+        if handle.is_alive():
+            if timeout is not None and executor.name != "main":
+                handle.deadline = now + timeout  # type: ignore[attr-defined]
+            handles[run_id] = handle
+
+    def _on_done(
+        self, name: str, run_id: str, started: datetime, inline: bool, outcome: Outcome
+    ) -> None:
+        if inline or threading.get_ident() == self._loop_thread:
+            self._finish(name, run_id, started, outcome, counted=not inline)
+        elif self._loop is not None:
+            self._loop.call_soon_threadsafe(self._finish, name, run_id, started, outcome, True)
+
+    def _finish(
+        self, name: str, run_id: str, started: datetime, outcome: Outcome, counted: bool = False
+    ) -> None:
+        if counted:
+            self._outside -= 1
+        handles = self._handles.get(name)
+        if handles is not None:
+            handles.pop(run_id, None)
+        session = self.session
+        if outcome.action == "success":
+            session.returns[name] = outcome.value
+        try:
+            session.log_action(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
+        except Exception as exc:
+            self._error = exc
+        if outcome.control == "exit":
+            self.shut_down(f"task {name!r} raised SchedulerExit")
+        elif outcome.control == "restart":
+            self.restart()
+        self._poke()
+
+    def _reap_timeouts(self, now: datetime) -> None:
+        for handles in self._handles.values():
+            for handle in list(handles.values()):
+                limit = getattr(handle, "deadline", None)
+                if limit is not None and limit <= now and handle.is_alive():
+                    handle.deadline = None  # type: ignore[attr-defined]
+                    handle.terminate("timeout")
+
+    async def _shutdown(self) -> None:
+        session = self.session
+        instant = session.config.instant_shutdown
+        for executor in session.executors.values():
+            executor.shutdown(terminate=instant)
+        # Wait for what still runs outside the loop to report, so nothing is left unlogged.
+        wake = self._wake
+        for _ in range(_SHUTDOWN_WAITS):
+            if wake is None or not any(self._handles.values()):
+                break
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
+        for name, handles in self._handles.items():
+            for run_id, handle in list(handles.items()):
+                handle.terminate("shutdown")
+                session.log_action(
+                    name, "terminate", run_id, handle.started, exc_text="scheduler shut down"
+                )
+        self._handles.clear()
+        try:
+            session.shutdown_hooks()
+        finally:
+            self.is_running = False
+            self._loop = None
+            self._wake = None
+            self.logger.info(
+                "Shut down (%s)", self._stop_reason or "stopped", extra={"action": "shutdown"}
+            )
+
+    @property
+    def running_handles(self) -> dict[str, dict[str, RunHandle]]:
+        return self._handles

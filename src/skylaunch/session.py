@@ -1,0 +1,298 @@
+"""The session: tasks, configuration, clock, history, parameters, repo, and control.
+
+It is the only object that knows all the others: tasks and conditions reach the clock, the
+history and the scheduler through it, and the scheduler reaches tasks through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from skylaunch.conds.base import Condition
+from skylaunch.config import Config
+from skylaunch.exc import TaskDefinitionError, TaskLoggingError, TaskLookupError
+from skylaunch.execution.async_ import AsyncExecutor
+from skylaunch.execution.base import Executor
+from skylaunch.execution.main import MainExecutor
+from skylaunch.execution.thread import ThreadExecutor
+from skylaunch.history import Action, TaskHistory
+from skylaunch.log.handler import RepoHandler
+from skylaunch.log.repos.memory import MemoryRepo
+from skylaunch.scheduler import Scheduler
+from skylaunch.tasks.base import Task
+from skylaunch.tasks.func import FuncTask
+from skylaunch.time.clock import Clock, SystemClock
+
+__all__ = ["Session"]
+
+_MESSAGE = "Task '%s' status: '%s'"
+
+
+class _OwnRecords(logging.Filter):
+    """Lets a session's repo handler take only records of that session (or of none)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.key = id(session)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "session_key", self.key) == self.key
+
+
+class Session:
+    """Everything one scheduler works with. ``App`` makes one for you."""
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | None = None,
+        *,
+        clock: Clock | None = None,
+        repo: Any = None,
+        **config_kwargs: Any,
+    ) -> None:
+        self.config = Config.build(config, **config_kwargs)
+        self.clock: Clock = clock if clock is not None else SystemClock(self.config.timezone)
+        if (
+            clock is not None
+            and self.config.timezone is not None
+            and clock.tz != self.config.timezone
+        ):
+            self.clock.tz = self.config.timezone
+        self.history = TaskHistory(self.config.history_max_records)
+        self._tasks: dict[str, Task] = {}
+        self._order: dict[str, int] = {}
+        self._sorted: list[Task] | None = None
+        self.parameters: dict[str, Any] = {}
+        self.returns: dict[str, Any] = {}
+        self.cond_names: dict[str, Condition] = {}
+        self.executors: dict[str, Executor] = {}
+        self.startup_hooks: list[Callable[[], Any]] = []
+        self.shutdown_hook_funcs: list[Callable[[], Any]] = []
+        self.task_logger = logging.getLogger(self.config.task_logger_basename)
+        if self.task_logger.level == logging.NOTSET:
+            self.task_logger.setLevel(logging.INFO)
+        self.scheduler_logger = logging.getLogger(self.config.scheduler_logger_basename)
+        self.scheduler = Scheduler(self)
+        self.history.on_change = self.scheduler.on_history_change
+        self.repo: Any = None
+        self._handler: logging.Handler | None = None
+        self.set_repo(repo if repo is not None else self.default_repo())
+
+    # --- repo -------------------------------------------------------------------------------
+    def default_repo(self) -> Any:
+        """A memory repo bounded per task (``history_max_records``) so memory stays flat."""
+        return MemoryRepo(max_per_task=self.config.history_max_records)
+
+    def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
+        """Store task records in ``repo`` from now on (and read history back from it at start).
+
+        With ``delete_existing`` (the default), repo handlers already on the task logger are
+        removed first, except those of other live sessions.
+        """
+        if not hasattr(repo, "add") or not hasattr(repo, "filter_by"):
+            raise TypeError(f"a repo needs add() and filter_by() methods, got {repo!r}")
+        logger = self.task_logger
+        for handler in list(logger.handlers):
+            owner = getattr(handler, "_skylaunch_owner", None)
+            mine = owner is not None and owner() is self
+            orphan = owner is not None and owner() is None
+            foreign = owner is None and isinstance(handler, RepoHandler)
+            if mine or orphan or (delete_existing and foreign):
+                logger.removeHandler(handler)
+        handler = RepoHandler(repo)
+        handler.addFilter(_OwnRecords(self))
+        handler._skylaunch_owner = weakref.ref(self)  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        self.repo = repo
+        self._handler = handler
+        self.history.clear()
+        self.scheduler.notify()
+
+    def get_repo(self) -> Any:
+        return self.repo
+
+    def get_task_log(self, **query: Any) -> list[Any]:
+        return list(self.repo.filter_by(**query).all())
+
+    # --- tasks ------------------------------------------------------------------------------
+    def add_task(self, task: Task) -> None:
+        name = task.name
+        if name in self._tasks and self._tasks[name] is not task:
+            policy = self.config.task_pre_exist
+            if policy == "raise":
+                raise TaskDefinitionError(
+                    f"a task named {name!r} exists already (config task_pre_exist='raise'; "
+                    "use 'replace', 'ignore' or 'rename', or give another name=)"
+                )
+            if policy == "ignore":
+                return
+            if policy == "rename":
+                n = 1
+                while f"{name} - {n}" in self._tasks:
+                    n += 1
+                task.name = f"{name} - {n}"
+                task.logger.task_name = task.name
+                task.logger.extra = {"task_name": task.name}
+                name = task.name
+        self._tasks[name] = task
+        self._order.setdefault(name, len(self._order))
+        self._sorted = None
+        self.scheduler.task_added(task)
+
+    def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
+        if func is None:
+            raise TaskDefinitionError("create_task() needs func=...")
+        return FuncTask(func, session=self, **kwargs)
+
+    def remove_task(self, task: Task | str) -> None:
+        name = task if isinstance(task, str) else task.name
+        if name not in self._tasks:
+            raise TaskLookupError(name, list(self._tasks))
+        del self._tasks[name]
+        self._sorted = None
+        self.scheduler.task_removed(name)
+
+    def get(self, name: str) -> Task | None:
+        return self._tasks.get(name)
+
+    def __getitem__(self, task: str | Callable[..., Any]) -> Task:
+        name = task if isinstance(task, str) else getattr(task, "__name__", None)
+        if not isinstance(name, str) or name not in self._tasks:
+            raise TaskLookupError(str(name if name is not None else task), list(self._tasks))
+        return self._tasks[name]
+
+    def __contains__(self, task: object) -> bool:
+        if isinstance(task, Task):
+            return self._tasks.get(task.name) is task
+        return task in self._tasks
+
+    @property
+    def tasks(self) -> set[Task]:
+        return set(self._tasks.values())
+
+    def order_key(self, task: Task) -> tuple[int, int]:
+        """Higher priority first, then definition order."""
+        return (-task.priority, self._order.get(task.name, 0))
+
+    def tasks_in_order(self) -> list[Task]:
+        if self._sorted is None:
+            self._sorted = sorted(self._tasks.values(), key=self.order_key)
+        return self._sorted
+
+    # --- running ----------------------------------------------------------------------------
+    @property
+    def poll_interval_s(self) -> float:
+        """How often opaque conditions are looked at (``cycle_sleep``, at least 1 ms)."""
+        return max(self.config.cycle_sleep or 0.0, 0.001)
+
+    def executor(self, name: str) -> Executor:
+        executor = self.executors.get(name)
+        if executor is None:
+            if name == "main":
+                executor = MainExecutor()
+            elif name == "async":
+                executor = AsyncExecutor()
+            elif name == "thread":
+                executor = ThreadExecutor(daemon=self.config.tasks_as_daemon)
+            else:
+                raise TaskDefinitionError(f"execution {name!r} is not available")
+            self.executors[name] = executor
+        return executor
+
+    def new_run_id(self, task: Task, params: Mapping[str, Any]) -> str:
+        factory = self.config.func_run_id
+        if factory is not None:
+            return str(factory(task, params))
+        return uuid.uuid4().hex
+
+    def log_action(
+        self,
+        task_name: str,
+        action: Action,
+        run_id: str | None,
+        start: datetime,
+        *,
+        exc_text: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Record an action: in the history first (it happened), then through the task logger."""
+        clock = self.clock
+        if ts is None:
+            ts = clock.timestamp()
+        self.history.add(task_name, action, ts, run_id)
+        logger = self.task_logger
+        if logger.disabled:
+            return
+        record = logging.LogRecord(
+            logger.name,
+            logging.ERROR if action == "fail" else logging.INFO,
+            __file__,
+            0,
+            _MESSAGE,
+            (task_name, action),
+            None,
+        )
+        record.created = ts
+        record.msecs = (ts - int(ts)) * 1000
+        record.task_name = task_name
+        record.action = action
+        record.run_id = run_id
+        record.start = start
+        if action == "run":
+            record.end = None
+            record.runtime = None
+        else:
+            end = datetime.fromtimestamp(ts, clock.tz)
+            record.end = end
+            record.runtime = end - start
+        record.exc_text = exc_text
+        record.session_key = id(self)
+        try:
+            logger.handle(record)
+        except Exception as exc:
+            if not self.config.silence_task_logging:
+                raise TaskLoggingError(
+                    f"logging {action!r} of task {task_name!r} failed: {exc!r}"
+                ) from exc
+            self.scheduler_logger.exception(
+                "Logging %r of task %r failed (silenced)", action, task_name
+            )
+
+    def startup(self) -> None:
+        """Before the first pass: start-up hooks."""
+        for hook in self.startup_hooks:
+            hook()
+
+    def shutdown_hooks(self) -> None:
+        for hook in self.shutdown_hook_funcs:
+            hook()
+
+    async def serve(self, until: datetime | None = None) -> None:
+        """Run the scheduler in the running event loop until it is shut down."""
+        while await self.scheduler.serve(until=until):
+            self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+
+    def start(self, until: datetime | None = None) -> None:
+        """Run the scheduler until it is shut down (blocks; Ctrl-C stops it cleanly)."""
+        try:
+            asyncio.run(self.serve(until=until))
+        except KeyboardInterrupt:
+            self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
+
+    def shut_down(self, force: bool | None = None) -> None:
+        """Ask the scheduler to stop after the current pass (safe from any thread or task)."""
+        if force:
+            self.config.instant_shutdown = True
+        self.scheduler.shut_down()
+
+    def restart(self) -> None:
+        self.scheduler.restart()
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self.tasks_in_order())

@@ -1,0 +1,188 @@
+"""The task: what to run, when (``start_cond``), how (``execution``), and its state.
+
+A task is a plain object with a keyword-only constructor that validates every argument at
+definition time. Its status and ``last_*`` times are read from the session's in-memory history,
+never from the repo.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from skylaunch.conds.base import Condition, false
+from skylaunch.conds.parse import parse_condition
+from skylaunch.exc import TaskDefinitionError
+from skylaunch.history import Action
+from skylaunch.log.adapter import TaskAdapter
+from skylaunch.time.parse import to_timedelta
+
+if TYPE_CHECKING:
+    from skylaunch.session import Session
+
+__all__ = ["EXECUTIONS", "Task"]
+
+EXECUTIONS = ("main", "async", "thread", "process")
+
+
+class Task(ABC):
+    """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        name: str | None = None,
+        start_cond: Condition | str | None = None,
+        end_cond: Condition | str | None = None,
+        execution: str | None = None,
+        priority: int | None = None,
+        timeout: timedelta | float | str | None = None,
+        disabled: bool = False,
+        multilaunch: bool | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        on_startup: bool = False,
+        on_shutdown: bool = False,
+        permanent: bool = False,
+        daemon: bool | None = None,
+    ) -> None:
+        self.session = session
+        self.name = self._check_name(name if name is not None else self.default_name())
+        self.start_cond = self._cond(start_cond, "start_cond")
+        self.end_cond = self._cond(end_cond, "end_cond")
+        if execution is not None and execution not in EXECUTIONS:
+            raise TaskDefinitionError(
+                f"task {self.name!r}: execution must be one of {', '.join(EXECUTIONS)}; got {execution!r}"
+            )
+        self._execution = execution
+        self.priority = session.config.task_priority if priority is None else int(priority)
+        try:
+            self._timeout = None if timeout is None else to_timedelta(timeout)
+        except ValueError as exc:
+            raise TaskDefinitionError(f"task {self.name!r}: bad timeout: {exc}") from None
+        self.disabled = bool(disabled)
+        self._multilaunch = multilaunch
+        self.parameters: dict[str, Any] = dict(parameters or {})
+        self.description = description
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        self.permanent = permanent
+        self.daemon = daemon
+        self.batches: list[dict[str, Any]] = []
+        self.terminate_requested = False
+        self.logger = TaskAdapter(session, self.name)
+        self.validate()
+        session.add_task(self)
+
+    # --- definition -------------------------------------------------------------------
+    def default_name(self) -> str:
+        raise TaskDefinitionError(f"{type(self).__name__} needs name=...")
+
+    def validate(self) -> None:  # noqa: B027 - an optional hook
+        """Hook for subclasses: raise TaskDefinitionError when the task cannot work as asked."""
+
+    def _check_name(self, name: object) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise TaskDefinitionError(f"a task name must be a non-empty string, got {name!r}")
+        return name
+
+    def _cond(self, cond: Condition | str | None, what: str) -> Condition:
+        if cond is None:
+            return false
+        if isinstance(cond, str):
+            return parse_condition(cond, self.session.cond_names)
+        if not isinstance(cond, Condition):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
+            )
+        return cond
+
+    @property
+    def execution(self) -> str:
+        return self._execution or self.session.config.execution
+
+    @execution.setter
+    def execution(self, value: str) -> None:
+        if value not in EXECUTIONS:
+            raise TaskDefinitionError(
+                f"execution must be one of {', '.join(EXECUTIONS)}; got {value!r}"
+            )
+        self._execution = value
+
+    @property
+    def multilaunch(self) -> bool:
+        return self.session.config.multilaunch if self._multilaunch is None else self._multilaunch
+
+    @property
+    def timeout(self) -> timedelta | None:
+        return self._timeout if self._timeout is not None else self.session.config.timeout
+
+    # --- what a run does --------------------------------------------------------------
+    @abstractmethod
+    def target(self) -> Callable[..., Any]:
+        """The callable a run calls (must be picklable for ``process`` execution)."""
+
+    def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of one run, from session, task and run parameters."""
+        return dict(params)
+
+    # --- control ----------------------------------------------------------------------
+    def run(self, **params: Any) -> None:
+        """Run once as soon as the scheduler can, whatever the start condition says."""
+        self.batches.append(params)
+        self.session.scheduler.notify(self.name)
+
+    def terminate(self) -> None:
+        """Ask every running run of this task to end (logged as ``terminate``)."""
+        self.terminate_requested = True
+        self.session.scheduler.notify(self.name)
+
+    # --- state, from the in-memory history ----------------------------------------------
+    @property
+    def status(self) -> Action | None:
+        return self.session.history.of(self.name).last_action
+
+    def _last(self, action: Action) -> datetime | None:
+        ts = self.session.history.of(self.name).last(action)
+        return None if ts is None else datetime.fromtimestamp(ts, self.session.clock.tz)
+
+    @property
+    def last_run(self) -> datetime | None:
+        return self._last("run")
+
+    @property
+    def last_success(self) -> datetime | None:
+        return self._last("success")
+
+    @property
+    def last_fail(self) -> datetime | None:
+        return self._last("fail")
+
+    @property
+    def last_terminate(self) -> datetime | None:
+        return self._last("terminate")
+
+    @property
+    def last_inaction(self) -> datetime | None:
+        return self._last("inaction")
+
+    @property
+    def last_crash(self) -> datetime | None:
+        return self._last("crash")
+
+    @property
+    def n_alive(self) -> int:
+        return len(self.session.history.of(self.name).running)
+
+    @property
+    def is_running(self) -> bool:
+        return self.n_alive > 0
+
+    def is_alive(self) -> bool:
+        return self.is_running
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, start_cond={str(self.start_cond)!r})"

@@ -1,0 +1,169 @@
+"""Helpers to test schedules without waiting: simulated time, seeded history, "is it due, and why?".
+
+>>> from skylaunch.testing import simulated_app, run_until, runs
+>>> from skylaunch.conds import daily
+>>> app = simulated_app("2024-01-01 00:00", tz="UTC")
+>>> @app.task(daily.at("10:00"))
+... def report(): ...
+>>> run_until(app, "2024-01-03 00:00")
+>>> [t.isoformat() for t in runs(app, "report")]
+['2024-01-01T10:00:00+00:00', '2024-01-02T10:00:00+00:00']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from skylaunch.app import App
+from skylaunch.conds.base import All, Condition, Context, Not
+from skylaunch.conds.base import Any as AnyCond
+from skylaunch.history import ACTIONS, Action
+from skylaunch.session import Session
+from skylaunch.time.clock import SimulatedClock
+from skylaunch.time.parse import to_timedelta
+
+__all__ = [
+    "Explanation",
+    "explain",
+    "is_due",
+    "run_for",
+    "run_until",
+    "runs",
+    "seed",
+    "simulated_app",
+]
+
+
+def _zone(tz: tzinfo | str | None) -> tzinfo | None:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def simulated_app(
+    start: datetime | str = "2024-01-01 00:00",
+    *,
+    tz: tzinfo | str | None = "UTC",
+    config: Mapping[str, Any] | None = None,
+    **config_kwargs: Any,
+) -> App:
+    """An App on a :class:`SimulatedClock` starting at ``start`` (naive values read in ``tz``).
+
+    Tasks run in the main thread unless told otherwise, so a run happens at the virtual
+    instant it starts.
+    """
+    zone = _zone(tz)
+    settings = {"execution": "main", **(config or {}), **config_kwargs}
+    if zone is not None and isinstance(tz, str):
+        settings.setdefault("timezone", zone)
+    return App(config=settings, clock=SimulatedClock(start, tz=zone))
+
+
+def _session(target: App | Session) -> Session:
+    return target.session if isinstance(target, App) else target
+
+
+def _instant(session: Session, value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=session.clock.tz)
+    return value
+
+
+def _clock(session: Session) -> SimulatedClock:
+    clock = session.clock
+    if not isinstance(clock, SimulatedClock):
+        raise TypeError("this helper needs a session on a SimulatedClock (see simulated_app)")
+    return clock
+
+
+def run_until(target: App | Session, end: datetime | str) -> None:
+    """Run the scheduler on its simulated clock until ``end`` (or until it shuts down)."""
+    session = _session(target)
+    _clock(session)
+    session.start(until=_instant(session, end))
+
+
+def run_for(target: App | Session, duration: timedelta | float | str) -> None:
+    """Run the scheduler for ``duration`` of simulated time from the clock's current instant."""
+    session = _session(target)
+    clock = _clock(session)
+    session.start(until=clock.now() + to_timedelta(duration))
+
+
+def runs(target: App | Session, task: str, action: Action = "run") -> list[datetime]:
+    """When ``task`` logged ``action`` (default: its starts), oldest first, in the session zone."""
+    session = _session(target)
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(ACTIONS)}; got {action!r}")
+    tz = session.clock.tz
+    return [datetime.fromtimestamp(ts, tz) for ts in session.history.of(task).times(action)]
+
+
+def seed(
+    target: App | Session, task: str, records: Iterable[tuple[datetime | str, Action]]
+) -> None:
+    """Give ``task`` a past: ``seed(app, "report", [("2024-01-01 10:00", "run"), (..., "success")])``.
+
+    The records go to the history and, like real ones, through the task logger into the repo.
+    A ``run`` is paired with the next end of the same task by run id.
+    """
+    session = _session(target)
+    open_run: dict[str, tuple[str, datetime]] = {}
+    for when, action in sorted(((_instant(session, w), a) for w, a in records), key=lambda r: r[0]):
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        if action == "run":
+            run_id = f"seed-{task}-{when.timestamp()}"
+            open_run[task] = (run_id, when)
+            session.log_action(task, "run", run_id, when, ts=when.timestamp())
+        else:
+            run_id, start = open_run.pop(task, (None, when))  # type: ignore[assignment]
+            session.log_action(task, action, run_id, start, ts=when.timestamp())
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A condition's value at an instant, with the values of its parts."""
+
+    condition: str
+    value: bool
+    next_change: datetime | None = None
+    parts: tuple[Explanation, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return self.value
+
+    def lines(self, depth: int = 0) -> list[str]:
+        note = f"  (may change at {self.next_change.isoformat()})" if self.next_change else ""
+        out = [f"{'  ' * depth}{'TRUE ' if self.value else 'FALSE'} {self.condition}{note}"]
+        for part in self.parts:
+            out.extend(part.lines(depth + 1))
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def explain(cond: Condition, ctx: Context) -> Explanation:
+    """Evaluate ``cond`` and each of its parts at ``ctx.now``."""
+    parts: tuple[Explanation, ...] = ()
+    if isinstance(cond, (All, AnyCond)):
+        parts = tuple(explain(c, ctx) for c in cond.conds)
+    elif isinstance(cond, Not):
+        parts = (explain(cond.cond, ctx),)
+    return Explanation(str(cond), cond.is_true(ctx), cond.next_change(ctx), parts)
+
+
+def is_due(target: App | Session, task: str, at: datetime | str | None = None) -> Explanation:
+    """Whether ``task``'s start condition holds at ``at`` (default: the clock's now), and why.
+
+    ``bool(is_due(...))`` is the answer; ``print(is_due(...))`` shows each part's value.
+    """
+    session = _session(target)
+    now = session.clock.now() if at is None else _instant(session, at).astimezone(session.clock.tz)
+    the_task = session[task]
+    return explain(the_task.start_cond, Context(now, session, the_task))

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from skylaunch.conds import (
+    All,
+    Any,
+    Not,
+    after_success,
+    daily,
+    every,
+    false,
+    retry,
+    time_of_day,
+    true,
+)
+from skylaunch.testing import simulated_app
+
+
+def test_operators_build_flat_deduplicated_combinations() -> None:
+    a, b, c = every("1 hour"), after_success("x"), retry(2)
+    assert (a & b) & c == All((a, b, c))
+    assert a | (b | c) == Any((a, b, c))
+    assert (a & a) == a
+    assert ~a == Not(a)
+    assert ~~a == a
+
+
+def test_equal_when_built_equal_and_hashable() -> None:
+    assert daily.between("10:00", "12:00") == daily.between("10:00", "12:00")
+    assert hash(every("10 minutes")) == hash(every("600 seconds"))
+    assert len({true, false, true}) == 2
+
+
+def test_conditions_refuse_truthiness() -> None:
+    with pytest.raises(TypeError, match="combine conditions with &"):
+        bool(daily)
+    with pytest.raises(TypeError, match="combine conditions with &"):
+        _ = daily and true
+
+
+def test_cannot_combine_with_non_conditions() -> None:
+    with pytest.raises(TypeError, match="cannot combine"):
+        _ = daily & "daily"  # type: ignore[operator]
+
+
+def test_printing_uses_the_string_syntax_with_precedence() -> None:
+    cond = (daily & time_of_day.between("10:00", "12:00")) | retry(3)
+    assert str(cond) == "daily & time of day between 10:00 and 12:00 | retry 3"
+    assert str(daily & (every("1 hour") | retry())) == "daily & (every 1 hour | retry)"
+    assert str(~(true & false)) == "~(true & false)"
+
+
+def test_logic_values() -> None:
+    app = simulated_app("2024-01-01 10:30")
+    session = app.session
+    assert (true & true).observe(session=session)
+    assert not (true & false).observe(session=session)
+    assert (false | true).observe(session=session)
+    assert (~false).observe(session=session)
+
+
+def test_next_change_of_combinations() -> None:
+    app = simulated_app("2024-01-01 09:00")
+    from skylaunch.conds.base import Context
+
+    ctx = Context(app.session.clock.now(), app.session)
+    window = time_of_day.between("10:00", "12:00")
+    assert window.next_change(ctx).isoformat() == "2024-01-01T10:00:00+00:00"  # type: ignore[union-attr]
+    # false & (changes at 10:00): false forever without task events
+    assert (false & window).next_change(ctx) is None
+    # true | anything: true forever
+    assert (true | window).next_change(ctx) is None
+    assert (~window).next_change(ctx) == window.next_change(ctx)
+
+
+def test_conditions_pickle() -> None:
+    cond = daily.between("10:00", "12:00") & after_success("a") | retry(3)
+    assert pickle.loads(pickle.dumps(cond)) == cond
+
+
+def test_observe_needs_a_session() -> None:
+    with pytest.raises(TypeError, match="session"):
+        true.observe()

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+
+from skylaunch.conds import (
+    DependFailure,
+    DependFinish,
+    SchedulerCycles,
+    after_all_success,
+    after_any_fail,
+    after_success,
+    daily,
+    every,
+    false,
+    parse_condition,
+    retry,
+    scheduler_running,
+    time_of_day,
+    true,
+)
+from skylaunch.conds.func import FuncCond
+from skylaunch.exc import ConditionParseError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", true),
+        ("false", false),
+        ("every 10 seconds", every("10 seconds")),
+        ("every 1 days 1 hours 30 minutes", every("1 day 1 hour 30 minutes")),
+        ("daily", daily),
+        ("daily between 10:00 and 12:00", daily.between("10:00", "12:00")),
+        ("daily after 10:00", daily.after("10:00")),
+        ("daily before 10:00", daily.before("10:00")),
+        ("daily at 10:00", daily.at("10:00")),
+        ("time of day between 10:00 and 12:00", time_of_day.between("10:00", "12:00")),
+        ("after task 'fetch'", after_success("fetch")),
+        ("after task 'fetch' succeeded", after_success("fetch")),
+        ("after task 'fetch' failed", DependFailure("fetch")),
+        ("after task 'fetch' finished", DependFinish("fetch")),
+        ("after tasks 'a', 'b'", after_all_success("a", "b")),
+        ("after any tasks 'a', 'b' failed", after_any_fail("a", "b")),
+        ("scheduler has more than 3 cycles", SchedulerCycles(more_than=3)),
+        ("scheduler has run over 10 minutes", scheduler_running(more_than="10 minutes")),
+        ("retry 3", retry(3)),
+        ("retry", retry()),
+        (
+            "daily & time of day between 10:00 and 12:00 | retry 3",
+            daily & time_of_day.between("10:00", "12:00") | retry(3),
+        ),
+        ("~(true & false) | false", ~(true & false) | false),
+        ("daily & (every 1 hour | retry)", daily & (every("1 hour") | retry())),
+    ],
+)
+def test_parses(text: str, expected: object) -> None:
+    assert parse_condition(text) == expected
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        daily.between("10:00", "12:00") & after_success("x") | retry(3),
+        ~every("90 minutes") & time_of_day.after("08:00"),
+        after_any_fail("a", "b") | SchedulerCycles(less_than=9),
+        every("1 hour", based="finish"),
+    ],
+)
+def test_printing_round_trips(cond: object) -> None:
+    assert parse_condition(str(cond)) == cond
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "expected"),
+    [
+        ("dialy", 0, "a condition starting with"),
+        ("daily & wekly", 8, "a condition starting with"),
+        ("every soon", 6, "a duration"),
+        ("daily between 10:00", 19, "'and'"),
+        ("(daily | true", 13, "')'"),
+        ("after task fetch", 11, "a quoted task name"),
+        ("daily &", 7, "a condition"),
+        ("after task 'fetch", 11, "a closing quote"),
+        ("", 0, "empty"),
+    ],
+)
+def test_errors_point_at_the_mistake(text: str, position: int, expected: str) -> None:
+    with pytest.raises(ConditionParseError) as info:
+        parse_condition(text)
+    assert info.value.position == position
+    assert expected in str(info.value)
+    assert text in str(info.value)
+
+
+def test_registered_names() -> None:
+    def is_foo() -> bool:
+        return True
+
+    cond = FuncCond(is_foo, "is_foo")
+    assert parse_condition("is_foo & daily", {"is_foo": cond}) == cond & daily
+    with pytest.raises(ConditionParseError, match="registered conditions: is_foo"):
+        parse_condition("is_bar", {"is_foo": cond})

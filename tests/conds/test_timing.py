@@ -1,0 +1,111 @@
+"""Rocketry's semantics of the time conditions, on seeded histories (COMPAT.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from skylaunch.conds import daily, every, time_of_day
+from skylaunch.conds.base import Condition, Context
+from skylaunch.testing import seed, simulated_app
+
+UTC_DAY = "2024-03-14"
+
+
+def at(
+    app_cond: Condition, now: str, history: list[tuple[str, str]] = ()
+) -> tuple[bool, datetime | None]:  # type: ignore[assignment]
+    app = simulated_app(f"{UTC_DAY} 00:00")
+
+    @app.task(app_cond)
+    def job() -> None: ...
+
+    seed(app, "job", history)  # type: ignore[arg-type]
+    session = app.session
+    when = datetime.fromisoformat(f"{UTC_DAY} {now}").replace(tzinfo=session.clock.tz)
+    ctx = Context(when, session, session["job"])
+    return app_cond.is_true(ctx), app_cond.next_change(ctx)
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ([], True),
+        ([(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "success")], False),
+        ([(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "fail")], False),
+        ([(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "inaction")], False),
+        ([(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "terminate")], False),
+        # a crash and a run still going do not count as finished
+        ([(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "crash")], True),
+        ([(f"{UTC_DAY} 08:00", "run")], True),
+        # yesterday does not count
+        ([("2024-03-13 23:00", "run"), ("2024-03-13 23:59:59", "success")], True),
+    ],
+)
+def test_daily_means_not_finished_today(history: list[tuple[str, str]], expected: bool) -> None:
+    value, _ = at(daily, "12:00", history)
+    assert value is expected
+
+
+def test_daily_next_change_is_next_midnight_once_done() -> None:
+    value, change = at(
+        daily, "12:00", [(f"{UTC_DAY} 08:00", "run"), (f"{UTC_DAY} 08:01", "success")]
+    )
+    assert not value
+    assert change == datetime.fromisoformat("2024-03-15 00:00+00:00")
+
+
+def test_daily_between_is_right_open_and_looks_back_to_window_start() -> None:
+    cond = daily.between("10:00", "12:00")
+    assert at(cond, "09:59:59")[0] is False
+    assert at(cond, "10:00")[0] is True
+    assert at(cond, "11:59:59")[0] is True
+    assert at(cond, "12:00")[0] is False
+    early = [(f"{UTC_DAY} 09:30", "run"), (f"{UTC_DAY} 09:31", "success")]
+    # a run before the window does not block the window...
+    assert at(cond, "10:30", early)[0] is True
+    # ...but daily & time_of_day looks back to midnight
+    assert at(daily & time_of_day.between("10:00", "12:00"), "10:30", early)[0] is False
+
+
+def test_daily_between_next_change() -> None:
+    cond = daily.between("10:00", "12:00")
+    assert at(cond, "09:00")[1] == datetime.fromisoformat(f"{UTC_DAY} 10:00+00:00")
+    assert at(cond, "10:30")[1] == datetime.fromisoformat(f"{UTC_DAY} 12:00+00:00")
+    done = [(f"{UTC_DAY} 10:00", "run"), (f"{UTC_DAY} 10:01", "success")]
+    assert at(cond, "10:30", done)[1] == datetime.fromisoformat("2024-03-15 10:00+00:00")
+
+
+def test_time_of_day_is_a_pure_clock_window() -> None:
+    cond = time_of_day.between("10:00", "12:00")
+    done = [(f"{UTC_DAY} 10:00", "run"), (f"{UTC_DAY} 10:01", "success")]
+    assert at(cond, "10:30", done)[0] is True
+    assert at(cond, "10:30")[1] == datetime.fromisoformat(f"{UTC_DAY} 12:00+00:00")
+
+
+def test_every_measures_from_the_last_start() -> None:
+    cond = every("1 hour")
+    assert at(cond, "10:00") == (True, None)
+    history = [(f"{UTC_DAY} 09:00", "run"), (f"{UTC_DAY} 09:50", "success")]
+    assert at(cond, "09:59:59", history) == (
+        False,
+        datetime.fromisoformat(f"{UTC_DAY} 10:00+00:00"),
+    )
+    assert at(cond, "10:00", history) == (True, None)
+
+
+def test_every_based_on_finish() -> None:
+    cond = every("1 hour", based="finish")
+    history = [(f"{UTC_DAY} 09:00", "run"), (f"{UTC_DAY} 09:50", "success")]
+    assert at(cond, "10:00", history)[0] is False
+    assert at(cond, "10:50", history)[0] is True
+
+
+def test_every_rejects_bad_periods() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        every(0)
+    with pytest.raises(ValueError):
+        every("soon")
+    with pytest.raises(ValueError, match="based"):
+        every("1 hour", based="start")

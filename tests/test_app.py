@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import pytest
+
+from skylaunch import App, FuncTask
+from skylaunch.conds import daily
+from skylaunch.exc import TaskDefinitionError, TaskLookupError
+from skylaunch.testing import run_for, runs, simulated_app
+
+
+def test_task_decorator_registers_and_returns_the_function() -> None:
+    app = App(config={"execution": "main"})
+
+    @app.task("daily between 10:00 and 12:00")
+    def report() -> int:
+        return 1
+
+    assert report() == 1
+    task = app.session["report"]
+    assert isinstance(task, FuncTask)
+    assert task.start_cond == daily.between("10:00", "12:00")
+    assert app.session[report] is task
+    assert "report" in app.session
+    assert task in app.session.tasks
+
+
+def test_bare_decorator_is_a_clear_error() -> None:
+    app = App()
+    with pytest.raises(TypeError, match="parentheses"):
+
+        @app.task  # type: ignore[arg-type]
+        def oops() -> None: ...
+
+
+def test_unknown_task_lookup_lists_known_tasks() -> None:
+    app = App()
+
+    @app.task()
+    def known() -> None: ...
+
+    with pytest.raises(TaskLookupError, match=r"'unknown'.*'known'"):
+        app.session["unknown"]
+
+
+def test_duplicate_names_follow_task_pre_exist() -> None:
+    app = App()
+
+    @app.task()
+    def dup() -> None: ...
+
+    with pytest.raises(TaskDefinitionError, match="exists already"):
+        app.task(name="dup")(lambda: None)
+
+    app.session.config.task_pre_exist = "rename"
+    app.task(name="dup")(lambda: None)
+    assert "dup - 1" in app.session
+
+
+def test_bad_start_cond_fails_at_definition() -> None:
+    app = App()
+    with pytest.raises(ValueError, match="position 6"):
+
+        @app.task("daily betwen 10:00 and 12:00")
+        def job() -> None: ...
+
+    with pytest.raises(TaskDefinitionError, match="start_cond"):
+        app.task(42)(lambda: None)  # type: ignore[arg-type]
+
+
+def test_bad_execution_and_timeout_fail_at_definition() -> None:
+    app = App()
+    with pytest.raises(TaskDefinitionError, match="execution"):
+        app.task(name="x", execution="fast")(lambda: None)
+    with pytest.raises(TaskDefinitionError, match="timeout"):
+        app.task(name="y", timeout="soonish")(lambda: None)
+
+
+def test_coroutine_in_main_is_refused() -> None:
+    app = App()
+
+    async def coro() -> None: ...
+
+    with pytest.raises(TaskDefinitionError, match="coroutine"):
+        app.task(execution="main")(coro)
+
+
+def test_custom_condition_by_name() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    flag = {"on": False}
+
+    @app.cond("is_on")
+    def is_on() -> bool:
+        return flag["on"]
+
+    @app.task("is_on & daily")
+    def job() -> None: ...
+
+    run_for(app, "1 second")
+    assert runs(app, "job") == []
+    flag["on"] = True
+    run_for(app, "1 second")
+    assert len(runs(app, "job")) == 1
+
+
+def test_session_parameters_are_passed_by_name() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    app.params(greeting="hello", unused=1)
+    seen: list[str] = []
+
+    @app.task(daily)
+    def greet(greeting: str) -> None:
+        seen.append(greeting)
+
+    run_for(app, "1 second")
+    assert seen == ["hello"]
+
+
+def test_setup_hook_runs_at_start() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    calls: list[str] = []
+
+    @app.setup()
+    def prepare() -> None:
+        calls.append("setup")
+
+    run_for(app, "1 second")
+    assert calls == ["setup"]
+
+
+def test_remove_task() -> None:
+    app = App()
+
+    @app.task()
+    def gone() -> None: ...
+
+    app.session.remove_task("gone")
+    assert "gone" not in app.session
+    with pytest.raises(TaskLookupError):
+        app.session.remove_task("gone")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from skylaunch.history import TaskHistory
+
+
+def test_last_and_counts_are_indexed() -> None:
+    history = TaskHistory()
+    log = history.of("a")
+    for ts in (10.0, 20.0, 30.0):
+        history.add("a", "run", ts, f"r{ts}")
+        history.add("a", "success", ts + 1, f"r{ts}")
+    assert log.last("run") == 30.0
+    assert log.last("fail") is None
+    assert log.count("success", 11.0, 21.0) == 2
+    assert log.count("success", 11.5, 20.5) == 0
+    assert log.count_after("run", 10.0) == 2
+    assert log.count_after("run", None) == 3
+    assert log.last_action == "success"
+    assert log.last_of(("run", "fail")) == 30.0
+
+
+def test_any_between_is_inclusive() -> None:
+    history = TaskHistory()
+    history.add("a", "fail", 5.0)
+    log = history.of("a")
+    assert log.any_between(("success", "fail"), 5.0, 5.0)
+    assert not log.any_between(("success", "fail"), 5.1, 9.0)
+    assert not log.any_between(("success",), 0.0, 9.0)
+
+
+def test_running_runs_are_tracked_by_run_id() -> None:
+    history = TaskHistory()
+    history.add("a", "run", 1.0, "x")
+    history.add("a", "run", 2.0, "y")
+    assert set(history.of("a").running) == {"x", "y"}
+    history.add("a", "success", 3.0, "x")
+    assert set(history.of("a").running) == {"y"}
+    history.add("a", "crash", 4.0, "y")
+    assert history.of("a").running == {}
+
+
+def test_out_of_order_records_keep_the_index_sorted() -> None:
+    history = TaskHistory()
+    history.add("a", "run", 5.0)
+    history.add("a", "run", 1.0)
+    history.add("a", "run", 3.0)
+    assert list(history.of("a").times("run")) == [1.0, 3.0, 5.0]
+    assert history.of("a").last_action == "run"
+    assert history.of("a").last_time == 5.0
+
+
+def test_memory_is_bounded_per_action() -> None:
+    history = TaskHistory(max_records=100)
+    for i in range(1000):
+        history.add("a", "run", float(i))
+    times = list(history.of("a").times("run"))
+    assert len(times) <= 125
+    assert times[-1] == 999.0
+    assert times == sorted(times)
+
+
+def test_on_change_hook_is_called_per_record() -> None:
+    seen: list[str] = []
+    history = TaskHistory()
+    history.on_change = seen.append
+    history.add("a", "run", 1.0)
+    history.add("b", "run", 1.0)
+    assert seen == ["a", "b"]
+
+
+def test_bad_bound_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_records"):
+        TaskHistory(max_records=0)

@@ -1,0 +1,208 @@
+"""The loop, run on simulated time: when tasks run, in which order, and how it stops."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pytest
+
+from skylaunch.conds import after_success, daily, every, retry, time_of_day, true
+from skylaunch.conds.func import condition
+from skylaunch.exc import ConditionCheckError, TaskInaction, TaskSetupError
+from skylaunch.testing import run_for, run_until, runs, simulated_app
+
+
+def hms(values: list[datetime]) -> list[str]:
+    return [v.strftime("%H:%M:%S") for v in values]
+
+
+def test_every_runs_on_its_period() -> None:
+    app = simulated_app("2024-01-01 00:00:00")
+
+    @app.task(every("2 seconds"))
+    def fetch() -> None: ...
+
+    run_for(app, "9 seconds")
+    assert hms(runs(app, "fetch")) == ["00:00:00", "00:00:02", "00:00:04", "00:00:06", "00:00:08"]
+    assert hms(runs(app, "fetch", "success")) == hms(runs(app, "fetch"))
+
+
+def test_daily_window_with_retries() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    attempts: list[int] = []
+
+    @app.task(daily & time_of_day.between("10:00", "12:00") | retry(3))
+    def report() -> None:
+        attempts.append(1)
+        raise RuntimeError("no data yet")
+
+    run_until(app, "2024-01-01 23:59")
+    assert len(attempts) == 4  # one run and three retries
+    assert hms(runs(app, "report")) == ["10:00:00"] * 4
+    assert len(runs(app, "report", "fail")) == 4
+
+
+def test_daily_runs_once_a_day_and_wakes_rarely() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily.between("10:00", "12:00"))
+    def report() -> None: ...
+
+    run_until(app, "2024-01-08 00:00")
+    assert [d.strftime("%d %H:%M") for d in runs(app, "report")] == [
+        f"0{d} 10:00" for d in range(1, 8)
+    ]
+    # event driven: a handful of wake-ups per day, not one per cycle_sleep
+    assert app.session.scheduler.cycles < 7 * 4 + 3
+
+
+def test_pipeline_after_success() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 hour"))
+    def fetch() -> None: ...
+
+    @app.task(after_success("fetch"))
+    def transform() -> None: ...
+
+    run_for(app, "3 hours")
+    assert hms(runs(app, "transform")) == ["00:00:00", "01:00:00", "02:00:00"]
+
+
+def test_higher_priority_runs_first() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    order: list[str] = []
+
+    @app.task(daily, priority=1)
+    def low() -> None:
+        order.append("low")
+
+    @app.task(daily, priority=5)
+    def high() -> None:
+        order.append("high")
+
+    run_for(app, "1 minute")
+    assert order == ["high", "low"]
+
+
+def test_shut_cond_stops_the_scheduler() -> None:
+    app = simulated_app("2024-01-01 00:00", shut_cond="scheduler has more than 3 cycles")
+
+    @app.task(true)
+    def spin() -> None: ...
+
+    app.run()
+    assert app.session.scheduler.cycles == 4
+    assert len(runs(app, "spin")) == 3
+
+
+def test_shut_down_from_a_task() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 minute"))
+    def stopper() -> None:
+        if len(runs(app, "stopper")) == 3:
+            app.session.shut_down()
+
+    run_until(app, "2024-01-02 00:00")
+    assert len(runs(app, "stopper")) == 3
+
+
+def test_outcomes_are_logged() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily)
+    def ok() -> str:
+        return "value"
+
+    @app.task(daily)
+    def broken() -> None:
+        raise ValueError("boom")
+
+    @app.task(daily)
+    def idle() -> None:
+        raise TaskInaction()
+
+    run_for(app, "1 minute")
+    session = app.session
+    assert session["ok"].status == "success"
+    assert session.returns["ok"] == "value"
+    fail = session["broken"].logger.filter_by(action="fail").all()
+    assert len(fail) == 1
+    assert "ValueError: boom" in _field(fail[0], "exc_text")
+    assert session["idle"].status == "inaction"
+    runs_logged = session["ok"].logger.filter_by(action="run").all()
+    assert len(runs_logged) == 1
+    assert _field(runs_logged[0], "task_name") == "ok"
+
+
+def _field(record: object, name: str) -> str:
+    return record[name] if isinstance(record, dict) else getattr(record, name)  # type: ignore[no-any-return]
+
+
+def test_forced_run_ignores_the_condition() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("false")
+    def manual() -> None: ...
+
+    app.session["manual"].run()
+    run_for(app, "1 minute")
+    assert len(runs(app, "manual")) == 1
+
+
+def test_failing_condition_stops_the_run_unless_silenced(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> bool:
+        raise RuntimeError("cannot tell")
+
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(condition(broken))
+    def job() -> None: ...
+
+    with pytest.raises(ConditionCheckError, match="cannot tell"):
+        run_for(app, "1 minute")
+
+    app = simulated_app("2024-01-01 00:00", silence_cond_check=True)
+
+    @app.task(condition(broken))
+    def job2() -> None: ...
+
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        run_for(app, "1 second")
+    assert runs(app, "job2") == []
+    errors = [r for r in caplog.records if r.name == "skylaunch.scheduler" and r.exc_info]
+    assert errors
+    assert "cannot tell" in caplog.text
+
+
+def test_failing_prerun_obeys_silence_task_prerun(caplog: pytest.LogCaptureFixture) -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily)
+    def job() -> None: ...
+
+    def bad_arguments(params: object) -> dict[str, object]:
+        raise LookupError("no such parameter")
+
+    app.session["job"].arguments = bad_arguments  # type: ignore[method-assign,assignment]
+    with pytest.raises(TaskSetupError, match="no such parameter"):
+        run_for(app, "1 minute")
+
+    app.session.config.silence_task_prerun = True
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        run_for(app, "1 minute")
+    assert "no such parameter" in caplog.text
+    assert runs(app, "job") == []
+
+
+def test_keyboard_interrupt_stops_cleanly() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 second"))
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    app.run()  # returns instead of raising
+    assert app.session.scheduler.is_running is False
