@@ -224,7 +224,7 @@ def parse_time_of_second(value: str | float) -> timedelta:
 
 
 def _bounded_number(value: str | float, what: str, unit: timedelta, top: timedelta) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, str | float):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise TypeError(f"{what} must be a number or number text, not {value!r}")
     text = str(value).strip()
     if not re.fullmatch(_NUMBER, text):
