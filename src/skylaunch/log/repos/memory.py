@@ -133,6 +133,14 @@ def _created_range(bucket: _Bucket, opers: Sequence[Operator]) -> tuple[int, int
     return lo, max(lo, hi)
 
 
+def _entries(
+    bucket: _Bucket, lo: int, hi: int, descending: bool
+) -> Iterator[tuple[float, int, Any]]:
+    indexes = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
+    created, seqs, items = bucket.created, bucket.seqs, bucket.items
+    return ((created[i], seqs[i], items[i]) for i in indexes)
+
+
 class MemoryRepo(BaseRepo[Any]):
     """Records in this process's memory, indexed by task and action.
 
@@ -227,10 +235,7 @@ class MemoryRepo(BaseRepo[Any]):
                 lo, hi = _created_range(bucket, created_opers)
                 if lo >= hi:
                     continue
-                indexes = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
-                streams.append(
-                    (bucket.created[i], bucket.seqs[i], bucket.items[i]) for i in indexes
-                )
+                streams.append(_entries(bucket, lo, hi, descending))
             merged: Iterator[tuple[float, int, Any]] = (
                 streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=descending)
             )
