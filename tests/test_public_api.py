@@ -21,6 +21,7 @@ LAYERS = [
     ("skylaunch.history", 2),
     ("skylaunch.log", 2),
     ("skylaunch.conds", 3),
+    ("skylaunch.args", 4),
     ("skylaunch.tasks", 4),
     ("skylaunch.execution", 4),
     ("skylaunch.scheduler", 5),
@@ -42,8 +43,7 @@ def layer_of(module: str) -> int:
 
 def modules() -> list[str]:
     found = ["skylaunch"]
-    for info in pkgutil.walk_packages([str(SRC)], prefix="skylaunch."):
-        found.append(info.name)
+    found.extend(info.name for info in pkgutil.walk_packages([str(SRC)], prefix="skylaunch."))
     return found
 
 
@@ -88,7 +88,9 @@ def test_layers_only_import_downwards(path: Path) -> None:
     for imported, type_only in _imports(path):
         if type_only:
             continue
-        assert layer_of(imported) <= own, f"{name} (layer {own}) imports {imported} ({layer_of(imported)})"
+        assert layer_of(imported) <= own, (
+            f"{name} (layer {own}) imports {imported} ({layer_of(imported)})"
+        )
 
 
 def test_only_the_clock_reads_the_wall_clock() -> None:

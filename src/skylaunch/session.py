@@ -10,16 +10,18 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError, TaskLoggingError, TaskLookupError
 from skylaunch.execution.async_ import AsyncExecutor
-from skylaunch.execution.base import Executor
+from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
+from skylaunch.execution.process import ProcessExecutor
 from skylaunch.execution.thread import ThreadExecutor
 from skylaunch.history import Action, TaskHistory
 from skylaunch.log.handler import RepoHandler
@@ -72,8 +74,11 @@ class Session:
         self.returns: dict[str, Any] = {}
         self.cond_names: dict[str, Condition] = {}
         self.executors: dict[str, Executor] = {}
-        self.startup_hooks: list[Callable[[], Any]] = []
-        self.shutdown_hook_funcs: list[Callable[[], Any]] = []
+        self.startup_hooks: list[Callable[..., Any]] = []
+        self.shutdown_hook_funcs: list[Callable[..., Any]] = []
+        self.before_run_hooks: list[Callable[..., Any]] = []
+        self.after_run_hooks: list[Callable[..., Any]] = []
+        self._setup_generators: list[Generator[Any, None, Any]] = []
         self.task_logger = logging.getLogger(self.config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
@@ -200,6 +205,11 @@ class Session:
                 executor = AsyncExecutor()
             elif name == "thread":
                 executor = ThreadExecutor(daemon=self.config.tasks_as_daemon)
+            elif name == "process":
+                executor = ProcessExecutor(
+                    max_processes=self.config.max_process_count,
+                    daemon=self.config.tasks_as_daemon,
+                )
             else:
                 raise TaskDefinitionError(f"execution {name!r} is not available")
             self.executors[name] = executor
@@ -264,14 +274,59 @@ class Session:
                 "Logging %r of task %r failed (silenced)", action, task_name
             )
 
+    # --- hooks ----------------------------------------------------------------------------
+    def _hook_context(self, task: Task | None = None) -> dict[str, Any]:
+        return {"session": self, "task": task, "termination_flag": None}
+
     def startup(self) -> None:
-        """Before the first pass: start-up hooks."""
+        """Before the first pass: start-up hooks.
+
+        A hook that is a generator function runs up to its ``yield`` now and resumes at
+        shutdown (build a connection pool, then close it). Parameters whose defaults are
+        arguments (``session=Session()``, ``logger=TaskLogger()``) are filled in.
+        """
+        self._setup_generators = []
         for hook in self.startup_hooks:
-            hook()
+            result = call_with_arguments(hook, self._hook_context())
+            if isinstance(result, Generator):
+                next(result, None)
+                self._setup_generators.append(result)
 
     def shutdown_hooks(self) -> None:
+        """After the last run has ended: resume setup generators, then shutdown hooks."""
+        generators, self._setup_generators = self._setup_generators, []
+        for gen in reversed(generators):
+            next(gen, None)
         for hook in self.shutdown_hook_funcs:
-            hook()
+            call_with_arguments(hook, self._hook_context())
+
+    def before_run(self, task: Task, run_id: str) -> None:
+        """Called by the scheduler before a run is handed to its executor (pre-run)."""
+        for hook in self.before_run_hooks:
+            call_with_arguments(hook, self._hook_context(task), task)
+
+    def after_run(self, task: Task, run_id: str, outcome: Outcome) -> None:
+        """Called by the scheduler when a run has ended and been logged.
+
+        A failing hook is reported on the scheduler logger and does not stop the scheduler.
+        """
+        for hook in self.after_run_hooks:
+            try:
+                call_with_arguments(hook, self._hook_context(task), task, outcome)
+            except Exception:  # noqa: PERF203 - one failing hook must not hide the others
+                self.scheduler_logger.exception(
+                    "after-run hook %r failed for task %r",
+                    getattr(hook, "__name__", hook),
+                    task.name,
+                    extra={"action": "hook"},
+                )
+
+    # Rocketry's hook decorators
+    def hook_startup(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return _appender(self.startup_hooks)
+
+    def hook_shutdown(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return _appender(self.shutdown_hook_funcs)
 
     async def serve(self, until: datetime | None = None) -> None:
         """Run the scheduler in the running event loop until it is shut down."""
@@ -292,7 +347,18 @@ class Session:
         self.scheduler.shut_down()
 
     def restart(self) -> None:
+        """Ask the scheduler to shut down and start again (safe from any thread or task)."""
         self.scheduler.restart()
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks_in_order())
+
+
+def _appender(
+    hooks: list[Callable[..., Any]],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrapper(func: Callable[..., Any]) -> Callable[..., Any]:
+        hooks.append(func)
+        return func
+
+    return wrapper

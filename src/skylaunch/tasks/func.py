@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from skylaunch.args import argument_defaults
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.base import Task
 
-__all__ = ["FuncTask"]
+__all__ = ["FuncTask", "check_picklable"]
 
 
 class FuncTask(Task):
-    """Run ``func``. Its parameters are filled by name from session, task and run parameters."""
+    """Run ``func``. Its parameters are filled by name from session, task and run parameters.
+
+    Parameters whose default is an argument (``def load(data=Return("fetch"))``) get the
+    argument's value unless a parameter of that name is given. Precedence, lowest first:
+    argument defaults, session parameters, task ``parameters``, ``run(**params)``.
+    """
 
     def __init__(self, func: Callable[..., Any], **kwargs: Any) -> None:
         if not callable(func):
@@ -37,6 +44,7 @@ class FuncTask(Task):
                 in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
             )
         )
+        self._arg_defaults = argument_defaults(func)
         super().__init__(**kwargs)
 
     def default_name(self) -> str:
@@ -51,6 +59,8 @@ class FuncTask(Task):
                 f"task {self.name!r}: {self.func.__name__} is a coroutine function; "
                 "run it with execution='async'"
             )
+        if self.execution == "process":
+            check_picklable(self.name, self.func)
 
     @property
     def execution(self) -> str:
@@ -60,6 +70,7 @@ class FuncTask(Task):
     @execution.setter
     def execution(self, value: str) -> None:
         Task.execution.fset(self, value)  # type: ignore[attr-defined]
+        self.validate()
 
     def target(self) -> Callable[..., Any]:
         return self.func
@@ -67,7 +78,19 @@ class FuncTask(Task):
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if not self._wanted and not self._accepts_any:
             return {}
-        merged = {**self.session.parameters, **self.parameters, **params}
+        merged = {**self._arg_defaults, **self.session.parameters, **self.parameters, **params}
         if self._accepts_any:
             return merged
         return {k: v for k, v in merged.items() if k in self._wanted}
+
+
+def check_picklable(name: str, func: Callable[..., Any]) -> None:
+    """A ``process`` task's function travels to the child by pickle: refuse early if it can't."""
+    try:
+        pickle.dumps(func)
+    except Exception as exc:
+        raise TaskDefinitionError(
+            f"task {name!r}: {getattr(func, '__qualname__', func)!r} cannot be pickled, so it "
+            f"cannot run with execution='process' ({exc}); define it at module level "
+            "(not a lambda, closure or method of a local class) or choose another execution"
+        ) from None
