@@ -98,7 +98,7 @@ class Running:
         except BaseException as exc:
             self.error = exc
 
-    def __enter__(self) -> Running:
+    def __enter__(self) -> Running:  # noqa: PYI034
         self.thread.start()
         assert self.started.wait(WAIT_S), "the scheduler did not start"
         return self
