@@ -146,7 +146,7 @@ def test_materialize_names_the_parameter() -> None:
     @app.task()
     def job() -> None: ...
 
-    with pytest.raises(KeyError, match="parameter 'data' = Return\\('job'\\): .*not returned"):
+    with pytest.raises(KeyError, match=r"parameter 'data' = Return\('job'\): .*not returned"):
         materialize({"data": Return("job")}, session=app.session)
     with pytest.raises(KeyError, match="no such task"):
         materialize({"data": Return("nope")}, session=app.session)
@@ -162,7 +162,7 @@ def test_pipeline_with_return_in_the_signature() -> None:
         return [1, 2, 3]
 
     @app.task(after_success("fetch"))
-    def load(rows: list[int] = Return("fetch")) -> None:  # type: ignore[assignment]
+    def load(rows: list[int] = Return("fetch")) -> None:  # type: ignore[assignment]  # noqa: B008
         got.append(rows)
 
     run_for(app, "90 minutes")
