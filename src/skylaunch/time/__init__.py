@@ -1,0 +1,73 @@
+"""The time layer: clocks, periods, cron and duration parsing (stdlib only).
+
+Rocketry users find ``rocketry.time``'s names here: ``TimeOfDay``, ``TimeDelta``, ``Cron``...
+"""
+
+from __future__ import annotations
+
+from .clock import Clock, SimulatedClock, SystemClock, local_zone
+from .cron import CronExpr, CronParseError, localize
+from .parse import (
+    format_timedelta,
+    parse_day_of_month,
+    parse_time_of_day,
+    parse_time_of_hour,
+    parse_time_of_minute,
+    parse_time_of_second,
+    parse_weekday,
+    to_timedelta,
+)
+from .periods import (
+    MAX_UTC,
+    MIN_UTC,
+    Always,
+    Cron,
+    Interval,
+    Never,
+    StaticInterval,
+    TimeDelta,
+    TimeOfDay,
+    TimeOfHour,
+    TimeOfMinute,
+    TimeOfMonth,
+    TimeOfSecond,
+    TimeOfWeek,
+    TimePeriod,
+    always,
+    never,
+)
+
+__all__ = [
+    "MAX_UTC",
+    "MIN_UTC",
+    "Always",
+    "Clock",
+    "Cron",
+    "CronExpr",
+    "CronParseError",
+    "Interval",
+    "Never",
+    "SimulatedClock",
+    "StaticInterval",
+    "SystemClock",
+    "TimeDelta",
+    "TimeOfDay",
+    "TimeOfHour",
+    "TimeOfMinute",
+    "TimeOfMonth",
+    "TimeOfSecond",
+    "TimeOfWeek",
+    "TimePeriod",
+    "always",
+    "format_timedelta",
+    "local_zone",
+    "localize",
+    "never",
+    "parse_day_of_month",
+    "parse_time_of_day",
+    "parse_time_of_hour",
+    "parse_time_of_minute",
+    "parse_time_of_second",
+    "parse_weekday",
+    "to_timedelta",
+]

@@ -1,0 +1,889 @@
+"""Time periods: sets of instants that conditions ask "are we in it, and until when?".
+
+A period is a run of half-open :class:`Interval` s. ``rollforward``/``rollback`` give the
+interval around an instant, ``next_boundary`` the next instant where membership flips, which
+is what lets the scheduler sleep exactly until something can change instead of polling.
+
+Positions such as "10:00" or "Mon" are wall-clock positions in the zone of the datetime
+asked about (the session's zone); everything returned is UTC. Day, week and month cycles
+follow the calendar (a day is local midnight to local midnight, 23 h or 25 h on DST days);
+hour, minute and second cycles are fixed lengths of real time. See :func:`localize` for the
+gap / fold rule.
+"""
+
+from __future__ import annotations
+
+import calendar
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
+
+from .cron import CronExpr, localize
+from .parse import (
+    format_timedelta,
+    parse_day_of_month,
+    parse_time_of_day,
+    parse_time_of_hour,
+    parse_time_of_minute,
+    parse_time_of_second,
+    parse_weekday,
+    to_timedelta,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "MAX_UTC",
+    "MIN_UTC",
+    "Always",
+    "Cron",
+    "Interval",
+    "Never",
+    "StaticInterval",
+    "TimeDelta",
+    "TimeOfDay",
+    "TimeOfHour",
+    "TimeOfMinute",
+    "TimeOfMonth",
+    "TimeOfSecond",
+    "TimeOfWeek",
+    "TimePeriod",
+    "always",
+    "never",
+]
+
+_UTC = timezone.utc
+MIN_UTC = datetime.min.replace(tzinfo=_UTC)
+MAX_UTC = datetime.max.replace(tzinfo=_UTC)
+
+_US = 1
+_S = 1_000_000
+_MIN = 60 * _S
+_H = 60 * _MIN
+_D = 24 * _H
+_ONE_US = timedelta(microseconds=1)
+# Any naive local midnight: hour, minute and second cycles are counted from it.
+_ANCHOR = datetime.min.replace(tzinfo=_UTC).replace(tzinfo=None)
+# Cycles looked at before giving up (a month-day such as the 31st skips at most two months).
+_MAX_CYCLES = 64
+
+Bound: TypeAlias = "str | int | float | None"
+Kind = Literal["full", "between", "before", "after", "starting", "at"]
+
+
+def _utc(dt: datetime) -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"datetime {dt!r} is naive; periods need aware datetimes")
+    return dt.astimezone(_UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A half-open span of time ``[start, end)``, stored in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _utc(self.start))
+        object.__setattr__(self, "end", _utc(self.end))
+        if self.end < self.start:
+            raise ValueError(f"interval end {self.end} is before its start {self.start}")
+
+    def __contains__(self, dt: datetime) -> bool:
+        instant = _utc(dt)
+        return self.start <= instant < self.end
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Interval, (self.start, self.end))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no instant is in it (``start == end``)."""
+        return self.start == self.end
+
+
+class TimePeriod(ABC):
+    """A set of instants; pure arithmetic, no clock, no session. Immutable and hashable."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def rollforward(self, dt: datetime) -> Interval:
+        """The interval containing ``dt``, else the next one."""
+
+    @abstractmethod
+    def rollback(self, dt: datetime) -> Interval:
+        """The interval containing ``dt``, else the latest one that ended at or before ``dt``."""
+
+    def __contains__(self, dt: datetime) -> bool:
+        return self.rollforward(dt).start <= _utc(dt)
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        """Earliest instant after ``dt`` where membership flips (``None``: never).
+
+        Intervals that touch (a full day followed by the next) do not flip membership, so
+        they are walked over; callers who care about interval changes use ``rollforward``.
+        """
+        instant = _utc(dt)
+        current = self.rollforward(dt)
+        if current.start > instant:
+            return current.start
+        end = current.end
+        for _ in range(_MAX_CYCLES):
+            if end >= MAX_UTC:
+                return None
+            following = self.rollforward(end)
+            if following.start > end:
+                return end
+            end = following.end
+        return None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @abstractmethod
+    def __str__(self) -> str:
+        """The words of the condition string syntax after the period keyword."""
+
+
+# -- anchored periods (time of X) ---------------------------------------------------------------
+
+# A cycle key: the naive wall-clock start (calendar cycles) or the UTC start (fixed cycles).
+_Key: TypeAlias = datetime
+
+
+class _Anchored(TimePeriod):
+    """A window repeated every cycle (minute, hour, day, week, month).
+
+    ``_start``/``_end`` are offsets into the cycle in microseconds of wall-clock time;
+    ``start == end`` means full cycles starting at ``start``; ``start > end`` wraps.
+    """
+
+    __slots__ = ("_end", "_kind", "_start")
+
+    _start: int
+    _end: int
+    _kind: Kind
+
+    _unit_name: ClassVar[str]  # for messages: "day"
+    _length: ClassVar[int]  # nominal cycle length in µs (a month: 31 days)
+    _resolution: ClassVar[int]  # what an integer bound or .at() spans
+    _at_word: ClassVar[str] = "at"
+
+    def __init__(self, start: Bound = None, end: Bound = None) -> None:
+        s = 0 if start is None else self._offset(start, "start")
+        e = self._length if end is None else self._offset(end, "end")
+        if start is None and end is None:
+            self._set(0, 0, "full")
+        elif start is None:
+            self._set(0, e, "before")
+        elif end is None:
+            self._set(s, e, "after")
+        else:
+            self._set(s, e, "between")
+
+    def _set(self, s: int, e: int, kind: Kind) -> None:
+        if e == 0 and kind != "at":
+            e = self._length  # "before 00:00" and "between 10:00 and 00:00" end at midnight
+        if not 0 <= s < self._length:
+            raise ValueError(
+                f"{type(self).__name__}: start {timedelta(microseconds=s)} is past the end of the "
+                f"{self._unit_name}"
+            )
+        if not 0 < e <= self._length:
+            raise ValueError(
+                f"{type(self).__name__}: end {timedelta(microseconds=e)} is past the end of the "
+                f"{self._unit_name}"
+            )
+        if kind != "at":
+            if e == self._length and s > 0 and kind == "between":
+                kind = "after"
+            if s == e:
+                kind = "starting" if s else "full"
+            elif s == 0 and e == self._length:
+                kind, e = "full", 0
+            elif kind == "between" and s == 0:
+                kind = "before"
+        object.__setattr__(self, "_start", s)
+        object.__setattr__(self, "_end", e)
+        object.__setattr__(self, "_kind", kind)
+
+    @classmethod
+    def _raw(cls, s: int, e: int, kind: Kind) -> Self:
+        new = cls.__new__(cls)
+        new._set(s, e, kind)
+        return new
+
+    # -- constructors the conditions use ------------------------------------------------------
+
+    @classmethod
+    def between(cls, start: Bound, end: Bound) -> Self:
+        """From ``start`` up to (not including) ``end``; wraps when ``start`` > ``end``."""
+        if start is None or end is None:
+            raise ValueError(f"{cls.__name__}.between needs both bounds, got {start!r}, {end!r}")
+        return cls(start, end)
+
+    @classmethod
+    def before(cls, end: Bound) -> Self:
+        """From the start of each cycle up to ``end``."""
+        return cls(None, end)
+
+    @classmethod
+    def after(cls, start: Bound) -> Self:
+        """From ``start`` to the end of each cycle."""
+        return cls(start, None)
+
+    @classmethod
+    def starting(cls, start: Bound) -> Self:
+        """Whole cycles that begin at ``start`` (``daily.starting("10:00")``: 10:00 to 10:00)."""
+        s = cls._offset(start, "start")
+        return cls._raw(s, s, "starting")
+
+    @classmethod
+    def at(cls, start: Bound) -> Self:
+        """The one unit at ``start``: ``TimeOfDay.at("11:00")`` is 11:00–12:00."""
+        s = cls._offset(start, "start")
+        e = s + cls._resolution
+        if e > cls._length:
+            e -= cls._length
+        return cls._raw(s, e, "at")
+
+    on = at
+
+    # -- per-unit parsing and printing ----------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        """Offset in µs of a bound; a coarse bound on the end side covers its whole unit."""
+
+    @classmethod
+    @abstractmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        """Text that ``_offset`` reads back to ``offset`` on that side."""
+
+    # -- cycles -------------------------------------------------------------------------------
+
+    def _cycle(self, dt: datetime) -> _Key:
+        raise NotImplementedError  # pragma: no cover
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        raise NotImplementedError  # pragma: no cover
+
+    def _cycle_length(self, key: _Key) -> int:
+        return self._length
+
+    def _instant(self, key: _Key, offset: int, tz: tzinfo) -> datetime:
+        raise NotImplementedError  # pragma: no cover
+
+    def _owned(self, key: _Key, tz: tzinfo) -> Iterator[Interval]:
+        """The intervals that start in cycle ``key``, in order."""
+        s, e = self._start, self._end
+        length = self._cycle_length(key)
+        nxt = self._shift(key, 1)
+        spans: list[tuple[datetime, datetime]] = []
+        if self._kind in ("full", "starting"):
+            spans.append(
+                (
+                    self._instant(key, min(s, length), tz),
+                    self._instant(nxt, min(s, self._cycle_length(nxt)), tz),
+                )
+            )
+        elif s < e:
+            if s < length:
+                spans.append((self._instant(key, s, tz), self._instant(key, min(e, length), tz)))
+        else:
+            if s >= self._cycle_length(self._shift(key, -1)):
+                # The previous cycle had no tail to carry this head.
+                spans.append((self._instant(key, 0, tz), self._instant(key, min(e, length), tz)))
+            if s < length:
+                end = self._instant(nxt, min(e, self._cycle_length(nxt)), tz)
+                spans.append((self._instant(key, s, tz), end))
+        for a, b in spans:
+            if a < b:
+                yield Interval(a, b)
+
+    def rollforward(self, dt: datetime) -> Interval:
+        instant = _utc(dt)
+        tz = dt.tzinfo
+        assert tz is not None
+        key = self._shift(self._cycle(dt), -1)
+        for _ in range(_MAX_CYCLES):
+            for interval in self._owned(key, tz):
+                if interval.end > instant:
+                    return interval
+            key = self._shift(key, 1)
+        raise ValueError(f"{self!r} has no interval after {dt.isoformat()}")  # pragma: no cover
+
+    def rollback(self, dt: datetime) -> Interval:
+        instant = _utc(dt)
+        tz = dt.tzinfo
+        assert tz is not None
+        key = self._cycle(dt)
+        for _ in range(_MAX_CYCLES):
+            for interval in reversed(list(self._owned(key, tz))):
+                if interval.start <= instant:
+                    return interval
+            key = self._shift(key, -1)
+        raise ValueError(f"{self!r} has no interval before {dt.isoformat()}")  # pragma: no cover
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        if self._kind in ("full", "starting"):
+            _utc(dt)
+            return None
+        return super().next_boundary(dt)
+
+    # -- value semantics ------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> Kind:
+        """How it was built, which decides how it prints: full, between, before, after..."""
+        return self._kind
+
+    @property
+    def offsets(self) -> tuple[timedelta, timedelta]:
+        """(start, end) as wall-clock offsets into the cycle; equal when they mean the same."""
+        return timedelta(microseconds=self._start), timedelta(microseconds=self._end)
+
+    def _key(self) -> tuple[object, ...]:
+        return (type(self), self._start, self._end, self._kind)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Anchored) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self)._raw, (self._start, self._end, self._kind))
+
+    def __str__(self) -> str:
+        s = self._format(self._start)
+        match self._kind:
+            case "full":
+                return ""
+            case "starting":
+                return f"starting {s}"
+            case "at":
+                return f"{self._at_word} {s}"
+            case "before":
+                return f"before {self._format(self._end, 'end')}"
+            case "after":
+                return f"after {s}"
+            case _:
+                return f"between {s} and {self._format(self._end, 'end')}"
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        s = self._format(self._start)
+        match self._kind:
+            case "full":
+                return f"{name}()"
+            case "starting" | "at":
+                return f"{name}.{self._kind}({s!r})"
+            case "before":
+                return f"{name}(None, {self._format(self._end, 'end')!r})"
+            case "after":
+                return f"{name}({s!r}, None)"
+            case _:
+                return f"{name}({s!r}, {self._format(self._end, 'end')!r})"
+
+
+class _FixedCycle(_Anchored):
+    """Hour, minute and second cycles: fixed lengths of real time, aligned to the local clock."""
+
+    __slots__ = ()
+
+    def _cycle(self, dt: datetime) -> _Key:
+        instant = _utc(dt)
+        offset = dt.utcoffset()
+        assert offset is not None
+        local = instant.replace(tzinfo=None) + offset
+        since = (local - _ANCHOR) // _ONE_US
+        floor = local - timedelta(microseconds=since % self._length)
+        return (floor - offset).replace(tzinfo=_UTC)
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        return key + timedelta(microseconds=n * self._length)
+
+    def _instant(self, key: _Key, offset: int, tz: tzinfo) -> datetime:
+        return key + timedelta(microseconds=offset)
+
+
+class _CalendarCycle(_Anchored):
+    """Day, week and month cycles: wall-clock positions, localized with the DST rule."""
+
+    __slots__ = ()
+
+    def _instant(self, key: _Key, offset: int, tz: tzinfo) -> datetime:
+        return localize(key + timedelta(microseconds=offset), tz)
+
+    @staticmethod
+    def _wall(dt: datetime) -> datetime:
+        tz = dt.tzinfo
+        assert tz is not None
+        return _utc(dt).astimezone(tz).replace(tzinfo=None, fold=0)
+
+
+def _frac(us: int) -> str:
+    return f".{us:06d}".rstrip("0") if us else ""
+
+
+def _clock(offset: int, *, seconds: bool = False) -> str:
+    """``HH:MM`` (``HH:MM:SS[.ffffff]`` when needed) of an offset into a day."""
+    hours, rest = divmod(offset, _H)
+    minutes, rest = divmod(rest, _MIN)
+    secs, us = divmod(rest, _S)
+    if secs or us or seconds:
+        return f"{hours:02d}:{minutes:02d}:{secs:02d}{_frac(us)}"
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _is_digits(value: object) -> bool:
+    return isinstance(value, str) and value.strip().isdigit()
+
+
+def _exact(value: timedelta) -> int:
+    return value // _ONE_US
+
+
+class TimeOfSecond(_FixedCycle):
+    """Within each second; bounds are milliseconds (``500``, ``"500.5"``)."""
+
+    __slots__ = ()
+    _unit_name = "second"
+    _length = _S
+    _resolution = 1_000
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value <= 999:
+                raise ValueError(f"TimeOfSecond {side} {value!r}: milliseconds must be 0..999")
+            return (value + (side == "end")) * cls._resolution
+        assert value is not None
+        return _exact(parse_time_of_second(value))
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        ms, us = divmod(offset, 1_000)
+        return f"{ms}{f'.{us:03d}'.rstrip('0') if us else ''}"
+
+
+class TimeOfMinute(_FixedCycle):
+    """Within each minute; bounds are seconds (``"30"``, ``"30.5"``; an int is a whole second)."""
+
+    __slots__ = ()
+    _unit_name = "minute"
+    _length = _MIN
+    _resolution = _S
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value <= 59:
+                raise ValueError(f"TimeOfMinute {side} {value!r}: seconds must be 0..59")
+            return (value + (side == "end")) * cls._resolution
+        assert value is not None
+        return _exact(parse_time_of_minute(value))
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        secs, us = divmod(offset, _S)
+        return f"{secs:02d}{_frac(us)}"
+
+
+class TimeOfHour(_FixedCycle):
+    """Within each hour; ``"15:00"`` is minute 15 (MM:SS), an int (or ``"15"``) a whole minute."""
+
+    __slots__ = ()
+    _unit_name = "hour"
+    _length = _H
+    _resolution = _MIN
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if _is_digits(value):
+            assert isinstance(value, str)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            offset = _exact(parse_time_of_hour(value))
+            return offset + (cls._resolution if side == "end" else 0)
+        if not isinstance(value, str):
+            raise TypeError(f"TimeOfHour {side} must be 'MM:SS' or a minute number, not {value!r}")
+        return _exact(parse_time_of_hour(value))
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        minutes, rest = divmod(offset, _MIN)
+        secs, us = divmod(rest, _S)
+        return f"{minutes:02d}:{secs:02d}{_frac(us)}"
+
+
+class TimeOfDay(_CalendarCycle):
+    """Within each day: ``"10:00"``, ``"10:00:30"``, ``"2pm"``; an int (or ``"10"``) is an hour."""
+
+    __slots__ = ()
+    _unit_name = "day"
+    _length = _D
+    _resolution = _H
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if _is_digits(value):
+            assert isinstance(value, str)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            offset = _exact(parse_time_of_day(value))
+            return offset + (cls._resolution if side == "end" else 0)
+        if not isinstance(value, str):
+            raise TypeError(
+                f"TimeOfDay {side} must be text such as '10:00' or an hour, not {value!r}"
+            )
+        return _exact(parse_time_of_day(value))
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        return _clock(offset)
+
+    def _cycle(self, dt: datetime) -> _Key:
+        return self._wall(dt).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        return key + timedelta(days=n)
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class TimeOfWeek(_CalendarCycle):
+    """Within each ISO week (Monday first): ``"Mon"``, ``"Monday 10:00"``, ``1..7`` = Mon..Sun.
+
+    A day without a time as the end bound means the end of that day.
+    """
+
+    __slots__ = ()
+    _unit_name = "week"
+    _length = 7 * _D
+    _resolution = _D
+    _at_word = "on"
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if value is None or isinstance(value, float):
+            raise TypeError(f"TimeOfWeek {side} must be a day name or 1..7, not {value!r}")
+        day, time = parse_weekday(value)
+        if time is None:
+            return (day + (side == "end")) * _D
+        return day * _D + _exact(time)
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        day, rest = divmod(offset, _D)
+        if rest == 0 and side == "end":
+            return _DAY_NAMES[day - 1]
+        return _DAY_NAMES[day] + (f" {_clock(rest)}" if rest else "")
+
+    def _cycle(self, dt: datetime) -> _Key:
+        wall = self._wall(dt)
+        return wall.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+            days=wall.weekday()
+        )
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        return key + timedelta(weeks=n)
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+class TimeOfMonth(_CalendarCycle):
+    """Within each month: ``"1st"``, ``"15th 10:00"``, ``"5."``, ``5``.
+
+    A day without a time as the end bound means the end of that day. Days a month does not
+    have are simply absent from it: ``TimeOfMonth.on("31st")`` skips 30-day months, and a
+    window ending on the 31st ends at the month's end.
+    """
+
+    __slots__ = ()
+    _unit_name = "month"
+    _length = 31 * _D
+    _resolution = _D
+    _at_word = "on"
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        if value is None or isinstance(value, float):
+            raise TypeError(
+                f"TimeOfMonth {side} must be a day such as '1st' or 1..31, not {value!r}"
+            )
+        day, time = parse_day_of_month(value)
+        if time is None:
+            return (day - 1 + (side == "end")) * _D
+        return (day - 1) * _D + _exact(time)
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        day, rest = divmod(offset, _D)
+        if rest == 0 and side == "end":
+            return _ordinal(day)
+        return _ordinal(day + 1) + (f" {_clock(rest)}" if rest else "")
+
+    def _cycle(self, dt: datetime) -> _Key:
+        return self._wall(dt).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        months = key.year * 12 + key.month - 1 + n
+        return key.replace(year=months // 12, month=months % 12 + 1)
+
+    def _cycle_length(self, key: _Key) -> int:
+        return calendar.monthrange(key.year, key.month)[1] * _D
+
+
+# -- other periods --------------------------------------------------------------------------------
+
+
+class TimeDelta(TimePeriod):
+    """ "The past X" seen from any instant: ``rollback(dt)`` is ``[dt - past, dt]``."""
+
+    __slots__ = ("past",)
+
+    past: timedelta
+
+    def __init__(self, past: timedelta | float | str) -> None:
+        object.__setattr__(self, "past", to_timedelta(past))
+
+    def rollback(self, dt: datetime) -> Interval:
+        instant = _utc(dt)
+        start = instant - self.past if instant - MIN_UTC > self.past else MIN_UTC
+        return Interval(start, instant + _ONE_US)
+
+    def rollforward(self, dt: datetime) -> Interval:
+        return self.rollback(dt)
+
+    def __contains__(self, dt: datetime) -> bool:
+        _utc(dt)
+        return True
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        _utc(dt)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TimeDelta) and other.past == self.past
+
+    def __hash__(self) -> int:
+        return hash((TimeDelta, self.past))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (TimeDelta, (self.past,))
+
+    def __str__(self) -> str:
+        return format_timedelta(self.past)
+
+    def __repr__(self) -> str:
+        return f"TimeDelta({format_timedelta(self.past)!r})"
+
+
+class StaticInterval(TimePeriod):
+    """One fixed span of time, ``[start, end)``."""
+
+    __slots__ = ("end", "start")
+
+    start: datetime
+    end: datetime
+
+    def __init__(self, start: datetime | None = None, end: datetime | None = None) -> None:
+        interval = Interval(MIN_UTC if start is None else start, MAX_UTC if end is None else end)
+        object.__setattr__(self, "start", interval.start)
+        object.__setattr__(self, "end", interval.end)
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.start, self.end)
+
+    def rollforward(self, dt: datetime) -> Interval:
+        if _utc(dt) < self.end:
+            return self.interval
+        return Interval(MAX_UTC, MAX_UTC)
+
+    def rollback(self, dt: datetime) -> Interval:
+        if _utc(dt) >= self.start:
+            return self.interval
+        return Interval(MIN_UTC, MIN_UTC)
+
+    def __contains__(self, dt: datetime) -> bool:
+        return self.start <= _utc(dt) < self.end
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        instant = _utc(dt)
+        if instant < self.start:
+            return self.start
+        if instant < self.end and self.end < MAX_UTC:
+            return self.end
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StaticInterval) and (other.start, other.end) == (
+            self.start,
+            self.end,
+        )
+
+    def __hash__(self) -> int:
+        return hash((StaticInterval, self.start, self.end))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (StaticInterval, (self.start, self.end))
+
+    def __str__(self) -> str:
+        return f"between {self.start.isoformat()} and {self.end.isoformat()}"
+
+    def __repr__(self) -> str:
+        return f"StaticInterval({self.start!r}, {self.end!r})"
+
+
+class Always(TimePeriod):
+    """All of time: one interval from the first to the last representable instant."""
+
+    __slots__ = ()
+
+    def rollforward(self, dt: datetime) -> Interval:
+        _utc(dt)
+        return Interval(MIN_UTC, MAX_UTC)
+
+    def rollback(self, dt: datetime) -> Interval:
+        return self.rollforward(dt)
+
+    def __contains__(self, dt: datetime) -> bool:
+        _utc(dt)
+        return True
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        _utc(dt)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Always
+
+    def __hash__(self) -> int:
+        return hash(Always)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Always, ())
+
+    def __str__(self) -> str:
+        return "always"
+
+    def __repr__(self) -> str:
+        return "always"
+
+
+class Never(TimePeriod):
+    """No time at all: every interval is empty."""
+
+    __slots__ = ()
+
+    def rollforward(self, dt: datetime) -> Interval:
+        _utc(dt)
+        return Interval(MAX_UTC, MAX_UTC)
+
+    def rollback(self, dt: datetime) -> Interval:
+        _utc(dt)
+        return Interval(MIN_UTC, MIN_UTC)
+
+    def __contains__(self, dt: datetime) -> bool:
+        _utc(dt)
+        return False
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        _utc(dt)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Never
+
+    def __hash__(self) -> int:
+        return hash(Never)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Never, ())
+
+    def __str__(self) -> str:
+        return "never"
+
+    def __repr__(self) -> str:
+        return "never"
+
+
+always = Always()
+never = Never()
+
+
+class Cron(TimePeriod):
+    """The minutes a cron expression names; each matching minute is its own interval."""
+
+    __slots__ = ("expr",)
+
+    expr: CronExpr
+
+    def __init__(
+        self,
+        minute: str | int = "*",
+        hour: str | int = "*",
+        day_of_month: str | int = "*",
+        month: str | int = "*",
+        day_of_week: str | int = "*",
+    ) -> None:
+        expr = CronExpr.from_fields(minute, hour, day_of_month, month, day_of_week)
+        object.__setattr__(self, "expr", expr)
+
+    @classmethod
+    def from_expr(cls, expr: str | CronExpr) -> Cron:
+        """Build from a whole expression such as ``"*/15 9-17 * * MON-FRI"`` or ``"@daily"``."""
+        parsed = expr if isinstance(expr, CronExpr) else CronExpr.parse(expr)
+        return cls(*parsed.fields)
+
+    def _current(self, dt: datetime) -> datetime | None:
+        prev = self.expr.prev_at_or_before(dt)
+        if prev is not None and _utc(dt) < prev + timedelta(minutes=1):
+            return prev
+        return None
+
+    def rollforward(self, dt: datetime) -> Interval:
+        start = self._current(dt)
+        if start is None:
+            start = self.expr.next_after(dt)
+        return Interval(start, start + timedelta(minutes=1))
+
+    def rollback(self, dt: datetime) -> Interval:
+        start = self.expr.prev_at_or_before(dt)
+        if start is None:
+            return Interval(MIN_UTC, MIN_UTC)
+        return Interval(start, start + timedelta(minutes=1))
+
+    def __contains__(self, dt: datetime) -> bool:
+        return self._current(dt) is not None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cron) and other.expr == self.expr
+
+    def __hash__(self) -> int:
+        return hash((Cron, self.expr))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Cron, self.expr.fields)
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+    def __repr__(self) -> str:
+        return f"Cron.from_expr({str(self.expr)!r})"

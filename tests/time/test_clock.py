@@ -1,0 +1,90 @@
+"""Clocks: the simulated one moves only when told; the system one reads the real time."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from skylaunch.time.clock import Clock, SimulatedClock, SystemClock, local_zone
+
+UTC = timezone.utc
+HEL = ZoneInfo("Europe/Helsinki")
+
+
+def test_simulated_clock_reads_start_and_zone() -> None:
+    clock = SimulatedClock("2024-01-01T10:00:00+00:00")
+    assert clock.now() == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert clock.timestamp() == clock.now().timestamp()
+    naive = SimulatedClock(datetime(2024, 1, 1, 10), tz=HEL)
+    assert naive.now() == datetime(2024, 1, 1, 10, tzinfo=HEL)
+    assert isinstance(naive, Clock)
+    assert "2024-01-01T10:00:00" in repr(naive)
+
+
+def test_simulated_clock_advance_is_real_elapsed_time_over_dst() -> None:
+    clock = SimulatedClock(datetime(2024, 3, 31, 2, 30, tzinfo=HEL))
+    clock.advance(timedelta(hours=1))
+    assert clock.now().utcoffset() == timedelta(hours=3)
+    assert clock.now().replace(tzinfo=None) == datetime(2024, 3, 31, 4, 30)
+    clock.sleep(60)
+    assert clock.now().minute == 31
+    with pytest.raises(ValueError, match="does not go back"):
+        clock.advance(-1)
+
+
+def test_simulated_clock_set_refuses_going_back() -> None:
+    clock = SimulatedClock("2024-01-01T10:00:00+00:00")
+    clock.set("2024-01-01T11:00:00+00:00")
+    assert clock.now().hour == 11
+    with pytest.raises(ValueError, match="does not go back"):
+        clock.set(datetime(2024, 1, 1, 9, tzinfo=UTC))
+
+
+def test_simulated_sleep_until_jumps_or_wakes() -> None:
+    async def scenario() -> None:
+        clock = SimulatedClock("2024-01-01T10:00:00+00:00")
+        wake = asyncio.Event()
+        await clock.sleep_until(datetime(2024, 1, 1, 12, tzinfo=UTC), wake)
+        assert clock.now() == datetime(2024, 1, 1, 12, tzinfo=UTC)
+        wake.set()
+        await clock.sleep_until(datetime(2024, 1, 2, tzinfo=UTC), wake)
+        assert clock.now().day == 1
+        wake.clear()
+        with pytest.raises(RuntimeError, match="sleep forever"):
+            await clock.sleep_until(None, wake)
+
+    asyncio.run(scenario())
+
+
+def test_simulated_busy_sleep_returns_when_work_reports() -> None:
+    async def scenario() -> None:
+        clock = SimulatedClock("2024-01-01T10:00:00+00:00", settle_s=5.0)
+        wake = asyncio.Event()
+        asyncio.get_running_loop().call_soon(wake.set)
+        await clock.sleep_until(datetime(2024, 1, 1, 12, tzinfo=UTC), wake, busy=True)
+        assert clock.now().hour == 10  # woken before the deadline
+
+    asyncio.run(scenario())
+
+
+def test_system_clock_reads_wall_clock_in_zone() -> None:
+    clock = SystemClock(UTC)
+    assert clock.now().tzinfo is UTC
+    assert abs(clock.now().timestamp() - clock.timestamp()) < 5
+    assert SystemClock().tz is not None
+    assert local_zone().utcoffset(datetime(2024, 1, 1)) is not None
+    assert "SystemClock" in repr(clock)
+
+
+def test_system_clock_sleep_until_past_deadline_returns_at_once() -> None:
+    async def scenario() -> None:
+        clock = SystemClock(UTC)
+        wake = asyncio.Event()
+        await clock.sleep_until(datetime(2000, 1, 1, tzinfo=UTC), wake)
+        wake.set()
+        await clock.sleep_until(None, wake)
+
+    asyncio.run(scenario())
