@@ -197,7 +197,10 @@ def test_an_unreachable_server_is_logged_and_never_raised(
     assert (handler.sent, handler.failed) == (0, 1)
     (record,) = [r for r in caplog.records if r.name == "skylaunch.scheduler"]
     assert record.levelno == logging.ERROR
-    assert f"'Task t failed' to ops@example.org via 127.0.0.1:{port}" in record.getMessage()
+    assert record.getMessage() == (
+        f"E-mail alert for task t (run run-1) to ops@example.org via 127.0.0.1:{port} "
+        "could not be sent"
+    )
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], OSError)
 

@@ -144,7 +144,7 @@ class EmailHandler(logging.Handler):
         """Alerts the server accepted."""
         self.failed = 0
         """Alerts the server refused or could not be reached for (each logged)."""
-        self._queue: queue.Queue[EmailMessage | object] = queue.Queue(max_queue)
+        self._queue: queue.Queue[Mapping[str, str] | object] = queue.Queue(max_queue)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
@@ -170,8 +170,8 @@ class EmailHandler(logging.Handler):
             "logger": record.name,
         }
 
-    def build_message(self, record: logging.LogRecord) -> EmailMessage:
-        values = self.fields(record)
+    def build_message(self, values: Mapping[str, str]) -> EmailMessage:
+        """Render the templates; done on the worker thread (the email package is slow)."""
         message = EmailMessage()
         # A header must be one line, whatever a task name or message contains.
         message["Subject"] = " ".join(self.subject.format(**values).split())
@@ -182,12 +182,11 @@ class EmailHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            message = self.build_message(record)
             if self._closed:
                 self._drop()
                 return
             try:
-                self._queue.put_nowait(message)
+                self._queue.put_nowait(self.fields(record))
             except queue.Full:
                 self._drop()
                 return
@@ -221,15 +220,16 @@ class EmailHandler(logging.Handler):
             item = self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, EmailMessage)
+            assert isinstance(item, Mapping)
             try:
-                self._deliver(item)
+                self._deliver(self.build_message(item))
             except Exception:  # noqa: BLE001 - any failure is logged, never raised
                 with self._done:
                     self.failed += 1
                 _scheduler_log.exception(
-                    "E-mail alert %r to %s via %s:%d could not be sent",
-                    item["Subject"],
+                    "E-mail alert for task %s (run %s) to %s via %s:%d could not be sent",
+                    item["task_name"],
+                    item["run_id"],
                     ", ".join(self.receivers),
                     self.host,
                     self.port,
