@@ -4,12 +4,14 @@ import contextlib
 import importlib
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -423,3 +425,42 @@ def test_importing_the_outputs_package_does_not_import_redis() -> None:
         "assert 'redis' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_records_logged_just_before_exit_are_flushed_by_logging_shutdown(
+    redis_url: str, prefix: str, admin: redis.Redis
+) -> None:
+    code = (
+        "import logging\n"
+        "from skylaunch.log.outputs.redis import RedisStreamHandler\n"
+        "logger = logging.getLogger('skylaunch.task')\n"
+        "logger.setLevel(logging.INFO)\n"
+        f"logger.addHandler(RedisStreamHandler({redis_url!r}, channel_prefix={prefix!r}))\n"
+        "for i in range(200):\n"
+        "    logger.info('line %d', i, extra={'task_name': 't', 'run_id': str(i)})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=WAIT_S)
+    assert stream_seqs(admin, f"{prefix}:task:t") == list(range(1, 201))
+
+
+def test_a_forked_child_gets_its_own_worker_and_counters(
+    redis_url: str, prefix: str, admin: redis.Redis, make_record: MakeRecord
+) -> None:
+    handler = RedisStreamHandler(redis_url, channel_prefix=prefix)
+    handler.handle(make_record("parent", "run"))
+    assert handler.drain(WAIT_S)
+    with warnings.catch_warnings():
+        # Python 3.12 warns about forking a threaded process; the handler is what is tested.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()  # the child inherits the handler with its parent's worker state
+    if pid == 0:  # child
+        try:
+            handler.handle(make_record("child", "run"))
+            ok = handler.drain(WAIT_S) and handler.sent == 1
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(stream_seqs(admin, f"{prefix}:task:child")) == 1
+    assert handler.sent == 1
+    handler.close()

@@ -161,15 +161,16 @@ class RedisStreamHandler(logging.Handler):
             )
         except ValueError as exc:
             raise ValueError(f"RedisStreamHandler url: got {_safe_url(url)!r}; {exc}") from exc
+        self._reset_worker_state()
+
+    def _reset_worker_state(self) -> None:
+        """Fresh counters, queue and worker: at construction, and in a forked child."""
         self.dropped = 0
         """Records lost because the queue was full or the handler was closed."""
         self.sent = 0
         """Records Redis acknowledged."""
         self.rejected = 0
         """Records in batches Redis refused (logged); not retried."""
-        self._reset_worker_state()
-
-    def _reset_worker_state(self) -> None:
         self._pid = os.getpid()
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[tuple[str | None, str]] = deque()
