@@ -1,0 +1,71 @@
+"""Task records, the repos that store them and the handler that writes them.
+
+``SQLRepo`` is imported on first use, so SQLAlchemy loads only for apps that use it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from skylaunch.log.handler import RepoHandler, restore_query
+from skylaunch.log.query import (
+    Query,
+    between,
+    equal,
+    greater_equal,
+    greater_than,
+    in_,
+    less_equal,
+    less_than,
+    not_equal,
+    skip,
+)
+from skylaunch.log.records import (
+    Action,
+    LogRecord,
+    MinimalRecord,
+    MinimalRunRecord,
+    RunRecord,
+    TaskLogRecord,
+    TaskRunRecord,
+)
+from skylaunch.log.repos import BaseRepo, BaseResult, CSVFileRepo, MemoryRepo, Repo, Result
+
+if TYPE_CHECKING:
+    from skylaunch.log.repos.sql import SQLRepo
+
+__all__ = [
+    "Action",
+    "BaseRepo",
+    "BaseResult",
+    "CSVFileRepo",
+    "LogRecord",
+    "MemoryRepo",
+    "MinimalRecord",
+    "MinimalRunRecord",
+    "Query",
+    "Repo",
+    "RepoHandler",
+    "Result",
+    "RunRecord",
+    "SQLRepo",
+    "TaskLogRecord",
+    "TaskRunRecord",
+    "between",
+    "equal",
+    "greater_equal",
+    "greater_than",
+    "in_",
+    "less_equal",
+    "less_than",
+    "not_equal",
+    "restore_query",
+    "skip",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SQLRepo":
+        return importlib.import_module("skylaunch.log.repos.sql").SQLRepo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,251 @@
+"""What a log repo is (the protocols) and what our backends share (the base classes).
+
+Two layers, on purpose. :class:`Repo` and :class:`Result` are the duck-typed boundary: anything
+with ``add`` and ``filter_by`` works, a Red Bird repo included, so a user's own store needs no
+subclassing. :class:`BaseRepo` is what the shipped backends derive from: four storage methods
+(``insert_items``, ``query_items``, ``update_items``, ``delete_items``) and everything else
+(conversion, query parsing and checking, results) written once here.
+
+Items are either plain dicts (``model=None``) or instances of a pydantic model. Ordering is by
+the ``created`` field, ties broken by insertion order, so "the last record of a task" means the
+same thing on every backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel
+
+from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.log.query import Query
+
+__all__ = [
+    "BaseRepo",
+    "BaseResult",
+    "Order",
+    "Repo",
+    "Result",
+    "field_getter",
+]
+
+R = TypeVar("R")
+
+Order = Literal["created", "-created"]
+"""Ascending or descending ``created``; insertion order breaks ties in the same direction."""
+
+
+@runtime_checkable
+class Result(Protocol[R]):
+    """The answer to ``filter_by``: nothing is read until a method asks for items."""
+
+    def all(self) -> list[R]: ...
+    def first(self) -> R | None: ...
+    def last(self) -> R | None: ...
+    def count(self) -> int: ...
+    def update(self, **values: Any) -> Any: ...
+    def delete(self) -> Any: ...
+
+
+@runtime_checkable
+class Repo(Protocol):
+    """What the scheduler accepts as a log repo; a Red Bird repo satisfies it too."""
+
+    def add(self, item: Any) -> Any: ...
+    def filter_by(self, **query: Any) -> Any: ...
+
+
+def field_getter(item: Any) -> Callable[[str], Any]:
+    """Read fields of a dict or an object alike; a missing field reads as ``None``."""
+    if isinstance(item, Mapping):
+        return item.get
+    return lambda name: getattr(item, name, None)
+
+
+class BaseRepo(ABC, Generic[R]):
+    """The shared half of our backends.
+
+    Subclasses implement the four storage methods below and may override :meth:`count` (and
+    anything else) when the storage can answer faster. They raise
+    :class:`~skylaunch.exc.RepoUnavailableError` (listed in :attr:`transient_errors`) when the
+    storage cannot be reached for now, so writers know to retry instead of giving up.
+    """
+
+    transient_errors: ClassVar[tuple[type[BaseException], ...]] = (RepoUnavailableError,)
+    """Exceptions after which the same write may succeed later (retried, buffered)."""
+
+    def __init__(self, model: type[Any] | None = None, id_field: str | None = None) -> None:
+        if model is dict:  # Red Bird's spelling of "no model"
+            model = None
+        if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise RepoSchemaError(
+                f"model must be a pydantic BaseModel subclass or None (dict items); got {model!r}"
+            )
+        self.model: type[BaseModel] | None = model
+        self.id_field = id_field
+
+    # -- storage: what each backend writes ------------------------------------------------
+
+    @abstractmethod
+    def insert_items(self, items: Sequence[R]) -> None:
+        """Store ``items`` (already converted by :meth:`to_item`) in order, as one batch.
+
+        A batch is written completely or not at all where the storage allows it (SQL), so a
+        retry after a failure never doubles records.
+        """
+
+    @abstractmethod
+    def query_items(self, query: Query, *, order: Order, limit: int | None) -> Iterator[R]:
+        """Items matching ``query`` in ``order``, at most ``limit`` of them (``None``: all).
+
+        Implementations push ``order`` and ``limit`` down to the storage; the scheduler's
+        "last record of a task" goes through here with ``limit=1``.
+        """
+
+    @abstractmethod
+    def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
+        """Set ``values`` on every item matching ``query``; return how many changed."""
+
+    @abstractmethod
+    def delete_items(self, query: Query) -> int:
+        """Remove every item matching ``query``; return how many were removed."""
+
+    def count(self, query: Query) -> int:
+        """How many items match; backends with a cheaper answer override this."""
+        return sum(1 for _ in self.query_items(query, order="created", limit=None))
+
+    # -- the public API ---------------------------------------------------------------------
+
+    @property
+    def fields(self) -> tuple[str, ...] | None:
+        """The model's field names, or ``None`` when items are free-form dicts."""
+        return None if self.model is None else tuple(self.model.model_fields)
+
+    def to_item(self, item: Any) -> R:
+        """Convert what a caller gives (mapping or model) into what this repo stores."""
+        model = self.model
+        if model is None:
+            if isinstance(item, Mapping):
+                return dict(item)  # type: ignore[return-value]
+            if isinstance(item, BaseModel):
+                return item.model_dump()  # type: ignore[return-value]
+            raise TypeError(f"cannot store {type(item).__name__} {item!r}: expected a mapping")
+        if type(item) is model:
+            return item  # type: ignore[return-value]
+        if isinstance(item, BaseModel):
+            item = item.model_dump()
+        elif not isinstance(item, Mapping):
+            raise TypeError(
+                f"cannot store {type(item).__name__} {item!r}: expected a mapping "
+                f"or a {model.__name__}"
+            )
+        return model.model_validate(item)  # type: ignore[return-value]
+
+    def add(self, item: R | Mapping[str, Any]) -> None:
+        """Store one item (validated against the model when there is one)."""
+        self.insert_items([self.to_item(item)])
+
+    def insert(self, items: Iterable[R | Mapping[str, Any]]) -> None:
+        """Store many items in one batch (one transaction, one file write)."""
+        batch = [self.to_item(item) for item in items]
+        if batch:
+            self.insert_items(batch)
+
+    def parse_query(self, query: Mapping[str, Any]) -> Query:
+        """Parse ``filter_by`` keywords, refusing fields the model does not have."""
+        parsed = Query.from_kwargs(query)
+        fields = self.fields
+        if fields is not None:
+            unknown = [name for name in parsed.fields if name not in fields]
+            if unknown:
+                raise RepoSchemaError(
+                    f"cannot filter by {', '.join(map(repr, unknown))}: "
+                    f"{self.model.__name__ if self.model else 'the model'} has fields "
+                    f"{', '.join(fields)}"
+                )
+        return parsed
+
+    def filter_by(self, **query: Any) -> BaseResult[R]:
+        """Items whose fields match ``query`` (plain values or :mod:`skylaunch.log.query`
+        operators); nothing is read until the result is asked for items."""
+        return BaseResult(self, self.parse_query(query))
+
+    def get_by(self, id: Any) -> R | None:
+        """The item whose ``id_field`` equals ``id`` (Red Bird's ``get_by``)."""
+        if self.id_field is None:
+            raise TypeError(f"{type(self).__name__} has no id_field; filter_by a field instead")
+        return self.filter_by(**{self.id_field: id}).first()
+
+    def __iter__(self) -> Iterator[R]:
+        return self.query_items(Query(), order="created", limit=None)
+
+    def __len__(self) -> int:
+        return self.count(Query())
+
+
+class BaseResult(Generic[R]):
+    """A lazy view of the items that match a query; every call reads the repo afresh."""
+
+    __slots__ = ("_query", "repo")
+
+    def __init__(self, repo: BaseRepo[R], query: Query) -> None:
+        self.repo = repo
+        self._query = query
+
+    @property
+    def conditions(self) -> Query:
+        return self._query
+
+    def query(self) -> Iterator[R]:
+        """Matching items, oldest first, read lazily where the backend allows it."""
+        return self.repo.query_items(self._query, order="created", limit=None)
+
+    def __iter__(self) -> Iterator[R]:
+        return self.query()
+
+    def all(self) -> list[R]:
+        return list(self.query())
+
+    def first(self) -> R | None:
+        """The oldest match (smallest ``created``)."""
+        return next(self.repo.query_items(self._query, order="created", limit=1), None)
+
+    def last(self) -> R | None:
+        """The newest match: ``ORDER BY created DESC LIMIT 1`` in SQL, an index lookup in memory."""
+        return next(self.repo.query_items(self._query, order="-created", limit=1), None)
+
+    def limit(self, n: int) -> list[R]:
+        """The ``n`` oldest matches."""
+        if n < 0:
+            raise ValueError(f"limit must be >= 0; got {n!r}")
+        return list(self.repo.query_items(self._query, order="created", limit=n))
+
+    def newest(self, n: int) -> list[R]:
+        """The ``n`` newest matches, newest first (restoring history reads these)."""
+        if n < 0:
+            raise ValueError(f"newest() takes n >= 0; got {n!r}")
+        return list(self.repo.query_items(self._query, order="-created", limit=n))
+
+    def count(self) -> int:
+        return self.repo.count(self._query)
+
+    def update(self, **values: Any) -> int:
+        """Set fields on every match; returns how many items changed."""
+        fields = self.repo.fields
+        if fields is not None:
+            unknown = [name for name in values if name not in fields]
+            if unknown:
+                raise RepoSchemaError(
+                    f"cannot update {', '.join(map(repr, unknown))}: not fields of "
+                    f"the repo's model (fields: {', '.join(fields)})"
+                )
+        return self.repo.update_items(self._query, values)
+
+    def delete(self) -> int:
+        """Remove every match; returns how many were removed."""
+        return self.repo.delete_items(self._query)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({type(self.repo).__name__}, {self._query!r})"

@@ -1,0 +1,314 @@
+"""The in-process repo: the default store and the test double users test their schedules with.
+
+Records are kept in buckets keyed by ``(task_name, action)``, each sorted by ``(created,
+insertion number)``. The queries the scheduler makes ("runs of task x", "the last success of
+x", "x's records since t") therefore touch one task's buckets and bisect on ``created``
+instead of scanning everything; records usually arrive in ``created`` order, so keeping the
+buckets sorted costs an append.
+
+``max_per_task`` bounds memory in a long-running process: when a task holds more records, its
+oldest ones (smallest ``created``) are dropped. The default (``None``) keeps everything.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from pydantic import BaseModel
+
+from skylaunch.log.query import (
+    Between,
+    Equal,
+    GreaterEqual,
+    GreaterThan,
+    In,
+    LessEqual,
+    LessThan,
+    Operator,
+    Query,
+)
+from skylaunch.log.repos.base import BaseRepo, Order, field_getter
+
+__all__ = ["MemoryRepo"]
+
+_INDEXED = ("task_name", "action")
+_NEG_INF = float("-inf")
+
+
+def _created_key(value: Any) -> float:
+    """The sort key of a ``created`` value: POSIX seconds; missing values sort first."""
+    if value is None:
+        return _NEG_INF
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"created must be POSIX seconds (a number) or a datetime; got {value!r}")
+
+
+class _Bucket:
+    """Items of one (task_name, action), with parallel sorted keys."""
+
+    __slots__ = ("created", "items", "seqs")
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.created: list[float] = []
+        self.seqs: list[int] = []
+
+    def place(self, key: float, seq: int, item: Any) -> None:
+        created = self.created
+        if not created or key > created[-1] or (key == created[-1] and seq > self.seqs[-1]):
+            created.append(key)
+            self.seqs.append(seq)
+            self.items.append(item)
+            return
+        pos = bisect_left(created, key)
+        while pos < len(created) and created[pos] == key and self.seqs[pos] < seq:
+            pos += 1
+        created.insert(pos, key)
+        self.seqs.insert(pos, seq)
+        self.items.insert(pos, item)
+
+    def pop_first(self) -> None:
+        del self.items[0], self.created[0], self.seqs[0]
+
+    def head(self) -> tuple[float, int]:
+        return self.created[0], self.seqs[0]
+
+
+def _pinned(query: Query, field: str) -> tuple[Any, ...] | None:
+    """The values ``field`` may take under ``query``, when an equal/in_ pins it."""
+    allowed: tuple[Any, ...] | None = None
+    for name, oper in query:
+        if name != field:
+            continue
+        if isinstance(oper, Equal):
+            values: tuple[Any, ...] = (oper.value,)
+        elif isinstance(oper, In):
+            values = oper.values
+        else:
+            continue
+        allowed = values if allowed is None else tuple(v for v in allowed if v in values)
+    return allowed
+
+
+def _bound(value: Any) -> float | None:
+    try:
+        return _created_key(value)
+    except TypeError:
+        return None  # not a time bound: no pruning, the residual check decides
+
+
+def _created_range(bucket: _Bucket, opers: Sequence[Operator]) -> tuple[int, int]:
+    """The slice of ``bucket`` that the ``created`` conditions leave (pruning only)."""
+    keys = bucket.created
+    lo, hi = 0, len(keys)
+    for oper in opers:
+        if isinstance(oper, Between):
+            start, end = _bound(oper.start), _bound(oper.end)
+            if start is not None and end is not None:
+                lo = max(lo, bisect_left(keys, start))
+                hi = min(hi, bisect_right(keys, end))
+            continue
+        if not isinstance(oper, (GreaterThan, GreaterEqual, LessThan, LessEqual, Equal)):
+            continue
+        bound = None if oper.value is None else _bound(oper.value)
+        if bound is None:
+            continue
+        if isinstance(oper, (GreaterEqual, Equal)):
+            lo = max(lo, bisect_left(keys, bound))
+        if isinstance(oper, (LessEqual, Equal)):
+            hi = min(hi, bisect_right(keys, bound))
+        if isinstance(oper, GreaterThan):
+            lo = max(lo, bisect_right(keys, bound))
+        if isinstance(oper, LessThan):
+            hi = min(hi, bisect_left(keys, bound))
+    return lo, max(lo, hi)
+
+
+def _entries(
+    bucket: _Bucket, lo: int, hi: int, descending: bool
+) -> Iterator[tuple[float, int, Any]]:
+    indexes = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
+    created, seqs, items = bucket.created, bucket.seqs, bucket.items
+    return ((created[i], seqs[i], items[i]) for i in indexes)
+
+
+class MemoryRepo(BaseRepo[Any]):
+    """Records in this process's memory, indexed by task and action.
+
+    ``model=None`` stores dicts; a pydantic model stores (and returns) its instances. Reads
+    return the stored objects themselves, as Red Bird does: do not mutate them, use
+    ``filter_by(...).update(...)``. Safe to use from several threads.
+    """
+
+    def __init__(
+        self,
+        model: type[BaseModel] | None = None,
+        id_field: str | None = None,
+        *,
+        max_per_task: int | None = None,
+    ) -> None:
+        super().__init__(model, id_field)
+        if max_per_task is not None and (
+            not isinstance(max_per_task, int) or isinstance(max_per_task, bool) or max_per_task < 1
+        ):
+            raise ValueError(f"max_per_task must be a positive int or None; got {max_per_task!r}")
+        self.max_per_task = max_per_task
+        self._tasks: dict[Any, dict[Any, _Bucket]] = {}
+        self._task_sizes: dict[Any, int] = {}
+        self._seq = 0
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        model = None if self.model is None else self.model.__name__
+        return f"MemoryRepo(model={model}, max_per_task={self.max_per_task})"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def insert_items(self, items: Sequence[Any]) -> None:
+        with self._lock:
+            for item in items:
+                self._seq += 1
+                self._place(item, self._seq)
+
+    def _place(self, item: Any, seq: int) -> None:
+        get = field_getter(item)
+        task, action = get("task_name"), get("action")
+        key = _created_key(get("created"))
+        actions = self._tasks.get(task)
+        if actions is None:
+            actions = self._tasks[task] = {}
+        bucket = actions.get(action)
+        if bucket is None:
+            bucket = actions[action] = _Bucket()
+        bucket.place(key, seq, item)
+        size = self._task_sizes.get(task, 0) + 1
+        limit = self.max_per_task
+        if limit is not None and size > limit:
+            self._drop_oldest(actions)
+            size -= 1
+        self._task_sizes[task] = size
+
+    @staticmethod
+    def _drop_oldest(actions: dict[Any, _Bucket]) -> None:
+        action = min((b.head(), a) for a, b in actions.items() if b.items)[1]
+        bucket = actions[action]
+        bucket.pop_first()
+        if not bucket.items:
+            del actions[action]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _buckets(self, query: Query) -> list[_Bucket]:
+        tasks = _pinned(query, "task_name")
+        actions = _pinned(query, "action")
+        per_task: Iterable[dict[Any, _Bucket]]
+        if tasks is None:
+            per_task = self._tasks.values()
+        else:
+            per_task = [self._tasks[t] for t in dict.fromkeys(tasks) if t in self._tasks]
+        if actions is None:
+            return [b for bs in per_task for b in bs.values()]
+        wanted = tuple(dict.fromkeys(actions))
+        return [bs[a] for bs in per_task for a in wanted if a in bs]
+
+    def query_items(self, query: Query, *, order: Order, limit: int | None) -> Iterator[Any]:
+        descending = order == "-created"
+        # task_name/action equality is answered by the bucket choice; the rest is checked.
+        residual = tuple(
+            (name, oper)
+            for name, oper in query
+            if not (name in _INDEXED and isinstance(oper, (Equal, In)))
+        )
+        created_opers = [oper for name, oper in query if name == "created"]
+        with self._lock:
+            streams = []
+            for bucket in self._buckets(query):
+                lo, hi = _created_range(bucket, created_opers)
+                if lo >= hi:
+                    continue
+                streams.append(_entries(bucket, lo, hi, descending))
+            merged: Iterator[tuple[float, int, Any]] = (
+                streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=descending)
+            )
+            found: Iterator[Any] = (entry[2] for entry in merged)
+            if residual:
+                rest = Query(residual)
+                found = (item for item in found if rest.matches(field_getter(item)))
+            result = list(found if limit is None else islice(found, limit))
+        return iter(result)
+
+    def count(self, query: Query) -> int:
+        if all(name in _INDEXED and isinstance(oper, (Equal, In)) for name, oper in query):
+            with self._lock:
+                return sum(len(b.items) for b in self._buckets(query))
+        return super().count(query)
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def _matching(self, query: Query) -> list[tuple[_Bucket, list[int]]]:
+        found = []
+        for bucket in self._buckets(query):
+            hits = [i for i, item in enumerate(bucket.items) if query.matches(field_getter(item))]
+            if hits:
+                found.append((bucket, hits))
+        return found
+
+    def _remove(self, bucket: _Bucket, hits: list[int]) -> list[tuple[int, Any]]:
+        """Take the items at ``hits`` out of ``bucket``; return them with their seqs."""
+        taken = [(bucket.seqs[i], bucket.items[i]) for i in hits]
+        gone = set(hits)
+        keep = [i for i in range(len(bucket.items)) if i not in gone]
+        bucket.items = [bucket.items[i] for i in keep]
+        bucket.created = [bucket.created[i] for i in keep]
+        bucket.seqs = [bucket.seqs[i] for i in keep]
+        for _, item in taken:
+            task = field_getter(item)("task_name")
+            self._task_sizes[task] -= 1
+        return taken
+
+    def _prune_empty(self) -> None:
+        for task in [t for t, n in self._task_sizes.items() if n == 0]:
+            del self._task_sizes[task]
+            self._tasks.pop(task, None)
+        for actions in self._tasks.values():
+            for action in [a for a, b in actions.items() if not b.items]:
+                del actions[action]
+
+    def _changed(self, item: Any, values: Mapping[str, Any]) -> Any:
+        if self.model is None:
+            return {**item, **values}
+        return self.model.model_validate({**item.model_dump(), **values})
+
+    def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
+        with self._lock:
+            changed = 0
+            moved: list[tuple[int, Any]] = []
+            for bucket, hits in self._matching(query):
+                if any(name in values for name in ("task_name", "action", "created")):
+                    moved.extend(
+                        (seq, self._changed(item, values))
+                        for seq, item in self._remove(bucket, hits)
+                    )
+                else:
+                    for i in hits:
+                        bucket.items[i] = self._changed(bucket.items[i], values)
+                changed += len(hits)
+            self._prune_empty()
+            for seq, item in sorted(moved, key=lambda pair: pair[0]):
+                self._place(item, seq)
+            return changed
+
+    def delete_items(self, query: Query) -> int:
+        with self._lock:
+            removed = sum(len(self._remove(bucket, hits)) for bucket, hits in self._matching(query))
+            self._prune_empty()
+            return removed

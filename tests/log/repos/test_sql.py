@@ -1,0 +1,305 @@
+"""SQLRepo specifics: schema checks, indexes, URLs, connection failures (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.log import MinimalRecord, MinimalRunRecord, RepoHandler, TaskRunRecord
+from skylaunch.log.repos.sql import SQLRepo, normalize_url
+
+from .conftest import unique_table
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Any:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    yield engine
+    engine.dispose()
+
+
+def test_normalize_url() -> None:
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_needs_exactly_one_of_engine_and_conn_string(sqlite_engine: Any) -> None:
+    with pytest.raises(TypeError, match="exactly one"):
+        SQLRepo(MinimalRecord, table="t")
+    with pytest.raises(TypeError, match="exactly one"):
+        SQLRepo(MinimalRecord, table="t", engine=sqlite_engine, conn_string="sqlite://")
+
+
+def test_missing_table_raises_unless_create(sqlite_engine: Any) -> None:
+    with pytest.raises(RepoSchemaError, match=r"'absent' does not exist.*if_missing='create'"):
+        SQLRepo(MinimalRecord, engine=sqlite_engine, table="absent")
+    with pytest.raises(ValueError, match="if_missing"):
+        SQLRepo(MinimalRecord, engine=sqlite_engine, table="absent", if_missing="maybe")  # type: ignore[arg-type]
+
+
+def test_table_missing_model_columns_is_a_schema_error(sqlite_engine: Any) -> None:
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE short (id INTEGER PRIMARY KEY, task_name TEXT)")
+    with pytest.raises(
+        RepoSchemaError, match=r"lacks columns for MinimalRecord fields \['action', 'created'\]"
+    ):
+        SQLRepo(MinimalRecord, engine=sqlite_engine, table="short")
+
+
+def test_field_type_without_sql_column_is_a_schema_error(sqlite_engine: Any) -> None:
+    class Odd(MinimalRecord):
+        blob: bytes
+
+    with pytest.raises(RepoSchemaError, match=r"Odd\.blob"):
+        SQLRepo(Odd, engine=sqlite_engine, table="odd", if_missing="create")
+
+
+def test_created_table_has_the_scheduler_indexes(sqlite_engine: Any) -> None:
+    SQLRepo(TaskRunRecord, engine=sqlite_engine, table="log", if_missing="create")
+    indexes = {
+        ix["name"]: ix["column_names"] for ix in sa.inspect(sqlite_engine).get_indexes("log")
+    }
+    assert indexes == {
+        "ix_log_task_created": ["task_name", "created"],
+        "ix_log_task_action_created": ["task_name", "action", "created"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ({"task_name": "t1", "action": "run"}, "ix_log_task_action_created"),
+        ({"task_name": "t1"}, "ix_log_task_created"),
+    ],
+)
+def test_newest_first_lookups_use_an_index(
+    sqlite_engine: Any, query: dict[str, Any], index: str
+) -> None:
+    repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create")
+    repo.insert({"task_name": f"t{i % 5}", "action": "run", "created": float(i)} for i in range(50))
+    stmt = (
+        sa.select(*repo._columns)
+        .where(*repo._where(repo.parse_query(query)))
+        .order_by(*repo._order("-created"))
+        .limit(1)
+    )
+    sql = str(stmt.compile(sqlite_engine, compile_kwargs={"literal_binds": True}))
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert plan.startswith("SEARCH log USING"), plan
+    assert index in plan
+    assert "TEMP B-TREE" not in plan  # the index gives the order: no sort
+
+
+def test_seed_table_with_autoincrement_id(sqlite_engine: Any) -> None:
+    # Rocketry's documented table: created can repeat, the id keeps insertion order.
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE log (id INTEGER PRIMARY KEY, created FLOAT, task_name TEXT,"
+            " run_id TEXT, action TEXT)"
+        )
+    repo = SQLRepo(MinimalRunRecord, engine=sqlite_engine, table="log", id_field="id")
+    for action in ("run", "success", "run", "fail"):
+        repo.add({"task_name": "x", "action": action, "created": 1.0, "run_id": None})
+    assert [i.action for i in repo.filter_by(task_name="x").all()] == [
+        "run",
+        "success",
+        "run",
+        "fail",
+    ]
+    assert repo.filter_by(task_name="x").last().action == "fail"
+    assert repo.get_by(2).action == "success"
+    assert sa.inspect(sqlite_engine).get_indexes("log") == []
+    repo.create_indexes()
+    repo.create_indexes()  # idempotent
+    assert len(sa.inspect(sqlite_engine).get_indexes("log")) == 2
+
+
+def test_model_none_reads_dicts(sqlite_engine: Any) -> None:
+    SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create").add(
+        {"task_name": "x", "action": "run", "created": 1.0}
+    )
+    repo = SQLRepo(engine=sqlite_engine, table="log")
+    assert repo.filter_by(task_name="x").all() == [
+        {"task_name": "x", "action": "run", "created": 1.0}
+    ]
+    repo.add({"task_name": "y", "action": "run", "created": 2.0, "not_a_column": 1})
+    assert repo.filter_by().count() == 2
+    with pytest.raises(RepoSchemaError, match="without a model"):
+        SQLRepo(engine=sqlite_engine, table="other", if_missing="create")
+
+
+def test_update_values_are_converted_by_the_model(sqlite_engine: Any) -> None:
+    repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create")
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+    repo.filter_by(task_name="x").update(created="2.5")
+    assert repo.filter_by(task_name="x").first().created == 2.5
+    with pytest.raises(ValueError, match="action"):
+        repo.filter_by(task_name="x").update(action="exploded")
+
+
+def test_in_memory_sqlite_is_shared_between_threads() -> None:
+    repo = SQLRepo(MinimalRecord, conn_string="sqlite://", table="log", if_missing="create")
+    worker = threading.Thread(
+        target=repo.add, args=({"task_name": "x", "action": "run", "created": 1.0},)
+    )
+    worker.start()
+    worker.join()
+    assert repo.filter_by(task_name="x").count() == 1
+
+
+def test_locked_sqlite_is_transient(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    repo = SQLRepo(
+        MinimalRecord,
+        engine=sa.create_engine(url, connect_args={"timeout": 0}),
+        table="log",
+        if_missing="create",
+    )
+    blocker = sa.create_engine(url)
+    with blocker.connect() as conn:
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+        with pytest.raises(RepoUnavailableError, match="locked"):
+            repo.add({"task_name": "x", "action": "run", "created": 1.0})
+        conn.exec_driver_sql("ROLLBACK")
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+    assert repo.filter_by().count() == 1
+    assert RepoUnavailableError in SQLRepo.transient_errors
+
+
+def test_dropped_table_is_not_transient(sqlite_engine: Any) -> None:
+    repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create")
+    repo.table.drop(sqlite_engine)
+    with pytest.raises(sa.exc.OperationalError, match="no such table"):
+        repo.add({"task_name": "x", "action": "run", "created": 1.0})
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_table(pg_engine: Any) -> Any:
+    name = unique_table()
+    yield name
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+@pytest.mark.pg
+def test_pg_conn_string_and_indexes(pg_url: str, pg_table: str) -> None:
+    repo = SQLRepo(TaskRunRecord, conn_string=pg_url, table=pg_table, if_missing="create")
+    assert repo.engine.url.drivername == "postgresql+psycopg"
+    indexes = {ix["name"] for ix in sa.inspect(repo.engine).get_indexes(pg_table)}
+    assert indexes == {f"ix_{pg_table}_task_created", f"ix_{pg_table}_task_action_created"}
+    repo.add({"task_name": "x", "action": "run", "created": 1.0, "message": "m"})
+    assert repo.filter_by(task_name="x").last().created == 1.0
+    repo.engine.dispose()
+
+
+@pytest.mark.pg
+def test_pg_missing_columns(pg_engine: Any, pg_table: str) -> None:
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE TABLE "{pg_table}" (id serial primary key, created float)')
+    with pytest.raises(RepoSchemaError, match=r"\['task_name', 'action'\]"):
+        SQLRepo(MinimalRecord, engine=pg_engine, table=pg_table)
+
+
+def _terminate_others(pg_url: str) -> int:
+    killer = sa.create_engine(normalize_url(pg_url), poolclass=sa.pool.NullPool)
+    with killer.begin() as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = 'skylaunch-test-victim'"
+        ).fetchall()
+    killer.dispose()
+    return len(killed)
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("pre_ping", [False, True])
+def test_pg_connection_loss_loses_nothing_and_doubles_nothing(
+    pg_url: str, pg_table: str, pre_ping: bool
+) -> None:
+    engine = sa.create_engine(
+        normalize_url(pg_url),
+        pool_pre_ping=pre_ping,
+        connect_args={"application_name": "skylaunch-test-victim"},
+    )
+    repo = SQLRepo(MinimalRunRecord, engine=engine, table=pg_table, if_missing="create")
+    handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.01)
+    logger = logging.getLogger(f"skylaunch.test.{pg_table}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        created = 1000.0
+        for _ in range(3):
+            for i in range(20):
+                created += 1
+                logger.info(
+                    "x",
+                    extra={"task_name": f"t{i % 3}", "action": "run", "run_id": str(created)},
+                )
+            # Let the writes reach the server so a live pooled connection exists, then kill it:
+            # the next write finds a dead connection.
+            assert handler.flush(timeout=10)
+            assert _terminate_others(pg_url) >= 1, "no connection to terminate"
+        for i in range(5):
+            logger.info("x", extra={"task_name": "t0", "action": "success", "run_id": f"e{i}"})
+        assert handler.flush(timeout=10)
+        assert handler.pending == 0
+        if not pre_ping:
+            assert isinstance(handler.last_error, RepoUnavailableError)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(f'SELECT run_id FROM "{pg_table}"').fetchall()
+        run_ids = [r[0] for r in rows]
+        assert len(run_ids) == 65
+        assert len(set(run_ids)) == 65
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        engine.dispose()
+
+
+@pytest.mark.pg
+def test_pg_locked_table_is_retried(pg_url: str, pg_engine: Any, pg_table: str) -> None:
+    engine = sa.create_engine(normalize_url(pg_url), connect_args={"options": "-c lock_timeout=50"})
+    repo = SQLRepo(MinimalRecord, engine=engine, table=pg_table, if_missing="create")
+    handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.005)
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "m", None, None)
+    try:
+        with pg_engine.connect() as locker:
+            locker.exec_driver_sql(f'LOCK TABLE "{pg_table}" IN ACCESS EXCLUSIVE MODE')
+            for i in range(3):
+                record.task_name, record.action, record.created = "x", "run", float(i)  # type: ignore[attr-defined]
+                handler.emit(record)
+            assert handler.pending == 3
+            assert isinstance(handler.last_error, RepoUnavailableError)
+            locker.rollback()
+        assert handler.flush(timeout=10)
+        assert [i.created for i in repo.filter_by().all()] == [0.0, 1.0, 2.0]
+    finally:
+        handler.close()
+        engine.dispose()
+
+
+def test_sqlite_file_from_conn_string_uses_wal(tmp_path: Path) -> None:
+    repo = SQLRepo(
+        MinimalRecord,
+        conn_string=f"sqlite:///{tmp_path / 'w.db'}",
+        table="log",
+        if_missing="create",
+    )
+    with repo.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    repo.engine.dispose()
