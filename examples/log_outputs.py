@@ -50,7 +50,7 @@ def run(task_name: str, run_id: str, attempt: int) -> None:
         log_action(task_name, "run", run_id, start)
         try:
             fetch(attempt)
-        except Exception:  # noqa: BLE001 - a task may raise anything; the scheduler logs it
+        except Exception:
             log_action(task_name, "fail", run_id, start)
         else:
             log_action(task_name, "success", run_id, start)

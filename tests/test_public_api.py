@@ -41,10 +41,7 @@ def layer_of(module: str) -> int:
 
 
 def modules() -> list[str]:
-    found = ["skylaunch"]
-    for info in pkgutil.walk_packages([str(SRC)], prefix="skylaunch."):
-        found.append(info.name)
-    return found
+    return ["skylaunch"] + [i.name for i in pkgutil.walk_packages([str(SRC)], prefix="skylaunch.")]
 
 
 @pytest.mark.parametrize("name", modules())
@@ -88,7 +85,9 @@ def test_layers_only_import_downwards(path: Path) -> None:
     for imported, type_only in _imports(path):
         if type_only:
             continue
-        assert layer_of(imported) <= own, f"{name} (layer {own}) imports {imported} ({layer_of(imported)})"
+        assert layer_of(imported) <= own, (
+            f"{name} (layer {own}) imports {imported} ({layer_of(imported)})"
+        )
 
 
 def test_only_the_clock_reads_the_wall_clock() -> None:

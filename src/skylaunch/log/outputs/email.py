@@ -193,7 +193,7 @@ class EmailHandler(logging.Handler):
             with self._done:
                 self._queued += 1
             self._ensure_worker()
-        except Exception:  # noqa: BLE001 - logging's contract: a handler never raises
+        except Exception:
             self.handleError(record)
 
     def _drop(self) -> None:
@@ -223,7 +223,7 @@ class EmailHandler(logging.Handler):
             assert isinstance(item, Mapping)
             try:
                 self._deliver(self.build_message(item))
-            except Exception:  # noqa: BLE001 - any failure is logged, never raised
+            except Exception:
                 with self._done:
                     self.failed += 1
                 _scheduler_log.exception(

@@ -93,7 +93,7 @@ class FileLogger(logging.Handler):
             if text:
                 line = logging.makeLogRecord({"msg": text, "levelno": record.levelno})
                 self._file.handle(line)
-        except Exception:  # noqa: BLE001 - logging's contract: a handler never raises
+        except Exception:
             self.handleError(record)
 
     def render(self, record: logging.LogRecord) -> str:

@@ -211,7 +211,7 @@ class RedisStreamHandler(logging.Handler):
                     self._cond.notify_all()
             if report:
                 self._report_drops()
-        except Exception:  # noqa: BLE001 - logging's contract: a handler never raises
+        except Exception:
             self.handleError(record)
 
     def _start_worker(self) -> None:
@@ -283,7 +283,7 @@ class RedisStreamHandler(logging.Handler):
                     len(items),
                 )
                 outcome = "rejected"
-            except Exception as exc:  # noqa: BLE001 - connection trouble: keep the batch, retry
+            except Exception as exc:
                 failures += 1
                 now = time.monotonic()
                 if last_failure_report is None or (
