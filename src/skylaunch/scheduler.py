@@ -31,6 +31,8 @@ __all__ = ["Scheduler"]
 
 #: Half-second waits for runs still going at shutdown before they are terminated (30 s).
 _SHUTDOWN_WAITS = 60
+#: The soonest a task is looked at again after a condition said it changes "now".
+_MIN_REPLAN_S = 0.001
 
 
 class Scheduler:
@@ -60,7 +62,21 @@ class Scheduler:
 
     # --- events (thread-safe) ---------------------------------------------------------
     def notify(self, task_name: str | None = None) -> None:
-        """Something about ``task_name`` (or the session) changed: look again soon."""
+        """Something about ``task_name`` (or the session) changed: look again soon.
+
+        Safe from any thread: from outside the loop's thread the mark is handed to the loop,
+        so it cannot fall between the loop taking its dirty set and clearing it.
+        """
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            try:
+                loop.call_soon_threadsafe(self._mark, task_name)
+                return
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+        self._mark(task_name)
+
+    def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
             self._dirty.add(task_name)
         self._poke()
@@ -206,7 +222,7 @@ class Scheduler:
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
         if task.disabled and not task.batches:
-            self._plan(task.name, None)
+            self._plan(task.name, None, 0.0)
             return
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
@@ -223,7 +239,8 @@ class Scheduler:
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
             self._launch(task, now, {})
         else:
-            self._plan(task.name, self._next_change(task.start_cond, ctx, task.name))
+            change = self._next_change(task.start_cond, ctx, task.name)
+            self._plan(task.name, change, now.timestamp())
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -247,11 +264,13 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
-    def _plan(self, name: str, when: datetime | None) -> None:
+    def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
         if when is None:
             self._planned.pop(name, None)
             return
-        ts = when.timestamp()
+        # A change "now or earlier" from a condition that is false now would spin the loop:
+        # look again a millisecond later instead.
+        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
