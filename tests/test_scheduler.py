@@ -243,3 +243,39 @@ def test_a_condition_claiming_to_change_now_does_not_spin() -> None:
     run_for(app, "1 second")
     # replanned a millisecond later each time: about a thousand passes, not an endless loop
     assert 900 <= app.session.scheduler.cycles <= 1100
+
+
+class _BrokenRepo:
+    """A repo whose writes fail for good (not a transient outage)."""
+
+    def add(self, item: object) -> None:
+        raise ValueError("disk says no")
+
+    def filter_by(self, **query: object) -> object:
+        raise AssertionError("not read in this test")
+
+
+def test_failing_log_write_obeys_silence_task_logging(caplog: pytest.LogCaptureFixture) -> None:
+    from skylaunch.exc import TaskLoggingError
+
+    app = simulated_app("2024-01-01 00:00")
+    app.session.set_repo(_BrokenRepo())
+
+    @app.task(every("1 minute"))
+    def job() -> None: ...
+
+    with pytest.raises(TaskLoggingError, match="disk says no"):
+        run_for(app, "10 minutes")
+    # the history still says what ran, whatever the repo did
+    assert len(runs(app, "job")) == 1
+
+    app = simulated_app("2024-01-01 00:00", silence_task_logging=True)
+    app.session.set_repo(_BrokenRepo())
+
+    @app.task(every("1 minute"))
+    def job2() -> None: ...
+
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        run_for(app, "10 minutes")
+    assert len(runs(app, "job2")) == 10
+    assert "disk says no" in caplog.text

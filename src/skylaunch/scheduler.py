@@ -50,6 +50,7 @@ class Scheduler:
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
         self._handles: dict[str, dict[str, RunHandle]] = {}
+        self._time_limits: dict[str, datetime] = {}  # run_id -> when it is terminated
         self._seq = itertools.count()
         self._stop_reason: str | None = None
         self._restart = False
@@ -146,6 +147,7 @@ class Scheduler:
         self.is_running = True
         self._heap.clear()
         self._planned.clear()
+        self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         session.history.on_change = self.on_history_change
         try:
@@ -288,11 +290,8 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
-        for handles in self._handles.values():
-            for handle in handles.values():
-                limit = getattr(handle, "deadline", None)
-                if limit is not None:
-                    candidates.append(limit.timestamp())
+        if self._time_limits:
+            candidates.append(min(limit.timestamp() for limit in self._time_limits.values()))
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:
@@ -334,7 +333,7 @@ class Scheduler:
             return
         if handle.is_alive():
             if timeout is not None and executor.name != "main":
-                handle.deadline = now + timeout  # type: ignore[attr-defined]
+                self._time_limits[run_id] = now + timeout
             handles[run_id] = handle
 
     def _on_done(
@@ -353,6 +352,7 @@ class Scheduler:
         handles = self._handles.get(name)
         if handles is not None:
             handles.pop(run_id, None)
+        self._time_limits.pop(run_id, None)
         session = self.session
         if outcome.action == "success":
             session.returns[name] = outcome.value
@@ -367,11 +367,15 @@ class Scheduler:
         self._poke()
 
     def _reap_timeouts(self, now: datetime) -> None:
-        for handles in self._handles.values():
-            for handle in list(handles.values()):
-                limit = getattr(handle, "deadline", None)
-                if limit is not None and limit <= now and handle.is_alive():
-                    handle.deadline = None  # type: ignore[attr-defined]
+        """Terminate the runs whose time limit has passed (their end is logged as terminate)."""
+        if not self._time_limits:
+            return
+        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now]
+        for run_id in expired:
+            del self._time_limits[run_id]
+            for handles in self._handles.values():
+                handle = handles.get(run_id)
+                if handle is not None and handle.is_alive():
                     handle.terminate("timeout")
 
     async def _shutdown(self) -> None:
