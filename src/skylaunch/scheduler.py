@@ -33,6 +33,8 @@ __all__ = ["Scheduler"]
 
 #: Real seconds to wait, after terminating the runs at shutdown, for them to report.
 _TERMINATE_GRACE_S = 5.0
+#: The soonest a task is looked at again after a condition said it changes "now".
+_MIN_REPLAN_S = 0.001
 
 
 class Scheduler:
@@ -50,9 +52,9 @@ class Scheduler:
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
-        self._deadlines: dict[str, tuple[datetime, RunHandle]] = {}  # run_id -> timeout
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
+        self._time_limits: dict[str, datetime] = {}  # run_id -> when it is terminated
         self._seq = itertools.count()
         self._stop_reason: str | None = None
         self._restart = False
@@ -65,7 +67,21 @@ class Scheduler:
 
     # --- events (thread-safe) ---------------------------------------------------------
     def notify(self, task_name: str | None = None) -> None:
-        """Something about ``task_name`` (or the session) changed: look again soon."""
+        """Something about ``task_name`` (or the session) changed: look again soon.
+
+        Safe from any thread: from outside the loop's thread the mark is handed to the loop,
+        so it cannot fall between the loop taking its dirty set and clearing it.
+        """
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            try:
+                loop.call_soon_threadsafe(self._mark, task_name)
+                return
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+        self._mark(task_name)
+
+    def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
             self._dirty.add(task_name)
         self._poke()
@@ -136,6 +152,7 @@ class Scheduler:
         self.is_running = True
         self._heap.clear()
         self._planned.clear()
+        self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         session.history.on_change = self.on_history_change
         try:
@@ -213,7 +230,7 @@ class Scheduler:
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
         if task.disabled and not task.batches:
-            self._plan(task.name, None)
+            self._plan(task.name, None, 0.0)
             return
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
@@ -233,7 +250,8 @@ class Scheduler:
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
             self._launch(task, now, {})
         else:
-            self._plan(task.name, self._next_change(task.start_cond, ctx, task.name))
+            change = self._next_change(task.start_cond, ctx, task.name)
+            self._plan(task.name, change, now.timestamp())
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -257,11 +275,13 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
-    def _plan(self, name: str, when: datetime | None) -> None:
+    def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
         if when is None:
             self._planned.pop(name, None)
             return
-        ts = when.timestamp()
+        # A change "now or earlier" from a condition that is false now would spin the loop:
+        # look again a millisecond later instead.
+        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
@@ -279,7 +299,8 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
-        candidates.extend(limit.timestamp() for limit, _ in self._deadlines.values())
+        if self._time_limits:
+            candidates.append(min(limit.timestamp() for limit in self._time_limits.values()))
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:
@@ -333,7 +354,7 @@ class Scheduler:
             return
         if handle.is_alive():
             if timeout is not None:
-                self._deadlines[run_id] = (now + timeout, handle)
+                self._time_limits[run_id] = now + timeout
             handles[run_id] = handle
 
     def _on_done(
@@ -352,7 +373,7 @@ class Scheduler:
         handles = self._handles.get(name)
         if handles is not None:
             handles.pop(run_id, None)
-        self._deadlines.pop(run_id, None)
+        self._time_limits.pop(run_id, None)
         session = self.session
         if outcome.action == "success":
             session.returns[name] = outcome.value
@@ -373,12 +394,15 @@ class Scheduler:
         self._poke()
 
     def _reap_timeouts(self, now: datetime) -> None:
-        if not self._deadlines:
+        """Terminate the runs whose time limit has passed (their end is logged as terminate)."""
+        if not self._time_limits:
             return
-        for run_id, (limit, handle) in list(self._deadlines.items()):
-            if limit <= now:
-                del self._deadlines[run_id]
-                if handle.is_alive():
+        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now]
+        for run_id in expired:
+            del self._time_limits[run_id]
+            for handles in self._handles.values():
+                handle = handles.get(run_id)
+                if handle is not None and handle.is_alive():
                     handle.terminate("timeout")
 
     def terminate_all(self, reason: str) -> None:
@@ -433,7 +457,7 @@ class Scheduler:
                     name, "terminate", run_id, handle.started, exc_text="scheduler shut down"
                 )
         self._handles.clear()
-        self._deadlines.clear()
+        self._time_limits.clear()
         self._blocked.clear()
         try:
             session.shutdown_hooks()

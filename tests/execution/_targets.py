@@ -9,6 +9,7 @@ from typing import Any
 
 from skylaunch.args import Return, TerminationFlag
 from skylaunch.exc import TaskInaction
+from skylaunch.log.context import task_log
 
 USER_LOGGER = "tests.user_code"
 
@@ -51,3 +52,8 @@ def short(seconds: float = 0.3, flag: threading.Event = TerminationFlag()) -> st
 
 def unpicklable_result() -> Any:
     return threading.Lock()
+
+
+def log_inside() -> None:
+    task_log("hello from inside")
+    logging.getLogger(USER_LOGGER).warning("plain logging inside")

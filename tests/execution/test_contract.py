@@ -18,6 +18,7 @@ import pytest
 from skylaunch import App
 from skylaunch.args import Return
 from skylaunch.conds import after_success
+from skylaunch.log.context import RunContextFilter
 from tests.execution import _targets as t
 
 MODES = ["main", "async", "thread", "process"]
@@ -301,3 +302,22 @@ def test_missing_return_is_a_prerun_failure(mode: str, records: Collector) -> No
     assert records.actions("double") == []
     (error,) = [r for r in records.records if getattr(r, "action", None) == "prerun"]
     assert "has not returned a value yet" in error.exc_text  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_user_log_lines_carry_the_run(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.log_inside, name="chatty")
+    stamp = RunContextFilter()
+    records.addFilter(stamp)
+    with Running(app):
+        app.session["chatty"].run()
+        records.wait_action("chatty", "success")
+    (run,) = records.of("chatty", "run")
+    user = [r for r in records.records if not hasattr(r, "action")]
+    assert sorted(r.getMessage() for r in user) == ["hello from inside", "plain logging inside"]
+    # task_log stamps the run itself; RunContextFilter stamps plain logging (a child process
+    # stamps its records before sending them)
+    tagged = [r for r in user if getattr(r, "run_id", None) == run.run_id]  # type: ignore[attr-defined]
+    assert len(tagged) == 2
+    assert {r.task_name for r in tagged} == {"chatty"}  # type: ignore[attr-defined]

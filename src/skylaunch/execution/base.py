@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from skylaunch.exc import SchedulerExit, SchedulerRestart, TaskInaction, TaskTermination
+from skylaunch.log.context import RunInfo, run_context
 
 __all__ = [
     "Executor",
@@ -136,11 +137,12 @@ def outcome_of(run_id: str, exc: BaseException | None, value: object = None) -> 
 def run_scope(call: TaskCall) -> Iterator[None]:
     """Code inside belongs to ``call``'s run; every mode enters it where user code runs.
 
-    This is the hook point for the run context (``skylaunch.log.context.run_context``): once
-    that module is on main, setting ``current_run`` here labels the user's own log lines with
-    the run id in every mode, the child process included.
+    It sets the run context (:data:`skylaunch.log.context.current_run`), so ``task_log`` and
+    ``RunContextFilter`` label the user's own log lines with the task and run id in every mode,
+    the child process included (context variables do not cross into a process by themselves).
     """
-    yield
+    with run_context(RunInfo(call.task_name, call.run_id)):
+        yield
 
 
 def run_call(call: TaskCall) -> Outcome:

@@ -4,7 +4,8 @@ A process can be killed, so it is the mode for work that must be stoppable or th
 GIL. What the child logs (skylaunch's records and the user's own ``logging`` calls) travels to
 the parent through one ``multiprocessing`` queue per executor: a ``QueueHandler`` on the child's
 root logger, a ``QueueListener`` here that hands each record to the parent logger of the same
-name, so the parent's handlers (repo, file, Redis...) see it as if it had been logged here. The
+name, so the parent's handlers (repo, file, Redis...) see it as if it had been logged here,
+stamped in the child with the task and run id (``RunContextFilter``). The
 run's outcome follows its records through the same queue, so when ``on_done`` is called every
 record of the run has been handled.
 
@@ -29,6 +30,7 @@ from typing import Any
 
 from skylaunch.exc import TaskSetupError, TaskTermination
 from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
+from skylaunch.log.context import RunContextFilter
 
 __all__ = ["ProcessExecutor"]
 
@@ -54,7 +56,9 @@ def _child_main(call: TaskCall, queue: Any, level: int) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(logging.handlers.QueueHandler(queue))
+    handler = logging.handlers.QueueHandler(queue)
+    handler.addFilter(RunContextFilter())  # the run context does not exist in the parent
+    root.addHandler(handler)
     root.setLevel(level)
     outcome = run_call(call)
     try:

@@ -194,7 +194,7 @@ class RepoHandler(logging.Handler):
             except self.transient_errors as exc:
                 self._backoff(exc)
                 return False
-            except Exception as exc:  # noqa: BLE001 -- any other failure is reported, not retried
+            except Exception as exc:
                 self.last_error = exc
                 self._reject(batch, exc)
 
@@ -231,7 +231,7 @@ class RepoHandler(logging.Handler):
             raise TaskLoggingError(
                 f"{self.repo!r} became unavailable while isolating a failed record"
             ) from again
-        except Exception as exc:  # noqa: BLE001 -- returned to the caller, which raises it
+        except Exception as exc:
             return exc
         return None
 

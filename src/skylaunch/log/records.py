@@ -55,7 +55,7 @@ class LogRecord(MinimalRecord):
     module: str
     exc_text: str | None = None
     lineno: int
-    funcName: str
+    funcName: str | None = None
     msecs: float
     relativeCreated: float
     thread: int | None = None

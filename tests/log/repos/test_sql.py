@@ -290,3 +290,16 @@ def test_pg_locked_table_is_retried(pg_url: str, pg_engine: Any, pg_table: str) 
     finally:
         handler.close()
         engine.dispose()
+
+
+def test_sqlite_file_from_conn_string_uses_wal(tmp_path: Path) -> None:
+    repo = SQLRepo(
+        MinimalRecord,
+        conn_string=f"sqlite:///{tmp_path / 'w.db'}",
+        table="log",
+        if_missing="create",
+    )
+    with repo.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    repo.engine.dispose()

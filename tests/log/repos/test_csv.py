@@ -1,0 +1,158 @@
+"""CSVFileRepo specifics: header checks, create, append-only writes, transient disk errors."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.log import CSVFileRepo, MinimalRecord, TaskRunRecord
+
+
+def test_create_writes_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(filename=path, model=MinimalRecord)
+    repo.create()
+    assert path.read_text() == "task_name,action,created\n"
+    with pytest.raises(FileExistsError, match=r"log\.csv"):
+        repo.create()
+    repo.create(if_exists="ignore")
+    with pytest.raises(ValueError, match="if_exists"):
+        repo.create(if_exists="replace")  # type: ignore[arg-type]
+
+
+def test_first_write_adds_the_header_and_writes_append(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.5})
+    repo.insert(
+        [
+            {"task_name": "x", "action": "success", "created": 2.0},
+            {"task_name": "y", "action": "fail", "created": 3.0},
+        ]
+    )
+    assert path.read_text().splitlines() == [
+        "task_name,action,created",
+        "x,run,1.5",
+        "x,success,2.0",
+        "y,fail,3.0",
+    ]
+
+
+def test_wrong_header_names_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("task_name,created,color\n")
+    with pytest.raises(
+        RepoSchemaError, match=r"missing columns \['action'\].*unexpected columns \['color'\]"
+    ):
+        CSVFileRepo(path, model=MinimalRecord)
+
+
+def test_header_in_another_order_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("created,task_name,action\n1.0,x,run\n")
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "success", "created": 2.0})
+    assert path.read_text().splitlines()[-1] == "2.0,x,success"
+    assert [i.action for i in repo.filter_by(task_name="x").all()] == ["run", "success"]
+
+
+def test_fieldnames_must_fit_the_model(tmp_path: Path) -> None:
+    with pytest.raises(RepoSchemaError, match=r"missing columns \['created'\]"):
+        CSVFileRepo(tmp_path / "a.csv", model=MinimalRecord, fieldnames=["task_name", "action"])
+    with pytest.raises(RepoSchemaError, match="repeat"):
+        CSVFileRepo(tmp_path / "a.csv", fieldnames=["a", "a"])
+    with pytest.raises(RepoSchemaError, match="model= or fieldnames="):
+        CSVFileRepo(tmp_path / "a.csv")
+
+
+def test_dict_items_from_an_existing_header(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("task_name,action,created\nx,run,1.0\n")
+    repo = CSVFileRepo(path)
+    assert repo.fields == ("task_name", "action", "created")
+    assert repo.filter_by(task_name="x").all() == [
+        {"task_name": "x", "action": "run", "created": "1.0"}
+    ]
+
+
+def test_empty_string_stays_a_string_where_none_is_not_allowed(tmp_path: Path) -> None:
+    repo = CSVFileRepo(tmp_path / "log.csv", model=TaskRunRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.0, "message": "", "run_id": None})
+    item = repo.filter_by().first()
+    assert item.message == ""
+    assert item.run_id is None
+
+
+def test_transient_disk_error_leaves_no_partial_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+    before = path.read_text()
+    real_open = Path.open
+
+    class HalfWriter:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> HalfWriter:  # noqa: PYI034
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, text: str) -> None:
+            self.handle.write(text[: len(text) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            self.handle.flush()
+
+        def truncate(self, size: int) -> None:
+            self.handle.truncate(size)
+
+    def fake_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(self, mode, *args, **kwargs)
+        return HalfWriter(handle) if mode == "a" else handle
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    with pytest.raises(RepoUnavailableError, match="No space left"):
+        repo.insert(
+            [{"task_name": "x", "action": "success", "created": float(i)} for i in range(9)]
+        )
+    monkeypatch.undo()
+    assert path.read_text() == before
+    repo.add({"task_name": "x", "action": "success", "created": 2.0})
+    assert repo.filter_by().count() == 2
+
+
+def test_permission_error_is_not_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = CSVFileRepo(tmp_path / "log.csv", model=MinimalRecord)
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(PermissionError):
+        repo.add({"task_name": "x", "action": "run", "created": 1.0})
+
+
+def test_update_and_delete_rewrite_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.insert({"task_name": "x", "action": "run", "created": float(i)} for i in range(3))
+    assert repo.filter_by(created=1.0).update(action="crash") == 1
+    assert repo.filter_by(created=0.0).delete() == 1
+    assert repo.filter_by(created=99.0).delete() == 0
+    assert path.read_text().splitlines() == [
+        "task_name,action,created",
+        "x,crash,1.0",
+        "x,run,2.0",
+    ]
+    assert not (tmp_path / "log.csv.tmp").exists()

@@ -1,0 +1,127 @@
+"""MemoryRepo specifics: the per-task index, the per-task bound, dict items, threads."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from skylaunch.exc import RepoSchemaError
+from skylaunch.log import MemoryRepo, MinimalRecord, greater_equal, in_
+from skylaunch.log.repos.memory import _Bucket
+
+
+def add(repo: MemoryRepo, task: str, action: str, created: float) -> None:
+    repo.add({"task_name": task, "action": action, "created": created})
+
+
+def test_index_groups_by_task_and_action() -> None:
+    repo = MemoryRepo(MinimalRecord)
+    for i in range(10):
+        add(repo, f"t{i % 2}", "run" if i % 3 else "success", float(i))
+    assert set(repo._tasks) == {"t0", "t1"}
+    assert set(repo._tasks["t0"]) == {"run", "success"}
+    assert [i.created for i in repo.filter_by(task_name="t0", action="success").all()] == [0, 6]
+    # The bucket lookup answers; a full scan would see other tasks' items too.
+    assert repo._buckets(repo.parse_query({"task_name": "t1", "action": "run"})) == [
+        repo._tasks["t1"]["run"]
+    ]
+    assert repo.filter_by(task_name=in_(["t0", "t1"]), action="success").count() == 4
+
+
+def test_bucket_keeps_created_then_insertion_order() -> None:
+    bucket = _Bucket()
+    for seq, created in enumerate([5.0, 3.0, 5.0, 4.0, 3.0]):
+        bucket.place(created, seq, seq)
+    assert bucket.items == [1, 4, 3, 0, 2]
+    assert bucket.created == sorted(bucket.created)
+
+
+def test_max_per_task_drops_the_oldest_of_that_task_only() -> None:
+    repo = MemoryRepo(MinimalRecord, max_per_task=3)
+    add(repo, "other", "run", 0.5)
+    for i, action in enumerate(["run", "success", "run", "fail", "run"]):
+        add(repo, "x", action, float(i))
+    assert [(i.action, i.created) for i in repo.filter_by(task_name="x").all()] == [
+        ("run", 2.0),
+        ("fail", 3.0),
+        ("run", 4.0),
+    ]
+    assert repo.filter_by(task_name="other").count() == 1
+    assert "success" not in repo._tasks["x"]  # emptied buckets go away
+    assert repo._task_sizes["x"] == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+def test_max_per_task_must_be_positive_int(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_per_task"):
+        MemoryRepo(max_per_task=bad)  # type: ignore[arg-type]
+
+
+def test_dict_items_without_model() -> None:
+    repo = MemoryRepo()
+    repo.add({"task_name": "x", "action": "run", "created": 1.0, "anything": [1]})
+    repo.add(MinimalRecord(task_name="x", action="success", created=2.0))
+    assert repo.filter_by(anything=[1]).all() == [
+        {"task_name": "x", "action": "run", "created": 1.0, "anything": [1]}
+    ]
+    assert repo.filter_by(task_name="x").last() == {
+        "task_name": "x",
+        "action": "success",
+        "created": 2.0,
+    }
+    assert MemoryRepo(dict).model is None  # Red Bird's spelling
+
+
+def test_items_without_created_keep_insertion_order() -> None:
+    repo = MemoryRepo()
+    for name in "abc":
+        repo.add({"name": name})
+    assert [i["name"] for i in repo.filter_by().all()] == ["a", "b", "c"]
+    assert repo.filter_by(name="b").first() == {"name": "b"}
+    with pytest.raises(TypeError, match="created must be"):
+        repo.add({"created": "yesterday"})
+
+
+def test_bad_model_and_bad_items() -> None:
+    with pytest.raises(RepoSchemaError, match="pydantic BaseModel"):
+        MemoryRepo(model=int)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected a mapping"):
+        MemoryRepo().add(["not", "a", "mapping"])
+    with pytest.raises(TypeError, match="MinimalRecord"):
+        MemoryRepo(MinimalRecord).add(42)
+
+
+def test_get_by_needs_id_field() -> None:
+    repo = MemoryRepo(MinimalRecord, id_field="created")
+    add(repo, "x", "run", 7.0)
+    assert repo.get_by(7.0).task_name == "x"
+    with pytest.raises(TypeError, match="no id_field"):
+        MemoryRepo().get_by(1)
+
+
+def test_concurrent_adds_lose_nothing() -> None:
+    repo = MemoryRepo(MinimalRecord)
+
+    def work(task: str) -> None:
+        for i in range(500):
+            add(repo, task, "run", float(i))
+
+    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert repo.filter_by().count() == 2000
+    assert repo.filter_by(created=greater_equal(499.0)).count() == 4
+
+
+def test_incomparable_operator_value_names_the_problem() -> None:
+    repo = MemoryRepo(MinimalRecord)
+    add(repo, "x", "run", 1.0)
+    with pytest.raises(
+        TypeError, match=r"greater_equal\(3\) cannot compare with the field value 'x'"
+    ):
+        repo.filter_by(task_name=greater_equal(3)).all()
+    with pytest.raises(TypeError, match="greater_equal"):
+        repo.filter_by(task_name=greater_equal(3)).count()
