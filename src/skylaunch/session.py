@@ -37,14 +37,18 @@ _MESSAGE = "Task '%s' status: '%s'"
 
 
 class _OwnRecords(logging.Filter):
-    """Lets a session's repo handler take only records of that session (or of none)."""
+    """Lets a session's repo handler take only status records of that session (or of none).
+
+    User lines logged under the task logger (``task_log``, a task's ``logger.info``) have no
+    ``action``: they belong to log outputs, not to the history the repo is read back into.
+    """
 
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.key = id(session)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return getattr(record, "session_key", self.key) == self.key
+        return hasattr(record, "action") and getattr(record, "session_key", self.key) == self.key
 
 
 class Session:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import pytest
 
 from skylaunch import App
@@ -13,7 +16,9 @@ from tests.execution.test_contract import Collector, Running, records  # noqa: F
 
 def test_lambda_for_process_fails_at_definition() -> None:
     app = App(config={"execution": "process"})
-    with pytest.raises(TaskDefinitionError, match=r"task 'anon'.*cannot be pickled.*module level"):
+    with pytest.raises(
+        TaskDefinitionError, match=r"task 'anon'.*lambda.*cannot be pickled.*module level"
+    ):
         app.session.create_task(func=lambda: None, name="anon")
 
 
@@ -34,6 +39,12 @@ def test_switching_to_process_later_is_checked_too() -> None:
     app.task()(local)
     with pytest.raises(TaskDefinitionError, match="cannot be pickled"):
         app.session["local"].execution = "process"
+
+
+def test_unpicklable_callable_object_fails_at_definition() -> None:
+    app = App(config={"execution": "process"})
+    with pytest.raises(TaskDefinitionError, match="cannot be pickled"):
+        app.session.create_task(func=functools.partial(t.add, threading.Lock()), name="p")
 
 
 def test_module_level_function_is_accepted_for_process() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -85,12 +86,24 @@ class FuncTask(Task):
 
 
 def check_picklable(name: str, func: Callable[..., Any]) -> None:
-    """A ``process`` task's function travels to the child by pickle: refuse early if it can't."""
-    try:
-        pickle.dumps(func)
-    except Exception as exc:
+    """A ``process`` task's function travels to the child by pickle: refuse early if it can't.
+
+    A plain function pickles by reference (module + qualified name). Under ``@app.task`` the
+    name is not bound in its module yet, so for functions the check is on the qualified name
+    (no lambda, no function local to another); other callables are pickled for real.
+    """
+    problem: str | None = None
+    if isinstance(func, types.FunctionType):
+        qualname = func.__qualname__
+        if "<lambda>" in qualname or "<locals>" in qualname:
+            problem = f"{qualname!r} is a lambda or a function local to another"
+    else:
+        try:
+            pickle.dumps(func)
+        except Exception as exc:
+            problem = f"{func!r} cannot be pickled ({exc})"
+    if problem is not None:
         raise TaskDefinitionError(
-            f"task {name!r}: {getattr(func, '__qualname__', func)!r} cannot be pickled, so it "
-            f"cannot run with execution='process' ({exc}); define it at module level "
-            "(not a lambda, closure or method of a local class) or choose another execution"
-        ) from None
+            f"task {name!r}: {problem}, so it cannot be pickled to run with "
+            "execution='process'; define it at module level or choose another execution"
+        )
