@@ -31,6 +31,8 @@ __all__ = ["Scheduler"]
 
 #: Half-second waits for runs still going at shutdown before they are terminated (30 s).
 _SHUTDOWN_WAITS = 60
+#: The soonest a task is looked at again after a condition said it changes "now".
+_MIN_REPLAN_S = 0.001
 
 
 class Scheduler:
@@ -48,6 +50,7 @@ class Scheduler:
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
         self._handles: dict[str, dict[str, RunHandle]] = {}
+        self._time_limits: dict[str, datetime] = {}  # run_id -> when it is terminated
         self._seq = itertools.count()
         self._stop_reason: str | None = None
         self._restart = False
@@ -60,7 +63,21 @@ class Scheduler:
 
     # --- events (thread-safe) ---------------------------------------------------------
     def notify(self, task_name: str | None = None) -> None:
-        """Something about ``task_name`` (or the session) changed: look again soon."""
+        """Something about ``task_name`` (or the session) changed: look again soon.
+
+        Safe from any thread: from outside the loop's thread the mark is handed to the loop,
+        so it cannot fall between the loop taking its dirty set and clearing it.
+        """
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            try:
+                loop.call_soon_threadsafe(self._mark, task_name)
+                return
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+        self._mark(task_name)
+
+    def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
             self._dirty.add(task_name)
         self._poke()
@@ -130,6 +147,7 @@ class Scheduler:
         self.is_running = True
         self._heap.clear()
         self._planned.clear()
+        self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         session.history.on_change = self.on_history_change
         try:
@@ -206,7 +224,7 @@ class Scheduler:
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
         if task.disabled and not task.batches:
-            self._plan(task.name, None)
+            self._plan(task.name, None, 0.0)
             return
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
@@ -223,7 +241,8 @@ class Scheduler:
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
             self._launch(task, now, {})
         else:
-            self._plan(task.name, self._next_change(task.start_cond, ctx, task.name))
+            change = self._next_change(task.start_cond, ctx, task.name)
+            self._plan(task.name, change, now.timestamp())
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -247,11 +266,13 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
-    def _plan(self, name: str, when: datetime | None) -> None:
+    def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
         if when is None:
             self._planned.pop(name, None)
             return
-        ts = when.timestamp()
+        # A change "now or earlier" from a condition that is false now would spin the loop:
+        # look again a millisecond later instead.
+        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
@@ -269,11 +290,8 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
-        for handles in self._handles.values():
-            for handle in handles.values():
-                limit = getattr(handle, "deadline", None)
-                if limit is not None:
-                    candidates.append(limit.timestamp())
+        if self._time_limits:
+            candidates.append(min(limit.timestamp() for limit in self._time_limits.values()))
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:
@@ -315,7 +333,7 @@ class Scheduler:
             return
         if handle.is_alive():
             if timeout is not None and executor.name != "main":
-                handle.deadline = now + timeout  # type: ignore[attr-defined]
+                self._time_limits[run_id] = now + timeout
             handles[run_id] = handle
 
     def _on_done(
@@ -334,6 +352,7 @@ class Scheduler:
         handles = self._handles.get(name)
         if handles is not None:
             handles.pop(run_id, None)
+        self._time_limits.pop(run_id, None)
         session = self.session
         if outcome.action == "success":
             session.returns[name] = outcome.value
@@ -348,11 +367,15 @@ class Scheduler:
         self._poke()
 
     def _reap_timeouts(self, now: datetime) -> None:
-        for handles in self._handles.values():
-            for handle in list(handles.values()):
-                limit = getattr(handle, "deadline", None)
-                if limit is not None and limit <= now and handle.is_alive():
-                    handle.deadline = None  # type: ignore[attr-defined]
+        """Terminate the runs whose time limit has passed (their end is logged as terminate)."""
+        if not self._time_limits:
+            return
+        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now]
+        for run_id in expired:
+            del self._time_limits[run_id]
+            for handles in self._handles.values():
+                handle = handles.get(run_id)
+                if handle is not None and handle.is_alive():
                     handle.terminate("timeout")
 
     async def _shutdown(self) -> None:
