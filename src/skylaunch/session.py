@@ -25,6 +25,7 @@ from skylaunch.execution.process import ProcessExecutor
 from skylaunch.execution.thread import ThreadExecutor
 from skylaunch.history import Action, TaskHistory
 from skylaunch.log.handler import RepoHandler
+from skylaunch.log.outputs.file import FileLogger
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
@@ -92,6 +93,8 @@ class Session:
         self.repo: Any = None
         self._handler: logging.Handler | None = None
         self.set_repo(repo if repo is not None else self.default_repo())
+        self._file_output: FileLogger | None = None
+        self._attach_outputs()
 
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
@@ -128,6 +131,44 @@ class Session:
 
     def get_task_log(self, **query: Any) -> list[Any]:
         return list(self.repo.filter_by(**query).all())
+
+    # --- outputs ----------------------------------------------------------------------------
+    def _attach_outputs(self) -> None:
+        """Put the FileLogger that ``config.log_file`` asks for on the task logger.
+
+        The task logger is shared by every session of the process, so the handler takes only
+        this session's records (and user lines), and one left by this session or by a session
+        that no longer exists is closed and replaced: call again after changing the keys.
+        """
+        logger = self.task_logger
+        for handler in list(logger.handlers):
+            # Not ``_skylaunch_owner``: set_repo would take that for a repo handler of ours.
+            owner = getattr(handler, "_skylaunch_output_owner", None)
+            if isinstance(handler, FileLogger) and owner is not None and owner() in (self, None):
+                logger.removeHandler(handler)
+                handler.close()
+        self._file_output = None
+        config = self.config
+        if config.log_file is not None:
+            output = FileLogger(
+                config.log_file,
+                mode=config.log_file_mode,
+                max_bytes=config.log_file_max_bytes,
+                backup_count=config.log_file_backup_count,
+                log_lifecycle=config.log_lifecycle,
+                tz=config.timezone,
+            )
+            output.addFilter(_OwnRecords(self))
+            output._skylaunch_output_owner = weakref.ref(self)  # type: ignore[attr-defined]
+            logger.addHandler(output)
+            self._file_output = output
+            if self._close_outputs not in self.shutdown_hook_funcs:
+                self.shutdown_hook_funcs.append(self._close_outputs)
+
+    def _close_outputs(self) -> None:
+        """Release the log file at shutdown; the next record (a restart) reopens it."""
+        if self._file_output is not None:
+            self._file_output.close()
 
     # --- tasks ------------------------------------------------------------------------------
     def add_task(self, task: Task) -> None:
