@@ -109,7 +109,9 @@ class SchedulerStarted(Condition):
         if isinstance(self.period, TimeDelta):
             return started + self.period.past + timedelta(microseconds=1)
         current = self.period.rollback(ctx.now)
-        following = self.period.rollforward(current.end if ctx.now in current else ctx.now)
+        following = self.period.rollforward(
+            current.end.astimezone(ctx.now.tzinfo) if ctx.now in current else ctx.now
+        )
         return None if following.is_empty else following.start
 
     def watches(self, own: str | None) -> frozenset[str]:

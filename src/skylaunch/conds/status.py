@@ -225,9 +225,11 @@ class TaskStatus(Counted):
         if self.period is None:
             return None, ctx.ts
         interval = self.period.rollback(ctx.now)
+        # half-open like every interval: a record at the window's end is outside it
+        end = min(ctx.ts, interval.end.timestamp() - _ONE_US)
         if interval.start == MIN_UTC:
-            return None, ctx.ts
-        return interval.start.timestamp(), ctx.ts
+            return None, end
+        return interval.start.timestamp(), end
 
     def _times(self, ctx: Context, start: float | None, end: float | None) -> list[float]:
         log = ctx.log_of(self.task)
@@ -260,7 +262,11 @@ class TaskStatus(Counted):
                     return datetime.fromtimestamp(ts + past + _ONE_US, now.tzinfo)
             return None
         current = period.rollback(now)
-        following = period.rollforward(current.end) if now in current else period.rollforward(now)
+        following = (
+            period.rollforward(current.end.astimezone(now.tzinfo))
+            if now in current
+            else period.rollforward(now)
+        )
         if following.is_empty:
             return None
         # From the next interval on, the count is 0 until a task event.

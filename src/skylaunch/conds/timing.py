@@ -138,7 +138,7 @@ class TaskExecutable(PeriodMethods, Condition):
             # due now; it can only stop being due by a task event or when the interval ends
             # into a gap (touching intervals keep it due)
             return self.period.next_boundary(now)
-        return self.period.rollforward(interval.end).start
+        return self.period.rollforward(interval.end.astimezone(now.tzinfo)).start
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own

@@ -137,7 +137,7 @@ class TimePeriod(ABC):
         for _ in range(_MAX_CYCLES):
             if end >= MAX_UTC:
                 return None
-            following = self.rollforward(end)
+            following = self.rollforward(end.astimezone(dt.tzinfo))
             if following.start > end:
                 return end
             end = following.end
