@@ -144,7 +144,7 @@ def test_comparisons_build_new_frozen_values() -> None:
     assert started.today != failed.today
     assert pickle.loads(pickle.dumps(three)) == three
     with pytest.raises(TypeError, match="whole number"):
-        started.today >= "3"  # type: ignore[operator]
+        started.today >= "3"  # type: ignore[operator]  # noqa: B015
     with pytest.raises(ValueError, match="never negative"):
         started.today >= -1  # noqa: B015
 
