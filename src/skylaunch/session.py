@@ -38,18 +38,22 @@ _MESSAGE = "Task '%s' status: '%s'"
 
 
 class _OwnRecords(logging.Filter):
-    """Lets a session's repo handler take only status records of that session (or of none).
+    """Lets a session's handler take only the records of that session (or of no session).
 
-    User lines logged under the task logger (``task_log``, a task's ``logger.info``) have no
-    ``action``: they belong to log outputs, not to the history the repo is read back into.
+    With ``status_only`` (the repo handler) it also refuses user lines logged under the task
+    logger (``task_log``, a task's ``logger.info``): they have no ``action`` and belong to log
+    outputs, not to the history the repo is read back into.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, status_only: bool) -> None:
         super().__init__()
         self.key = id(session)
+        self.status_only = status_only
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return hasattr(record, "action") and getattr(record, "session_key", self.key) == self.key
+        if self.status_only and not hasattr(record, "action"):
+            return False
+        return getattr(record, "session_key", self.key) == self.key
 
 
 class Session:
@@ -118,7 +122,7 @@ class Session:
             if mine or orphan or (delete_existing and foreign):
                 logger.removeHandler(handler)
         handler = RepoHandler(repo)
-        handler.addFilter(_OwnRecords(self))
+        handler.addFilter(_OwnRecords(self, status_only=True))
         handler._skylaunch_owner = weakref.ref(self)  # type: ignore[attr-defined]
         logger.addHandler(handler)
         self.repo = repo
@@ -158,7 +162,7 @@ class Session:
                 log_lifecycle=config.log_lifecycle,
                 tz=config.timezone,
             )
-            output.addFilter(_OwnRecords(self))
+            output.addFilter(_OwnRecords(self, status_only=False))
             output._skylaunch_output_owner = weakref.ref(self)  # type: ignore[attr-defined]
             logger.addHandler(output)
             self._file_output = output
