@@ -88,6 +88,7 @@ class App:
     def params(self, **params: Any) -> None:
         """Set session parameters, passed by name to the tasks that take them."""
         self.session.parameters.update(params)
+        self.session.scheduler.notify()  # parameter conditions are looked at on the next pass
 
     def param(self, name: str | None = None) -> Callable[[F], F]:
         """Make a function a session parameter computed at each launch of a task that takes it.
