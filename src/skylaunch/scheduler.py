@@ -122,6 +122,11 @@ class Scheduler:
         self.index()
         self.notify(task.name)
 
+    def task_changed(self, task: Task) -> None:
+        """A task's start condition was replaced: re-index its watches and look at it again."""
+        self.index()
+        self.notify(task.name)
+
     def task_removed(self, name: str) -> None:
         self.index()
         self._planned.pop(name, None)

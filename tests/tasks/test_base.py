@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from skylaunch.conds import every
-from skylaunch.exc import SchedulerRestart
-from skylaunch.testing import run_for, runs, simulated_app
+import pytest
+
+from skylaunch.conds import after_success, daily, every, true
+from skylaunch.exc import SchedulerRestart, TaskDefinitionError
+from skylaunch.testing import run_for, run_until, runs, simulated_app
 
 
 def test_disable_and_enable_from_inside_another_task() -> None:
@@ -73,3 +75,60 @@ def test_restart_from_a_task_starts_the_scheduler_again() -> None:
 
     run_for(app, "30 minutes")
     assert len(starts) == 3
+
+
+def test_start_cond_replaced_while_running_is_planned_again() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily.at("23:00"))
+    def job() -> None: ...
+
+    @app.task(daily.at("01:00"))
+    def switch() -> None:  # the loop had planned job for 23:00
+        app.session["job"].start_cond = every("30 minutes")
+
+    run_until(app, "2024-01-01 03:00")
+    assert [d.strftime("%H:%M") for d in runs(app, "job")] == ["01:00", "01:30", "02:00", "02:30"]
+
+
+def test_start_cond_replaced_with_a_dependency_watches_the_new_upstream() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 hour"))
+    def upstream() -> None: ...
+
+    @app.task("false")
+    def job() -> None: ...
+
+    @app.task(daily.at("01:30"))
+    def switch() -> None:
+        app.session["job"].start_cond = after_success("upstream")
+
+    run_until(app, "2024-01-01 03:30")
+    assert [d.strftime("%H:%M") for d in runs(app, "job")] == ["01:30", "02:00", "03:00"]
+
+
+def test_start_cond_assigned_as_text_is_parsed() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily.at("23:00"))
+    def job() -> None: ...
+
+    job_task = app.session["job"]
+    job_task.start_cond = "every 30 minutes"
+    job_task.end_cond = "true"
+    assert job_task.start_cond == every("30 minutes")
+    assert job_task.end_cond == true
+    run_until(app, "2024-01-01 01:00")
+    assert len(runs(app, "job")) == 2
+
+
+def test_start_cond_of_a_wrong_type_is_refused_with_the_task_name() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily)
+    def job() -> None: ...
+
+    with pytest.raises(TaskDefinitionError, match=r"task 'job': start_cond must be .* got 5"):
+        app.session["job"].start_cond = 5  # type: ignore[assignment]
+    assert app.session["job"].start_cond == daily

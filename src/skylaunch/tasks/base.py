@@ -51,8 +51,8 @@ class Task(ABC):
     ) -> None:
         self.session = session
         self.name = self._check_name(name if name is not None else self.default_name())
-        self.start_cond = self._cond(start_cond, "start_cond")
-        self.end_cond = self._cond(end_cond, "end_cond")
+        self._start_cond = self._cond(start_cond, "start_cond")
+        self._end_cond = self._cond(end_cond, "end_cond")
         if execution is not None and execution not in EXECUTIONS:
             raise TaskDefinitionError(
                 f"task {self.name!r}: execution must be one of {', '.join(EXECUTIONS)}; got {execution!r}"
@@ -99,6 +99,29 @@ class Task(ABC):
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
             )
         return cond
+
+    @property
+    def start_cond(self) -> Condition:
+        return self._start_cond
+
+    @start_cond.setter
+    def start_cond(self, value: Condition | str | None) -> None:
+        """Parsed and checked as in the constructor; the scheduler re-plans the task at once.
+
+        Without telling the scheduler, a running loop would keep the old condition's deadline
+        and the old set of watched tasks (Rocketry allows this assignment at runtime).
+        """
+        self._start_cond = self._cond(value, "start_cond")
+        if self in self.session:
+            self.session.scheduler.task_changed(self)
+
+    @property
+    def end_cond(self) -> Condition:
+        return self._end_cond
+
+    @end_cond.setter
+    def end_cond(self, value: Condition | str | None) -> None:
+        self._end_cond = self._cond(value, "end_cond")
 
     @property
     def execution(self) -> str:
