@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 
 import pytest
 
+from skylaunch import scheduler as scheduler_module
 from skylaunch.conds import after_success, daily, every, retry, time_of_day, true
 from skylaunch.conds.func import condition
-from skylaunch.exc import ConditionCheckError, TaskInaction, TaskSetupError
+from skylaunch.exc import ConditionCheckError, SchedulerRestart, TaskInaction, TaskSetupError
 from skylaunch.testing import run_for, run_until, runs, simulated_app
 
 
@@ -279,3 +281,37 @@ def test_failing_log_write_obeys_silence_task_logging(caplog: pytest.LogCaptureF
         run_for(app, "10 minutes")
     assert len(runs(app, "job2")) == 10
     assert "disk says no" in caplog.text
+
+
+def test_a_run_logged_terminate_at_shutdown_is_not_logged_again_after_a_restart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A thread run that ignores its termination flag outlives the shutdown of a restart: the
+    # shutdown logs its end; its late report must neither log a second end nor leave the
+    # restarted loop counting it as work still going on.
+    monkeypatch.setattr(scheduler_module, "_TERMINATE_GRACE_S", 0.01)
+    app = simulated_app("2024-01-01 00:00", instant_shutdown=True)
+    gate = threading.Event()
+    starts: list[int] = []
+
+    @app.setup()
+    def count_starts() -> None:
+        starts.append(1)
+        if len(starts) == 2:
+            gate.set()  # the stuck run reports only once the scheduler has restarted
+
+    @app.task(daily, execution="thread", priority=2)
+    def stuck() -> None:
+        gate.wait(10)
+
+    @app.task(daily, priority=1)
+    def boss() -> None:
+        if len(starts) == 1:
+            raise SchedulerRestart()
+
+    run_until(app, "2024-01-01 03:00")
+    assert len(starts) == 2
+    assert len(runs(app, "stuck")) == 1
+    ends = [a for a in ("success", "fail", "terminate") for _ in runs(app, "stuck", a)]
+    assert ends == ["terminate"]
+    assert app.session.scheduler._outside == 0

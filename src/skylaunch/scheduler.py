@@ -62,6 +62,9 @@ class Scheduler:
         self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None
         self._outside = 0  # runs going on outside the loop's thread (thread, process, to_thread)
+        # runs whose end the shutdown logged because they did not report in time: a late
+        # report (after a restart, or on a later start) must not log a second end
+        self._abandoned: set[str] = set()
         self._error: BaseException | None = None
         self.logger = logging.getLogger(session.config.scheduler_logger_basename)
 
@@ -373,6 +376,9 @@ class Scheduler:
     def _finish(
         self, name: str, run_id: str, started: datetime, outcome: Outcome, counted: bool = False
     ) -> None:
+        if run_id in self._abandoned:
+            self._abandoned.discard(run_id)
+            return  # its end was logged at shutdown and it no longer counts as going on
         if counted:
             self._outside -= 1
         handles = self._handles.get(name)
@@ -458,6 +464,9 @@ class Scheduler:
         await self._wait_for_reports(0.5)
         for name, handles in self._handles.items():
             for run_id, handle in list(handles.items()):
+                # only runs outside the loop's thread are still registered here
+                self._outside -= 1
+                self._abandoned.add(run_id)
                 session.log_action(
                     name, "terminate", run_id, handle.started, exc_text="scheduler shut down"
                 )
