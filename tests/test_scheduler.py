@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from skylaunch import scheduler as scheduler_module
+from skylaunch.args import TerminationFlag
 from skylaunch.conds import after_success, daily, every, retry, time_of_day, true
 from skylaunch.conds.func import condition
 from skylaunch.exc import ConditionCheckError, SchedulerRestart, TaskInaction, TaskSetupError
 from skylaunch.testing import run_for, run_until, runs, simulated_app
+from skylaunch.time.clock import SimulatedClock
 
 
 def hms(values: list[datetime]) -> list[str]:
@@ -315,3 +318,24 @@ def test_a_run_logged_terminate_at_shutdown_is_not_logged_again_after_a_restart(
     ends = [a for a in ("success", "fail", "terminate") for _ in runs(app, "stuck", a)]
     assert ends == ["terminate"]
     assert app.session.scheduler._outside == 0
+
+
+def test_a_task_due_while_on_hold_runs_when_the_hold_is_lifted() -> None:
+    # A controller thread holds the scheduler until its time limit ends it at 01:45; the hourly
+    # task came due at 01:00 meanwhile and must run as soon as the hold is lifted.
+    app = simulated_app("2024-01-01 00:00")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.settle_s = 0.01  # the controller runs long on purpose: do not wait for it
+
+    @app.task(every("1 hour"))
+    def tick() -> None: ...
+
+    @app.task(daily.at("00:30"), execution="thread", timeout="75 minutes")
+    def controller(flag: Any = TerminationFlag()) -> None:  # noqa: B008 - as users write it
+        app.session.scheduler.on_hold = True
+        flag.wait(10)
+        app.session.scheduler.on_hold = False
+
+    run_until(app, "2024-01-01 02:30")
+    assert hms(runs(app, "tick")) == ["00:00:00", "01:45:00"]

@@ -45,7 +45,8 @@ class Scheduler:
         self.cycles = 0
         self.started_at: datetime | None = None
         self.is_running = False
-        self.on_hold = False
+        self._on_hold = False
+        self._held: set[str] = set()  # tasks passed over while on hold
         self._heap: list[tuple[float, int, str]] = []
         self._planned: dict[str, float] = {}
         self._dirty: set[str] = set()
@@ -87,6 +88,9 @@ class Scheduler:
     def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
             self._dirty.add(task_name)
+        if self._held and not self._on_hold:
+            self._dirty |= self._held
+            self._held.clear()
         self._poke()
 
     def _poke(self) -> None:
@@ -100,6 +104,18 @@ class Scheduler:
                 loop.call_soon_threadsafe(wake.set)
             except RuntimeError:  # the loop has closed meanwhile
                 pass
+
+    @property
+    def on_hold(self) -> bool:
+        """While true, no task starts by its condition (``run()`` still runs), as in Rocketry."""
+        return self._on_hold
+
+    @on_hold.setter
+    def on_hold(self, value: bool) -> None:
+        self._on_hold = bool(value)
+        if not value:
+            # The tasks passed over meanwhile have no deadline left in the heap: look again.
+            self.notify(None)
 
     def on_history_change(self, task_name: str) -> None:
         """Called by the history on every logged action: mark the tasks that watch it."""
@@ -252,7 +268,8 @@ class Scheduler:
             if task.batches:
                 self._dirty.add(task.name)
             return
-        if self.on_hold:
+        if self._on_hold:
+            self._held.add(task.name)
             return
         ctx = Context(now, self.session, task)
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
@@ -473,6 +490,7 @@ class Scheduler:
         self._handles.clear()
         self._time_limits.clear()
         self._blocked.clear()
+        self._held.clear()
         try:
             session.shutdown_hooks()
         finally:
