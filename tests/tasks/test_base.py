@@ -132,3 +132,19 @@ def test_start_cond_of_a_wrong_type_is_refused_with_the_task_name() -> None:
     with pytest.raises(TaskDefinitionError, match=r"task 'job': start_cond must be .* got 5"):
         app.session["job"].start_cond = 5  # type: ignore[assignment]
     assert app.session["job"].start_cond == daily
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"priority": "high"}, r"task 'job': priority must be a whole number, got 'high'"),
+        ({"priority": None, "parameters": [1, 2]}, r"task 'job': parameters must be a mapping"),
+    ],
+)
+def test_bad_task_options_name_the_task_and_the_option(
+    options: dict[str, object], message: str
+) -> None:
+    app = simulated_app("2024-01-01 00:00")
+    with pytest.raises(TaskDefinitionError, match=message):
+        app.session.create_task(func=lambda: None, name="job", **options)
+    assert "job" not in app.session

@@ -58,13 +58,23 @@ class Task(ABC):
                 f"task {self.name!r}: execution must be one of {', '.join(EXECUTIONS)}; got {execution!r}"
             )
         self._execution = execution
-        self.priority = session.config.task_priority if priority is None else int(priority)
+        try:
+            self.priority = session.config.task_priority if priority is None else int(priority)
+        except (TypeError, ValueError):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: priority must be a whole number, got {priority!r}"
+            ) from None
         try:
             self._timeout = None if timeout is None else to_timedelta(timeout)
         except ValueError as exc:
             raise TaskDefinitionError(f"task {self.name!r}: bad timeout: {exc}") from None
         self._disabled = bool(disabled)
         self._multilaunch = multilaunch
+        if parameters is not None and not isinstance(parameters, Mapping):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: parameters must be a mapping of names to values, "
+                f"got {parameters!r}"
+            )
         self.parameters: dict[str, Any] = dict(parameters or {})
         self.description = description
         self.on_startup = on_startup
