@@ -140,6 +140,7 @@ class Scheduler:
             watchers = self._watchers.get(watched)
             if watchers is not None:
                 watchers.discard(name)
+
     def shut_down(self, reason: str = "shut_down() called") -> None:
         self._stop_reason = reason
         self._poke()
