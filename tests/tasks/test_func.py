@@ -80,7 +80,7 @@ def test_parameters_read_from_code_objects_match_inspect() -> None:
     from skylaunch.args import Return
     from skylaunch.tasks.func import _parameters
 
-    def plain(a, /, b, c=Return("up"), *args, d, e=Return("x"), **kw):  # type: ignore[no-untyped-def]
+    def plain(a, /, b, c=Return("up"), *args, d, e=Return("x"), **kw):  # type: ignore[no-untyped-def]  # noqa: B008
         ...
 
     wanted, any_kw, defaults = _parameters(plain)

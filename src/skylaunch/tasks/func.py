@@ -30,16 +30,10 @@ def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[st
         names = code.co_varnames[: n_pos + code.co_kwonlyargcount]
         positional_only = code.co_posonlyargcount
         wanted = frozenset(names[positional_only:])
-        defaults: dict[str, BaseArgument] = {}
-        if func.__defaults__:
-            for name, value in zip(
-                names[n_pos - len(func.__defaults__) : n_pos], func.__defaults__
-            ):
-                if isinstance(value, BaseArgument):
-                    defaults[name] = value
-        for name, value in (func.__kwdefaults__ or {}).items():
-            if isinstance(value, BaseArgument):
-                defaults[name] = value
+        given = func.__defaults__ or ()
+        pairs = [*zip(names[n_pos - len(given) : n_pos], given, strict=True)]
+        pairs.extend((func.__kwdefaults__ or {}).items())
+        defaults = {name: value for name, value in pairs if isinstance(value, BaseArgument)}
         return wanted, bool(code.co_flags & _CO_VARKEYWORDS), defaults
     try:
         signature = inspect.signature(func)
