@@ -52,6 +52,7 @@ class Scheduler:
         self._dirty: set[str] = set()
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
+        self._watching: dict[str, set[str]] = {}  # task -> the names it watches
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
@@ -124,21 +125,27 @@ class Scheduler:
             self._dirty.update(watchers)
 
     def index(self) -> None:
-        """Rebuild who-watches-whom from the tasks' conditions (after tasks change)."""
-        watchers: dict[str, set[str]] = {}
-        every_pass: set[str] = set()
+        """Rebuild who-watches-whom from the tasks' conditions."""
+        self._watchers = {}
+        self._watching = {}
+        self._every_pass = set()
         for task in self.session.tasks_in_order():
-            names = set(task.start_cond.watches(task.name)) | {task.name}
-            if EVERY_PASS in names:
-                every_pass.add(task.name)
-                names.discard(EVERY_PASS)
-            for name in names:
-                watchers.setdefault(name, set()).add(task.name)
-        self._watchers = watchers
-        self._every_pass = every_pass
+            self._index_task(task)
+
+    def _index_task(self, task: Task) -> None:
+        names = set(task.start_cond.watches(task.name))
+        names.add(task.name)
+        if EVERY_PASS in names:
+            self._every_pass.add(task.name)
+            names.discard(EVERY_PASS)
+        for name in names:
+            self._watchers.setdefault(name, set()).add(task.name)
+        self._watching[task.name] = names
 
     def task_added(self, task: Task) -> None:
-        self.index()
+        """Index one new task (incremental: defining N tasks stays O(N))."""
+        self._unindex(task.name)
+        self._index_task(task)
         self.notify(task.name)
 
     def task_changed(self, task: Task) -> None:
@@ -147,9 +154,16 @@ class Scheduler:
         self.notify(task.name)
 
     def task_removed(self, name: str) -> None:
-        self.index()
+        self._unindex(name)
         self._planned.pop(name, None)
         self._dirty.discard(name)
+
+    def _unindex(self, name: str) -> None:
+        self._every_pass.discard(name)
+        for watched in self._watching.pop(name, ()):
+            watchers = self._watchers.get(watched)
+            if watchers is not None:
+                watchers.discard(name)
 
     def shut_down(self, reason: str = "shut_down() called") -> None:
         self._stop_reason = reason

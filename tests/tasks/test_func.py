@@ -72,3 +72,29 @@ def test_unpicklable_return_value_fails_in_the_child(records: Collector) -> None
         records.wait_action("lock", "fail")
     text = records.of("lock", "fail")[0].exc_text
     assert "return value of task 'lock' (lock) cannot be sent back" in text  # type: ignore[operator]
+
+
+def test_parameters_read_from_code_objects_match_inspect() -> None:
+    import functools
+
+    from skylaunch.args import Return
+    from skylaunch.tasks.func import _parameters
+
+    def plain(a, /, b, c=Return("up"), *args, d, e=Return("x"), **kw):  # type: ignore[no-untyped-def]  # noqa: B008
+        ...
+
+    wanted, any_kw, defaults = _parameters(plain)
+    assert wanted == {"b", "c", "d", "e"}
+    assert any_kw is True
+    assert defaults == {"c": Return("up"), "e": Return("x")}
+
+    @functools.wraps(plain)
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return plain(*args, **kwargs)
+
+    assert _parameters(wrapped)[0] == wanted  # through inspect, following __wrapped__
+
+    class Callable_:
+        def __call__(self, x: int) -> None: ...
+
+    assert _parameters(Callable_()) == (frozenset({"x"}), False, {})
