@@ -150,8 +150,7 @@ class Scheduler:
 
     def task_changed(self, task: Task) -> None:
         """A task's start condition was replaced: re-index its watches and look at it again."""
-        self.index()
-        self.notify(task.name)
+        self.task_added(task)
 
     def task_removed(self, name: str) -> None:
         self._unindex(name)
