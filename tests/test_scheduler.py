@@ -339,3 +339,15 @@ def test_a_task_due_while_on_hold_runs_when_the_hold_is_lifted() -> None:
 
     run_until(app, "2024-01-01 02:30")
     assert hms(runs(app, "tick")) == ["00:00:00", "01:45:00"]
+
+
+def test_tasks_added_from_another_thread_while_running_are_scheduled() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(daily, execution="thread")
+    def spawner() -> None:
+        for i in range(200):
+            app.task(daily, name=f"child{i}")(lambda: None)
+
+    run_for(app, "1 minute")
+    assert all(len(runs(app, f"child{i}")) == 1 for i in range(200))

@@ -16,6 +16,7 @@ import itertools
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -77,14 +78,7 @@ class Scheduler:
         Safe from any thread: from outside the loop's thread the mark is handed to the loop,
         so it cannot fall between the loop taking its dirty set and clearing it.
         """
-        loop = self._loop
-        if loop is not None and threading.get_ident() != self._loop_thread:
-            try:
-                loop.call_soon_threadsafe(self._mark, task_name)
-                return
-            except RuntimeError:  # the loop has closed meanwhile
-                pass
-        self._mark(task_name)
+        self._on_loop(self._mark, task_name)
 
     def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
@@ -143,19 +137,36 @@ class Scheduler:
         self._watching[task.name] = names
 
     def task_added(self, task: Task) -> None:
-        """Index one new task (incremental: defining N tasks stays O(N))."""
-        self._unindex(task.name)
-        self._index_task(task)
-        self.notify(task.name)
+        """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
+        self._on_loop(self._reindex, task)
 
     def task_changed(self, task: Task) -> None:
         """A task's start condition was replaced: re-index its watches and look at it again."""
-        self.task_added(task)
+        self._on_loop(self._reindex, task)
 
     def task_removed(self, name: str) -> None:
+        self._on_loop(self._forget, name)
+
+    def _reindex(self, task: Task) -> None:
+        self._unindex(task.name)
+        self._index_task(task)
+        self._mark(task.name)
+
+    def _forget(self, name: str) -> None:
         self._unindex(name)
         self._planned.pop(name, None)
         self._dirty.discard(name)
+
+    def _on_loop(self, func: Callable[..., None], *args: Any) -> None:
+        """Run ``func`` on the loop's thread (now, if this is it or no loop runs)."""
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            try:
+                loop.call_soon_threadsafe(func, *args)
+                return
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+        func(*args)
 
     def _unindex(self, name: str) -> None:
         self._every_pass.discard(name)

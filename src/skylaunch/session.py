@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -77,6 +78,7 @@ class Session:
             self.clock.tz = self.config.timezone
         self.history = TaskHistory(self.config.history_max_records)
         self._tasks: dict[str, Task] = {}
+        self._tasks_lock = threading.RLock()
         self._order: dict[str, int] = {}
         self._sorted: list[Task] | None = None
         self.parameters: dict[str, Any] = {}
@@ -194,9 +196,10 @@ class Session:
                 task.logger.task_name = task.name
                 task.logger.extra = {"task_name": task.name}
                 name = task.name
-        self._tasks[name] = task
-        self._order.setdefault(name, len(self._order))
-        self._sorted = None
+        with self._tasks_lock:
+            self._tasks[name] = task
+            self._order.setdefault(name, len(self._order))
+            self._sorted = None
         self.scheduler.task_added(task)
 
     def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
@@ -208,8 +211,9 @@ class Session:
         name = task if isinstance(task, str) else task.name
         if name not in self._tasks:
             raise TaskLookupError(name, list(self._tasks))
-        del self._tasks[name]
-        self._sorted = None
+        with self._tasks_lock:
+            del self._tasks[name]
+            self._sorted = None
         self.scheduler.task_removed(name)
 
     def get(self, name: str) -> Task | None:
@@ -235,9 +239,11 @@ class Session:
         return (-task.priority, self._order.get(task.name, 0))
 
     def tasks_in_order(self) -> list[Task]:
-        if self._sorted is None:
-            self._sorted = sorted(self._tasks.values(), key=self.order_key)
-        return self._sorted
+        ordered = self._sorted
+        if ordered is None:
+            with self._tasks_lock:  # tasks may be added from other threads meanwhile
+                ordered = self._sorted = sorted(self._tasks.values(), key=self.order_key)
+        return ordered
 
     # --- running ----------------------------------------------------------------------------
     @property
