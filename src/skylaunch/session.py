@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import threading
 import uuid
 import weakref
@@ -384,16 +387,36 @@ class Session:
         return _appender(self.shutdown_hook_funcs)
 
     async def serve(self, until: datetime | None = None) -> None:
-        """Run the scheduler in the running event loop until it is shut down."""
+        """Run the scheduler in the running event loop until it is shut down.
+
+        A restart (``session.restart()``, ``SchedulerRestart``) runs the loop again in this
+        process: inside someone else's event loop that is the only safe way (``recall``).
+        """
         while await self.scheduler.serve(until=until):
             self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
 
     def start(self, until: datetime | None = None) -> None:
-        """Run the scheduler until it is shut down (blocks; Ctrl-C stops it cleanly)."""
+        """Run the scheduler until it is shut down (blocks; Ctrl-C stops it cleanly).
+
+        A restart follows ``config.restarting`` (Rocketry's values): ``replace`` execs a new
+        Python with the same command line in this process, ``relaunch``/``fresh`` start one and
+        return, ``recall`` runs the loop again in this process.
+        """
         try:
-            asyncio.run(self.serve(until=until))
+            while asyncio.run(self.scheduler.serve(until=until)):
+                self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+                if self.config.restarting != "recall":
+                    self._restart_process(self.config.restarting)
+                    return
         except KeyboardInterrupt:
             self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
+
+    def _restart_process(self, how: str) -> None:
+        command = [sys.executable, *sys.orig_argv[1:]]
+        logging.shutdown()  # flush every handler before the process is replaced
+        if how == "replace":
+            os.execv(sys.executable, command)
+        subprocess.Popen(command, close_fds=True)  # relaunch, fresh
 
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task)."""

@@ -52,10 +52,10 @@ def simulated_app(
     """An App on a :class:`SimulatedClock` starting at ``start`` (naive values read in ``tz``).
 
     Tasks run in the main thread unless told otherwise, so a run happens at the virtual
-    instant it starts.
+    instant it starts; a restart runs the loop again in this process (``restarting="recall"``).
     """
     zone = _zone(tz)
-    settings = {"execution": "main", **(config or {}), **config_kwargs}
+    settings = {"execution": "main", "restarting": "recall", **(config or {}), **config_kwargs}
     if zone is not None and isinstance(tz, str):
         settings.setdefault("timezone", zone)
     return App(config=settings, clock=SimulatedClock(start, tz=zone))
