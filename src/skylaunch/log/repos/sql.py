@@ -430,6 +430,19 @@ class SQLRepo(BaseRepo[Any]):
             rows = conn.execute(stmt).mappings().all()
         return (self._item(row) for row in rows)
 
+    def query_values(
+        self, query: Query, fields: Sequence[str], *, order: Order, limit: int | None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Only the wanted columns (a missing one reads as ``None``): no model per row."""
+        cols = self.table.c
+        selected = [cols[name] if name in cols else sa.null().label(name) for name in fields]
+        stmt = sa.select(*selected).where(*self._where(query)).order_by(*self._order(order))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._translate(), self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return iter([tuple(row) for row in rows])
+
     def count(self, query: Query) -> int:
         stmt = sa.select(sa.func.count()).select_from(self.table).where(*self._where(query))
         with self._translate(), self.engine.connect() as conn:
