@@ -402,10 +402,12 @@ class Session:
     ) -> bool:
         if not getattr(handler, "takes_trusted", False) or level < handler.level:
             return False
-        if logger.filters or len(logger.handlers) != 1 or logger.handlers[0] is not handler:
+        if logger.filters or len(handler.filters) != 1:
             return False
-        if len(handler.filters) != 1:
-            return False
+        for other in logger.handlers:
+            # Other sessions' repo handlers take only their own session's records.
+            if other is not handler and getattr(other, "_skylaunch_owner", None) is None:
+                return False
         parent = logger.parent if logger.propagate else None
         while parent is not None:
             if parent.handlers:
