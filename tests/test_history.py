@@ -73,3 +73,57 @@ def test_on_change_hook_is_called_per_record() -> None:
 def test_bad_bound_is_refused() -> None:
     with pytest.raises(ValueError, match="max_records"):
         TaskHistory(max_records=0)
+
+
+def test_load_builds_sorted_arrays_and_the_last_action() -> None:
+    history = TaskHistory(max_records=10)
+    seen: list[str] = []
+    history.on_change = seen.append
+    log = history.load(
+        "a",
+        {"run": [(1.0, "x"), (3.0, "y")], "success": [(2.0, "x")], "fail": [(3.0, "y")]},
+    )
+    assert history.of("a") is log
+    assert list(log.times("run")) == [1.0, 3.0]
+    assert log.last("success") == 2.0
+    # at the same instant, an end sorts after the run it ends
+    assert (log.last_action, log.last_time) == ("fail", 3.0)
+    assert log.running == {}
+    assert seen == ["a"]
+
+
+def test_load_finds_open_runs_by_run_id() -> None:
+    log = TaskHistory().load(
+        "a",
+        {
+            "run": [(1.0, "x"), (2.0, "y"), (3.0, "z")],
+            "crash": [(1.5, "x")],
+            "success": [(4.0, "z")],
+        },
+    )
+    assert log.running == {"y": 2.0}
+    assert log.last_action == "success"
+
+
+def test_load_open_runs_without_run_id_follow_the_newest_record() -> None:
+    history = TaskHistory()
+    assert history.load(
+        "a", {"run": [(1.0, None), (3.0, None)], "success": [(2.0, None)]}
+    ).running == {"": 3.0}
+    assert history.load("b", {"run": [(1.0, None)], "success": [(2.0, None)]}).running == {}
+
+
+def test_load_ignores_open_runs_older_than_a_full_window() -> None:
+    history = TaskHistory(max_records=2)
+    # successes filled their window from 5.0 on: the end of run "a" (1.0) may not have been read
+    log = history.load(
+        "t",
+        {"run": [(1.0, "a"), (6.0, "b")], "success": [(5.0, "q"), (7.0, "r")]},
+    )
+    assert log.running == {"b": 6.0}
+
+
+def test_load_keeps_at_most_max_records_per_action() -> None:
+    log = TaskHistory(max_records=3).load("a", {"run": [(float(i), str(i)) for i in range(10)]})
+    assert list(log.times("run")) == [7.0, 8.0, 9.0]
+    assert log.running == {"9": 9.0, "8": 8.0, "7": 7.0}
