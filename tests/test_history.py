@@ -79,10 +79,7 @@ def test_load_builds_sorted_arrays_and_the_last_action() -> None:
     history = TaskHistory(max_records=10)
     seen: list[str] = []
     history.on_change = seen.append
-    log = history.load(
-        "a",
-        {"run": [(1.0, "x"), (3.0, "y")], "success": [(2.0, "x")], "fail": [(3.0, "y")]},
-    )
+    log = history.load("a", {"run": [3.0, 1.0], "success": [2.0], "fail": [3.0]})
     assert history.of("a") is log
     assert list(log.times("run")) == [1.0, 3.0]
     assert log.last("success") == 2.0
@@ -92,38 +89,27 @@ def test_load_builds_sorted_arrays_and_the_last_action() -> None:
     assert seen == ["a"]
 
 
-def test_load_finds_open_runs_by_run_id() -> None:
-    log = TaskHistory().load(
-        "a",
-        {
-            "run": [(1.0, "x"), (2.0, "y"), (3.0, "z")],
-            "crash": [(1.5, "x")],
-            "success": [(4.0, "z")],
-        },
-    )
+def test_load_finds_open_runs_by_run_id_in_the_recent_records() -> None:
+    recent = [
+        (1.0, "run", "x"),
+        (1.5, "crash", "x"),
+        (2.0, "run", "y"),
+        (3.0, "run", "z"),
+        (4.0, "success", "z"),
+    ]
+    log = TaskHistory().load("a", {"run": [1.0, 2.0, 3.0]}, recent)
     assert log.running == {"y": 2.0}
-    assert log.last_action == "success"
+    assert log.last_action == "success"  # known from the recent records too
 
 
 def test_load_open_runs_without_run_id_follow_the_newest_record() -> None:
     history = TaskHistory()
-    assert history.load(
-        "a", {"run": [(1.0, None), (3.0, None)], "success": [(2.0, None)]}
-    ).running == {"": 3.0}
-    assert history.load("b", {"run": [(1.0, None)], "success": [(2.0, None)]}).running == {}
-
-
-def test_load_ignores_open_runs_older_than_a_full_window() -> None:
-    history = TaskHistory(max_records=2)
-    # successes filled their window from 5.0 on: the end of run "a" (1.0) may not have been read
-    log = history.load(
-        "t",
-        {"run": [(1.0, "a"), (6.0, "b")], "success": [(5.0, "q"), (7.0, "r")]},
-    )
-    assert log.running == {"b": 6.0}
+    recent = [(1.0, "run", None), (2.0, "success", None), (3.0, "run", None)]
+    assert history.load("a", {}, recent).running == {"": 3.0}
+    assert history.load("b", {}, recent[:2]).running == {}
 
 
 def test_load_keeps_at_most_max_records_per_action() -> None:
-    log = TaskHistory(max_records=3).load("a", {"run": [(float(i), str(i)) for i in range(10)]})
+    log = TaskHistory(max_records=3).load("a", {"run": [float(i) for i in range(10)]})
     assert list(log.times("run")) == [7.0, 8.0, 9.0]
-    assert log.running == {"9": 9.0, "8": 8.0, "7": 7.0}
+    assert log.running == {}  # without recent records nothing is open

@@ -22,7 +22,7 @@ from skylaunch.execution.base import Executor
 from skylaunch.execution.main import MainExecutor
 from skylaunch.execution.thread import ThreadExecutor
 from skylaunch.history import ACTIONS, Action, TaskHistory
-from skylaunch.log.handler import RepoHandler, restore_rows
+from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.base import check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
@@ -57,6 +57,9 @@ class Session:
 
     log_flush_timeout_s: float = 10.0
     """How long shutdown (and replacing the repo) waits for buffered records to be written."""
+
+    crash_window: int = 1000
+    """How many of a task's newest records start-up searches for runs that never ended."""
 
     def __init__(
         self,
@@ -150,9 +153,11 @@ class Session:
 
         Called at start-up (after the start-up hooks, which may set the repo) and whenever a
         repo is attached while the scheduler runs. Each task is read once per repo: per
-        action, its newest ``history_max_records`` records (:func:`restore_rows`), plus what
-        the handler still buffers. A ``run`` that no end matches (by ``run_id``) and that is
-        not running now is logged as ``crash``, in the history and in the repo.
+        action, the timestamps of its newest ``history_max_records`` records
+        (:func:`restore_times`), plus what the handler still buffers. A ``run`` among the
+        task's newest ``crash_window`` records (:func:`restore_recent`) that no end matches
+        by ``run_id``, and that is not running now, is logged as ``crash``, in the history
+        and in the repo.
         """
         restored = self._restored
         if restored is None:
@@ -164,14 +169,16 @@ class Session:
         for name in names:
             if name in restored:
                 continue
-            rows = restore_rows(self.repo, name, limit=limit, actions=ACTIONS)
+            times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
+            recent = restore_recent(self.repo, name, limit=self.crash_window)
             for item in pending:
                 get = field_getter(item)
-                if get("task_name") == name and get("action") in ACTIONS:
-                    rows.setdefault(get("action"), []).append(
-                        (float(get("created")), get("run_id"))
-                    )
-            log = self.history.load(name, rows)
+                action = get("action")
+                if get("task_name") == name and action in ACTIONS:
+                    created = float(get("created"))
+                    times.setdefault(action, []).append(created)
+                    recent.append((created, action, get("run_id")))
+            log = self.history.load(name, times, recent)
             restored.add(name)
             alive = self.scheduler.running_handles.get(name, {})
             for run_id, ts in sorted(log.running.items(), key=lambda pair: pair[1]):

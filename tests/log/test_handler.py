@@ -20,7 +20,8 @@ from skylaunch.log import (
     RunRecord,
     TaskRunRecord,
     restore_query,
-    restore_rows,
+    restore_recent,
+    restore_times,
 )
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -337,19 +338,20 @@ def test_emit_trusted_on_other_repos_converts_and_writes() -> None:
     assert repo2.filter_by().count() == 1
 
 
-def test_restore_rows_per_action_oldest_first_with_limit() -> None:
+def test_restore_times_per_action_oldest_first_with_limit() -> None:
     repo = MemoryRepo(MinimalRunRecord)
     for i in range(6):
         repo.add({"task_name": "x", "action": "run", "created": float(i), "run_id": str(i)})
     repo.add({"task_name": "x", "action": "fail", "created": 9.0, "run_id": "5"})
     repo.add({"task_name": "y", "action": "run", "created": 3.0, "run_id": "y"})
-    rows = restore_rows(repo, "x", limit=3, actions=("run", "fail", "crash"))
-    assert rows == {"run": [(3.0, "3"), (4.0, "4"), (5.0, "5")], "fail": [(9.0, "5")], "crash": []}
+    times = restore_times(repo, "x", limit=3, actions=("run", "fail", "crash"))
+    assert times == {"run": [3.0, 4.0, 5.0], "fail": [9.0], "crash": []}
+    assert restore_recent(repo, "x", limit=2) == [(5.0, "run", "5"), (9.0, "fail", "5")]
     with pytest.raises(ValueError, match="limit"):
-        restore_rows(repo, "x", limit=-1, actions=("run",))
+        restore_times(repo, "x", limit=-1, actions=("run",))
 
 
-def test_restore_rows_from_a_duck_repo_reads_once() -> None:
+def test_restore_from_a_duck_repo() -> None:
     reads: list[dict[str, Any]] = []
     items = [
         {"task_name": "x", "action": "run", "created": float(i), "run_id": str(i)} for i in range(5)
@@ -368,6 +370,10 @@ def test_restore_rows_from_a_duck_repo_reads_once() -> None:
 
             return Result()
 
-    rows = restore_rows(Duck(), "x", limit=2, actions=("run", "success"))
-    assert rows == {"run": [(3.0, "3"), (4.0, "4")], "success": [(T0.timestamp(), "4")]}
-    assert reads == [{"task_name": "x"}]
+    times = restore_times(Duck(), "x", limit=2, actions=("run", "success"))
+    assert times == {"run": [3.0, 4.0], "success": [T0.timestamp()]}
+    assert restore_recent(Duck(), "x", limit=2) == [
+        (4.0, "run", "4"),
+        (T0.timestamp(), "success", "4"),
+    ]
+    assert reads == [{"task_name": "x"}] * 2

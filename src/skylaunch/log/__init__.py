@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from skylaunch.log.handler import RepoHandler, restore_query, restore_rows
+from skylaunch.log.handler import RepoHandler, restore_query, restore_recent, restore_times
 from skylaunch.log.query import (
     Query,
     between,
@@ -63,7 +63,8 @@ __all__ = [
     "less_than",
     "not_equal",
     "restore_query",
-    "restore_rows",
+    "restore_recent",
+    "restore_times",
     "skip",
 ]
 

@@ -36,7 +36,7 @@ from skylaunch.log.query import Equal, GreaterEqual, Operator, Query
 from skylaunch.log.records import Action
 from skylaunch.log.repos.base import BaseRepo, field_getter
 
-__all__ = ["RepoHandler", "restore_query", "restore_rows"]
+__all__ = ["RepoHandler", "restore_query", "restore_recent", "restore_times"]
 
 # What a repo that does not declare ``transient_errors`` (a Red Bird repo, a user's own) may
 # raise when its storage is away for a moment.
@@ -363,38 +363,56 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def restore_rows(
+def restore_times(
     repo: Any, task_name: str, *, limit: int, actions: Sequence[str]
-) -> dict[str, list[tuple[float, str | None]]]:
-    """Per action, the task's newest ``limit`` records as ``(created, run_id)``, oldest first.
+) -> dict[str, list[float]]:
+    """Per action, the ``created`` of the task's newest ``limit`` records, oldest first.
 
-    What start-up needs to rebuild a task's in-memory history: one index seek per action on
-    SQL (only two columns read, no model built), bucket slices in memory. Any other repo is
-    read once with ``filter_by(task_name=...)``. Records without ``created`` are skipped.
+    What start-up needs for the history that conditions read: one index seek per action on
+    SQL reading one column (no model built, no strings), bucket slices in memory. Any other
+    repo is read once with ``filter_by(task_name=...)``.
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0; got {limit!r}")
-    found: dict[str, list[tuple[float, str | None]]] = {}
+    found: dict[str, list[float]] = {}
     if isinstance(repo, BaseRepo):
         for action in actions:
             query = Query((("task_name", Equal(task_name)), ("action", Equal(action))))
-            values = repo.query_values(query, ("created", "run_id"), order="-created", limit=limit)
-            rows = [(_seconds(c), r) for c, r in values if c is not None]
-            rows.reverse()
-            found[action] = rows
+            values = repo.query_column(query, "created", order="-created", limit=limit)
+            times = [v if type(v) is float else _seconds(v) for v in values if v is not None]
+            times.reverse()
+            found[action] = times
         return found
     wanted = set(actions)
     for item in restore_query(repo, task_name, limit=2**62):
         get = field_getter(item)
         action, created = get("action"), get("created")
-        if action not in wanted or created is None:
-            continue
-        rows = found.setdefault(action, [])
-        if len(rows) < limit:
-            rows.append((_seconds(created), get("run_id")))
-    for rows in found.values():
-        rows.reverse()
+        if action in wanted and created is not None:
+            times = found.setdefault(action, [])
+            if len(times) < limit:
+                times.append(_seconds(created))
+    for times in found.values():
+        times.reverse()
     return found
+
+
+def restore_recent(repo: Any, task_name: str, *, limit: int) -> list[tuple[float, str, str | None]]:
+    """The task's newest ``limit`` records of any action as ``(created, action, run_id)``,
+    oldest first: the window in which start-up looks for runs that never ended."""
+    if isinstance(repo, BaseRepo):
+        query = Query((("task_name", Equal(task_name)),))
+        values = repo.query_values(
+            query, ("created", "action", "run_id"), order="-created", limit=limit
+        )
+        rows = [(_seconds(c), a, r) for c, a, r in values if c is not None]
+    else:
+        rows = []
+        for item in restore_query(repo, task_name, limit=limit):
+            get = field_getter(item)
+            if get("created") is not None:
+                rows.append((_seconds(get("created")), get("action"), get("run_id")))
+    rows.reverse()
+    return rows
 
 
 def restore_query(

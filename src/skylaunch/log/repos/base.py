@@ -164,6 +164,12 @@ class BaseRepo(ABC, Generic[R]):
             get = field_getter(item)
             yield tuple(get(name) for name in fields)
 
+    def query_column(
+        self, query: Query, field: str, *, order: Order, limit: int | None
+    ) -> list[Any]:
+        """One field of each matching item (restore reads ``created`` of many records)."""
+        return [row[0] for row in self.query_values(query, (field,), order=order, limit=limit)]
+
     def count(self, query: Query) -> int:
         """How many items match; backends with a cheaper answer override this."""
         return sum(1 for _ in self.query_items(query, order="created", limit=None))
