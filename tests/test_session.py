@@ -33,6 +33,17 @@ from skylaunch.testing import run_until, runs, simulated_app
 T0 = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _detach_session_handlers() -> Iterator[None]:
+    """Sessions of a test must not outlive it on the shared task logger (their repos go away)."""
+    logger = logging.getLogger("skylaunch.task")
+    before = set(logger.handlers)
+    yield
+    for handler in set(logger.handlers) - before:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 @contextmanager
 def only_repo_handlers() -> Iterator[None]:
     """pytest's capture handlers sit on the root logger; without them the fast path applies."""
