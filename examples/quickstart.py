@@ -4,6 +4,7 @@ a flaky task with retries, and a report of what ran. Run: python examples/quicks
 from __future__ import annotations
 
 import logging
+import os
 import random
 
 from skylaunch import App
@@ -11,7 +12,8 @@ from skylaunch.conds import after_success, every, retry
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-app = App(config={"execution": "main", "shut_cond": "scheduler has run over 12 seconds"})
+SECONDS = int(os.environ.get("SKYLAUNCH_DEMO_SECONDS", "12"))  # the smoke test shortens it
+app = App(config={"execution": "main", "shut_cond": f"scheduler has run over {SECONDS} seconds"})
 rows: list[int] = []
 
 
@@ -37,6 +39,6 @@ if __name__ == "__main__":
     print("\nWhat ran (from the log repo):")
     for name in ("fetch", "transform", "flaky"):
         task = app.session[name]
-        actions = [r["action"] for r in task.logger.filter_by().all()]
+        actions = [r.action for r in task.logger.filter_by().all()]
         summary = {a: actions.count(a) for a in ("run", "success", "fail")}
         print(f"  {name:<10} {summary}")

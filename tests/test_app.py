@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from skylaunch import App, FuncTask
-from skylaunch.conds import daily
-from skylaunch.exc import TaskDefinitionError, TaskLookupError
+from skylaunch import App, CommandTask, FuncTask
+from skylaunch.args import Session as SessionArg
+from skylaunch.conds import daily, every
+from skylaunch.exc import TaskDefinitionError, TaskLookupError, TaskSetupError
 from skylaunch.testing import run_for, runs, simulated_app
 
 
@@ -137,3 +140,90 @@ def test_remove_task() -> None:
     assert "gone" not in app.session
     with pytest.raises(TaskLookupError):
         app.session.remove_task("gone")
+
+
+# --- hooks and command tasks (execution/lifecycle, issue 5) ----------------------------------
+def test_lifecycle_hooks_run_in_order() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    events: list[str] = []
+
+    @app.setup()
+    def pool(session: Any = SessionArg()) -> Any:  # noqa: B008
+        events.append(f"open pool ({type(session).__name__})")
+        yield
+        events.append("close pool")
+
+    @app.startup()
+    def started() -> None:
+        events.append("startup")
+
+    @app.before_run()
+    def before(task: Any) -> None:
+        events.append(f"before {task.name}")
+
+    @app.after_run()
+    def after(task: Any, outcome: Any) -> None:
+        events.append(f"after {task.name}: {outcome.action} {outcome.value}")
+
+    @app.shutdown()
+    def stopped() -> None:
+        events.append("shutdown")
+
+    @app.task(every("1 hour"))
+    def job() -> int:
+        events.append("job")
+        return 1
+
+    run_for(app, "30 minutes")
+    assert events == [
+        "open pool (Session)",
+        "startup",
+        "before job",
+        "job",
+        "after job: success 1",
+        "close pool",
+        "shutdown",
+    ]
+
+
+def test_failing_before_run_hook_is_a_prerun_failure(caplog: Any) -> None:
+    app = simulated_app("2024-01-01 00:00", silence_task_prerun=True)
+
+    @app.before_run()
+    def refuse(task: Any) -> None:
+        raise RuntimeError(f"not now, {task.name}")
+
+    @app.task(every("1 hour"))
+    def job() -> None: ...
+
+    run_for(app, "30 minutes")
+    assert runs(app, "job") == []
+    assert "not now, job" in caplog.text
+
+    strict = simulated_app("2024-01-01 00:00")
+    strict.before_run()(refuse)
+    strict.task(every("1 hour"))(job)
+    with pytest.raises(TaskSetupError, match="not now, job"):
+        run_for(strict, "30 minutes")
+
+
+def test_failing_after_run_hook_is_logged_and_ignored(caplog: Any) -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.after_run()
+    def broken(task: Any, outcome: Any) -> None:
+        raise RuntimeError("hook bug")
+
+    @app.task(every("1 hour"))
+    def job() -> None: ...
+
+    run_for(app, "90 minutes")
+    assert len(runs(app, "job", "success")) == 2
+    assert "after-run hook 'broken' failed for task 'job'" in caplog.text
+
+
+def test_app_task_with_command_creates_a_command_task() -> None:
+    app = App()
+    task = app.task("daily", command=["echo", "hi"], name="say")
+    assert isinstance(task, CommandTask)
+    assert app.session["say"] is task

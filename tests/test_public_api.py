@@ -21,6 +21,7 @@ LAYERS = [
     ("skylaunch.history", 2),
     ("skylaunch.log", 2),
     ("skylaunch.conds", 3),
+    ("skylaunch.args", 4),
     ("skylaunch.tasks", 4),
     ("skylaunch.execution", 4),
     ("skylaunch.scheduler", 5),

@@ -206,3 +206,80 @@ def test_keyboard_interrupt_stops_cleanly() -> None:
 
     app.run()  # returns instead of raising
     assert app.session.scheduler.is_running is False
+
+
+def test_run_requested_from_another_thread_is_not_lost() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("false")
+    def target() -> None: ...
+
+    @app.task(daily, execution="thread")
+    def requester() -> None:
+        app.session["target"].run()
+
+    run_for(app, "1 minute")
+    assert len(runs(app, "target")) == 1
+
+
+def test_a_condition_claiming_to_change_now_does_not_spin() -> None:
+    from dataclasses import dataclass
+
+    from skylaunch.conds.base import Condition, Context
+
+    @dataclass(frozen=True)
+    class Stuck(Condition):
+        def is_true(self, ctx: Context) -> bool:
+            return False
+
+        def next_change(self, ctx: Context) -> datetime:
+            return ctx.now
+
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(Stuck())
+    def never() -> None: ...
+
+    run_for(app, "1 second")
+    # replanned a millisecond later each time: about a thousand passes, not an endless loop
+    assert 900 <= app.session.scheduler.cycles <= 1100
+
+
+class _BrokenRepo:
+    """A repo whose writes fail for good (not a transient outage)."""
+
+    def add(self, item: object) -> None:
+        raise ValueError("disk says no")
+
+    def filter_by(self, **query: object) -> object:
+        class _Nothing:  # start-up restore reads the repo once; it holds nothing
+            def all(self) -> list[object]:
+                return []
+
+        return _Nothing()
+
+
+def test_failing_log_write_obeys_silence_task_logging(caplog: pytest.LogCaptureFixture) -> None:
+    from skylaunch.exc import TaskLoggingError
+
+    app = simulated_app("2024-01-01 00:00")
+    app.session.set_repo(_BrokenRepo())
+
+    @app.task(every("1 minute"))
+    def job() -> None: ...
+
+    with pytest.raises(TaskLoggingError, match="disk says no"):
+        run_for(app, "10 minutes")
+    # the history still says what ran, whatever the repo did
+    assert len(runs(app, "job")) == 1
+
+    app = simulated_app("2024-01-01 00:00", silence_task_logging=True)
+    app.session.set_repo(_BrokenRepo())
+
+    @app.task(every("1 minute"))
+    def job2() -> None: ...
+
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        run_for(app, "10 minutes")
+    assert len(runs(app, "job2")) == 10
+    assert "disk says no" in caplog.text

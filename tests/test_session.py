@@ -459,3 +459,25 @@ def test_silenced_unavailable_repo_keeps_scheduling_and_loses_nothing(
     history = app.session.history.of("tick")
     assert history.count("run") == history.count("success") == 30
     assert any("buffered" in r.getMessage() for r in caplog.records)
+
+
+class Unreadable(MemoryRepo):
+    def query_column(self, *args: Any, **kwargs: Any) -> list[Any]:
+        raise OSError("cannot read")
+
+
+def test_unreadable_repo_at_start_up_obeys_silence_task_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    repo = Unreadable(TaskRunRecord)
+    repo.add({"task_name": "job", "action": "run", "created": 1.0, "message": ""})
+    app = app_on(repo, "2024-01-01 10:00")
+    app.task("false", name="job")(lambda: None)
+    with pytest.raises(TaskLoggingError, match=r"history of task 'job'.*cannot read"):
+        run_until(app, "2024-01-01 10:01")
+    quiet = app_on(repo, "2024-01-01 10:00", silence_task_logging=True)
+    quiet.task(daily, name="job")(lambda: None)
+    with caplog.at_level(logging.ERROR, "skylaunch.scheduler"):
+        run_until(quiet, "2024-01-01 10:01")
+    assert "it starts empty" in caplog.text
+    assert len(runs(quiet, "job")) == 1

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
 from skylaunch.config import Config
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
+from skylaunch.tasks.command import CommandTask
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock
 
@@ -45,9 +47,22 @@ class App:
         self.session = session
 
     def task(
-        self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
-    ) -> Callable[[F], F]:
-        """Decorate a function to schedule it: ``@app.task("daily after 10:00")``."""
+        self,
+        start_cond: Condition | str | None = None,
+        name: str | None = None,
+        *,
+        command: str | list[str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Decorate a function to schedule it: ``@app.task("daily after 10:00")``.
+
+        With ``command=`` nothing is decorated: ``app.task("daily", command="backup.sh")``
+        creates and returns a :class:`CommandTask` (Rocketry's form).
+        """
+        if command is not None:
+            return CommandTask(
+                command=command, session=self.session, start_cond=start_cond, name=name, **kwargs
+            )
 
         def wrapper(func: F) -> F:
             FuncTask(func, session=self.session, start_cond=start_cond, name=name, **kwargs)
@@ -73,15 +88,47 @@ class App:
     def params(self, **params: Any) -> None:
         """Set session parameters, passed by name to the tasks that take them."""
         self.session.parameters.update(params)
+        self.session.scheduler.notify()  # parameter conditions are looked at on the next pass
 
-    def setup(self) -> Callable[[F], F]:
-        """Decorate a function to call at scheduler start-up."""
+    def param(self, name: str | None = None) -> Callable[[F], F]:
+        """Make a function a session parameter computed at each launch of a task that takes it.
+
+        ``@app.param("conn")`` over ``def get_conn(): ...`` gives every task with a ``conn``
+        parameter the function's return value, called in the scheduler when the run starts.
+        """
 
         def wrapper(func: F) -> F:
-            self.session.startup_hooks.append(func)
+            self.session.parameters[name or func.__name__] = FuncArg(func)
             return func
 
         return wrapper
+
+    def setup(self) -> Callable[[F], F]:
+        """Decorate a function to call at scheduler start-up.
+
+        A generator function runs up to its ``yield`` at start-up and the rest at shutdown.
+        """
+        return self.startup()
+
+    def startup(self) -> Callable[[F], F]:
+        """Decorate a function to call when the scheduler starts (before the first run)."""
+        return _append(self.session.startup_hooks)
+
+    def shutdown(self) -> Callable[[F], F]:
+        """Decorate a function to call when the scheduler has stopped (runs ended, logged)."""
+        return _append(self.session.shutdown_hook_funcs)
+
+    def before_run(self) -> Callable[[F], F]:
+        """Decorate ``func(task)`` to call before each run starts.
+
+        It runs in the scheduler at launch; raising there is a pre-run failure (the run does not
+        start, and the error obeys ``silence_task_prerun``).
+        """
+        return _append(self.session.before_run_hooks)
+
+    def after_run(self) -> Callable[[F], F]:
+        """Decorate ``func(task, outcome)`` to call after each run has ended and been logged."""
+        return _append(self.session.after_run_hooks)
 
     def run(self, debug: bool = False) -> None:
         """Run the scheduler until it shuts down (blocks)."""
@@ -97,3 +144,11 @@ class App:
 
     def __getitem__(self, name: str) -> Task:
         return self.session[name]
+
+
+def _append(hooks: list[Callable[..., Any]]) -> Callable[[F], F]:
+    def wrapper(func: F) -> F:
+        hooks.append(func)
+        return func
+
+    return wrapper

@@ -11,6 +11,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping
 from datetime import timedelta, tzinfo
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +71,12 @@ class Config(BaseModel):
     task_logger_basename: str = "skylaunch.task"
     scheduler_logger_basename: str = "skylaunch.scheduler"
     history_max_records: int = Field(default=10_000, ge=1)
+    # The log_file shorthand: a FileLogger on the task logger (see docs/logging-outputs.md).
+    log_file: Path | None = None
+    log_file_mode: Literal["rotate", "watched"] = "rotate"
+    log_file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    log_file_backup_count: int = Field(default=5, ge=0)
+    log_lifecycle: bool = False
 
     @field_validator("shut_cond", mode="before")
     @classmethod

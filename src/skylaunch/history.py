@@ -134,6 +134,13 @@ class TaskLog:
                     return True
         return False
 
+    def times_between(self, action: Action, start: float | None, end: float | None) -> list[float]:
+        """Timestamps of ``action`` with ``start <= ts <= end`` (open bounds when ``None``)."""
+        times = self._times[action]
+        lo = 0 if start is None else bisect_left(times, start)
+        hi = len(times) if end is None else bisect_right(times, end)
+        return times[lo:hi].tolist()
+
     def times(self, action: Action) -> Iterator[float]:
         return iter(self._times[action])
 

@@ -15,10 +15,12 @@ import heapq
 import itertools
 import logging
 import threading
+import traceback
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from skylaunch.args import materialize
 from skylaunch.conds.base import EVERY_PASS, Condition, Context
 from skylaunch.exc import ConditionCheckError, TaskSetupError
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
@@ -29,8 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Scheduler"]
 
-#: Half-second waits for runs still going at shutdown before they are terminated (30 s).
-_SHUTDOWN_WAITS = 60
+#: Real seconds to wait, after terminating the runs at shutdown, for them to report.
+_TERMINATE_GRACE_S = 5.0
+#: The soonest a task is looked at again after a condition said it changes "now".
+_MIN_REPLAN_S = 0.001
 
 
 class Scheduler:
@@ -47,7 +51,11 @@ class Scheduler:
         self._dirty: set[str] = set()
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
+        self._watching: dict[str, set[str]] = {}  # task -> the names it watches
+        self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
+        self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
+        self._time_limits: dict[str, datetime] = {}  # run_id -> when it is terminated
         self._seq = itertools.count()
         self._stop_reason: str | None = None
         self._restart = False
@@ -60,7 +68,21 @@ class Scheduler:
 
     # --- events (thread-safe) ---------------------------------------------------------
     def notify(self, task_name: str | None = None) -> None:
-        """Something about ``task_name`` (or the session) changed: look again soon."""
+        """Something about ``task_name`` (or the session) changed: look again soon.
+
+        Safe from any thread: from outside the loop's thread the mark is handed to the loop,
+        so it cannot fall between the loop taking its dirty set and clearing it.
+        """
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            try:
+                loop.call_soon_threadsafe(self._mark, task_name)
+                return
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+        self._mark(task_name)
+
+    def _mark(self, task_name: str | None) -> None:
         if task_name is not None:
             self._dirty.add(task_name)
         self._poke()
@@ -84,27 +106,40 @@ class Scheduler:
             self._dirty.update(watchers)
 
     def index(self) -> None:
-        """Rebuild who-watches-whom from the tasks' conditions (after tasks change)."""
-        watchers: dict[str, set[str]] = {}
-        every_pass: set[str] = set()
+        """Rebuild who-watches-whom from the tasks' conditions."""
+        self._watchers = {}
+        self._watching = {}
+        self._every_pass = set()
         for task in self.session.tasks_in_order():
-            names = set(task.start_cond.watches(task.name)) | {task.name}
-            if EVERY_PASS in names:
-                every_pass.add(task.name)
-                names.discard(EVERY_PASS)
-            for name in names:
-                watchers.setdefault(name, set()).add(task.name)
-        self._watchers = watchers
-        self._every_pass = every_pass
+            self._index_task(task)
+
+    def _index_task(self, task: Task) -> None:
+        names = set(task.start_cond.watches(task.name))
+        names.add(task.name)
+        if EVERY_PASS in names:
+            self._every_pass.add(task.name)
+            names.discard(EVERY_PASS)
+        for name in names:
+            self._watchers.setdefault(name, set()).add(task.name)
+        self._watching[task.name] = names
 
     def task_added(self, task: Task) -> None:
-        self.index()
+        """Index one new task (incremental: defining N tasks stays O(N))."""
+        self._unindex(task.name)
+        self._index_task(task)
         self.notify(task.name)
 
     def task_removed(self, name: str) -> None:
-        self.index()
+        self._unindex(name)
         self._planned.pop(name, None)
         self._dirty.discard(name)
+
+    def _unindex(self, name: str) -> None:
+        self._every_pass.discard(name)
+        for watched in self._watching.pop(name, ()):
+            watchers = self._watchers.get(watched)
+            if watchers is not None:
+                watchers.discard(name)
 
     def shut_down(self, reason: str = "shut_down() called") -> None:
         self._stop_reason = reason
@@ -131,11 +166,13 @@ class Scheduler:
         self._stop_reason = None
         self._restart = False
         self._error = None
+        self._crashed = False
         self.cycles = 0
         self.started_at = clock.now()
         self.is_running = True
         self._heap.clear()
         self._planned.clear()
+        self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         session.history.on_change = self.on_history_change
         try:
@@ -162,6 +199,7 @@ class Scheduler:
                 await clock.sleep_until(deadline, self._wake, busy=self._outside > 0)
                 self._wake.clear()
         except BaseException as exc:
+            self._crashed = True
             if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
                 self.logger.critical(
                     "The scheduler crashed", exc_info=True, extra={"action": "crash"}
@@ -212,11 +250,14 @@ class Scheduler:
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
         if task.disabled and not task.batches:
-            self._plan(task.name, None)
+            self._plan(task.name, None, 0.0)
             return
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
             return  # its end marks it for a new look
+        if not self.session.executor(task.execution).has_capacity():
+            self._blocked.add(task.name)  # the end of any run marks it for a new look
+            return
         if task.batches:
             params = task.batches.pop(0)
             self._launch(task, now, params)
@@ -229,7 +270,8 @@ class Scheduler:
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
             self._launch(task, now, {})
         else:
-            self._plan(task.name, self._next_change(task.start_cond, ctx, task.name))
+            change = self._next_change(task.start_cond, ctx, task.name)
+            self._plan(task.name, change, now.timestamp())
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -253,11 +295,13 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
-    def _plan(self, name: str, when: datetime | None) -> None:
+    def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
         if when is None:
             self._planned.pop(name, None)
             return
-        ts = when.timestamp()
+        # A change "now or earlier" from a condition that is false now would spin the loop:
+        # look again a millisecond later instead.
+        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
@@ -275,11 +319,8 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
-        for handles in self._handles.values():
-            for handle in handles.values():
-                limit = getattr(handle, "deadline", None)
-                if limit is not None:
-                    candidates.append(limit.timestamp())
+        if self._time_limits:
+            candidates.append(min(limit.timestamp() for limit in self._time_limits.values()))
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:
@@ -289,22 +330,33 @@ class Scheduler:
     # --- runs -----------------------------------------------------------------------------
     def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> None:
         session = self.session
+        executor = session.executor(task.execution)
         run_id = session.new_run_id(task, params)
+        flag = executor.new_flag()
         try:
-            kwargs = task.arguments(params)
+            kwargs = materialize(
+                task.arguments(params), session=session, task=task, termination_flag=flag
+            )
             func = task.target()
+            session.before_run(task, run_id)
         except Exception as exc:
             if not session.config.silence_task_prerun:
                 raise TaskSetupError(
                     f"preparing a run of task {task.name!r} failed: {exc!r}"
                 ) from exc
-            self.logger.exception("Preparing task %r failed (silenced)", task.name)
+            self.logger.exception(
+                "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
+            )
             return
         timeout = task.timeout
         call = TaskCall(
-            task.name, run_id, func, kwargs, None if timeout is None else timeout.total_seconds()
+            task.name,
+            run_id,
+            func,
+            kwargs,
+            None if timeout is None else timeout.total_seconds(),
+            flag,
         )
-        executor = session.executor(task.execution)
         session.log_action(task.name, "run", run_id, now)
         inline = executor.name == "main"
         if not inline:
@@ -313,15 +365,16 @@ class Scheduler:
         handles = self._handles.setdefault(task.name, {})
         try:
             handle = executor.submit(call, on_done, now)
-        except Exception as exc:
+        except Exception:
             # The executor could not start it: the run ended before it began.
             if not inline:
                 self._outside -= 1
-            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=repr(exc)))
+            text = traceback.format_exc()
+            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
             return
         if handle.is_alive():
-            if timeout is not None and executor.name != "main":
-                handle.deadline = now + timeout  # type: ignore[attr-defined]
+            if timeout is not None:
+                self._time_limits[run_id] = now + timeout
             handles[run_id] = handle
 
     def _on_done(
@@ -340,6 +393,7 @@ class Scheduler:
         handles = self._handles.get(name)
         if handles is not None:
             handles.pop(run_id, None)
+        self._time_limits.pop(run_id, None)
         session = self.session
         if outcome.action == "success":
             session.returns[name] = outcome.value
@@ -347,6 +401,12 @@ class Scheduler:
             session.log_action(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
         except Exception as exc:
             self._error = exc
+        task = session.get(name)
+        if task is not None:
+            session.after_run(task, run_id, outcome)
+        if self._blocked:
+            self._dirty |= self._blocked
+            self._blocked.clear()
         if outcome.control == "exit":
             self.shut_down(f"task {name!r} raised SchedulerExit")
         elif outcome.control == "restart":
@@ -354,35 +414,71 @@ class Scheduler:
         self._poke()
 
     def _reap_timeouts(self, now: datetime) -> None:
-        for handles in self._handles.values():
-            for handle in list(handles.values()):
-                limit = getattr(handle, "deadline", None)
-                if limit is not None and limit <= now and handle.is_alive():
-                    handle.deadline = None  # type: ignore[attr-defined]
+        """Terminate the runs whose time limit has passed (their end is logged as terminate)."""
+        if not self._time_limits:
+            return
+        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now]
+        for run_id in expired:
+            del self._time_limits[run_id]
+            for handles in self._handles.values():
+                handle = handles.get(run_id)
+                if handle is not None and handle.is_alive():
                     handle.terminate("timeout")
 
-    async def _shutdown(self) -> None:
-        session = self.session
-        instant = session.config.instant_shutdown
-        for executor in session.executors.values():
-            executor.shutdown(terminate=instant)
-        # Wait for what still runs outside the loop to report, so nothing is left unlogged.
+    def terminate_all(self, reason: str) -> None:
+        for handles in self._handles.values():
+            for handle in list(handles.values()):
+                handle.terminate(reason)
+
+    async def _wait_for_runs(self) -> None:
+        """Let running tasks finish, still ending those whose timeout passes meanwhile."""
+        clock, wake = self.session.clock, self._wake
+        while wake is not None and any(self._handles.values()):
+            now = clock.now()
+            self._reap_timeouts(now)
+            wake.clear()
+            await clock.sleep_until(self._deadline(now, None), wake, busy=True)
+
+    async def _wait_for_reports(self, grace_s: float) -> None:
+        """Give terminated runs ``grace_s`` real seconds to report how they ended."""
         wake = self._wake
-        for _ in range(_SHUTDOWN_WAITS):
-            if wake is None or not any(self._handles.values()):
+        loop = asyncio.get_running_loop()
+        end = loop.time() + grace_s
+        while wake is not None and any(self._handles.values()):
+            left = end - loop.time()
+            if left <= 0:
                 break
             wake.clear()
             try:
-                await asyncio.wait_for(wake.wait(), 0.5)
+                await asyncio.wait_for(wake.wait(), left)
             except asyncio.TimeoutError:
-                pass
+                break
+
+    async def _shutdown(self) -> None:
+        """End the runs (or let them finish), release the executors, run the shutdown hooks.
+
+        With ``instant_shutdown`` the runs are terminated at once; otherwise they may finish,
+        each within its own timeout. Nothing started by the scheduler outlives this: processes
+        are killed, and a run that did not report in time is logged ``terminate``.
+        """
+        session = self.session
+        if session.config.instant_shutdown or self._crashed:
+            self.terminate_all("shutdown")
+        else:
+            await self._wait_for_runs()
+            self.terminate_all("shutdown")
+        await self._wait_for_reports(_TERMINATE_GRACE_S)
+        for executor in session.executors.values():
+            executor.shutdown(terminate=True)
+        await self._wait_for_reports(0.5)
         for name, handles in self._handles.items():
             for run_id, handle in list(handles.items()):
-                handle.terminate("shutdown")
                 session.log_action(
                     name, "terminate", run_id, handle.started, exc_text="scheduler shut down"
                 )
         self._handles.clear()
+        self._time_limits.clear()
+        self._blocked.clear()
         try:
             session.shutdown_hooks()
         finally:

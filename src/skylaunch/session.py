@@ -10,19 +10,22 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError, TaskLoggingError, TaskLookupError
 from skylaunch.execution.async_ import AsyncExecutor
-from skylaunch.execution.base import Executor
+from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
+from skylaunch.execution.process import ProcessExecutor
 from skylaunch.execution.thread import ThreadExecutor
 from skylaunch.history import ACTIONS, Action, TaskHistory
 from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
+from skylaunch.log.outputs.file import FileLogger
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.base import check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
@@ -37,13 +40,21 @@ _MESSAGE = "Task '%s' status: '%s'"
 
 
 class _OwnRecords(logging.Filter):
-    """Lets a session's repo handler take only records of that session (or of none)."""
+    """Lets a session's handler take only the records of that session (or of no session).
 
-    def __init__(self, session: Session) -> None:
+    With ``status_only`` (the repo handler) it also refuses user lines logged under the task
+    logger (``task_log``, a task's ``logger.info``): they have no ``action`` and belong to log
+    outputs, not to the history the repo is read back into.
+    """
+
+    def __init__(self, session: Session, *, status_only: bool) -> None:
         super().__init__()
         self.key = id(session)
+        self.status_only = status_only
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.status_only and not hasattr(record, "action"):
+            return False
         return getattr(record, "session_key", self.key) == self.key
 
 
@@ -85,8 +96,11 @@ class Session:
         self.returns: dict[str, Any] = {}
         self.cond_names: dict[str, Condition] = {}
         self.executors: dict[str, Executor] = {}
-        self.startup_hooks: list[Callable[[], Any]] = []
-        self.shutdown_hook_funcs: list[Callable[[], Any]] = []
+        self.startup_hooks: list[Callable[..., Any]] = []
+        self.shutdown_hook_funcs: list[Callable[..., Any]] = []
+        self.before_run_hooks: list[Callable[..., Any]] = []
+        self.after_run_hooks: list[Callable[..., Any]] = []
+        self._setup_generators: list[Generator[Any, None, Any]] = []
         self.task_logger = logging.getLogger(self.config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
@@ -98,6 +112,8 @@ class Session:
         self._restored: set[str] | None = None
         self._buffering_reported = False
         self.set_repo(repo if repo is not None else self.default_repo())
+        self._file_output: FileLogger | None = None
+        self._attach_outputs()
 
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
@@ -129,7 +145,7 @@ class Session:
                 if mine and isinstance(handler, RepoHandler):
                     handler.close(self.log_flush_timeout_s)
         handler = RepoHandler(repo)
-        handler.addFilter(_OwnRecords(self))
+        handler.addFilter(_OwnRecords(self, status_only=True))
         handler._skylaunch_owner = weakref.ref(self)  # type: ignore[attr-defined]
         logger.addHandler(handler)
         self.repo = repo
@@ -169,8 +185,19 @@ class Session:
         for name in names:
             if name in restored:
                 continue
-            times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
-            recent = restore_recent(self.repo, name, limit=self.crash_window)
+            try:
+                times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
+                recent = restore_recent(self.repo, name, limit=self.crash_window)
+            except Exception as exc:
+                if not self.config.silence_task_logging:
+                    raise TaskLoggingError(
+                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
+                    ) from exc
+                self.scheduler_logger.exception(
+                    "Reading the history of task %r failed (silenced): it starts empty", name
+                )
+                restored.add(name)
+                continue
             for item in pending:
                 get = field_getter(item)
                 action = get("action")
@@ -215,6 +242,44 @@ class Session:
             extra={"action": "shutdown"},
         )
         return False
+
+    # --- outputs ----------------------------------------------------------------------------
+    def _attach_outputs(self) -> None:
+        """Put the FileLogger that ``config.log_file`` asks for on the task logger.
+
+        The task logger is shared by every session of the process, so the handler takes only
+        this session's records (and user lines), and one left by this session or by a session
+        that no longer exists is closed and replaced: call again after changing the keys.
+        """
+        logger = self.task_logger
+        for handler in list(logger.handlers):
+            # Not ``_skylaunch_owner``: set_repo would take that for a repo handler of ours.
+            owner = getattr(handler, "_skylaunch_output_owner", None)
+            if isinstance(handler, FileLogger) and owner is not None and owner() in (self, None):
+                logger.removeHandler(handler)
+                handler.close()
+        self._file_output = None
+        config = self.config
+        if config.log_file is not None:
+            output = FileLogger(
+                config.log_file,
+                mode=config.log_file_mode,
+                max_bytes=config.log_file_max_bytes,
+                backup_count=config.log_file_backup_count,
+                log_lifecycle=config.log_lifecycle,
+                tz=config.timezone,
+            )
+            output.addFilter(_OwnRecords(self, status_only=False))
+            output._skylaunch_output_owner = weakref.ref(self)  # type: ignore[attr-defined]
+            logger.addHandler(output)
+            self._file_output = output
+            if self._close_outputs not in self.shutdown_hook_funcs:
+                self.shutdown_hook_funcs.append(self._close_outputs)
+
+    def _close_outputs(self) -> None:
+        """Release the log file at shutdown; the next record (a restart) reopens it."""
+        if self._file_output is not None:
+            self._file_output.close()
 
     # --- tasks ------------------------------------------------------------------------------
     def add_task(self, task: Task) -> None:
@@ -296,6 +361,11 @@ class Session:
                 executor = AsyncExecutor()
             elif name == "thread":
                 executor = ThreadExecutor(daemon=self.config.tasks_as_daemon)
+            elif name == "process":
+                executor = ProcessExecutor(
+                    max_processes=self.config.max_process_count,
+                    daemon=self.config.tasks_as_daemon,
+                )
             else:
                 raise TaskDefinitionError(f"execution {name!r} is not available")
             self.executors[name] = executor
@@ -422,15 +492,61 @@ class Session:
             parent = parent.parent if parent.propagate else None
         return True
 
+    # --- hooks ----------------------------------------------------------------------------
+    def _hook_context(self, task: Task | None = None) -> dict[str, Any]:
+        return {"session": self, "task": task, "termination_flag": None}
+
     def startup(self) -> None:
-        """Before the first pass: start-up hooks, then the history restored from the repo."""
+        """Before the first pass: start-up hooks, then the history restored from the repo.
+
+        A hook that is a generator function runs up to its ``yield`` now and resumes at
+        shutdown (build a connection pool, then close it). Parameters whose defaults are
+        arguments (``session=Session()``, ``logger=TaskLogger()``) are filled in. Hooks run
+        first because they may attach the repo (Rocketry's ``TaskLogger().set_repo``).
+        """
+        self._setup_generators = []
         for hook in self.startup_hooks:
-            hook()
+            result = call_with_arguments(hook, self._hook_context())
+            if isinstance(result, Generator):
+                next(result, None)
+                self._setup_generators.append(result)
         self.restore_history()
 
     def shutdown_hooks(self) -> None:
+        """After the last run has ended: resume setup generators, then shutdown hooks."""
+        generators, self._setup_generators = self._setup_generators, []
+        for gen in reversed(generators):
+            next(gen, None)
         for hook in self.shutdown_hook_funcs:
-            hook()
+            call_with_arguments(hook, self._hook_context())
+
+    def before_run(self, task: Task, run_id: str) -> None:
+        """Called by the scheduler before a run is handed to its executor (pre-run)."""
+        for hook in self.before_run_hooks:
+            call_with_arguments(hook, self._hook_context(task), task)
+
+    def after_run(self, task: Task, run_id: str, outcome: Outcome) -> None:
+        """Called by the scheduler when a run has ended and been logged.
+
+        A failing hook is reported on the scheduler logger and does not stop the scheduler.
+        """
+        for hook in self.after_run_hooks:
+            try:
+                call_with_arguments(hook, self._hook_context(task), task, outcome)
+            except Exception:  # noqa: PERF203 - one failing hook must not hide the others
+                self.scheduler_logger.exception(
+                    "after-run hook %r failed for task %r",
+                    getattr(hook, "__name__", hook),
+                    task.name,
+                    extra={"action": "hook"},
+                )
+
+    # Rocketry's hook decorators
+    def hook_startup(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return _appender(self.startup_hooks)
+
+    def hook_shutdown(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return _appender(self.shutdown_hook_funcs)
 
     async def serve(self, until: datetime | None = None) -> None:
         """Run the scheduler in the running event loop until it is shut down."""
@@ -451,7 +567,18 @@ class Session:
         self.scheduler.shut_down()
 
     def restart(self) -> None:
+        """Ask the scheduler to shut down and start again (safe from any thread or task)."""
         self.scheduler.restart()
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks_in_order())
+
+
+def _appender(
+    hooks: list[Callable[..., Any]],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrapper(func: Callable[..., Any]) -> Callable[..., Any]:
+        hooks.append(func)
+        return func
+
+    return wrapper

@@ -100,3 +100,48 @@ def test_registered_names() -> None:
     assert parse_condition("is_foo & daily", {"is_foo": cond}) == cond & daily
     with pytest.raises(ConditionParseError, match="registered conditions: is_foo"):
         parse_condition("is_bar", {"is_foo": cond})
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("has failed today", "has failed today"),
+        ("task 'x' has succeeded this hour", "task 'x' has succeeded this hour"),
+        ("has started at least 3 times this day", "has started at least 3 times today"),
+        ("has started 0 times today", "has started exactly 0 times today"),
+        ("has finished past 15 minutes", "has finished in past 15 minutes"),
+        ("has inacted this week on Monday", "has inacted this week on Mon"),
+        ("while task 'x' is running", "task 'x' is running"),
+        ("is running for more than 10 min", "is running for more than 10 minutes"),
+        ("cron 0,30 9-17 * * MON-FRI", "cron 0,30 9-17 * * 1-5"),
+        ("crontime @hourly", "crontime 0 * * * *"),
+        ("env 'prod'", "env 'prod'"),
+        ("param 'x' exists, 'k' is 'v'", "param 'x' exists, 'k' is 'v'"),
+        ("scheduler started 10 minutes ago", "scheduler started in past 10 minutes"),
+        ("weekly at Monday", "weekly on Mon"),
+        ("daily on 10:00", "daily at 10:00"),
+    ],
+)
+def test_new_phrases(text: str, printed: str) -> None:
+    cond = parse_condition(text)
+    assert str(cond) == printed
+    assert parse_condition(printed) == cond
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "expected"),
+    [
+        ("has flown today", 4, "'started'"),
+        ("has started this year", 17, "'second' or 'minute'"),
+        ("cron 61 * * * *", 5, "a valid cron expression"),
+        ("task x has failed", 5, "a quoted task name"),
+        ("has started at least three times", 21, "a whole number"),
+        ("scheduler started", 17, "a period"),
+    ],
+)
+def test_new_phrase_errors_point_at_the_mistake(text: str, position: int, expected: str) -> None:
+    with pytest.raises(ConditionParseError) as info:
+        parse_condition(text)
+    assert info.value.position == position
+    assert expected in str(info.value)
+    assert text in str(info.value)

@@ -24,6 +24,7 @@ from skylaunch.time.periods import (
     TimeOfSecond,
     TimeOfWeek,
     TimePeriod,
+    _Anchored,
     always,
     never,
 )
@@ -153,9 +154,19 @@ def test_gap_times_move_to_end_of_gap() -> None:
         utc(2024, 3, 31, 1),
         utc(2024, 3, 31, 2),
     )
-    # A window wholly inside the gap has no instant that day: the next one is the day after.
+    # A window wholly inside the gap happens at the first instant after it, for its nominal
+    # length, so a daily run is moved, never skipped.
     vanished = TimeOfDay.at("03:00")
-    assert span(vanished, datetime(2024, 3, 31, 1, tzinfo=HEL)) == (
+    assert span(vanished, datetime(2024, 3, 31, 0, 30, tzinfo=HEL)) == (
+        utc(2024, 3, 31, 1),
+        utc(2024, 3, 31, 2),
+    )
+    assert span(TimeOfDay("03:10", "03:20"), datetime(2024, 3, 31, tzinfo=HEL)) == (
+        utc(2024, 3, 31, 1),
+        utc(2024, 3, 31, 1, 10),
+    )
+    # ... and the day after it is back at its wall-clock place.
+    assert span(vanished, datetime(2024, 3, 31, 5, tzinfo=HEL)) == (
         utc(2024, 4, 1, 0),
         utc(2024, 4, 1, 1),
     )
@@ -447,3 +458,30 @@ def test_membership_constant_until_next_boundary(
         if probe < boundary:
             assert (probe.astimezone(zone) in period) is inside
     assert (boundary.astimezone(zone) in period) is not inside
+
+
+_ANCHORED = _PERIODS.filter(lambda p: not isinstance(p, Cron))
+
+
+@settings(max_examples=200, deadline=None)
+@given(period=_ANCHORED, instant=_INSTANTS, zone=_ZONES, step=st.integers(-90, 90))
+def test_cached_answers_equal_the_computed_ones(
+    period: _Anchored, instant: datetime, zone: timezone, step: int
+) -> None:
+    # Warm the cache near the instant (a few days away either side), then ask.
+    period.rollforward((instant + timedelta(days=step / 30)).astimezone(zone))
+    dt = instant.astimezone(zone)
+    assert period.rollforward(dt) == period._rollforward_slow(dt)
+    assert period.rollback(dt) == period._rollback_slow(dt)
+    assert (dt in period) is (period._rollforward_slow(dt).start <= instant)
+
+
+def test_window_wholly_in_the_gap_is_moved_not_skipped_for_every_zone_day() -> None:
+    # New York: 02:00 -> 03:00 on 2024-03-10 (07:00 UTC).
+    window = TimeOfDay("02:15", "02:45")
+    assert span(window, datetime(2024, 3, 10, tzinfo=NY)) == (
+        utc(2024, 3, 10, 7),
+        utc(2024, 3, 10, 7, 30),
+    )
+    assert datetime(2024, 3, 10, 3, 10, tzinfo=NY) in window
+    assert window.next_boundary(datetime(2024, 3, 10, 1, tzinfo=NY)) == utc(2024, 3, 10, 7)

@@ -7,6 +7,8 @@ daily & time of day between 10:00 and 12:00 | retry 3
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from skylaunch.conds.base import (
     All,
     AlwaysFalse,
@@ -19,24 +21,41 @@ from skylaunch.conds.base import (
     true,
 )
 from skylaunch.conds.func import FuncCond, condition
+from skylaunch.conds.params import IsEnv, ParamExists, is_env
 from skylaunch.conds.parse import parse_condition
 from skylaunch.conds.scheduler import (
     SchedulerCycles,
     SchedulerRunning,
+    SchedulerStarted,
     scheduler_cycles,
     scheduler_running,
+)
+from skylaunch.conds.status import (
+    Counted,
+    TaskFailed,
+    TaskFinished,
+    TaskInacted,
+    TaskRunning,
+    TaskStarted,
+    TaskStatus,
+    TaskSucceeded,
+    TaskTerminated,
 )
 from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Retry
 from skylaunch.conds.task import depend_all as _depend_all
 from skylaunch.conds.task import depend_any as _depend_any
-from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable
+from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable, TaskRunnable
+from skylaunch.time.parse import to_timedelta
 from skylaunch.time.periods import (
+    Cron,
+    TimeDelta,
     TimeOfDay,
     TimeOfHour,
     TimeOfMinute,
     TimeOfMonth,
     TimeOfSecond,
     TimeOfWeek,
+    TimePeriod,
 )
 
 __all__ = [
@@ -46,17 +65,30 @@ __all__ = [
     "Any",
     "Condition",
     "Context",
+    "Counted",
     "DependFailure",
     "DependFinish",
     "DependSuccess",
     "Every",
     "FuncCond",
+    "IsEnv",
     "IsPeriod",
     "Not",
+    "ParamExists",
     "Retry",
     "SchedulerCycles",
     "SchedulerRunning",
+    "SchedulerStarted",
     "TaskExecutable",
+    "TaskFailed",
+    "TaskFinished",
+    "TaskInacted",
+    "TaskRunnable",
+    "TaskRunning",
+    "TaskStarted",
+    "TaskStatus",
+    "TaskSucceeded",
+    "TaskTerminated",
     "after_all_fail",
     "after_all_finish",
     "after_all_success",
@@ -67,17 +99,28 @@ __all__ = [
     "after_finish",
     "after_success",
     "condition",
+    "cron",
+    "crontime",
     "daily",
     "every",
+    "failed",
     "false",
+    "finished",
     "hourly",
+    "inacted",
+    "is_env",
     "minutely",
     "monthly",
     "parse_condition",
     "retry",
+    "running",
     "scheduler_cycles",
     "scheduler_running",
+    "scheduler_started",
     "secondly",
+    "started",
+    "succeeded",
+    "terminated",
     "time_of_day",
     "time_of_hour",
     "time_of_minute",
@@ -101,6 +144,57 @@ time_of_hour = IsPeriod(TimeOfHour())
 time_of_day = IsPeriod(TimeOfDay())
 time_of_week = IsPeriod(TimeOfWeek())
 time_of_month = IsPeriod(TimeOfMonth())
+
+started = TaskStarted()
+succeeded = TaskSucceeded()
+failed = TaskFailed()
+finished = TaskFinished()
+terminated = TaskTerminated()
+inacted = TaskInacted()
+running = TaskRunning()
+
+
+def cron(
+    expr: str | None = None,
+    *,
+    minute: str | int = "*",
+    hour: str | int = "*",
+    day_of_month: str | int = "*",
+    month: str | int = "*",
+    day_of_week: str | int = "*",
+) -> TaskRunnable:
+    """Due once in each minute the cron expression names, if the task has not started in it.
+
+    Run-based as Rocketry's ``cron``: a start in the minute is enough, whatever its outcome.
+    """
+    return TaskRunnable(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+
+
+def crontime(
+    expr: str | None = None,
+    *,
+    minute: str | int = "*",
+    hour: str | int = "*",
+    day_of_month: str | int = "*",
+    month: str | int = "*",
+    day_of_week: str | int = "*",
+) -> IsPeriod:
+    """True during each minute the cron expression names (a pure clock predicate)."""
+    return IsPeriod(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+
+
+def _cron(expr: str | None, *fields: str | int) -> Cron:
+    if expr is not None:
+        if any(f != "*" for f in fields):
+            raise ValueError(f"give either a cron expression or fields, not both: {expr!r}")
+        return Cron.from_expr(expr)
+    return Cron(*fields)
+
+
+def scheduler_started(within: TimePeriod | timedelta | float | str) -> SchedulerStarted:
+    """True when the scheduler started within ``within`` (a duration, or a period: today...)."""
+    period = within if isinstance(within, TimePeriod) else TimeDelta(to_timedelta(within))
+    return SchedulerStarted(period)
 
 
 def every(past: str | float | object, based: str = "run") -> Every:

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from skylaunch.conds.base import All as _All
 from skylaunch.conds.base import Any as _Any
 from skylaunch.conds.base import Condition, Not, false, true
-from skylaunch.conds.scheduler import SchedulerCycles, SchedulerRunning
+from skylaunch.conds.params import IsEnv, ParamExists
+from skylaunch.conds.scheduler import SchedulerCycles, SchedulerRunning, SchedulerStarted
+from skylaunch.conds.status import PERIOD_PHRASES, STATUS_VERBS, Op, TaskRunning, TaskStatus
 from skylaunch.conds.task import (
     DependFailure,
     DependFinish,
@@ -30,10 +32,17 @@ from skylaunch.conds.task import (
     depend_all,
     depend_any,
 )
-from skylaunch.conds.timing import ADVERB_PERIODS, UNIT_PERIODS, Every, IsPeriod, TaskExecutable
+from skylaunch.conds.timing import (
+    ADVERB_PERIODS,
+    UNIT_PERIODS,
+    Every,
+    IsPeriod,
+    TaskExecutable,
+    TaskRunnable,
+)
 from skylaunch.exc import ConditionParseError
 from skylaunch.time.parse import to_timedelta
-from skylaunch.time.periods import TimePeriod
+from skylaunch.time.periods import Cron, TimeDelta, TimePeriod
 
 __all__ = ["PHRASES", "Token", "parse_condition"]
 
@@ -212,7 +221,14 @@ def _int(ph: _Phrase) -> int:
 
 def _scheduler(ph: _Phrase) -> Condition:
     ph.word("scheduler")
-    ph.word("has")
+    if ph.accept("started"):
+        period = _status_period(ph)
+        if period is None:  # Rocketry's "scheduler started 10 minutes ago"
+            text, pos = ph.rest("a period such as 'today' or 'in past 10 minutes'", stop=("ago",))
+            ph.word("ago")
+            period = _convert(ph, pos, "a duration", lambda: TimeDelta(text))  # type: ignore[assignment]
+        return SchedulerStarted(period)  # type: ignore[arg-type]
+    ph.word("has", "started")
     if ph.accept("run"):
         way = ph.word("over", "under")
         text, pos = ph.rest("a duration such as '10 minutes'")
@@ -233,6 +249,159 @@ def _retry(ph: _Phrase) -> Condition:
     return Retry(_int(ph))
 
 
+_STATUS_UNITS = {words: cls for cls, words in PERIOD_PHRASES.items()}
+_COUNT_WORDS: dict[str, Op] = {
+    "least": ">=",
+    "most": "<=",
+}
+
+
+def _count(ph: _Phrase) -> tuple[Op, int] | None:
+    """Optional ``at least|at most|more than|less than|exactly|not exactly N time(s)``."""
+    tok = ph.peek()
+    if tok is None or tok.kind != "word":
+        return None
+    word = tok.text.lower()
+    op: Op
+    if word == "at":
+        nxt = ph.tokens[ph.i + 1] if ph.i + 1 < len(ph.tokens) else None
+        if nxt is None or nxt.text.lower() not in _COUNT_WORDS:
+            return None  # "at 10:00" of a period
+        ph.i += 2
+        op = _COUNT_WORDS[nxt.text.lower()]
+    elif word in ("more", "less"):
+        ph.i += 1
+        ph.word("than")
+        op = ">" if word == "more" else "<"
+    elif word == "exactly":
+        ph.i += 1
+        op = "=="
+    elif word == "not":
+        ph.i += 1
+        ph.word("exactly")
+        op = "!="
+    elif word.isdigit():
+        op = "=="
+    else:
+        return None
+    n = _int(ph)
+    ph.word("times", "time")
+    return op, n
+
+
+def _status_period(ph: _Phrase, *, required: bool = False) -> TimePeriod | None:
+    """Optional ``this hour|today|this week... [between ...]`` or ``[in] past <duration>``."""
+    if ph.accept("in"):
+        ph.word("past")
+        return _past(ph)
+    if ph.accept("past"):
+        return _past(ph)
+    tok = ph.peek()
+    if tok is not None and tok.kind == "word" and tok.text.lower() in ("today", "this"):
+        words = ph.word()
+        if words == "this":
+            words += " " + ph.word("second", "minute", "hour", "day", "week", "month")
+        cls = _STATUS_UNITS.get(words, UNIT_PERIODS["day"])
+        return _period(ph, cls)
+    if required:
+        raise ph.fail("a period: 'today', 'this hour', 'this week'..., or 'in past 10 minutes'")
+    return None
+
+
+def _past(ph: _Phrase) -> TimePeriod:
+    text, pos = ph.rest("a duration such as '10 minutes'")
+    return _convert(ph, pos, "a duration such as '10 minutes'", lambda: TimeDelta(text))  # type: ignore[return-value]
+
+
+def _status(ph: _Phrase, task: str | None) -> Condition:
+    """``has <verb> [count] [period]`` or ``is running [count] [for ...]``, after the task."""
+    if ph.accept("is"):
+        return _running(ph, task)
+    ph.word("has")
+    verb = ph.word(*STATUS_VERBS)
+    cond: TaskStatus = STATUS_VERBS[verb](task=task)  # type: ignore[call-arg]
+    counted = _count(ph)
+    if counted is not None:
+        cond = cond._compare(*counted)
+    period = _status_period(ph)
+    if period is not None:
+        cond = cond._period(period)
+    return cond
+
+
+def _running(ph: _Phrase, task: str | None) -> Condition:
+    ph.word("running")
+    cond = TaskRunning(task=task)
+    counted = _count(ph)
+    if counted is not None:
+        cond = cond._compare(*counted)
+    if ph.accept("for"):
+        way = ph.word("more", "less")
+        ph.word("than")
+        text, pos = ph.rest("a duration such as '10 minutes'", stop=("and",))
+        first = _convert(ph, pos, "a duration", lambda: to_timedelta(text))
+        if way == "less":
+            return _convert(ph, pos, "a valid duration", lambda: cond.less_than(first))  # type: ignore[arg-type,return-value]
+        if ph.accept("and"):
+            ph.word("less")
+            ph.word("than")
+            text2, pos2 = ph.rest("a duration such as '10 minutes'")
+            second = _convert(ph, pos2, "a duration", lambda: to_timedelta(text2))
+            return _convert(  # type: ignore[return-value]
+                ph,
+                pos2,
+                "a longer second duration",
+                lambda: cond.between(first, second),  # type: ignore[arg-type]
+            )
+        return cond.more_than(first)  # type: ignore[arg-type]
+    return cond
+
+
+def _own_status(ph: _Phrase) -> Condition:
+    return _status(ph, None)
+
+
+def _task_status(ph: _Phrase) -> Condition:
+    ph.accept("while")
+    ph.word("task")
+    return _status(ph, ph.name())
+
+
+def _cron(ph: _Phrase) -> Condition:
+    kind = ph.word("cron", "crontime")
+    start = ph.pos()
+    if ph.peek() is None:
+        raise ph.fail("a cron expression such as '*/5 * * * *' or '@daily'")
+    raw = ph.text[start : ph.end].strip()
+    ph.i = len(ph.tokens)
+    period: Cron = _convert(ph, start, "a valid cron expression", lambda: Cron.from_expr(raw))  # type: ignore[assignment]
+    return TaskRunnable(period) if kind == "cron" else IsPeriod(period)
+
+
+def _env(ph: _Phrase) -> Condition:
+    ph.word("env")
+    tok = ph.peek()
+    name = ph.name()
+    return _convert(ph, tok.pos if tok else ph.end, "an environment name", lambda: IsEnv(name))  # type: ignore[return-value]
+
+
+def _param(ph: _Phrase) -> Condition:
+    ph.word("param", "params")
+    keys: list[str] = []
+    values: dict[str, str] = {}
+    while True:
+        key = ph.name()
+        if ph.word("exists", "is") == "exists":
+            keys.append(key)
+        else:
+            values[key] = ph.name()
+        tok = ph.peek()
+        if tok is None or tok.kind != "op" or tok.text != ",":
+            break
+        ph.i += 1
+    return ParamExists(*keys, **values)
+
+
 def _constant(ph: _Phrase) -> Condition:
     return true if ph.word("true", "false") == "true" else false
 
@@ -247,6 +416,15 @@ PHRASES: dict[str, Callable[[_Phrase], Condition]] = {
     "retry": _retry,
     "true": _constant,
     "false": _constant,
+    "has": _own_status,
+    "is": _own_status,
+    "task": _task_status,
+    "while": _task_status,
+    "cron": _cron,
+    "crontime": _cron,
+    "env": _env,
+    "param": _param,
+    "params": _param,
 }
 
 

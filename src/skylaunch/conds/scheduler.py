@@ -6,9 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
+from skylaunch.conds.status import PERIOD_PHRASES
 from skylaunch.time.parse import format_timedelta, to_timedelta
+from skylaunch.time.periods import TimeDelta, TimePeriod
 
-__all__ = ["SchedulerCycles", "SchedulerRunning", "scheduler_cycles", "scheduler_running"]
+__all__ = [
+    "SchedulerCycles",
+    "SchedulerRunning",
+    "SchedulerStarted",
+    "scheduler_cycles",
+    "scheduler_running",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,57 @@ class SchedulerRunning(Condition):
         if self.more:
             return f"scheduler has run over {format_timedelta(self.delta)}"
         return f"scheduler has run under {format_timedelta(self.delta)}"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerStarted(Condition):
+    """The scheduler (re)started within ``period``: ``scheduler started in past 10 minutes``.
+
+    With a calendar period (``today``...) it is the current or latest interval, as the task
+    status conditions count; before the scheduler starts it is false.
+    """
+
+    period: TimePeriod
+
+    def _span(self, ctx: Context) -> tuple[float, float]:
+        interval = self.period.rollback(ctx.now)
+        return interval.start.timestamp(), interval.end.timestamp()
+
+    def is_true(self, ctx: Context) -> bool:
+        started = ctx.session.scheduler.started_at
+        if started is None:
+            return False
+        start, _ = self._span(ctx)
+        return start <= started.timestamp() <= ctx.ts
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        started = ctx.session.scheduler.started_at
+        if started is None or not self.is_true(ctx):
+            return None  # only a (re)start makes it true, and that is a scheduler event
+        if isinstance(self.period, TimeDelta):
+            return started + self.period.past + timedelta(microseconds=1)
+        current = self.period.rollback(ctx.now)
+        following = self.period.rollforward(
+            current.end.astimezone(ctx.now.tzinfo) if ctx.now in current else ctx.now
+        )
+        return None if following.is_empty else following.start
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        return frozenset({EVERY_PASS})
+
+    def __str__(self) -> str:
+        from_status = _status_phrase(self.period)
+        return f"scheduler started {from_status}"
+
+
+def _status_phrase(period: TimePeriod) -> str:
+    if isinstance(period, TimeDelta):
+        return f"in past {period}"
+    head = PERIOD_PHRASES.get(type(period))
+    if head is None:
+        raise ValueError(f"SchedulerStarted({period!r}) has no string syntax")
+    extra = str(period)
+    return f"{head} {extra}" if extra else head
 
 
 def scheduler_cycles(more_than: int | None = None, less_than: int | None = None) -> Condition:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
 from skylaunch.conds.base import Condition, Context
 from skylaunch.history import FINISH_ACTIONS, Action
 from skylaunch.time.parse import format_timedelta, to_timedelta
 from skylaunch.time.periods import (
+    Cron,
     TimeOfDay,
     TimeOfHour,
     TimeOfMinute,
@@ -19,7 +20,7 @@ from skylaunch.time.periods import (
     TimePeriod,
 )
 
-__all__ = ["Every", "IsPeriod", "PeriodMethods", "TaskExecutable"]
+__all__ = ["Every", "IsPeriod", "PeriodMethods", "TaskExecutable", "TaskRunnable"]
 
 Based = Literal["run", "success", "fail", "finish"]
 
@@ -98,9 +99,11 @@ class IsPeriod(PeriodMethods, Condition):
         return self.period.next_boundary(ctx.now)
 
     def __str__(self) -> str:
+        if isinstance(self.period, Cron):
+            return f"crontime {self.period}"
         unit = _UNIT.get(type(self.period))
         if unit is None:
-            return f"time in {self.period}"
+            raise ValueError(f"{self.period!r} has no string syntax")
         return _phrase(f"time of {unit}", self.period)
 
 
@@ -115,6 +118,7 @@ class TaskExecutable(PeriodMethods, Condition):
 
     period: TimePeriod
     task: str | None = None
+    actions: ClassVar[tuple[Action, ...]] = FINISH_ACTIONS
 
     def is_true(self, ctx: Context) -> bool:
         now = ctx.now
@@ -122,7 +126,7 @@ class TaskExecutable(PeriodMethods, Condition):
         if interval.start > now:
             return False
         log = ctx.log_of(self.task)
-        return not log.any_between(FINISH_ACTIONS, interval.start.timestamp(), ctx.ts)
+        return not log.any_between(self.actions, interval.start.timestamp(), ctx.ts)
 
     def next_change(self, ctx: Context) -> datetime | None:
         now = ctx.now
@@ -130,9 +134,11 @@ class TaskExecutable(PeriodMethods, Condition):
         if interval.start > now:
             return interval.start
         log = ctx.log_of(self.task)
-        if not log.any_between(FINISH_ACTIONS, interval.start.timestamp(), ctx.ts):
-            return interval.end
-        return self.period.rollforward(interval.end).start
+        if not log.any_between(self.actions, interval.start.timestamp(), ctx.ts):
+            # due now; it can only stop being due by a task event or when the interval ends
+            # into a gap (touching intervals keep it due)
+            return self.period.next_boundary(now)
+        return self.period.rollforward(interval.end.astimezone(now.tzinfo)).start
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own
@@ -141,8 +147,30 @@ class TaskExecutable(PeriodMethods, Condition):
     def __str__(self) -> str:
         head = _ADVERB.get(type(self.period))
         if head is None:
-            return f"runs once in {self.period}"
+            raise ValueError(f"{self.period!r} has no string syntax as a TaskExecutable")
         return _phrase(head, self.period)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunnable(PeriodMethods, Condition):
+    """Inside the period and the task has not *started* in it yet (``cron``'s semantics).
+
+    Unlike :class:`TaskExecutable` a start counts, finished or not, so a cron minute launches at
+    most one run even when the run crashes or is still going.
+    """
+
+    period: TimePeriod
+    task: str | None = None
+    actions: ClassVar[tuple[Action, ...]] = ("run",)
+
+    is_true = TaskExecutable.is_true
+    next_change = TaskExecutable.next_change
+    watches = TaskExecutable.watches
+
+    def __str__(self) -> str:
+        if isinstance(self.period, Cron):
+            return f"cron {self.period}"
+        raise ValueError(f"TaskRunnable({self.period!r}) has no string syntax (only cron has)")
 
 
 _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {

@@ -1,28 +1,31 @@
 """``execution="async"``: run on the scheduler's event loop without blocking it.
 
 Coroutine functions become asyncio tasks; plain functions run in the loop's default thread pool
-(``asyncio.to_thread``) so a slow one does not stall scheduling. Termination cancels the task.
+(``asyncio.to_thread``) so a slow one does not stall scheduling. Termination cancels the task
+and sets the run's termination flag (a plain function in the pool can only stop cooperatively).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from skylaunch.execution.base import Outcome, TaskCall, outcome_of
+from skylaunch.execution.base import Flag, Outcome, TaskCall, outcome_of, run_call, run_scope
 
 __all__ = ["AsyncExecutor"]
 
 
 class _AsyncRun:
-    __slots__ = ("_task", "reason", "run_id", "started")
+    __slots__ = ("_task", "flag", "reason", "run_id", "started")
 
-    def __init__(self, run_id: str, started: datetime) -> None:
+    def __init__(self, run_id: str, started: datetime, flag: Flag) -> None:
         self.run_id = run_id
         self.started = started
+        self.flag = flag
         self.reason: str | None = None
         self._task: asyncio.Task[Any] | None = None
 
@@ -31,7 +34,9 @@ class _AsyncRun:
 
     def terminate(self, reason: str) -> None:
         if self._task is not None and not self._task.done():
-            self.reason = reason
+            if self.reason is None:
+                self.reason = reason
+            self.flag.set()
             self._task.cancel()
 
 
@@ -39,34 +44,45 @@ class AsyncExecutor:
     name = "async"
 
     def __init__(self) -> None:
-        self._runs: set[asyncio.Task[Any]] = set()
+        self._runs: dict[asyncio.Task[Any], _AsyncRun] = {}
+
+    def has_capacity(self) -> bool:
+        return True
+
+    def new_flag(self) -> Flag:
+        return threading.Event()
 
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _AsyncRun:
-        handle = _AsyncRun(call.run_id, started)
+        handle = _AsyncRun(call.run_id, started, call.flag or threading.Event())
 
         async def runner() -> None:
             try:
                 if inspect.iscoroutinefunction(call.func):
-                    value = await call.func(**call.kwargs)
+                    with run_scope(call):
+                        value = await call.func(**call.kwargs)
+                    outcome = Outcome(call.run_id, "success", value)
                 else:
-                    value = await asyncio.to_thread(call.func, **call.kwargs)
+                    outcome = await asyncio.to_thread(run_call, call)
             except asyncio.CancelledError:
-                on_done(Outcome(call.run_id, "terminate", exc_text=handle.reason))
-                return
+                outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             except Exception as exc:
-                on_done(outcome_of(call.run_id, exc))
-                return
-            on_done(Outcome(call.run_id, "success", value))
+                outcome = outcome_of(call.run_id, exc)
+            if handle.reason is not None and outcome.action != "terminate":
+                outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
+            on_done(outcome)
 
         task = asyncio.get_running_loop().create_task(runner(), name=f"skylaunch:{call.task_name}")
         handle._task = task
-        self._runs.add(task)
-        task.add_done_callback(self._runs.discard)
+        self._runs[task] = handle
+        task.add_done_callback(self._forget)
         return handle
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._runs.pop(task, None)
 
     def shutdown(self, *, terminate: bool) -> None:
         if terminate:
-            for task in list(self._runs):
-                task.cancel()
+            for handle in list(self._runs.values()):
+                handle.terminate("shutdown")

@@ -2,41 +2,60 @@
 
 The scheduler never branches on the mode: it hands a :class:`TaskCall` to the task's executor and
 gets an :class:`Outcome` back through ``on_done`` (possibly from another thread; the scheduler
-marshals it onto its loop).
+marshals it onto its loop). Everything a mode must answer to is in :class:`Executor`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from skylaunch.exc import SchedulerExit, SchedulerRestart, TaskInaction, TaskTermination
+from skylaunch.log.context import RunInfo, run_context
 
 __all__ = [
     "Executor",
+    "Flag",
     "Outcome",
     "OutcomeAction",
     "RunHandle",
     "TaskCall",
     "outcome_of",
     "run_call",
+    "run_scope",
 ]
 
 OutcomeAction = Literal["success", "fail", "terminate", "inaction", "crash"]
 
 
+class Flag(Protocol):
+    """A termination flag: ``threading.Event`` or a ``multiprocessing`` event."""
+
+    def set(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TaskCall:
-    """One run to make: the function, its resolved arguments, and who it is for."""
+    """One run to make: the function, its resolved arguments, and who it is for.
+
+    It is picklable whenever ``func`` and the argument values are: ``process`` execution sends
+    it to the child as it is.
+    """
 
     task_name: str
     run_id: str
     func: Callable[..., Any]
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     timeout_s: float | None = None
+    flag: Flag | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,22 +77,43 @@ class RunHandle(Protocol):
 
     def is_alive(self) -> bool: ...
 
-    def terminate(self, reason: str) -> None: ...
+    def terminate(self, reason: str) -> None:
+        """Ask the run to end; it then reports ``terminate`` through ``on_done`` (once)."""
+        ...
 
 
 class Executor(Protocol):
-    """One per execution mode (``main``, ``async``, ``thread``, ``process``)."""
+    """One per execution mode (``main``, ``async``, ``thread``, ``process``).
+
+    The contract every mode keeps (tested once for all in tests/execution/test_contract.py):
+    ``on_done`` is called exactly once per submitted run, from any thread, after every record
+    the run logged has reached the parent's handlers; ``terminate`` ends the run as soon as the
+    mode allows (kill, cancel, or the flag for a cooperative thread) and the run then reports
+    ``terminate``; after ``shutdown(terminate=True)`` returns, no process it started is alive.
+    """
 
     name: str
+
+    def has_capacity(self) -> bool:
+        """Whether one more run may start now (``max_process_count`` for processes)."""
+        ...
+
+    def new_flag(self) -> Flag:
+        """A termination flag usable by a run of this mode (crosses into a process if needed)."""
+        ...
 
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> RunHandle:
-        """Start ``call``; ``on_done`` is called exactly once when it ends, from any thread."""
+        """Start ``call``; ``on_done`` is called exactly once when it ends, from any thread.
+
+        Raises when the run cannot be started at all (for example its arguments cannot be sent
+        to a process); ``on_done`` is then never called.
+        """
         ...
 
     def shutdown(self, *, terminate: bool) -> None:
-        """Stop accepting work; ``terminate`` ends runs still going."""
+        """Release what the mode holds; ``terminate`` first ends runs still going."""
         ...
 
 
@@ -83,7 +123,7 @@ def outcome_of(run_id: str, exc: BaseException | None, value: object = None) -> 
         return Outcome(run_id, "success", value)
     if isinstance(exc, TaskInaction):
         return Outcome(run_id, "inaction")
-    if isinstance(exc, TaskTermination):
+    if isinstance(exc, (TaskTermination, asyncio.CancelledError)):
         return Outcome(run_id, "terminate", exc_text=str(exc) or None)
     if isinstance(exc, SchedulerExit):
         return Outcome(run_id, "success", control="exit")
@@ -93,10 +133,28 @@ def outcome_of(run_id: str, exc: BaseException | None, value: object = None) -> 
     return Outcome(run_id, "fail", exc_text=text)
 
 
+@contextmanager
+def run_scope(call: TaskCall) -> Iterator[None]:
+    """Code inside belongs to ``call``'s run; every mode enters it where user code runs.
+
+    It sets the run context (:data:`skylaunch.log.context.current_run`), so ``task_log`` and
+    ``RunContextFilter`` label the user's own log lines with the task and run id in every mode,
+    the child process included (context variables do not cross into a process by themselves).
+    """
+    with run_context(RunInfo(call.task_name, call.run_id)):
+        yield
+
+
 def run_call(call: TaskCall) -> Outcome:
-    """Call ``call.func`` here and now and turn whatever happens into an :class:`Outcome`."""
-    try:
-        value = call.func(**call.kwargs)
-    except Exception as exc:
-        return outcome_of(call.run_id, exc)
+    """Call ``call.func`` here and now and turn whatever happens into an :class:`Outcome`.
+
+    A coroutine function (in ``thread`` or ``process`` execution) runs on a loop of its own.
+    """
+    with run_scope(call):
+        try:
+            value = call.func(**call.kwargs)
+            if inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        except Exception as exc:
+            return outcome_of(call.run_id, exc)
     return Outcome(call.run_id, "success", value)

@@ -1,16 +1,17 @@
 """``execution="main"``: run the task inline in the scheduler's own thread.
 
 The cheapest mode and the most predictable one for tests; the scheduler waits for the task, so a
-long task delays everything else and cannot be timed out.
+long task delays everything else and can neither be timed out nor terminated while it runs.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from skylaunch.execution.base import Outcome, TaskCall, run_call
+from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
 
 __all__ = ["MainExecutor"]
 
@@ -29,6 +30,12 @@ class _Done:
 
 class MainExecutor:
     name = "main"
+
+    def has_capacity(self) -> bool:
+        return True
+
+    def new_flag(self) -> Flag:
+        return threading.Event()
 
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime

@@ -1,8 +1,8 @@
 """``execution="thread"``: run in a thread of its own.
 
 Python cannot kill a thread: termination is cooperative. The run's ``TerminationFlag`` is set and
-a task that checks it ends itself (``raise TaskTermination`` or return); the scheduler logs
-``terminate`` when the thread ends after a termination request.
+a task that checks it ends itself (``raise TaskTermination`` or return); the run is logged as
+``terminate`` when the thread ends after a termination request, whatever it returned.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from skylaunch.execution.base import Outcome, TaskCall, run_call
+from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
 
 __all__ = ["ThreadExecutor"]
 
@@ -20,7 +20,7 @@ __all__ = ["ThreadExecutor"]
 class _ThreadRun:
     __slots__ = ("flag", "reason", "run_id", "started", "thread")
 
-    def __init__(self, run_id: str, started: datetime, flag: threading.Event) -> None:
+    def __init__(self, run_id: str, started: datetime, flag: Flag) -> None:
         self.run_id = run_id
         self.started = started
         self.flag = flag
@@ -31,7 +31,8 @@ class _ThreadRun:
         return self.thread is not None and self.thread.is_alive()
 
     def terminate(self, reason: str) -> None:
-        self.reason = reason
+        if self.reason is None:
+            self.reason = reason
         self.flag.set()
 
 
@@ -42,18 +43,20 @@ class ThreadExecutor:
         self.daemon = daemon
         self._runs: dict[str, _ThreadRun] = {}
 
+    def has_capacity(self) -> bool:
+        return True
+
+    def new_flag(self) -> Flag:
+        return threading.Event()
+
     def submit(
-        self,
-        call: TaskCall,
-        on_done: Callable[[Outcome], None],
-        started: datetime,
-        flag: threading.Event | None = None,
+        self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _ThreadRun:
-        handle = _ThreadRun(call.run_id, started, flag or threading.Event())
+        handle = _ThreadRun(call.run_id, started, call.flag or threading.Event())
 
         def target() -> None:
             outcome = run_call(call)
-            if handle.flag.is_set() and outcome.action in ("success", "fail"):
+            if handle.reason is not None and outcome.action in ("success", "fail", "inaction"):
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             self._runs.pop(call.run_id, None)
             on_done(outcome)
@@ -66,6 +69,10 @@ class ThreadExecutor:
         self._runs[call.run_id] = handle
         thread.start()
         return handle
+
+    def alive(self) -> list[threading.Thread]:
+        """Threads of runs still going (for shutdown checks and tests)."""
+        return [h.thread for h in list(self._runs.values()) if h.thread is not None]
 
     def shutdown(self, *, terminate: bool) -> None:
         if terminate:

@@ -63,7 +63,7 @@ class Task(ABC):
             self._timeout = None if timeout is None else to_timedelta(timeout)
         except ValueError as exc:
             raise TaskDefinitionError(f"task {self.name!r}: bad timeout: {exc}") from None
-        self.disabled = bool(disabled)
+        self._disabled = bool(disabled)
         self._multilaunch = multilaunch
         self.parameters: dict[str, Any] = dict(parameters or {})
         self.description = description
@@ -134,6 +134,22 @@ class Task(ABC):
         """Run once as soon as the scheduler can, whatever the start condition says."""
         self.batches.append(params)
         self.session.scheduler.notify(self.name)
+
+    @property
+    def disabled(self) -> bool:
+        """A disabled task is not started by its condition (``run()`` still runs it)."""
+        return self._disabled
+
+    @disabled.setter
+    def disabled(self, value: bool) -> None:
+        self._disabled = bool(value)
+        self.session.scheduler.notify(self.name)
+
+    def disable(self) -> None:
+        self.disabled = True
+
+    def enable(self) -> None:
+        self.disabled = False
 
     def terminate(self) -> None:
         """Ask every running run of this task to end (logged as ``terminate``)."""

@@ -72,6 +72,7 @@ class SystemClock:
             return
         timeout = None if deadline is None else max(0.0, deadline.timestamp() - time.time())
         if timeout == 0.0:
+            await asyncio.sleep(0)  # still let the loop run ready callbacks
             return
         try:
             await asyncio.wait_for(wake.wait(), timeout)

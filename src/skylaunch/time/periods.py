@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -136,7 +137,7 @@ class TimePeriod(ABC):
         for _ in range(_MAX_CYCLES):
             if end >= MAX_UTC:
                 return None
-            following = self.rollforward(end)
+            following = self.rollforward(end.astimezone(dt.tzinfo))
             if following.start > end:
                 return end
             end = following.end
@@ -153,6 +154,33 @@ class TimePeriod(ABC):
         """The words of the condition string syntax after the period keyword."""
 
 
+# -- the interval cache -------------------------------------------------------------------------
+
+# Cycles computed per cache entry after the one holding the instant (plus the one before it).
+_SEGMENT_CYCLES = 3
+_SEGMENTS_MAX = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """The intervals of a few consecutive cycles, with their bounds as POSIX timestamps.
+
+    Valid for instants in ``[lo, hi)``: the start of the cycle it was built for up to the start
+    of the first cycle not computed. Built once per (period, zone) per few cycles, so a
+    scheduling decision is a dict lookup and a bisect instead of zone conversions.
+    """
+
+    lo: float
+    hi: float
+    starts: list[float]
+    ends: list[float]
+    intervals: list[Interval]
+
+
+# (period, zone) -> the segment last asked about. Bounded: the oldest quarter goes when full.
+_SEGMENTS: dict[tuple[object, object], _Segment] = {}
+
+
 # -- anchored periods (time of X) ---------------------------------------------------------------
 
 # A cycle key: the naive wall-clock start (calendar cycles) or the UTC start (fixed cycles).
@@ -166,11 +194,12 @@ class _Anchored(TimePeriod):
     ``start == end`` means full cycles starting at ``start``; ``start > end`` wraps.
     """
 
-    __slots__ = ("_end", "_kind", "_start")
+    __slots__ = ("_end", "_hash", "_kind", "_start")
 
     _start: int
     _end: int
     _kind: Kind
+    _hash: int
 
     _unit_name: ClassVar[str]  # for messages: "day"
     _length: ClassVar[int]  # nominal cycle length in µs (a month: 31 days)
@@ -214,6 +243,7 @@ class _Anchored(TimePeriod):
         object.__setattr__(self, "_start", s)
         object.__setattr__(self, "_end", e)
         object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_hash", hash((type(self), s, e, kind)))
 
     @classmethod
     def _raw(cls, s: int, e: int, kind: Kind) -> Self:
@@ -309,8 +339,71 @@ class _Anchored(TimePeriod):
         for a, b in spans:
             if a < b:
                 yield Interval(a, b)
+            elif a == b and self._kind != "full" and isinstance(self, _CalendarCycle):
+                # The whole window lies in a spring-forward gap. Wall times in a gap happen at
+                # the first instant after it, so the window does too, for its nominal length:
+                # a daily run is moved, never skipped (as cron's gap minutes are).
+                yield Interval(a, a + timedelta(microseconds=(e - s) % self._length or _D))
+
+    # -- the hot path: a small cache of the intervals around the instants recently asked about --
+
+    def _segment(self, dt: datetime) -> _Segment:
+        """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them)."""
+        tz = dt.tzinfo
+        if tz is None or dt.utcoffset() is None:
+            _utc(dt)  # raises the naive-datetime error
+        ts = dt.timestamp()
+        seg = _SEGMENTS.get((self, tz))
+        if seg is not None and seg.lo <= ts < seg.hi:
+            return seg
+        return self._build_segment(dt, tz)  # type: ignore[arg-type]
+
+    def _build_segment(self, dt: datetime, tz: tzinfo) -> _Segment:
+        key = self._cycle(dt)
+        intervals: list[Interval] = []
+        cycle = self._shift(key, -1)
+        for _ in range(_SEGMENT_CYCLES + 1):
+            intervals.extend(self._owned(cycle, tz))
+            cycle = self._shift(cycle, 1)
+        lo = self._instant(key, 0, tz).timestamp()
+        hi = self._instant(cycle, 0, tz).timestamp()
+        seg = _Segment(
+            lo,
+            hi,
+            [i.start.timestamp() for i in intervals],
+            [i.end.timestamp() for i in intervals],
+            intervals,
+        )
+        if len(_SEGMENTS) >= _SEGMENTS_MAX:
+            for old in list(_SEGMENTS)[: _SEGMENTS_MAX // 4]:
+                del _SEGMENTS[old]
+        _SEGMENTS[(self, tz)] = seg
+        return seg
 
     def rollforward(self, dt: datetime) -> Interval:
+        seg = self._segment(dt)
+        ts = dt.timestamp()
+        i = bisect_right(seg.ends, ts)
+        if i < len(seg.intervals):
+            return seg.intervals[i]
+        return self._rollforward_slow(dt)
+
+    def rollback(self, dt: datetime) -> Interval:
+        seg = self._segment(dt)
+        i = bisect_right(seg.starts, dt.timestamp())
+        if i:
+            return seg.intervals[i - 1]
+        return self._rollback_slow(dt)
+
+    def __contains__(self, dt: datetime) -> bool:
+        seg = self._segment(dt)
+        ts = dt.timestamp()
+        i = bisect_right(seg.ends, ts)
+        if i < len(seg.intervals):
+            return seg.starts[i] <= ts
+        return self._rollforward_slow(dt).start <= _utc(dt)
+
+    def _rollforward_slow(self, dt: datetime) -> Interval:
         instant = _utc(dt)
         tz = dt.tzinfo
         assert tz is not None
@@ -322,7 +415,7 @@ class _Anchored(TimePeriod):
             key = self._shift(key, 1)
         raise ValueError(f"{self!r} has no interval after {dt.isoformat()}")  # pragma: no cover
 
-    def rollback(self, dt: datetime) -> Interval:
+    def _rollback_slow(self, dt: datetime) -> Interval:
         instant = _utc(dt)
         tz = dt.tzinfo
         assert tz is not None
@@ -338,6 +431,18 @@ class _Anchored(TimePeriod):
         if self._kind in ("full", "starting"):
             _utc(dt)
             return None
+        seg = self._segment(dt)
+        ts = dt.timestamp()
+        i = bisect_right(seg.ends, ts)
+        n = len(seg.intervals)
+        if i < n:
+            if seg.starts[i] > ts:
+                return seg.intervals[i].start
+            # inside: walk over intervals that touch (no flip between them)
+            while i + 1 < n and seg.starts[i + 1] == seg.ends[i]:
+                i += 1
+            if i + 1 < n:
+                return seg.intervals[i].end
         return super().next_boundary(dt)
 
     # -- value semantics ------------------------------------------------------------------------
@@ -359,7 +464,7 @@ class _Anchored(TimePeriod):
         return isinstance(other, _Anchored) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return self._hash
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self)._raw, (self._start, self._end, self._kind))

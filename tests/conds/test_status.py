@@ -1,0 +1,234 @@
+"""Task status conditions, running, cron, parameters and scheduler start: tables at boundaries."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from skylaunch.conds import (
+    IsEnv,
+    ParamExists,
+    condition,
+    cron,
+    crontime,
+    failed,
+    finished,
+    inacted,
+    is_env,
+    running,
+    scheduler_started,
+    started,
+    succeeded,
+    terminated,
+)
+from skylaunch.conds.base import Condition, Context
+from skylaunch.history import Action
+from skylaunch.testing import seed, simulated_app
+
+UTC = ZoneInfo("UTC")
+HEL = ZoneInfo("Europe/Helsinki")
+
+
+def ctx_for(records: list[tuple[str, Action]], now: str, tz: str = "UTC") -> Context:
+    app = simulated_app("2024-01-01 00:00", tz=tz)
+
+    @app.task()
+    def job() -> None: ...
+
+    @app.task()
+    def other() -> None: ...
+
+    seed(app, "job", records)
+    seed(app, "other", [("2024-01-31 09:00", "run"), ("2024-01-31 09:05", "fail")])
+    return Context(
+        datetime.fromisoformat(now).replace(tzinfo=ZoneInfo(tz)), app.session, app.session["job"]
+    )
+
+
+RUN_OK = [("2024-01-31 10:00", "run"), ("2024-01-31 10:30", "success")]
+TWO = [*RUN_OK, ("2024-01-31 11:00", "run"), ("2024-01-31 11:10", "fail")]
+
+# (condition, history, now, expected)
+TABLE: list[tuple[Condition, list[tuple[str, Action]], str, bool]] = [
+    (started, [], "2024-01-31 12:00", False),
+    (started, RUN_OK, "2024-01-31 12:00", True),
+    (started.today, RUN_OK, "2024-01-31 23:59:59.999999", True),
+    (started.today, RUN_OK, "2024-02-01 00:00", False),  # midnight starts a new day
+    (started.today >= 2, TWO, "2024-01-31 12:00", True),
+    (started.today >= 3, TWO, "2024-01-31 12:00", False),
+    (started.today == 0, TWO, "2024-02-01 00:00", True),
+    (started.today > 1, TWO, "2024-01-31 12:00", True),
+    (started.today < 2, TWO, "2024-01-31 12:00", False),
+    (started.today <= 2, TWO, "2024-01-31 12:00", True),
+    (started.today != 2, TWO, "2024-01-31 12:00", False),
+    (succeeded.today, TWO, "2024-01-31 12:00", True),
+    (failed.today, RUN_OK, "2024-01-31 12:00", False),
+    (failed.this_hour, TWO, "2024-01-31 11:59:59", True),
+    (failed.this_hour, TWO, "2024-01-31 12:00", False),  # exactly 12:00: new hour
+    (finished.today >= 2, TWO, "2024-01-31 12:00", True),
+    (finished.this_minute, TWO, "2024-01-31 11:10:59", True),
+    (finished.this_second, TWO, "2024-01-31 11:10:01", False),
+    (started.this_week, RUN_OK, "2024-02-04 23:00", True),  # Sunday
+    (started.this_week, RUN_OK, "2024-02-05 00:00", False),  # Monday 00:00
+    (started.this_month, RUN_OK, "2024-01-31 23:59", True),
+    (started.this_month, RUN_OK, "2024-02-01 00:00", False),  # month end
+    # a window: counts today's window until the next one starts
+    (started.today.between("10:00", "10:30"), RUN_OK, "2024-01-31 10:15", True),
+    (started.today.between("10:00", "10:30"), RUN_OK, "2024-01-31 20:00", True),
+    (started.today.between("10:00", "10:30"), RUN_OK, "2024-02-01 10:00", False),
+    (started.between("10:00", "11:00") >= 2, TWO, "2024-01-31 12:00", False),
+    (started.today.after("10:30") == 1, TWO, "2024-01-31 12:00", True),
+    # sliding windows are inclusive at both ends
+    (succeeded.in_past("90 minutes"), RUN_OK, "2024-01-31 12:00", True),
+    (succeeded.in_past("90 minutes"), RUN_OK, "2024-01-31 12:00:00.000001", False),
+    (failed(task="other").today, [], "2024-01-31 12:00", True),
+    (failed(task="other").today, [], "2024-02-01 00:00", False),
+    (
+        terminated.today,
+        [("2024-01-31 10:00", "run"), ("2024-01-31 10:01", "terminate")],
+        "2024-01-31 10:02",
+        True,
+    ),
+    (
+        inacted.today,
+        [("2024-01-31 10:00", "run"), ("2024-01-31 10:01", "inaction")],
+        "2024-01-31 10:02",
+        True,
+    ),
+    # leap day
+    (started.today, [("2024-02-29 23:00", "run")], "2024-02-29 23:30", True),
+    (started.this_month, [("2024-02-29 23:00", "run")], "2024-03-01 00:00", False),
+]
+
+
+@pytest.mark.parametrize(("cond", "records", "now", "expected"), TABLE, ids=str)
+def test_status_table(
+    cond: Condition, records: list[tuple[str, Action]], now: str, expected: bool
+) -> None:
+    ctx = ctx_for(records, now)
+    assert cond.is_true(ctx) is expected
+
+
+def test_today_is_the_local_calendar_day_across_dst() -> None:
+    # Helsinki 2024-03-31 is 23 hours long; a run at 23:30 local is still "today".
+    records: list[tuple[str, Action]] = [("2024-03-31 00:30", "run")]
+    ctx = ctx_for(records, "2024-03-31 23:30", tz="Europe/Helsinki")
+    assert started.today.is_true(ctx)
+    assert started.today.next_change(ctx) == datetime(2024, 4, 1, tzinfo=HEL)
+
+
+def test_next_change_of_status() -> None:
+    ctx = ctx_for(RUN_OK, "2024-01-31 12:00")
+    assert started.next_change(ctx) is None
+    assert started.today.next_change(ctx) == datetime(2024, 2, 1, tzinfo=UTC)
+    # already false and false again tomorrow: nothing to plan
+    assert (started.today >= 5).next_change(ctx) is None
+    window = started.today.between("10:00", "10:30")
+    assert window.next_change(ctx) == datetime(2024, 2, 1, 10, tzinfo=UTC)
+    past = succeeded.in_past("2 hours")
+    assert past.next_change(ctx) == datetime(2024, 1, 31, 12, 30, 0, 1, tzinfo=UTC)
+
+
+def test_comparisons_build_new_frozen_values() -> None:
+    base = started.today
+    three = base >= 3
+    assert three is not base
+    assert (three.op, three.n) == (">=", 3)  # type: ignore[attr-defined]
+    assert (base.op, base.n) == (">=", 1)  # type: ignore[attr-defined]
+    assert started.today == started.today
+    assert (started.today >= 3) == (started.today >= 3)
+    assert hash(started.today >= 3) == hash(started.today >= 3)
+    assert started.today != failed.today
+    assert pickle.loads(pickle.dumps(three)) == three
+    with pytest.raises(TypeError, match="whole number"):
+        started.today >= "3"  # type: ignore[operator]  # noqa: B015
+    with pytest.raises(ValueError, match="never negative"):
+        started.today >= -1  # noqa: B015
+
+
+def test_running_counts_open_runs_and_their_age() -> None:
+    open_run: list[tuple[str, Action]] = [("2024-01-31 10:00", "run")]
+    ctx = ctx_for(open_run, "2024-01-31 10:09:59")
+    assert running.is_true(ctx)
+    assert not running.more_than("10 minutes").is_true(ctx)
+    assert running.less_than("10 minutes").is_true(ctx)
+    assert running.more_than("10 minutes").next_change(ctx) == datetime(
+        2024, 1, 31, 10, 10, tzinfo=UTC
+    )
+    assert running.less_than("10 minutes").next_change(ctx) == datetime(
+        2024, 1, 31, 10, 10, tzinfo=UTC
+    )
+    assert running.between("5 minutes", "10 minutes").is_true(ctx)
+    assert (running >= 2).is_true(ctx) is False
+    assert running(task="other").is_true(ctx) is False
+    done = ctx_for(RUN_OK, "2024-01-31 10:40")
+    assert not running.is_true(done)
+    assert running.next_change(done) is None
+    with pytest.raises(ValueError, match="longer"):
+        running.between("10 minutes", "5 minutes")
+
+
+def test_cron_is_run_based_and_crontime_a_clock_predicate() -> None:
+    every5 = cron("*/5 * * * *")
+    assert every5.is_true(ctx_for([], "2024-01-31 10:05"))
+    assert not every5.is_true(ctx_for([], "2024-01-31 10:06"))
+    # a start in the minute blocks it, whatever the outcome (even a crash)
+    crashed: list[tuple[str, Action]] = [
+        ("2024-01-31 10:05:01", "run"),
+        ("2024-01-31 10:05:02", "crash"),
+    ]
+    ctx = ctx_for(crashed, "2024-01-31 10:05:30")
+    assert not every5.is_true(ctx)
+    assert every5.next_change(ctx) == datetime(2024, 1, 31, 10, 10, tzinfo=UTC)
+    assert cron(minute="*/5") == every5
+    assert crontime("0 9 * * 1-5").is_true(ctx_for([], "2024-01-31 09:00:59"))
+    assert not crontime("0 9 * * 1-5").is_true(ctx_for([], "2024-02-03 09:00"))  # Saturday
+    with pytest.raises(ValueError, match="either"):
+        cron("* * * * *", minute="5")
+
+
+def test_env_and_params() -> None:
+    ctx = ctx_for([], "2024-01-31 12:00")
+    assert not is_env("prod").is_true(ctx)
+    ctx.session.parameters.update(env="prod", mode="full", x=1)
+    assert is_env("prod").is_true(ctx)
+    assert not IsEnv("dev").is_true(ctx)
+    assert ParamExists("x", mode="full").is_true(ctx)
+    assert not ParamExists("y").is_true(ctx)
+    assert not ParamExists(mode="fast").is_true(ctx)
+    assert is_env("prod").next_change(ctx) is None
+    with pytest.raises(ValueError, match="environment"):
+        is_env("")
+    with pytest.raises(ValueError, match="at least one"):
+        ParamExists()
+    assert pickle.loads(pickle.dumps(ParamExists("x", mode="full"))) == ParamExists(
+        "x", mode="full"
+    )
+
+
+def test_custom_conditions_take_session_parameters_by_name() -> None:
+    ctx = ctx_for([], "2024-01-31 12:00")
+    ctx.session.parameters["limit"] = 3
+
+    def under_limit(limit: int, used: int = 1) -> bool:
+        return used < limit
+
+    cond = condition(under_limit)
+    assert cond.session_params == ("limit", "used")
+    assert cond.is_true(ctx)
+    ctx.session.parameters["used"] = 5
+    assert not cond.is_true(ctx)
+
+
+def test_scheduler_started() -> None:
+    ctx = ctx_for([], "2024-01-31 12:00")
+    cond = scheduler_started("10 minutes")
+    assert not cond.is_true(ctx)  # not started
+    ctx.session.scheduler.started_at = datetime(2024, 1, 31, 11, 55, tzinfo=UTC)
+    assert cond.is_true(ctx)
+    assert cond.next_change(ctx) == datetime(2024, 1, 31, 12, 5, 0, 1, tzinfo=UTC)
+    later = Context(datetime(2024, 1, 31, 12, 6, tzinfo=UTC), ctx.session, ctx.task)
+    assert not cond.is_true(later)

@@ -1,0 +1,59 @@
+"""Task functions for the execution tests, at module level so ``process`` runs can import them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from skylaunch.args import Return, TerminationFlag
+from skylaunch.exc import TaskInaction
+from skylaunch.log.context import task_log
+
+USER_LOGGER = "tests.user_code"
+
+
+def add(x: int, y: int) -> int:
+    logging.getLogger(USER_LOGGER).warning("adding %s and %s", x, y)
+    return x + y
+
+
+def double(value: int = Return("add")) -> int:  # type: ignore[assignment]
+    return value * 2
+
+
+def fail() -> None:
+    raise ValueError("boom in the task")
+
+
+def skip() -> None:
+    raise TaskInaction()
+
+
+def wait_for_flag(flag: threading.Event = TerminationFlag()) -> str:  # type: ignore[assignment]  # noqa: B008
+    """Block until terminated (30 s at most, far beyond every test's timeout)."""
+    flag.wait(30)
+    return "flag seen" if flag.is_set() else "flag never set"
+
+
+async def wait_async(flag: threading.Event = TerminationFlag()) -> None:  # type: ignore[assignment]  # noqa: B008
+    for _ in range(3000):
+        if flag.is_set():
+            return
+        await asyncio.sleep(0.01)
+
+
+def short(seconds: float = 0.3, flag: threading.Event = TerminationFlag()) -> str:  # type: ignore[assignment]  # noqa: B008
+    """Work for ``seconds`` (an interruptible wait) and succeed."""
+    flag.wait(seconds)
+    return "finished"
+
+
+def unpicklable_result() -> Any:
+    return threading.Lock()
+
+
+def log_inside() -> None:
+    task_log("hello from inside")
+    logging.getLogger(USER_LOGGER).warning("plain logging inside")

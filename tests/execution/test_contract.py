@@ -1,0 +1,323 @@
+"""One contract for every execution mode: the same scenarios, asserted on the logged records.
+
+The scheduler runs for real (system clock, in a background thread) because threads and processes
+run in real time; every wait is bounded and ends on an event (a record arriving), never on a
+fixed sleep. After each test no child process and no task thread may be left.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from skylaunch import App
+from skylaunch.args import Return
+from skylaunch.conds import after_success
+from skylaunch.log.context import RunContextFilter
+from tests.execution import _targets as t
+
+MODES = ["main", "async", "thread", "process"]
+BACKGROUND = ["async", "thread", "process"]  # modes that can be timed out and terminated
+WAIT_S = 15.0
+
+
+class Collector(logging.Handler):
+    """Keeps every record that reaches the root logger and wakes waiters."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
+
+    def actions(self, task: str) -> list[str]:
+        return [
+            r.action  # type: ignore[attr-defined]
+            for r in list(self.records)
+            if getattr(r, "task_name", None) == task and hasattr(r, "action")
+        ]
+
+    def of(self, task: str, action: str) -> list[logging.LogRecord]:
+        return [
+            r
+            for r in list(self.records)
+            if getattr(r, "task_name", None) == task and getattr(r, "action", None) == action
+        ]
+
+    def wait(self, predicate: Callable[[], bool], what: str) -> None:
+        with self.changed:
+            if not self.changed.wait_for(predicate, WAIT_S):
+                raise AssertionError(f"waited {WAIT_S} s for {what}; records: {self.records}")
+
+    def wait_action(self, task: str, action: str, count: int = 1) -> None:
+        self.wait(
+            lambda: len(self.of(task, action)) >= count,
+            f"{count} {action!r} of {task!r} (have {self.actions(task)})",
+        )
+
+
+@pytest.fixture
+def records() -> Iterator[Collector]:
+    collector = Collector()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.INFO)
+    try:
+        yield collector
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(old_level)
+
+
+def task_threads() -> list[threading.Thread]:
+    return [th for th in threading.enumerate() if th.name.startswith("skylaunch:")]
+
+
+class Running:
+    """A scheduler serving in a background thread for the length of a ``with`` block."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._serve, name="test-scheduler")
+        self.started = threading.Event()
+
+    def _serve(self) -> None:
+        self.app.session.startup_hooks.insert(0, self.started.set)
+        try:
+            self.app.session.start()
+        except BaseException as exc:
+            self.error = exc
+
+    def __enter__(self) -> Running:  # noqa: PYI034
+        self.thread.start()
+        assert self.started.wait(WAIT_S), "the scheduler did not start"
+        return self
+
+    def stop(self) -> None:
+        self.app.session.shut_down()
+        self.thread.join(WAIT_S + 10)
+        assert not self.thread.is_alive(), "the scheduler did not stop"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread.is_alive():
+            self.stop()
+        if self.error is not None:
+            raise self.error
+        # nothing left behind
+        assert multiprocessing.active_children() == []
+        leftover = [th for th in task_threads() if th.is_alive()]
+        for th in leftover:
+            th.join(2)
+        assert [th.name for th in task_threads() if th.is_alive()] == []
+
+
+def make_app(mode: str, **config: Any) -> App:
+    return App(config={"execution": mode, "max_process_count": 2, **config})
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_success_with_parameters_and_return_piping(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.params(x=40)
+    app.session.create_task(func=t.add, name="add")
+    app.session.create_task(func=t.double, name="double", start_cond=after_success("add"))
+    with Running(app):
+        app.session["add"].run(y=2)
+        records.wait_action("double", "success")
+    assert records.actions("add") == ["run", "success"]
+    assert records.actions("double") == ["run", "success"]
+    assert app.session.returns == {"add": 42, "double": 84}
+    # the user's own logging inside the task reached the parent's handlers (from the child too)
+    user = [r for r in records.records if r.name == t.USER_LOGGER]
+    assert [r.getMessage() for r in user] == ["adding 40 and 2"]
+    run_ids = {r.run_id for r in records.of("add", "run") + records.of("add", "success")}  # type: ignore[attr-defined]
+    assert len(run_ids) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_failure_logs_the_traceback(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.fail, name="fail")
+    with Running(app):
+        app.session["fail"].run()
+        records.wait_action("fail", "fail")
+    (record,) = records.of("fail", "fail")
+    assert record.levelno == logging.ERROR
+    assert "Traceback" in record.exc_text  # type: ignore[operator]
+    assert "ValueError: boom in the task" in record.exc_text  # type: ignore[operator]
+    assert "fail" not in app.session.returns
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inaction(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.skip, name="skip")
+    with Running(app):
+        app.session["skip"].run()
+        records.wait_action("skip", "inaction")
+    assert records.actions("skip") == ["run", "inaction"]
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_timeout_terminates(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    func = t.wait_async if mode == "async" else t.wait_for_flag
+    app.session.create_task(func=func, name="slow", timeout=0.2)
+    with Running(app):
+        app.session["slow"].run()
+        records.wait_action("slow", "terminate")
+    assert records.actions("slow") == ["run", "terminate"]
+    assert records.of("slow", "terminate")[0].exc_text == "timeout"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["async", "thread"])  # the process path is the same as above
+def test_config_timeout_is_the_default(mode: str, records: Collector) -> None:
+    app = make_app(mode, timeout=0.2)
+    app.session.create_task(func=t.wait_for_flag, name="slow")
+    with Running(app):
+        app.session["slow"].run()
+        records.wait_action("slow", "terminate")
+    assert records.actions("slow") == ["run", "terminate"]
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_terminate_from_another_thread(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.wait_for_flag, name="long")
+    with Running(app):
+        app.session["long"].run()
+        records.wait_action("long", "run")
+        app.session["long"].terminate()
+        records.wait_action("long", "terminate")
+    assert records.actions("long") == ["run", "terminate"]
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_multilaunch_runs_concurrently_with_own_run_ids(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.wait_for_flag, name="many", multilaunch=True)
+    with Running(app):
+        task = app.session["many"]
+        task.run()
+        task.run()
+        records.wait_action("many", "run", 2)
+        records.wait(lambda: task.n_alive == 2, "two runs alive at once")
+        task.terminate()
+        records.wait_action("many", "terminate", 2)
+    run_ids = [r.run_id for r in records.of("many", "run")]  # type: ignore[attr-defined]
+    assert len(set(run_ids)) == 2
+    assert sorted(r.run_id for r in records.of("many", "terminate")) == sorted(run_ids)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_without_multilaunch_runs_queue_up(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.short, name="once", parameters={"seconds": 0.05})
+    with Running(app):
+        task = app.session["once"]
+        task.run()
+        task.run()
+        records.wait_action("once", "success", 2)
+    assert records.actions("once") == ["run", "success", "run", "success"]
+
+
+def test_max_process_count_caps_processes(records: Collector) -> None:
+    app = make_app("process", max_process_count=1)
+    app.session.create_task(func=t.short, name="a", parameters={"seconds": 0.05})
+    app.session.create_task(func=t.short, name="b", parameters={"seconds": 0.05})
+    with Running(app):
+        app.session["a"].run()
+        app.session["b"].run()
+        records.wait(
+            lambda: bool(records.of("a", "success") and records.of("b", "success")),
+            "both to succeed",
+        )
+    order = [
+        (r.task_name, r.action)  # type: ignore[attr-defined]
+        for r in records.records
+        if getattr(r, "action", None) in ("run", "success")
+    ]
+    # never two processes at once: each run ends before the next one starts
+    assert order in (
+        [("a", "run"), ("a", "success"), ("b", "run"), ("b", "success")],
+        [("b", "run"), ("b", "success"), ("a", "run"), ("a", "success")],
+    )
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_instant_shutdown_terminates_running_tasks(mode: str, records: Collector) -> None:
+    app = make_app(mode, instant_shutdown=True)
+    app.session.create_task(func=t.wait_for_flag, name="long")
+    with Running(app) as running:
+        app.session["long"].run()
+        records.wait_action("long", "run")
+        running.stop()
+    assert records.actions("long") == ["run", "terminate"]
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_shutdown_lets_running_tasks_finish(mode: str, records: Collector) -> None:
+    app = make_app(mode, instant_shutdown=False)
+    app.session.create_task(func=t.short, name="work", parameters={"seconds": 0.3})
+    with Running(app) as running:
+        app.session["work"].run()
+        records.wait_action("work", "run")
+        running.stop()
+    assert records.actions("work") == ["run", "success"]
+    assert app.session.returns["work"] == "finished"
+
+
+@pytest.mark.parametrize("mode", BACKGROUND)
+def test_shutdown_without_instant_still_obeys_the_timeout(mode: str, records: Collector) -> None:
+    app = make_app(mode, instant_shutdown=False)
+    app.session.create_task(func=t.wait_for_flag, name="long", timeout=0.3)
+    with Running(app) as running:
+        app.session["long"].run()
+        records.wait_action("long", "run")
+        running.stop()
+    assert records.actions("long") == ["run", "terminate"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_missing_return_is_a_prerun_failure(mode: str, records: Collector) -> None:
+    app = make_app(mode, silence_task_prerun=True)
+    app.session.create_task(func=t.double, name="double", parameters={"value": Return("double")})
+    with Running(app):
+        app.session["double"].run()
+        records.wait(
+            lambda: any(getattr(r, "action", None) == "prerun" for r in records.records),
+            "the silenced pre-run error",
+        )
+    assert records.actions("double") == []
+    (error,) = [r for r in records.records if getattr(r, "action", None) == "prerun"]
+    assert "has not returned a value yet" in error.exc_text  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_user_log_lines_carry_the_run(mode: str, records: Collector) -> None:
+    app = make_app(mode)
+    app.session.create_task(func=t.log_inside, name="chatty")
+    stamp = RunContextFilter()
+    records.addFilter(stamp)
+    with Running(app):
+        app.session["chatty"].run()
+        records.wait_action("chatty", "success")
+    (run,) = records.of("chatty", "run")
+    user = [r for r in records.records if not hasattr(r, "action")]
+    assert sorted(r.getMessage() for r in user) == ["hello from inside", "plain logging inside"]
+    # task_log stamps the run itself; RunContextFilter stamps plain logging (a child process
+    # stamps its records before sending them)
+    tagged = [r for r in user if getattr(r, "run_id", None) == run.run_id]  # type: ignore[attr-defined]
+    assert len(tagged) == 2
+    assert {r.task_name for r in tagged} == {"chatty"}  # type: ignore[attr-defined]
