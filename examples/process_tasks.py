@@ -51,5 +51,5 @@ def stuck() -> None:
 if __name__ == "__main__":
     app.run()
     for name in ("crunch", "report", "stuck"):
-        actions = [r["action"] for r in app.session[name].logger.filter_by().all()]
+        actions = [r.action for r in app.session[name].logger.filter_by().all()]
         print(f"  {name:<8} {actions}")

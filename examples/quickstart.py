@@ -39,6 +39,6 @@ if __name__ == "__main__":
     print("\nWhat ran (from the log repo):")
     for name in ("fetch", "transform", "flaky"):
         task = app.session[name]
-        actions = [r["action"] for r in task.logger.filter_by().all()]
+        actions = [r.action for r in task.logger.filter_by().all()]
         summary = {a: actions.count(a) for a in ("run", "success", "fail")}
         print(f"  {name:<10} {summary}")

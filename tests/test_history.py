@@ -73,3 +73,43 @@ def test_on_change_hook_is_called_per_record() -> None:
 def test_bad_bound_is_refused() -> None:
     with pytest.raises(ValueError, match="max_records"):
         TaskHistory(max_records=0)
+
+
+def test_load_builds_sorted_arrays_and_the_last_action() -> None:
+    history = TaskHistory(max_records=10)
+    seen: list[str] = []
+    history.on_change = seen.append
+    log = history.load("a", {"run": [3.0, 1.0], "success": [2.0], "fail": [3.0]})
+    assert history.of("a") is log
+    assert list(log.times("run")) == [1.0, 3.0]
+    assert log.last("success") == 2.0
+    # at the same instant, an end sorts after the run it ends
+    assert (log.last_action, log.last_time) == ("fail", 3.0)
+    assert log.running == {}
+    assert seen == ["a"]
+
+
+def test_load_finds_open_runs_by_run_id_in_the_recent_records() -> None:
+    recent = [
+        (1.0, "run", "x"),
+        (1.5, "crash", "x"),
+        (2.0, "run", "y"),
+        (3.0, "run", "z"),
+        (4.0, "success", "z"),
+    ]
+    log = TaskHistory().load("a", {"run": [1.0, 2.0, 3.0]}, recent)
+    assert log.running == {"y": 2.0}
+    assert log.last_action == "success"  # known from the recent records too
+
+
+def test_load_open_runs_without_run_id_follow_the_newest_record() -> None:
+    history = TaskHistory()
+    recent = [(1.0, "run", None), (2.0, "success", None), (3.0, "run", None)]
+    assert history.load("a", {}, recent).running == {"": 3.0}
+    assert history.load("b", {}, recent[:2]).running == {}
+
+
+def test_load_keeps_at_most_max_records_per_action() -> None:
+    log = TaskHistory(max_records=3).load("a", {"run": [float(i) for i in range(10)]})
+    assert list(log.times("run")) == [7.0, 8.0, 9.0]
+    assert log.running == {}  # without recent records nothing is open

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable, Iterator
-from typing import Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Literal, cast
 
 __all__ = ["ACTIONS", "FINISH_ACTIONS", "Action", "TaskHistory", "TaskLog"]
 
@@ -52,6 +52,52 @@ class TaskLog:
         elif run_id is None and self.running:
             # an end without a run id closes the oldest open run
             del self.running[min(self.running, key=self.running.__getitem__)]
+
+    def load(
+        self,
+        times: Mapping[str, Sequence[float]],
+        recent: Sequence[tuple[float, str, str | None]] = (),
+    ) -> None:
+        """Replace this log with restored records.
+
+        ``times``: per action, timestamps oldest first (built in bulk into one array per
+        action, so restoring a large repo stays fast). ``recent``: the task's newest records
+        of any action, ``(ts, action, run_id)`` oldest first, in which open runs are looked
+        for: a ``run`` whose ``run_id`` no later record ends is open. Runs without an id follow
+        Rocketry's rule: open when the newest id-less record is a ``run``.
+        """
+        last: tuple[float, int] | None = None
+        last_action: str | None = None
+        for action in ACTIONS:
+            got = array("d", sorted(times.get(action, ())))  # linear when already sorted
+            if len(got) > self.max_records:
+                del got[: len(got) - self.max_records]
+            self._times[action] = got
+            if got:
+                # at equal instants an end sorts after the run it ends
+                key = (got[-1], 0 if action == "run" else 1)
+                if last is None or key >= last:
+                    last, last_action = key, action
+        for ts, name, _ in recent:
+            key = (ts, 0 if name == "run" else 1)
+            if name in ACTIONS and (last is None or key >= last):
+                last, last_action = key, name
+        self.last_action = cast("Action | None", last_action)
+        self.last_time = None if last is None else last[0]
+        ended = {run_id for _, action, run_id in recent if action != "run"}
+        running = {
+            run_id: ts
+            for ts, action, run_id in recent
+            if action == "run" and run_id is not None and run_id not in ended
+        }
+        anonymous = [
+            (ts, 0 if action == "run" else 1, action)
+            for ts, action, run_id in recent
+            if run_id is None
+        ]
+        if anonymous and max(anonymous)[2] == "run":
+            running[""] = max(anonymous)[0]
+        self.running = running
 
     def last(self, action: Action) -> float | None:
         times = self._times[action]
@@ -124,6 +170,19 @@ class TaskHistory:
         self.of(task_name).add(action, ts, run_id)
         if self.on_change is not None:
             self.on_change(task_name)
+
+    def load(
+        self,
+        task_name: str,
+        times: Mapping[str, Sequence[float]],
+        recent: Sequence[tuple[float, str, str | None]] = (),
+    ) -> TaskLog:
+        """Replace a task's log with restored records (see :meth:`TaskLog.load`)."""
+        log = self._logs[task_name] = TaskLog(self.max_records)
+        log.load(times, recent)
+        if self.on_change is not None:
+            self.on_change(task_name)
+        return log
 
     def forget(self, task_name: str) -> None:
         self._logs.pop(task_name, None)

@@ -179,6 +179,12 @@ class Scheduler:
         self._stop_reason = reason
         self._poke()
 
+    def fail(self, exc: BaseException) -> None:
+        """Stop after the current pass and raise ``exc`` from :meth:`serve` (first one wins)."""
+        if self._error is None:
+            self._error = exc
+        self._poke()
+
     def restart(self) -> None:
         self._restart = True
         self.shut_down("restart requested")
@@ -518,6 +524,8 @@ class Scheduler:
         try:
             session.shutdown_hooks()
         finally:
+            # Buffered task records (repo unavailable) get a bounded wait to be written.
+            session.flush_logs()
             self.is_running = False
             self._loop = None
             self._wake = None

@@ -14,8 +14,8 @@ import sys
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Generator, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from skylaunch.args import call_with_arguments
@@ -27,9 +27,11 @@ from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
 from skylaunch.execution.process import ProcessExecutor
 from skylaunch.execution.thread import ThreadExecutor
-from skylaunch.history import Action, TaskHistory
-from skylaunch.log.handler import RepoHandler
+from skylaunch.history import ACTIONS, Action, TaskHistory
+from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
 from skylaunch.log.outputs.file import FileLogger
+from skylaunch.log.records import TaskRunRecord
+from skylaunch.log.repos.base import check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
@@ -60,8 +62,19 @@ class _OwnRecords(logging.Filter):
         return getattr(record, "session_key", self.key) == self.key
 
 
+def _may_hold_history(repo: Any) -> bool:
+    """False for an empty memory repo: it cannot hold records of an earlier process."""
+    return not (isinstance(repo, MemoryRepo) and len(repo) == 0)
+
+
 class Session:
     """Everything one scheduler works with. ``App`` makes one for you."""
+
+    log_flush_timeout_s: float = 10.0
+    """How long shutdown (and replacing the repo) waits for buffered records to be written."""
+
+    crash_window: int = 1000
+    """How many of a task's newest records start-up searches for runs that never ended."""
 
     def __init__(
         self,
@@ -101,23 +114,31 @@ class Session:
         self.history.on_change = self.scheduler.on_history_change
         self.repo: Any = None
         self._handler: logging.Handler | None = None
+        self._restored: set[str] | None = None
+        self._buffering_reported = False
         self.set_repo(repo if repo is not None else self.default_repo())
         self._file_output: FileLogger | None = None
         self._attach_outputs()
 
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
-        """A memory repo bounded per task (``history_max_records``) so memory stays flat."""
-        return MemoryRepo(max_per_task=self.config.history_max_records)
+        """A memory repo of :class:`TaskRunRecord` bounded per task (``history_max_records``).
+
+        Reads give models (``record.action`` works as in Rocketry); writes from the lifecycle
+        store plain dicts, turned into models only when read, which keeps logging cheap.
+        """
+        return MemoryRepo(TaskRunRecord, max_per_task=self.config.history_max_records)
 
     def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
-        """Store task records in ``repo`` from now on (and read history back from it at start).
+        """Store task records in ``repo`` from now on; the history is read back from it at start.
 
-        With ``delete_existing`` (the default), repo handlers already on the task logger are
-        removed first, except those of other live sessions.
+        ``repo`` is checked first (methods, record fields): a repo that cannot hold task
+        records fails here, naming what is missing. With ``delete_existing`` (the default),
+        repo handlers already on the task logger are removed, except those of other live
+        sessions. This session's previous handler is closed after writing what it still
+        buffers (waiting up to ``log_flush_timeout_s``).
         """
-        if not hasattr(repo, "add") or not hasattr(repo, "filter_by"):
-            raise TypeError(f"a repo needs add() and filter_by() methods, got {repo!r}")
+        check_log_repo(repo)
         logger = self.task_logger
         for handler in list(logger.handlers):
             owner = getattr(handler, "_skylaunch_owner", None)
@@ -126,6 +147,8 @@ class Session:
             foreign = owner is None and isinstance(handler, RepoHandler)
             if mine or orphan or (delete_existing and foreign):
                 logger.removeHandler(handler)
+                if mine and isinstance(handler, RepoHandler):
+                    handler.close(self.log_flush_timeout_s)
         handler = RepoHandler(repo)
         handler.addFilter(_OwnRecords(self, status_only=True))
         handler._skylaunch_owner = weakref.ref(self)  # type: ignore[attr-defined]
@@ -133,6 +156,11 @@ class Session:
         self.repo = repo
         self._handler = handler
         self.history.clear()
+        # A memory repo that starts empty holds only what this session logs: nothing to read.
+        self._restored = set() if _may_hold_history(repo) else None
+        self._buffering_reported = False
+        if self.scheduler.is_running:
+            self.restore_history()
         self.scheduler.notify()
 
     def get_repo(self) -> Any:
@@ -140,6 +168,85 @@ class Session:
 
     def get_task_log(self, **query: Any) -> list[Any]:
         return list(self.repo.filter_by(**query).all())
+
+    def restore_history(self, task_names: Iterable[str] | None = None) -> None:
+        """Rebuild tasks' in-memory history from the repo and log their crashed runs.
+
+        Called at start-up (after the start-up hooks, which may set the repo) and whenever a
+        repo is attached while the scheduler runs. Each task is read once per repo: per
+        action, the timestamps of its newest ``history_max_records`` records
+        (:func:`restore_times`), plus what the handler still buffers. A ``run`` among the
+        task's newest ``crash_window`` records (:func:`restore_recent`) that no end matches
+        by ``run_id``, and that is not running now, is logged as ``crash``, in the history
+        and in the repo.
+        """
+        restored = self._restored
+        if restored is None:
+            return
+        names = [t.name for t in self.tasks_in_order()] if task_names is None else task_names
+        handler = self._handler
+        pending = handler.pending_items() if isinstance(handler, RepoHandler) else []
+        limit = self.config.history_max_records
+        for name in names:
+            if name in restored:
+                continue
+            try:
+                times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
+                recent = restore_recent(self.repo, name, limit=self.crash_window)
+            except Exception as exc:
+                if not self.config.silence_task_logging:
+                    raise TaskLoggingError(
+                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
+                    ) from exc
+                self.scheduler_logger.exception(
+                    "Reading the history of task %r failed (silenced): it starts empty", name
+                )
+                restored.add(name)
+                continue
+            for item in pending:
+                get = field_getter(item)
+                action = get("action")
+                if get("task_name") == name and action in ACTIONS:
+                    created = float(get("created"))
+                    times.setdefault(action, []).append(created)
+                    recent.append((created, action, get("run_id")))
+            log = self.history.load(name, times, recent)
+            restored.add(name)
+            alive = self.scheduler.running_handles.get(name, {})
+            for run_id, ts in sorted(log.running.items(), key=lambda pair: pair[1]):
+                if run_id in alive:
+                    continue
+                start = datetime.fromtimestamp(ts, self.clock.tz)
+                self.log_action(
+                    name,
+                    "crash",
+                    run_id or None,
+                    start,
+                    exc_text="the run had no end when the scheduler started (process died?)",
+                )
+
+    def flush_logs(self, timeout: float | None = None) -> bool:
+        """Write what the repo handler buffers, retrying up to ``timeout`` seconds.
+
+        Called at shutdown with ``log_flush_timeout_s``. Returns whether nothing is left;
+        what is left stays buffered and retried in the background while the process lives.
+        """
+        handler = self._handler
+        if not isinstance(handler, RepoHandler):
+            return True
+        wait = self.log_flush_timeout_s if timeout is None else timeout
+        if handler.flush(wait):
+            return True
+        self.scheduler_logger.error(
+            "%d task record(s) could not be written to %r within %.1f s (%r); they stay "
+            "buffered and retried while this process lives, and are lost if it exits",
+            handler.pending,
+            self.repo,
+            wait,
+            handler.last_error,
+            extra={"action": "shutdown"},
+        )
+        return False
 
     # --- outputs ----------------------------------------------------------------------------
     def _attach_outputs(self) -> None:
@@ -289,40 +396,57 @@ class Session:
         exc_text: str | None = None,
         ts: float | None = None,
     ) -> None:
-        """Record an action: in the history first (it happened), then through the task logger."""
+        """Record an action: in the history first (it happened), then through the task logger.
+
+        When this session's repo handler is the only consumer of task records and takes
+        trusted writes (the default memory repo), the record goes to it as a dict, without a
+        ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
+        """
         clock = self.clock
         if ts is None:
             ts = clock.timestamp()
         self.history.add(task_name, action, ts, run_id)
         logger = self.task_logger
-        if logger.disabled:
+        level = logging.ERROR if action == "fail" else logging.INFO
+        if logger.disabled or not logger.isEnabledFor(level):
             return
-        record = logging.LogRecord(
-            logger.name,
-            logging.ERROR if action == "fail" else logging.INFO,
-            __file__,
-            0,
-            _MESSAGE,
-            (task_name, action),
-            None,
-        )
-        record.created = ts
-        record.msecs = (ts - int(ts)) * 1000
-        record.task_name = task_name
-        record.action = action
-        record.run_id = run_id
-        record.start = start
         if action == "run":
-            record.end = None
-            record.runtime = None
+            end: datetime | None = None
+            runtime: timedelta | None = None
         else:
             end = datetime.fromtimestamp(ts, clock.tz)
-            record.end = end
-            record.runtime = end - start
-        record.exc_text = exc_text
-        record.session_key = id(self)
+            runtime = end - start
+        handler = self._handler
         try:
-            logger.handle(record)
+            if handler is not None and self._sole_trusted_consumer(logger, handler, level):
+                handler.emit_trusted(  # type: ignore[attr-defined]
+                    {
+                        "task_name": task_name,
+                        "action": action,
+                        "created": ts,
+                        "start": start,
+                        "end": end,
+                        "runtime": runtime,
+                        "message": f"Task '{task_name}' status: '{action}'",
+                        "exc_text": exc_text,
+                        "run_id": run_id,
+                    }
+                )
+            else:
+                record = logging.LogRecord(
+                    logger.name, level, __file__, 0, _MESSAGE, (task_name, action), None
+                )
+                record.created = ts
+                record.msecs = (ts - int(ts)) * 1000
+                record.task_name = task_name
+                record.action = action
+                record.run_id = run_id
+                record.start = start
+                record.end = end
+                record.runtime = runtime
+                record.exc_text = exc_text
+                record.session_key = id(self)
+                logger.handle(record)
         except Exception as exc:
             if not self.config.silence_task_logging:
                 raise TaskLoggingError(
@@ -331,17 +455,63 @@ class Session:
             self.scheduler_logger.exception(
                 "Logging %r of task %r failed (silenced)", action, task_name
             )
+        if isinstance(handler, RepoHandler) and handler.failing:
+            self._repo_unavailable(handler, task_name, action)
+
+    def _repo_unavailable(self, handler: RepoHandler, task_name: str, action: str) -> None:
+        """A record waits in the handler's buffer: stop the scheduler unless silenced.
+
+        Nothing is lost either way: the history has the action, and the buffered record is
+        written when the repo is back (at the latest by :meth:`flush_logs` at shutdown).
+        """
+        if not self.config.silence_task_logging:
+            self.scheduler.fail(
+                TaskLoggingError(
+                    f"logging {action!r} of task {task_name!r}: {self.repo!r} is unavailable "
+                    f"({handler.last_error!r}); {handler.pending} record(s) buffered "
+                    "(set silence_task_logging=True to keep scheduling meanwhile)"
+                )
+            )
+        elif not self._buffering_reported:
+            self._buffering_reported = True
+            self.scheduler_logger.warning(
+                "Task records are buffered: %r is unavailable (%r); retrying in the background",
+                self.repo,
+                handler.last_error,
+            )
+        if not handler.pending:
+            self._buffering_reported = False
+
+    @staticmethod
+    def _sole_trusted_consumer(
+        logger: logging.Logger, handler: logging.Handler, level: int
+    ) -> bool:
+        if not getattr(handler, "takes_trusted", False) or level < handler.level:
+            return False
+        if logger.filters or len(handler.filters) != 1:
+            return False
+        for other in logger.handlers:
+            # Other sessions' repo handlers take only their own session's records.
+            if other is not handler and getattr(other, "_skylaunch_owner", None) is None:
+                return False
+        parent = logger.parent if logger.propagate else None
+        while parent is not None:
+            if parent.handlers:
+                return False
+            parent = parent.parent if parent.propagate else None
+        return True
 
     # --- hooks ----------------------------------------------------------------------------
     def _hook_context(self, task: Task | None = None) -> dict[str, Any]:
         return {"session": self, "task": task, "termination_flag": None}
 
     def startup(self) -> None:
-        """Before the first pass: start-up hooks.
+        """Before the first pass: start-up hooks, then the history restored from the repo.
 
         A hook that is a generator function runs up to its ``yield`` now and resumes at
         shutdown (build a connection pool, then close it). Parameters whose defaults are
-        arguments (``session=Session()``, ``logger=TaskLogger()``) are filled in.
+        arguments (``session=Session()``, ``logger=TaskLogger()``) are filled in. Hooks run
+        first because they may attach the repo (Rocketry's ``TaskLogger().set_repo``).
         """
         self._setup_generators = []
         for hook in self.startup_hooks:
@@ -349,6 +519,7 @@ class Session:
             if isinstance(result, Generator):
                 next(result, None)
                 self._setup_generators.append(result)
+        self.restore_history()
 
     def shutdown_hooks(self) -> None:
         """After the last run has ended: resume setup generators, then shutdown hooks."""

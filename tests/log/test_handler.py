@@ -15,10 +15,13 @@ from skylaunch.log import (
     LogRecord,
     MemoryRepo,
     MinimalRecord,
+    MinimalRunRecord,
     RepoHandler,
     RunRecord,
     TaskRunRecord,
     restore_query,
+    restore_recent,
+    restore_times,
 )
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -256,3 +259,121 @@ def test_argument_checks() -> None:
         RepoHandler(MemoryRepo(), retry_initial_s=0)
     with pytest.raises(ValueError, match="limit"):
         restore_query(MemoryRepo(), "x", limit=-1)
+
+
+def test_records_without_action_are_skipped() -> None:
+    repo = MemoryRepo(TaskRunRecord)
+    handler = RepoHandler(repo)
+    logger = logging.getLogger("skylaunch.test.noaction")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.info("a user line", extra={"task_name": "x", "run_id": "r"})
+        handler.emit(record(action="run"))
+    finally:
+        logger.removeHandler(handler)
+    assert [(i.task_name, i.action) for i in repo.filter_by().all()] == [("x", "run")]
+
+
+def test_trusted_path_stores_the_lifecycle_fields_unvalidated() -> None:
+    repo = MemoryRepo(TaskRunRecord)
+    handler = RepoHandler(repo)
+    assert handler.takes_trusted
+    start = T0 - timedelta(seconds=2)
+    handler.emit(record(action="success", run_id="r", start=start, end=T0, runtime=timedelta(2)))
+    (stored,) = repo._tasks["x"]["success"].items
+    assert type(stored) is dict  # no model built on the write path
+    (item,) = repo.filter_by(task_name="x").all()
+    assert isinstance(item, TaskRunRecord)
+    assert (item.run_id, item.start, item.message) == ("r", start, "Task 'x'")
+
+
+@pytest.mark.parametrize(
+    ("model", "override", "expected"),
+    [
+        (TaskRunRecord, None, True),
+        (MinimalRecord, None, True),
+        (None, None, True),
+        (LogRecord, None, False),  # needs fields the trusted dict does not carry
+        (TaskRunRecord, MinimalRecord, False),  # the handler builds another model
+    ],
+)
+def test_which_repos_take_trusted_writes(model: Any, override: Any, expected: bool) -> None:
+    assert RepoHandler(MemoryRepo(model), model=override).takes_trusted is expected
+
+
+def test_odd_records_still_go_through_validation() -> None:
+    handler = RepoHandler(MemoryRepo(TaskRunRecord))
+    with pytest.raises(TaskLoggingError, match="exploded"):
+        handler.emit(record(action="exploded"))
+    with pytest.raises(TaskLoggingError, match="task 5"):
+        handler.emit(record(task=5))  # type: ignore[arg-type]
+
+
+def test_trusted_writes_are_buffered_when_the_repo_is_down() -> None:
+    repo = FlakyRepo(TaskRunRecord, failures=1)
+    clock = FakeClock()
+    handler = RepoHandler(repo, monotonic=clock)
+    handler._start_timer = lambda: None  # type: ignore[method-assign]
+    handler.emit(record(created=1.0))
+    assert (handler.pending, handler.failing) == (1, True)
+    handler.emit_trusted(
+        {"task_name": "x", "action": "success", "created": 2.0, "message": "m", "run_id": None}
+    )
+    assert handler.pending == 2
+    assert [i["created"] for i in handler.pending_items()] == [1.0, 2.0]
+    assert handler.flush()
+    assert handler.failing is False
+    assert [i.created for i in repo.filter_by().all()] == [1.0, 2.0]
+
+
+def test_emit_trusted_on_other_repos_converts_and_writes() -> None:
+    repo = MemoryRepo(LogRecord)
+    handler = RepoHandler(repo)
+    with pytest.raises(Exception, match="validation error"):
+        handler.emit_trusted({"task_name": "x", "action": "run", "created": 1.0})
+    repo2 = MemoryRepo(MinimalRecord)
+    handler2 = RepoHandler(repo2, model=MinimalRecord)
+    handler2.emit_trusted({"task_name": "x", "action": "run", "created": 1.0})
+    assert repo2.filter_by().count() == 1
+
+
+def test_restore_times_per_action_oldest_first_with_limit() -> None:
+    repo = MemoryRepo(MinimalRunRecord)
+    for i in range(6):
+        repo.add({"task_name": "x", "action": "run", "created": float(i), "run_id": str(i)})
+    repo.add({"task_name": "x", "action": "fail", "created": 9.0, "run_id": "5"})
+    repo.add({"task_name": "y", "action": "run", "created": 3.0, "run_id": "y"})
+    times = restore_times(repo, "x", limit=3, actions=("run", "fail", "crash"))
+    assert times == {"run": [3.0, 4.0, 5.0], "fail": [9.0], "crash": []}
+    assert restore_recent(repo, "x", limit=2) == [(5.0, "run", "5"), (9.0, "fail", "5")]
+    with pytest.raises(ValueError, match="limit"):
+        restore_times(repo, "x", limit=-1, actions=("run",))
+
+
+def test_restore_from_a_duck_repo() -> None:
+    reads: list[dict[str, Any]] = []
+    items = [
+        {"task_name": "x", "action": "run", "created": float(i), "run_id": str(i)} for i in range(5)
+    ] + [{"task_name": "x", "action": "success", "created": T0, "run_id": "4"}]
+
+    class Duck:
+        def add(self, item: Any) -> None: ...
+
+        def filter_by(self, **query: Any) -> Any:
+            reads.append(query)
+            found = [i for i in items if all(i[k] == v for k, v in query.items())]
+
+            class Result:
+                def all(self) -> list[dict[str, Any]]:
+                    return found
+
+            return Result()
+
+    times = restore_times(Duck(), "x", limit=2, actions=("run", "success"))
+    assert times == {"run": [3.0, 4.0], "success": [T0.timestamp()]}
+    assert restore_recent(Duck(), "x", limit=2) == [
+        (4.0, "run", "4"),
+        (T0.timestamp(), "success", "4"),
+    ]
+    assert reads == [{"task_name": "x"}] * 2

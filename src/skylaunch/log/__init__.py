@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from skylaunch.log.handler import RepoHandler, restore_query
+from skylaunch.log.handler import RepoHandler, restore_query, restore_recent, restore_times
 from skylaunch.log.query import (
     Query,
     between,
@@ -31,6 +31,7 @@ from skylaunch.log.records import (
     TaskRunRecord,
 )
 from skylaunch.log.repos import BaseRepo, BaseResult, CSVFileRepo, MemoryRepo, Repo, Result
+from skylaunch.log.repos.base import check_log_repo
 
 if TYPE_CHECKING:
     from skylaunch.log.repos.sql import SQLRepo
@@ -53,6 +54,7 @@ __all__ = [
     "TaskLogRecord",
     "TaskRunRecord",
     "between",
+    "check_log_repo",
     "equal",
     "greater_equal",
     "greater_than",
@@ -61,6 +63,8 @@ __all__ = [
     "less_than",
     "not_equal",
     "restore_query",
+    "restore_recent",
+    "restore_times",
     "skip",
 ]
 

@@ -7,6 +7,11 @@ item waits in an ordered in-memory buffer and is retried with exponential backof
 caller's thread never sleeps. Items are written in order and never twice (a batch is taken
 off the buffer only after the repo accepted it).
 
+Records without an ``action`` (user lines from :func:`skylaunch.log.context.task_log`, which
+propagate to the task logger) are not task actions and are skipped. Lifecycle records bound for
+a repo that takes trusted writes (the default :class:`~skylaunch.log.MemoryRepo`) skip copying,
+formatting and validation: the handler hands the repo a plain dict of the record's fields.
+
 Any other failure is not retried: ``emit`` raises :class:`~skylaunch.exc.TaskLoggingError`
 itself rather than going through ``logging``'s ``handleError`` (which would print and swallow
 it), so the scheduler decides, through ``silence_task_logging``, whether to go on.
@@ -17,18 +22,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import typing
 from collections import deque
 from collections.abc import Callable, Sequence
 from copy import copy
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from skylaunch.exc import RepoUnavailableError, TaskLoggingError
 from skylaunch.log.query import Equal, GreaterEqual, Operator, Query
+from skylaunch.log.records import Action
 from skylaunch.log.repos.base import BaseRepo, field_getter
 
-__all__ = ["RepoHandler", "restore_query"]
+__all__ = ["RepoHandler", "restore_query", "restore_recent", "restore_times"]
 
 # What a repo that does not declare ``transient_errors`` (a Red Bird repo, a user's own) may
 # raise when its storage is away for a moment.
@@ -37,6 +45,9 @@ _DEFAULT_TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
+
+
+_ACTIONS = frozenset(typing.get_args(Action))
 
 
 class RepoHandler(logging.Handler):
@@ -78,6 +89,18 @@ class RepoHandler(logging.Handler):
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self._ours = isinstance(repo, BaseRepo)
+        # The fast path: our memory repo, with no model override and a model the trusted
+        # fields fill completely.
+        trusted = getattr(repo, "add_trusted", None)
+        self._trusted: Callable[[dict[str, Any]], None] | None = (
+            trusted
+            if callable(trusted)
+            and getattr(repo, "takes_trusted", False)
+            and (model is None or model is getattr(repo, "model", None))
+            else None
+        )
+        self.failing = False
+        """True from a transient write failure until the buffer has been written out."""
         self._batch_size = batch_size if self._ours else 1
         self._monotonic = monotonic
         self._buffer: deque[Any] = deque()
@@ -100,6 +123,45 @@ class RepoHandler(logging.Handler):
         """Records waiting for the repo to come back."""
         return len(self._buffer)
 
+    @property
+    def takes_trusted(self) -> bool:
+        """Whether :meth:`emit_trusted` skips the ``LogRecord`` path (our memory repo)."""
+        return self._trusted is not None
+
+    def emit_trusted(self, fields: dict[str, Any]) -> None:
+        """Write a lifecycle record given as its fields (``TRUSTED_FIELDS``), no ``LogRecord``.
+
+        The session's hot path, used only when this handler is the sole consumer of the task
+        logger's records; the dict is stored as it is (do not reuse it).
+        """
+        if self._trusted is not None:
+            self._write_trusted(fields)
+            return
+        item = self.repo.to_item(fields) if self._ours else fields
+        with self._buffer_lock:
+            self._buffer.append(item)
+        if self._monotonic() >= self._next_try:
+            self._drain(blocking=False)
+
+    def _write_trusted(self, fields: dict[str, Any]) -> None:
+        if not self._buffer:
+            try:
+                self._trusted(fields)  # type: ignore[misc]
+            except self.transient_errors as exc:
+                with self._buffer_lock:
+                    self._buffer.append(fields)
+                self._backoff(exc)
+            return
+        with self._buffer_lock:
+            self._buffer.append(fields)
+        if self._monotonic() >= self._next_try:
+            self._drain(blocking=False)
+
+    def pending_items(self) -> list[Any]:
+        """A copy of the buffered items, oldest first (restore adds them to what the repo has)."""
+        with self._buffer_lock:
+            return list(self._buffer)
+
     # -- building items -----------------------------------------------------------------------
 
     def to_item(self, record: logging.LogRecord) -> Any:
@@ -121,8 +183,36 @@ class RepoHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record and write what is queued, unless a retry is not yet due.
 
-        Raises :class:`TaskLoggingError` for failures that retrying will not fix.
+        Records without an ``action`` are skipped. Raises :class:`TaskLoggingError` for
+        failures that retrying will not fix.
         """
+        fields = record.__dict__
+        action = fields.get("action")
+        if action is None:
+            return
+        trusted = self._trusted
+        task_name = fields.get("task_name")
+        # Records that do not look like the lifecycle's own go through validation instead.
+        if (
+            trusted is not None
+            and action in _ACTIONS
+            and type(task_name) is str
+            and not isinstance(fields.get("run_id"), (int, float))
+        ):
+            self._write_trusted(
+                {
+                    "task_name": task_name,
+                    "action": action,
+                    "created": record.created,
+                    "start": fields.get("start"),
+                    "end": fields.get("end"),
+                    "runtime": fields.get("runtime"),
+                    "message": record.getMessage(),
+                    "exc_text": record.exc_text,
+                    "run_id": fields.get("run_id"),
+                }
+            )
+            return
         try:
             item = self.to_item(record)
         except Exception as exc:
@@ -188,6 +278,7 @@ class RepoHandler(logging.Handler):
             if not batch:
                 self._delay_s = self.retry_initial_s
                 self._next_try = 0.0
+                self.failing = False
                 return True
             try:
                 self._write(batch)
@@ -237,6 +328,7 @@ class RepoHandler(logging.Handler):
 
     def _backoff(self, exc: BaseException) -> None:
         self.last_error = exc
+        self.failing = True
         self._next_try = self._monotonic() + self._delay_s
         self._delay_s = min(self._delay_s * 2, self.retry_max_s)
         self._start_timer()
@@ -265,6 +357,64 @@ class RepoHandler(logging.Handler):
                     return
 
 
+def _seconds(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def restore_times(
+    repo: Any, task_name: str, *, limit: int, actions: Sequence[str]
+) -> dict[str, list[float]]:
+    """Per action, the ``created`` of the task's newest ``limit`` records, oldest first.
+
+    What start-up needs for the history that conditions read: one index seek per action on
+    SQL reading one column (no model built, no strings), bucket slices in memory. Any other
+    repo is read once with ``filter_by(task_name=...)``.
+    """
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0; got {limit!r}")
+    found: dict[str, list[float]] = {}
+    if isinstance(repo, BaseRepo):
+        for action in actions:
+            query = Query((("task_name", Equal(task_name)), ("action", Equal(action))))
+            values = repo.query_column(query, "created", order="-created", limit=limit)
+            times = [v if type(v) is float else _seconds(v) for v in values if v is not None]
+            times.reverse()
+            found[action] = times
+        return found
+    wanted = set(actions)
+    for item in restore_query(repo, task_name, limit=2**62):
+        get = field_getter(item)
+        action, created = get("action"), get("created")
+        if action in wanted and created is not None:
+            times = found.setdefault(action, [])
+            if len(times) < limit:
+                times.append(_seconds(created))
+    for times in found.values():
+        times.reverse()
+    return found
+
+
+def restore_recent(repo: Any, task_name: str, *, limit: int) -> list[tuple[float, str, str | None]]:
+    """The task's newest ``limit`` records of any action as ``(created, action, run_id)``,
+    oldest first: the window in which start-up looks for runs that never ended."""
+    if isinstance(repo, BaseRepo):
+        query = Query((("task_name", Equal(task_name)),))
+        values = repo.query_values(
+            query, ("created", "action", "run_id"), order="-created", limit=limit
+        )
+        rows = [(_seconds(c), a, r) for c, a, r in values if c is not None]
+    else:
+        rows = []
+        for item in restore_query(repo, task_name, limit=limit):
+            get = field_getter(item)
+            if get("created") is not None:
+                rows.append((_seconds(get("created")), get("action"), get("run_id")))
+    rows.reverse()
+    return rows
+
+
 def restore_query(
     repo: Any, task_name: str, since: float | None = None, limit: int = 1000
 ) -> list[Any]:
@@ -285,7 +435,7 @@ def restore_query(
 
     def created(item: Any) -> float:
         value = field_getter(item)("created")
-        return float("-inf") if value is None else float(value)
+        return float("-inf") if value is None else _seconds(value)
 
     if since is not None:
         found = [item for item in found if created(item) >= since]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pytest
+from pydantic import BaseModel
 
 from skylaunch.exc import RepoSchemaError
-from skylaunch.log import MemoryRepo, MinimalRecord, greater_equal, in_
+from skylaunch.log import MemoryRepo, MinimalRecord, Query, greater_equal, in_
 from skylaunch.log.repos.memory import _Bucket
 
 
@@ -125,3 +127,44 @@ def test_incomparable_operator_value_names_the_problem() -> None:
         repo.filter_by(task_name=greater_equal(3)).all()
     with pytest.raises(TypeError, match="greater_equal"):
         repo.filter_by(task_name=greater_equal(3)).count()
+
+
+def test_max_per_task_drops_in_batches_and_keeps_the_newest() -> None:
+    repo = MemoryRepo(MinimalRecord, max_per_task=64)
+    for i in range(1000):
+        add(repo, "x", "run" if i % 2 else "success", float(i))
+        assert repo._task_sizes["x"] <= 64 + 64 // 16
+    kept = [i.created for i in repo.filter_by(task_name="x").all()]
+    assert kept == [float(i) for i in range(1000 - len(kept), 1000)]
+    assert 64 <= len(kept) <= 68
+
+
+def test_trusted_dicts_become_models_on_read_only() -> None:
+    repo = MemoryRepo(MinimalRecord)
+    assert repo.takes_trusted
+    fields = {"task_name": "x", "action": "run", "created": 1.0, "run_id": "r", "message": "m"}
+    repo.add_trusted(fields)
+    assert repo._tasks["x"]["run"].items == [fields]
+    (item,) = repo.filter_by(task_name="x").all()
+    assert isinstance(item, MinimalRecord)
+    assert (item.task_name, item.action, item.created) == ("x", "run", 1.0)
+    assert list(repo.query_values(Query(), ("created", "run_id"), order="created", limit=None)) == [
+        (1.0, "r")
+    ]
+    assert repo.filter_by(task_name="x").update(action="crash") == 1
+    (changed,) = repo.filter_by(action="crash").all()
+    assert isinstance(changed, MinimalRecord)
+
+
+def test_models_with_other_required_fields_do_not_take_trusted_writes() -> None:
+    class WithHost(MinimalRecord):
+        host: str
+
+    class DatetimeCreated(BaseModel):
+        task_name: str
+        action: str
+        created: datetime
+
+    assert not MemoryRepo(WithHost).takes_trusted
+    assert not MemoryRepo(DatetimeCreated).takes_trusted
+    assert MemoryRepo().takes_trusted  # dicts

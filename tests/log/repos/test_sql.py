@@ -303,3 +303,18 @@ def test_sqlite_file_from_conn_string_uses_wal(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     repo.engine.dispose()
+
+
+def test_query_values_reads_only_the_wanted_columns(tmp_path: Path) -> None:
+    repo = SQLRepo(
+        MinimalRecord,
+        conn_string=f"sqlite:///{tmp_path / 'v.db'}",
+        table="log",
+        if_missing="create",
+    )
+    for i in range(4):
+        repo.add({"task_name": "x", "action": "run", "created": float(i)})
+    query = repo.parse_query({"task_name": "x"})
+    got = list(repo.query_values(query, ("created", "run_id"), order="-created", limit=2))
+    assert got == [(3.0, None), (2.0, None)]  # run_id: no such column, reads as None
+    repo.engine.dispose()

@@ -23,13 +23,18 @@ from skylaunch.exc import RepoSchemaError, RepoUnavailableError
 from skylaunch.log.query import Query
 
 __all__ = [
+    "REQUIRED_FIELDS",
     "BaseRepo",
     "BaseResult",
     "Order",
     "Repo",
     "Result",
+    "check_log_repo",
     "field_getter",
 ]
+
+REQUIRED_FIELDS: tuple[str, ...] = ("task_name", "action", "created")
+"""What every stored task record must have: the history is rebuilt from these three."""
 
 R = TypeVar("R")
 
@@ -55,6 +60,41 @@ class Repo(Protocol):
 
     def add(self, item: Any) -> Any: ...
     def filter_by(self, **query: Any) -> Any: ...
+
+
+def check_log_repo(repo: Any) -> None:
+    """Refuse, with a message saying what is wrong, an object that cannot hold task records.
+
+    Called when a repo is attached, so a mistake shows at start-up instead of at the first
+    write or, worse, at the first restart. Checks what can be known without touching the
+    storage: the two methods, and the record fields when the repo declares them (our repos'
+    ``fields``; a pydantic ``model`` attribute otherwise).
+    """
+    missing_methods = [m for m in ("add", "filter_by") if not callable(getattr(repo, m, None))]
+    if missing_methods:
+        raise TypeError(
+            f"a log repo needs add() and filter_by() methods; {type(repo).__name__} object "
+            f"{repo!r} lacks {', '.join(m + '()' for m in missing_methods)}"
+        )
+    fields: Sequence[str] | None = None
+    what = f"{repo!r}"
+    if isinstance(repo, BaseRepo):
+        fields = repo.fields
+        if repo.model is not None:
+            what = f"{repo!r} (model {repo.model.__name__})"
+    else:
+        model = getattr(repo, "model", None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            fields = tuple(model.model_fields)
+            what = f"{repo!r} (model {model.__name__})"
+    if fields is None:
+        return
+    lacking = [name for name in REQUIRED_FIELDS if name not in fields]
+    if lacking:
+        raise RepoSchemaError(
+            f"{what} cannot store task records: it lacks the field(s) {lacking}; task records "
+            f"need {list(REQUIRED_FIELDS)} (it has {list(fields)})"
+        )
 
 
 def field_getter(item: Any) -> Callable[[str], Any]:
@@ -111,6 +151,24 @@ class BaseRepo(ABC, Generic[R]):
     @abstractmethod
     def delete_items(self, query: Query) -> int:
         """Remove every item matching ``query``; return how many were removed."""
+
+    def query_values(
+        self, query: Query, fields: Sequence[str], *, order: Order, limit: int | None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Like :meth:`query_items`, but only ``fields`` of each item, as tuples.
+
+        Start-up restore reads many records and needs three fields of each; backends override
+        this to skip building model instances (SQL: selects only those columns).
+        """
+        for item in self.query_items(query, order=order, limit=limit):
+            get = field_getter(item)
+            yield tuple(get(name) for name in fields)
+
+    def query_column(
+        self, query: Query, field: str, *, order: Order, limit: int | None
+    ) -> list[Any]:
+        """One field of each matching item (restore reads ``created`` of many records)."""
+        return [row[0] for row in self.query_values(query, (field,), order=order, limit=limit)]
 
     def count(self, query: Query) -> int:
         """How many items match; backends with a cheaper answer override this."""
