@@ -79,8 +79,10 @@ def main() -> None:
     db = args.db or Path(f"/tmp/skylaunch-restore-{args.tasks}x{args.records}.db")
     t0 = time.perf_counter()
     build(db, args.tasks, args.records)
-    print(f"repo: {db} ({args.records:,} records, {args.tasks} tasks); ready in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"repo: {db} ({args.records:,} records, {args.tasks} tasks); ready in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     for max_records in (10_000, 1_000):
         runs = [restore(db, args.tasks, max_records) for _ in range(3)]
         opened = statistics.median(r[0] for r in runs)
