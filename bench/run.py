@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         *_versions(),
         (
             f"- last invocation: `{' '.join(['bench/run.py', *(argv or sys.argv[1:])])}`, "
-            f"{elapsed:.0f} s (`--quick` for all peers: 456 s)"
+            f"{elapsed:.0f} s"
         ),
     ]
     text = _render(results, header)
