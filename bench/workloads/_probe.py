@@ -7,6 +7,7 @@ uses the standard library only and is imported by path (the child's own folder i
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
 import threading
@@ -64,7 +65,7 @@ def not_due_hhmm() -> str:
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile; small samples (30 runs) make interpolation pointless."""
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 
