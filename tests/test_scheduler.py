@@ -355,3 +355,18 @@ def test_tasks_added_from_another_thread_while_running_are_scheduled() -> None:
 
     run_for(app, "1 minute")
     assert all(len(runs(app, f"child{i}")) == 1 for i in range(200))
+
+
+def test_the_repeated_hour_of_a_fall_back_is_run_through() -> None:
+    """Regression: same-zone datetimes compare by wall time, so 03:00 (second time) looked
+    equal to 03:00 (first time) and the simulated clock never moved past the fold."""
+    app = simulated_app("2024-10-27 00:00", tz="Europe/Helsinki")
+
+    @app.task(every("1 hour"))
+    def hourly_job() -> None: ...
+
+    run_until(app, "2024-10-28 00:00")
+    # the local day of the change has 25 hours, and `every` measures real time
+    assert len(runs(app, "hourly_job")) == 25
+    run_for(app, "2 hours")
+    assert len(runs(app, "hourly_job")) == 27

@@ -239,7 +239,7 @@ def parse_since(text: str, *, now: datetime, tz: tzinfo | None) -> float:
         delta = to_timedelta(value)
     except ValueError:
         raise CLIError(f"--since: got {text!r}; {expected}") from None
-    return (now - delta).timestamp()
+    return now.timestamp() - delta.total_seconds()
 
 
 # -- reading a repo -----------------------------------------------------------------------------

@@ -57,7 +57,7 @@ class Scheduler:
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
-        self._time_limits: dict[str, datetime] = {}  # run_id -> when it is terminated
+        self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
         self._seq = itertools.count()
         self._stop_reason: str | None = None
         self._restart = False
@@ -216,7 +216,9 @@ class Scheduler:
             while True:
                 now = clock.now()
                 self.cycles += 1
-                if self._stop_reason is not None or (until is not None and now >= until):
+                if self._stop_reason is not None or (
+                    until is not None and now.timestamp() >= until.timestamp()
+                ):
                     break
                 if self._shut_cond_holds(now):
                     self._stop_reason = "shut_cond is true"
@@ -355,7 +357,7 @@ class Scheduler:
             if change is not None:
                 candidates.append(change.timestamp())
         if self._time_limits:
-            candidates.append(min(limit.timestamp() for limit in self._time_limits.values()))
+            candidates.append(min(self._time_limits.values()))
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:
@@ -409,7 +411,7 @@ class Scheduler:
             return
         if handle.is_alive():
             if timeout is not None:
-                self._time_limits[run_id] = now + timeout
+                self._time_limits[run_id] = now.timestamp() + timeout.total_seconds()
             handles[run_id] = handle
 
     def _on_done(
@@ -455,7 +457,8 @@ class Scheduler:
         """Terminate the runs whose time limit has passed (their end is logged as terminate)."""
         if not self._time_limits:
             return
-        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now]
+        now_ts = now.timestamp()
+        expired = [run_id for run_id, limit in self._time_limits.items() if limit <= now_ts]
         for run_id in expired:
             del self._time_limits[run_id]
             for handles in self._handles.values():

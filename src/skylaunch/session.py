@@ -415,7 +415,7 @@ class Session:
             runtime: timedelta | None = None
         else:
             end = datetime.fromtimestamp(ts, clock.tz)
-            runtime = end - start
+            runtime = timedelta(seconds=ts - start.timestamp())
         handler = self._handler
         try:
             if handler is not None and self._sole_trusted_consumer(logger, handler, level):

@@ -91,7 +91,8 @@ def run_for(target: App | Session, duration: timedelta | float | str) -> None:
     """Run the scheduler for ``duration`` of simulated time from the clock's current instant."""
     session = _session(target)
     clock = _clock(session)
-    session.start(until=clock.now() + to_timedelta(duration))
+    end = clock.now().timestamp() + to_timedelta(duration).total_seconds()
+    session.start(until=datetime.fromtimestamp(end, clock.tz))
 
 
 def runs(target: App | Session, task: str, action: Action = "run") -> list[datetime]:

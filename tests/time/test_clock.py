@@ -88,3 +88,25 @@ def test_system_clock_sleep_until_past_deadline_returns_at_once() -> None:
         await clock.sleep_until(None, wake)
 
     asyncio.run(scenario())
+
+
+def test_simulated_clock_moves_through_a_fold() -> None:
+    import asyncio
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from skylaunch.time.clock import SimulatedClock
+
+    zone = ZoneInfo("Europe/Helsinki")
+    clock = SimulatedClock(datetime(2024, 10, 27, 3, 30, tzinfo=zone))  # first 03:30 (EEST)
+    later = datetime(2024, 10, 27, 3, 10, fold=1, tzinfo=zone)  # second 03:10 (EET), 40 min on
+
+    async def sleep() -> None:
+        await clock.sleep_until(later, asyncio.Event())
+
+    asyncio.run(sleep())
+    assert clock.timestamp() == later.timestamp()
+    clock.set(
+        datetime(2024, 10, 27, 3, 20, fold=1, tzinfo=zone)
+    )  # forwards, though "earlier" on the wall
+    assert clock.now().fold == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from skylaunch.history import TaskHistory, TaskLog
@@ -72,7 +72,7 @@ class Context:
     @property
     def poll_deadline(self) -> datetime:
         """When an opaque condition must be looked at again (``cycle_sleep``, floored)."""
-        return self.now + timedelta(seconds=self.session.poll_interval_s)
+        return datetime.fromtimestamp(self.ts + self.session.poll_interval_s, self.now.tzinfo)
 
 
 class Condition(ABC):

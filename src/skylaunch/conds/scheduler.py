@@ -72,8 +72,8 @@ class SchedulerRunning(Condition):
         started = ctx.session.scheduler.started_at
         if started is None:
             return None
-        flip = started + self.delta
-        return flip if flip > ctx.now else None
+        flip = started.timestamp() + self.delta.total_seconds()
+        return datetime.fromtimestamp(flip, ctx.now.tzinfo) if flip > ctx.ts else None
 
     def __str__(self) -> str:
         if self.more:
@@ -107,7 +107,8 @@ class SchedulerStarted(Condition):
         if started is None or not self.is_true(ctx):
             return None  # only a (re)start makes it true, and that is a scheduler event
         if isinstance(self.period, TimeDelta):
-            return started + self.period.past + timedelta(microseconds=1)
+            flip = started.timestamp() + self.period.past.total_seconds() + 1e-6
+            return datetime.fromtimestamp(flip, ctx.now.tzinfo)
         current = self.period.rollback(ctx.now)
         following = self.period.rollforward(
             current.end.astimezone(ctx.now.tzinfo) if ctx.now in current else ctx.now

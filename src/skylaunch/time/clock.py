@@ -120,7 +120,7 @@ class SimulatedClock:
             instant = datetime.fromisoformat(instant)
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=self.tz)
-        if instant < self._now:
+        if instant.timestamp() < self._now.timestamp():
             raise ValueError(f"a simulated clock does not go back: {instant} < {self._now}")
         self._now = instant.astimezone(self.tz)
 
@@ -153,7 +153,7 @@ class SimulatedClock:
                 "the scheduler would sleep forever on a simulated clock: nothing is due ever "
                 "again and no shut_cond ends the run (give shut_cond or an end time)"
             )
-        if deadline > self._now:
+        if deadline.timestamp() > self._now.timestamp():
             self._now = deadline.astimezone(self.tz)
 
     def sleep(self, seconds: float) -> None:
