@@ -1,0 +1,99 @@
+"""skylaunch.testing is public API: each helper does what docs/testing.md says."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from skylaunch import App
+from skylaunch.conds import daily, time_of_day
+from skylaunch.testing import explain, is_due, run_for, run_until, runs, seed, simulated_app
+
+
+def test_simulated_app_defaults() -> None:
+    app = simulated_app("2024-05-01 08:00", tz="Europe/Helsinki")
+    session = app.session
+    assert session.config.execution == "main"
+    assert session.config.timezone == ZoneInfo("Europe/Helsinki")
+    assert session.clock.now() == datetime(2024, 5, 1, 8, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
+
+
+def test_run_until_and_run_for_carry_on_from_each_other() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("daily at 10:00")
+    def report() -> None: ...
+
+    run_until(app, "2024-01-02 00:00")
+    assert [t.isoformat() for t in runs(app, "report")] == ["2024-01-01T10:00:00+00:00"]
+    run_for(app, "1 day")
+    assert len(runs(app, "report")) == 2
+    assert app.session.clock.now().isoformat() == "2024-01-03T00:00:00+00:00"
+
+
+def test_runs_of_other_actions_and_bad_action() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("daily")
+    def broken() -> None:
+        raise ValueError("no")
+
+    run_for(app, "1 minute")
+    assert len(runs(app, "broken", "fail")) == 1
+    assert runs(app, "broken", "success") == []
+    with pytest.raises(ValueError, match="action must be one of"):
+        runs(app, "broken", "finish")  # type: ignore[arg-type]
+
+
+def test_seed_goes_to_history_and_repo() -> None:
+    app = simulated_app("2024-01-02 00:00")
+
+    @app.task("daily between 10:00 and 12:00")
+    def report() -> None: ...
+
+    seed(app, "report", [("2024-01-01 10:00", "run"), ("2024-01-01 10:05", "success")])
+    assert [t.isoformat() for t in runs(app, "report")] == ["2024-01-01T10:00:00+00:00"]
+    stored = app.session["report"].logger.filter_by(action="success").all()
+    assert len(stored) == 1
+    assert stored[0].run_id == app.session["report"].logger.filter_by(action="run").all()[0].run_id
+    with pytest.raises(ValueError, match="action must be one of"):
+        seed(app, "report", [("2024-01-01 11:00", "started")])  # type: ignore[list-item]
+
+
+def test_is_due_explains_each_part() -> None:
+    app = simulated_app("2024-01-01 09:00")
+
+    @app.task(daily & time_of_day.between("10:00", "12:00"))
+    def report() -> None: ...
+
+    early = is_due(app, "report")
+    assert not early
+    assert str(early).splitlines() == [
+        "FALSE daily & time of day between 10:00 and 12:00  (may change at 2024-01-01T10:00:00+00:00)",
+        "  TRUE  daily",
+        "  FALSE time of day between 10:00 and 12:00  (may change at 2024-01-01T10:00:00+00:00)",
+    ]
+    assert is_due(app, "report", "2024-01-01 10:30")
+    seed(app, "report", [("2024-01-01 10:00", "run"), ("2024-01-01 10:01", "success")])
+    later = is_due(app, "report", "2024-01-01 10:30")
+    assert not later
+    assert [part.value for part in later.parts] == [False, True]
+
+
+def test_explain_a_single_condition() -> None:
+    from skylaunch.conds.base import Context
+
+    app = simulated_app("2024-01-01 11:00")
+    ctx = Context(app.session.clock.now(), app.session)
+    result = explain(time_of_day.between("10:00", "12:00"), ctx)
+    assert result.value is True
+    assert result.parts == ()
+    assert result.next_change == datetime.fromisoformat("2024-01-01T12:00:00+00:00")
+
+
+def test_helpers_refuse_a_real_clock() -> None:
+    app = App()
+    with pytest.raises(TypeError, match="SimulatedClock"):
+        run_for(app, "1 hour")
