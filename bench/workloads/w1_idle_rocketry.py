@@ -1,0 +1,46 @@
+"""W1 idle, Rocketry: CPU burnt over a window while N daily tasks wait for a time 12 h away."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from _probe import Stopwatch, emit, not_due_hhmm, params, run_in_background
+from rocketry import Rocketry
+from rocketry.conds import daily, every
+
+p = params(n=100, window_s=20.0, warmup_s=1.0)
+app = Rocketry(config={"task_execution": "main"})
+first_pass = threading.Event()
+
+
+def noop() -> None:
+    pass
+
+
+at = not_due_hhmm()
+for i in range(int(p["n"])):
+    app.task(daily.at(at), name=f"t{i}")(noop)
+# Defined last, due at once: it runs when the first pass reaches the end of the task list.
+
+
+@app.task(every("1 day"), name="marker")
+def marker() -> None:
+    first_pass.set()
+
+
+watch = Stopwatch()
+
+
+def measure() -> None:
+    first_pass.wait()
+    time.sleep(float(p["warmup_s"]))
+    watch.start()
+    time.sleep(float(p["window_s"]))
+    watch.stop()
+    app.session.shut_down()
+
+
+run_in_background(measure)
+app.run()
+emit(cpu_s=watch.cpu, window_s=watch.wall, core_share=watch.cpu / watch.wall)

@@ -1,0 +1,24 @@
+"""W2 latency, Rocketry: how late an ``every("1 second")`` task starts, and how far it drifts."""
+
+from __future__ import annotations
+
+import time
+
+from _probe import emit, latency_figures, params
+from rocketry import Rocketry
+from rocketry.conds import every
+
+p = params(duration_s=30.0)
+app = Rocketry(config={"task_execution": "main"})
+starts: list[float] = []
+
+
+@app.task(every("1 second"))
+def tick() -> None:
+    starts.append(time.time())
+    if starts[-1] - starts[0] >= float(p["duration_s"]) - 0.5:
+        app.session.shut_down()
+
+
+app.run()
+emit(**latency_figures(starts, 1.0))

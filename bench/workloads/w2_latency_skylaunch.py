@@ -1,0 +1,26 @@
+"""W2 latency, skylaunch: how late an ``every("1 second")`` task starts, and how far it drifts."""
+
+from __future__ import annotations
+
+# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
+import time
+
+from _probe import emit, latency_figures, params
+
+from skylaunch import App
+from skylaunch.conds import every
+
+p = params(duration_s=30.0)
+app = App(config={"execution": "main"})
+starts: list[float] = []
+
+
+@app.task(every("1 second"))
+def tick() -> None:
+    starts.append(time.time())
+    if starts[-1] - starts[0] >= float(p["duration_s"]) - 0.5:
+        app.session.shut_down()
+
+
+app.run()
+emit(**latency_figures(starts, 1.0))

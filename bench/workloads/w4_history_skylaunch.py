@@ -1,0 +1,91 @@
+"""W4 history growth, skylaunch: one scheduling decision and start-up with N records stored.
+
+Same records and conditions as the Rocketry script (run/success pairs of ``t`` and ``up``
+over the past 30 days, ending two hours ago), in the memory repo or a SQLite SQL repo. The
+decision is ``cond.observe(task=t, session=...)``, which reads the in-memory history; start-up
+is ``app.run()`` up to the end of its first pass, which rebuilds that history from the repo.
+"""
+
+from __future__ import annotations
+
+# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
+# UNVERIFIED NAMES: MemoryRepo/SQLRepo import paths, SQLRepo(url=...), repo.add(dict) and
+# App(logger_repo=...) follow DESIGN.md and Rocketry; fix them here when the repos land.
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from _probe import emit, params
+from skylaunch.log.repos.memory import MemoryRepo
+
+from skylaunch import App
+from skylaunch.conds import after_success, daily, every, false
+
+p = params(n=0, backend="memory", cond="every", repeat_s=1.0)
+n = int(p["n"])
+conds = {"every": every("10 minutes"), "daily": daily, "after_success": after_success("up")}
+if p["cond"] not in conds:
+    raise SystemExit(f"cond={p['cond']!r}: expected one of {', '.join(conds)}")
+cond = conds[str(p["cond"])]
+
+newest = time.time() - 7200
+span = 30 * 86400
+records = [
+    {
+        "task_name": "t" if (i // 2) % 2 else "up",
+        "action": "run" if i % 2 == 0 else "success",
+        "created": datetime.fromtimestamp(newest - span * (n - i) / n, tz=timezone.utc),
+    }
+    for i in range(n)
+]
+workdir = tempfile.TemporaryDirectory()
+if p["backend"] == "memory":
+    repo = MemoryRepo()
+elif p["backend"] == "sqlite":
+    from skylaunch.log.repos.sql import SQLRepo
+
+    repo = SQLRepo(url=f"sqlite:///{Path(workdir.name) / 'log.db'}")
+else:
+    raise SystemExit(f"backend={p['backend']!r}: expected memory or sqlite")
+insert = getattr(repo, "insert", None)
+if insert is not None:
+    insert(records)
+else:
+    for record in records:
+        repo.add(record)
+
+
+def build() -> App:
+    app = App(logger_repo=repo, config={"execution": "main"})
+
+    @app.task(false, name="up")
+    def up() -> None:
+        pass
+
+    @app.task(cond, name="t")
+    def t() -> None:
+        pass
+
+    @app.task(every("1 day"), name="marker")
+    def marker() -> None:
+        app.session.shut_down()
+
+    return app
+
+
+app = build()
+task = app.session["t"]
+costs: list[float] = []
+deadline = time.perf_counter() + float(p["repeat_s"])
+while len(costs) < 3 or time.perf_counter() < deadline:
+    t0 = time.perf_counter()
+    cond.observe(task=task, session=app.session)
+    costs.append(time.perf_counter() - t0)
+
+app = build()
+t0 = time.perf_counter()
+app.run()
+startup = time.perf_counter() - t0
+emit(decision_ms=statistics.median(costs) * 1000, startup_s=startup, decisions=len(costs))

@@ -1,0 +1,32 @@
+"""W4b memory, skylaunch: RSS growth over N runs of an always-due task, default settings.
+
+The baseline is taken after 1,000 runs so that lazily imported code is not counted as growth.
+"""
+
+from __future__ import annotations
+
+# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
+from _probe import emit, params, rss_kib
+
+from skylaunch import App
+from skylaunch.conds import true
+
+p = params(n=10_000)
+app = App(config={"execution": "main"})
+runs = 0
+baseline = [0]
+
+
+@app.task(true)
+def trivial() -> None:
+    global runs
+    runs += 1
+    if runs == 1_000:
+        baseline[0] = rss_kib()
+    if runs == int(p["n"]) + 1_000:
+        app.session.shut_down()
+
+
+app.run()
+grown = rss_kib() - baseline[0]
+emit(growth_mib=grown / 1024, per_run_kib=grown / int(p["n"]), rss_mib=rss_kib() / 1024)

@@ -1,0 +1,41 @@
+"""W5 cold start, APScheduler 3: import + add N cron jobs + start (computes every next fire time)."""
+
+from __future__ import annotations
+
+import time
+
+T0 = time.perf_counter()
+import threading
+
+from _probe import cpu_s, emit, not_due_hhmm, params
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+T_IMPORT = time.perf_counter()
+p = params(n=100)
+sched = BackgroundScheduler(executors={"inline": DebugExecutor()})
+first_pass = threading.Event()
+
+
+def noop() -> None:
+    pass
+
+
+hour = int(not_due_hhmm()[:2])
+for i in range(int(p["n"])):
+    sched.add_job(noop, CronTrigger(hour=hour, minute=0), id=f"t{i}")
+# Due at once, run inline by the first pass of the scheduler thread.
+sched.add_job(first_pass.set, id="marker", executor="inline")
+T_DEFINED = time.perf_counter()
+sched.start()
+first_pass.wait()
+end = time.perf_counter()
+sched.shutdown(wait=False)
+emit(
+    total_s=end - T0,
+    import_s=T_IMPORT - T0,
+    define_s=T_DEFINED - T_IMPORT,
+    first_pass_s=end - T_DEFINED,
+    cpu_s=cpu_s(),
+)
