@@ -74,10 +74,16 @@ class SystemClock:
         if timeout == 0.0:
             await asyncio.sleep(0)  # still let the loop run ready callbacks
             return
+        # A timer that sets ``wake`` rather than ``wait_for``: no Task, no cancellation per sleep
+        # (the scheduler clears ``wake`` after every sleep anyway).
+        timer = (
+            None if timeout is None else asyncio.get_running_loop().call_later(timeout, wake.set)
+        )
         try:
-            await asyncio.wait_for(wake.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+            await wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
