@@ -14,14 +14,13 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from _probe import emit, params
-from skylaunch.log.repos.memory import MemoryRepo
 
 from skylaunch import App
 from skylaunch.conds import after_success, daily, every, false
+from skylaunch.log.repos.memory import MemoryRepo
 
 p = params(n=0, backend="memory", cond="every", repeat_s=1.0)
 n = int(p["n"])
@@ -36,7 +35,8 @@ records = [
     {
         "task_name": "t" if (i // 2) % 2 else "up",
         "action": "run" if i % 2 == 0 else "success",
-        "created": datetime.fromtimestamp(newest - span * (n - i) / n, tz=timezone.utc),
+        "created": newest - span * (n - i) / n,
+        "message": "seeded",
     }
     for i in range(n)
 ]
@@ -44,9 +44,15 @@ workdir = tempfile.TemporaryDirectory()
 if p["backend"] == "memory":
     repo = MemoryRepo()
 elif p["backend"] == "sqlite":
+    from skylaunch.log.records import TaskRunRecord
     from skylaunch.log.repos.sql import SQLRepo
 
-    repo = SQLRepo(url=f"sqlite:///{Path(workdir.name) / 'log.db'}")
+    repo = SQLRepo(
+        TaskRunRecord,
+        conn_string=f"sqlite:///{Path(workdir.name) / 'log.db'}",
+        table="log",
+        if_missing="create",
+    )
 else:
     raise SystemExit(f"backend={p['backend']!r}: expected memory or sqlite")
 insert = getattr(repo, "insert", None)

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from skylaunch.args import materialize
+from skylaunch.args import BaseArgument, materialize
 from skylaunch.conds.base import EVERY_PASS, Condition, Context
 from skylaunch.exc import ConditionCheckError, TaskSetupError
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
@@ -36,6 +36,9 @@ __all__ = ["Scheduler"]
 _TERMINATE_GRACE_S = 5.0
 #: The soonest a task is looked at again after a condition said it changes "now".
 _MIN_REPLAN_S = 0.001
+#: While tasks stay due pass after pass, the loop still lets other callbacks (finished
+#: threads, asyncio tasks, control calls) run at least this often (event-loop seconds).
+_YIELD_EVERY_S = 0.001
 
 
 class Scheduler:
@@ -51,6 +54,7 @@ class Scheduler:
         self._heap: list[tuple[float, int, str]] = []
         self._planned: dict[str, float] = {}
         self._dirty: set[str] = set()
+        self._spare: set[str] = set()
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
         self._watching: dict[str, set[str]] = {}  # task -> the names it watches
@@ -213,6 +217,8 @@ class Scheduler:
             session.startup()
             self.index()
             self._dirty.update(t.name for t in session.tasks_in_order())
+            loop = self._loop
+            next_yield = loop.time() + _YIELD_EVERY_S
             while True:
                 now = clock.now()
                 self.cycles += 1
@@ -229,11 +235,16 @@ class Scheduler:
                 if self._stop_reason is not None:
                     continue
                 if self._dirty:
-                    await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
+                    # More is due at once: a pass per loop iteration would spend most of the
+                    # time in the event loop's machinery, so yield only every millisecond.
+                    if loop.time() >= next_yield:
+                        await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
+                        next_yield = loop.time() + _YIELD_EVERY_S
                     continue
                 deadline = self._deadline(now, until)
                 await clock.sleep_until(deadline, self._wake, busy=self._outside > 0)
                 self._wake.clear()
+                next_yield = loop.time() + _YIELD_EVERY_S
         except BaseException as exc:
             self._crashed = True
             if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
@@ -254,9 +265,11 @@ class Scheduler:
     def _pass(self, now: datetime) -> None:
         """Evaluate every task that may have changed, highest priority first."""
         ts = now.timestamp()
-        self._reap_timeouts(now)
+        if self._time_limits:
+            self._reap_timeouts(now)
+        # Two sets take turns as the dirty set: no allocation per pass.
         due = self._dirty
-        self._dirty = set()
+        self._dirty = self._spare
         heap = self._heap
         planned = self._planned
         while heap and heap[0][0] <= ts:
@@ -267,13 +280,21 @@ class Scheduler:
         if self._every_pass:
             due |= self._every_pass
         if not due:
+            self._spare = due
             return
-        tasks = self.session.tasks_in_order()
-        if len(due) < len(tasks):
-            chosen = [self.session.get(name) for name in due]
-            todo = sorted((t for t in chosen if t is not None), key=self.session.order_key)
+        session = self.session
+        todo: list[Task]
+        if len(due) == 1:
+            (name,) = due
+            only = session.get(name)
+            todo = [] if only is None else [only]
+        elif len(due) < len(tasks := session.tasks_in_order()):
+            chosen = [session.get(name) for name in due]
+            todo = sorted((t for t in chosen if t is not None), key=session.order_key)
         else:
             todo = [t for t in tasks if t.name in due]
+        due.clear()
+        self._spare = due
         for task in todo:
             if self._stop_reason is not None or self._error is not None:
                 self._dirty.add(task.name)
@@ -369,11 +390,14 @@ class Scheduler:
         session = self.session
         executor = session.executor(task.execution)
         run_id = session.new_run_id(task, params)
-        flag = executor.new_flag()
+        flag = None
         try:
-            kwargs = materialize(
-                task.arguments(params), session=session, task=task, termination_flag=flag
-            )
+            kwargs = task.arguments(params)
+            # Only an argument can hand the run its termination flag: without one, no flag
+            # is made (an Event per run is a measurable share of a trivial run's cost).
+            if kwargs and any(isinstance(v, BaseArgument) for v in kwargs.values()):
+                flag = executor.new_flag()
+                kwargs = materialize(kwargs, session=session, task=task, termination_flag=flag)
             func = task.target()
             session.before_run(task, run_id)
         except Exception as exc:
@@ -413,6 +437,10 @@ class Scheduler:
             if timeout is not None:
                 self._time_limits[run_id] = now.timestamp() + timeout.total_seconds()
             handles[run_id] = handle
+            if not task.multilaunch:
+                # Its own "run" record marked it; while it runs it cannot start again, and
+                # its end marks it anew: no pass for nothing in between.
+                self._dirty.discard(task.name)
 
     def _on_done(
         self, name: str, run_id: str, started: datetime, inline: bool, outcome: Outcome

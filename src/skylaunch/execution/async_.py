@@ -22,7 +22,7 @@ __all__ = ["AsyncExecutor"]
 class _AsyncRun:
     __slots__ = ("_task", "flag", "reason", "run_id", "started")
 
-    def __init__(self, run_id: str, started: datetime, flag: Flag) -> None:
+    def __init__(self, run_id: str, started: datetime, flag: Flag | None) -> None:
         self.run_id = run_id
         self.started = started
         self.flag = flag
@@ -36,7 +36,8 @@ class _AsyncRun:
         if self._task is not None and not self._task.done():
             if self.reason is None:
                 self.reason = reason
-            self.flag.set()
+            if self.flag is not None:  # None: the run was given no flag to look at
+                self.flag.set()
             self._task.cancel()
 
 
@@ -55,7 +56,7 @@ class AsyncExecutor:
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _AsyncRun:
-        handle = _AsyncRun(call.run_id, started, call.flag or threading.Event())
+        handle = _AsyncRun(call.run_id, started, call.flag)
 
         async def runner() -> None:
             try:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from skylaunch.exc import SchedulerExit, SchedulerRestart, TaskInaction, TaskTermination
-from skylaunch.log.context import RunInfo, run_context
+from skylaunch.log.context import RunInfo, current_run, run_context
 
 __all__ = [
     "Executor",
@@ -149,12 +149,16 @@ def run_call(call: TaskCall) -> Outcome:
     """Call ``call.func`` here and now and turn whatever happens into an :class:`Outcome`.
 
     A coroutine function (in ``thread`` or ``process`` execution) runs on a loop of its own.
+    The run context is set as :func:`run_scope` does, without its two generator frames: this
+    is every mode's hot path.
     """
-    with run_scope(call):
-        try:
-            value = call.func(**call.kwargs)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
-        except Exception as exc:
-            return outcome_of(call.run_id, exc)
+    token = current_run.set(RunInfo(call.task_name, call.run_id))
+    try:
+        value = call.func(**call.kwargs)
+        if inspect.iscoroutine(value):
+            value = asyncio.run(value)
+    except Exception as exc:
+        return outcome_of(call.run_id, exc)
+    finally:
+        current_run.reset(token)
     return Outcome(call.run_id, "success", value)

@@ -1,13 +1,22 @@
-"""``execution="thread"``: run in a thread of its own.
+"""``execution="thread"``: run in a thread, taken from a pool of daemon workers.
 
 Python cannot kill a thread: termination is cooperative. The run's ``TerminationFlag`` is set and
 a task that checks it ends itself (``raise TaskTermination`` or return); the run is logged as
-``terminate`` when the thread ends after a termination request, whatever it returned.
+``terminate`` when the run ends after a termination request, whatever it returned.
+
+Starting a thread per run cost more than everything else a trivial run does, so daemon runs go to
+a pool: a worker that finishes a run waits ``idle_timeout_s`` for the next one before it leaves,
+and a run that finds no idle worker gets a new one (runs never queue behind each other, as with a
+thread per run). Non-daemon runs (``tasks_as_daemon=False``) keep a thread of their own: a pooled
+worker could not keep the process alive for its run alone. ``shutdown`` lets idle workers go and
+busy ones leave after their run, so nothing the executor started outlives the scheduler.
 """
 
 from __future__ import annotations
 
 import contextvars
+import itertools
+import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -16,32 +25,44 @@ from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
 
 __all__ = ["ThreadExecutor"]
 
+_Job = tuple[contextvars.Context, "_ThreadRun", TaskCall, Callable[[Outcome], None]]
+
 
 class _ThreadRun:
-    __slots__ = ("flag", "reason", "run_id", "started", "thread")
+    __slots__ = ("done", "flag", "reason", "run_id", "started", "thread")
 
-    def __init__(self, run_id: str, started: datetime, flag: Flag) -> None:
+    def __init__(self, run_id: str, started: datetime, flag: Flag | None) -> None:
         self.run_id = run_id
         self.started = started
-        self.flag = flag
+        self.flag = flag  # None: the run was given no flag, so nobody could look at one
         self.reason: str | None = None
         self.thread: threading.Thread | None = None
+        self.done = False
 
     def is_alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return not self.done
 
     def terminate(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
-        self.flag.set()
+        if self.flag is not None:
+            self.flag.set()
 
 
 class ThreadExecutor:
     name = "thread"
 
+    idle_timeout_s: float = 30.0
+    """How long (real seconds) a pooled worker waits for another run before it ends."""
+
     def __init__(self, *, daemon: bool = True) -> None:
         self.daemon = daemon
         self._runs: dict[str, _ThreadRun] = {}
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # One permit per idle worker that no queued run has claimed yet.
+        self._idle = threading.Semaphore(0)
+        self._generation = 0  # bumped by shutdown: workers of an older one leave
+        self._names = itertools.count(1)
 
     def has_capacity(self) -> bool:
         return True
@@ -52,29 +73,63 @@ class ThreadExecutor:
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _ThreadRun:
-        handle = _ThreadRun(call.run_id, started, call.flag or threading.Event())
-
-        def target() -> None:
-            outcome = run_call(call)
-            if handle.reason is not None and outcome.action in ("success", "fail", "inaction"):
-                outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
-            self._runs.pop(call.run_id, None)
-            on_done(outcome)
-
-        ctx = contextvars.copy_context()
-        thread = threading.Thread(
-            target=ctx.run, args=(target,), name=f"skylaunch:{call.task_name}", daemon=self.daemon
-        )
-        handle.thread = thread
+        handle = _ThreadRun(call.run_id, started, call.flag)
+        job: _Job = (contextvars.copy_context(), handle, call, on_done)
         self._runs[call.run_id] = handle
-        thread.start()
+        if not self.daemon:
+            thread = threading.Thread(
+                target=self._run, args=(job,), name=f"skylaunch:{call.task_name}", daemon=False
+            )
+            handle.thread = thread
+            thread.start()
+        elif self._idle.acquire(blocking=False):
+            self._jobs.put(job)  # an idle worker takes it
+        else:
+            worker = threading.Thread(
+                target=self._work,
+                args=(job, self._generation),
+                name=f"skylaunch:worker-{next(self._names)}",
+                daemon=True,
+            )
+            worker.start()
         return handle
+
+    def _run(self, job: _Job) -> None:
+        ctx, handle, call, on_done = job
+        handle.thread = threading.current_thread()
+        outcome = ctx.run(run_call, call)
+        if handle.reason is not None and outcome.action in ("success", "fail", "inaction"):
+            outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
+        self._runs.pop(call.run_id, None)
+        handle.done = True
+        on_done(outcome)
+
+    def _work(self, job: _Job | None, generation: int) -> None:
+        while job is not None:
+            self._run(job)
+            job = None
+            if generation != self._generation:
+                return  # shut down meanwhile
+            self._idle.release()
+            while job is None:
+                try:
+                    job = self._jobs.get(timeout=self.idle_timeout_s)
+                except queue.Empty:
+                    if self._idle.acquire(blocking=False):
+                        return  # idle too long, and no run counts on this worker
+                    continue  # a run claimed an idle worker: its job is on the way
+                if job is None:
+                    return  # shutdown: this worker's permit was taken by it
 
     def alive(self) -> list[threading.Thread]:
         """Threads of runs still going (for shutdown checks and tests)."""
         return [h.thread for h in list(self._runs.values()) if h.thread is not None]
 
     def shutdown(self, *, terminate: bool) -> None:
+        """Terminate runs (if asked) and let every worker go once it is idle."""
         if terminate:
             for handle in list(self._runs.values()):
                 handle.terminate("shutdown")
+        self._generation += 1
+        while self._idle.acquire(blocking=False):
+            self._jobs.put(None)

@@ -15,6 +15,8 @@ from typing import Protocol, runtime_checkable
 __all__ = ["Clock", "SimulatedClock", "SystemClock", "local_zone"]
 
 _UTC = timezone.utc
+#: Real seconds before a deadline at which the system clock stops sleeping and starts yielding.
+_SPIN_S = 0.002
 
 
 def local_zone() -> tzinfo:
@@ -74,10 +76,26 @@ class SystemClock:
         if timeout == 0.0:
             await asyncio.sleep(0)  # still let the loop run ready callbacks
             return
+        if timeout is not None and timeout <= _SPIN_S:
+            # epoll sleeps in whole milliseconds rounded up, and the thread then has to be
+            # scheduled: the last stretch is spent yielding to the loop, so a run starts at
+            # its instant rather than 1-2 ms later (and ``every`` does not drift by as much).
+            end = time.time() + timeout
+            while not wake.is_set() and time.time() < end:
+                await asyncio.sleep(0)
+            return
+        # A timer that sets ``wake`` rather than ``wait_for``: no Task, no cancellation per
+        # sleep (the scheduler clears ``wake`` after every sleep). It fires ``_SPIN_S`` early.
+        timer = (
+            None
+            if timeout is None
+            else asyncio.get_running_loop().call_later(timeout - _SPIN_S, wake.set)
+        )
         try:
-            await asyncio.wait_for(wake.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+            await wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))

@@ -189,6 +189,7 @@ class MemoryRepo(BaseRepo[Any]):
         self._task_sizes: dict[Any, int] = {}
         self._seq = 0
         self._lock = threading.RLock()
+        self._plain_insert = type(self).insert_items is MemoryRepo.insert_items
 
     def __repr__(self) -> str:
         model = None if self.model is None else self.model.__name__
@@ -208,6 +209,11 @@ class MemoryRepo(BaseRepo[Any]):
         For :class:`~skylaunch.log.handler.RepoHandler` only, and only when
         :attr:`takes_trusted`: the dict is kept (not copied) and becomes a model on read.
         """
+        if self._plain_insert:  # two records per run: skip the batch machinery
+            with self._lock:
+                self._seq += 1
+                self._place(fields, self._seq)
+            return
         self.insert_items((fields,))  # through insert_items, so subclasses see every write
 
     def _materialize(self, item: Any) -> Any:
