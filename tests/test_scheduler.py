@@ -370,3 +370,39 @@ def test_the_repeated_hour_of_a_fall_back_is_run_through() -> None:
     assert len(runs(app, "hourly_job")) == 25
     run_for(app, "2 hours")
     assert len(runs(app, "hourly_job")) == 27
+
+
+def test_a_run_that_ends_before_submit_returns_is_not_launched_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: a thread run ending before submit() returned was not registered as going
+    on, and its end was still queued, so the next pass saw no end record and ran it again."""
+    import threading as _threading
+
+    from skylaunch.execution.thread import ThreadExecutor
+
+    class EagerThreads(ThreadExecutor):
+        def submit(self, call, on_done, started):  # type: ignore[no-untyped-def]
+            done = _threading.Event()
+
+            def report(outcome):  # type: ignore[no-untyped-def]
+                on_done(outcome)
+                done.set()
+
+            handle = super().submit(call, report, started)
+            done.wait(5)  # the run has ended and its end is queued on the loop
+            return handle
+
+    import skylaunch.scheduler
+
+    # no yield to the event loop between passes: the queued end is not processed before the
+    # next pass looks at the task again
+    monkeypatch.setattr(skylaunch.scheduler, "_YIELD_EVERY_S", 60.0)
+    app = simulated_app("2024-01-01 00:00")
+    app.session.executors["thread"] = EagerThreads()
+
+    @app.task(daily, execution="thread")
+    def quick() -> None: ...
+
+    run_for(app, "1 minute")
+    assert len(runs(app, "quick")) == 1

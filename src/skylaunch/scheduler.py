@@ -69,6 +69,7 @@ class Scheduler:
         self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None
         self._outside = 0  # runs going on outside the loop's thread (thread, process, to_thread)
+        self._ended_unregistered: set[str] = set()  # non-inline runs whose end came inside submit
         # runs whose end the shutdown logged because they did not report in time: a late
         # report (after a restart, or on a later start) must not log a second end
         self._abandoned: set[str] = set()
@@ -433,7 +434,12 @@ class Scheduler:
             text = traceback.format_exc()
             self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
             return
-        if handle.is_alive():
+        # A run outside the loop is "running" until its end is processed on the loop, even if
+        # it already ended in its thread: its end is queued behind this pass, and until then the
+        # history has no end record, so the task must not be launched again (no multilaunch).
+        if not inline and run_id in self._ended_unregistered:
+            self._ended_unregistered.discard(run_id)  # already ended and processed
+        elif not inline:
             if timeout is not None:
                 self._time_limits[run_id] = now.timestamp() + timeout.total_seconds()
             handles[run_id] = handle
@@ -459,8 +465,8 @@ class Scheduler:
         if counted:
             self._outside -= 1
         handles = self._handles.get(name)
-        if handles is not None:
-            handles.pop(run_id, None)
+        if (handles is None or handles.pop(run_id, None) is None) and counted:
+            self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
         self._time_limits.pop(run_id, None)
         session = self.session
         if outcome.action == "success":

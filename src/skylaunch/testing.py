@@ -156,7 +156,10 @@ def explain(cond: Condition, ctx: Context) -> Explanation:
         parts = tuple(explain(c, ctx) for c in cond.conds)
     elif isinstance(cond, Not):
         parts = (explain(cond.cond, ctx),)
-    return Explanation(str(cond), cond.is_true(ctx), cond.next_change(ctx), parts)
+    change = cond.next_change(ctx)
+    if change is not None:  # shown in the session's zone, whatever zone the condition used
+        change = change.astimezone(ctx.now.tzinfo)
+    return Explanation(str(cond), cond.is_true(ctx), change, parts)
 
 
 def is_due(target: App | Session, task: str, at: datetime | str | None = None) -> Explanation:

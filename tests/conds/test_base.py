@@ -84,3 +84,26 @@ def test_conditions_pickle() -> None:
 def test_observe_needs_a_session() -> None:
     with pytest.raises(TypeError, match="session"):
         true.observe()
+
+
+def test_a_false_all_waits_for_its_latest_false_part() -> None:
+    """Polling a custom function is pointless while a time window keeps the whole false."""
+    from datetime import datetime
+
+    from skylaunch.conds import condition
+    from skylaunch.conds.base import Context
+
+    app = simulated_app("2024-01-01 09:00")
+    ctx = Context(app.session.clock.now(), app.session)
+    window = time_of_day.between("10:00", "12:00")
+    polled = condition(lambda: False, "never_yet")
+    ten = datetime.fromisoformat("2024-01-01T10:00:00+00:00")
+    assert (window & polled).next_change(ctx) == ten
+    # inside the window the function is polled again
+    inside = Context(datetime.fromisoformat("2024-01-01T10:30:00+00:00"), app.session)
+    assert (window & polled).next_change(inside) == polled.next_change(inside)
+    # a true Any stays true until its latest true part turns false
+    late = time_of_day.between("08:00", "11:00")
+    assert (window | late).next_change(inside) == datetime.fromisoformat(
+        "2024-01-01T12:00:00+00:00"
+    )

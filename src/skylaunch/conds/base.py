@@ -141,10 +141,14 @@ def _check(other: object, op: str) -> Condition:
     )
 
 
+def _instant(value: datetime) -> float:
+    return value.timestamp()
+
+
 def _min_deadline(values: list[datetime | None]) -> datetime | None:
     best: datetime | None = None
     for value in values:
-        if value is not None and (best is None or value < best):
+        if value is not None and (best is None or value.timestamp() < best.timestamp()):
             best = value
     return best
 
@@ -215,13 +219,21 @@ class All(_Combined):
         return all(c.is_true(ctx) for c in self.conds)
 
     def next_change(self, ctx: Context) -> datetime | None:
-        # While some part is false and cannot turn true by time alone, nothing else matters.
+        # False: it turns true only once every false part has, and none can before its own
+        # next change, so the latest of those is the earliest the whole can flip (a part that
+        # only task events can change keeps it false). True: any part turning false flips it.
+        false_changes: list[datetime] = []
         changes: list[datetime | None] = []
         for cond in self.conds:
             change = cond.next_change(ctx)
-            if change is None and not cond.is_true(ctx):
+            if cond.is_true(ctx):
+                changes.append(change)
+            elif change is None:
                 return None
-            changes.append(change)
+            else:
+                false_changes.append(change)
+        if false_changes:
+            return max(false_changes, key=_instant)
         return _min_deadline(changes)
 
     def __str__(self) -> str:
@@ -239,13 +251,21 @@ class Any(_Combined):
         return any(c.is_true(ctx) for c in self.conds)
 
     def next_change(self, ctx: Context) -> datetime | None:
-        # While some part is true and stays so without task events, the whole stays true.
+        # True: it stays true until every true part has turned false (a part that only task
+        # events can change keeps it true), so the latest of their next changes. False: any
+        # part turning true flips it.
+        true_changes: list[datetime] = []
         changes: list[datetime | None] = []
         for cond in self.conds:
             change = cond.next_change(ctx)
-            if change is None and cond.is_true(ctx):
+            if not cond.is_true(ctx):
+                changes.append(change)
+            elif change is None:
                 return None
-            changes.append(change)
+            else:
+                true_changes.append(change)
+        if true_changes:
+            return max(true_changes, key=_instant)
         return _min_deadline(changes)
 
     def __str__(self) -> str:

@@ -114,7 +114,7 @@ class SimulatedClock:
     """
 
     def __init__(
-        self, start: datetime | str, tz: tzinfo | None = None, *, settle_s: float = 1.0
+        self, start: datetime | str, tz: tzinfo | None = None, *, settle_s: float = 5.0
     ) -> None:
         if isinstance(start, str):
             start = datetime.fromisoformat(start)
