@@ -227,3 +227,12 @@ def test_app_task_with_command_creates_a_command_task() -> None:
     task = app.task("daily", command=["echo", "hi"], name="say")
     assert isinstance(task, CommandTask)
     assert app.session["say"] is task
+
+
+def test_a_renamed_task_logs_under_its_new_name() -> None:
+    app = App(config={"task_pre_exist": "rename"})
+    app.task(name="dup")(lambda: None)
+    second = app.task(name="dup", command="true")
+    assert second.name == "dup - 1"
+    assert second.logger.task_name == "dup - 1"
+    assert second.logger.extra == {"task_name": "dup - 1"}

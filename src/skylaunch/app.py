@@ -11,7 +11,6 @@ from skylaunch.conds.func import FuncCond
 from skylaunch.config import Config
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
-from skylaunch.tasks.command import CommandTask
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock
 
@@ -60,6 +59,8 @@ class App:
         creates and returns a :class:`CommandTask` (Rocketry's form).
         """
         if command is not None:
+            from skylaunch.tasks.command import CommandTask
+
             return CommandTask(
                 command=command, session=self.session, start_cond=start_cond, name=name, **kwargs
             )

@@ -17,20 +17,16 @@ import threading
 import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError, TaskLoggingError, TaskLookupError
-from skylaunch.execution.async_ import AsyncExecutor
 from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
-from skylaunch.execution.process import ProcessExecutor
-from skylaunch.execution.thread import ThreadExecutor
 from skylaunch.history import ACTIONS, Action, TaskHistory
 from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
-from skylaunch.log.outputs.file import FileLogger
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.base import check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
@@ -38,6 +34,9 @@ from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from skylaunch.log.outputs.file import FileLogger
 
 __all__ = ["Session"]
 
@@ -261,6 +260,12 @@ class Session:
         that no longer exists is closed and replaced: call again after changing the keys.
         """
         logger = self.task_logger
+        # Imported only once a log file is or was asked for (no FileLogger can exist before).
+        if "skylaunch.log.outputs.file" not in sys.modules and self.config.log_file is None:
+            self._file_output = None
+            return
+        from skylaunch.log.outputs.file import FileLogger
+
         for handler in list(logger.handlers):
             # Not ``_skylaunch_owner``: set_repo would take that for a repo handler of ours.
             owner = getattr(handler, "_skylaunch_output_owner", None)
@@ -307,8 +312,7 @@ class Session:
                 while f"{name} - {n}" in self._tasks:
                     n += 1
                 task.name = f"{name} - {n}"
-                task.logger.task_name = task.name
-                task.logger.extra = {"task_name": task.name}
+                task._logger = None  # made again, under the new name, on first use
                 name = task.name
         with self._tasks_lock:
             self._tasks[name] = task
@@ -371,10 +375,17 @@ class Session:
             if name == "main":
                 executor = MainExecutor()
             elif name == "async":
+                from skylaunch.execution.async_ import AsyncExecutor
+
                 executor = AsyncExecutor()
             elif name == "thread":
+                from skylaunch.execution.thread import ThreadExecutor
+
                 executor = ThreadExecutor(daemon=self.config.tasks_as_daemon)
             elif name == "process":
+                # Imported on first use: multiprocessing is heavy and most apps never need it.
+                from skylaunch.execution.process import ProcessExecutor
+
                 executor = ProcessExecutor(
                     max_processes=self.config.max_process_count,
                     daemon=self.config.tasks_as_daemon,

@@ -188,3 +188,23 @@ def test_parse_day_of_month(value: str | int, expected: tuple[int, timedelta | N
 def test_parse_day_of_month_rejects(value: str | int) -> None:
     with pytest.raises(ValueError, match="day of month"):
         parse_day_of_month(value)
+
+
+def test_parse_time_of_day_remembers_text_but_not_errors() -> None:
+    first = parse_time_of_day("07:15")
+    assert parse_time_of_day("07:15") is first  # read once, then remembered
+    for _ in range(2):  # a bad text fails every time, with the same message
+        with pytest.raises(ValueError, match="'25:00'"):
+            parse_time_of_day("25:00")
+    with pytest.raises(TypeError, match="True"):
+        parse_time_of_day(True)  # not taken for the hour 1
+
+
+def test_parse_time_of_day_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skylaunch.time import parse
+
+    monkeypatch.setattr(parse, "_TIME_OF_DAY_CACHE", {})
+    monkeypatch.setattr(parse, "_TIME_OF_DAY_CACHE_MAX", 3)
+    for minute in range(10):
+        assert parse_time_of_day(f"10:{minute:02d}") == timedelta(hours=10, minutes=minute)
+    assert len(parse._TIME_OF_DAY_CACHE) <= 3

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from skylaunch.execution.async_ import AsyncExecutor
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from skylaunch.execution.base import Executor, Flag, Outcome, RunHandle, TaskCall
 from skylaunch.execution.main import MainExecutor
-from skylaunch.execution.process import ProcessExecutor
-from skylaunch.execution.thread import ThreadExecutor
+
+if TYPE_CHECKING:
+    from skylaunch.execution.async_ import AsyncExecutor
+    from skylaunch.execution.process import ProcessExecutor
+    from skylaunch.execution.thread import ThreadExecutor
 
 __all__ = [
     "AsyncExecutor",
@@ -19,3 +24,17 @@ __all__ = [
     "TaskCall",
     "ThreadExecutor",
 ]
+
+_LAZY = {
+    "AsyncExecutor": "skylaunch.execution.async_",
+    "ProcessExecutor": "skylaunch.execution.process",
+    "ThreadExecutor": "skylaunch.execution.thread",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load an executor's module on first use (multiprocessing is heavy, rarely needed)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -30,10 +30,11 @@ from skylaunch.log.records import (
     TaskLogRecord,
     TaskRunRecord,
 )
-from skylaunch.log.repos import BaseRepo, BaseResult, CSVFileRepo, MemoryRepo, Repo, Result
+from skylaunch.log.repos import BaseRepo, BaseResult, MemoryRepo, Repo, Result
 from skylaunch.log.repos.base import check_log_repo
 
 if TYPE_CHECKING:
+    from skylaunch.log.repos.csv import CSVFileRepo
     from skylaunch.log.repos.sql import SQLRepo
 
 __all__ = [
@@ -72,4 +73,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name == "SQLRepo":
         return importlib.import_module("skylaunch.log.repos.sql").SQLRepo
+    if name == "CSVFileRepo":
+        return importlib.import_module("skylaunch.log.repos.csv").CSVFileRepo
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

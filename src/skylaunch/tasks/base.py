@@ -83,7 +83,7 @@ class Task(ABC):
         self.daemon = daemon
         self.batches: list[dict[str, Any]] = []
         self.terminate_requested = False
-        self.logger = TaskAdapter(session, self.name)
+        self._logger: TaskAdapter | None = None
         self.validate()
         session.add_task(self)
 
@@ -109,6 +109,18 @@ class Task(ABC):
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
             )
         return cond
+
+    @property
+    def logger(self) -> TaskAdapter:
+        """Made on first use: most tasks never log by hand, and thousands are defined at once."""
+        logger = self._logger
+        if logger is None:
+            logger = self._logger = TaskAdapter(self.session, self.name)
+        return logger
+
+    @logger.setter
+    def logger(self, value: TaskAdapter) -> None:
+        self._logger = value
 
     @property
     def start_cond(self) -> Condition:

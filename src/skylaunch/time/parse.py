@@ -147,11 +147,28 @@ def format_timedelta(td: timedelta) -> str:
 # -- clock positions -------------------------------------------------------------------------
 
 
+_TIME_OF_DAY_CACHE: dict[str, timedelta] = {}
+_TIME_OF_DAY_CACHE_MAX = 4096
+
+
 def parse_time_of_day(value: str | int) -> timedelta:
     """Offset into a day: ``"10:00"``, ``"10:00:30.5"``, ``"2pm"``, ``"10"`` or ``10`` (hours).
 
     ``"24:00"`` is accepted (the end of the day) so that an end bound can be written down.
+    Text already read is remembered (bounded): apps define thousands of ``daily.at("03:00")``.
     """
+    if type(value) is str:
+        hit = _TIME_OF_DAY_CACHE.get(value)
+        if hit is None:
+            hit = _parse_time_of_day(value)
+            if len(_TIME_OF_DAY_CACHE) >= _TIME_OF_DAY_CACHE_MAX:
+                _TIME_OF_DAY_CACHE.clear()
+            _TIME_OF_DAY_CACHE[value] = hit
+        return hit
+    return _parse_time_of_day(value)
+
+
+def _parse_time_of_day(value: str | int) -> timedelta:
     if isinstance(value, bool):
         raise TypeError(f"time of day must be text or an hour number, not {value!r}")
     if isinstance(value, int):

@@ -9,10 +9,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from skylaunch.log.repos.base import BaseRepo, BaseResult, Order, Repo, Result
-from skylaunch.log.repos.csv import CSVFileRepo
 from skylaunch.log.repos.memory import MemoryRepo
 
 if TYPE_CHECKING:
+    from skylaunch.log.repos.csv import CSVFileRepo
     from skylaunch.log.repos.sql import SQLRepo
 
 __all__ = [
@@ -30,4 +30,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name == "SQLRepo":
         return importlib.import_module("skylaunch.log.repos.sql").SQLRepo
+    if name == "CSVFileRepo":
+        return importlib.import_module("skylaunch.log.repos.csv").CSVFileRepo
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
