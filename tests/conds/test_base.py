@@ -107,3 +107,22 @@ def test_a_false_all_waits_for_its_latest_false_part() -> None:
     assert (window | late).next_change(inside) == datetime.fromisoformat(
         "2024-01-01T12:00:00+00:00"
     )
+
+
+def test_context_compares_by_instant_session_and_task() -> None:
+    from datetime import datetime, timedelta
+
+    from skylaunch import App
+    from skylaunch.conds import Context
+
+    app = App()
+    now = datetime.fromisoformat("2024-01-01T10:30:00+00:00")
+    ctx = Context(now, app.session)
+    same = Context(now, app.session, None)
+    assert ctx == same
+    assert hash(ctx) == hash(same)
+    assert ctx != Context(now + timedelta(seconds=1), app.session)
+    assert ctx != "not a context"
+    assert "2024, 1, 1, 10, 30" in repr(ctx)
+    assert ctx.task is None
+    assert ctx.ts == now.timestamp()

@@ -38,13 +38,31 @@ __all__ = [
 EVERY_PASS = "<every pass>"
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
-    """Everything a condition may look at: one instant, one session, maybe one task."""
+    """Everything a condition may look at: one instant, one session, maybe one task.
 
-    now: datetime
-    session: Session
-    task: Task | None = None
+    A plain slotted class, not a frozen dataclass: one is made per task per pass, and the
+    frozen ``__init__`` (``object.__setattr__`` per field) was a visible share of a trivial
+    run's cost (bench W3). Treat it as read-only; make a new one for another instant.
+    """
+
+    __slots__ = ("now", "session", "task")
+
+    def __init__(self, now: datetime, session: Session, task: Task | None = None) -> None:
+        self.now = now
+        self.session = session
+        self.task = task
+
+    def __repr__(self) -> str:
+        return f"Context(now={self.now!r}, session={self.session!r}, task={self.task!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Context):
+            return NotImplemented
+        return (self.now, self.session, self.task) == (other.now, other.session, other.task)
+
+    def __hash__(self) -> int:
+        return hash((self.now, self.session, self.task))
 
     @property
     def ts(self) -> float:
