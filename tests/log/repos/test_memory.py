@@ -168,3 +168,17 @@ def test_models_with_other_required_fields_do_not_take_trusted_writes() -> None:
     assert not MemoryRepo(WithHost).takes_trusted
     assert not MemoryRepo(DatetimeCreated).takes_trusted
     assert MemoryRepo().takes_trusted  # dicts
+
+
+def test_max_per_task_drops_the_oldest_across_uneven_buckets_with_ties() -> None:
+    repo = MemoryRepo(MinimalRecord, max_per_task=16)
+    added: list[tuple[float, int, str]] = []
+    for i in range(200):
+        action = ("run", "success", "fail")[i % 7 % 3]  # buckets of uneven sizes
+        created = float(i // 3)  # three records share each timestamp: ties by order added
+        add(repo, "x", action, created)
+        added.append((created, i, action))
+    stored = repo.filter_by(task_name="x").all()
+    newest = added[len(added) - len(stored) :]
+    assert sorted((r.created, r.action) for r in stored) == sorted((c, a) for c, _, a in newest)
+    assert 16 <= len(stored) <= 17

@@ -250,11 +250,16 @@ class MemoryRepo(BaseRepo[Any]):
         Dropping one record per add would shift every bucket list each time (measured: ~10 µs
         per add at 10,000 records); batches of ``max_per_task // 16`` make it amortised O(1).
         """
-        streams = [zip(b.created, b.seqs, strict=True) for b in actions.values()]
-        oldest = list(islice(heapq.merge(*streams), n))
-        if not oldest:
+        # The n oldest overall are among the n oldest of each bucket (each is sorted): sort
+        # those few in C rather than walk a heapq.merge generator in Python (that walk was
+        # ~2 µs per record dropped, i.e. per record added once the window is full: bench W3).
+        candidates: list[tuple[float, int]] = []
+        for b in actions.values():
+            candidates.extend(zip(b.created[:n], b.seqs[:n], strict=True))
+        if not candidates:
             return
-        cutoff = oldest[-1]
+        candidates.sort()
+        cutoff = candidates[min(n, len(candidates)) - 1]
         for action in list(actions):
             bucket = actions[action]
             cut = bisect_right(bucket.created, cutoff[0])
