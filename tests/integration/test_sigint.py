@@ -11,7 +11,10 @@ import pytest
 
 APP = textwrap.dedent(
     """
-    import logging, sys
+    import logging, signal, sys
+    # A shell running this suite in the background ignores SIGINT and children inherit that;
+    # a terminal user's Ctrl-C is what this test is about, so restore Python's handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from skylaunch import App
     from skylaunch.conds import every
 
@@ -31,7 +34,10 @@ APP = textwrap.dedent(
 @pytest.mark.slow
 def test_sigint_stops_the_scheduler_cleanly() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", APP], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", APP],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
