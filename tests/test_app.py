@@ -236,3 +236,61 @@ def test_a_renamed_task_logs_under_its_new_name() -> None:
     assert second.name == "dup - 1"
     assert second.logger.task_name == "dup - 1"
     assert second.logger.extra == {"task_name": "dup - 1"}
+
+
+def test_grouper_prefixes_names_and_combines_conditions() -> None:
+    from skylaunch import Grouper
+    from skylaunch.conds import time_of_day
+
+    group = Grouper(prefix="etl.", start_cond=time_of_day.after("10:00"), execution="main")
+
+    @group.task("daily")
+    def load() -> None: ...
+
+    @group.task(name="clean")  # no condition of its own: the group's alone
+    def cleanup() -> None: ...
+
+    app = simulated_app("2024-01-01 00:00")
+    assert "etl.load" not in app.session
+    app.include_grouper(group)
+    task = app.session["etl.load"]
+    assert task.start_cond == time_of_day.after("10:00") & daily
+    assert task.execution == "main"
+    assert app.session["etl.clean"].start_cond == time_of_day.after("10:00")
+    app.session["etl.clean"].disabled = True  # a bare window would run back to back
+    run_for(app, "1 day")
+    assert [t.hour for t in runs(app, "etl.load")] == [10]
+    with pytest.raises(TypeError, match="parentheses"):
+        group.task(cleanup)  # type: ignore[arg-type]
+
+
+def test_session_run_runs_the_named_tasks_once_and_returns() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    calls: list[str] = []
+
+    @app.task("false")
+    def do_things() -> None:
+        calls.append("do_things")
+
+    @app.task("true")
+    def other() -> None:
+        calls.append("other")
+
+    app.session.run("do_things")
+    assert calls == ["do_things"]
+    assert app.session["other"].disabled is False  # restored afterwards
+    assert app.session.config.shut_cond is None
+    with pytest.raises(TaskLookupError):
+        app.session.run("nope")
+    with pytest.raises(ValueError, match="names"):
+        app.session.run()
+
+
+def test_session_run_can_obey_the_condition() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("daily at 10:00")
+    def report() -> None: ...
+
+    app.session.run("report", obey_cond=True)
+    assert [t.hour for t in runs(app, "report")] == [10]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from skylaunch.app import App
+from skylaunch.app import App, Grouper
 from skylaunch.config import Config
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
@@ -14,7 +14,7 @@ from skylaunch.tasks.func import FuncTask
 if TYPE_CHECKING:
     from skylaunch.tasks.command import CommandTask
 
-__all__ = ["App", "CommandTask", "Config", "FuncTask", "Session", "Task"]
+__all__ = ["App", "CommandTask", "Config", "FuncTask", "Grouper", "Session", "Task"]
 __version__ = "0.1.0"
 
 

@@ -8,15 +8,52 @@ from typing import Any, TypeVar
 from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
+from skylaunch.conds.parse import parse_condition
 from skylaunch.config import Config
+from skylaunch.exc import TaskDefinitionError
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock
 
-__all__ = ["App"]
+__all__ = ["App", "Grouper"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Grouper:
+    """A set of tasks defined apart from the app, e.g. in another module (Rocketry's Grouper).
+
+    ``prefix`` is put before every task name, ``start_cond`` is combined (``&``) with each task's
+    own condition, ``execution`` is the default mode of its tasks. Nothing is scheduled until
+    ``app.include_grouper(group)``.
+    """
+
+    def __init__(
+        self,
+        prefix: str | None = None,
+        start_cond: Condition | str | None = None,
+        execution: str | None = None,
+    ) -> None:
+        self.prefix = prefix or ""
+        self.start_cond = start_cond
+        self.execution = execution
+        self.definitions: list[
+            tuple[Callable[..., Any], Condition | str | None, dict[str, Any]]
+        ] = []
+
+    def task(
+        self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
+    ) -> Callable[[F], F]:
+        """Like ``app.task``, remembered until the group is included."""
+        if callable(start_cond) and not isinstance(start_cond, Condition):
+            raise TypeError("@group.task needs parentheses: write @group.task()")
+
+        def wrapper(func: F) -> F:
+            self.definitions.append((func, start_cond, {"name": name, **kwargs}))
+            return func
+
+        return wrapper
 
 
 class App:
@@ -75,6 +112,26 @@ class App:
                 "not @app.task"
             )
         return wrapper
+
+    def include_grouper(self, group: Grouper) -> None:
+        """Create the tasks of ``group`` in this app's session."""
+        names = self.session.cond_names
+        common = group.start_cond
+        if isinstance(common, str):
+            common = parse_condition(common, names)
+        for func, own, options in group.definitions:
+            kwargs = dict(options)
+            name = kwargs.pop("name", None) or getattr(func, "__name__", None)
+            if not isinstance(name, str):
+                raise TaskDefinitionError(f"give the grouped task {func!r} a name=")
+            cond = parse_condition(own, names) if isinstance(own, str) else own
+            if common is not None:
+                cond = common if cond is None else common & cond
+            if group.execution is not None:
+                kwargs.setdefault("execution", group.execution)
+            FuncTask(
+                func, session=self.session, start_cond=cond, name=group.prefix + name, **kwargs
+            )
 
     def cond(self, syntax: str | None = None) -> Callable[[F], F]:
         """Make a function a condition usable by name in condition strings."""

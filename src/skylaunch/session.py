@@ -615,6 +615,37 @@ class Session:
             os.execv(sys.executable, command)
         subprocess.Popen(command, close_fds=True)  # relaunch, fresh
 
+    def run(self, *task_names: str, execution: str | None = None, obey_cond: bool = False) -> None:
+        """Run the named tasks once each, then return (Rocketry's entry point for tests).
+
+        Other tasks are held meanwhile. Without ``obey_cond`` each task runs at once whatever
+        its start condition says; with it, the scheduler waits until the condition holds.
+        ``execution`` overrides the tasks' execution mode for this call only.
+        """
+        if not task_names:
+            raise ValueError("run() needs the names of the tasks to run")
+        chosen = [self[name] for name in task_names]
+        names = frozenset(t.name for t in chosen)
+        saved = {t.name: (t.disabled, t._execution) for t in self.tasks_in_order()}
+        saved_shut = self.config.shut_cond
+        since = self.clock.timestamp()
+        try:
+            for task in self.tasks_in_order():
+                if task.name not in names:
+                    task.disabled = True
+                elif execution is not None:
+                    task.execution = execution
+            for task in chosen:
+                if not obey_cond:
+                    task.run()
+            self.config.shut_cond = _RanOnce(names, since)
+            self.start()
+        finally:
+            self.config.shut_cond = saved_shut
+            for task in self.tasks_in_order():
+                if task.name in saved:
+                    task.disabled, task._execution = saved[task.name]
+
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task)."""
         if force:
@@ -637,3 +668,31 @@ def _appender(
         return func
 
     return wrapper
+
+
+class _RanOnce(Condition):
+    """True once each named task has started a run at or after ``since`` and is not running."""
+
+    __slots__ = ("names", "since")
+
+    def __init__(self, names: frozenset[str], since: float) -> None:
+        self.names = names
+        self.since = since
+
+    def is_true(self, ctx: Any) -> bool:
+        history = ctx.session.history
+        for name in self.names:
+            log = history.of(name)
+            started = log.last("run")
+            if started is None or started < self.since or log.running:
+                return False
+        return True
+
+    def next_change(self, ctx: Any) -> datetime | None:
+        return None
+
+    def watches(self, own: str | None) -> frozenset[str]:
+        return self.names
+
+    def __str__(self) -> str:
+        return " & ".join(f"task {name!r} has run once" for name in sorted(self.names))
