@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
 import threading
 import time
 

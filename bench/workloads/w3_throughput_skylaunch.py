@@ -3,7 +3,6 @@ default memory repo (the history is kept: that is the point of the comparison)."
 
 from __future__ import annotations
 
-# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
 import time
 
 from _probe import Stopwatch, emit, params, run_in_background

@@ -8,9 +8,6 @@ is ``app.run()`` up to the end of its first pass, which rebuilds that history fr
 
 from __future__ import annotations
 
-# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
-# UNVERIFIED NAMES: MemoryRepo/SQLRepo import paths, SQLRepo(url=...), repo.add(dict) and
-# App(logger_repo=...) follow DESIGN.md and Rocketry; fix them here when the repos land.
 import statistics
 import tempfile
 import time

@@ -5,7 +5,6 @@ The baseline is taken after 1,000 runs so that lazily imported code is not count
 
 from __future__ import annotations
 
-# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
 from _probe import emit, params, rss_kib
 
 from skylaunch import App

@@ -5,7 +5,6 @@ Also reports whether SQLAlchemy was imported: it must load only when a SQL repo 
 
 from __future__ import annotations
 
-# SKYLAUNCH SIDE, WRITTEN AHEAD OF skylaunch.App: run once the App lands; adjust to its final API.
 import sys
 import time
 
