@@ -110,3 +110,13 @@ def test_simulated_clock_moves_through_a_fold() -> None:
         datetime(2024, 10, 27, 3, 20, fold=1, tzinfo=zone)
     )  # forwards, though "earlier" on the wall
     assert clock.now().fold == 1
+
+
+def test_simulated_clock_advances_by_text_durations() -> None:
+    from skylaunch.time.clock import SimulatedClock
+
+    clock = SimulatedClock("2024-01-01T10:00:00+00:00")
+    clock.advance("1 hour 30 minutes")
+    assert clock.now().isoformat() == "2024-01-01T11:30:00+00:00"
+    with pytest.raises(ValueError):
+        clock.advance("soonish")

@@ -12,6 +12,8 @@ import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Protocol, runtime_checkable
 
+from skylaunch.time.parse import to_timedelta
+
 __all__ = ["Clock", "SimulatedClock", "SystemClock", "local_zone"]
 
 _UTC = timezone.utc
@@ -142,9 +144,11 @@ class SimulatedClock:
             raise ValueError(f"a simulated clock does not go back: {instant} < {self._now}")
         self._now = instant.astimezone(self.tz)
 
-    def advance(self, delta: timedelta | float) -> None:
-        """Move forward by ``delta`` (a timedelta or seconds) of real elapsed time."""
-        if not isinstance(delta, timedelta):
+    def advance(self, delta: timedelta | float | str) -> None:
+        """Move forward by ``delta`` (a timedelta, seconds or ``"1 hour"``) of real time."""
+        if isinstance(delta, str):
+            delta = to_timedelta(delta)
+        elif not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)
         if delta < timedelta(0):
             raise ValueError(f"a simulated clock does not go back: {delta}")
