@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
+import pytest
+
 from skylaunch.execution.base import Outcome, TaskCall
 from skylaunch.execution.thread import ThreadExecutor
 
@@ -31,8 +33,23 @@ class Ends:
             assert self._cond.wait_for(lambda: len(self.outcomes) >= n, WAIT_S), self.outcomes
 
 
+_EARLIER: set[threading.Thread] = set()
+
+
+@pytest.fixture(autouse=True)
+def _ignore_earlier_workers() -> None:
+    """Idle workers of other tests' pools may still be waiting out their idle timeout."""
+    _EARLIER.clear()
+    _EARLIER.update(t for t in threading.enumerate() if t.name.startswith("skylaunch:worker-"))
+
+
 def workers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("skylaunch:worker-")]
+    """Pool workers started during this test."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith("skylaunch:worker-") and t not in _EARLIER
+    ]
 
 
 def test_sequential_runs_reuse_one_worker() -> None:
@@ -137,4 +154,4 @@ def test_non_daemon_runs_get_their_own_thread() -> None:
     executor.submit(TaskCall("job", "r1", lambda: None), ends, T0)
     ends.wait(1)
     assert ends.threads == ["skylaunch:job"]
-    assert workers() == []
+    assert workers() == []  # no pooled worker was started for it
