@@ -504,3 +504,23 @@ def test_a_forked_child_does_not_repeat_the_parents_run_ids(
     child = session.new_run_id(task, {})
     assert child[:16] != parent[:16]
     assert child.endswith("0" * 16)
+
+
+def test_a_task_added_while_running_gets_its_history_restored(tmp_path: Path) -> None:
+    """A task defined after start-up (from a running task) must see its stored history too."""
+    repo = sqlite_repo(tmp_path)
+    first = app_on(repo, "2024-01-01 09:00")
+
+    @first.task(daily)
+    def report() -> None: ...
+
+    run_until(first, "2024-01-01 10:00")
+    second = app_on(sqlite_repo(tmp_path), "2024-01-01 13:00")
+
+    @second.task(daily)
+    def adder() -> None:
+        if "report" not in second.session:
+            second.task(daily)(report)
+
+    run_until(second, "2024-01-01 23:59")
+    assert runs(second, "report") == [datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)]

@@ -155,6 +155,9 @@ class Scheduler:
     def _reindex(self, task: Task) -> None:
         self._unindex(task.name)
         self._index_task(task)
+        if self.is_running:
+            # defined after start-up: read its stored history before its first evaluation
+            self.session.restore_history([task.name])
         self._mark(task.name)
 
     def _forget(self, name: str) -> None:
