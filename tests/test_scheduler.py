@@ -33,6 +33,46 @@ def test_every_runs_on_its_period() -> None:
     assert hms(runs(app, "fetch", "success")) == hms(runs(app, "fetch"))
 
 
+def test_a_run_is_recorded_at_the_instant_it_was_found_due() -> None:
+    """``every`` counts from the recorded start: bookkeeping time must not add up as drift."""
+    app = simulated_app("2024-01-01 00:00:00")
+
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+
+    @app.before_run()
+    def bookkeeping(task: Any) -> None:
+        clock.advance(0.25)  # time spent between the decision and the run record
+
+    @app.task(every("2 seconds"))
+    def fetch() -> None: ...
+
+    run_for(app, "5 seconds")
+    assert hms(runs(app, "fetch")) == ["00:00:00", "00:00:02", "00:00:04"]
+    records = app.session.repo.filter_by(task_name="fetch", action="run").all()
+    assert [r.created for r in records] == [r.start.timestamp() for r in records]
+
+
+def test_a_long_main_thread_run_moves_the_pass_to_the_current_instant() -> None:
+    """The next task of the same pass is judged, and recorded, when it is looked at."""
+    app = simulated_app("2024-01-01 00:00:00")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+
+    @app.task(every("1 hour"), priority=2)
+    def slow() -> None:
+        clock.advance("10 seconds")
+
+    @app.task(every("1 hour"), priority=1)
+    def quick() -> None: ...
+
+    run_for(app, "1 second")
+    assert hms(runs(app, "slow")) == ["00:00:00"]
+    assert hms(runs(app, "quick")) == ["00:00:10"]
+    (record,) = app.session.repo.filter_by(task_name="quick", action="run").all()
+    assert record.start.strftime("%H:%M:%S") == "00:00:10"
+
+
 def test_daily_window_with_retries() -> None:
     app = simulated_app("2024-01-01 00:00")
     attempts: list[int] = []

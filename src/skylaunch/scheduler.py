@@ -123,14 +123,6 @@ class Scheduler:
         if watchers:
             self._dirty.update(watchers)
 
-    def index(self) -> None:
-        """Rebuild who-watches-whom from the tasks' conditions."""
-        self._watchers = {}
-        self._watching = {}
-        self._every_pass = set()
-        for task in self.session.tasks_in_order():
-            self._index_task(task)
-
     def _index_task(self, task: Task) -> None:
         names = set(task.start_cond.watches(task.name))
         names.add(task.name)
@@ -219,7 +211,7 @@ class Scheduler:
         session.history.on_change = self.on_history_change
         try:
             session.startup()
-            self.index()
+            # who-watches-whom is kept up to date as tasks are added, changed and removed
             self._dirty.update(t.name for t in session.tasks_in_order())
             loop = self._loop
             next_yield = loop.time() + _YIELD_EVERY_S
@@ -303,37 +295,41 @@ class Scheduler:
             if self._stop_reason is not None or self._error is not None:
                 self._dirty.add(task.name)
                 continue
-            self._consider(task, now)
+            if self._consider(task, now):
+                # A run in the loop's thread took time: the next task is judged, and its run
+                # recorded, at the instant it is looked at, not when the pass began.
+                now = session.clock.now()
 
-    def _consider(self, task: Task, now: datetime) -> None:
+    def _consider(self, task: Task, now: datetime) -> bool:
+        """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
         if task.terminate_requested:
             task.terminate_requested = False
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
         if task.disabled and not task.batches:
             self._plan(task.name, None, 0.0)
-            return
+            return False
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
-            return  # its end marks it for a new look
+            return False  # its end marks it for a new look
         if not self.session.executor(task.execution).has_capacity():
             self._blocked.add(task.name)  # the end of any run marks it for a new look
-            return
+            return False
         if task.batches:
             params = task.batches.pop(0)
-            self._launch(task, now, params)
+            inline = self._launch(task, now, params)
             if task.batches:
                 self._dirty.add(task.name)
-            return
+            return inline
         if self._on_hold:
             self._held.add(task.name)
-            return
+            return False
         ctx = Context(now, self.session, task)
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
-            self._launch(task, now, {})
-        else:
-            change = self._next_change(task.start_cond, ctx, task.name)
-            self._plan(task.name, change, now.timestamp())
+            return self._launch(task, now, {})
+        change = self._next_change(task.start_cond, ctx, task.name)
+        self._plan(task.name, change, now.timestamp())
+        return False
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -390,7 +386,13 @@ class Scheduler:
         return datetime.fromtimestamp(min(candidates), now.tzinfo)
 
     # --- runs -----------------------------------------------------------------------------
-    def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> None:
+    def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> bool:
+        """Start a run of ``task`` decided at ``now``; True if it ran in the loop's thread.
+
+        The run is recorded at ``now``, the instant its condition was found true, so that
+        ``every`` and the other conditions that count from the last run do not drift by the
+        time the bookkeeping takes.
+        """
         session = self.session
         executor = session.executor(task.execution)
         run_id = session.new_run_id(task, params)
@@ -412,7 +414,7 @@ class Scheduler:
             self.logger.exception(
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
-            return
+            return False
         timeout = task.timeout
         call = TaskCall(
             task.name,
@@ -422,7 +424,7 @@ class Scheduler:
             None if timeout is None else timeout.total_seconds(),
             flag,
         )
-        session.log_action(task.name, "run", run_id, now)
+        session.log_action(task.name, "run", run_id, now, ts=now.timestamp())
         inline = executor.name == "main"
         if not inline:
             self._outside += 1
@@ -436,7 +438,7 @@ class Scheduler:
                 self._outside -= 1
             text = traceback.format_exc()
             self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
-            return
+            return inline
         # A run outside the loop is "running" until its end is processed on the loop, even if
         # it already ended in its thread: its end is queued behind this pass, and until then the
         # history has no end record, so the task must not be launched again (no multilaunch).
@@ -450,6 +452,7 @@ class Scheduler:
                 # Its own "run" record marked it; while it runs it cannot start again, and
                 # its end marks it anew: no pass for nothing in between.
                 self._dirty.discard(task.name)
+        return inline
 
     def _on_done(
         self, name: str, run_id: str, started: datetime, inline: bool, outcome: Outcome

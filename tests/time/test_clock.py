@@ -90,6 +90,39 @@ def test_system_clock_sleep_until_past_deadline_returns_at_once() -> None:
     asyncio.run(scenario())
 
 
+def test_system_clock_keeps_one_timer_across_sleeps_with_the_same_deadline() -> None:
+    """A task's far time limit is the deadline of every sleep: no timer per sleep."""
+
+    async def scenario() -> None:
+        clock = SystemClock(UTC)
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        far = datetime.fromtimestamp(clock.timestamp() + 1800, UTC)
+        loop.call_soon(wake.set)
+        await clock.sleep_until(far, wake)
+        first = clock._alarm
+        assert first is not None
+        assert not first.handle.cancelled()
+        for _ in range(3):
+            wake.clear()
+            loop.call_soon(wake.set)
+            await clock.sleep_until(far + timedelta(seconds=1), wake)  # later: reused
+            assert clock._alarm is first
+        wake.clear()
+        loop.call_soon(wake.set)
+        await clock.sleep_until(far - timedelta(seconds=60), wake)  # earlier: replaced
+        assert clock._alarm is not first
+        assert first.handle.cancelled()
+        # the alarm does wake a sleeper that nothing else wakes
+        wake.clear()
+        soon = datetime.fromtimestamp(clock.timestamp() + 0.03, UTC)
+        await asyncio.wait_for(clock.sleep_until(soon, wake), 5)
+        assert clock._alarm is not None
+        assert clock._alarm.rung
+
+    asyncio.run(scenario())
+
+
 def test_simulated_clock_moves_through_a_fold() -> None:
     import asyncio
     from datetime import datetime

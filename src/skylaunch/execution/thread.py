@@ -59,8 +59,10 @@ class ThreadExecutor:
         self.daemon = daemon
         self._runs: dict[str, _ThreadRun] = {}
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        # One permit per idle worker that no queued run has claimed yet.
-        self._idle = threading.Semaphore(0)
+        # Idle workers that no queued run has claimed yet. A plain lock and a count, not a
+        # ``threading.Semaphore`` (a Python-level Condition): this is taken twice per run.
+        self._lock = threading.Lock()
+        self._idle = 0
         self._generation = 0  # bumped by shutdown: workers of an older one leave
         self._names = itertools.count(1)
 
@@ -82,7 +84,7 @@ class ThreadExecutor:
             )
             handle.thread = thread
             thread.start()
-        elif self._idle.acquire(blocking=False):
+        elif self._claim_idle():
             self._jobs.put(job)  # an idle worker takes it
         else:
             worker = threading.Thread(
@@ -94,28 +96,45 @@ class ThreadExecutor:
             worker.start()
         return handle
 
-    def _run(self, job: _Job) -> None:
-        ctx, handle, call, on_done = job
+    def _claim_idle(self) -> bool:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+                return True
+            return False
+
+    def _execute(self, job: _Job) -> Outcome:
+        ctx, handle, call, _ = job
         handle.thread = threading.current_thread()
         outcome = ctx.run(run_call, call)
         if handle.reason is not None and outcome.action in ("success", "fail", "inaction"):
             outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
         self._runs.pop(call.run_id, None)
         handle.done = True
-        on_done(outcome)
+        return outcome
+
+    def _run(self, job: _Job) -> None:
+        job[3](self._execute(job))
 
     def _work(self, job: _Job | None, generation: int) -> None:
         while job is not None:
-            self._run(job)
+            outcome = self._execute(job)
+            on_done = job[3]
             job = None
             if generation != self._generation:
+                on_done(outcome)
                 return  # shut down meanwhile
-            self._idle.release()
+            # Idle before reporting, and reporting the last thing before waiting: the loop's
+            # thread wakes on the report and needs the GIL, which this thread then gives up
+            # at once; a run the report leads to finds this worker ready for it.
+            with self._lock:
+                self._idle += 1
+            on_done(outcome)
             while job is None:
                 try:
                     job = self._jobs.get(timeout=self.idle_timeout_s)
                 except queue.Empty:
-                    if self._idle.acquire(blocking=False):
+                    if self._claim_idle():
                         return  # idle too long, and no run counts on this worker
                     continue  # a run claimed an idle worker: its job is on the way
                 if job is None:
@@ -131,5 +150,7 @@ class ThreadExecutor:
             for handle in list(self._runs.values()):
                 handle.terminate("shutdown")
         self._generation += 1
-        while self._idle.acquire(blocking=False):
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
             self._jobs.put(None)

@@ -57,11 +57,29 @@ class Clock(Protocol):
         ...
 
 
+class _Alarm:
+    """A pending timer of :class:`SystemClock` that sets a scheduler's wake event at ``at``."""
+
+    __slots__ = ("at", "handle", "loop", "rung", "wake")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event, at: float) -> None:
+        self.loop = loop
+        self.wake = wake
+        self.at = at
+        self.rung = False
+        self.handle = loop.call_later(max(0.0, at - time.time()), self._ring)
+
+    def _ring(self) -> None:
+        self.rung = True
+        self.wake.set()
+
+
 class SystemClock:
     """The real clock. ``tz`` defaults to the system's local zone."""
 
     def __init__(self, tz: tzinfo | None = None) -> None:
         self.tz: tzinfo = tz if tz is not None else local_zone()
+        self._alarm: _Alarm | None = None
 
     def now(self) -> datetime:
         return datetime.now(self.tz)
@@ -86,18 +104,25 @@ class SystemClock:
             while not wake.is_set() and time.time() < end:
                 await asyncio.sleep(0)
             return
-        # A timer that sets ``wake`` rather than ``wait_for``: no Task, no cancellation per
-        # sleep (the scheduler clears ``wake`` after every sleep). It fires ``_SPIN_S`` early.
-        timer = (
-            None
-            if timeout is None
-            else asyncio.get_running_loop().call_later(timeout - _SPIN_S, wake.set)
-        )
-        try:
-            await wake.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
+        if timeout is not None:
+            self._set_alarm(wake, time.time() + timeout - _SPIN_S)
+        await wake.wait()
+
+    def _set_alarm(self, wake: asyncio.Event, at: float) -> None:
+        """Make sure ``wake`` is set by ``at`` (POSIX seconds), reusing the pending timer.
+
+        The timer outlives the sleep that made it: a scheduler that sleeps between every run
+        with the same far deadline (a task's time limit) would otherwise create and cancel a
+        timer per run. A timer that fires earlier than needed is kept: its early wake-up costs
+        the scheduler one empty look, less than a timer per sleep.
+        """
+        loop = asyncio.get_running_loop()
+        alarm = self._alarm
+        if alarm is not None:
+            if alarm.wake is wake and alarm.loop is loop and not alarm.rung and alarm.at <= at:
+                return
+            alarm.handle.cancel()
+        self._alarm = _Alarm(loop, wake, at)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
