@@ -7,7 +7,7 @@ import timeit
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from skylaunch.time.periods import Cron, TimeOfDay, TimeOfMonth, TimeOfWeek
+from skylaunch.time import Cron, TimeOfDay, TimeOfMonth, TimeOfWeek
 
 
 def _bench(label: str, func: object, number: int = 2000) -> None:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skylaunch import cli
-from skylaunch.cli import Entry, main, parse_since
+from skylaunch.cli import Entry, main, output, parse_since
 from skylaunch.log.records import MinimalRecord, TaskRunRecord
 from skylaunch.log.repos import CSVFileRepo, SQLRepo
 from skylaunch.testing import run_until, simulated_app
@@ -423,7 +423,7 @@ def test_follow_without_from_start_prints_only_new_records(
 ) -> None:
     run_app("2024-01-01 00:00", "2024-01-02 00:00")  # old: must not be printed
     assert feed.drain(10)
-    real = cli._start_ids
+    real = output._start_ids
 
     def then_new_records(client: Any, keys: Any, from_start: bool) -> dict[str, str]:
         ids = real(client, keys, from_start)
@@ -431,7 +431,7 @@ def test_follow_without_from_start_prints_only_new_records(
         assert feed.drain(10)
         return ids
 
-    monkeypatch.setattr(cli, "_start_ids", then_new_records)
+    monkeypatch.setattr(output, "_start_ids", then_new_records)
     code, out, _ = run(*follow_args(feed, redis_url, "--count", "4", "--format", "csv"))
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))

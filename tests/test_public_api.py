@@ -26,6 +26,7 @@ LAYERS = [
     ("skylaunch.execution", 4),
     ("skylaunch.scheduler", 5),
     ("skylaunch.config", 5),
+    ("skylaunch.journal", 5),
     ("skylaunch.session", 6),
     ("skylaunch.app", 7),
     ("skylaunch.testing", 8),

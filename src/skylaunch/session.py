@@ -14,57 +14,26 @@ import secrets
 import subprocess
 import sys
 import threading
-import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.config import Config
-from skylaunch.exc import TaskDefinitionError, TaskLoggingError, TaskLookupError
+from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
-from skylaunch.history import ACTIONS, Action, TaskHistory
-from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
+from skylaunch.history import Action, TaskHistory
+from skylaunch.journal import Journal
 from skylaunch.log.records import TaskRunRecord
-from skylaunch.log.repos.base import check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock
 
-if TYPE_CHECKING:
-    from skylaunch.log.outputs.file import FileLogger
-
 __all__ = ["Session"]
-
-_MESSAGE = "Task '%s' status: '%s'"
-
-
-class _OwnRecords(logging.Filter):
-    """Lets a session's handler take only the records of that session (or of no session).
-
-    With ``status_only`` (the repo handler) it also refuses user lines logged under the task
-    logger (``task_log``, a task's ``logger.info``): they have no ``action`` and belong to log
-    outputs, not to the history the repo is read back into.
-    """
-
-    def __init__(self, session: Session, *, status_only: bool) -> None:
-        super().__init__()
-        self.key = id(session)
-        self.status_only = status_only
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.status_only and not hasattr(record, "action"):
-            return False
-        return getattr(record, "session_key", self.key) == self.key
-
-
-def _may_hold_history(repo: Any) -> bool:
-    """False for an empty memory repo: it cannot hold records of an earlier process."""
-    return not (isinstance(repo, MemoryRepo) and len(repo) == 0)
 
 
 class Session:
@@ -115,13 +84,9 @@ class Session:
         self.scheduler_logger = logging.getLogger(self.config.scheduler_logger_basename)
         self.scheduler = Scheduler(self)
         self.history.on_change = self.scheduler.on_history_change
-        self.repo: Any = None
-        self._handler: logging.Handler | None = None
-        self._restored: set[str] | None = None
-        self._buffering_reported = False
+        self.journal = Journal(self)
         self.set_repo(repo if repo is not None else self.default_repo())
-        self._file_output: FileLogger | None = None
-        self._attach_outputs()
+        self.journal.attach_outputs()
 
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
@@ -141,30 +106,12 @@ class Session:
         sessions. This session's previous handler is closed after writing what it still
         buffers (waiting up to ``log_flush_timeout_s``).
         """
-        check_log_repo(repo)
-        logger = self.task_logger
-        for handler in list(logger.handlers):
-            owner = getattr(handler, "_skylaunch_owner", None)
-            mine = owner is not None and owner() is self
-            orphan = owner is not None and owner() is None
-            foreign = owner is None and isinstance(handler, RepoHandler)
-            if mine or orphan or (delete_existing and foreign):
-                logger.removeHandler(handler)
-                if mine and isinstance(handler, RepoHandler):
-                    handler.close(self.log_flush_timeout_s)
-        handler = RepoHandler(repo)
-        handler.addFilter(_OwnRecords(self, status_only=True))
-        handler._skylaunch_owner = weakref.ref(self)  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-        self.repo = repo
-        self._handler = handler
-        self.history.clear()
-        # A memory repo that starts empty holds only what this session logs: nothing to read.
-        self._restored = set() if _may_hold_history(repo) else None
-        self._buffering_reported = False
-        if self.scheduler.is_running:
-            self.restore_history()
-        self.scheduler.notify()
+        self.journal.set_repo(repo, delete_existing)
+
+    @property
+    def repo(self) -> Any:
+        """The log repo task records go to (:meth:`set_repo` changes it)."""
+        return self.journal.repo
 
     def get_repo(self) -> Any:
         return self.repo
@@ -177,56 +124,12 @@ class Session:
 
         Called at start-up (after the start-up hooks, which may set the repo) and whenever a
         repo is attached while the scheduler runs. Each task is read once per repo: per
-        action, the timestamps of its newest ``history_max_records`` records
-        (:func:`restore_times`), plus what the handler still buffers. A ``run`` among the
-        task's newest ``crash_window`` records (:func:`restore_recent`) that no end matches
-        by ``run_id``, and that is not running now, is logged as ``crash``, in the history
-        and in the repo.
+        action, the timestamps of its newest ``history_max_records`` records, plus what the
+        handler still buffers. A ``run`` among the task's newest ``crash_window`` records that
+        no end matches by ``run_id``, and that is not running now, is logged as ``crash``, in
+        the history and in the repo.
         """
-        restored = self._restored
-        if restored is None:
-            return
-        names = [t.name for t in self.tasks_in_order()] if task_names is None else task_names
-        handler = self._handler
-        pending = handler.pending_items() if isinstance(handler, RepoHandler) else []
-        limit = self.config.history_max_records
-        for name in names:
-            if name in restored:
-                continue
-            try:
-                times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
-                recent = restore_recent(self.repo, name, limit=self.crash_window)
-            except Exception as exc:
-                if not self.config.silence_task_logging:
-                    raise TaskLoggingError(
-                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
-                    ) from exc
-                self.scheduler_logger.exception(
-                    "Reading the history of task %r failed (silenced): it starts empty", name
-                )
-                restored.add(name)
-                continue
-            for item in pending:
-                get = field_getter(item)
-                action = get("action")
-                if get("task_name") == name and action in ACTIONS:
-                    created = float(get("created"))
-                    times.setdefault(action, []).append(created)
-                    recent.append((created, action, get("run_id")))
-            log = self.history.load(name, times, recent)
-            restored.add(name)
-            alive = self.scheduler.running_handles.get(name, {})
-            for run_id, ts in sorted(log.running.items(), key=lambda pair: pair[1]):
-                if run_id in alive:
-                    continue
-                start = datetime.fromtimestamp(ts, self.clock.tz)
-                self.log_action(
-                    name,
-                    "crash",
-                    run_id or None,
-                    start,
-                    exc_text="the run had no end when the scheduler started (process died?)",
-                )
+        self.journal.restore(task_names)
 
     def flush_logs(self, timeout: float | None = None) -> bool:
         """Write what the repo handler buffers, retrying up to ``timeout`` seconds.
@@ -234,66 +137,7 @@ class Session:
         Called at shutdown with ``log_flush_timeout_s``. Returns whether nothing is left;
         what is left stays buffered and retried in the background while the process lives.
         """
-        handler = self._handler
-        if not isinstance(handler, RepoHandler):
-            return True
-        wait = self.log_flush_timeout_s if timeout is None else timeout
-        if handler.flush(wait):
-            return True
-        self.scheduler_logger.error(
-            "%d task record(s) could not be written to %r within %.1f s (%r); they stay "
-            "buffered and retried while this process lives, and are lost if it exits",
-            handler.pending,
-            self.repo,
-            wait,
-            handler.last_error,
-            extra={"action": "shutdown"},
-        )
-        return False
-
-    # --- outputs ----------------------------------------------------------------------------
-    def _attach_outputs(self) -> None:
-        """Put the FileLogger that ``config.log_file`` asks for on the task logger.
-
-        The task logger is shared by every session of the process, so the handler takes only
-        this session's records (and user lines), and one left by this session or by a session
-        that no longer exists is closed and replaced: call again after changing the keys.
-        """
-        logger = self.task_logger
-        # Imported only once a log file is or was asked for (no FileLogger can exist before).
-        if "skylaunch.log.outputs.file" not in sys.modules and self.config.log_file is None:
-            self._file_output = None
-            return
-        from skylaunch.log.outputs.file import FileLogger
-
-        for handler in list(logger.handlers):
-            # Not ``_skylaunch_owner``: set_repo would take that for a repo handler of ours.
-            owner = getattr(handler, "_skylaunch_output_owner", None)
-            if isinstance(handler, FileLogger) and owner is not None and owner() in (self, None):
-                logger.removeHandler(handler)
-                handler.close()
-        self._file_output = None
-        config = self.config
-        if config.log_file is not None:
-            output = FileLogger(
-                config.log_file,
-                mode=config.log_file_mode,
-                max_bytes=config.log_file_max_bytes,
-                backup_count=config.log_file_backup_count,
-                log_lifecycle=config.log_lifecycle,
-                tz=config.timezone,
-            )
-            output.addFilter(_OwnRecords(self, status_only=False))
-            output._skylaunch_output_owner = weakref.ref(self)  # type: ignore[attr-defined]
-            logger.addHandler(output)
-            self._file_output = output
-            if self._close_outputs not in self.shutdown_hook_funcs:
-                self.shutdown_hook_funcs.append(self._close_outputs)
-
-    def _close_outputs(self) -> None:
-        """Release the log file at shutdown; the next record (a restart) reopens it."""
-        if self._file_output is not None:
-            self._file_output.close()
+        return self.journal.flush(timeout)
 
     # --- tasks ------------------------------------------------------------------------------
     def add_task(self, task: Task) -> None:
@@ -428,104 +272,7 @@ class Session:
         trusted writes (the default memory repo), the record goes to it as a dict, without a
         ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
         """
-        clock = self.clock
-        if ts is None:
-            ts = clock.timestamp()
-        self.history.add(task_name, action, ts, run_id)
-        logger = self.task_logger
-        level = logging.ERROR if action == "fail" else logging.INFO
-        if logger.disabled or not logger.isEnabledFor(level):
-            return
-        if action == "run":
-            end: datetime | None = None
-            runtime: timedelta | None = None
-        else:
-            end = datetime.fromtimestamp(ts, clock.tz)
-            runtime = timedelta(seconds=ts - start.timestamp())
-        handler = self._handler
-        try:
-            if handler is not None and self._sole_trusted_consumer(logger, handler, level):
-                handler.emit_trusted(  # type: ignore[attr-defined]
-                    {
-                        "task_name": task_name,
-                        "action": action,
-                        "created": ts,
-                        "start": start,
-                        "end": end,
-                        "runtime": runtime,
-                        "message": f"Task '{task_name}' status: '{action}'",
-                        "exc_text": exc_text,
-                        "run_id": run_id,
-                    }
-                )
-            else:
-                record = logging.LogRecord(
-                    logger.name, level, __file__, 0, _MESSAGE, (task_name, action), None
-                )
-                record.created = ts
-                record.msecs = (ts - int(ts)) * 1000
-                record.task_name = task_name
-                record.action = action
-                record.run_id = run_id
-                record.start = start
-                record.end = end
-                record.runtime = runtime
-                record.exc_text = exc_text
-                record.session_key = id(self)
-                logger.handle(record)
-        except Exception as exc:
-            if not self.config.silence_task_logging:
-                raise TaskLoggingError(
-                    f"logging {action!r} of task {task_name!r} failed: {exc!r}"
-                ) from exc
-            self.scheduler_logger.exception(
-                "Logging %r of task %r failed (silenced)", action, task_name
-            )
-        if isinstance(handler, RepoHandler) and handler.failing:
-            self._repo_unavailable(handler, task_name, action)
-
-    def _repo_unavailable(self, handler: RepoHandler, task_name: str, action: str) -> None:
-        """A record waits in the handler's buffer: stop the scheduler unless silenced.
-
-        Nothing is lost either way: the history has the action, and the buffered record is
-        written when the repo is back (at the latest by :meth:`flush_logs` at shutdown).
-        """
-        if not self.config.silence_task_logging:
-            self.scheduler.fail(
-                TaskLoggingError(
-                    f"logging {action!r} of task {task_name!r}: {self.repo!r} is unavailable "
-                    f"({handler.last_error!r}); {handler.pending} record(s) buffered "
-                    "(set silence_task_logging=True to keep scheduling meanwhile)"
-                )
-            )
-        elif not self._buffering_reported:
-            self._buffering_reported = True
-            self.scheduler_logger.warning(
-                "Task records are buffered: %r is unavailable (%r); retrying in the background",
-                self.repo,
-                handler.last_error,
-            )
-        if not handler.pending:
-            self._buffering_reported = False
-
-    @staticmethod
-    def _sole_trusted_consumer(
-        logger: logging.Logger, handler: logging.Handler, level: int
-    ) -> bool:
-        if not getattr(handler, "takes_trusted", False) or level < handler.level:
-            return False
-        if logger.filters or len(handler.filters) != 1:
-            return False
-        for other in logger.handlers:
-            # Other sessions' repo handlers take only their own session's records.
-            if other is not handler and getattr(other, "_skylaunch_owner", None) is None:
-                return False
-        parent = logger.parent if logger.propagate else None
-        while parent is not None:
-            if parent.handlers:
-                return False
-            parent = parent.parent if parent.propagate else None
-        return True
+        self.journal.record(task_name, action, run_id, start, exc_text=exc_text, ts=ts)
 
     # --- hooks ----------------------------------------------------------------------------
     def _hook_context(self, task: Task | None = None) -> dict[str, Any]:

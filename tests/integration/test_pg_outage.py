@@ -101,7 +101,7 @@ def test_connections_terminated_mid_run(pg_url: str, table: str, silence: bool) 
                 run_until(app, "2024-01-01 09:30")
             assert len(calls) == 5  # stopped after the pass whose record could not be written
         assert killed[0] >= 1, "no repo connection was terminated"
-        handler = app.session._handler
+        handler = app.session.journal.handler
         assert isinstance(handler, RepoHandler)
         assert isinstance(handler.last_error, RepoUnavailableError)
         assert handler.pending == 0  # written by the retries or the shutdown flush
@@ -128,7 +128,7 @@ def test_table_locked_mid_run(pg_url: str, table: str) -> None:
     try:
         run_until(app, "2024-01-01 09:20")
         assert len(calls) == 20
-        handler = app.session._handler
+        handler = app.session.journal.handler
         assert isinstance(handler, RepoHandler)
         assert isinstance(handler.last_error, RepoUnavailableError)
         assert "lock" in str(handler.last_error)

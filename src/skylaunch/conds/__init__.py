@@ -45,8 +45,7 @@ from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Ret
 from skylaunch.conds.task import depend_all as _depend_all
 from skylaunch.conds.task import depend_any as _depend_any
 from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable, TaskRunnable
-from skylaunch.time.parse import to_timedelta
-from skylaunch.time.periods import (
+from skylaunch.time import (
     Cron,
     TimeDelta,
     TimeOfDay,
@@ -57,6 +56,7 @@ from skylaunch.time.periods import (
     TimeOfWeek,
     TimePeriod,
 )
+from skylaunch.time.parse import to_timedelta
 
 __all__ = [
     "All",

@@ -41,8 +41,8 @@ from skylaunch.conds.timing import (
     TaskRunnable,
 )
 from skylaunch.exc import ConditionParseError
+from skylaunch.time import Cron, TimeDelta, TimePeriod
 from skylaunch.time.parse import to_timedelta
-from skylaunch.time.periods import Cron, TimeDelta, TimePeriod
 
 __all__ = ["PHRASES", "Token", "parse_condition"]
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
 from skylaunch.conds.status import PERIOD_PHRASES
+from skylaunch.time import TimeDelta, TimePeriod
 from skylaunch.time.parse import format_timedelta, to_timedelta
-from skylaunch.time.periods import TimeDelta, TimePeriod
 
 __all__ = [
     "SchedulerCycles",

@@ -20,8 +20,7 @@ from typing_extensions import Self
 
 from skylaunch.conds.base import Condition, Context
 from skylaunch.history import FINISH_ACTIONS, Action
-from skylaunch.time.parse import format_timedelta, to_timedelta
-from skylaunch.time.periods import (
+from skylaunch.time import (
     MIN_UTC,
     TimeDelta,
     TimeOfDay,
@@ -32,6 +31,7 @@ from skylaunch.time.periods import (
     TimeOfWeek,
     TimePeriod,
 )
+from skylaunch.time.parse import format_timedelta, to_timedelta
 
 __all__ = [
     "PERIOD_PHRASES",

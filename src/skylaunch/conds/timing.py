@@ -8,8 +8,7 @@ from typing import ClassVar, Literal
 
 from skylaunch.conds.base import Condition, Context
 from skylaunch.history import FINISH_ACTIONS, Action
-from skylaunch.time.parse import format_timedelta, to_timedelta
-from skylaunch.time.periods import (
+from skylaunch.time import (
     Cron,
     TimeOfDay,
     TimeOfHour,
@@ -19,6 +18,7 @@ from skylaunch.time.periods import (
     TimeOfWeek,
     TimePeriod,
 )
+from skylaunch.time.parse import format_timedelta, to_timedelta
 
 __all__ = ["Every", "IsPeriod", "PeriodMethods", "TaskExecutable", "TaskRunnable"]
 

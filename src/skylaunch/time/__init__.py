@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .clock import Clock, SimulatedClock, SystemClock, local_zone
 from .cron import CronExpr, CronParseError, localize
+from .cycles import TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek
 from .parse import (
     format_timedelta,
     parse_day_of_month,
@@ -17,25 +18,8 @@ from .parse import (
     parse_weekday,
     to_timedelta,
 )
-from .periods import (
-    MAX_UTC,
-    MIN_UTC,
-    Always,
-    Cron,
-    Interval,
-    Never,
-    StaticInterval,
-    TimeDelta,
-    TimeOfDay,
-    TimeOfHour,
-    TimeOfMinute,
-    TimeOfMonth,
-    TimeOfSecond,
-    TimeOfWeek,
-    TimePeriod,
-    always,
-    never,
-)
+from .periods import MAX_UTC, MIN_UTC, Interval, TimePeriod
+from .spans import Always, Cron, Never, StaticInterval, TimeDelta, always, never
 
 __all__ = [
     "MAX_UTC",

@@ -106,7 +106,7 @@ def test_file_keys_reach_the_file_logger(tmp_path: Path) -> None:
     assert output.log_lifecycle is True
     assert output.tz == session.config.timezone
     session.config.log_file = None
-    session._attach_outputs()
+    session.journal.attach_outputs()
     assert file_outputs() == []
 
 
@@ -134,7 +134,7 @@ def test_a_new_attachment_replaces_the_sessions_own_and_orphans(tmp_path: Path) 
     first = Session(log_file=tmp_path / "a.log")
     (old,) = file_outputs()
     first.config.log_file = tmp_path / "b.log"
-    first._attach_outputs()
+    first.journal.attach_outputs()
     (new,) = file_outputs()
     assert new is not old
     assert new.path == str(tmp_path / "b.log")

@@ -1,0 +1,338 @@
+"""The journal: where a session's task actions are written, and where its history comes back from.
+
+Every action is recorded twice: in the in-memory :class:`~skylaunch.history.TaskHistory` (what
+conditions read, at once) and through the task logger into the log repo (what outlives the
+process). The journal owns the second half for one session: the repo and its handler, the
+restore of the history at start-up, the flush at shutdown, and the log file output.
+
+The task logger is shared by every session of the process, so each handler a session puts on it
+carries an :class:`Ownership` filter: it takes only that session's records, and it tells the
+session which handlers are its own (to replace them) and which belong to others (to leave alone).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import weakref
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from skylaunch.exc import TaskLoggingError
+from skylaunch.history import ACTIONS, Action
+from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
+from skylaunch.log.repos.base import check_log_repo, field_getter
+from skylaunch.log.repos.memory import MemoryRepo
+
+if TYPE_CHECKING:
+    from skylaunch.log.outputs.file import FileLogger
+    from skylaunch.session import Session
+
+__all__ = ["Journal", "Ownership", "ownership"]
+
+_MESSAGE = "Task '%s' status: '%s'"
+
+
+class Ownership(logging.Filter):
+    """Marks a handler as a session's, and lets it take only that session's records.
+
+    ``status_only`` marks the repo handler: it also refuses user lines logged under the task
+    logger (``task_log``, a task's ``logger.info``), which have no ``action`` and belong to log
+    outputs, not to the history the repo is read back into.
+    """
+
+    def __init__(self, session: Session, *, status_only: bool) -> None:
+        super().__init__()
+        self.key = id(session)
+        self.status_only = status_only
+        self._session = weakref.ref(session)
+
+    @property
+    def owner(self) -> Session | None:
+        """The session, or None once it no longer exists (its handler is an orphan)."""
+        return self._session()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.status_only and not hasattr(record, "action"):
+            return False
+        return getattr(record, "session_key", self.key) == self.key
+
+
+def ownership(handler: logging.Handler) -> Ownership | None:
+    """The :class:`Ownership` of a handler some session put on the task logger, else None."""
+    for item in handler.filters:
+        if isinstance(item, Ownership):
+            return item
+    return None
+
+
+def _may_hold_history(repo: Any) -> bool:
+    """False for an empty memory repo: it cannot hold records of an earlier process."""
+    return not (isinstance(repo, MemoryRepo) and len(repo) == 0)
+
+
+class Journal:
+    """A session's repo, its handler on the task logger, and its log file output."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repo: Any = None
+        self.handler: RepoHandler | None = None
+        self._restored: set[str] | None = None
+        self._buffering_reported = False
+        self._file_output: FileLogger | None = None
+
+    # --- the repo ---------------------------------------------------------------------------
+    def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
+        """See :meth:`Session.set_repo`."""
+        check_log_repo(repo)
+        session = self.session
+        logger = session.task_logger
+        for handler in list(logger.handlers):
+            own = ownership(handler)
+            if own is not None and own.status_only:
+                owner = own.owner
+                if owner is self.session or owner is None:  # ours, or an orphan's
+                    logger.removeHandler(handler)
+                    if owner is self.session and isinstance(handler, RepoHandler):
+                        handler.close(session.log_flush_timeout_s)
+            elif own is None and delete_existing and isinstance(handler, RepoHandler):
+                logger.removeHandler(handler)
+        handler = RepoHandler(repo)
+        handler.addFilter(Ownership(session, status_only=True))
+        logger.addHandler(handler)
+        self.repo = repo
+        self.handler = handler
+        session.history.clear()
+        # A memory repo that starts empty holds only what this session logs: nothing to read.
+        self._restored = set() if _may_hold_history(repo) else None
+        self._buffering_reported = False
+        if session.scheduler.is_running:
+            self.restore()
+        session.scheduler.notify()
+
+    def restore(self, task_names: Iterable[str] | None = None) -> None:
+        """See :meth:`Session.restore_history`."""
+        restored = self._restored
+        if restored is None:
+            return
+        session = self.session
+        names = [t.name for t in session.tasks_in_order()] if task_names is None else task_names
+        handler = self.handler
+        pending = handler.pending_items() if handler is not None else []
+        limit = session.config.history_max_records
+        for name in names:
+            if name in restored:
+                continue
+            try:
+                times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
+                recent = restore_recent(self.repo, name, limit=session.crash_window)
+            except Exception as exc:
+                if not session.config.silence_task_logging:
+                    raise TaskLoggingError(
+                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
+                    ) from exc
+                session.scheduler_logger.exception(
+                    "Reading the history of task %r failed (silenced): it starts empty", name
+                )
+                restored.add(name)
+                continue
+            for item in pending:
+                get = field_getter(item)
+                action = get("action")
+                if get("task_name") == name and action in ACTIONS:
+                    created = float(get("created"))
+                    times.setdefault(action, []).append(created)
+                    recent.append((created, action, get("run_id")))
+            log = session.history.load(name, times, recent)
+            restored.add(name)
+            alive = session.scheduler.running_handles.get(name, {})
+            for run_id, ts in sorted(log.running.items(), key=lambda pair: pair[1]):
+                if run_id in alive:
+                    continue
+                start = datetime.fromtimestamp(ts, session.clock.tz)
+                self.record(
+                    name,
+                    "crash",
+                    run_id or None,
+                    start,
+                    exc_text="the run had no end when the scheduler started (process died?)",
+                )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """See :meth:`Session.flush_logs`."""
+        handler = self.handler
+        if handler is None:
+            return True
+        session = self.session
+        wait = session.log_flush_timeout_s if timeout is None else timeout
+        if handler.flush(wait):
+            return True
+        session.scheduler_logger.error(
+            "%d task record(s) could not be written to %r within %.1f s (%r); they stay "
+            "buffered and retried while this process lives, and are lost if it exits",
+            handler.pending,
+            self.repo,
+            wait,
+            handler.last_error,
+            extra={"action": "shutdown"},
+        )
+        return False
+
+    # --- writing ----------------------------------------------------------------------------
+    def record(
+        self,
+        task_name: str,
+        action: Action,
+        run_id: str | None,
+        start: datetime,
+        *,
+        exc_text: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """See :meth:`Session.log_action` (this is the scheduler's hot path: two per run)."""
+        session = self.session
+        clock = session.clock
+        if ts is None:
+            ts = clock.timestamp()
+        session.history.add(task_name, action, ts, run_id)
+        logger = session.task_logger
+        level = logging.ERROR if action == "fail" else logging.INFO
+        if logger.disabled or not logger.isEnabledFor(level):
+            return
+        if action == "run":
+            end: datetime | None = None
+            runtime: timedelta | None = None
+        else:
+            end = datetime.fromtimestamp(ts, clock.tz)
+            runtime = timedelta(seconds=ts - start.timestamp())
+        handler = self.handler
+        try:
+            if handler is not None and self._sole_trusted_consumer(logger, handler, level):
+                handler.emit_trusted(
+                    {
+                        "task_name": task_name,
+                        "action": action,
+                        "created": ts,
+                        "start": start,
+                        "end": end,
+                        "runtime": runtime,
+                        "message": f"Task '{task_name}' status: '{action}'",
+                        "exc_text": exc_text,
+                        "run_id": run_id,
+                    }
+                )
+            else:
+                record = logging.LogRecord(
+                    logger.name, level, __file__, 0, _MESSAGE, (task_name, action), None
+                )
+                record.created = ts
+                record.msecs = (ts - int(ts)) * 1000
+                record.task_name = task_name
+                record.action = action
+                record.run_id = run_id
+                record.start = start
+                record.end = end
+                record.runtime = runtime
+                record.exc_text = exc_text
+                record.session_key = id(session)
+                logger.handle(record)
+        except Exception as exc:
+            if not session.config.silence_task_logging:
+                raise TaskLoggingError(
+                    f"logging {action!r} of task {task_name!r} failed: {exc!r}"
+                ) from exc
+            session.scheduler_logger.exception(
+                "Logging %r of task %r failed (silenced)", action, task_name
+            )
+        if handler is not None and handler.failing:
+            self._repo_unavailable(handler, task_name, action)
+
+    def _repo_unavailable(self, handler: RepoHandler, task_name: str, action: str) -> None:
+        """A record waits in the handler's buffer: stop the scheduler unless silenced.
+
+        Nothing is lost either way: the history has the action, and the buffered record is
+        written when the repo is back (at the latest by :meth:`flush` at shutdown).
+        """
+        session = self.session
+        if not session.config.silence_task_logging:
+            session.scheduler.fail(
+                TaskLoggingError(
+                    f"logging {action!r} of task {task_name!r}: {self.repo!r} is unavailable "
+                    f"({handler.last_error!r}); {handler.pending} record(s) buffered "
+                    "(set silence_task_logging=True to keep scheduling meanwhile)"
+                )
+            )
+        elif not self._buffering_reported:
+            self._buffering_reported = True
+            session.scheduler_logger.warning(
+                "Task records are buffered: %r is unavailable (%r); retrying in the background",
+                self.repo,
+                handler.last_error,
+            )
+        if not handler.pending:
+            self._buffering_reported = False
+
+    @staticmethod
+    def _sole_trusted_consumer(logger: logging.Logger, handler: RepoHandler, level: int) -> bool:
+        """Whether a record may skip ``logging`` and go to ``handler`` as a plain dict."""
+        if not handler.takes_trusted or level < handler.level:
+            return False
+        if logger.filters or len(handler.filters) != 1:
+            return False
+        for other in logger.handlers:
+            if other is handler:
+                continue
+            # Other sessions' repo handlers take only their own session's records.
+            own = ownership(other)
+            if own is None or not own.status_only:
+                return False
+        parent = logger.parent if logger.propagate else None
+        while parent is not None:
+            if parent.handlers:
+                return False
+            parent = parent.parent if parent.propagate else None
+        return True
+
+    # --- the log file -----------------------------------------------------------------------
+    def attach_outputs(self) -> None:
+        """Put the FileLogger that ``config.log_file`` asks for on the task logger.
+
+        One left by this session or by a session that no longer exists is closed and
+        replaced: call again after changing the keys.
+        """
+        session = self.session
+        logger = session.task_logger
+        config = session.config
+        # Imported only once a log file is or was asked for (no FileLogger can exist before).
+        if "skylaunch.log.outputs.file" not in sys.modules and config.log_file is None:
+            self._file_output = None
+            return
+        from skylaunch.log.outputs.file import FileLogger
+
+        for handler in list(logger.handlers):
+            own = ownership(handler)
+            if isinstance(handler, FileLogger) and own is not None and own.owner in (session, None):
+                logger.removeHandler(handler)
+                handler.close()
+        self._file_output = None
+        if config.log_file is not None:
+            output = FileLogger(
+                config.log_file,
+                mode=config.log_file_mode,
+                max_bytes=config.log_file_max_bytes,
+                backup_count=config.log_file_backup_count,
+                log_lifecycle=config.log_lifecycle,
+                tz=config.timezone,
+            )
+            output.addFilter(Ownership(session, status_only=False))
+            logger.addHandler(output)
+            self._file_output = output
+            if self.close_outputs not in session.shutdown_hook_funcs:
+                session.shutdown_hook_funcs.append(self.close_outputs)
+
+    def close_outputs(self) -> None:
+        """Release the log file at shutdown; the next record (a restart) reopens it."""
+        if self._file_output is not None:
+            self._file_output.close()
