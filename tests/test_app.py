@@ -148,10 +148,10 @@ def test_lifecycle_hooks_run_in_order() -> None:
     events: list[str] = []
 
     @app.setup()
-    def pool(session: Any = SessionArg()) -> Any:  # noqa: B008
-        events.append(f"open pool ({type(session).__name__})")
+    def prepare(session: Any = SessionArg()) -> Any:  # noqa: B008
+        events.append(f"setup ({type(session).__name__})")
         yield
-        events.append("close pool")
+        events.append("setup, after the start-up tasks")  # as in Rocketry
 
     @app.startup()
     def started() -> None:
@@ -176,12 +176,12 @@ def test_lifecycle_hooks_run_in_order() -> None:
 
     run_for(app, "30 minutes")
     assert events == [
-        "open pool (Session)",
+        "setup (Session)",
         "startup",
+        "setup, after the start-up tasks",
         "before job",
         "job",
         "after job: success 1",
-        "close pool",
         "shutdown",
     ]
 

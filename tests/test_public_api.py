@@ -22,6 +22,7 @@ LAYERS = [
     ("skylaunch.log", 2),
     ("skylaunch.conds", 3),
     ("skylaunch.args", 4),
+    ("skylaunch.hooks", 4),
     ("skylaunch.tasks", 4),
     ("skylaunch.execution", 4),
     ("skylaunch.scheduler", 5),

@@ -19,12 +19,13 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.args import BaseArgument, materialize
-from skylaunch.conds.base import EVERY_PASS, Condition, Context
+from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
 from skylaunch.exc import ConditionCheckError, TaskSetupError
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
+from skylaunch.hooks import around_runs
 
 if TYPE_CHECKING:
     from skylaunch.session import Session
@@ -211,6 +212,8 @@ class Scheduler:
         session.history.on_change = self.on_history_change
         try:
             session.startup()
+            self._launch_lifecycle("on_startup")
+            session.startup_done()
             # who-watches-whom is kept up to date as tasks are added, changed and removed
             self._dirty.update(t.name for t in session.tasks_in_order())
             loop = self._loop
@@ -225,7 +228,10 @@ class Scheduler:
                 if self._shut_cond_holds(now):
                     self._stop_reason = "shut_cond is true"
                     break
+                cycle = session.cycle_round()
                 self._pass(now)
+                if cycle is not None:
+                    cycle.finish()
                 if self._error is not None:
                     raise self._error
                 if self._stop_reason is not None:
@@ -306,7 +312,8 @@ class Scheduler:
             task.terminate_requested = False
             for handle in list(self._handles.get(task.name, {}).values()):
                 handle.terminate("terminated by request")
-        if task.disabled and not task.batches:
+        if (task.disabled and not task.batches) or task.on_startup or task.on_shutdown:
+            # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
             self._plan(task.name, None, 0.0)
             return False
         running = bool(self._handles.get(task.name))
@@ -330,6 +337,29 @@ class Scheduler:
         change = self._next_change(task.start_cond, ctx, task.name)
         self._plan(task.name, change, now.timestamp())
         return False
+
+    def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
+        """Launch the ``on_startup`` or ``on_shutdown`` tasks in priority order, as Rocketry.
+
+        A task left with the default condition (``false``) runs once; one with a condition
+        runs if the condition holds now; a disabled one does not run. A run in the loop's
+        thread ends before the next task is looked at; the others are waited for as usual.
+        """
+        session = self.session
+        now = session.clock.now()
+        for task in session.tasks_in_order():
+            if not getattr(task, which) or (task.disabled and not task.batches):
+                continue
+            if task.batches:
+                params = task.batches.pop(0)
+            elif isinstance(task.start_cond, AlwaysFalse) or self._check(
+                task.start_cond, Context(now, session, task), f"start_cond of task {task.name!r}"
+            ):
+                params = {}
+            else:
+                continue
+            if self._launch(task, now, params):
+                now = session.clock.now()
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
@@ -405,6 +435,8 @@ class Scheduler:
                 flag = executor.new_flag()
                 kwargs = materialize(kwargs, session=session, task=task, termination_flag=flag)
             func = task.target()
+            if session.task_execute_hooks and executor.shares_process:
+                func = around_runs(func, session.task_execute_hooks, session.hook_context(task))
             session.before_run(task, run_id)
         except Exception as exc:
             if not session.config.silence_task_prerun:
@@ -415,7 +447,7 @@ class Scheduler:
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
             return False
-        timeout = task.timeout
+        timeout = None if task.permanent else task.timeout  # a permanent task never times out
         call = TaskCall(
             task.name,
             run_id,
@@ -512,7 +544,15 @@ class Scheduler:
                 handle.terminate(reason)
 
     async def _wait_for_runs(self) -> None:
-        """Let running tasks finish, still ending those whose timeout passes meanwhile."""
+        """Let running tasks finish, still ending those whose timeout passes meanwhile.
+
+        Runs of permanent tasks would never finish: they are terminated at once.
+        """
+        for name, handles in self._handles.items():
+            task = self.session.get(name)
+            if task is not None and task.permanent:
+                for handle in list(handles.values()):
+                    handle.terminate("shutdown (permanent task)")
         clock, wake = self.session.clock, self._wake
         while wake is not None and any(self._handles.values()):
             now = clock.now()
@@ -536,13 +576,23 @@ class Scheduler:
                 break
 
     async def _shutdown(self) -> None:
-        """End the runs (or let them finish), release the executors, run the shutdown hooks.
+        """Shutdown hooks and tasks, then end the runs, release the executors, last hooks.
 
-        With ``instant_shutdown`` the runs are terminated at once; otherwise they may finish,
-        each within its own timeout. Nothing started by the scheduler outlives this: processes
-        are killed, and a run that did not report in time is logged ``terminate``.
+        As in Rocketry: the shutdown hooks run first (a generator up to its ``yield``), then
+        the ``on_shutdown`` tasks (not after a crash). With ``instant_shutdown`` the runs are
+        then terminated at once; otherwise they may finish, each within its own timeout.
+        Nothing started by the scheduler outlives this: processes are killed, and a run that
+        did not report in time is logged ``terminate``. Shutdown generators resume last,
+        once every run has ended and been logged.
         """
         session = self.session
+        failure: BaseException | None = None
+        try:
+            session.shutdown_begin()
+            if not self._crashed:
+                self._launch_lifecycle("on_shutdown")
+        except Exception as exc:  # the runs must still be ended: raise it afterwards
+            failure = exc
         if session.config.instant_shutdown or self._crashed:
             self.terminate_all("shutdown")
         else:
@@ -565,7 +615,9 @@ class Scheduler:
         self._blocked.clear()
         self._held.clear()
         try:
-            session.shutdown_hooks()
+            session.shutdown_done()
+            if failure is not None:
+                raise failure
         finally:
             # Buffered task records (repo unavailable) get a bounded wait to be written.
             session.flush_logs()

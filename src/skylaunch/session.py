@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.main import MainExecutor
 from skylaunch.history import Action, TaskHistory
+from skylaunch.hooks import HookRound
 from skylaunch.journal import Journal
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
@@ -77,7 +78,10 @@ class Session:
         self.shutdown_hook_funcs: list[Callable[..., Any]] = []
         self.before_run_hooks: list[Callable[..., Any]] = []
         self.after_run_hooks: list[Callable[..., Any]] = []
-        self._setup_generators: list[Generator[Any, None, Any]] = []
+        self.cycle_hooks: list[Callable[..., Any]] = []
+        self.task_init_hooks: list[Callable[..., Any]] = []
+        self.task_execute_hooks: list[Callable[..., Any]] = []
+        self._startup_round = self._shutdown_round = HookRound((), {})
         self.task_logger = logging.getLogger(self.config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
@@ -275,37 +279,42 @@ class Session:
         self.journal.record(task_name, action, run_id, start, exc_text=exc_text, ts=ts)
 
     # --- hooks ----------------------------------------------------------------------------
-    def _hook_context(self, task: Task | None = None) -> dict[str, Any]:
+    def hook_context(self, task: Task | None = None) -> dict[str, Any]:
+        """What a hook's argument parameters (``session=Session()``, ``task=Task()``) read."""
         return {"session": self, "task": task, "termination_flag": None}
 
     def startup(self) -> None:
         """Before the first pass: start-up hooks, then the history restored from the repo.
 
-        A hook that is a generator function runs up to its ``yield`` now and resumes at
-        shutdown (build a connection pool, then close it). Parameters whose defaults are
-        arguments (``session=Session()``, ``logger=TaskLogger()``) are filled in. Hooks run
-        first because they may attach the repo (Rocketry's ``TaskLogger().set_repo``).
+        Hooks run first because they may attach the repo (Rocketry's
+        ``TaskLogger().set_repo``). A generator hook stops at its ``yield``;
+        :meth:`startup_done` resumes it once the start-up tasks have been launched.
         """
-        self._setup_generators = []
-        for hook in self.startup_hooks:
-            result = call_with_arguments(hook, self._hook_context())
-            if isinstance(result, Generator):
-                next(result, None)
-                self._setup_generators.append(result)
+        self._startup_round = HookRound(self.startup_hooks, self.hook_context())
         self.restore_history()
 
-    def shutdown_hooks(self) -> None:
-        """After the last run has ended: resume setup generators, then shutdown hooks."""
-        generators, self._setup_generators = self._setup_generators, []
-        for gen in reversed(generators):
-            next(gen, None)
-        for hook in self.shutdown_hook_funcs:
-            call_with_arguments(hook, self._hook_context())
+    def cycle_round(self) -> HookRound | None:
+        """The scheduler-cycle hooks of one pass (None when there are none: the common case)."""
+        if not self.cycle_hooks:
+            return None
+        return HookRound(self.cycle_hooks, self.hook_context())
+
+    def startup_done(self) -> None:
+        """The start-up tasks have been launched: resume the start-up generators."""
+        self._startup_round.finish()
+
+    def shutdown_begin(self) -> None:
+        """Shutdown begins: shutdown hooks (generators up to their ``yield``)."""
+        self._shutdown_round = HookRound(self.shutdown_hook_funcs, self.hook_context())
+
+    def shutdown_done(self) -> None:
+        """Every run has ended and been logged: resume the shutdown generators."""
+        self._shutdown_round.finish()
 
     def before_run(self, task: Task, run_id: str) -> None:
         """Called by the scheduler before a run is handed to its executor (pre-run)."""
         for hook in self.before_run_hooks:
-            call_with_arguments(hook, self._hook_context(task), task)
+            call_with_arguments(hook, self.hook_context(task), task)
 
     def after_run(self, task: Task, run_id: str, outcome: Outcome) -> None:
         """Called by the scheduler when a run has ended and been logged.
@@ -314,7 +323,7 @@ class Session:
         """
         for hook in self.after_run_hooks:
             try:
-                call_with_arguments(hook, self._hook_context(task), task, outcome)
+                call_with_arguments(hook, self.hook_context(task), task, outcome)
             except Exception:  # noqa: PERF203 - one failing hook must not hide the others
                 self.scheduler_logger.exception(
                     "after-run hook %r failed for task %r",
@@ -329,6 +338,18 @@ class Session:
 
     def hook_shutdown(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return _appender(self.shutdown_hook_funcs)
+
+    def hook_scheduler_cycle(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Around each pass of the scheduler (a generator resumes after the pass)."""
+        return _appender(self.cycle_hooks)
+
+    def hook_task_init(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """When a task is created, before its fields are set (a generator resumes after)."""
+        return _appender(self.task_init_hooks)
+
+    def hook_task_execute(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Around each run, where it runs (a generator gets the run's exception info back)."""
+        return _appender(self.task_execute_hooks)
 
     async def serve(self, until: datetime | None = None) -> None:
         """Run the scheduler in the running event loop until it is shut down.

@@ -100,25 +100,41 @@ def test_system_clock_keeps_one_timer_across_sleeps_with_the_same_deadline() -> 
         far = datetime.fromtimestamp(clock.timestamp() + 1800, UTC)
         loop.call_soon(wake.set)
         await clock.sleep_until(far, wake)
-        first = clock._alarm
-        assert first is not None
+        first = clock._alarms[wake]
         assert not first.handle.cancelled()
         for _ in range(3):
             wake.clear()
             loop.call_soon(wake.set)
             await clock.sleep_until(far + timedelta(seconds=1), wake)  # later: reused
-            assert clock._alarm is first
+            assert clock._alarms[wake] is first
         wake.clear()
         loop.call_soon(wake.set)
         await clock.sleep_until(far - timedelta(seconds=60), wake)  # earlier: replaced
-        assert clock._alarm is not first
+        assert clock._alarms[wake] is not first
         assert first.handle.cancelled()
         # the alarm does wake a sleeper that nothing else wakes
         wake.clear()
         soon = datetime.fromtimestamp(clock.timestamp() + 0.03, UTC)
         await asyncio.wait_for(clock.sleep_until(soon, wake), 5)
-        assert clock._alarm is not None
-        assert clock._alarm.rung
+        assert clock._alarms[wake].rung
+
+    asyncio.run(scenario())
+
+
+def test_system_clock_shared_by_two_schedulers_wakes_each_at_its_deadline() -> None:
+    async def scenario() -> None:
+        clock = SystemClock(UTC)
+        early, late = asyncio.Event(), asyncio.Event()
+        soon = clock.timestamp() + 0.03
+        sleepers = [
+            asyncio.create_task(clock.sleep_until(datetime.fromtimestamp(soon, UTC), early)),
+            asyncio.create_task(clock.sleep_until(datetime.fromtimestamp(soon + 60, UTC), late)),
+        ]
+        await asyncio.wait_for(sleepers[0], 5)  # not cancelled by the other's later alarm
+        assert not sleepers[1].done()
+        sleepers[1].cancel()
+        assert clock._alarms[early].rung
+        assert not clock._alarms[late].rung
 
     asyncio.run(scenario())
 

@@ -43,6 +43,7 @@ class _AsyncRun:
 
 class AsyncExecutor:
     name = "async"
+    shares_process = True
 
     def __init__(self) -> None:
         self._runs: dict[asyncio.Task[Any], _AsyncRun] = {}

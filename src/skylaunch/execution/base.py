@@ -93,6 +93,8 @@ class Executor(Protocol):
     """
 
     name: str
+    shares_process: bool
+    """Whether runs execute in this interpreter (objects such as hooks reach them as they are)."""
 
     def has_capacity(self) -> bool:
         """Whether one more run may start now (``max_process_count`` for processes)."""

@@ -30,6 +30,7 @@ class _Done:
 
 class MainExecutor:
     name = "main"
+    shares_process = True
 
     def has_capacity(self) -> bool:
         return True

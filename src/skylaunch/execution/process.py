@@ -156,6 +156,7 @@ class ProcessExecutor:
     """Runs each call in a new process; at most ``max_processes`` at a time."""
 
     name = "process"
+    shares_process = False
 
     def __init__(
         self,

@@ -51,6 +51,7 @@ class _ThreadRun:
 
 class ThreadExecutor:
     name = "thread"
+    shares_process = True
 
     idle_timeout_s: float = 30.0
     """How long (real seconds) a pooled worker waits for another run before it ends."""

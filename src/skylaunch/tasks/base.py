@@ -16,6 +16,7 @@ from skylaunch.conds.base import Condition, false
 from skylaunch.conds.parse import parse_condition
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.history import Action
+from skylaunch.hooks import HookRound
 from skylaunch.log.adapter import TaskAdapter
 from skylaunch.time.parse import to_timedelta
 
@@ -49,6 +50,8 @@ class Task(ABC):
         permanent: bool = False,
         daemon: bool | None = None,
     ) -> None:
+        init_hooks = session.task_init_hooks
+        hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
         self.session = session
         self.name = self._check_name(name if name is not None else self.default_name())
         self._start_cond = self._cond(start_cond, "start_cond")
@@ -86,6 +89,8 @@ class Task(ABC):
         self._logger: TaskAdapter | None = None
         self.validate()
         session.add_task(self)
+        if hooked is not None:
+            hooked.finish()
 
     # --- definition -------------------------------------------------------------------
     def default_name(self) -> str:

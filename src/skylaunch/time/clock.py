@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Protocol, runtime_checkable
 
@@ -79,7 +80,8 @@ class SystemClock:
 
     def __init__(self, tz: tzinfo | None = None) -> None:
         self.tz: tzinfo = tz if tz is not None else local_zone()
-        self._alarm: _Alarm | None = None
+        # One pending timer per scheduler (its wake event): a clock may serve several.
+        self._alarms: weakref.WeakKeyDictionary[asyncio.Event, _Alarm] = weakref.WeakKeyDictionary()
 
     def now(self) -> datetime:
         return datetime.now(self.tz)
@@ -117,12 +119,12 @@ class SystemClock:
         the scheduler one empty look, less than a timer per sleep.
         """
         loop = asyncio.get_running_loop()
-        alarm = self._alarm
+        alarm = self._alarms.get(wake)
         if alarm is not None:
-            if alarm.wake is wake and alarm.loop is loop and not alarm.rung and alarm.at <= at:
+            if alarm.loop is loop and not alarm.rung and alarm.at <= at:
                 return
             alarm.handle.cancel()
-        self._alarm = _Alarm(loop, wake, at)
+        self._alarms[wake] = _Alarm(loop, wake, at)
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
