@@ -217,6 +217,29 @@ def test_task_execute_hooks_wrap_each_run_and_see_its_exception(execution: str) 
     assert len(runs(app, "broken", "fail")) == 1
 
 
+def test_task_execute_hooks_wrap_coroutine_runs() -> None:
+    app = simulated_app("2024-01-01 00:00", execution="async")
+    seen: list[Any] = []
+
+    @app.session.hook_task_execute()
+    def around() -> Any:
+        seen.append("before")
+        exc_type, _, _ = yield
+        seen.append(exc_type)
+
+    @app.task(every("1 hour"))
+    async def fine() -> int:
+        return 1
+
+    @app.task(every("1 hour"))
+    async def broken() -> None:
+        raise KeyError("gone")
+
+    run_until(app, "2024-01-01 00:30")
+    assert sorted(map(str, seen)) == sorted(["before", "before", "None", str(KeyError)])
+    assert app.session.returns["fine"] == 1
+
+
 def test_task_execute_hooks_are_not_called_for_process_runs() -> None:
     """A process run executes in another interpreter, where the session's hooks do not exist."""
     app = simulated_app("2024-01-01 00:00")

@@ -1,0 +1,121 @@
+"""Conditions on the scheduler itself: passes made, time running, when it (re)started."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from skylaunch.conds import (
+    SchedulerCycles,
+    SchedulerStarted,
+    every,
+    parse_condition,
+    scheduler_cycles,
+    scheduler_running,
+    scheduler_started,
+)
+from skylaunch.testing import is_due, run_for, run_until, runs, simulated_app
+from skylaunch.time import StaticInterval, TimeOfDay
+
+UTC = timezone.utc
+
+
+def hm(values: list[datetime]) -> list[str]:
+    return [v.strftime("%d %H:%M") for v in values]
+
+
+def test_cycles_need_exactly_one_bound() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        SchedulerCycles()
+    with pytest.raises(ValueError, match="exactly one"):
+        SchedulerCycles(more_than=1, less_than=5)
+    with pytest.raises(ValueError, match="needs more_than"):
+        scheduler_cycles()
+    with pytest.raises(ValueError, match="needs more_than"):
+        scheduler_running()
+
+
+def test_cycles_strings_parse_back() -> None:
+    for cond in (
+        scheduler_cycles(more_than=3),
+        scheduler_cycles(less_than=2),
+        scheduler_cycles(more_than=1, less_than=9),
+        scheduler_running(more_than="10 minutes"),
+        scheduler_running(less_than="1 hour"),
+        scheduler_started("10 minutes"),
+        scheduler_started(TimeOfDay()),
+    ):
+        assert parse_condition(str(cond)) == cond, str(cond)
+
+
+def test_a_shut_condition_on_cycles_stops_after_that_many_passes() -> None:
+    app = simulated_app("2024-01-01 00:00", shut_cond="scheduler has more than 3 cycles")
+
+    @app.task(every("1 minute"))
+    def tick() -> None: ...
+
+    run_until(app, "2024-01-02 00:00")
+    # A pass is a wake-up, and a run's end is one (the task is looked at again): the
+    # scheduler stopped at its fourth wake-up, minutes in, not at the end of the day.
+    assert app.session.scheduler.cycles == 4
+    assert hm(runs(app, "tick")) == ["01 00:00"]
+    assert app.session.clock.now() == datetime(2024, 1, 1, 0, 1, tzinfo=UTC)
+
+
+def test_cycles_less_than_holds_only_in_the_first_passes() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 minute") & scheduler_cycles(less_than=3))
+    def early() -> None: ...
+
+    run_for(app, "10 minutes")
+    assert hm(runs(app, "early")) == ["01 00:00"]  # the pass after its run was the second
+
+
+def test_running_over_and_under_a_duration() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("10 minutes") & scheduler_running(more_than="30 minutes"))
+    def settled() -> None: ...
+
+    @app.task(every("10 minutes") & scheduler_running(less_than="20 minutes"))
+    def warming() -> None: ...
+
+    run_for(app, "59 minutes")
+    assert hm(runs(app, "settled")) == ["01 00:30", "01 00:40", "01 00:50"]
+    assert hm(runs(app, "warming")) == ["01 00:00", "01 00:10"]
+
+
+def test_started_within_a_duration_and_within_today() -> None:
+    app = simulated_app("2024-01-01 22:00")
+
+    @app.task(every("5 minutes") & scheduler_started("10 minutes"))
+    def just_started() -> None: ...
+
+    @app.task(every("1 hour") & scheduler_started(TimeOfDay()))
+    def started_today() -> None: ...
+
+    run_until(app, "2024-01-02 01:30")
+    assert hm(runs(app, "just_started")) == ["01 22:00", "01 22:05", "01 22:10"]
+    assert hm(runs(app, "started_today")) == ["01 22:00", "01 23:00"]
+
+
+def test_scheduler_conditions_are_false_before_the_scheduler_starts() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    app.task(scheduler_running(less_than="1 hour"), name="a")(lambda: None)
+    app.task(scheduler_started("1 hour"), name="b")(lambda: None)
+    for name in ("a", "b"):
+        why = is_due(app, name)
+        assert not why
+        assert why.next_change is None
+
+
+def test_started_with_a_period_without_a_string_form_says_so() -> None:
+    span = StaticInterval(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
+    cond = SchedulerStarted(span)
+    with pytest.raises(ValueError, match="has no string syntax"):
+        str(cond)
+    assert scheduler_started(timedelta(minutes=5)) == SchedulerStarted(
+        parse_condition("scheduler started in past 5 minutes").period  # type: ignore[attr-defined]
+    )
