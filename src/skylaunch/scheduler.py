@@ -297,14 +297,16 @@ class Scheduler:
             todo = [t for t in tasks if t.name in due]
         due.clear()
         self._spare = due
+        stale = False
         for task in todo:
             if self._stop_reason is not None or self._error is not None:
                 self._dirty.add(task.name)
                 continue
-            if self._consider(task, now):
+            if stale:
                 # A run in the loop's thread took time: the next task is judged, and its run
                 # recorded, at the instant it is looked at, not when the pass began.
                 now = session.clock.now()
+            stale = self._consider(task, now)
 
     def _consider(self, task: Task, now: datetime) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
@@ -456,7 +458,7 @@ class Scheduler:
             None if timeout is None else timeout.total_seconds(),
             flag,
         )
-        session.log_action(task.name, "run", run_id, now, ts=now.timestamp())
+        session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
         inline = executor.name == "main"
         if not inline:
             self._outside += 1
@@ -510,7 +512,7 @@ class Scheduler:
         if outcome.action == "success":
             session.returns[name] = outcome.value
         try:
-            session.log_action(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
+            session.journal.record(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
         except Exception as exc:
             self._error = exc
         task = session.get(name)
