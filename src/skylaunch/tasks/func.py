@@ -18,7 +18,7 @@ from typing import Any
 
 from skylaunch.args import BaseArgument, argument_defaults
 from skylaunch.exc import TaskDefinitionError
-from skylaunch.tasks.base import Task
+from skylaunch.tasks.base import Task, _user_stacklevel
 
 __all__ = ["FuncTask", "ImportedFunc", "check_picklable"]
 
@@ -116,7 +116,7 @@ class FuncTask(Task):
                     f"task {self.name!r}: there is no file {loader.path} (yet); its runs will "
                     f"fail until the file exists and defines {self.func_name!r}",
                     UserWarning,
-                    stacklevel=_caller_level(),
+                    stacklevel=_user_stacklevel(),
                 )
             return  # the loader pickles by value, whatever the function turns out to be
         if self.is_async and self._execution == "main":
@@ -181,14 +181,6 @@ def _loader_for(
     except TypeError as exc:
         raise TaskDefinitionError(f"{label}: path= and sys_paths= take paths: {exc}") from None
     return ImportedFunc(file, func_name, extra)
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside skylaunch."""
-    level, frame = 2, sys._getframe(2)
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("skylaunch."):
-        level, frame = level + 1, frame.f_back
-    return level
 
 
 #: sys.path is shared by the whole process: imports from files are made one at a time.
