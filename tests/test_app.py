@@ -243,6 +243,12 @@ def test_app_task_with_path_creates_a_lazy_func_task(tmp_path: Path) -> None:
     assert app.session.returns[task.name] == 2
 
 
+def test_app_task_with_code_points_to_code_task() -> None:
+    app = App()
+    with pytest.raises(TaskDefinitionError, match=r"no code=.*CodeTask\(code, name="):
+        app.task("daily", code="x = 1", name="c")
+
+
 def test_a_renamed_task_logs_under_its_new_name() -> None:
     app = App(config={"task_pre_exist": "rename"})
     app.task(name="dup")(lambda: None)

@@ -109,6 +109,11 @@ class App:
             return FuncTask(
                 path=path, session=self.session, start_cond=start_cond, name=name, **kwargs
             )
+        if "code" in kwargs:  # Rocketry has no such form either
+            raise TaskDefinitionError(
+                "app.task() takes no code=; create the task with "
+                "skylaunch.tasks.CodeTask(code, name=..., session=app.session)"
+            )
 
         def wrapper(func: F) -> F:
             FuncTask(func, session=self.session, start_cond=start_cond, name=name, **kwargs)
