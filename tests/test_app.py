@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,6 +228,25 @@ def test_app_task_with_command_creates_a_command_task() -> None:
     task = app.task("daily", command=["echo", "hi"], name="say")
     assert isinstance(task, CommandTask)
     assert app.session["say"] is task
+
+
+def test_app_task_with_path_creates_a_lazy_func_task(tmp_path: Path) -> None:
+    file = tmp_path / "lazy_job.py"
+    file.write_text("def build(n):\n    return n + 1\n")
+    app = simulated_app()
+    task = app.task(every("1 hour"), path=file, func_name="build", parameters={"n": 1})
+    assert isinstance(task, FuncTask)
+    assert task.delayed
+    assert app.session[task.name] is task
+    assert task.name.endswith("lazy_job:build")
+    run_for(app, "1 minute")
+    assert app.session.returns[task.name] == 2
+
+
+def test_app_task_with_code_points_to_code_task() -> None:
+    app = App()
+    with pytest.raises(TaskDefinitionError, match=r"no code=.*CodeTask\(code, name="):
+        app.task("daily", code="x = 1", name="c")
 
 
 def test_a_renamed_task_logs_under_its_new_name() -> None:

@@ -72,3 +72,60 @@ def test_deprecated_key_maps_with_a_warning() -> None:
     with pytest.warns(DeprecationWarning, match="task_execution"):
         config = Config.build({"task_execution": "main"})
     assert config.execution == "main"
+
+
+def test_rocketrys_cls_lock_is_accepted_and_ignored() -> None:
+    import threading
+
+    config = Config.build({"cls_lock": threading.Lock, "execution": "main"})
+    assert config.cls_lock is threading.Lock
+    config.set("cls_lock", threading.RLock)
+    assert config.cls_lock is threading.RLock
+    assert Config.build(config).cls_lock is threading.RLock
+
+
+def test_time_func_fails_naming_the_clock_alternative() -> None:
+    import time
+
+    with pytest.raises(ConfigError) as info:
+        Config.build({"time_func": time.monotonic})
+    assert info.value.key == "time_func"
+    message = str(info.value)
+    assert message.startswith("config 'time_func' = <built-in function monotonic>: not supported;")
+    assert "App(clock=SimulatedClock(...))" in message
+    assert "simulated_app()" in message
+    config = Config.build({"time_func": None})  # Rocketry's default: nothing to replace
+    with pytest.raises(ConfigError, match="App\\(clock="):
+        config.set("time_func", time.monotonic)
+    config.set("time_func", None)
+
+
+def test_a_rocketry_session_config_dump_loads() -> None:
+    import threading
+
+    rocketry_defaults = {
+        "execution": "async",
+        "task_pre_exist": "raise",
+        "force_status_from_logs": False,
+        "silence_task_prerun": False,
+        "silence_task_logging": False,
+        "silence_cond_check": False,
+        "multilaunch": False,
+        "func_run_id": None,
+        "max_process_count": 4,
+        "tasks_as_daemon": True,
+        "restarting": "replace",
+        "instant_shutdown": False,
+        "timeout": timedelta(minutes=30),
+        "shut_cond": None,
+        "cycle_sleep": 0.1,
+        "debug": False,
+        "cls_lock": threading.Lock,
+        "param_materialize": "post",
+        "timezone": None,
+        "time_func": None,
+        "use_instance_naming": False,
+        "task_priority": 0,
+    }
+    config = Config.build(rocketry_defaults)
+    assert config.max_process_count == 4

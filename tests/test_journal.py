@@ -505,3 +505,49 @@ def test_a_task_added_while_running_gets_its_history_restored(tmp_path: Path) ->
 
     run_until(second, "2024-01-01 23:59")
     assert runs(second, "report") == [datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)]
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_task_with_its_own_logger_name_logs_there_and_still_reaches_the_repo(
+    tmp_path: Path,
+) -> None:
+    own = logging.getLogger("skylaunch.task.routed")
+    keep = _Keep()
+    own.addHandler(keep)
+    try:
+        app = simulated_app("2024-01-01 00:00")
+        app.session.set_repo(CSVFileRepo(filename=tmp_path / "tasks.csv", model=TaskRunRecord))
+
+        @app.task(daily, logger_name="skylaunch.task.routed")
+        def routed() -> None:
+            app.session["routed"].logger.info("a line of my own")
+
+        @app.task(daily)
+        def plain() -> None: ...
+
+        run_until(app, "2024-01-01 00:10")
+        seen = [(r.name, getattr(r, "action", None), r.getMessage()) for r in keep.records]
+        assert seen == [
+            ("skylaunch.task.routed", "run", "Task 'routed' status: 'run'"),
+            ("skylaunch.task.routed", None, "a line of my own"),
+            ("skylaunch.task.routed", "success", "Task 'routed' status: 'success'"),
+        ]
+        # Propagated to the task logger: the repo has them, and reads them back at start-up.
+        stored = [r.action for r in app.session.get_task_log(task_name="routed")]
+        assert stored == ["run", "success"]
+        assert [r.action for r in app.session["routed"].logger.get_records()] == stored
+        again = simulated_app("2024-01-01 00:20")
+        again.session.set_repo(CSVFileRepo(filename=tmp_path / "tasks.csv", model=TaskRunRecord))
+        again.task(daily, name="routed", logger_name="skylaunch.task.routed")(lambda: None)
+        run_until(again, "2024-01-01 00:30")
+        assert runs(again, "routed") == runs(app, "routed")  # daily: done for today
+    finally:
+        own.removeHandler(keep)

@@ -15,7 +15,9 @@ LAZY = [
     "skylaunch.execution.thread",
     "skylaunch.log.outputs.file",
     "skylaunch.log.repos.csv",
+    "skylaunch.tasks.code",
     "skylaunch.tasks.command",
+    "skylaunch.tasks.maintain",
     "sqlalchemy",
 ]
 
@@ -46,10 +48,12 @@ def test_the_lazy_names_still_resolve() -> None:
     import skylaunch.tasks
     from skylaunch.execution.process import ProcessExecutor
     from skylaunch.log.repos.csv import CSVFileRepo
+    from skylaunch.tasks.code import CodeTask
     from skylaunch.tasks.command import CommandTask
 
     assert skylaunch.CommandTask is CommandTask
     assert skylaunch.tasks.CommandTask is CommandTask
+    assert skylaunch.tasks.CodeTask is CodeTask
     assert skylaunch.execution.ProcessExecutor is ProcessExecutor
     assert skylaunch.log.CSVFileRepo is CSVFileRepo
     assert skylaunch.log.repos.CSVFileRepo is CSVFileRepo

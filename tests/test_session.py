@@ -28,3 +28,33 @@ def test_a_forked_child_does_not_repeat_the_parents_run_ids(
     child = session.new_run_id(task, {})
     assert child[:16] != parent[:16]
     assert child.endswith("0" * 16)
+
+
+def test_get_task_loggers_lists_the_task_logger_and_those_under_it() -> None:
+    import logging
+
+    from skylaunch.log.adapter import TaskAdapter
+    from skylaunch.testing import run_for, simulated_app
+
+    app = simulated_app(task_logger_basename="gtl.task")
+    session = app.session
+    app.task(name="a", logger_name="gtl.task.special")(lambda: 1)
+    app.task(name="b")(lambda: 2)
+    logging.getLogger("gtl.task.deep.leaf")  # makes "gtl.task.deep" a placeholder
+    logging.getLogger("gtl.taskforce")  # a name that only starts like it
+    session["a"].run()
+    session["b"].run()
+    run_for(app, "1 minute")
+
+    plain = session.get_task_loggers(with_adapters=False)
+    assert sorted(plain) == ["gtl.task", "gtl.task.deep.leaf", "gtl.task.special"]
+    assert plain["gtl.task.special"] is logging.getLogger("gtl.task.special")
+    adapters = session.get_task_loggers()
+    assert sorted(adapters) == sorted(plain)
+    special = adapters["gtl.task.special"]
+    assert isinstance(special, TaskAdapter)
+    assert special.logger is plain["gtl.task.special"]
+    assert special.task_name is None
+    # An adapter for no task reads every task's records from the session's repo.
+    assert sorted({r.task_name for r in special.get_records(action="success")}) == ["a", "b"]
+    assert special.filter_by(task_name="a", action="run").count() == 1

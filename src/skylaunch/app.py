@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -88,18 +89,30 @@ class App:
         name: str | None = None,
         *,
         command: str | list[str] | None = None,
+        path: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Decorate a function to schedule it: ``@app.task("daily after 10:00")``.
 
         With ``command=`` nothing is decorated: ``app.task("daily", command="backup.sh")``
-        creates and returns a :class:`CommandTask` (Rocketry's form).
+        creates and returns a :class:`CommandTask` (Rocketry's form). With ``path=`` neither:
+        ``app.task("daily", path="jobs/report.py", func_name="build")`` creates and returns a
+        :class:`FuncTask` that imports ``build`` from that file at each run.
         """
         if command is not None:
             from skylaunch.tasks.command import CommandTask
 
             return CommandTask(
                 command=command, session=self.session, start_cond=start_cond, name=name, **kwargs
+            )
+        if path is not None:
+            return FuncTask(
+                path=path, session=self.session, start_cond=start_cond, name=name, **kwargs
+            )
+        if "code" in kwargs:  # Rocketry has no such form either
+            raise TaskDefinitionError(
+                "app.task() takes no code=; create the task with "
+                "skylaunch.tasks.CodeTask(code, name=..., session=app.session)"
             )
 
         def wrapper(func: F) -> F:

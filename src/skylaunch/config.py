@@ -29,6 +29,16 @@ Execution = Literal["main", "async", "thread", "process"]
 #: Old key -> new key; the old one still works with a DeprecationWarning.
 DEPRECATED_KEYS = {"task_execution": "execution"}
 
+#: Rocketry keys skylaunch has no equivalent for -> what to do instead. ``None`` (Rocketry's
+#: default) is accepted and dropped, so a dump of a Rocketry config still loads.
+REPLACED_KEYS = {
+    "time_func": (
+        "skylaunch reads the time from a clock object, not from a function: pass "
+        "App(clock=SimulatedClock(...)) or Session(clock=...), or build the app with "
+        "skylaunch.testing.simulated_app() (see docs/testing.md)"
+    ),
+}
+
 
 def _duration(value: Any) -> Any:
     if value is None or isinstance(value, timedelta):
@@ -77,6 +87,10 @@ class Config(BaseModel):
     log_file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     log_file_backup_count: int = Field(default=5, ge=0)
     log_lifecycle: bool = False
+    # Rocketry's lock class (threading.Lock) for its scheduler state. Accepted so that a
+    # Rocketry config loads, and ignored: skylaunch's scheduler is a single-threaded event loop
+    # and takes the few locks it needs (threads adding tasks, runs ending) itself.
+    cls_lock: Any = None
 
     @field_validator("shut_cond", mode="before")
     @classmethod
@@ -114,6 +128,9 @@ class Config(BaseModel):
                     stacklevel=3,
                 )
                 data.setdefault(new, data.pop(old))
+        for key in REPLACED_KEYS:
+            if key in data:
+                _check_replaced(key, data.pop(key))
         try:
             return cls(**data)
         except ValidationError as exc:
@@ -121,6 +138,9 @@ class Config(BaseModel):
 
     def set(self, key: str, value: Any) -> None:
         """Assign one key with the same checks and error messages as at construction."""
+        if key in REPLACED_KEYS:
+            _check_replaced(key, value)
+            return
         if key not in type(self).model_fields:
             known = ", ".join(sorted(type(self).model_fields))
             raise ConfigError(key, value, f"unknown key; the known keys are {known}")
@@ -128,6 +148,11 @@ class Config(BaseModel):
             setattr(self, key, value)
         except ValidationError as exc:
             raise _config_error(exc, {key: value}) from None
+
+
+def _check_replaced(key: str, value: Any) -> None:
+    if value is not None:
+        raise ConfigError(key, value, f"not supported; {REPLACED_KEYS[key]}")
 
 
 def _config_error(exc: ValidationError, data: Mapping[str, Any]) -> ConfigError:

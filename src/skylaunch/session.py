@@ -123,6 +123,27 @@ class Session:
     def get_task_log(self, **query: Any) -> list[Any]:
         return list(self.repo.filter_by(**query).all())
 
+    def get_task_loggers(self, with_adapters: bool = True) -> dict[str, Any]:
+        """The loggers named ``config.task_logger_basename`` or under it, by name (Rocketry's).
+
+        With ``with_adapters`` each is wrapped in a ``TaskAdapter`` for no one task, which reads
+        every task's records from this session's repo (``filter_by``, ``get_records``); else
+        they are the ``logging.Logger`` objects. Placeholders (names only ever used as
+        parents) are left out.
+        """
+        from skylaunch.log.adapter import TaskAdapter
+
+        basename = self.config.task_logger_basename
+        found = {
+            name: logger
+            for name, logger in list(logging.root.manager.loggerDict.items())
+            if (name == basename or name.startswith(basename + "."))
+            and isinstance(logger, logging.Logger)
+        }
+        if not with_adapters:
+            return found
+        return {name: TaskAdapter(self, None, logger=logger) for name, logger in found.items()}
+
     def restore_history(self, task_names: Iterable[str] | None = None) -> None:
         """Rebuild tasks' in-memory history from the repo and log their crashed runs.
 

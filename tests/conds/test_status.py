@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,8 +25,11 @@ from skylaunch.conds import (
     terminated,
 )
 from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.scheduler import SchedulerStarted
+from skylaunch.conds.status import TaskStarted
 from skylaunch.history import Action
 from skylaunch.testing import seed, simulated_app
+from skylaunch.time import TimeOfDay, TimeSpanDelta
 
 UTC = ZoneInfo("UTC")
 HEL = ZoneInfo("Europe/Helsinki")
@@ -232,3 +235,81 @@ def test_scheduler_started() -> None:
     assert cond.next_change(ctx) == datetime(2024, 1, 31, 12, 5, 0, 1, tzinfo=UTC)
     later = Context(datetime(2024, 1, 31, 12, 6, tzinfo=UTC), ctx.session, ctx.task)
     assert not cond.is_true(later)
+
+
+def _at(ctx: Context, when: datetime) -> Context:
+    return Context(when, ctx.session, ctx.task)
+
+
+def test_a_span_of_offsets_counts_records_between_near_and_far_ago() -> None:
+    # Rocketry's TimeSpanDelta as a status period: runs between 1 and 2 hours ago.
+    runs_: list[tuple[str, Action]] = [("2024-01-31 10:00", "run"), ("2024-01-31 10:20", "run")]
+    ctx = ctx_for(runs_, "2024-01-31 10:30")
+    once = TaskStarted(task="job", period=TimeSpanDelta("1 hour", "2 hours"))
+    twice = once >= 2
+    table = [
+        ("10:59:59.999999", False, False),
+        ("11:00", True, False),  # the 10:00 run is exactly 1 hour ago: included
+        ("11:20", True, True),
+        ("12:00", True, True),  # ... and exactly 2 hours ago: still included
+        ("12:00:00.000001", True, False),
+        ("12:20:00.000001", False, False),
+    ]
+    for clock, one, two in table:
+        now = _at(ctx, datetime.fromisoformat(f"2024-01-31 {clock}").replace(tzinfo=UTC))
+        assert (once.is_true(now), twice.is_true(now)) == (one, two), clock
+    # The exact instants where the values flip, from any instant before them.
+    assert once.next_change(ctx) == datetime(2024, 1, 31, 11, tzinfo=UTC)
+    assert twice.next_change(ctx) == datetime(2024, 1, 31, 11, 20, tzinfo=UTC)
+    at_11_30 = _at(ctx, datetime(2024, 1, 31, 11, 30, tzinfo=UTC))
+    assert twice.next_change(at_11_30) == datetime(2024, 1, 31, 12, 0, 0, 1, tzinfo=UTC)
+    assert once.next_change(at_11_30) == datetime(2024, 1, 31, 12, 20, 0, 1, tzinfo=UTC)
+    assert once.next_change(_at(ctx, datetime(2024, 1, 31, 13, tzinfo=UTC))) is None
+    assert "TimeSpanDelta(near='1 hour', far='2 hours')" in str(once)  # no syntax; still prints
+
+
+def test_a_span_of_offsets_is_constant_until_its_next_change() -> None:
+    runs_: list[tuple[str, Action]] = [
+        ("2024-01-31 10:00", "run"),
+        ("2024-01-31 10:07", "run"),
+        ("2024-01-31 10:30", "run"),
+    ]
+    ctx = ctx_for(runs_, "2024-01-31 10:30")
+    for period in (TimeSpanDelta("15 minutes", "40 minutes"), TimeSpanDelta("20 minutes")):
+        for n in (1, 2, 3):
+            cond = TaskStarted(task="job", period=period) >= n
+            now = datetime(2024, 1, 31, 10, 30, tzinfo=UTC)
+            while now < datetime(2024, 1, 31, 12, tzinfo=UTC):
+                here = _at(ctx, now)
+                value, change = cond.is_true(here), cond.next_change(here)
+                probe = now + timedelta(seconds=30)
+                while probe < (change or datetime(2024, 1, 31, 12, tzinfo=UTC)):
+                    assert cond.is_true(_at(ctx, probe)) is value, (cond, now, probe)
+                    probe += timedelta(seconds=30)
+                if change is not None:
+                    assert cond.is_true(_at(ctx, change)) is not value, (cond, change)
+                now += timedelta(minutes=1)
+
+
+def test_scheduler_started_over_a_span_of_offsets() -> None:
+    ctx = ctx_for([], "2024-01-31 11:58")
+    ctx.session.scheduler.started_at = datetime(2024, 1, 31, 11, 55, tzinfo=UTC)
+    cond = SchedulerStarted(TimeSpanDelta("5 minutes", "10 minutes"))
+    assert not cond.is_true(ctx)
+    assert cond.next_change(ctx) == datetime(2024, 1, 31, 12, tzinfo=UTC)
+    noon = _at(ctx, datetime(2024, 1, 31, 12, tzinfo=UTC))
+    assert cond.is_true(noon)
+    assert cond.next_change(noon) == datetime(2024, 1, 31, 12, 5, 0, 1, tzinfo=UTC)
+    later = _at(ctx, datetime(2024, 1, 31, 12, 6, tzinfo=UTC))
+    assert not cond.is_true(later)
+    assert cond.next_change(later) is None
+    assert str(cond).startswith("scheduler started in TimeSpanDelta(")
+
+
+def test_scheduler_started_in_a_window_that_has_closed() -> None:
+    # Started at 12:30: not in today's 10:00-12:00 window, which is the latest one at 13:00.
+    ctx = ctx_for([], "2024-01-31 13:00")
+    ctx.session.scheduler.started_at = datetime(2024, 1, 31, 12, 30, tzinfo=UTC)
+    assert not scheduler_started(TimeOfDay("10:00", "12:00")).is_true(ctx)
+    ctx.session.scheduler.started_at = datetime(2024, 1, 31, 11, 30, tzinfo=UTC)
+    assert scheduler_started(TimeOfDay("10:00", "12:00")).is_true(ctx)

@@ -148,3 +148,44 @@ def test_bad_task_options_name_the_task_and_the_option(
     with pytest.raises(TaskDefinitionError, match=message):
         app.session.create_task(func=lambda: None, name="job", **options)
     assert "job" not in app.session
+
+
+def test_logger_name_must_be_the_task_logger_or_under_it() -> None:
+    import logging
+
+    app = simulated_app()
+    app.task(name="plain")(lambda: None)
+    assert app.session["plain"].logger_name == "skylaunch.task"
+    app.task(name="own", logger_name="skylaunch.task.own")(lambda: None)
+    app.task(name="obj", logger_name=logging.getLogger("skylaunch.task.obj"))(lambda: None)
+    assert app.session["own"].logger_name == "skylaunch.task.own"
+    assert app.session["own"].logger.logger.name == "skylaunch.task.own"
+    assert app.session["obj"].logger_name == "skylaunch.task.obj"
+    for bad in ("myapp.tasks", "skylaunch.taskforce", logging.getLogger("other"), 3):
+        with pytest.raises(TaskDefinitionError, match=r"task 'bad': logger_name must be the task"):
+            app.task(name="bad", logger_name=bad)(lambda: None)
+    task = app.session["own"]
+    task.logger_name = None
+    assert task.logger_name == "skylaunch.task"
+    assert task.logger.logger.name == "skylaunch.task"
+
+
+def test_force_run_runs_once_with_a_deprecation_warning() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    with pytest.warns(DeprecationWarning, match=r"task 'job': force_run is deprecated.*run\(\)"):
+
+        @app.task(daily.at("23:00"), force_run=True)
+        def job() -> None: ...
+
+    task = app.session["job"]
+    assert task.force_run is True
+    run_for(app, "1 hour")
+    assert len(runs(app, "job")) == 1  # at once, whatever the condition says
+    assert task.force_run is False  # the forced run has started
+    with pytest.warns(DeprecationWarning, match="force_run") as caught:
+        task.force_run = True
+    assert caught[0].filename == __file__  # the warning points at the caller
+    task.force_run = False  # clears the flag; as in Rocketry the run asked for still happens
+    assert task.force_run is False
+    run_for(app, "1 hour")
+    assert len(runs(app, "job")) == 2

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import functools
+import os
+import pickle
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 
-from skylaunch import App
+from skylaunch import App, FuncTask
 from skylaunch.args import Session
+from skylaunch.conds import after_success
 from skylaunch.exc import TaskDefinitionError
+from skylaunch.tasks.func import ImportedFunc
+from skylaunch.testing import run_for, runs, simulated_app
 from tests.execution import _targets as t
-from tests.execution.test_contract import Collector, Running, records  # noqa: F401
+from tests.execution.test_contract import MODES, Collector, Running, make_app, records  # noqa: F401
 
 
 def test_lambda_for_process_fails_at_definition() -> None:
@@ -98,3 +106,164 @@ def test_parameters_read_from_code_objects_match_inspect() -> None:
         def __call__(self, x: int) -> None: ...
 
     assert _parameters(Callable_()) == (frozenset({"x"}), False, {})
+
+
+# --- FuncTask(path=..., func_name=...): the function is imported from a file at each run -------
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _fail_text(app: App, task: str) -> str:
+    (record,) = app.session.get_task_log(task_name=task, action="fail")
+    return str(record.exc_text)
+
+
+@pytest.mark.usefixtures("tmp_cwd")
+def test_path_task_is_named_as_in_rocketry_and_imports_nothing_at_definition() -> None:
+    _write(Path("jobs/report.py"), "raise RuntimeError('imported too early')\n")
+    app = simulated_app()
+    build = app.task("daily", path="jobs/report.py", func_name="build")
+    main = app.task(path=Path("jobs/report.py"))
+    assert isinstance(build, FuncTask)
+    assert (build.name, main.name) == ("jobs.report:build", "jobs.report:main")
+    assert build.delayed
+    assert build.path == Path("jobs/report.py")
+    assert build.func_name == "build"
+    assert str(build.start_cond) == "daily"
+
+
+def test_path_task_runs_with_its_parameters_and_argument_defaults(tmp_path: Path) -> None:
+    _write(tmp_path / "helper.py", "FACTOR = 10\n")
+    file = _write(
+        tmp_path / "jobs.py",
+        """
+        from helper import FACTOR
+        from skylaunch.args import Return
+
+        def main(x, y, upstream=Return("up")):
+            return (x + y) * FACTOR + upstream
+        """,
+    )
+    app = simulated_app()
+    app.params(x=1, unused="session parameters the function does not take are left out")
+
+    @app.task()
+    def up() -> int:
+        return 1000
+
+    app.task(after_success("up"), path=file, name="jobs", parameters={"y": 2})
+    app.session["up"].run()
+    run_for(app, "1 minute")
+    assert app.session.returns["jobs"] == 1030
+    # The file's folder was on sys.path only while it was imported; the module is not kept.
+    assert str(tmp_path) not in sys.path
+    assert "jobs" not in sys.modules
+    assert "helper" in sys.modules
+    sys.modules.pop("helper")
+
+
+def test_path_task_imports_the_file_as_it_is_at_each_run(tmp_path: Path) -> None:
+    file = _write(tmp_path / "versioned.py", "def main():\n    return 1\n")
+    app = simulated_app()
+    task = app.task(path=file, name="v")
+    task.run()
+    run_for(app, "1 minute")
+    assert app.session.returns["v"] == 1
+    file.write_text("def main():\n    return 2\n")
+    task.run()
+    run_for(app, "1 minute")
+    assert app.session.returns["v"] == 2
+
+
+def test_a_file_in_a_package_is_imported_under_its_package(tmp_path: Path) -> None:
+    _write(tmp_path / "pkg_lazy/__init__.py", "")
+    _write(tmp_path / "pkg_lazy/sub/__init__.py", "")
+    _write(tmp_path / "pkg_lazy/sub/consts.py", "VALUE = 7\n")
+    file = _write(
+        tmp_path / "pkg_lazy/sub/job.py",
+        "from .consts import VALUE\n\ndef main():\n    return (__name__, VALUE)\n",
+    )
+    app = simulated_app()
+    app.task(path=file, name="pkg").run()
+    run_for(app, "1 minute")
+    assert app.session.returns["pkg"] == ("pkg_lazy.sub.job", 7)
+    for name in [m for m in sys.modules if m.startswith("pkg_lazy")]:
+        del sys.modules[name]
+
+
+def test_a_coroutine_function_from_a_file_runs_in_main_execution(tmp_path: Path) -> None:
+    file = _write(
+        tmp_path / "coro.py",
+        "import asyncio\n\nasync def main(n):\n    await asyncio.sleep(0)\n    return n * 2\n",
+    )
+    app = simulated_app()
+    app.task(path=file, name="coro", parameters={"n": 21}).run()
+    run_for(app, "1 minute")
+    assert app.session.returns["coro"] == 42
+
+
+def test_a_missing_file_warns_at_definition_and_fails_each_run(tmp_path: Path) -> None:
+    app = simulated_app()
+    missing = tmp_path / "nowhere.py"
+    with pytest.warns(UserWarning, match=r"task 'gone': there is no file .*nowhere\.py"):
+        app.task("every 10 minutes", path=missing, func_name="build", name="gone")
+    run_for(app, "25 minutes")
+    assert len(runs(app, "gone", "fail")) == 3  # the scheduler kept going
+    text = str(app.session.get_task_log(task_name="gone", action="fail")[0].exc_text)
+    assert f"cannot import function 'build': there is no file {missing}" in text
+
+
+def test_a_missing_function_or_a_broken_file_fails_the_run_naming_both(tmp_path: Path) -> None:
+    ok = _write(tmp_path / "ok_mod.py", "def main():\n    return 1\nCONSTANT = 3\n")
+    broken = _write(tmp_path / "broken_mod.py", "import no_such_module_here\n")
+    app = simulated_app()
+    app.task(path=ok, func_name="nope", name="nope").run()
+    app.task(path=ok, func_name="CONSTANT", name="constant").run()
+    app.task(path=broken, name="broken").run()
+    run_for(app, "1 minute")
+    assert f"AttributeError: {ok} has no function 'nope'" in _fail_text(app, "nope")
+    assert f"'CONSTANT' in {ok} is a int, not a function" in _fail_text(app, "constant")
+    text = _fail_text(app, "broken")
+    assert f"cannot import function 'main': importing {broken} failed" in text
+    assert "No module named 'no_such_module_here'" in text
+
+
+def test_bad_path_arguments_fail_at_definition(tmp_path: Path) -> None:
+    app = simulated_app()
+    file = _write(tmp_path / "f.py", "def main(): ...\n")
+    with pytest.raises(TaskDefinitionError, match="task 'x': give either a function or path="):
+        FuncTask(t.add, path=file, name="x", session=app.session)
+    with pytest.raises(TaskDefinitionError, match=r"func_name must be the name of a function"):
+        app.task(path=file, func_name="not a name")
+    with pytest.raises(TaskDefinitionError, match="FuncTask needs a callable"):
+        FuncTask(session=app.session, name="nothing")
+
+
+def test_the_imported_function_pickles_as_its_file_and_name(tmp_path: Path) -> None:
+    file = _write(tmp_path / "pick.py", "def main(a, **rest):\n    return (a, sorted(rest))\n")
+    loader = ImportedFunc(str(file), "main")
+    assert pickle.loads(pickle.dumps(loader)) == loader
+    assert loader(a=1, b=2) == (1, ["b"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_path_task_runs_in_every_execution_mode(
+    mode: str,
+    tmp_path: Path,
+    records: Collector,  # noqa: F811
+) -> None:
+    file = _write(
+        tmp_path / f"mode_{mode}.py", "import os\n\ndef main(n):\n    return n, os.getpid()\n"
+    )
+    app = make_app(mode)
+    app.task(path=file, name="lazy", parameters={"n": 5})
+    with Running(app):
+        app.session["lazy"].run()
+        records.wait_action("lazy", "success")
+    n, pid = app.session.returns["lazy"]
+    assert n == 5
+    assert (pid == os.getpid()) == (mode != "process")

@@ -1,12 +1,16 @@
-"""Periods that are not cycles: the past X, a fixed span, always/never, cron minutes."""
+"""Periods that are not cycles: the past X, spans of offsets, a fixed span, always/never, cron."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from skylaunch.time import TimeSpanDelta as ExportedTimeSpanDelta
 from skylaunch.time.periods import MAX_UTC, MIN_UTC, TimePeriod
-from skylaunch.time.spans import Cron, StaticInterval, TimeDelta, always, never
+from skylaunch.time.spans import Cron, StaticInterval, TimeDelta, TimeSpanDelta, always, never
 
 UTC = timezone.utc
 HEL = ZoneInfo("Europe/Helsinki")
@@ -82,3 +86,127 @@ def test_cron_period_minutes_are_separate_intervals() -> None:
         utc(2024, 3, 31, 1),
         utc(2024, 3, 31, 1, 1),
     )
+
+
+US = timedelta(microseconds=1)
+
+
+def test_time_span_delta_is_built_as_in_rocketry() -> None:
+    assert ExportedTimeSpanDelta is TimeSpanDelta
+    span_ = TimeSpanDelta("2:00:00", "3:00:00")
+    assert (span_.near, span_.far) == (timedelta(hours=2), timedelta(hours=3))
+    assert TimeSpanDelta(near="2 hours", far=timedelta(hours=3)) == span_
+    assert (TimeSpanDelta().near, TimeSpanDelta().far) == (timedelta(0), None)
+    assert TimeSpanDelta(5).near == timedelta(seconds=5)  # numbers are seconds, as everywhere
+    assert TimeSpanDelta("2 days") != TimeSpanDelta("3 days")
+    assert TimeSpanDelta("1 day", "2 days") != TimeSpanDelta("5 hours", "2 days")
+    assert TimeSpanDelta("1 hour") != TimeDelta("1 hour")
+
+
+@pytest.mark.parametrize(
+    ("near", "far", "back", "expected"),
+    [
+        # Rocketry's own tables (tests/time/delta/span/test_roll.py), ends included.
+        ("1:00:00", "1:20:30", False, (utc(2020, 1, 1, 11), utc(2020, 1, 1, 11, 20, 30) + US)),
+        ("1:00:00", None, False, (utc(2020, 1, 1, 11), MAX_UTC)),
+        (None, "1:20:30", False, (utc(2020, 1, 1, 10), utc(2020, 1, 1, 11, 20, 30) + US)),
+        ("1:00:00", "1:20:30", True, (utc(2020, 1, 1, 8, 39, 30), utc(2020, 1, 1, 9) + US)),
+        ("1:20:30", None, True, (MIN_UTC, utc(2020, 1, 1, 8, 39, 30) + US)),
+        (None, "1:20:30", True, (utc(2020, 1, 1, 8, 39, 30), utc(2020, 1, 1, 10) + US)),
+    ],
+)
+def test_time_span_delta_rolls_from_the_instant(
+    near: str | None, far: str | None, back: bool, expected: tuple[datetime, datetime]
+) -> None:
+    assert span(TimeSpanDelta(near, far), utc(2020, 1, 1, 10), back=back) == expected
+
+
+def test_time_span_delta_rolls_clamp_at_the_ends_of_time() -> None:
+    assert TimeSpanDelta("1 day", "2 days").rollback(utc(1, 1, 1, 12)).start == MIN_UTC
+    assert TimeSpanDelta("1 day").rollforward(MAX_UTC - timedelta(hours=1)).start == MAX_UTC
+
+
+REF = utc(2020, 1, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("dt", "inside"),
+    [
+        # Rocketry's table (tests/time/delta/span/test_contains.py): 1 to 2 hours either side.
+        (utc(2020, 1, 1, 10), True),
+        (utc(2020, 1, 1, 11), True),
+        (utc(2020, 1, 1, 10, 30), True),
+        (utc(2020, 1, 1, 13), True),
+        (utc(2020, 1, 1, 14), True),
+        (utc(2020, 1, 1, 13, 30), True),
+        (utc(2020, 1, 1, 9, 59, 59, 999999), False),
+        (utc(2020, 1, 1, 11, 0, 0, 1), False),
+        (utc(2020, 1, 1, 12, 59, 59, 999999), False),
+        (utc(2020, 1, 1, 14, 0, 0, 1), False),
+        (REF, False),
+    ],
+)
+def test_time_span_delta_membership_around_a_reference(dt: datetime, inside: bool) -> None:
+    assert (dt in TimeSpanDelta("1:00:00", "2:00:00", REF)) is inside
+    assert (dt.astimezone(HEL) in TimeSpanDelta("1 hour", "2 hours").use_reference(REF)) is inside
+
+
+def test_time_span_delta_next_boundary_around_a_reference() -> None:
+    period = TimeSpanDelta("1 hour", "2 hours", REF)
+    flips = [utc(2020, 1, 1, 10), utc(2020, 1, 1, 11) + US, utc(2020, 1, 1, 13)]
+    flips.append(utc(2020, 1, 1, 14) + US)
+    seen: list[datetime] = []
+    at: datetime | None = utc(2020, 1, 1, 6)
+    while at is not None:
+        inside = at in period
+        at = period.next_boundary(at)
+        if at is not None:
+            assert (at in period) is not inside  # membership flips exactly there
+            assert (at - US in period) is inside
+            seen.append(at)
+    assert seen == flips
+    # near = 0: one window through the reference; far = None: open on both sides
+    assert TimeSpanDelta(0, "1 hour", REF).next_boundary(REF) == REF + timedelta(hours=1) + US
+    assert REF in TimeSpanDelta(0, "1 hour", REF)
+    assert TimeSpanDelta("1 hour", None, REF).next_boundary(utc(2020, 1, 1, 12, 30)) == utc(
+        2020, 1, 1, 13
+    )
+    assert TimeSpanDelta("1 hour", None, REF).next_boundary(utc(2020, 1, 1, 13)) is None
+
+
+def test_time_span_delta_without_reference_floats_like_time_delta() -> None:
+    assert WED_9 in TimeSpanDelta(0, "1 hour")
+    assert WED_9 in TimeSpanDelta()
+    assert WED_9 not in TimeSpanDelta("1 hour", "2 hours")
+    assert TimeSpanDelta("1 hour", "2 hours").next_boundary(WED_9) is None
+
+
+def test_time_span_delta_is_an_immutable_hashable_picklable_value() -> None:
+    plain = TimeSpanDelta("1 hour", "2 hours")
+    anchored = plain.use_reference(REF)
+    for period in (plain, anchored, TimeSpanDelta("10 minutes")):
+        assert pickle.loads(pickle.dumps(period)) == period
+        assert hash(pickle.loads(pickle.dumps(period))) == hash(period)
+    assert anchored != plain
+    assert len({plain, TimeSpanDelta(3600, 7200), anchored}) == 2
+    with pytest.raises(AttributeError, match="immutable"):
+        plain.near = timedelta(0)  # type: ignore[misc]
+    assert repr(plain) == "TimeSpanDelta(near='1 hour', far='2 hours')"
+    assert repr(TimeSpanDelta()) == "TimeSpanDelta(near='0 seconds')"
+    assert repr(anchored) == f"TimeSpanDelta(near='1 hour', far='2 hours', reference={REF!r})"
+    assert str(plain) == "1 hour to 2 hours"
+    assert str(TimeSpanDelta("1 hour")) == "1 hour or more"
+    assert str(anchored) == "1 hour to 2 hours from 2020-01-01T12:00:00+00:00"
+
+
+def test_time_span_delta_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"far \(1 hour\) is nearer than near \(2 hours\)"):
+        TimeSpanDelta("2 hours", "1 hour")
+    with pytest.raises(ValueError, match="negative"):
+        TimeSpanDelta(-60)
+    with pytest.raises(ValueError, match="naive"):
+        TimeSpanDelta("1 hour", reference=datetime(2020, 1, 1))
+    with pytest.raises(TypeError, match="reference must be a datetime"):
+        TimeSpanDelta("1 hour", reference="2020-01-01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="naive"):
+        TimeSpanDelta("1 hour").rollback(datetime(2020, 1, 1))

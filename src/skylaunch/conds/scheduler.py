@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
 from skylaunch.conds.status import PERIOD_PHRASES
-from skylaunch.time import TimeDelta, TimePeriod
+from skylaunch.time import TimeDelta, TimePeriod, TimeSpanDelta
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
 __all__ = [
@@ -93,18 +93,31 @@ class SchedulerStarted(Condition):
 
     def _span(self, ctx: Context) -> tuple[float, float]:
         interval = self.period.rollback(ctx.now)
-        return interval.start.timestamp(), interval.end.timestamp()
+        # half-open like every interval: an instant at the window's end is outside it
+        return interval.start.timestamp(), min(ctx.ts, interval.end.timestamp() - 1e-6)
 
     def is_true(self, ctx: Context) -> bool:
         started = ctx.session.scheduler.started_at
         if started is None:
             return False
-        start, _ = self._span(ctx)
-        return start <= started.timestamp() <= ctx.ts
+        start, end = self._span(ctx)
+        return start <= started.timestamp() <= end
 
     def next_change(self, ctx: Context) -> datetime | None:
         started = ctx.session.scheduler.started_at
-        if started is None or not self.is_true(ctx):
+        if started is None:
+            return None  # only a (re)start makes it true, and that is a scheduler event
+        if isinstance(self.period, TimeSpanDelta):
+            # [now - far, now - near] slides over the start: true from start + near on, false
+            # just after start + far.
+            at = started.timestamp()
+            far = self.period.far
+            flips = [at + self.period.near.total_seconds()]
+            if far is not None:
+                flips.append(at + far.total_seconds() + 1e-6)
+            later = [f for f in flips if f > ctx.ts]
+            return datetime.fromtimestamp(min(later), ctx.now.tzinfo) if later else None
+        if not self.is_true(ctx):
             return None  # only a (re)start makes it true, and that is a scheduler event
         if isinstance(self.period, TimeDelta):
             flip = started.timestamp() + self.period.past.total_seconds() + 1e-6
@@ -128,7 +141,7 @@ def _status_phrase(period: TimePeriod) -> str:
         return f"in past {period}"
     head = PERIOD_PHRASES.get(type(period))
     if head is None:
-        raise ValueError(f"SchedulerStarted({period!r}) has no string syntax")
+        return f"in {period!r}"  # no string syntax for it: say what it is
     extra = str(period)
     return f"{head} {extra}" if extra else head
 

@@ -30,6 +30,7 @@ from skylaunch.time import (
     TimeOfSecond,
     TimeOfWeek,
     TimePeriod,
+    TimeSpanDelta,
 )
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
@@ -261,6 +262,8 @@ class TaskStatus(Counted):
                 if self.holds(len(times) - k - 1) != value:
                     return datetime.fromtimestamp(ts + past + _ONE_US, now.tzinfo)
             return None
+        if isinstance(period, TimeSpanDelta):
+            return self._next_span_change(ctx, period)
         current = period.rollback(now)
         following = (
             period.rollforward(current.end.astimezone(now.tzinfo))
@@ -273,6 +276,33 @@ class TaskStatus(Counted):
         if self.holds(0) == self.is_true(ctx):
             return None
         return following.start
+
+    def _next_span_change(self, ctx: Context, period: TimeSpanDelta) -> datetime | None:
+        """The window ``[now - far, now - near]`` slides: a record enters it ``near`` after it
+        was made and leaves just after ``far``; the first of these that flips the value."""
+        near = period.near.total_seconds()
+        far = None if period.far is None else period.far.total_seconds()
+        now_ts = ctx.ts
+        _, end = self._span(ctx)
+        times = self._times(ctx, None if far is None else now_ts - far, now_ts)
+        count = self.count(ctx)
+        value = self.holds(count)
+        events: list[tuple[float, int]] = []
+        for ts in times:
+            if ts > end:
+                events.append((ts + near, 1))
+            if far is not None:
+                events.append((ts + far + _ONE_US, -1))
+        events.sort()
+        i = 0
+        while i < len(events):
+            at = events[i][0]
+            while i < len(events) and events[i][0] == at:
+                count += events[i][1]
+                i += 1
+            if self.holds(count) != value:
+                return datetime.fromtimestamp(max(at, now_ts + _ONE_US), ctx.now.tzinfo)
+        return None
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own
@@ -289,6 +319,8 @@ class TaskStatus(Counted):
         period = self.period
         if isinstance(period, TimeDelta):
             words.append(f"in past {period}")
+        elif period is not None and type(period) not in PERIOD_PHRASES:
+            words.append(f"in {period!r}")  # no string syntax for it: say what it is
         elif period is not None:
             words.append(PERIOD_PHRASES[type(period)])
             extra = str(period)

@@ -16,13 +16,18 @@ class TaskAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Log as the task (records carry ``task_name``) and query its history in the repo.
 
     ``filter_by(**query)`` is the repo's ``filter_by`` with ``task_name`` filled in, so
-    ``task.logger.filter_by(action="run").all()`` lists the task's runs as stored.
+    ``task.logger.filter_by(action="run").all()`` lists the task's runs as stored. With
+    ``task_name=None`` (what ``Session.get_task_loggers`` gives) it reads every task's records.
+    ``logger`` is the logger it wraps: the session's task logger unless given (a task with its
+    own ``logger_name``). Records are read from the session's repo whichever it is.
     """
 
-    def __init__(self, session: Session, task_name: str) -> None:
-        super().__init__(
-            logging.getLogger(session.config.task_logger_basename), {"task_name": task_name}
-        )
+    def __init__(
+        self, session: Session, task_name: str | None, *, logger: logging.Logger | None = None
+    ) -> None:
+        if logger is None:
+            logger = logging.getLogger(session.config.task_logger_basename)
+        super().__init__(logger, {"task_name": task_name})
         self.session = session
         self.task_name = task_name
 
@@ -33,6 +38,8 @@ class TaskAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
     def filter_by(self, **query: Any) -> Any:
+        if self.task_name is None:
+            return self.session.repo.filter_by(**query)
         return self.session.repo.filter_by(task_name=self.task_name, **query)
 
     def get_records(self, **query: Any) -> list[Any]:

@@ -7,6 +7,9 @@ never from the repo.
 
 from __future__ import annotations
 
+import logging
+import sys
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -49,6 +52,8 @@ class Task(ABC):
         on_shutdown: bool = False,
         permanent: bool = False,
         daemon: bool | None = None,
+        logger_name: str | logging.Logger | None = None,
+        force_run: bool = False,
     ) -> None:
         init_hooks = session.task_init_hooks
         hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
@@ -87,6 +92,11 @@ class Task(ABC):
         self.batches: list[dict[str, Any]] = []
         self.terminate_requested = False
         self._logger: TaskAdapter | None = None
+        self._logger_name = self._check_logger_name(logger_name)
+        self._force_run = False
+        self._forced_batch: dict[str, Any] | None = None
+        if force_run:
+            self.force_run = True  # before add_task: the scheduler sees the batch when indexing
         self.validate()
         session.add_task(self)
         if hooked is not None:
@@ -115,12 +125,41 @@ class Task(ABC):
             )
         return cond
 
+    def _check_logger_name(self, value: object) -> str | None:
+        if value is None:
+            return None
+        name = value.name if isinstance(value, logging.Logger) else value
+        basename = self.session.config.task_logger_basename
+        if not isinstance(name, str) or not (name == basename or name.startswith(basename + ".")):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: logger_name must be the task logger {basename!r} or a "
+                f"logger under it (such as {basename + '.' + self.name!r}), so that its records "
+                f"still reach the log repo; got {value!r}"
+            )
+        return None if name == basename else name
+
+    @property
+    def logger_name(self) -> str:
+        """The logger this task's records go to: ``config.task_logger_basename`` unless set.
+
+        A logger under the task logger (``"skylaunch.task.reports"``) lets you give one task its
+        own handlers or level; its records still propagate to the repo handler and the outputs
+        on the task logger. The repo is read through the session either way.
+        """
+        return self._logger_name or self.session.config.task_logger_basename
+
+    @logger_name.setter
+    def logger_name(self, value: str | logging.Logger | None) -> None:
+        self._logger_name = self._check_logger_name(value)
+        self._logger = None  # made again, on the new logger, on first use
+
     @property
     def logger(self) -> TaskAdapter:
         """Made on first use: most tasks never log by hand, and thousands are defined at once."""
         logger = self._logger
         if logger is None:
-            logger = self._logger = TaskAdapter(self.session, self.name)
+            own = None if self._logger_name is None else logging.getLogger(self._logger_name)
+            logger = self._logger = TaskAdapter(self.session, self.name, logger=own)
         return logger
 
     @logger.setter
@@ -184,6 +223,35 @@ class Task(ABC):
         """Run once as soon as the scheduler can, whatever the start condition says."""
         self.batches.append(params)
         self.session.scheduler.notify(self.name)
+
+    @property
+    def force_run(self) -> bool:
+        """Deprecated (as in Rocketry): True while a run asked for by ``force_run = True`` waits.
+
+        Setting it True runs the task once, like :meth:`run`, with a ``DeprecationWarning``;
+        setting it False clears the flag but, as in Rocketry, does not withdraw that run.
+        """
+        forced = self._forced_batch
+        if self._force_run and forced is not None:
+            self._force_run = any(batch is forced for batch in self.batches)
+        return self._force_run
+
+    @force_run.setter
+    def force_run(self, value: bool) -> None:
+        if not value:
+            self._force_run = False
+            return
+        warnings.warn(
+            f"task {self.name!r}: force_run is deprecated; call task.run() to run it once",
+            DeprecationWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        batch: dict[str, Any] = {}
+        self._forced_batch = batch
+        self._force_run = True
+        self.batches.append(batch)
+        if self in self.session:
+            self.session.scheduler.notify(self.name)
 
     @property
     def disabled(self) -> bool:
@@ -252,3 +320,11 @@ class Task(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, start_cond={str(self.start_cond)!r})"
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside skylaunch."""
+    level, frame = 2, sys._getframe(2)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("skylaunch."):
+        level, frame = level + 1, frame.f_back
+    return level

@@ -1,18 +1,26 @@
-"""Tasks that call a Python function."""
+"""Tasks that call a Python function, given as an object or as a file and a name."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import inspect
+import os
 import pickle
+import sys
+import threading
 import types
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from skylaunch.args import BaseArgument, argument_defaults
 from skylaunch.exc import TaskDefinitionError
-from skylaunch.tasks.base import Task
+from skylaunch.tasks.base import Task, _user_stacklevel
 
-__all__ = ["FuncTask", "check_picklable"]
+__all__ = ["FuncTask", "ImportedFunc", "check_picklable"]
 
 
 _CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
@@ -54,27 +62,67 @@ class FuncTask(Task):
     Parameters whose default is an argument (``def load(data=Return("fetch"))``) get the
     argument's value unless a parameter of that name is given. Precedence, lowest first:
     argument defaults, session parameters, task ``parameters``, ``run(**params)``.
+
+    With ``path=`` instead of ``func`` (Rocketry's lazy form), the function ``func_name``
+    (default ``"main"``) is imported from that Python file anew at each run, with the file's
+    folder (or its package's root) and ``sys_paths`` on ``sys.path`` meanwhile. Nothing is
+    imported at definition: a missing file only warns there, and a file or function that cannot
+    be imported makes the run ``fail`` with a message naming both. The default name is
+    ``"path.to.file:func_name"``.
     """
 
-    def __init__(self, func: Callable[..., Any], **kwargs: Any) -> None:
-        if not callable(func):
-            raise TaskDefinitionError(f"FuncTask needs a callable, got {func!r}")
-        self.func = func
+    def __init__(
+        self,
+        func: Callable[..., Any] | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        func_name: str = "main",
+        sys_paths: Iterable[str | os.PathLike[str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.path: Path | None = None
+        self.func_name = func_name
+        self._loader: ImportedFunc | None = None
+        if path is not None:
+            self._loader = _loader_for(func, path, func_name, sys_paths, kwargs.get("name"))
+            self.path = Path(path)
+            func = self._loader
+        elif not callable(func):
+            raise TaskDefinitionError(f"FuncTask needs a callable (or path=), got {func!r}")
+        self.func: Callable[..., Any] = func
         self.is_async = inspect.iscoroutinefunction(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
         super().__init__(**kwargs)
 
+    @property
+    def delayed(self) -> bool:
+        """Whether the function is imported from ``path`` at each run (Rocketry's name)."""
+        return self._loader is not None
+
     def default_name(self) -> str:
+        if self.path is not None:
+            # Rocketry's form, so that names (and the history stored under them) carry over.
+            return ".".join(self.path.parts).replace(".py", "") + ":" + self.func_name
         name = getattr(self.func, "__name__", None)
         if not isinstance(name, str) or name == "<lambda>":
             raise TaskDefinitionError(f"give the task of {self.func!r} a name=...")
         return name
 
     def validate(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            if not os.path.isfile(loader.path):
+                warnings.warn(
+                    f"task {self.name!r}: there is no file {loader.path} (yet); its runs will "
+                    f"fail until the file exists and defines {self.func_name!r}",
+                    UserWarning,
+                    stacklevel=_user_stacklevel(),
+                )
+            return  # the loader pickles by value, whatever the function turns out to be
         if self.is_async and self._execution == "main":
             raise TaskDefinitionError(
-                f"task {self.name!r}: {self.func.__name__} is a coroutine function; "
-                "run it with execution='async'"
+                f"task {self.name!r}: {getattr(self.func, '__name__', self.func)} is a "
+                "coroutine function; run it with execution='async'"
             )
         if self.execution == "process":
             check_picklable(self.name, self.func)
@@ -93,12 +141,149 @@ class FuncTask(Task):
         return self.func
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        if not self._wanted and not self._accepts_any:
+        loader = self._loader
+        if loader is not None:
+            # Imported here too, as Rocketry does, for the argument defaults in its signature;
+            # if that fails, the run fails at its own import with the full message.
+            try:
+                wanted, accepts_any, defaults = _parameters(loader.load())
+            except Exception:
+                return {}
+        else:
+            wanted, accepts_any, defaults = self._wanted, self._accepts_any, self._arg_defaults
+        if not wanted and not accepts_any:
             return {}
-        merged = {**self._arg_defaults, **self.session.parameters, **self.parameters, **params}
-        if self._accepts_any:
+        merged = {**defaults, **self.session.parameters, **self.parameters, **params}
+        if accepts_any:
             return merged
-        return {k: v for k, v in merged.items() if k in self._wanted}
+        return {k: v for k, v in merged.items() if k in wanted}
+
+
+def _loader_for(
+    func: object,
+    path: str | os.PathLike[str],
+    func_name: object,
+    sys_paths: Iterable[str | os.PathLike[str]],
+    name: object,
+) -> ImportedFunc:
+    """Check the arguments of the ``path=`` form and build its loader."""
+    label = f"task {name!r}" if name is not None else f"the task of {os.fspath(path)!r}"
+    if func is not None:
+        raise TaskDefinitionError(f"{label}: give either a function or path=, not both")
+    if not isinstance(func_name, str) or not func_name.isidentifier():
+        raise TaskDefinitionError(
+            f"{label}: func_name must be the name of a function in {os.fspath(path)}, "
+            f"got {func_name!r}"
+        )
+    try:
+        extra = tuple(os.path.abspath(p) for p in sys_paths)
+        file = os.path.abspath(path)
+    except TypeError as exc:
+        raise TaskDefinitionError(f"{label}: path= and sys_paths= take paths: {exc}") from None
+    return ImportedFunc(file, func_name, extra)
+
+
+#: sys.path is shared by the whole process: imports from files are made one at a time.
+_IMPORT_LOCK = threading.Lock()
+
+
+def _package_root(file: Path) -> Path | None:
+    """The folder above the outermost package holding ``file``; None if it is in none."""
+    root = None
+    folder = file.parent
+    while (folder / "__init__.py").is_file():
+        root = folder.parent
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedFunc:
+    """A function named ``func_name`` in the Python file ``path``, imported at each call.
+
+    It is what a ``FuncTask(path=...)`` run calls, in every mode (it pickles as three strings,
+    so a ``process`` child imports the file itself). The call passes on the parameters the
+    function takes and runs a coroutine function to its end.
+    """
+
+    path: str
+    func_name: str
+    sys_paths: tuple[str, ...] = ()
+
+    def load(self) -> Callable[..., Any]:
+        """Import the file as a fresh module and return its function; errors name both."""
+        file = Path(self.path)
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"cannot import function {self.func_name!r}: there is no file {self.path}"
+            )
+        root = _package_root(file)
+        if root is None:
+            module_name, search = file.stem, str(file.parent)
+        else:
+            module_name = ".".join(file.with_suffix("").parts[len(root.parts) :])
+            search = str(root)
+        spec = importlib.util.spec_from_file_location(module_name, file)
+        if spec is None or spec.loader is None:
+            raise ImportError(
+                f"cannot import function {self.func_name!r}: {self.path} is not a Python file"
+            )
+        module = importlib.util.module_from_spec(spec)
+        with _IMPORT_LOCK:
+            added = [p for p in dict.fromkeys((search, *self.sys_paths)) if p not in sys.path]
+            sys.path.extend(added)
+            # Registered while it runs (dataclasses and the like look their module up there),
+            # then the previous entry is put back: each run gets the file as it is now.
+            previous = sys.modules.get(module_name)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                raise ImportError(
+                    f"cannot import function {self.func_name!r}: importing {self.path} "
+                    f"failed: {exc!r}"
+                ) from exc
+            finally:
+                if previous is None:
+                    sys.modules.pop(module_name, None)
+                else:
+                    sys.modules[module_name] = previous
+                for p in added:
+                    sys.path.remove(p)
+        func = getattr(module, self.func_name, None)
+        if func is None:
+            raise AttributeError(f"{self.path} has no function {self.func_name!r}")
+        if not callable(func):
+            raise TypeError(
+                f"{self.func_name!r} in {self.path} is a {type(func).__name__}, not a function"
+            )
+        return func  # type: ignore[no-any-return]
+
+    def __call__(self, **params: Any) -> Any:
+        func = self.load()
+        wanted, accepts_any, _ = _parameters(func)
+        if not accepts_any:
+            params = {k: v for k, v in params.items() if k in wanted}
+        value = func(**params)
+        if inspect.iscoroutine(value):
+            value = _run_coroutine(value)
+        return value
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """Run ``coro`` to its end from synchronous code, inside a running event loop or not."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # Called in a loop's own thread (``main`` execution): that loop cannot be re-entered, so the
+    # coroutine gets a loop in a helper thread while this one waits, as ``main`` always does.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="skylaunch-import") as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def check_picklable(name: str, func: Callable[..., Any]) -> None:

@@ -1,6 +1,7 @@
 """The time layer: clocks, periods, cron and duration parsing (stdlib only).
 
-Rocketry users find ``rocketry.time``'s names here: ``TimeOfDay``, ``TimeDelta``, ``Cron``...
+Rocketry users find ``rocketry.time``'s names here: ``TimeOfDay``, ``TimeDelta``,
+``TimeSpanDelta``, ``Cron``...
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .parse import (
     to_timedelta,
 )
 from .periods import MAX_UTC, MIN_UTC, Interval, TimePeriod
-from .spans import Always, Cron, Never, StaticInterval, TimeDelta, always, never
+from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta, always, never
 
 __all__ = [
     "MAX_UTC",
@@ -42,6 +43,7 @@ __all__ = [
     "TimeOfSecond",
     "TimeOfWeek",
     "TimePeriod",
+    "TimeSpanDelta",
     "always",
     "format_timedelta",
     "local_zone",

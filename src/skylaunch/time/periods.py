@@ -3,7 +3,7 @@
 This module holds what every period shares: :class:`Interval`, the :class:`TimePeriod` protocol,
 and the machinery of anchored periods (cycles with a window, and their interval cache). The
 periods themselves live in :mod:`.cycles` (``TimeOfDay`` & co) and :mod:`.spans` (``TimeDelta``,
-``StaticInterval``, ``Cron``, ``always``/``never``).
+``TimeSpanDelta``, ``StaticInterval``, ``Cron``, ``always``/``never``).
 
 A period is a run of half-open :class:`Interval` s. ``rollforward``/``rollback`` give the
 interval around an instant, ``next_boundary`` the next instant where membership flips, which

@@ -1,4 +1,5 @@
-"""Periods that are not cycles: the past X (``TimeDelta``), a fixed span, always/never, cron."""
+"""Periods that are not cycles: the past X (``TimeDelta``), a span of offsets from an instant
+(``TimeSpanDelta``), a fixed span, always/never, cron."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from .periods import (
     _utc,
 )
 
-__all__ = ["Always", "Cron", "Never", "StaticInterval", "TimeDelta", "always", "never"]
+__all__ = [
+    "Always",
+    "Cron",
+    "Never",
+    "StaticInterval",
+    "TimeDelta",
+    "TimeSpanDelta",
+    "always",
+    "never",
+]
 
 
 class TimeDelta(TimePeriod):
@@ -61,6 +71,131 @@ class TimeDelta(TimePeriod):
 
     def __repr__(self) -> str:
         return f"TimeDelta({format_timedelta(self.past)!r})"
+
+
+def _shift(dt: datetime, delta: timedelta) -> datetime:
+    """``dt + delta`` clamped to the representable instants."""
+    try:
+        return dt + delta
+    except OverflowError:
+        return MAX_UTC if delta > timedelta(0) else MIN_UTC
+
+
+class TimeSpanDelta(TimePeriod):
+    """The instants between ``near`` and ``far`` away from an instant (Rocketry's TimeSpanDelta).
+
+    Seen from ``dt``: ``rollback(dt)`` is ``[dt - far, dt - near]`` ("started between 1 and 2
+    hours ago") and ``rollforward(dt)`` is ``[dt + near, dt + far]``, both ends included (as
+    ``TimeDelta``'s window includes its ``dt``). ``far=None`` is unbounded: ``TimeSpanDelta("1
+    hour")`` is "at least an hour away". A negative duration is refused (Rocketry took absolute
+    values) and so is ``far < near``.
+
+    Membership needs an instant to measure from. With ``reference=`` (an aware datetime, or
+    ``use_reference(dt)``) ``dt in span`` says whether ``dt`` is between ``near`` and ``far``
+    before *or* after the reference, as in Rocketry, and ``next_boundary`` gives where that
+    flips. Without one the span floats like ``TimeDelta``: ``dt`` is in it as seen from itself,
+    which holds for every instant when ``near`` is zero and for none otherwise.
+    """
+
+    __slots__ = ("far", "near", "reference")
+
+    near: timedelta
+    far: timedelta | None
+    reference: datetime | None
+
+    def __init__(
+        self,
+        near: timedelta | float | str | None = None,
+        far: timedelta | float | str | None = None,
+        reference: datetime | None = None,
+    ) -> None:
+        near_td = to_timedelta(0 if near is None else near)
+        far_td = None if far is None else to_timedelta(far)
+        if far_td is not None and far_td < near_td:
+            raise ValueError(
+                f"TimeSpanDelta: far ({format_timedelta(far_td)}) is nearer than near "
+                f"({format_timedelta(near_td)}); give near <= far, or far=None for no bound"
+            )
+        if reference is not None:
+            if not isinstance(reference, datetime):
+                raise TypeError(f"TimeSpanDelta reference must be a datetime, got {reference!r}")
+            _utc(reference)  # refuses a naive one
+        object.__setattr__(self, "near", near_td)
+        object.__setattr__(self, "far", far_td)
+        object.__setattr__(self, "reference", reference)
+
+    def use_reference(self, reference: datetime) -> TimeSpanDelta:
+        """The same span measured from ``reference`` (Rocketry's method)."""
+        return TimeSpanDelta(self.near, self.far, reference)
+
+    def rollback(self, dt: datetime) -> Interval:
+        instant = _utc(dt)
+        start = MIN_UTC if self.far is None else _shift(instant, -self.far)
+        return Interval(start, _shift(_shift(instant, -self.near), _ONE_US))
+
+    def rollforward(self, dt: datetime) -> Interval:
+        instant = _utc(dt)
+        end = MAX_UTC if self.far is None else _shift(_shift(instant, self.far), _ONE_US)
+        return Interval(_shift(instant, self.near), end)
+
+    def _spans(self) -> list[Interval]:
+        """Around the reference: the instants in the span, as merged half-open intervals."""
+        assert self.reference is not None
+        ref = _utc(self.reference)
+        before = self.rollback(ref)
+        # After the reference: (ref, ...), so it starts one microsecond later when near is zero.
+        ahead = self.rollforward(ref)
+        start = max(ahead.start, _shift(ref, _ONE_US))
+        after = Interval(start, max(ahead.end, start))
+        if after.start <= before.end:
+            return [Interval(before.start, max(before.end, after.end))]
+        return [before, after]
+
+    def __contains__(self, dt: datetime) -> bool:
+        if self.reference is None:
+            _utc(dt)
+            return not self.near
+        return any(dt in span for span in self._spans())
+
+    def next_boundary(self, dt: datetime) -> datetime | None:
+        instant = _utc(dt)
+        if self.reference is None:
+            return None
+        edges = [
+            edge
+            for span in self._spans()
+            for edge in (span.start, span.end)
+            if MIN_UTC < edge < MAX_UTC and edge > instant
+        ]
+        return min(edges, default=None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TimeSpanDelta) and (other.near, other.far, other.reference) == (
+            self.near,
+            self.far,
+            self.reference,
+        )
+
+    def __hash__(self) -> int:
+        return hash((TimeSpanDelta, self.near, self.far, self.reference))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (TimeSpanDelta, (self.near, self.far, self.reference))
+
+    def __str__(self) -> str:
+        near = format_timedelta(self.near)
+        span = f"{near} or more" if self.far is None else f"{near} to {format_timedelta(self.far)}"
+        if self.reference is None:
+            return span
+        return f"{span} from {self.reference.isoformat()}"
+
+    def __repr__(self) -> str:
+        args = [f"near={format_timedelta(self.near)!r}"]
+        if self.far is not None:
+            args.append(f"far={format_timedelta(self.far)!r}")
+        if self.reference is not None:
+            args.append(f"reference={self.reference!r}")
+        return f"TimeSpanDelta({', '.join(args)})"
 
 
 class StaticInterval(TimePeriod):
