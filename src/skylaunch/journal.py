@@ -199,10 +199,11 @@ class Journal:
         session.history.add(task_name, action, ts, run_id)
         logger = session.task_logger
         task = session.get(task_name)
-        if task is not None and task.logger_name != logger.name:
+        own = None if task is None else task._logger_name  # set only when the task has its own
+        if own is not None and own != logger.name:
             # The task's own logger_name (under the task logger): its handlers, then the ones
             # of the task logger by propagation, the repo handler among them.
-            logger = logging.getLogger(task.logger_name)
+            logger = logging.getLogger(own)
         level = logging.ERROR if action == "fail" else logging.INFO
         if logger.disabled or not logger.isEnabledFor(level):
             return
