@@ -45,7 +45,7 @@ def test_conversions() -> None:
     )
     assert config.timeout == timedelta(minutes=10)
     assert config.timezone == ZoneInfo("Europe/Helsinki")
-    assert config.shut_cond == SchedulerCycles(more_than=3)
+    assert config.shut_cond == (SchedulerCycles() > 3)
 
 
 def test_bad_shut_cond_string_fails_at_construction() -> None:

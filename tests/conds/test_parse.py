@@ -41,7 +41,7 @@ from skylaunch.exc import ConditionParseError
         ("after task 'fetch' finished", DependFinish("fetch")),
         ("after tasks 'a', 'b'", after_all_success("a", "b")),
         ("after any tasks 'a', 'b' failed", after_any_fail("a", "b")),
-        ("scheduler has more than 3 cycles", SchedulerCycles(more_than=3)),
+        ("scheduler has more than 3 cycles", SchedulerCycles() > 3),
         ("scheduler has run over 10 minutes", scheduler_running(more_than="10 minutes")),
         ("retry 3", retry(3)),
         ("retry", retry()),
@@ -62,7 +62,7 @@ def test_parses(text: str, expected: object) -> None:
     [
         daily.between("10:00", "12:00") & after_success("x") | retry(3),
         ~every("90 minutes") & time_of_day.after("08:00"),
-        after_any_fail("a", "b") | SchedulerCycles(less_than=9),
+        after_any_fail("a", "b") | (SchedulerCycles() < 9),
         every("1 hour", based="finish"),
     ],
 )

@@ -26,11 +26,23 @@ def hm(values: list[datetime]) -> list[str]:
     return [v.strftime("%d %H:%M") for v in values]
 
 
-def test_cycles_need_exactly_one_bound() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
-        SchedulerCycles()
-    with pytest.raises(ValueError, match="exactly one"):
-        SchedulerCycles(more_than=1, less_than=5)
+def test_cycles_compare_as_in_rocketry() -> None:
+    assert str(SchedulerCycles() > 3) == "scheduler has more than 3 cycles"
+    assert str(SchedulerCycles() < 3) == "scheduler has less than 3 cycles"
+    assert str(SchedulerCycles() == 3) == "scheduler has 3 cycles"  # type: ignore[comparison-overlap]
+    # counts are whole numbers: >= and <= are the string syntax's > and <
+    assert (SchedulerCycles() >= 3) == (SchedulerCycles() > 2)
+    assert (SchedulerCycles() <= 3) == (SchedulerCycles() < 4)
+    assert str(SchedulerCycles()) == "scheduler has more than 0 cycles"  # bare: any pass
+    assert parse_condition("scheduler has 5 cycles") == (SchedulerCycles() == 5)
+    assert str(SchedulerCycles() != 5) == "~(scheduler has 5 cycles)"
+    with pytest.raises(TypeError, match="whole number"):
+        SchedulerCycles() > 1.5  # noqa: B015
+    with pytest.raises(ValueError, match="never negative"):
+        SchedulerCycles() > -1  # noqa: B015
+
+
+def test_cycle_helpers_need_a_bound() -> None:
     with pytest.raises(ValueError, match="needs more_than"):
         scheduler_cycles()
     with pytest.raises(ValueError, match="needs more_than"):
@@ -51,7 +63,7 @@ def test_cycles_strings_parse_back() -> None:
 
 
 def test_a_shut_condition_on_cycles_stops_after_that_many_passes() -> None:
-    app = simulated_app("2024-01-01 00:00", shut_cond="scheduler has more than 3 cycles")
+    app = simulated_app("2024-01-01 00:00", shut_cond=SchedulerCycles() > 3)
 
     @app.task(every("1 minute"))
     def tick() -> None: ...

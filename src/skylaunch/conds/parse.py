@@ -234,11 +234,14 @@ def _scheduler(ph: _Phrase) -> Condition:
         text, pos = ph.rest("a duration such as '10 minutes'")
         delta = _convert(ph, pos, "a duration", lambda: to_timedelta(text))
         return SchedulerRunning(delta, more=way == "over")  # type: ignore[arg-type]
-    way = ph.word("more", "less")
-    ph.word("than")
+    bound = ph.accept("more", "less")
+    if bound is not None:
+        ph.word("than")
     n = _int(ph)
     ph.word("cycles", "cycle")
-    return SchedulerCycles(more_than=n) if way == "more" else SchedulerCycles(less_than=n)
+    if bound is None:
+        return SchedulerCycles(op="==", n=n)
+    return SchedulerCycles() > n if bound == "more" else SchedulerCycles() < n
 
 
 def _retry(ph: _Phrase) -> Condition:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
-from skylaunch.conds.status import PERIOD_PHRASES
+from skylaunch.conds.status import PERIOD_PHRASES, Counted, Op
 from skylaunch.time import TimeDelta, TimePeriod, TimeSpanDelta
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
@@ -19,27 +19,31 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SchedulerCycles(Condition):
-    """The scheduler has made more than / fewer than N passes.
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SchedulerCycles(Counted):
+    """The number of passes the scheduler has made, compared with a number.
 
-    A pass is one wake-up of the event-driven loop, not a fixed tick: an idle scheduler makes
-    none. Use ``scheduler_running`` to bound a run in time.
+    As in Rocketry, compare to build: ``SchedulerCycles() > 3``, ``== 3``, ``<= 10``; bare
+    ``SchedulerCycles()`` means at least one pass. A pass is one wake-up of the event-driven
+    loop, not a fixed tick: an idle scheduler makes none. Use ``scheduler_running`` to bound a
+    run in time.
     """
 
-    more_than: int | None = None
-    less_than: int | None = None
+    op: Op = ">"
+    n: int = 0
 
-    def __post_init__(self) -> None:
-        if (self.more_than is None) == (self.less_than is None):
-            raise ValueError("SchedulerCycles takes exactly one of more_than and less_than")
+    def count(self, ctx: Context) -> int:
+        return ctx.session.scheduler.cycles
 
-    def is_true(self, ctx: Context) -> bool:
-        cycles = ctx.session.scheduler.cycles
-        if self.more_than is not None:
-            return cycles > self.more_than
-        assert self.less_than is not None
-        return cycles < self.less_than
+    def _compare(self, op: Op, other: object) -> SchedulerCycles:
+        built = Counted._compare(self, op, other)
+        # Counts are whole numbers: ">= n" is "> n - 1" and "<= n" is "< n + 1", the forms the
+        # string syntax has, so that a condition and its string parse to equal objects.
+        if built.op == ">=" and built.n > 0:
+            return replace(built, op=">", n=built.n - 1)
+        if built.op == "<=":
+            return replace(built, op="<", n=built.n + 1)
+        return built
 
     def next_change(self, ctx: Context) -> datetime | None:
         return None
@@ -47,10 +51,23 @@ class SchedulerCycles(Condition):
     def watches(self, own: str | None) -> frozenset[str]:
         return frozenset({EVERY_PASS})
 
+    def _fields(self) -> tuple[object, ...]:
+        return (self.op, self.n)
+
     def __str__(self) -> str:
-        if self.more_than is not None:
-            return f"scheduler has more than {self.more_than} cycles"
-        return f"scheduler has less than {self.less_than} cycles"
+        op, n = self.op, self.n
+        if op == ">":
+            return f"scheduler has more than {n} cycles"
+        if op == "<":
+            return f"scheduler has less than {n} cycles"
+        if op == "==":
+            return f"scheduler has {n} cycles"
+        if op == ">=":  # ">= 0" (every other ">=" was made ">")
+            return "true"
+        return f"~(scheduler has {n} cycles)"
+
+    def __repr__(self) -> str:
+        return f"SchedulerCycles() {self.op} {self.n}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +167,9 @@ def scheduler_cycles(more_than: int | None = None, less_than: int | None = None)
     """``scheduler_cycles(more_than=3)``: see :class:`SchedulerCycles`."""
     parts: list[Condition] = []
     if more_than is not None:
-        parts.append(SchedulerCycles(more_than=more_than))
+        parts.append(SchedulerCycles() > more_than)
     if less_than is not None:
-        parts.append(SchedulerCycles(less_than=less_than))
+        parts.append(SchedulerCycles() < less_than)
     if not parts:
         raise ValueError("scheduler_cycles() needs more_than=, less_than= or both")
     return All.of(*parts)
