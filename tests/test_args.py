@@ -220,3 +220,12 @@ def test_prerun_failure_raises_unless_silenced() -> None:
     app.session["needs"].run()
     with pytest.raises(TaskSetupError, match="parameter 'x'"):
         run_for(app, "1 second")
+
+
+def test_funcarg_materialize_is_its_own_option_and_is_checked() -> None:
+    """Rocketry's FuncArg(func, materialize=...): not a keyword for the function."""
+    made = FuncArg(lambda: "value", materialize="pre")
+    assert made.get_value() == "value"
+    assert made.materialize == "pre"
+    with pytest.raises(ValueError, match="'pre' or 'post'"):
+        FuncArg(lambda: None, materialize="later")  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ import os
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     from skylaunch.session import Session as _Session
@@ -190,21 +190,82 @@ class FuncArg(BaseArgument):
     """The value returned by ``func(*args, **kwargs)``, called at each launch.
 
     ``func``'s own parameters whose defaults are arguments (``def conn(config=Config())``) are
-    resolved too.
+    resolved too. ``materialize`` (else ``config.param_materialize``, ``"post"`` by default)
+    says where a ``process`` run gets the value, as in Rocketry: ``"post"`` calls ``func`` in
+    the child process (a connection or a lock made there, not pickled across), ``"pre"`` in the
+    scheduler before the child starts. Other modes run in the scheduler's process either way.
+    A ``func`` called in a child has no session there: its argument parameters cannot be
+    filled, so such a ``func`` needs ``materialize="pre"``.
     """
 
-    def __init__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        /,
+        *args: Any,
+        materialize: Literal["pre", "post"] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not callable(func):
             raise TypeError(f"FuncArg needs a callable, got {func!r}")
+        if materialize not in (None, "pre", "post"):
+            raise ValueError(f"FuncArg materialize must be 'pre' or 'post', got {materialize!r}")
         self.func = func
         self.args = args
         self.kwargs = kwargs
+        self.materialize = materialize
 
     def get_value(self, **context: Any) -> Any:
         return call_with_arguments(self.func, context, *self.args, **self.kwargs)
 
     def __repr__(self) -> str:
         return f"FuncArg({getattr(self.func, '__name__', self.func)!r})"
+
+
+class CallInChild:
+    """A process run's target with the ``FuncArg`` values to make in the child first.
+
+    Picklable when the target and the functions are (module-level functions).
+    """
+
+    __slots__ = ("deferred", "func")
+
+    def __init__(self, func: Callable[..., Any], deferred: Mapping[str, FuncArg]) -> None:
+        self.func = func
+        self.deferred = dict(deferred)
+
+    def __call__(self, **kwargs: Any) -> Any:
+        for name, arg in self.deferred.items():
+            kwargs[name] = arg.get_value()
+        return self.func(**kwargs)
+
+    def __getstate__(self) -> tuple[Callable[..., Any], dict[str, FuncArg]]:
+        return self.func, self.deferred
+
+    def __setstate__(self, state: tuple[Callable[..., Any], dict[str, FuncArg]]) -> None:
+        self.func, self.deferred = state
+
+
+def made_in_child(params: Mapping[str, Any], default: str) -> dict[str, FuncArg]:
+    """The ``FuncArg`` values of ``params`` that a process run makes itself (``"post"``).
+
+    Raises :class:`ValueError` for one whose function takes arguments such as ``Session()``:
+    the child has no session to fill them from.
+    """
+    later = {
+        name: value
+        for name, value in params.items()
+        if isinstance(value, FuncArg) and (value.materialize or default) == "post"
+    }
+    for name, arg in later.items():
+        needs = sorted(argument_defaults(arg.func))
+        if needs:
+            raise ValueError(
+                f"parameter {name!r} = {arg!r} is made in the process child "
+                f"(materialize='post'), which has no session to fill {', '.join(needs)} from: "
+                "give it materialize='pre' to make it in the scheduler"
+            )
+    return later
 
 
 class EnvArg(BaseArgument):

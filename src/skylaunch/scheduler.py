@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from skylaunch.args import BaseArgument, materialize
+from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
 from skylaunch.exc import ConditionCheckError, TaskSetupError
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
@@ -433,10 +433,16 @@ class Scheduler:
             kwargs = task.arguments(params)
             # Only an argument can hand the run its termination flag: without one, no flag
             # is made (an Event per run is a measurable share of a trivial run's cost).
+            later: dict[str, FuncArg] = {}
             if kwargs and any(isinstance(v, BaseArgument) for v in kwargs.values()):
                 flag = executor.new_flag()
+                if not executor.shares_process:
+                    later = made_in_child(kwargs, session.config.param_materialize)
+                    kwargs = {k: v for k, v in kwargs.items() if k not in later}
                 kwargs = materialize(kwargs, session=session, task=task, termination_flag=flag)
             func = task.target()
+            if later:
+                func = CallInChild(func, later)
             if session.task_execute_hooks and executor.shares_process:
                 func = around_runs(func, session.task_execute_hooks, session.hook_context(task))
             session.before_run(task, run_id)

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from skylaunch.args import Return, TerminationFlag
+from skylaunch.args import Session as SessionArg
 from skylaunch.exc import TaskInaction
 from skylaunch.log.context import task_log
 
@@ -57,3 +58,13 @@ def unpicklable_result() -> Any:
 def log_inside() -> None:
     task_log("hello from inside")
     logging.getLogger(USER_LOGGER).warning("plain logging inside")
+
+
+def echo(value: Any = None) -> Any:
+    """Return the parameter it was given (the value a FuncArg made, and where)."""
+    return value
+
+
+def connect(session: Any = SessionArg()) -> int:  # noqa: B008 - as users write it
+    """A FuncArg function that needs the session (cannot be made in a process child)."""
+    return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from skylaunch import App
-from skylaunch.args import Return
+from skylaunch.args import FuncArg, Return
 from skylaunch.conds import after_success
 from skylaunch.log.context import RunContextFilter
 from tests.execution import _targets as t
@@ -321,3 +322,32 @@ def test_user_log_lines_carry_the_run(mode: str, records: Collector) -> None:
     tagged = [r for r in user if getattr(r, "run_id", None) == run.run_id]  # type: ignore[attr-defined]
     assert len(tagged) == 2
     assert {r.task_name for r in tagged} == {"chatty"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("materialize", "made_in_child"), [(None, True), ("post", True), ("pre", False)]
+)
+def test_a_funcarg_is_made_where_materialize_says(
+    materialize: str | None, made_in_child: bool, records: Collector
+) -> None:
+    """Rocketry's param_materialize: 'post' (the default) makes the value in the child."""
+    app = make_app("process")
+    app.session.create_task(
+        func=t.echo, name="where", parameters={"value": FuncArg(os.getpid, materialize=materialize)}
+    )
+    with Running(app):
+        app.session["where"].run()
+        records.wait_action("where", "success")
+    assert (app.session.returns["where"] != os.getpid()) is made_in_child
+
+
+def test_a_funcarg_needing_the_session_cannot_be_made_in_a_child(records: Collector) -> None:
+    app = make_app("process", silence_task_prerun=True)
+    app.session.create_task(func=t.echo, name="needs", parameters={"value": FuncArg(t.connect)})
+    with Running(app):
+        app.session["needs"].run()
+        records.wait(
+            lambda: any("materialize='pre'" in (r.exc_text or "") for r in records.records),
+            "the pre-run error naming materialize='pre'",
+        )
+    assert records.actions("needs") == []  # not started: nothing logged for the task
