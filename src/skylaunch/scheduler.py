@@ -433,7 +433,7 @@ class Scheduler:
             kwargs = task.arguments(params)
             # Only an argument can hand the run its termination flag: without one, no flag
             # is made (an Event per run is a measurable share of a trivial run's cost).
-            later: dict[str, FuncArg] = {}
+            later: dict[str, FuncArg] | None = None
             if kwargs and any(isinstance(v, BaseArgument) for v in kwargs.values()):
                 flag = executor.new_flag()
                 if not executor.shares_process:
