@@ -11,9 +11,15 @@ import pytest
 
 from skylaunch import scheduler as scheduler_module
 from skylaunch.args import TerminationFlag
-from skylaunch.conds import after_success, daily, every, retry, time_of_day, true
+from skylaunch.conds import after_success, daily, every, retry, scheduler_cycles, time_of_day, true
 from skylaunch.conds.func import condition
-from skylaunch.exc import ConditionCheckError, SchedulerRestart, TaskInaction, TaskSetupError
+from skylaunch.exc import (
+    ConditionCheckError,
+    SchedulerRestart,
+    SimulatedTimeStuck,
+    TaskInaction,
+    TaskSetupError,
+)
 from skylaunch.testing import run_for, run_until, runs, simulated_app
 from skylaunch.time.clock import SimulatedClock
 
@@ -446,3 +452,21 @@ def test_a_run_that_ends_before_submit_returns_is_not_launched_twice(
 
     run_for(app, "1 minute")
     assert len(runs(app, "quick")) == 1
+
+
+@pytest.mark.parametrize("execution", ["main", "thread"])
+def test_an_always_due_task_on_a_simulated_clock_fails_clearly_instead_of_hanging(
+    execution: str,
+) -> None:
+    """Simulated time moves only when nothing is due: ``true`` would keep run_for forever."""
+    app = simulated_app("2024-01-01 00:00", execution=execution)
+    app.task(true, name="spin")(lambda: None)
+    with pytest.raises(SimulatedTimeStuck, match=r"cannot move past 2024-01-01T00:00:00.*'spin'"):
+        run_for(app, "1 second")
+
+
+def test_an_always_due_task_bounded_by_cycles_runs_on_a_simulated_clock() -> None:
+    app = simulated_app("2024-01-01 00:00", shut_cond=scheduler_cycles(more_than=50))
+    app.task(true, name="spin")(lambda: None)
+    run_for(app, "1 second")
+    assert len(runs(app, "spin")) == 50

@@ -10,6 +10,7 @@
     ├── TaskSetupError(SkylaunchError)                   preparing a run failed (silence_task_prerun)
     ├── TaskLoggingError(SkylaunchError)                 writing a task record failed
     ├── ConditionCheckError(SkylaunchError)              evaluating a condition raised
+    ├── SimulatedTimeStuck(SkylaunchError)               a simulated clock can never advance
     └── RepoError(SkylaunchError)
         ├── RepoSchemaError(RepoError, ValueError)       CSV header, table or model does not fit
         └── RepoUnavailableError(RepoError)              transient; retried and buffered
@@ -30,6 +31,7 @@ __all__ = [
     "RepoUnavailableError",
     "SchedulerExit",
     "SchedulerRestart",
+    "SimulatedTimeStuck",
     "SkylaunchError",
     "TaskDefinitionError",
     "TaskInaction",
@@ -99,6 +101,15 @@ class TaskLoggingError(SkylaunchError):
 
 class ConditionCheckError(SkylaunchError):
     """A task's start condition raised while being evaluated."""
+
+
+class SimulatedTimeStuck(SkylaunchError):
+    """On a simulated clock, tasks were due again at the same instant after every run.
+
+    A simulated clock moves only when the scheduler sleeps; a task that is always due (``true``,
+    or a condition that its own run does not make false) never lets it sleep, so ``run_for``
+    and ``run_until`` would never return.
+    """
 
 
 class RepoError(SkylaunchError):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
-from skylaunch.exc import ConditionCheckError, TaskSetupError
+from skylaunch.exc import ConditionCheckError, SimulatedTimeStuck, TaskSetupError
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
 
@@ -40,6 +40,9 @@ _MIN_REPLAN_S = 0.001
 #: While tasks stay due pass after pass, the loop still lets other callbacks (finished
 #: threads, asyncio tasks, control calls) run at least this often (event-loop seconds).
 _YIELD_EVERY_S = 0.001
+#: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
+#: thousands of dependent tasks at one instant still fits; an always-due task does not).
+_MAX_PASSES_PER_INSTANT = 10_000
 
 
 class Scheduler:
@@ -218,6 +221,8 @@ class Scheduler:
             self._dirty.update(t.name for t in session.tasks_in_order())
             loop = self._loop
             next_yield = loop.time() + _YIELD_EVERY_S
+            virtual = getattr(clock, "virtual", False)
+            stuck_at, stuck = 0.0, 0
             while True:
                 now = clock.now()
                 self.cycles += 1
@@ -236,6 +241,11 @@ class Scheduler:
                     raise self._error
                 if self._stop_reason is not None:
                     continue
+                if virtual:  # a simulated clock moves only when the loop sleeps
+                    if now.timestamp() != stuck_at:
+                        stuck_at, stuck = now.timestamp(), 0
+                    elif (stuck := stuck + 1) >= _MAX_PASSES_PER_INSTANT:
+                        raise self._stuck(now)
                 if self._dirty:
                     # More is due at once: a pass per loop iteration would spend most of the
                     # time in the event loop's machinery, so yield only every millisecond.
@@ -257,6 +267,18 @@ class Scheduler:
         finally:
             await self._shutdown()
         return self._restart
+
+    def _stuck(self, now: datetime) -> SimulatedTimeStuck:
+        due = self._dirty or {name for name, runs in self._handles.items() if runs}
+        names = ", ".join(repr(name) for name in sorted(due)[:5]) or "tasks"
+        return SimulatedTimeStuck(
+            f"simulated time cannot move past {now.isoformat()}: after "
+            f"{_MAX_PASSES_PER_INSTANT:,} passes at that instant, {names} are due again after "
+            "every run (an always-true condition such as `true`?). On a simulated clock time "
+            "moves only when nothing is due: give such a task a condition that its run makes "
+            "false (every('1 minute'), daily...), or bound the test with a shut condition "
+            "(shut_cond=scheduler_cycles(more_than=...))"
+        )
 
     def _shut_cond_holds(self, now: datetime) -> bool:
         cond = self.session.config.shut_cond

@@ -78,6 +78,9 @@ class _Alarm:
 class SystemClock:
     """The real clock. ``tz`` defaults to the system's local zone."""
 
+    virtual = False
+    """Whether time stands still while the scheduler works (only a simulated clock's does)."""
+
     def __init__(self, tz: tzinfo | None = None) -> None:
         self.tz: tzinfo = tz if tz is not None else local_zone()
         # One pending timer per scheduler (its wake event): a clock may serve several.
@@ -141,6 +144,8 @@ class SimulatedClock:
     it first waits up to ``settle_s`` real seconds for that work to report, so thread and
     process tasks finish at the virtual instant they started unless they run long.
     """
+
+    virtual = True
 
     def __init__(
         self, start: datetime | str, tz: tzinfo | None = None, *, settle_s: float = 5.0
