@@ -133,8 +133,13 @@ class Scheduler:
         if EVERY_PASS in names:
             self._every_pass.add(task.name)
             names.discard(EVERY_PASS)
+        watchers = self._watchers
         for name in names:
-            self._watchers.setdefault(name, set()).add(task.name)
+            watching = watchers.get(name)
+            if watching is None:
+                watchers[name] = {task.name}
+            else:
+                watching.add(task.name)
         self._watching[task.name] = names
 
     def task_added(self, task: Task) -> None:
