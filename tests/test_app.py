@@ -7,6 +7,7 @@ import pytest
 
 from skylaunch import App, CommandTask, FuncTask
 from skylaunch.args import Session as SessionArg
+from skylaunch.args import Task as TaskArg
 from skylaunch.conds import Condition, condition, daily, every
 from skylaunch.exc import TaskDefinitionError, TaskLookupError, TaskSetupError
 from skylaunch.testing import run_for, runs, simulated_app
@@ -132,6 +133,24 @@ def test_app_cond_returns_the_condition_and_takes_arguments() -> None:
     assert file_exists("data.csv") == file_exists("data.csv")
     assert file_exists("data.csv") != file_exists("other.csv")
     assert str(file_exists("data.csv")) == "file_exists"
+
+
+def test_app_cond_fills_argument_defaults_with_the_task_checked() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.cond()
+    def is_right_task(this_task: Any = TaskArg()) -> bool:  # noqa: B008
+        return bool(this_task.name.startswith("do_"))
+
+    @app.task(daily & is_right_task)
+    def do_things() -> None: ...
+
+    @app.task(daily & is_right_task)
+    def other() -> None: ...
+
+    run_for(app, "1 second")
+    assert len(runs(app, "do_things")) == 1
+    assert runs(app, "other") == []
 
 
 def test_condition_decorator_form() -> None:

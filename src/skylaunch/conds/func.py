@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import overload
+from typing import Any, overload
 
 from skylaunch.conds.base import Condition, Context
 
@@ -30,12 +30,21 @@ class FuncCond(Condition):
     kwargs: tuple[tuple[str, object], ...] = field(default=())
     #: parameters of ``func`` filled by name from ``session.parameters`` (found at construction)
     session_params: tuple[str, ...] = field(default=(), compare=False)
+    #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
+    arg_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.session_params:
             given = {name for name, _ in self.kwargs}
-            names = _named_params(self.func, len(self.args))
-            object.__setattr__(self, "session_params", tuple(n for n in names if n not in given))
+            names, defaults = _named_params(self.func, len(self.args))
+            object.__setattr__(
+                self,
+                "session_params",
+                tuple(n for n in names if n not in given and n not in defaults),
+            )
+            object.__setattr__(
+                self, "arg_params", tuple((n, d) for n, d in defaults.items() if n not in given)
+            )
 
     def __call__(self, *args: object, **kwargs: object) -> FuncCond:
         """The same condition calling ``func(*args, **kwargs)`` (Rocketry's ``is_foo(x)``)."""
@@ -46,6 +55,8 @@ class FuncCond(Condition):
         if self.session_params:
             params = ctx.session.parameters
             kwargs.update((n, params[n]) for n in self.session_params if n in params)
+        for name, arg in self.arg_params:
+            kwargs[name] = arg.get_value(session=ctx.session, task=ctx.task, termination_flag=None)
         return bool(self.func(*self.args, **kwargs))
 
     def next_change(self, ctx: Context) -> datetime | None:
@@ -55,18 +66,25 @@ class FuncCond(Condition):
         return self.name or getattr(self.func, "__name__", repr(self.func))
 
 
-def _named_params(func: Callable[..., object], skip: int) -> tuple[str, ...]:
-    """Parameters that are filled from the session by name (all but the positional ``args``)."""
+def _named_params(func: Callable[..., object], skip: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Parameters filled by name (all but the positional ``args``), and those of them whose
+    default is an argument such as ``Task()`` (anything with ``get_value``, as in
+    ``skylaunch.args``, which this layer does not import)."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
-        return ()
-    names = [
-        p.name
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    return tuple(names[skip:])
+        return (), {}
+    params = [
+        p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ][skip:]
+    defaults = {
+        p.name: p.default
+        for p in params
+        if p.default is not p.empty
+        and not isinstance(p.default, type)
+        and callable(getattr(p.default, "get_value", None))
+    }
+    return tuple(p.name for p in params), defaults
 
 
 @overload
