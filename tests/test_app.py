@@ -7,7 +7,8 @@ import pytest
 
 from skylaunch import App, CommandTask, FuncTask
 from skylaunch.args import Session as SessionArg
-from skylaunch.conds import daily, every
+from skylaunch.args import Task as TaskArg
+from skylaunch.conds import Condition, condition, daily, every
 from skylaunch.exc import TaskDefinitionError, TaskLookupError, TaskSetupError
 from skylaunch.testing import run_for, runs, simulated_app
 
@@ -102,6 +103,69 @@ def test_custom_condition_by_name() -> None:
     run_for(app, "1 second")
     assert runs(app, "job") == []
     flag["on"] = True
+    run_for(app, "1 second")
+    assert len(runs(app, "job")) == 1
+
+
+def test_app_cond_returns_the_condition_and_takes_arguments() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    present = {"data.csv"}
+
+    @app.cond()
+    def is_on() -> bool:
+        return True
+
+    @app.cond()
+    def file_exists(file: str) -> bool:
+        return file in present
+
+    assert isinstance(is_on, Condition)
+
+    @app.task(daily & is_on & file_exists("data.csv"))
+    def job() -> None: ...
+
+    @app.task(daily & file_exists(file="missing.csv"))
+    def never() -> None: ...
+
+    run_for(app, "1 second")
+    assert len(runs(app, "job")) == 1
+    assert runs(app, "never") == []
+    assert file_exists("data.csv") == file_exists("data.csv")
+    assert file_exists("data.csv") != file_exists("other.csv")
+    assert str(file_exists("data.csv")) == "file_exists"
+
+
+def test_app_cond_fills_argument_defaults_with_the_task_checked() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.cond()
+    def is_right_task(this_task: Any = TaskArg()) -> bool:  # noqa: B008
+        return bool(this_task.name.startswith("do_"))
+
+    @app.task(daily & is_right_task)
+    def do_things() -> None: ...
+
+    @app.task(daily & is_right_task)
+    def other() -> None: ...
+
+    run_for(app, "1 second")
+    assert len(runs(app, "do_things")) == 1
+    assert runs(app, "other") == []
+
+
+def test_condition_decorator_form() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @condition()
+    def is_ready(flag: bool = True) -> bool:
+        return flag
+
+    assert isinstance(is_ready, Condition)
+    assert str(is_ready) == "is_ready"
+
+    @app.task(daily & is_ready)
+    def job() -> None: ...
+
     run_for(app, "1 second")
     assert len(runs(app, "job")) == 1
 

@@ -169,6 +169,26 @@ def test_pipeline_with_return_in_the_signature() -> None:
     assert got == [[1, 2, 3], [1, 2, 3]]
 
 
+def test_return_takes_the_task_function_as_rocketry_does() -> None:
+    app = _app()
+    got: list[object] = []
+
+    @app.task(every("1 hour"))
+    def fetch() -> str:
+        return "Hello World"
+
+    @app.task(after_success(fetch))
+    def load(arg: str = Return(fetch)) -> None:  # type: ignore[assignment]
+        got.append(arg)
+
+    run_for(app, "30 minutes")
+    assert got == ["Hello World"]
+    assert Return(fetch) == Return("fetch")
+    assert Return(app.session["fetch"]) == Return("fetch")
+    with pytest.raises(TypeError, match="task name"):
+        Return(3)
+
+
 def test_app_param_function_runs_at_each_launch() -> None:
     app = _app()
     calls: list[int] = []

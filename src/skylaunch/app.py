@@ -146,13 +146,18 @@ class App:
                 func, session=self.session, start_cond=cond, name=group.prefix + name, **kwargs
             )
 
-    def cond(self, syntax: str | None = None) -> Callable[[F], F]:
-        """Make a function a condition usable by name in condition strings."""
+    def cond(self, syntax: str | None = None) -> Callable[[Callable[..., object]], FuncCond]:
+        """Make a function a condition, usable by name in condition strings.
 
-        def wrapper(func: F) -> F:
+        The decorated name is the condition itself, as in Rocketry: ``daily & is_foo``, and
+        called with arguments, ``daily & file_exists("data.csv")``.
+        """
+
+        def wrapper(func: Callable[..., object]) -> FuncCond:
             name = syntax or func.__name__
-            self.session.cond_names[name] = FuncCond(func, name)
-            return func
+            cond = FuncCond(func, name)
+            self.session.cond_names[name] = cond
+            return cond
 
         return wrapper
 

@@ -160,10 +160,14 @@ class Arg(BaseArgument):
 
 
 class Return(BaseArgument):
-    """The last value returned by a successful run of task ``task_name`` (for pipelines)."""
+    """The last value returned by a successful run of task ``task_name`` (for pipelines).
 
-    def __init__(self, task_name: str, default: Any = NOTSET) -> None:
-        self.task_name = task_name
+    ``task_name`` may also be the task or its decorated function, as in Rocketry:
+    ``Return(do_first)``.
+    """
+
+    def __init__(self, task_name: Any, default: Any = NOTSET) -> None:
+        self.task_name = _task_name(task_name)
         self.default = default
 
     def get_value(self, **context: Any) -> Any:
@@ -184,6 +188,16 @@ class Return(BaseArgument):
 
     def __hash__(self) -> int:
         return hash(("Return", self.task_name))
+
+
+def _task_name(task: Any) -> str:
+    """A task name from a name, a Task or a function decorated with ``@app.task()``."""
+    if isinstance(task, str):
+        return task
+    name = getattr(task, "name", None) or getattr(task, "__name__", None)
+    if not isinstance(name, str):
+        raise TypeError(f"a task name (str), task or task function is needed, got {task!r}")
+    return name
 
 
 class FuncArg(BaseArgument):

@@ -1,4 +1,4 @@
-"""User functions as conditions (``@app.cond()``, ``condition(func)``)."""
+"""User functions as conditions (``@app.cond()``, ``condition(func)``, ``@condition()``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, overload
 
 from skylaunch.conds.base import Condition, Context
 
@@ -18,23 +19,44 @@ class FuncCond(Condition):
 
     Opaque to the scheduler, so it is looked at again every ``cycle_sleep`` seconds while its task
     waits on it. ``name`` is how it appears in (and is found from) the string syntax.
+    Calling it gives the same condition with arguments for ``func``, as in Rocketry:
+    ``file_exists("data.csv")`` is true when ``file_exists("data.csv")`` returns a truthy value.
     """
 
     func: Callable[..., object]
     name: str = ""
     args: tuple[object, ...] = field(default=())
+    #: keyword arguments given by calling the condition, as (name, value) pairs
+    kwargs: tuple[tuple[str, object], ...] = field(default=())
     #: parameters of ``func`` filled by name from ``session.parameters`` (found at construction)
     session_params: tuple[str, ...] = field(default=(), compare=False)
+    #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
+    arg_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.session_params:
-            object.__setattr__(self, "session_params", _named_params(self.func, len(self.args)))
+            given = {name for name, _ in self.kwargs}
+            names, defaults = _named_params(self.func, len(self.args))
+            object.__setattr__(
+                self,
+                "session_params",
+                tuple(n for n in names if n not in given and n not in defaults),
+            )
+            object.__setattr__(
+                self, "arg_params", tuple((n, d) for n, d in defaults.items() if n not in given)
+            )
+
+    def __call__(self, *args: object, **kwargs: object) -> FuncCond:
+        """The same condition calling ``func(*args, **kwargs)`` (Rocketry's ``is_foo(x)``)."""
+        return FuncCond(self.func, self.name, args, tuple(kwargs.items()))
 
     def is_true(self, ctx: Context) -> bool:
-        if not self.session_params:
-            return bool(self.func(*self.args))
-        params = ctx.session.parameters
-        kwargs = {name: params[name] for name in self.session_params if name in params}
+        kwargs = dict(self.kwargs)
+        if self.session_params:
+            params = ctx.session.parameters
+            kwargs.update((n, params[n]) for n in self.session_params if n in params)
+        for name, arg in self.arg_params:
+            kwargs[name] = arg.get_value(session=ctx.session, task=ctx.task, termination_flag=None)
         return bool(self.func(*self.args, **kwargs))
 
     def next_change(self, ctx: Context) -> datetime | None:
@@ -44,22 +66,42 @@ class FuncCond(Condition):
         return self.name or getattr(self.func, "__name__", repr(self.func))
 
 
-def _named_params(func: Callable[..., object], skip: int) -> tuple[str, ...]:
-    """Parameters that are filled from the session by name (all but the positional ``args``)."""
+def _named_params(func: Callable[..., object], skip: int) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Parameters filled by name (all but the positional ``args``), and those of them whose
+    default is an argument such as ``Task()`` (anything with ``get_value``, as in
+    ``skylaunch.args``, which this layer does not import)."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
-        return ()
-    names = [
-        p.name
-        for p in sig.parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    return tuple(names[skip:])
+        return (), {}
+    params = [
+        p for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ][skip:]
+    defaults = {
+        p.name: p.default
+        for p in params
+        if p.default is not p.empty
+        and not isinstance(p.default, type)
+        and callable(getattr(p.default, "get_value", None))
+    }
+    return tuple(p.name for p in params), defaults
 
 
-def condition(func: Callable[..., object], name: str | None = None) -> FuncCond:
-    """Wrap ``func`` as a condition; its parameters are filled from ``session.parameters``."""
+@overload
+def condition(func: Callable[..., object], name: str | None = None) -> FuncCond: ...
+@overload
+def condition(
+    func: None = None, name: str | None = None
+) -> Callable[[Callable[..., object]], FuncCond]: ...
+def condition(
+    func: Callable[..., object] | None = None, name: str | None = None
+) -> FuncCond | Callable[[Callable[..., object]], FuncCond]:
+    """Wrap ``func`` as a condition; its parameters are filled from ``session.parameters``.
+
+    Without ``func`` it is a decorator, Rocketry's form: ``@condition()`` over ``def is_foo()``.
+    """
+    if func is None:
+        return lambda f: condition(f, name)
     if not callable(func):
         raise TypeError(f"condition() needs a callable, got {func!r}")
     return FuncCond(func, name or str(getattr(func, "__name__", "")))
