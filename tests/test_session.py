@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from skylaunch.exc import TaskDefinitionError
 from skylaunch.session import Session
 
 
@@ -58,3 +59,16 @@ def test_get_task_loggers_lists_the_task_logger_and_those_under_it() -> None:
     # An adapter for no task reads every task's records from the session's repo.
     assert sorted({r.task_name for r in special.get_records(action="success")}) == ["a", "b"]
     assert special.filter_by(task_name="a", action="run").count() == 1
+
+
+def test_a_task_func_run_id_comes_before_the_configs() -> None:
+    """Rocketry's per-task ``func_run_id`` field: ``(task, params) -> str``."""
+    session = Session(func_run_id=lambda task, params: "from-config")
+    own = session.create_task(
+        func=lambda: None, name="own", func_run_id=lambda task, params: f"{task.name}-{params['n']}"
+    )
+    other = session.create_task(func=lambda: None, name="other")
+    assert session.new_run_id(own, {"n": 3}) == "own-3"
+    assert session.new_run_id(other, {}) == "from-config"
+    with pytest.raises(TaskDefinitionError, match="func_run_id must be a function"):
+        session.create_task(func=lambda: None, name="bad", func_run_id="abc")

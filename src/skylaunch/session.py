@@ -265,13 +265,14 @@ class Session:
         return executor
 
     def new_run_id(self, task: Task, params: Mapping[str, Any]) -> str:
-        """A run id unique across sessions, processes and restarts (``func_run_id`` if set).
+        """A run id unique across sessions, processes and restarts (the task's ``func_run_id``,
+        else the config's, if set).
 
         32 hex digits, as ``uuid4().hex`` (what it replaces): a random 64-bit prefix drawn per
         session and process, then a counter. A uuid4 per run cost more than the rest of a
         trivial run's bookkeeping; uniqueness rests on the same randomness, drawn once.
         """
-        factory = self.config.func_run_id
+        factory = task.func_run_id or self.config.func_run_id
         if factory is not None:
             return str(factory(task, params))
         pid = os.getpid()

@@ -52,6 +52,7 @@ class Task(ABC):
         on_shutdown: bool = False,
         permanent: bool = False,
         daemon: bool | None = None,
+        func_run_id: Callable[..., str] | None = None,
         logger_name: str | logging.Logger | None = None,
         force_run: bool = False,
     ) -> None:
@@ -89,6 +90,12 @@ class Task(ABC):
         self.on_shutdown = on_shutdown
         self.permanent = permanent
         self.daemon = daemon
+        if func_run_id is not None and not callable(func_run_id):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: func_run_id must be a function (task, params) -> str, "
+                f"got {func_run_id!r}"
+            )
+        self.func_run_id = func_run_id
         self.batches: list[dict[str, Any]] = []
         self.terminate_requested = False
         self._logger: TaskAdapter | None = None
