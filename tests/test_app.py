@@ -132,7 +132,10 @@ def test_app_cond_returns_the_condition_and_takes_arguments() -> None:
     assert runs(app, "never") == []
     assert file_exists("data.csv") == file_exists("data.csv")
     assert file_exists("data.csv") != file_exists("other.csv")
-    assert str(file_exists("data.csv")) == "file_exists"
+    # printed with its arguments, not as a bare name that would parse back without them
+    assert str(file_exists("data.csv")) == "file_exists('data.csv')"
+    assert str(file_exists(file="x")) == "file_exists(file='x')"
+    assert str(is_on) == "is_on"
 
 
 def test_app_cond_fills_argument_defaults_with_the_task_checked() -> None:

@@ -253,12 +253,6 @@ class CallInChild:
             kwargs[name] = arg.get_value()
         return self.func(**kwargs)
 
-    def __getstate__(self) -> tuple[Callable[..., Any], dict[str, FuncArg]]:
-        return self.func, self.deferred
-
-    def __setstate__(self, state: tuple[Callable[..., Any], dict[str, FuncArg]]) -> None:
-        self.func, self.deferred = state
-
 
 def made_in_child(params: Mapping[str, Any], default: str) -> dict[str, FuncArg]:
     """The ``FuncArg`` values of ``params`` that a process run makes itself (``"post"``).

@@ -63,7 +63,13 @@ class FuncCond(Condition):
         return ctx.poll_deadline
 
     def __str__(self) -> str:
-        return self.name or getattr(self.func, "__name__", repr(self.func))
+        name = self.name or getattr(self.func, "__name__", repr(self.func))
+        if not self.args and not self.kwargs:
+            return name
+        # With arguments it has no string syntax: say what it is rather than print a name that
+        # would parse back to the condition without them.
+        given = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
+        return f"{name}({', '.join(given)})"
 
 
 def _named_params(func: Callable[..., object], skip: int) -> tuple[tuple[str, ...], dict[str, Any]]:
