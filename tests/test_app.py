@@ -29,6 +29,30 @@ def test_task_decorator_registers_and_returns_the_function() -> None:
     assert task in app.session.tasks
 
 
+def test_task_with_func_creates_the_task_without_decorating() -> None:
+    """Rocketry's non-decorator form: app.task("daily", func=f) (it made no task before)."""
+    app = simulated_app("2024-01-01 09:00", config={"execution": "main"})
+    calls: list[int] = []
+
+    def report() -> None:
+        calls.append(1)
+
+    task = app.task("daily", func=report, name="daily-report")
+    assert isinstance(task, FuncTask)
+    assert app.session["daily-report"] is task
+    run_for(app, "1 day 12 hours")
+    assert len(runs(app, "daily-report", "success")) == 2
+    assert len(calls) == 2
+
+
+def test_task_refuses_two_of_func_command_path() -> None:
+    app = App()
+    with pytest.raises(TaskDefinitionError, match="one of command=, path= and func="):
+        app.task("daily", func=print, command="echo hi")  # type: ignore[call-overload]
+    with pytest.raises(TaskDefinitionError, match="needs a callable"):
+        app.task("daily", func=42)  # type: ignore[call-overload]
+
+
 def test_bare_decorator_is_a_clear_error() -> None:
     app = App()
     with pytest.raises(TypeError, match="parentheses"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
@@ -16,6 +16,9 @@ from skylaunch.session import Session
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock
+
+if TYPE_CHECKING:
+    from skylaunch.tasks.command import CommandTask
 
 __all__ = ["App", "Grouper"]
 
@@ -83,6 +86,41 @@ class App:
                 session.set_repo(logger_repo)
         self.session = session
 
+    @overload
+    def task(
+        self,
+        start_cond: Condition | str | None = None,
+        name: str | None = None,
+        *,
+        command: str | list[str],
+        **kwargs: Any,
+    ) -> CommandTask: ...
+
+    @overload
+    def task(
+        self,
+        start_cond: Condition | str | None = None,
+        name: str | None = None,
+        *,
+        path: str | os.PathLike[str],
+        **kwargs: Any,
+    ) -> FuncTask: ...
+
+    @overload
+    def task(
+        self,
+        start_cond: Condition | str | None = None,
+        name: str | None = None,
+        *,
+        func: Callable[..., Any],
+        **kwargs: Any,
+    ) -> FuncTask: ...
+
+    @overload
+    def task(
+        self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
+    ) -> Callable[[F], F]: ...
+
     def task(
         self,
         start_cond: Condition | str | None = None,
@@ -90,15 +128,31 @@ class App:
         *,
         command: str | list[str] | None = None,
         path: str | os.PathLike[str] | None = None,
+        func: Callable[..., Any] | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> CommandTask | FuncTask | Callable[[F], F]:
         """Decorate a function to schedule it: ``@app.task("daily after 10:00")``.
 
-        With ``command=`` nothing is decorated: ``app.task("daily", command="backup.sh")``
-        creates and returns a :class:`CommandTask` (Rocketry's form). With ``path=`` neither:
-        ``app.task("daily", path="jobs/report.py", func_name="build")`` creates and returns a
-        :class:`FuncTask` that imports ``build`` from that file at each run.
+        The decorated function is returned unchanged, with its type. With ``func=`` nothing is
+        decorated: ``app.task("daily", func=report)`` creates and returns the
+        :class:`FuncTask` (Rocketry's non-decorator form). With ``command=``,
+        ``app.task("daily", command="backup.sh")`` creates and returns a :class:`CommandTask`.
+        With ``path=``, ``app.task("daily", path="jobs/report.py", func_name="build")`` creates
+        and returns a :class:`FuncTask` that imports ``build`` from that file at each run.
         """
+        given = [
+            key
+            for key, value in (("command", command), ("path", path), ("func", func))
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise TaskDefinitionError(
+                f"app.task() takes one of command=, path= and func=; got {' and '.join(given)}"
+            )
+        if func is not None:
+            if not callable(func):
+                raise TaskDefinitionError(f"app.task(func=...) needs a callable, got {func!r}")
+            return FuncTask(func, session=self.session, start_cond=start_cond, name=name, **kwargs)
         if command is not None:
             from skylaunch.tasks.command import CommandTask
 
@@ -115,9 +169,9 @@ class App:
                 "skylaunch.tasks.CodeTask(code, name=..., session=app.session)"
             )
 
-        def wrapper(func: F) -> F:
-            FuncTask(func, session=self.session, start_cond=start_cond, name=name, **kwargs)
-            return func
+        def wrapper(function: F) -> F:
+            FuncTask(function, session=self.session, start_cond=start_cond, name=name, **kwargs)
+            return function
 
         if callable(start_cond) and not isinstance(start_cond, Condition):
             raise TypeError(
