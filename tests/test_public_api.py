@@ -17,6 +17,7 @@ SRC = Path(skylaunch.__file__).parent
 # module prefix -> layer; a module may import its own layer and the ones below it.
 LAYERS = [
     ("skylaunch.exc", 0),
+    ("skylaunch._tasknames", 0),
     ("skylaunch.time", 1),
     ("skylaunch.history", 2),
     ("skylaunch.log", 2),

@@ -21,6 +21,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from skylaunch._tasknames import task_name
+
 if TYPE_CHECKING:
     from skylaunch.session import Session as _Session
     from skylaunch.tasks.base import Task as _Task
@@ -190,14 +192,7 @@ class Return(BaseArgument):
         return hash(("Return", self.task_name))
 
 
-def _task_name(task: Any) -> str:
-    """A task name from a name, a Task or a function decorated with ``@app.task()``."""
-    if isinstance(task, str):
-        return task
-    name = getattr(task, "name", None) or getattr(task, "__name__", None)
-    if not isinstance(name, str):
-        raise TypeError(f"a task name (str), task or task function is needed, got {task!r}")
-    return name
+_task_name = task_name  # a name, a Task or a function decorated with ``@app.task()``
 
 
 class FuncArg(BaseArgument):

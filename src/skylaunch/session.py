@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from skylaunch._tasknames import task_name
 from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.config import Config
@@ -207,8 +208,11 @@ class Session:
         return self._tasks.get(name)
 
     def __getitem__(self, task: str | Callable[..., Any]) -> Task:
-        name = task if isinstance(task, str) else getattr(task, "__name__", None)
-        if not isinstance(name, str) or name not in self._tasks:
+        try:
+            name: str | None = task_name(task)
+        except TypeError:
+            name = None
+        if name is None or name not in self._tasks:
             raise TaskLookupError(str(name if name is not None else task), list(self._tasks))
         return self._tasks[name]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from skylaunch._tasknames import task_name
 from skylaunch.conds.base import (
     All,
     AlwaysFalse,
@@ -246,11 +247,4 @@ def after_any_finish(*tasks: str) -> Condition:
     return _depend_any(DependFinish, tuple(_name(t) for t in tasks))
 
 
-def _name(task: object) -> str:
-    """Accept a task name, a Task or a decorated function, as Rocketry does."""
-    if isinstance(task, str):
-        return task
-    name = getattr(task, "name", None) or getattr(task, "__name__", None)
-    if not isinstance(name, str):
-        raise TypeError(f"a task name (str) is needed, got {task!r}")
-    return name
+_name = task_name  # a task name, a Task or a task's function, as Rocketry accepts

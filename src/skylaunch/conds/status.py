@@ -18,6 +18,7 @@ from typing import ClassVar, Literal, TypeVar
 
 from typing_extensions import Self
 
+from skylaunch._tasknames import task_name
 from skylaunch.conds.base import Condition, Context
 from skylaunch.history import FINISH_ACTIONS, Action
 from skylaunch.time import (
@@ -156,6 +157,11 @@ class TaskStatus(Counted):
     period: TimePeriod | None
     actions: ClassVar[tuple[Action, ...]]
     verb: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        # TaskStarted(task=do_things): a task or its function, resolved once here
+        if self.task is not None and not isinstance(self.task, str):
+            object.__setattr__(self, "task", task_name(self.task))
 
     def __call__(self, task: object = None) -> TaskStatus:
         """``started(task="fetch")``: the same status of another task."""
@@ -427,6 +433,10 @@ class TaskRunning(Counted):
     op: Op = ">="
     n: int = 1
 
+    def __post_init__(self) -> None:
+        if self.task is not None and not isinstance(self.task, str):
+            object.__setattr__(self, "task", task_name(self.task))
+
     def __call__(self, task: object = None) -> TaskRunning:
         return replace(self, task=_task_name(task))
 
@@ -518,9 +528,4 @@ def _quote(name: str) -> str:
 
 
 def _task_name(task: object) -> str | None:
-    if task is None or isinstance(task, str):
-        return task
-    name = getattr(task, "name", None) or getattr(task, "__name__", None)
-    if not isinstance(name, str):
-        raise TypeError(f"a task name (str) is needed, got {task!r}")
-    return name
+    return None if task is None else task_name(task)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from skylaunch._tasknames import task_name
 from skylaunch.conds.base import All, Any, Condition, Context
 from skylaunch.history import Action
 
@@ -24,6 +25,12 @@ class _Depend(Condition):
     task: str | None
     actions: ClassVar[tuple[Action, ...]]
     word: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        # DependSuccess(depend_task=fetch): a task or its function, resolved once here
+        object.__setattr__(self, "depend_task", task_name(self.depend_task))
+        if self.task is not None:
+            object.__setattr__(self, "task", task_name(self.task))
 
     def is_true(self, ctx: Context) -> bool:
         upstream = ctx.history.of(self.depend_task).last_of(self.actions)

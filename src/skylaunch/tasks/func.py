@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skylaunch._tasknames import register as register_task_function
 from skylaunch.args import BaseArgument, argument_defaults
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.base import Task, _user_stacklevel
@@ -93,6 +94,9 @@ class FuncTask(Task):
         self.is_async = inspect.iscoroutinefunction(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
         super().__init__(**kwargs)
+        if self._loader is None:
+            # after_success(func) and Return(func) name this task, whatever its name= says
+            register_task_function(func, self.name)
 
     @property
     def delayed(self) -> bool:

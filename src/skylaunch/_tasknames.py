@@ -1,0 +1,66 @@
+"""One answer to "which task does this refer to?" for conditions, arguments and lookups.
+
+Rocketry lets a condition or ``Return`` name a task by its name, by the task object or by the
+function the task was made from (``after_success(fetch)``). A task given ``name=`` is not named
+after its function, so the function has to be mapped to its task: :class:`FuncTask` registers
+each function it wraps here, and :func:`task_name` reads that before falling back on the
+function's ``__name__`` (for a task defined later, which then must carry that name).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+__all__ = ["register", "task_name", "unregister"]
+
+# function -> the names of the tasks made from it (usually one)
+_BY_FUNC: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+def register(func: object, name: str) -> None:
+    """Remember that the task ``name`` runs ``func`` (no-op for objects without weak refs)."""
+    try:
+        names = _BY_FUNC.setdefault(func, [])
+    except TypeError:
+        return
+    if name not in names:
+        names.append(name)
+
+
+def unregister(func: object, name: str) -> None:
+    """Forget that the task ``name`` runs ``func`` (the task was removed or renamed)."""
+    try:
+        names = _BY_FUNC.get(func)
+    except TypeError:
+        return
+    if names and name in names:
+        names.remove(name)
+
+
+def task_name(task: object) -> str:
+    """The name of the task ``task`` refers to: a name, a task, or a task's function.
+
+    Raises ``TypeError`` for anything else, and when one function backs tasks of different
+    names (give the name instead).
+    """
+    if isinstance(task, str):
+        return task
+    try:
+        names = _BY_FUNC.get(task)
+    except TypeError:
+        names = None
+    if names:
+        if len(names) > 1:
+            raise TypeError(
+                f"{task!r} is the function of several tasks ({', '.join(map(repr, names))}); "
+                "refer to the task by its name"
+            )
+        return names[0]
+    name = getattr(task, "name", None)  # a Task
+    if isinstance(name, str):
+        return name
+    func_name = getattr(task, "__name__", None)
+    if not isinstance(func_name, str):
+        raise TypeError(f"a task name (str), task or task function is needed, got {task!r}")
+    return func_name
