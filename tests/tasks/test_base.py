@@ -189,3 +189,49 @@ def test_force_run_runs_once_with_a_deprecation_warning() -> None:
     assert task.force_run is False
     run_for(app, "1 hour")
     assert len(runs(app, "job")) == 2
+
+
+def test_model_dump_gives_plain_values_and_dict_is_rocketry_compatible() -> None:
+    app = simulated_app("2024-01-01 10:00", config={"execution": "main"})
+
+    @app.task(every("1 hour"), description="pull rows", timeout="5 minutes")
+    def fetch() -> None:
+        raise RuntimeError("down")
+
+    task = app.session["fetch"]
+    before = task.model_dump()
+    assert before["status"] is None
+    assert before["last_run"] is None
+    run_for(app, "30 minutes")
+    data = task.model_dump()
+    assert data["name"] == "fetch"
+    assert data["type"] == "FuncTask"
+    assert data["start_cond"] == "every 1 hour"
+    assert data["timeout"] == 300.0
+    assert data["status"] == "fail"
+    assert data["last_fail"] == runs(app, "fetch", "fail")[-1]
+    assert data["description"] == "pull rows"
+    json_ready = task.model_dump(mode="json")
+    assert json_ready["last_run"] == data["last_run"].isoformat()
+    # Rocketry-era exclusions of private fields are ignored, known keys are dropped
+    legacy = task.dict(exclude={"_process", "_lock", "session", "parameters"})
+    assert "parameters" not in legacy
+    assert legacy["name"] == "fetch"
+    assert task.model_dump(include=["name", "status"]) == {"name": "fetch", "status": "fail"}
+    with pytest.raises(ValueError, match="mode"):
+        task.model_dump(mode="yaml")  # type: ignore[arg-type]
+
+
+def test_force_termination_is_terminate_by_rocketry_name() -> None:
+    app = simulated_app("2024-01-01 10:00", config={"execution": "main"})
+
+    @app.task()
+    def job() -> None: ...
+
+    task = app.session["job"]
+    assert task.force_termination is False
+    task.force_termination = True
+    assert task.force_termination is True
+    assert task.terminate_requested is True
+    task.force_termination = False
+    assert task.terminate_requested is False

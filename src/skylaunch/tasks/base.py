@@ -11,9 +11,9 @@ import logging
 import sys
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.conds.base import Condition, false
 from skylaunch.conds.parse import parse_condition
@@ -281,6 +281,22 @@ class Task(ABC):
         self.terminate_requested = True
         self.session.scheduler.notify(self.name)
 
+    @property
+    def force_termination(self) -> bool:
+        """Rocketry's name: True while a termination asked for has not reached the runs yet.
+
+        Setting it True is :meth:`terminate`; setting it False withdraws a request not yet acted
+        on.
+        """
+        return self.terminate_requested
+
+    @force_termination.setter
+    def force_termination(self, value: bool) -> None:
+        if value:
+            self.terminate()
+        else:
+            self.terminate_requested = False
+
     # --- state, from the in-memory history ----------------------------------------------
     @property
     def status(self) -> Action | None:
@@ -324,6 +340,70 @@ class Task(ABC):
 
     def is_alive(self) -> bool:
         return self.is_running
+
+    # --- serialisation -----------------------------------------------------------------
+    def model_dump(
+        self,
+        *,
+        mode: Literal["python", "json"] = "python",
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """The task as a dict of plain values, for an API or a log (pydantic's method name).
+
+        Conditions are given as their string form, durations in seconds, times as aware
+        datetimes (ISO 8601 strings with ``mode="json"``). ``include`` keeps only the named
+        keys; ``exclude`` drops keys and ignores names the dict does not have, so Rocketry-era
+        code that excluded its private fields (``exclude={"_process", "session"}``) works.
+        """
+        timeout = self.timeout
+        data: dict[str, Any] = {
+            "name": self.name,
+            "type": type(self).__name__,
+            "description": self.description,
+            "start_cond": str(self.start_cond),
+            "end_cond": str(self.end_cond),
+            "execution": self.execution,
+            "priority": self.priority,
+            "timeout": None if timeout is None else timeout.total_seconds(),
+            "disabled": self.disabled,
+            "multilaunch": self.multilaunch,
+            "parameters": dict(self.parameters),
+            "on_startup": self.on_startup,
+            "on_shutdown": self.on_shutdown,
+            "permanent": self.permanent,
+            "logger_name": self.logger_name,
+            "status": self.status,
+            "is_running": self.is_running,
+            "n_alive": self.n_alive,
+            "force_run": self.force_run,
+            "force_termination": self.force_termination,
+            "last_run": self.last_run,
+            "last_success": self.last_success,
+            "last_fail": self.last_fail,
+            "last_terminate": self.last_terminate,
+            "last_inaction": self.last_inaction,
+            "last_crash": self.last_crash,
+        }
+        if include is not None:
+            wanted = set(include)
+            data = {key: value for key, value in data.items() if key in wanted}
+        for key in exclude:
+            data.pop(key, None)
+        if mode == "json":
+            data = {
+                key: value.isoformat() if isinstance(value, datetime) else value
+                for key, value in data.items()
+            }
+        elif mode != "python":
+            raise ValueError(f"mode must be 'python' or 'json', got {mode!r}")
+        return data
+
+    def dict(
+        self, *, include: Iterable[str] | None = None, exclude: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Rocketry's name (its tasks were pydantic v1 models): :meth:`model_dump`."""
+        return self.model_dump(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, start_cond={str(self.start_cond)!r})"
