@@ -203,6 +203,32 @@ def test_forced_run_ignores_the_condition() -> None:
     assert len(runs(app, "manual")) == 1
 
 
+def test_a_condition_error_is_caught_by_its_own_class_too() -> None:
+    """``except RuntimeError:`` around app.run() catches a condition's RuntimeError (Rocketry)."""
+
+    class QuotaError(Exception):
+        def __init__(self, quota: int, used: int) -> None:  # not constructible from a message
+            super().__init__(f"{used}/{quota}")
+
+    for error, also in [
+        (RuntimeError("cannot tell"), RuntimeError),
+        (KeyError("missing"), LookupError),
+        (QuotaError(3, 4), None),
+    ]:
+
+        def broken(error: Exception = error) -> bool:
+            raise error
+
+        app = simulated_app("2024-01-01 00:00")
+        app.task(condition(broken), func=lambda: None, name="job")
+        with pytest.raises(ConditionCheckError) as caught:
+            run_for(app, "1 minute")
+        assert caught.value.__cause__ is error
+        assert type(caught.value).__name__ == "ConditionCheckError"
+        if also is not None:
+            assert isinstance(caught.value, also)
+
+
 def test_failing_condition_stops_the_run_unless_silenced(caplog: pytest.LogCaptureFixture) -> None:
     def broken() -> bool:
         raise RuntimeError("cannot tell")

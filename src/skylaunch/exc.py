@@ -100,7 +100,38 @@ class TaskLoggingError(SkylaunchError):
 
 
 class ConditionCheckError(SkylaunchError):
-    """A task's start condition raised while being evaluated."""
+    """A task's start condition raised while being evaluated.
+
+    Raised by :func:`condition_check_error`, as a class that is also the original error's
+    class where Python allows it: ``except RuntimeError:`` around ``app.run()`` still catches a
+    condition's ``RuntimeError``, as it did in Rocketry, and ``except ConditionCheckError:``
+    catches every condition failure. The original is the ``__cause__``.
+    """
+
+
+_CHECK_ERRORS: dict[type[BaseException], type[ConditionCheckError]] = {}
+
+
+def condition_check_error(message: str, cause: Exception) -> ConditionCheckError:
+    """A :class:`ConditionCheckError` for ``cause``, an instance of ``cause``'s class too."""
+    original = type(cause)
+    cls = _CHECK_ERRORS.get(original)
+    if cls is None:
+        cls = ConditionCheckError
+        if not issubclass(original, ConditionCheckError):
+            try:
+                cls = type(
+                    "ConditionCheckError",
+                    (ConditionCheckError, original),
+                    {"__module__": __name__, "__qualname__": "ConditionCheckError"},
+                )
+            except TypeError:  # a layout Python cannot combine (some built-in errors)
+                pass
+        _CHECK_ERRORS[original] = cls
+    try:
+        return cls(message)
+    except Exception:  # the original class wants other constructor arguments
+        return ConditionCheckError(message)
 
 
 class SimulatedTimeStuck(SkylaunchError):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
-from skylaunch.exc import ConditionCheckError, SimulatedTimeStuck, TaskSetupError
+from skylaunch.exc import SimulatedTimeStuck, TaskSetupError, condition_check_error
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
 
@@ -395,7 +395,9 @@ class Scheduler:
             return cond.is_true(ctx)
         except Exception as exc:
             if not self.session.config.silence_cond_check:
-                raise ConditionCheckError(f"checking the {what} ({cond}) failed: {exc!r}") from exc
+                raise condition_check_error(
+                    f"checking the {what} ({cond}) failed: {exc!r}", exc
+                ) from exc
             self.logger.exception(
                 "Checking the %s failed (silenced)", what, extra={"action": "cond_check"}
             )
@@ -406,8 +408,8 @@ class Scheduler:
             return cond.next_change(ctx)
         except Exception as exc:
             if not self.session.config.silence_cond_check:
-                raise ConditionCheckError(
-                    f"planning the start_cond of task {name!r} failed: {exc!r}"
+                raise condition_check_error(
+                    f"planning the start_cond of task {name!r} failed: {exc!r}", exc
                 ) from exc
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
