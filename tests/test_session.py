@@ -72,3 +72,33 @@ def test_a_task_func_run_id_comes_before_the_configs() -> None:
     assert session.new_run_id(other, {}) == "from-config"
     with pytest.raises(TaskDefinitionError, match="func_run_id must be a function"):
         session.create_task(func=lambda: None, name="bad", func_run_id="abc")
+
+
+def test_config_timezone_rules_a_simulated_clock_made_in_another_zone() -> None:
+    """Session(config={"timezone": ...}, clock=SimulatedClock(...)) answers in the config's zone."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from skylaunch import App
+    from skylaunch.conds import daily
+    from skylaunch.testing import run_for, runs
+    from skylaunch.time.clock import SimulatedClock
+
+    utc = ZoneInfo("UTC")
+    clock = SimulatedClock("2024-01-01 00:00", tz=utc)
+    app = App(config={"timezone": "Europe/Helsinki", "execution": "main"}, clock=clock)
+    assert app.session.clock.now().utcoffset() == timedelta(hours=2)
+
+    @app.task(daily.between("10:00", "10:30"))
+    def job() -> None: ...
+
+    run_for(app, "1 day")
+    (started,) = runs(app, "job")
+    assert started.tzinfo == ZoneInfo("Europe/Helsinki")
+    assert started.astimezone(utc).hour == 8  # 10:00 in Helsinki
+
+    # Assigned later, the zone moves the clock and every task's plan.
+    app.session.config.timezone = "America/New_York"
+    assert str(app.session.clock.now().tzinfo) == "America/New_York"
+    run_for(app, "1 day")
+    assert runs(app, "job")[-1].astimezone(utc).hour == 15  # 10:00 in New York

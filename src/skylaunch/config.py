@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from skylaunch.conds.base import Condition
 from skylaunch.conds.parse import parse_condition
@@ -91,6 +99,14 @@ class Config(BaseModel):
     # Rocketry config loads, and ignored: skylaunch's scheduler is a single-threaded event loop
     # and takes the few locks it needs (threads adding tasks, runs ending) itself.
     cls_lock: Any = None
+    # Called with the new zone when ``timezone`` is assigned (the session moves its clock).
+    _timezone_listeners: list[Callable[[tzinfo | None], None]] = PrivateAttr(default_factory=list)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "timezone":
+            for listener in self._timezone_listeners:
+                listener(self.timezone)
 
     @field_validator("shut_cond", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from skylaunch._tasknames import task_name
@@ -33,7 +33,7 @@ from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
-from skylaunch.time.clock import Clock, SystemClock
+from skylaunch.time.clock import Clock, SystemClock, local_zone
 
 __all__ = ["Session"]
 
@@ -63,6 +63,7 @@ class Session:
             and clock.tz != self.config.timezone
         ):
             self.clock.tz = self.config.timezone
+        self.config._timezone_listeners.append(self._timezone_changed)
         self.history = TaskHistory(self.config.history_max_records)
         self._tasks: dict[str, Task] = {}
         self._tasks_lock = threading.RLock()
@@ -101,6 +102,12 @@ class Session:
         store plain dicts, turned into models only when read, which keeps logging cheap.
         """
         return MemoryRepo(TaskRunRecord, max_per_task=self.config.history_max_records)
+
+    def _timezone_changed(self, tz: tzinfo | None) -> None:
+        """``config.timezone`` was assigned: answer in that zone, and plan every task again."""
+        self.clock.tz = tz if tz is not None else local_zone()
+        for task in self.tasks:
+            self.scheduler.task_changed(task)
 
     def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
         """Store task records in ``repo`` from now on; the history is read back from it at start.

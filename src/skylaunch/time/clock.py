@@ -156,9 +156,19 @@ class SimulatedClock:
             tz = start.tzinfo if start.tzinfo is not None else local_zone()
         if start.tzinfo is None:
             start = start.replace(tzinfo=tz)
-        self.tz: tzinfo = tz
+        self._tz: tzinfo = tz
         self._now = start.astimezone(tz)
         self.settle_s = settle_s
+
+    @property
+    def tz(self) -> tzinfo:
+        """The zone ``now()`` answers in; setting it keeps the instant, not the wall time."""
+        return self._tz
+
+    @tz.setter
+    def tz(self, value: tzinfo) -> None:
+        self._tz = value
+        self._now = self._now.astimezone(value)
 
     def now(self) -> datetime:
         return self._now
