@@ -113,3 +113,36 @@ def test_load_keeps_at_most_max_records_per_action() -> None:
     log = TaskHistory(max_records=3).load("a", {"run": [float(i) for i in range(10)]})
     assert list(log.times("run")) == [7.0, 8.0, 9.0]
     assert log.running == {}  # without recent records nothing is open
+
+
+def test_fails_in_row_follows_the_logged_order_at_equal_instants() -> None:
+    """terminate, run, fail at one instant, then run, fail: two failures in the row (it was 1)."""
+    log = TaskHistory().of("t")
+    for action, ts in [("terminate", 1.0), ("run", 1.0), ("fail", 1.0), ("run", 2.0), ("fail", 2.0)]:
+        log.add(action, ts)  # type: ignore[arg-type]
+    assert log.fails_in_row() == 2
+    # ...and a success logged after a failure at the same instant ends the row
+    log = TaskHistory().of("u")
+    for action, ts in [("run", 1.0), ("fail", 1.0), ("run", 1.0), ("success", 1.0)]:
+        log.add(action, ts)  # type: ignore[arg-type]
+    assert log.fails_in_row() == 0
+    log.add("fail", 2.0)
+    assert log.fails_in_row() == 1
+
+
+def test_fails_in_row_after_a_restore_reads_the_recent_records_in_order() -> None:
+    history = TaskHistory()
+    recent = [(1.0, "terminate", None), (1.0, "run", None), (1.0, "fail", None)]
+    log = history.load("t", {"terminate": [1.0], "run": [1.0], "fail": [1.0]}, recent)
+    assert log.fails_in_row() == 1
+    # a window without a reset that holds fewer failures than the task has: by timestamps
+    log = history.load("v", {"success": [0.5], "fail": [1.0, 2.0, 3.0]}, [(3.0, "fail", None)])
+    assert log.fails_in_row() == 3
+
+
+def test_fails_in_row_falls_back_to_timestamps_after_an_out_of_order_record() -> None:
+    log = TaskHistory().of("t")
+    log.add("fail", 5.0)
+    log.add("success", 3.0)  # logged late (clock set back)
+    log.add("fail", 6.0)
+    assert log.fails_in_row() == 2  # both failures are later than the success

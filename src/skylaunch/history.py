@@ -14,17 +14,19 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Literal, cast
 
-__all__ = ["ACTIONS", "FINISH_ACTIONS", "Action", "TaskHistory", "TaskLog"]
+__all__ = ["ACTIONS", "FINISH_ACTIONS", "ROW_RESETS", "Action", "TaskHistory", "TaskLog"]
 
 Action = Literal["run", "success", "fail", "terminate", "inaction", "crash"]
 ACTIONS: tuple[Action, ...] = ("run", "success", "fail", "terminate", "inaction", "crash")
 FINISH_ACTIONS: tuple[Action, ...] = ("success", "fail", "terminate", "inaction")
+# The actions that end a row of failures (``retry``): any end but a failure, and a crash.
+ROW_RESETS: tuple[Action, ...] = ("success", "crash", "inaction", "terminate")
 
 
 class TaskLog:
     """The actions of one task."""
 
-    __slots__ = ("_times", "last_action", "last_time", "max_records", "running")
+    __slots__ = ("_fails_in_row", "_times", "last_action", "last_time", "max_records", "running")
 
     def __init__(self, max_records: int) -> None:
         self.max_records = max_records
@@ -33,9 +35,19 @@ class TaskLog:
         self.last_time: float | None = None
         # run_id -> start timestamp, for runs that have started and not ended
         self.running: dict[str, float] = {}
+        # failures since the last of ROW_RESETS, in the order the records were added (which
+        # timestamps alone cannot tell at equal instants); None when that order is unknown
+        self._fails_in_row: int | None = 0
 
     def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
         times = self._times[action]
+        if self.last_time is not None and ts < self.last_time:
+            self._fails_in_row = None  # out of order: count by timestamps from now on
+        elif self._fails_in_row is not None:
+            if action == "fail":
+                self._fails_in_row += 1
+            elif action in ROW_RESETS:
+                self._fails_in_row = 0
         if not times or times[-1] <= ts:
             times.append(ts)
         else:  # out of order (restore, clock set back): keep the index sorted
@@ -98,6 +110,17 @@ class TaskLog:
         if anonymous and max(anonymous)[2] == "run":
             running[""] = max(anonymous)[0]
         self.running = running
+        self._fails_in_row = _fails_in_row(recent, len(times.get("fail", ())))
+
+    def fails_in_row(self) -> int:
+        """Failures since the task last succeeded, crashed, did nothing or was terminated.
+
+        Counted in the order the records were logged, so a failure logged after a terminate at
+        the same instant is in the row (``retry``); by timestamps where that order is unknown.
+        """
+        if self._fails_in_row is not None:
+            return self._fails_in_row
+        return self.count_after("fail", self.last_of(ROW_RESETS))
 
     def last(self, action: Action) -> float | None:
         times = self._times[action]
@@ -146,6 +169,21 @@ class TaskLog:
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._times.values())
+
+
+def _fails_in_row(recent: Sequence[tuple[float, str, str | None]], n_fails: int) -> int | None:
+    """Failures after the last reset among ``recent`` (oldest first, in logged order).
+
+    None when ``recent`` holds no reset and fewer failures than the task has: the row began
+    before the window and only timestamps can count it.
+    """
+    row = 0
+    for _, action, _ in reversed(recent):
+        if action in ROW_RESETS:
+            return row
+        if action == "fail":
+            row += 1
+    return row if row >= n_fails else None
 
 
 class TaskHistory:

@@ -100,6 +100,19 @@ FAILS = [
             ],
             True,
         ),
+        # records at one instant count in the order they were logged: the failure logged
+        # after the terminate is in the row (it answered "retry")
+        (
+            retry(1),
+            [
+                ("2024-01-01 10:00", "terminate"),
+                ("2024-01-01 10:00", "run"),
+                ("2024-01-01 10:00", "fail"),
+                ("2024-01-01 10:01", "run"),
+                ("2024-01-01 10:01", "fail"),
+            ],
+            False,
+        ),
         # while running, the latest action is "run": no retry
         (retry(3), [*F, ("2024-01-01 11:00", "run")], False),
     ],

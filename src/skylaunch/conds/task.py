@@ -84,9 +84,6 @@ class DependFinish(_Depend):
     word: ClassVar[str] = "finished"
 
 
-_RESETS: tuple[Action, ...] = ("success", "crash", "inaction", "terminate")
-
-
 @dataclass(frozen=True, slots=True)
 class Retry(Condition):
     """True when the task's latest action is a failure and it has failed at most ``n`` times in a row.
@@ -109,7 +106,7 @@ class Retry(Condition):
             return False
         if self.n == -1:
             return True
-        return log.count_after("fail", log.last_of(_RESETS)) <= self.n
+        return log.fails_in_row() <= self.n
 
     def next_change(self, ctx: Context) -> datetime | None:
         return None
