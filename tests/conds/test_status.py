@@ -14,6 +14,7 @@ from skylaunch.conds import (
     condition,
     cron,
     crontime,
+    daily,
     failed,
     finished,
     inacted,
@@ -313,3 +314,17 @@ def test_scheduler_started_in_a_window_that_has_closed() -> None:
     assert not scheduler_started(TimeOfDay("10:00", "12:00")).is_true(ctx)
     ctx.session.scheduler.started_at = datetime(2024, 1, 31, 11, 30, tzinfo=UTC)
     assert scheduler_started(TimeOfDay("10:00", "12:00")).is_true(ctx)
+
+
+def test_finished_counts_success_fail_and_terminate_but_not_inaction() -> None:
+    """Rocketry's TaskFinished: an inaction is not a finish (skylaunch counted it)."""
+    inacted: list[tuple[str, Action]] = [
+        ("2024-01-31 10:00", "run"),
+        ("2024-01-31 10:01", "inaction"),
+    ]
+    ctx = ctx_for(inacted, "2024-01-31 12:00")
+    assert not finished.today.is_true(ctx)
+    assert daily.is_true(ctx) is False  # the run-once periods still count it as done
+    for end in ("success", "fail", "terminate"):
+        ctx = ctx_for([("2024-01-31 10:00", "run"), ("2024-01-31 10:01", end)], "2024-01-31 12:00")  # type: ignore[list-item]
+        assert finished.today.is_true(ctx), end

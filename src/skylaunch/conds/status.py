@@ -20,7 +20,7 @@ from typing_extensions import Self
 
 from skylaunch._tasknames import task_name
 from skylaunch.conds.base import Condition, Context
-from skylaunch.history import FINISH_ACTIONS, Action
+from skylaunch.history import Action
 from skylaunch.time import (
     MIN_UTC,
     TimeDelta,
@@ -379,13 +379,17 @@ class TaskFailed(TaskStatus):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TaskFinished(TaskStatus):
-    """``finished``: success, fail, terminate or inaction records in the period."""
+    """``finished``: success, fail or terminate records in the period (as in Rocketry).
+
+    An ``inaction`` is not a finish here, though ``daily`` and the other run-once periods count
+    it as done for the period (Rocketry's ``TaskExecutable`` and ``TaskFinished`` differ so).
+    """
 
     task: str | None = None
     period: TimePeriod | None = None
     op: Op = ">="
     n: int = 1
-    actions: ClassVar[tuple[Action, ...]] = FINISH_ACTIONS
+    actions: ClassVar[tuple[Action, ...]] = ("success", "fail", "terminate")
     verb: ClassVar[str] = "finished"
 
 
