@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skylaunch import App
-from skylaunch.conds import daily, time_of_day
+from skylaunch.conds import after_success, daily, retry, time_of_day
 from skylaunch.testing import explain, is_due, run_for, run_until, runs, seed, simulated_app
 
 
@@ -97,3 +97,58 @@ def test_helpers_refuse_a_real_clock() -> None:
     app = App()
     with pytest.raises(TypeError, match="SimulatedClock"):
         run_for(app, "1 hour")
+
+
+def test_evaluate_answers_without_defining_a_task() -> None:
+    from skylaunch.testing import evaluate
+
+    done = [("2024-01-02 10:00", "run"), ("2024-01-02 10:05", "success")]
+    assert not evaluate("daily after 09:00", "2024-01-02 11:00", {"task": done})
+    assert evaluate("daily after 09:00", "2024-01-03 09:30", {"task": done})
+    why = evaluate(daily & after_success("load"), "2024-01-02 12:00", {"load": done})
+    assert why.value is True
+    assert [part.value for part in why.parts] == [True, True]
+    assert evaluate(retry(1), "2024-01-02 12:00", {"job": done}, task="job").value is False
+    assert "TRUE" in str(evaluate("true", "2024-01-01 00:00"))
+
+
+def test_seed_keeps_the_given_order_run_ids_and_open_runs_across_calls() -> None:
+    app = simulated_app("2024-01-02 00:00")
+
+    @app.task()
+    def job() -> None: ...
+
+    seed(app, "job", [("2024-01-01 10:00", "run"), ("2024-01-01 10:00", "run")])
+    assert app.session["job"].n_alive == 2  # two runs at one instant are two runs
+    seed(app, "job", [("2024-01-01 10:05", "success"), ("2024-01-01 10:06", "fail", None)])
+    assert app.session["job"].n_alive == 0  # ends pair with runs seeded by an earlier call
+    seed(app, "job", [("2024-01-01 11:00", "run", "mine"), ("2024-01-01 11:01", "success", "mine")])
+    assert app.session["job"].status == "success"
+    with pytest.raises(ValueError, match="in the order they happened"):
+        seed(app, "job", [("2024-01-01 12:00", "run"), ("2024-01-01 11:59", "success")])
+    with pytest.raises(ValueError, match="seeded record"):
+        seed(app, "job", [("2024-01-01 12:00",)])  # type: ignore[list-item]
+
+
+def test_running_over_a_history_from_the_future_warns() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task("daily")
+    def job() -> None: ...
+
+    seed(app, "job", [("2024-01-05 10:00", "run"), ("2024-01-05 10:01", "success")])
+    with pytest.warns(UserWarning, match="later than the simulated clock"):
+        run_for(app, "1 minute")
+
+
+def test_explain_works_for_a_condition_without_a_string_form() -> None:
+    from skylaunch.conds import ParamExists
+
+    app = simulated_app("2024-01-01 00:00")
+    cond = ParamExists(mode=1)
+
+    @app.task(cond)
+    def job() -> None: ...
+
+    why = is_due(app, "job")
+    assert "ParamExists" in why.condition

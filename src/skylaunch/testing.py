@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+import itertools
+import warnings
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -19,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from skylaunch.app import App
-from skylaunch.conds.base import All, Condition, Context, Not
+from skylaunch.conds.base import EVERY_PASS, All, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session
@@ -28,6 +31,7 @@ from skylaunch.time.parse import to_timedelta
 
 __all__ = [
     "Explanation",
+    "evaluate",
     "explain",
     "is_due",
     "run_for",
@@ -83,7 +87,7 @@ def _clock(session: Session) -> SimulatedClock:
 def run_until(target: App | Session, end: datetime | str) -> None:
     """Run the scheduler on its simulated clock until ``end`` (or until it shuts down)."""
     session = _session(target)
-    _clock(session)
+    _warn_future(session, _clock(session))
     session.start(until=_instant(session, end))
 
 
@@ -91,8 +95,27 @@ def run_for(target: App | Session, duration: timedelta | float | str) -> None:
     """Run the scheduler for ``duration`` of simulated time from the clock's current instant."""
     session = _session(target)
     clock = _clock(session)
+    _warn_future(session, clock)
     end = clock.now().timestamp() + to_timedelta(duration).total_seconds()
     session.start(until=datetime.fromtimestamp(end, clock.tz))
+
+
+def _warn_future(session: Session, clock: SimulatedClock) -> None:
+    """Warn when the history holds records later than the clock (seeded from the future)."""
+    now = clock.timestamp()
+    late = sorted(
+        name
+        for name in session.history.task_names()
+        if (last := session.history.of(name).last_time) is not None and last > now
+    )
+    if late:
+        warnings.warn(
+            f"the history of {', '.join(map(repr, late))} has records later than the simulated "
+            f"clock ({clock.now().isoformat()}): the scheduler sees them as already logged. "
+            "Seed only the past, or start the app at a later instant",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def runs(target: App | Session, task: str, action: Action = "run") -> list[datetime]:
@@ -104,26 +127,56 @@ def runs(target: App | Session, task: str, action: Action = "run") -> list[datet
     return [datetime.fromtimestamp(ts, tz) for ts in session.history.of(task).times(action)]
 
 
-def seed(
-    target: App | Session, task: str, records: Iterable[tuple[datetime | str, Action]]
-) -> None:
+Record = tuple[datetime | str, Action] | tuple[datetime | str, Action, str | None]
+"""A seeded record: ``(when, action)`` or ``(when, action, run_id)``."""
+
+
+def seed(target: App | Session, task: str, records: Iterable[Record]) -> None:
     """Give ``task`` a past: ``seed(app, "report", [("2024-01-01 10:00", "run"), (..., "success")])``.
 
-    The records go to the history and, like real ones, through the task logger into the repo.
-    A ``run`` is paired with the next end of the same task by run id.
+    The records go to the history and, like real ones, through the task logger into the repo,
+    in the order given: records at one instant keep that order (``retry`` reads it), and a
+    record earlier than one seeded before it is refused. A third item gives the run id;
+    without it a ``run`` gets an id of its own and an end closes the task's oldest open run,
+    also one seeded by an earlier call. Records may lie after the clock's now (to ask
+    :func:`is_due` about a later instant), but :func:`run_for` and :func:`run_until` warn
+    about them: a scheduler would see runs from its future.
     """
     session = _session(target)
-    open_run: dict[str, tuple[str, datetime]] = {}
-    for when, action in sorted(((_instant(session, w), a) for w, a in records), key=lambda r: r[0]):
+    numbering = _seed_numbers.setdefault(session, itertools.count())
+    last: datetime | None = None
+    for record in records:
+        if len(record) not in (2, 3):
+            raise ValueError(
+                f"a seeded record is (when, action) or (when, action, run_id); got {record!r}"
+            )
+        when, action = _instant(session, record[0]), record[1]
+        run_id: str | None = record[2] if len(record) == 3 else None
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        if last is not None and when < last:
+            raise ValueError(
+                f"seed({task!r}): records go in the order they happened; {when.isoformat()} "
+                f"comes after {last.isoformat()}"
+            )
+        last = when
+        ts = when.timestamp()
         if action == "run":
-            run_id = f"seed-{task}-{when.timestamp()}"
-            open_run[task] = (run_id, when)
-            session.log_action(task, "run", run_id, when, ts=when.timestamp())
-        else:
-            run_id, start = open_run.pop(task, (None, when))  # type: ignore[assignment]
-            session.log_action(task, action, run_id, start, ts=when.timestamp())
+            run_id = run_id or f"seed-{task}-{next(numbering)}"
+            session.log_action(task, "run", run_id, when, ts=ts)
+            continue
+        running = session.history.of(task).running
+        if run_id is None and running:
+            run_id = min(running, key=running.__getitem__) or None
+        start_ts = running.get(run_id or "", ts)
+        start = datetime.fromtimestamp(start_ts, when.tzinfo)
+        session.log_action(task, action, run_id, start, ts=ts)
+
+
+# per session: seeded run ids stay unique across calls
+_seed_numbers: weakref.WeakKeyDictionary[Session, itertools.count[int]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +212,49 @@ def explain(cond: Condition, ctx: Context) -> Explanation:
     change = cond.next_change(ctx)
     if change is not None:  # shown in the session's zone, whatever zone the condition used
         change = change.astimezone(ctx.now.tzinfo)
-    return Explanation(str(cond), cond.is_true(ctx), change, parts)
+    return Explanation(_label(cond), cond.is_true(ctx), change, parts)
+
+
+def _label(cond: Condition) -> str:
+    """The string form, or the repr of a condition that has none (``ParamExists(x=1)``)."""
+    try:
+        return str(cond)
+    except Exception:
+        return repr(cond)
+
+
+def evaluate(
+    cond: Condition | str,
+    at: datetime | str,
+    history: Mapping[str, Iterable[Record]] | None = None,
+    *,
+    task: str = "task",
+    tz: tzinfo | str = "UTC",
+) -> Explanation:
+    """Whether ``cond`` holds for ``task`` at ``at``, given ``history``, and why.
+
+    No app to define: ``evaluate("daily after 10:00", "2024-01-02 11:00", {"task": [...]})``.
+    ``history`` maps task names to records as :func:`seed` takes them; the task the condition
+    is checked for is ``task`` (the one ``daily`` or ``retry`` speak of), and every task named
+    in the history or the condition exists. Naive instants are read in ``tz``.
+    """
+    app = simulated_app(at, tz=tz)
+    session = app.session
+    if isinstance(cond, str):
+        from skylaunch.conds.parse import parse_condition
+
+        cond = parse_condition(cond, session.cond_names)
+    names = {task, *(history or {})}
+    names.update(name for name in cond.watches(task) if name != EVERY_PASS)
+    for name in sorted(names):
+        app.task(name=name, func=_nothing)
+    for name, records in (history or {}).items():
+        seed(app, name, records)
+    return explain(cond, Context(session.clock.now(), session, session[task]))
+
+
+def _nothing() -> None:
+    """The body of the tasks :func:`evaluate` makes: they never run."""
 
 
 def is_due(target: App | Session, task: str, at: datetime | str | None = None) -> Explanation:

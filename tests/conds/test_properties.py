@@ -63,7 +63,7 @@ _CONDS = st.sampled_from(CONDS)
 
 
 def _context(zone: str, now: datetime) -> Context:
-    app = simulated_app("2024-03-29 00:00", tz=zone)
+    app = simulated_app(now, tz=zone)
 
     @app.task()
     def job() -> None: ...
