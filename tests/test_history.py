@@ -118,7 +118,13 @@ def test_load_keeps_at_most_max_records_per_action() -> None:
 def test_fails_in_row_follows_the_logged_order_at_equal_instants() -> None:
     """terminate, run, fail at one instant, then run, fail: two failures in the row (it was 1)."""
     log = TaskHistory().of("t")
-    for action, ts in [("terminate", 1.0), ("run", 1.0), ("fail", 1.0), ("run", 2.0), ("fail", 2.0)]:
+    for action, ts in [
+        ("terminate", 1.0),
+        ("run", 1.0),
+        ("fail", 1.0),
+        ("run", 2.0),
+        ("fail", 2.0),
+    ]:
         log.add(action, ts)  # type: ignore[arg-type]
     assert log.fails_in_row() == 2
     # ...and a success logged after a failure at the same instant ends the row

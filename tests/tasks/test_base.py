@@ -235,3 +235,22 @@ def test_force_termination_is_terminate_by_rocketry_name() -> None:
     assert task.terminate_requested is True
     task.force_termination = False
     assert task.terminate_requested is False
+
+
+def test_thread_terminate_parameter_gets_the_termination_flag() -> None:
+    """Rocketry's convention: a function parameter named _thread_terminate_ is the flag."""
+    from skylaunch.time.clock import SimulatedClock
+
+    app = simulated_app("2024-01-01 00:00")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.settle_s = 0.01
+    seen: list[bool] = []
+
+    @app.task(daily, execution="thread", timeout="10 minutes")
+    def slow(_thread_terminate_) -> None:  # type: ignore[no-untyped-def]
+        seen.append(_thread_terminate_.wait(10))
+
+    run_for(app, "30 minutes")
+    assert seen == [True]
+    assert len(runs(app, "slow", "terminate")) == 1

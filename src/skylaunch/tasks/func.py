@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from skylaunch._tasknames import register as register_task_function
-from skylaunch.args import BaseArgument, argument_defaults
+from skylaunch.args import BaseArgument, TerminationFlag, argument_defaults
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.base import Task, _user_stacklevel
 
 __all__ = ["FuncTask", "ImportedFunc", "check_picklable"]
+
+_THREAD_TERMINATE = "_thread_terminate_"
+_FLAG = TerminationFlag()
 
 
 _CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
@@ -158,6 +161,9 @@ class FuncTask(Task):
         if not wanted and not accepts_any:
             return {}
         merged = {**defaults, **self.session.parameters, **self.parameters, **params}
+        if _THREAD_TERMINATE in wanted and _THREAD_TERMINATE not in merged:
+            # Rocketry's convention: a parameter of this name gets the run's termination flag
+            merged[_THREAD_TERMINATE] = _FLAG
         if accepts_any:
             return merged
         return {k: v for k, v in merged.items() if k in wanted}
