@@ -202,6 +202,19 @@ class Session:
             raise TaskDefinitionError("create_task() needs func=...")
         return FuncTask(func, session=self, **kwargs)
 
+    def rename_task(self, task: Task, old: str, new: str) -> None:
+        """Key ``task`` by ``new`` instead of ``old`` (``task.name = new`` calls this)."""
+        with self._tasks_lock:
+            if new in self._tasks:
+                raise TaskDefinitionError(
+                    f"cannot rename task {old!r} to {new!r}: a task of that name exists"
+                )
+            del self._tasks[old]
+            self._tasks[new] = task
+            self._order[new] = self._order.pop(old)
+            self._sorted = None
+        self.scheduler.task_removed(old)
+
     def remove_task(self, task: Task | str) -> None:
         name = task if isinstance(task, str) else task.name
         if name not in self._tasks:

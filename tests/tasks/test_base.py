@@ -254,3 +254,27 @@ def test_thread_terminate_parameter_gets_the_termination_flag() -> None:
     run_for(app, "30 minutes")
     assert seen == [True]
     assert len(runs(app, "slow", "terminate")) == 1
+
+
+def test_renaming_a_task_rekeys_the_session_and_keeps_it_scheduled() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("10 minutes"))
+    def fetch() -> None: ...
+
+    @app.task(after_success(fetch))
+    def store() -> None: ...
+
+    run_for(app, "5 minutes")
+    task = app.session["fetch"]
+    task.name = "fetch-v2"
+    assert app.session["fetch-v2"] is task
+    assert "fetch" not in app.session
+    assert app.session[fetch] is task  # the function follows its task
+    run_for(app, "30 minutes")
+    assert len(runs(app, "fetch-v2")) == 3  # the new name starts without history
+    assert len(runs(app, "fetch")) == 1
+    with pytest.raises(TaskDefinitionError, match="exists"):
+        task.name = "store"
+    with pytest.raises(TaskDefinitionError, match="non-empty"):
+        task.name = ""

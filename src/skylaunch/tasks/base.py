@@ -110,6 +110,34 @@ class Task(ABC):
             hooked.finish()
 
     # --- definition -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        """Renaming a task of a session re-keys it there (``session["new"]``) and re-plans it.
+
+        The history stays with the old name (records are stored by name): the task starts with
+        the history of its new name, and conditions made with the old name (another task's
+        ``after_success("old")``) keep reading the old one. A running task cannot be renamed.
+        """
+        new = self._check_name(value)
+        old: str | None = getattr(self, "_name", None)
+        if old is None or old == new or self.session.get(old) is not self:
+            self._name = new  # not (yet) in the session: nothing is keyed by it
+            return
+        if self.is_running:
+            raise TaskDefinitionError(f"task {old!r} is running: rename it once it has ended")
+        self.session.rename_task(self, old, new)
+        self._name = new
+        self._logger = None  # made again, under the new name, on first use
+        self._renamed(old, new)
+        self.session.scheduler.task_added(self)
+
+    def _renamed(self, old: str, new: str) -> None:  # noqa: B027 - an optional hook
+        """Hook for subclasses: the task's name changed from ``old`` to ``new``."""
+
     def default_name(self) -> str:
         raise TaskDefinitionError(f"{type(self).__name__} needs name=...")
 

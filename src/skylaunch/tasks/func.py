@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skylaunch._tasknames import register as register_task_function
+from skylaunch._tasknames import unregister as unregister_task_function
 from skylaunch.args import BaseArgument, TerminationFlag, argument_defaults
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.base import Task, _user_stacklevel
@@ -100,6 +101,11 @@ class FuncTask(Task):
         if self._loader is None:
             # after_success(func) and Return(func) name this task, whatever its name= says
             register_task_function(func, self.name)
+
+    def _renamed(self, old: str, new: str) -> None:
+        if self._loader is None:
+            unregister_task_function(self.func, old)
+            register_task_function(self.func, new)
 
     @property
     def delayed(self) -> bool:
