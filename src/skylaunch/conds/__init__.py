@@ -162,12 +162,14 @@ def cron(
     day_of_month: str | int = "*",
     month: str | int = "*",
     day_of_week: str | int = "*",
+    second: str | int | None = None,
 ) -> TaskRunnable:
     """Due once in each minute the cron expression names, if the task has not started in it.
 
     Run-based as Rocketry's ``cron``: a start in the minute is enough, whatever its outcome.
+    With a seconds field (six fields, seconds first, or ``second=``) each second is an occurrence.
     """
-    return TaskRunnable(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+    return TaskRunnable(_cron(expr, second, minute, hour, day_of_month, month, day_of_week))
 
 
 def crontime(
@@ -178,17 +180,18 @@ def crontime(
     day_of_month: str | int = "*",
     month: str | int = "*",
     day_of_week: str | int = "*",
+    second: str | int | None = None,
 ) -> IsPeriod:
-    """True during each minute the cron expression names (a pure clock predicate)."""
-    return IsPeriod(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+    """True during each minute (or second) the cron expression names (a clock predicate)."""
+    return IsPeriod(_cron(expr, second, minute, hour, day_of_month, month, day_of_week))
 
 
-def _cron(expr: str | None, *fields: str | int) -> Cron:
+def _cron(expr: str | None, second: str | int | None, *fields: str | int) -> Cron:
     if expr is not None:
-        if any(f != "*" for f in fields):
+        if second is not None or any(f != "*" for f in fields):
             raise ValueError(f"give either a cron expression or fields, not both: {expr!r}")
         return Cron.from_expr(expr)
-    return Cron(*fields)
+    return Cron(*fields, second=second)
 
 
 def scheduler_started(within: TimePeriod | timedelta | float | str) -> SchedulerStarted:
