@@ -152,6 +152,9 @@ finished = TaskFinished()
 terminated = TaskTerminated()
 inacted = TaskInacted()
 running = TaskRunning()
+#: Due again after a failure, forever; call it for a limit or a delay: ``retry(3)``,
+#: ``retry(None)`` (forever), ``retry(3, delay="10 minutes", backoff=2, max_delay="1 hour")``.
+retry = Retry(None)
 
 
 def cron(
@@ -191,7 +194,8 @@ def _cron(expr: str | None, second: str | int | None, *fields: str | int) -> Cro
         if second is not None or any(f != "*" for f in fields):
             raise ValueError(f"give either a cron expression or fields, not both: {expr!r}")
         return Cron.from_expr(expr)
-    return Cron(*fields, second=second)
+    minute, hour, day_of_month, month, day_of_week = fields
+    return Cron(minute, hour, day_of_month, month, day_of_week, second=second)
 
 
 def scheduler_started(within: TimePeriod | timedelta | float | str) -> SchedulerStarted:
@@ -200,14 +204,18 @@ def scheduler_started(within: TimePeriod | timedelta | float | str) -> Scheduler
     return SchedulerStarted(period)
 
 
-def every(past: str | float | object, based: str = "run") -> Every:
-    """Due when the task has not started (``based="run"``) in the past ``past``."""
-    return Every(past, based=based)  # type: ignore[arg-type]
+def every(
+    past: str | float | object,
+    based: str = "run",
+    *,
+    jitter: str | float | timedelta | None = None,
+    seed: int = 0,
+) -> Every:
+    """Due when the task has not started (``based="run"``) in the past ``past``.
 
-
-def retry(n: int = -1) -> Retry:
-    """Due again after a failure, at most ``n`` times in a row (``-1``: forever)."""
-    return Retry(n)
+    ``jitter="5 minutes"`` delays each due time by a reproducible offset in [0, 5 minutes).
+    """
+    return Every(past, based=based, jitter=jitter, seed=seed)  # type: ignore[arg-type]
 
 
 def after_success(task: str) -> DependSuccess:
