@@ -220,12 +220,12 @@ def _all_runs(expr: CronExpr, start: datetime, n: int) -> list[datetime]:
 
 _FIELD = st.sampled_from(["*", "*/7", "5", "1-10/3", "0,30", "*/2"])
 _HOUR = st.sampled_from(["*", "*/5", "3", "1-4", "0,12,23"])
-_DOM = st.sampled_from(["*", "1", "1-7", "*/10", "15,28"])
+_DOM = st.sampled_from(["*", "1", "1-7", "*/10", "15,28", "L", "LW", "15W", "1,L"])
 _MONTH = st.sampled_from(["*", "1-6", "*/3"])
-_DOW = st.sampled_from(["*", "MON", "0,6", "1-5"])
+_DOW = st.sampled_from(["*", "MON", "0,6", "1-5", "5L", "FRI#2", "SAT-SUN", "MON#1,0L"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     minute=_FIELD,
     hour=_HOUR,
