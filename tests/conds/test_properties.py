@@ -134,6 +134,8 @@ LANGUAGE_CONDS: list[Condition] = [
     every("30 minutes", based="fail", jitter="5 minutes", seed=3),
     TaskExecutable(TimeOfDay(), retries=2),
     TaskExecutable(TimeOfDay.between("01:00", "03:00"), retries=1),
+    monthly.on("last"),
+    time_of_month.on("last"),
 ]
 LANGUAGE_HISTORY: list[tuple[str, Action]] = [
     ("2024-03-30 23:50", "run"),
