@@ -220,12 +220,12 @@ def _all_runs(expr: CronExpr, start: datetime, n: int) -> list[datetime]:
 
 _FIELD = st.sampled_from(["*", "*/7", "5", "1-10/3", "0,30", "*/2"])
 _HOUR = st.sampled_from(["*", "*/5", "3", "1-4", "0,12,23"])
-_DOM = st.sampled_from(["*", "1", "1-7", "*/10", "15,28"])
+_DOM = st.sampled_from(["*", "1", "1-7", "*/10", "15,28", "L", "LW", "15W", "1,L"])
 _MONTH = st.sampled_from(["*", "1-6", "*/3"])
-_DOW = st.sampled_from(["*", "MON", "0,6", "1-5"])
+_DOW = st.sampled_from(["*", "MON", "0,6", "1-5", "5L", "FRI#2", "SAT-SUN", "MON#1,0L"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     minute=_FIELD,
     hour=_HOUR,
@@ -260,3 +260,140 @@ def _in_gap_shift(found: datetime, dt: datetime) -> bool:
     tz = dt.tzinfo
     before = (found - timedelta(microseconds=1)).astimezone(tz)
     return before.utcoffset() != found.astimezone(tz).utcoffset()
+
+
+# -- beyond the five standard fields: L, W, #, seconds, ranges ending on Sunday ----------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "normalized"),
+    [
+        ("0 0 L * *", "0 0 L * *"),
+        ("0 0 lw * *", "0 0 LW * *"),
+        ("0 0 15w,L * *", "0 0 15W,L * *"),
+        ("0 0 * * FRIL", "0 0 * * 5L"),
+        ("0 0 * * 7L", "0 0 * * 0L"),
+        ("0 0 * * fri#2,MON#1", "0 0 * * 5#2,1#1"),
+        ("0 0 * * SAT-SUN", "0 0 * * 6-7"),
+        ("0 0 * * 5-0", "0 0 * * 5-7"),
+        ("*/10 * * * * *", "*/10 * * * * *"),
+        ("0 30 9 * * *", "0 30 9 * * *"),
+    ],
+)
+def test_extended_syntax_normalizes(expr: str, normalized: str) -> None:
+    parsed = CronExpr.parse(expr)
+    assert str(parsed) == normalized
+    assert CronExpr.parse(normalized) == parsed
+    assert pickle.loads(pickle.dumps(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("expr", "fragment"),
+    [
+        ("0 0 32W * *", "outside 1..31"),
+        ("0 0 * * FRI#6", "weeks 1..5"),
+        ("0 0 * * FRI#0", "weeks 1..5"),
+        ("0 0 * * 8L", "outside 0..7"),
+        ("0 0 * * FOOL", "not a day"),
+        ("0 0 * * L", "'day_of_week': bad token 'L'"),
+        ("0 0 * L *", "'month': bad token 'L'"),
+        ("0 0 L-2 * *", "'day_of_month': bad token 'L-2'"),
+        ("60 0 0 * * *", "'second': bad token '60'"),
+        ("* * * * * * *", "7 fields"),
+        ("0 0 * * SUN-SAT-MON", "not a value"),
+    ],
+)
+def test_extended_syntax_errors(expr: str, fragment: str) -> None:
+    with pytest.raises(CronParseError, match=fragment):
+        CronExpr.parse(expr)
+
+
+@pytest.mark.parametrize(
+    ("expr", "dt", "expected"),
+    [
+        # L: the last day of each month, leap years included
+        ("0 0 L * *", utc(2024, 1, 15), utc(2024, 1, 31)),
+        ("0 0 L * *", utc(2024, 2, 1), utc(2024, 2, 29)),
+        ("0 0 L * *", utc(2025, 2, 1), utc(2025, 2, 28)),
+        ("0 0 L 4 *", utc(2024, 5, 1), utc(2025, 4, 30)),
+        # LW: 2024-03-31 is a Sunday, so the last weekday is Friday the 29th
+        ("0 0 LW * *", utc(2024, 3, 1), utc(2024, 3, 29)),
+        # 15W: 2024-06-15 is a Saturday -> Friday 14th; 2024-09-15 a Sunday -> Monday 16th
+        ("0 0 15W * *", utc(2024, 6, 1), utc(2024, 6, 14)),
+        ("0 0 15W * *", utc(2024, 9, 1), utc(2024, 9, 16)),
+        # 1W never leaves the month: 2024-06-01 is a Saturday -> Monday the 3rd
+        ("0 0 1W * *", utc(2024, 5, 31), utc(2024, 6, 3)),
+        # 31W in a 30-day month is its last weekday (croniter's reading)
+        ("0 0 31W * *", utc(2024, 6, 1), utc(2024, 6, 28)),
+        # 5L: the last Friday; FRI#2: the second Friday
+        ("0 0 * * 5L", utc(2024, 5, 1), utc(2024, 5, 31)),
+        ("0 0 * * FRIL", utc(2024, 6, 1), utc(2024, 6, 28)),
+        ("0 0 * * FRI#2", utc(2024, 6, 1), utc(2024, 6, 14)),
+        ("0 0 * * MON#5", utc(2024, 2, 1), utc(2024, 4, 29)),
+        # both day fields restricted: either matches (the 1st or the last Sunday)
+        ("0 0 1 * 0L", utc(2024, 6, 2), utc(2024, 6, 30)),
+        # SAT-SUN: Saturday and Sunday
+        ("0 12 * * SAT-SUN", utc(2024, 6, 3), utc(2024, 6, 8, 12)),
+        ("0 12 * * SAT-SUN", utc(2024, 6, 8, 12), utc(2024, 6, 9, 12)),
+        # six fields: seconds first
+        ("*/20 * * * * *", utc(2024, 1, 1, 9, 0, 5), utc(2024, 1, 1, 9, 0, 20)),
+        ("*/20 * * * * *", utc(2024, 1, 1, 9, 0, 40), utc(2024, 1, 1, 9, 1)),
+        ("30 0 9 * * *", utc(2024, 1, 1, 9, 0, 30), utc(2024, 1, 2, 9, 0, 30)),
+        ("5,50 59 23 31 12 *", utc(2024, 12, 31, 23, 59, 50), utc(2025, 12, 31, 23, 59, 5)),
+    ],
+)
+def test_extended_next_after(expr: str, dt: datetime, expected: datetime) -> None:
+    parsed = CronExpr.parse(expr)
+    assert parsed.next_after(dt) == expected
+    assert parsed.prev_at_or_before(expected) == expected
+    assert parsed.matches(expected)
+    assert parsed.prev_at_or_before(expected - timedelta(microseconds=1)) != expected
+
+
+def test_seconds_field_makes_each_second_an_occurrence() -> None:
+    five, six = CronExpr.parse("0 9 * * *"), CronExpr.parse("0 0 9 * * *")
+    assert five != six
+    assert (five.unit, six.unit) == (timedelta(minutes=1), timedelta(seconds=1))
+    assert (five.second, six.second) == (None, "0")
+    assert six.fields == five.fields
+    assert CronExpr.from_fields(minute=0, hour=9, second=0) == six
+    with pytest.raises(CronParseError, match="'second' is empty"):
+        CronExpr.from_fields(second="")
+    assert six.prev_at_or_before(utc(2024, 1, 1, 9, 0, 59)) == utc(2024, 1, 1, 9)
+    assert six.matches(utc(2024, 1, 1, 9))
+    assert not six.matches(utc(2024, 1, 1, 9, 0, 1))
+
+
+def test_seconds_in_a_spring_gap_happen_at_the_gap_end() -> None:
+    # Helsinki 2024-03-31 03:00 -> 04:00: 03:30:15 does not exist
+    expr = CronExpr.parse("15 30 3 * * *")
+    start = datetime(2024, 3, 31, 2, 59, tzinfo=HEL)
+    assert expr.next_after(start) == datetime(2024, 3, 31, 4, tzinfo=HEL)
+
+
+@given(
+    st.sampled_from(["0 0 L * *", "0 9 LW * *", "0 0 15W * *", "0 0 * * 5L", "0 0 * * 1#3"]),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+)
+@settings(max_examples=150, deadline=None)
+def test_special_days_match_their_definition(expr: str, naive: datetime) -> None:
+    """Each found day is what the token means, checked by brute force over the month."""
+    import calendar
+
+    found = CronExpr.parse(expr).next_after(naive.replace(tzinfo=UTC))
+    year, month, day = found.year, found.month, found.day
+    length = calendar.monthrange(year, month)[1]
+    weekdays = [d for d in range(1, length + 1) if calendar.weekday(year, month, d) < 5]
+    token = expr.split()[2] if expr.split()[4] == "*" else expr.split()[4]
+    if token == "L":
+        assert day == length
+    elif token == "LW":
+        assert day == weekdays[-1]
+    elif token == "15W":
+        assert day == min(weekdays, key=lambda d: (abs(d - 15), d))
+    elif token == "5L":
+        fridays = [d for d in range(1, length + 1) if calendar.weekday(year, month, d) == 4]
+        assert day == fridays[-1]
+    else:
+        mondays = [d for d in range(1, length + 1) if calendar.weekday(year, month, d) == 0]
+        assert day == mondays[2]

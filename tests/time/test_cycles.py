@@ -396,3 +396,45 @@ def test_window_wholly_in_the_gap_is_moved_not_skipped_for_every_zone_day() -> N
     )
     assert datetime(2024, 3, 10, 3, 10, tzinfo=NY) in window
     assert window.next_boundary(datetime(2024, 3, 10, 1, tzinfo=NY)) == utc(2024, 3, 10, 7)
+
+
+# -- the last day of the month ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end"),
+    [
+        (utc(2024, 2, 10), utc(2024, 2, 29), utc(2024, 3, 1)),  # leap February
+        (utc(2025, 2, 10), utc(2025, 2, 28), utc(2025, 3, 1)),
+        (utc(2024, 4, 30, 12), utc(2024, 4, 30), utc(2024, 5, 1)),  # inside: this interval
+        (utc(2024, 5, 1), utc(2024, 5, 31), utc(2024, 6, 1)),
+        # Helsinki's last Sunday of March 2024 is the 31st: a 23-hour last day
+        (
+            datetime(2024, 3, 30, 12, tzinfo=HEL),
+            datetime(2024, 3, 31, tzinfo=HEL),
+            datetime(2024, 4, 1, tzinfo=HEL),
+        ),
+    ],
+)
+def test_last_day_of_month(now: datetime, start: datetime, end: datetime) -> None:
+    last = TimeOfMonth.on("last")
+    assert last.rollforward(now) == Interval(start, end)
+    assert (now in last) is (start <= now < end)
+    assert last.next_boundary(now) == (end if now >= start else start)
+    assert last.rollback(end - timedelta(microseconds=1)) == Interval(start, end)
+
+
+def test_last_day_value_semantics_and_errors() -> None:
+    last = TimeOfMonth.at("last")
+    assert last == TimeOfMonth.on("Last Day") != TimeOfMonth.on("31st")
+    assert hash(last) == hash(TimeOfMonth.on("last"))
+    assert str(last) == "on last"
+    assert repr(last) == "TimeOfMonth.at('last')"
+    assert pickle.loads(pickle.dumps(last)) == last
+    for build in (
+        lambda: TimeOfMonth.between("last", "3rd"),
+        lambda: TimeOfMonth.after("last"),
+        lambda: TimeOfMonth.starting("last"),
+    ):
+        with pytest.raises(ValueError, match="only accepted alone"):
+            build()

@@ -153,6 +153,9 @@ finished = TaskFinished()
 terminated = TaskTerminated()
 inacted = TaskInacted()
 running = TaskRunning()
+#: Due again after a failure, forever; call it for a limit or a delay: ``retry(3)``,
+#: ``retry(None)`` (forever), ``retry(3, delay="10 minutes", backoff=2, max_delay="1 hour")``.
+retry = Retry(None)
 
 
 def cron(
@@ -163,12 +166,14 @@ def cron(
     day_of_month: str | int = "*",
     month: str | int = "*",
     day_of_week: str | int = "*",
+    second: str | int | None = None,
 ) -> TaskRunnable:
     """Due once in each minute the cron expression names, if the task has not started in it.
 
     Run-based as Rocketry's ``cron``: a start in the minute is enough, whatever its outcome.
+    With a seconds field (six fields, seconds first, or ``second=``) each second is an occurrence.
     """
-    return TaskRunnable(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+    return TaskRunnable(_cron(expr, second, minute, hour, day_of_month, month, day_of_week))
 
 
 def crontime(
@@ -179,17 +184,19 @@ def crontime(
     day_of_month: str | int = "*",
     month: str | int = "*",
     day_of_week: str | int = "*",
+    second: str | int | None = None,
 ) -> IsPeriod:
-    """True during each minute the cron expression names (a pure clock predicate)."""
-    return IsPeriod(_cron(expr, minute, hour, day_of_month, month, day_of_week))
+    """True during each minute (or second) the cron expression names (a clock predicate)."""
+    return IsPeriod(_cron(expr, second, minute, hour, day_of_month, month, day_of_week))
 
 
-def _cron(expr: str | None, *fields: str | int) -> Cron:
+def _cron(expr: str | None, second: str | int | None, *fields: str | int) -> Cron:
     if expr is not None:
-        if any(f != "*" for f in fields):
+        if second is not None or any(f != "*" for f in fields):
             raise ValueError(f"give either a cron expression or fields, not both: {expr!r}")
         return Cron.from_expr(expr)
-    return Cron(*fields)
+    minute, hour, day_of_month, month, day_of_week = fields
+    return Cron(minute, hour, day_of_month, month, day_of_week, second=second)
 
 
 def scheduler_started(within: TimePeriod | timedelta | float | str) -> SchedulerStarted:
@@ -198,14 +205,18 @@ def scheduler_started(within: TimePeriod | timedelta | float | str) -> Scheduler
     return SchedulerStarted(period)
 
 
-def every(past: str | float | object, based: str = "run") -> Every:
-    """Due when the task has not started (``based="run"``) in the past ``past``."""
-    return Every(past, based=based)  # type: ignore[arg-type]
+def every(
+    past: str | float | object,
+    based: str = "run",
+    *,
+    jitter: str | float | timedelta | None = None,
+    seed: int = 0,
+) -> Every:
+    """Due when the task has not started (``based="run"``) in the past ``past``.
 
-
-def retry(n: int = -1) -> Retry:
-    """Due again after a failure, at most ``n`` times in a row (``-1``: forever)."""
-    return Retry(n)
+    ``jitter="5 minutes"`` delays each due time by a reproducible offset in [0, 5 minutes).
+    """
+    return Every(past, based=based, jitter=jitter, seed=seed)  # type: ignore[arg-type]
 
 
 def after_success(task: str) -> DependSuccess:

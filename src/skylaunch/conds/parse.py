@@ -169,8 +169,18 @@ def _period(ph: _Phrase, cls: type[TimePeriod]) -> TimePeriod:
 
 
 def _adverb(ph: _Phrase) -> Condition:
+    """``daily [between ...] [with N retries]``."""
     cls = ADVERB_PERIODS[ph.word()]
-    return TaskExecutable(_period(ph, cls))
+    retries = 0
+    tail = [t.text.lower() for t in ph.tokens[-3:]]
+    if len(ph.tokens) >= 4 and tail[0] == "with" and tail[2] in ("retry", "retries"):
+        count = ph.tokens[-2]
+        if count.kind != "word" or not count.text.isdigit():
+            raise ph.fail("a whole number of retries", count.pos)
+        retries = int(count.text)
+        ph.end = ph.tokens[-3].pos  # the period's words end before "with"
+        ph.tokens = ph.tokens[:-3]
+    return TaskExecutable(_period(ph, cls), retries=retries)
 
 
 def _time(ph: _Phrase) -> Condition:
@@ -181,12 +191,27 @@ def _time(ph: _Phrase) -> Condition:
 
 
 def _every(ph: _Phrase) -> Condition:
+    """``every D [after run|success|fail|finish] [with jitter D [seed N]]``."""
     ph.word("every")
-    text, pos = ph.rest("a duration such as '10 minutes'", stop=("after",))
+    text, pos = ph.rest("a duration such as '10 minutes'", stop=("after", "with"))
     based = "run"
     if ph.accept("after"):
         based = ph.word("run", "success", "fail", "finish")
-    return _convert(ph, pos, "a duration such as '10 minutes'", lambda: Every(text, based=based))  # type: ignore[arg-type,return-value]
+    period = _convert(ph, pos, "a duration such as '10 minutes'", lambda: to_timedelta(text))
+    jitter: object = None
+    seed = 0
+    if ph.accept("with"):
+        ph.word("jitter")
+        jtext, jpos = ph.rest("a jitter such as '5 minutes'", stop=("seed",))
+        jitter = _convert(ph, jpos, "a jitter such as '5 minutes'", lambda: to_timedelta(jtext))
+        if ph.accept("seed"):
+            seed = _int(ph)
+    return _convert(  # type: ignore[return-value]
+        ph,
+        pos,
+        "a duration such as '10 minutes'",
+        lambda: Every(period, based=based, jitter=jitter, seed=seed),  # type: ignore[arg-type]
+    )
 
 
 _DEPEND = {"succeeded": DependSuccess, "failed": DependFailure, "finished": DependFinish}
@@ -245,11 +270,35 @@ def _scheduler(ph: _Phrase) -> Condition:
 
 
 def _retry(ph: _Phrase) -> Condition:
+    """``retry [N [times]] [with delay D [backoff B] [max delay D]]`` (no N: forever)."""
     ph.word("retry")
+    n = -1
     tok = ph.peek()
-    if tok is None:
-        return Retry(-1)
-    return Retry(_int(ph))
+    if tok is not None and tok.kind == "word" and tok.text.isdigit():
+        n = _int(ph)
+        ph.accept("times", "time")
+    if not ph.accept("with"):
+        return Retry(n)
+    ph.word("delay")
+    delay, dpos = ph.rest("a delay such as '10 minutes'", stop=("backoff", "max"))
+    backoff: float = 1
+    if ph.accept("backoff"):
+        tok = ph.peek()
+        bpos = ph.pos()
+        text = tok.text if tok is not None and tok.kind == "word" else ""
+        backoff = _convert(ph, bpos, "a backoff factor such as 2", lambda: float(text))  # type: ignore[assignment]
+        ph.i += 1
+    max_delay: str | None = None
+    mpos = ph.pos()
+    if ph.accept("max"):
+        ph.word("delay")
+        max_delay, mpos = ph.rest("a maximum delay such as '1 hour'")
+    return _convert(  # type: ignore[return-value]
+        ph,
+        mpos if max_delay is not None else dpos,
+        "a valid retry delay",
+        lambda: Retry(n, delay=delay, backoff=backoff, max_delay=max_delay),
+    )
 
 
 _STATUS_UNITS = {words: cls for cls, words in PERIOD_PHRASES.items()}
@@ -406,6 +455,8 @@ def _param(ph: _Phrase) -> Condition:
 
 
 def _constant(ph: _Phrase) -> Condition:
+    """``true``, ``false``, and Rocketry's ``always true`` / ``always false``."""
+    ph.accept("always")
     return true if ph.word("true", "false") == "true" else false
 
 
@@ -419,6 +470,7 @@ PHRASES: dict[str, Callable[[_Phrase], Condition]] = {
     "retry": _retry,
     "true": _constant,
     "false": _constant,
+    "always": _constant,
     "has": _own_status,
     "is": _own_status,
     "task": _task_status,

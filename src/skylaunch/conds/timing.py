@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
-from skylaunch.conds.base import Condition, Context
-from skylaunch.history import FINISH_ACTIONS, Action
+from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
     TimeOfDay,
@@ -118,7 +119,21 @@ class TaskExecutable(PeriodMethods, Condition):
 
     period: TimePeriod
     task: str | None = None
+    retries: int = 0
     actions: ClassVar[tuple[Action, ...]] = FINISH_ACTIONS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(
+                f"TaskExecutable(retries=...) must be an int >= 0, got {self.retries!r}"
+            )
+
+    def _done(self, log: TaskLog, start: float, end: float) -> bool:
+        """The task finished in [start, end]: ``retries`` failures are allowed before a fail counts."""
+        if not self.retries:
+            return log.any_between(self.actions, start, end)
+        others = tuple(a for a in self.actions if a != "fail")
+        return log.any_between(others, start, end) or (log.count("fail", start, end) > self.retries)
 
     def is_true(self, ctx: Context) -> bool:
         now = ctx.now
@@ -126,7 +141,7 @@ class TaskExecutable(PeriodMethods, Condition):
         if interval.start > now:
             return False
         log = ctx.log_of(self.task)
-        return not log.any_between(self.actions, interval.start.timestamp(), ctx.ts)
+        return not self._done(log, interval.start.timestamp(), ctx.ts)
 
     def next_change(self, ctx: Context) -> datetime | None:
         now = ctx.now
@@ -134,7 +149,7 @@ class TaskExecutable(PeriodMethods, Condition):
         if interval.start > now:
             return interval.start
         log = ctx.log_of(self.task)
-        if not log.any_between(self.actions, interval.start.timestamp(), ctx.ts):
+        if not self._done(log, interval.start.timestamp(), ctx.ts):
             # due now; it can only stop being due by a task event or when the interval ends
             # into a gap (touching intervals keep it due)
             return self.period.next_boundary(now)
@@ -148,7 +163,10 @@ class TaskExecutable(PeriodMethods, Condition):
         head = _ADVERB.get(type(self.period))
         if head is None:
             raise ValueError(f"{self.period!r} has no string syntax as a TaskExecutable")
-        return _phrase(head, self.period)
+        text = _phrase(head, self.period)
+        if self.retries:
+            text += f" with {self.retries} {'retry' if self.retries == 1 else 'retries'}"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +180,9 @@ class TaskRunnable(PeriodMethods, Condition):
     period: TimePeriod
     task: str | None = None
     actions: ClassVar[tuple[Action, ...]] = ("run",)
+    retries: ClassVar[int] = 0
 
+    _done = TaskExecutable._done
     is_true = TaskExecutable.is_true
     next_change = TaskExecutable.next_change
     watches = TaskExecutable.watches
@@ -187,17 +207,26 @@ class Every(Condition):
 
     Measured from the last record, not aligned to the clock: ``every("1 hour")`` after a start
     at 10:17:03 is next true at 11:17:03. A task that never ran is due at once.
+
+    ``jitter`` delays each due time by an offset in ``[0, jitter)`` drawn from a hash of the
+    task's name, the last record's instant and ``seed``: spread out, yet the same on every
+    replica and every replay (simulated clocks included), and exact for :meth:`next_change`.
     """
 
     period: timedelta
     based: Based
     task: str | None
+    jitter: timedelta
+    seed: int
 
     def __init__(
         self,
         period: timedelta | float | str,
         based: Based = "run",
         task: str | None = None,
+        *,
+        jitter: timedelta | float | str | None = None,
+        seed: int = 0,
     ) -> None:
         delta = to_timedelta(period)
         if delta <= timedelta(0):
@@ -206,25 +235,43 @@ class Every(Condition):
             raise ValueError(
                 f"every(based=...) must be one of run, success, fail, finish; got {based!r}"
             )
+        spread = timedelta(0) if jitter is None else to_timedelta(jitter)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"every(seed=...) must be an int >= 0, got {seed!r}")
         object.__setattr__(self, "period", delta)
         object.__setattr__(self, "based", based)
         object.__setattr__(self, "task", task)
+        object.__setattr__(self, "jitter", spread)
+        object.__setattr__(self, "seed", seed)
 
     def _last(self, ctx: Context) -> float | None:
         return ctx.log_of(self.task).last_of(_BASED_ACTIONS[self.based])
 
-    def is_true(self, ctx: Context) -> bool:
-        last = self._last(ctx)
-        return last is None or ctx.ts - last >= self.period.total_seconds()
-
-    def next_change(self, ctx: Context) -> datetime | None:
+    def _due(self, ctx: Context) -> float | None:
+        """The POSIX time from which it is true (``None``: true already, never ran)."""
         last = self._last(ctx)
         if last is None:
             return None
         due = last + self.period.total_seconds()
-        if ctx.ts >= due:
+        if self.jitter:
+            due += self.offset(ctx.task_name(self.task), last).total_seconds()
+        return due
+
+    def offset(self, task_name: str, last: float) -> timedelta:
+        """The jitter added to the period after a record of ``task_name`` at POSIX ``last``."""
+        key = f"{task_name}\0{round(last * 1_000_000)}\0{self.seed}".encode()
+        fraction = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
+        return timedelta(microseconds=int(fraction * (self.jitter // _ONE_US)))
+
+    def is_true(self, ctx: Context) -> bool:
+        due = self._due(ctx)
+        return due is None or ctx.ts >= due
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        due = self._due(ctx)
+        if due is None or ctx.ts >= due:
             return None
-        return datetime.fromtimestamp(due, ctx.now.tzinfo)
+        return instant_from(due, ctx.now.tzinfo)
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own
@@ -232,4 +279,13 @@ class Every(Condition):
 
     def __str__(self) -> str:
         text = f"every {format_timedelta(self.period)}"
-        return text if self.based == "run" else f"{text} after {self.based}"
+        if self.based != "run":
+            text += f" after {self.based}"
+        if self.jitter:
+            text += f" with jitter {format_timedelta(self.jitter)}"
+            if self.seed:
+                text += f" seed {self.seed}"
+        return text
+
+
+_ONE_US = timedelta(microseconds=1)

@@ -8,18 +8,28 @@ Daylight saving time follows one rule everywhere in skylaunch: a wall time insid
 spring-forward gap happens at the first valid instant after the gap, and a wall time that
 occurs twice (fall back) happens once, at its first occurrence. So a daily job is neither
 skipped nor doubled.
+
+Beyond the five standard fields: ``L`` (last day of the month), ``LW`` (its last weekday),
+``15W`` (the weekday nearest the 15th, within the month) in the day-of-month field; ``5L`` /
+``FRIL`` (the month's last Friday) and ``FRI#2`` (its second Friday) in the day-of-week field;
+and an optional *first* field of seconds (six fields, as Quartz and cronsim read them), which
+makes each matching second, not minute, an occurrence.
 """
 
 from __future__ import annotations
 
 import calendar
+import re
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
 
 __all__ = ["CronExpr", "CronParseError", "localize"]
 
 _UTC = timezone.utc
 _MINUTE = timedelta(minutes=1)
+_SECOND = timedelta(seconds=1)
 # How far the search may go before we conclude there is nothing (leap day + skipped 2100 leap).
 _SEARCH_YEARS = 9
 
@@ -34,6 +44,15 @@ _ALIASES = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+
+_SECONDS_FIELD: tuple[str, int, int, tuple[str, ...]] = ("second", 0, 59, ())
+_SPECIAL_DOM = re.compile(r"^(?:L|LW|(?P<day>\d{1,2})W)$", re.IGNORECASE)
+_SPECIAL_DOW = re.compile(r"^(?P<day>[A-Z]{3}|\d)(?:(?P<last>L)|#(?P<nth>\d))$", re.IGNORECASE)
+
+# A day-of-month special: ("L", 0) last day, ("LW", 0) last weekday, ("W", n) weekday nearest n.
+DomSpecial = tuple[str, int]
+# A day-of-week special: (weekday 0=Sunday, nth 1..5, or -1 for the last one in the month).
+DowSpecial = tuple[int, int]
 
 # (name, low, high, names mapped to low + index)
 _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
@@ -74,16 +93,28 @@ def _transition(low: datetime, high: datetime, tz: tzinfo) -> datetime:
     return high
 
 
-def _parse_field(text: str, index: int) -> tuple[str, tuple[int, ...]]:
-    """Read one field into (canonical text, sorted allowed values)."""
-    name, low, high, names = _FIELDS[index]
+def _parse_field(
+    text: str, index: int, specials: list[tuple[Any, int]] | None = None
+) -> tuple[str, tuple[int, ...]]:
+    """Read one field into (canonical text, sorted allowed values).
+
+    ``index`` -1 is the seconds field. ``specials`` collects the day fields' ``L``/``W``/``#``
+    items (as pairs, see ``DomSpecial``/``DowSpecial``); other fields refuse them.
+    """
+    name, low, high, names = _SECONDS_FIELD if index == -1 else _FIELDS[index]
     if not text:
         raise CronParseError(f"cron field {name!r} is empty")
     values: set[int] = set()
     canonical: list[str] = []
     for token in text.split(","):
-        token_text, token_values = _parse_token(token, name, low, high, names)
-        values.update(token_values)
+        special = _parse_special(token, index, names) if specials is not None else None
+        if special is not None and specials is not None:
+            token_text, pair = special
+            if pair not in specials:
+                specials.append(pair)
+        else:
+            token_text, token_values = _parse_token(token, name, low, high, names)
+            values.update(token_values)
         if token_text not in canonical:
             canonical.append(token_text)
     if index == 4:  # 7 is another name for Sunday
@@ -91,6 +122,50 @@ def _parse_field(text: str, index: int) -> tuple[str, tuple[int, ...]]:
     if "*" in canonical:
         canonical = ["*"]
     return ",".join(canonical), tuple(sorted(values))
+
+
+def _parse_special(
+    token: str, index: int, names: tuple[str, ...]
+) -> tuple[str, DomSpecial | DowSpecial] | None:
+    """``L``, ``LW``, ``15W`` (day of month) or ``5L``, ``FRI#2`` (day of week), else ``None``."""
+    if index == 2:
+        match = _SPECIAL_DOM.match(token)
+        if match is None:
+            return None
+        if match.group("day") is None:
+            kind = token.upper()
+            return kind, (kind, 0)
+        day = int(match.group("day"))
+        if not 1 <= day <= 31:
+            raise CronParseError(
+                f"cron field 'day_of_month': bad token {token!r} ({day} is outside 1..31)"
+            )
+        return f"{day}W", ("W", day)
+    match = _SPECIAL_DOW.match(token)
+    if match is None:
+        return None
+    day_text = match.group("day").upper()
+    if day_text.isdigit():
+        weekday = int(day_text)
+        if weekday > 7:
+            raise CronParseError(
+                f"cron field 'day_of_week': bad token {token!r} ({weekday} is outside 0..7)"
+            )
+    elif day_text in names:
+        weekday = names.index(day_text)
+    else:
+        raise CronParseError(
+            f"cron field 'day_of_week': bad token {token!r} ({day_text!r} is not a day)"
+        )
+    weekday %= 7
+    if match.group("last"):
+        return f"{weekday}L", (weekday, -1)
+    nth = int(match.group("nth"))
+    if not 1 <= nth <= 5:
+        raise CronParseError(
+            f"cron field 'day_of_week': bad token {token!r} (#{nth}: a month has weeks 1..5)"
+        )
+    return f"{weekday}#{nth}", (weekday, nth)
 
 
 def _parse_token(
@@ -126,6 +201,8 @@ def _parse_token(
     elif "-" in base:
         first, _, last = base.partition("-")
         start, stop = number(first), number(last)
+        if name == "day_of_week" and stop == 0 and start > 0:
+            stop = 7  # SAT-SUN, 5-0: a range may end on Sunday by either of its numbers
         if start > stop:
             raise CronParseError(f"cron field {name!r}: bad token {token!r} (range goes backwards)")
         base_text = f"{start}-{stop}"
@@ -152,25 +229,31 @@ def _prev_in(values: tuple[int, ...], value: int) -> int | None:
 
 
 class CronExpr:
-    """A parsed five-field cron expression. Immutable, hashable, equal when built equal."""
+    """A parsed cron expression (five fields, or six with seconds first). Immutable, hashable."""
 
     __slots__ = (
         "_days",
+        "_dom_special",
         "_dom_star",
         "_dow",
+        "_dow_special",
         "_dow_star",
         "_hours",
         "_minutes",
         "_months",
+        "_seconds",
         "_text",
     )
 
     _text: str
+    _seconds: tuple[int, ...] | None
     _minutes: tuple[int, ...]
     _hours: tuple[int, ...]
     _days: tuple[int, ...]
     _months: tuple[int, ...]
     _dow: frozenset[int]
+    _dom_special: tuple[DomSpecial, ...]
+    _dow_special: tuple[DowSpecial, ...]
     _dom_star: bool
     _dow_star: bool
 
@@ -178,25 +261,42 @@ class CronExpr:
         raw = expr.strip()
         alias = _ALIASES.get(raw.lower())
         fields = (alias or raw).split()
-        if len(fields) != 5:
+        if len(fields) not in (5, 6):
             raise CronParseError(
                 f"cron expression {expr!r} has {len(fields)} fields; expected 5 "
-                "(minute hour day_of_month month day_of_week) or an @alias"
+                "(minute hour day_of_month month day_of_week), 6 (second first) or an @alias"
             )
-        parsed = [_parse_field(text, i) for i, text in enumerate(fields)]
-        object.__setattr__(self, "_text", " ".join(text for text, _ in parsed))
+        seconds: tuple[str, tuple[int, ...]] | None = None
+        if len(fields) == 6:
+            seconds = _parse_field(fields[0], -1)
+            fields = fields[1:]
+        dom_special: list[tuple[Any, int]] = []
+        dow_special: list[tuple[Any, int]] = []
+        parsed = [
+            _parse_field(text, i, dom_special if i == 2 else dow_special if i == 4 else None)
+            for i, text in enumerate(fields)
+        ]
+        text = " ".join(t for t, _ in parsed)
+        object.__setattr__(self, "_text", text if seconds is None else f"{seconds[0]} {text}")
+        object.__setattr__(self, "_seconds", None if seconds is None else seconds[1])
         object.__setattr__(self, "_minutes", parsed[0][1])
         object.__setattr__(self, "_hours", parsed[1][1])
         object.__setattr__(self, "_days", parsed[2][1])
         object.__setattr__(self, "_months", parsed[3][1])
         object.__setattr__(self, "_dow", frozenset(parsed[4][1]))
+        object.__setattr__(self, "_dom_special", tuple(dom_special))
+        object.__setattr__(self, "_dow_special", tuple(dow_special))
         object.__setattr__(self, "_dom_star", fields[2].startswith("*"))
         object.__setattr__(self, "_dow_star", fields[4].startswith("*"))
         if self._dom_star or self._dow_star:
-            feasible = self._dow_star is False or any(
-                day <= (29 if month == 2 else calendar.monthrange(2001, month)[1])
-                for month in self._months
-                for day in self._days
+            feasible = (
+                self._dow_star is False
+                or bool(self._dom_special)
+                or any(
+                    day <= (29 if month == 2 else calendar.monthrange(2001, month)[1])
+                    for month in self._months
+                    for day in self._days
+                )
             )
             if not feasible:
                 raise CronParseError(
@@ -216,11 +316,18 @@ class CronExpr:
         day_of_month: str | int = "*",
         month: str | int = "*",
         day_of_week: str | int = "*",
+        second: str | int | None = None,
     ) -> CronExpr:
-        parts = [str(f).replace(" ", "") for f in (minute, hour, day_of_month, month, day_of_week)]
+        given = (minute, hour, day_of_month, month, day_of_week)
+        parts = [str(f).replace(" ", "") for f in given]
         for (name, *_), part in zip(_FIELDS, parts, strict=True):
             if not part:
                 raise CronParseError(f"cron field {name!r} is empty")
+        if second is not None:
+            sec = str(second).replace(" ", "")
+            if not sec:
+                raise CronParseError("cron field 'second' is empty")
+            parts.insert(0, sec)
         return cls(" ".join(parts))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -244,27 +351,75 @@ class CronExpr:
     @property
     def fields(self) -> tuple[str, str, str, str, str]:
         """The five canonical field texts (minute, hour, day_of_month, month, day_of_week)."""
-        minute, hour, dom, month, dow = self._text.split(" ")
+        parts = self._text.split(" ")
+        minute, hour, dom, month, dow = parts[-5:]
         return minute, hour, dom, month, dow
+
+    @property
+    def second(self) -> str | None:
+        """The canonical seconds field, or ``None`` for a five-field expression."""
+        return None if self._seconds is None else self._text.split(" ")[0]
+
+    @property
+    def unit(self) -> timedelta:
+        """How long one occurrence lasts: a minute, or a second when seconds are given."""
+        return _MINUTE if self._seconds is None else _SECOND
 
     # -- matching -----------------------------------------------------------------------------
 
     def _day_ok(self, year: int, month: int, day: int) -> bool:
         if month not in self._months:
             return False
-        in_dom = day in self._days
-        in_dow = (calendar.weekday(year, month, day) + 1) % 7 in self._dow
+        weekday = (calendar.weekday(year, month, day) + 1) % 7
+        in_dom = day in self._days or (
+            bool(self._dom_special) and _dom_special_ok(self._dom_special, year, month, day)
+        )
+        in_dow = weekday in self._dow or (
+            bool(self._dow_special)
+            and _dow_special_ok(self._dow_special, year, month, day, weekday)
+        )
         if self._dom_star or self._dow_star:
             return in_dom and in_dow
         return in_dom or in_dow
 
     def matches(self, dt: datetime) -> bool:
-        """Whether ``dt``'s wall-clock minute (in its own zone) is one of the expression's."""
+        """Whether ``dt``'s wall-clock minute (second, with seconds) in its zone is one of ours."""
         return (
-            dt.minute in self._minutes
+            (self._seconds is None or dt.second in self._seconds)
+            and dt.minute in self._minutes
             and dt.hour in self._hours
             and self._day_ok(dt.year, dt.month, dt.day)
         )
+
+    def _next_wall_unit(self, wall: datetime) -> datetime | None:
+        """Earliest matching wall occurrence >= ``wall`` (whole minute, or second)."""
+        seconds = self._seconds
+        if seconds is None:
+            return self._next_wall(wall)
+        minute = wall.replace(second=0)
+        found = self._next_wall(minute)
+        if found == minute:
+            second = _next_in(seconds, wall.second)
+            if second is not None:
+                return found.replace(second=second)
+            after = _add(minute, _MINUTE)
+            found = None if after is None else self._next_wall(after)
+        return None if found is None else found.replace(second=seconds[0])
+
+    def _prev_wall_unit(self, wall: datetime) -> datetime | None:
+        """Latest matching wall occurrence <= ``wall`` (whole minute, or second)."""
+        seconds = self._seconds
+        if seconds is None:
+            return self._prev_wall(wall)
+        minute = wall.replace(second=0)
+        found = self._prev_wall(minute)
+        if found == minute:
+            second = _prev_in(seconds, wall.second)
+            if second is not None:
+                return found.replace(second=second)
+            before = _add(minute, -_MINUTE)
+            found = None if before is None else self._prev_wall(before)
+        return None if found is None else found.replace(second=seconds[-1])
 
     def _next_wall(self, wall: datetime) -> datetime | None:
         """Earliest matching wall minute >= ``wall`` (naive, whole minute)."""
@@ -279,6 +434,12 @@ class CronExpr:
                 wall = wall.replace(year=year, month=month, day=1, hour=0, minute=0)
                 continue
             if not self._day_ok(wall.year, wall.month, wall.day):
+                # jump straight to the month's next matching day, or past its end
+                day = _next_in(_month_days(self, wall.year, wall.month), wall.day + 1)
+                if day is not None:
+                    wall = wall.replace(day=day, hour=0, minute=0)
+                    continue
+                wall = wall.replace(day=calendar.monthrange(wall.year, wall.month)[1])
                 nxt_day = _next_day(wall)
                 if nxt_day is None:
                     return None
@@ -318,7 +479,12 @@ class CronExpr:
                 wall = wall.replace(year=year, month=month, day=last, hour=23, minute=59)
                 continue
             if not self._day_ok(wall.year, wall.month, wall.day):
-                prev = _add(wall.replace(hour=23, minute=59), timedelta(days=-1))
+                # jump straight to the month's previous matching day, or before its start
+                day = _prev_in(_month_days(self, wall.year, wall.month), wall.day - 1)
+                if day is not None:
+                    wall = wall.replace(day=day, hour=23, minute=59)
+                    continue
+                prev = _add(wall.replace(day=1, hour=23, minute=59), timedelta(days=-1))
                 if prev is None:
                     return None
                 wall = prev
@@ -345,22 +511,23 @@ class CronExpr:
 
     def next_after(self, dt: datetime) -> datetime:
         """Earliest instant strictly after ``dt`` that starts a matching minute (UTC)."""
-        tz, instant, wall = _split(dt)
-        candidate = _add(wall, _MINUTE)
+        unit = self.unit
+        tz, instant, wall = _split(dt, whole_seconds=self._seconds is not None)
+        candidate = _add(wall, unit)
         while candidate is not None:
-            found = self._next_wall(candidate)
+            found = self._next_wall_unit(candidate)
             if found is None:
                 break
             result = localize(found, tz)
             if result > instant:
                 return result
             # Only in the repeated hour of a fall back: that wall time already happened.
-            candidate = _add(found, _MINUTE)
+            candidate = _add(found, unit)
         raise ValueError(f"cron expression {self._text!r} has no match after {dt.isoformat()}")
 
     def prev_at_or_before(self, dt: datetime) -> datetime | None:
         """Latest instant at or before ``dt`` that starts a matching minute (UTC), if any."""
-        tz, instant, wall = _split(dt)
+        tz, instant, wall = _split(dt, whole_seconds=self._seconds is not None)
         if dt.astimezone(tz).fold:
             # In the repeated hour, later wall times (first pass) are already in the past.
             first = wall.replace(tzinfo=tz, fold=0).utcoffset()
@@ -370,24 +537,26 @@ class CronExpr:
             wall = wall + (first - second)
         candidate: datetime | None = wall
         while candidate is not None:
-            found = self._prev_wall(candidate)
+            found = self._prev_wall_unit(candidate)
             if found is None:
                 return None
             result = localize(found, tz)
             if result <= instant:
                 return result
-            candidate = _add(found, -_MINUTE)
+            candidate = _add(found, -self.unit)
         return None  # pragma: no cover - the loop ends at datetime.min
 
 
-def _split(dt: datetime) -> tuple[tzinfo, datetime, datetime]:
-    """(zone, the instant in UTC, the wall-clock minute in the zone as a naive datetime)."""
+def _split(dt: datetime, *, whole_seconds: bool = False) -> tuple[tzinfo, datetime, datetime]:
+    """(zone, the instant in UTC, the wall-clock minute (or second) in the zone, naive)."""
     tz = dt.tzinfo
     if tz is None or dt.utcoffset() is None:
         raise ValueError(f"datetime {dt!r} is naive; cron arithmetic needs an aware datetime")
     instant = dt.astimezone(_UTC)
     local = instant.astimezone(tz)
-    wall = local.replace(tzinfo=None, second=0, microsecond=0, fold=0)
+    wall = local.replace(tzinfo=None, microsecond=0, fold=0)
+    if not whole_seconds:
+        wall = wall.replace(second=0)
     return tz, instant, wall
 
 
@@ -401,3 +570,54 @@ def _add(wall: datetime, delta: timedelta) -> datetime | None:
 def _next_day(wall: datetime) -> datetime | None:
     nxt = _add(wall.replace(hour=0, minute=0), timedelta(days=1))
     return nxt
+
+
+@lru_cache(maxsize=4096)
+def _month_days(expr: CronExpr, year: int, month: int) -> tuple[int, ...]:
+    """The days of one month on which ``expr`` matches (for jumping over the others)."""
+    length = calendar.monthrange(year, month)[1]
+    return tuple(day for day in range(1, length + 1) if expr._day_ok(year, month, day))
+
+
+def _nearest_weekday(year: int, month: int, day: int) -> int:
+    """The weekday (Mon-Fri) nearest ``day`` without leaving the month (``15W``).
+
+    A day the month lacks stands for its last day (``31W`` in June is June's last weekday), as
+    croniter reads it.
+    """
+    length = calendar.monthrange(year, month)[1]
+    day = min(day, length)
+    weekday = calendar.weekday(year, month, day)  # Monday = 0
+    if weekday == 5:  # Saturday: the Friday before, or the Monday after on the 1st
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:  # Sunday: the Monday after, or the Friday before on the last day
+        return day + 1 if day < length else day - 2
+    return day
+
+
+def _dom_special_ok(specials: tuple[DomSpecial, ...], year: int, month: int, day: int) -> bool:
+    for kind, n in specials:
+        if kind == "W":
+            if _nearest_weekday(year, month, n) == day:
+                return True
+            continue
+        last = calendar.monthrange(year, month)[1]
+        if kind == "L" and day == last:
+            return True
+        if kind == "LW" and _nearest_weekday(year, month, last) == day:
+            return True
+    return False
+
+
+def _dow_special_ok(
+    specials: tuple[DowSpecial, ...], year: int, month: int, day: int, weekday: int
+) -> bool:
+    for wanted, nth in specials:
+        if wanted != weekday:
+            continue
+        if nth == -1:
+            if day + 7 > calendar.monthrange(year, month)[1]:
+                return True
+        elif (day - 1) // 7 + 1 == nth:
+            return True
+    return False

@@ -7,7 +7,8 @@ week and month cycles follow the calendar of the zone asked about (see :mod:`.pe
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
 from .parse import (
@@ -25,6 +26,8 @@ from .periods import (
     _ONE_US,
     _S,
     Bound,
+    Interval,
+    Kind,
     _CalendarCycle,
     _FixedCycle,
     _Key,
@@ -207,12 +210,21 @@ def _ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
+# TimeOfMonth.at("last"): its start offset, counted back from the month's end
+_LAST_DAY = -_D
+
+
+def _is_last(value: object) -> bool:
+    return isinstance(value, str) and " ".join(value.lower().split()) in ("last", "last day")
+
+
 class TimeOfMonth(_CalendarCycle):
     """Within each month: ``"1st"``, ``"15th 10:00"``, ``"5."``, ``5``.
 
     A day without a time as the end bound means the end of that day. Days a month does not
     have are simply absent from it: ``TimeOfMonth.on("31st")`` skips 30-day months, and a
-    window ending on the 31st ends at the month's end.
+    window ending on the 31st ends at the month's end. ``TimeOfMonth.on("last")`` is the
+    month's last day, whatever its length (28th to 31st).
     """
 
     __slots__ = ()
@@ -222,10 +234,40 @@ class TimeOfMonth(_CalendarCycle):
     _at_word = "on"
 
     @classmethod
+    def at(cls, start: Bound) -> TimeOfMonth:
+        """The one day ``start``; ``"last"`` is the last day of each month."""
+        if _is_last(start):
+            return cls._raw(_LAST_DAY, 0, "at")
+        return super().at(start)
+
+    on = at
+
+    def _set(self, s: int, e: int, kind: Kind) -> None:
+        if (s, e, kind) != (_LAST_DAY, 0, "at"):
+            super()._set(s, e, kind)
+            return
+        object.__setattr__(self, "_start", s)
+        object.__setattr__(self, "_end", e)
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_hash", hash((type(self), s, e, kind)))
+
+    def _owned(self, key: _Key, tz: tzinfo) -> Iterator[Interval]:
+        if self._start != _LAST_DAY:
+            yield from super()._owned(key, tz)
+            return
+        length = self._cycle_length(key)
+        yield Interval(self._instant(key, length - _D, tz), self._instant(key, length, tz))
+
+    @classmethod
     def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
         if value is None or isinstance(value, float):
             raise TypeError(
                 f"TimeOfMonth {side} must be a day such as '1st' or 1..31, not {value!r}"
+            )
+        if _is_last(value):
+            raise ValueError(
+                "'last' (the last day of the month) is only accepted alone: "
+                "TimeOfMonth.on('last'), monthly.on('last'), 'monthly on last'"
             )
         day, time = parse_day_of_month(value)
         if time is None:
@@ -234,6 +276,8 @@ class TimeOfMonth(_CalendarCycle):
 
     @classmethod
     def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        if offset == _LAST_DAY:
+            return "last"
         day, rest = divmod(offset, _D)
         if rest == 0 and side == "end":
             return _ordinal(day)

@@ -333,7 +333,7 @@ never = Never()
 
 
 class Cron(TimePeriod):
-    """The minutes a cron expression names; each matching minute is its own interval."""
+    """The minutes (or seconds) a cron expression names; each one is its own interval."""
 
     __slots__ = ("expr",)
 
@@ -346,19 +346,20 @@ class Cron(TimePeriod):
         day_of_month: str | int = "*",
         month: str | int = "*",
         day_of_week: str | int = "*",
+        second: str | int | None = None,
     ) -> None:
-        expr = CronExpr.from_fields(minute, hour, day_of_month, month, day_of_week)
+        expr = CronExpr.from_fields(minute, hour, day_of_month, month, day_of_week, second)
         object.__setattr__(self, "expr", expr)
 
     @classmethod
     def from_expr(cls, expr: str | CronExpr) -> Cron:
         """Build from a whole expression such as ``"*/15 9-17 * * MON-FRI"`` or ``"@daily"``."""
         parsed = expr if isinstance(expr, CronExpr) else CronExpr.parse(expr)
-        return cls(*parsed.fields)
+        return cls(*parsed.fields, second=parsed.second)
 
     def _current(self, dt: datetime) -> datetime | None:
         prev = self.expr.prev_at_or_before(dt)
-        if prev is not None and _utc(dt) < prev + timedelta(minutes=1):
+        if prev is not None and _utc(dt) < prev + self.expr.unit:
             return prev
         return None
 
@@ -366,13 +367,13 @@ class Cron(TimePeriod):
         start = self._current(dt)
         if start is None:
             start = self.expr.next_after(dt)
-        return Interval(start, start + timedelta(minutes=1))
+        return Interval(start, start + self.expr.unit)
 
     def rollback(self, dt: datetime) -> Interval:
         start = self.expr.prev_at_or_before(dt)
         if start is None:
             return Interval(MIN_UTC, MIN_UTC)
-        return Interval(start, start + timedelta(minutes=1))
+        return Interval(start, start + self.expr.unit)
 
     def __contains__(self, dt: datetime) -> bool:
         return self._current(dt) is not None
@@ -384,7 +385,7 @@ class Cron(TimePeriod):
         return hash((Cron, self.expr))
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (Cron, self.expr.fields)
+        return (Cron.from_expr, (str(self.expr),))
 
     def __str__(self) -> str:
         return str(self.expr)
