@@ -26,12 +26,19 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fcn
 
 def start(db: Path, workdir: Path, seconds: float, *how: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, str(APP), str(db), str(workdir), str(seconds), *how],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    # stderr goes to a file: a pipe would be held open by a surviving child, and reading it
+    # to the end would wait for the child as well as the scheduler
+    with open(workdir / "stderr.txt", "ab") as stderr:
+        return subprocess.Popen(
+            [sys.executable, str(APP), str(db), str(workdir), str(seconds), *how],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+
+
+def stderr_of(workdir: Path) -> str:
+    return (workdir / "stderr.txt").read_text(errors="replace")
 
 
 def body_lines(workdir: Path) -> list[tuple[str, int]]:
@@ -50,10 +57,11 @@ def wait_for_start(proc: subprocess.Popen[bytes], workdir: Path, seen: int) -> i
         if len(starts) > seen:
             return starts[seen]
         if proc.poll() is not None:
-            raise AssertionError(f"the scheduler ended: {proc.communicate()}")
+            raise AssertionError(f"the scheduler ended: {stderr_of(workdir)}")
         time.sleep(0.01)
     proc.kill()
-    raise AssertionError(f"no body started within {TIMEOUT_S} s: {proc.communicate()}")
+    proc.wait()
+    raise AssertionError(f"no body started within {TIMEOUT_S} s: {stderr_of(workdir)}")
 
 
 def is_alive(pid: int) -> bool:
@@ -82,8 +90,7 @@ def gone_within(pid: int, seconds: float) -> bool:
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=TIMEOUT_S)
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.wait(timeout=TIMEOUT_S) == -signal.SIGKILL
 
 
 @pytest.mark.parametrize(
@@ -126,8 +133,7 @@ def test_sigkill_restart_loop_never_completes_daily_twice(tmp_path: Path) -> Non
         kill(scheduler)
     last = start(db, tmp_path, 0.1)
     children.append(wait_for_start(last, tmp_path, cycles))
-    _out, err = last.communicate(timeout=TIMEOUT_S)
-    assert last.returncode == 0, err
+    assert last.wait(timeout=TIMEOUT_S) == 0, stderr_of(tmp_path)
     survivors = [pid for pid in children if not gone_within(pid, 1.0)]
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
