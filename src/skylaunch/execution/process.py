@@ -49,7 +49,9 @@ __all__ = ["ProcessExecutor", "refuse_start_while_bootstrapping"]
 #: How long the parent waits for a finished child's outcome to come through the queue.
 _RESULT_WAIT_S = 5.0
 
-#: The exit code of a child that stopped a scheduler started while it was bootstrapping.
+#: The exit code of a child that stopped a scheduler started while it was bootstrapping. The
+#: child cannot reach the queue then (its arguments are not unpickled yet): the code is the
+#: message. A task body that itself ends its process with 87 would be explained the same way.
 _NO_MAIN_GUARD_EXIT = 87
 
 #: Linux ``<sys/prctl.h>``: deliver a signal to this process when its parent thread ends.
@@ -80,8 +82,9 @@ def refuse_start_while_bootstrapping() -> None:
     process = sys.modules.get("multiprocessing.process")
     if process is None or not getattr(process.current_process(), "_inheriting", False):
         return
-    sys.stderr.write(f"skylaunch: {_NO_MAIN_GUARD}\n")
-    sys.stderr.flush()
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.write(f"skylaunch: {_NO_MAIN_GUARD}\n")
+        sys.stderr.flush()
     os._exit(_NO_MAIN_GUARD_EXIT)
 
 
