@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """\
 import os
 import time
@@ -47,6 +49,7 @@ app.run()
 TIMEOUT_S = 60.0  # the scheduler stops by itself within seconds; this only bounds a hang
 
 
+@pytest.mark.timeout(TIMEOUT_S + 30)  # the subprocess's own timeout fails first, and clearly
 def test_process_task_in_a_script_without_main_guard_fails_at_once(tmp_path: Path) -> None:
     script = tmp_path / "no_guard.py"
     script.write_text(SCRIPT)

@@ -120,6 +120,7 @@ def test_child_dies_with_its_sigkilled_scheduler(tmp_path: Path, thread: str, bo
     assert ("end", child) not in body_lines(tmp_path)  # gone: it cannot write it any more
 
 
+@pytest.mark.timeout(180)  # six scheduler starts: each imports skylaunch and spawns a child
 def test_sigkill_restart_loop_never_completes_daily_twice(tmp_path: Path) -> None:
     """Kill the scheduler mid-body several times, then let a last one finish the day's run."""
     cycles, body_s = 5, 1.5
