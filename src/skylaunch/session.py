@@ -403,6 +403,9 @@ class Session:
         A restart (``session.restart()``, ``SchedulerRestart``) runs the loop again in this
         process: inside someone else's event loop that is the only safe way (``recall``).
         """
+        from skylaunch.execution.process import refuse_start_while_bootstrapping
+
+        refuse_start_while_bootstrapping()
         while await self.scheduler.serve(until=until):
             self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
 
@@ -413,6 +416,9 @@ class Session:
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
         return, ``recall`` runs the loop again in this process.
         """
+        from skylaunch.execution.process import refuse_start_while_bootstrapping
+
+        refuse_start_while_bootstrapping()
         try:
             while asyncio.run(self.scheduler.serve(until=until)):
                 self.scheduler_logger.info("Restarting...", extra={"action": "restart"})

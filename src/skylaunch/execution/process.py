@@ -11,6 +11,15 @@ record of the run has been handled.
 
 Termination sends SIGTERM (the child turns it into ``TaskTermination``, so ``finally`` blocks
 run and a command task kills its own subprocess), then SIGKILL after ``kill_after_s``.
+
+A child never outlives its scheduler: a thread in the child waits on the pipe that
+``multiprocessing`` keeps open between parent and child (EOF means the parent is gone, however it
+died) and ends the child with ``os._exit``; on Linux the kernel also sends the child SIGKILL when
+the parent dies (``PR_SET_PDEATHSIG``), which works even while the task holds the GIL.
+
+A child that re-imports a main script without an ``if __name__ == "__main__":`` guard would
+start a scheduler of its own while bootstrapping: :func:`refuse_start_while_bootstrapping`
+stops it at once with an explanation, and the parent fails the run with the same explanation.
 """
 
 from __future__ import annotations
@@ -19,8 +28,11 @@ import io
 import logging
 import logging.handlers
 import multiprocessing
+import multiprocessing.connection
+import os
 import pickle
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,10 +44,80 @@ from skylaunch.exc import TaskSetupError, TaskTermination
 from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
 from skylaunch.log.context import RunContextFilter
 
-__all__ = ["ProcessExecutor"]
+__all__ = ["ProcessExecutor", "refuse_start_while_bootstrapping"]
 
 #: How long the parent waits for a finished child's outcome to come through the queue.
 _RESULT_WAIT_S = 5.0
+
+#: The exit code of a child that stopped a scheduler started while it was bootstrapping. The
+#: child cannot reach the queue then (its arguments are not unpickled yet): the code is the
+#: message. A task body that itself ends its process with 87 would be explained the same way.
+_NO_MAIN_GUARD_EXIT = 87
+
+#: Linux ``<sys/prctl.h>``: deliver a signal to this process when its parent thread ends.
+_PR_SET_PDEATHSIG = 1
+
+_NO_MAIN_GUARD = """\
+a scheduler was started while a process-execution child was still importing the main script.
+A task with execution="process" runs in a new Python process ("spawn" start method) that
+imports the script which started the scheduler; a script that starts the scheduler at module
+level starts it again in every child, and the task never runs. Start the scheduler only when
+the script is run, not when it is imported:
+
+    if __name__ == "__main__":
+        app.run()
+
+See "Safe importing of main module" in the documentation of Python's multiprocessing."""
+
+
+def refuse_start_while_bootstrapping() -> None:
+    """Stop a scheduler started by a child process while it imports the main script.
+
+    ``multiprocessing`` marks the current process as ``_inheriting`` while a new child imports
+    the parent's main module and unpickles its target: a scheduler started then comes from a
+    script without an ``if __name__ == "__main__":`` guard. The child explains that on stderr and
+    ends at once with an exit code its parent recognises (:meth:`ProcessExecutor._watch`).
+    Outside such a child this does nothing.
+    """
+    process = sys.modules.get("multiprocessing.process")
+    if process is None or not getattr(process.current_process(), "_inheriting", False):
+        return
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.write(f"skylaunch: {_NO_MAIN_GUARD}\n")
+        sys.stderr.flush()
+    os._exit(_NO_MAIN_GUARD_EXIT)
+
+
+def _exit_with_parent(parent_pid: int | None) -> None:
+    """In the child: end this process as soon as the scheduler that started it is gone.
+
+    Everywhere, a daemon thread waits for EOF on the parent's sentinel pipe. With a
+    ``parent_pid`` (given only when the scheduler forked this child from its main thread, see
+    :meth:`ProcessExecutor._deathsig_parent`), Linux also kills the child when the parent dies;
+    a parent that died before that was set shows as another parent pid, or as EOF already there.
+    """
+    if parent_pid is not None and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl here: the watchdog below still holds
+            pass
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+    if multiprocessing.connection.wait([sentinel], 0):  # already gone: not a moment of work
+        os._exit(1)
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # the parent closed its end of the pipe: it is gone
+
+    threading.Thread(target=watch, name="skylaunch:parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +132,9 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise TaskTermination("terminated by the scheduler (SIGTERM)")
 
 
-def _child_main(call: TaskCall, queue: Any, level: int) -> None:
+def _child_main(call: TaskCall, queue: Any, level: int, parent_pid: int | None) -> None:
     """Entry point of the child: route logging to the parent, run, send the outcome."""
+    _exit_with_parent(parent_pid)
     signal.signal(signal.SIGTERM, _on_sigterm)
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -198,7 +281,7 @@ class ProcessExecutor:
             ) from exc
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_child_main,
-            args=(call, queue, logging.getLogger().getEffectiveLevel()),
+            args=(call, queue, logging.getLogger().getEffectiveLevel(), self._deathsig_parent()),
             name=f"skylaunch:{call.task_name}",
             daemon=self.daemon,
         )
@@ -238,6 +321,20 @@ class ProcessExecutor:
             self._stop_listener()
 
     # --- inside -----------------------------------------------------------------------------
+    def _deathsig_parent(self) -> int | None:
+        """This pid when a child started now may ask Linux to kill it when its parent dies.
+
+        ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child ends, not the
+        process: it is safe only from the main thread (whose end is the process's). A scheduler
+        run in another thread, and ``forkserver`` (whose children are the server's), leave it
+        to the pipe watchdog alone.
+        """
+        if self._ctx.get_start_method() == "forkserver":
+            return None
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        return os.getpid()
+
     def alive(self) -> list[Any]:
         """Child processes still running (for shutdown checks and tests)."""
         with self._lock:
@@ -284,6 +381,12 @@ class ProcessExecutor:
         outcome = run.outcome
         if run.reason is not None and (outcome is None or outcome.action != "inaction"):
             outcome = Outcome(run.run_id, "terminate", exc_text=run.reason)
+        elif outcome is None and code == _NO_MAIN_GUARD_EXIT:
+            outcome = Outcome(
+                run.run_id,
+                "fail",
+                exc_text=f"the child process stopped (exit code {code}): " + _NO_MAIN_GUARD,
+            )
         elif outcome is None:
             outcome = Outcome(
                 run.run_id,
