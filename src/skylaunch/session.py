@@ -24,6 +24,7 @@ from skylaunch.conds.base import Condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.execution.base import Executor, Outcome
+from skylaunch.execution.guard import refuse_start_while_bootstrapping
 from skylaunch.execution.main import MainExecutor
 from skylaunch.history import Action, TaskHistory
 from skylaunch.hooks import HookRound
@@ -403,8 +404,6 @@ class Session:
         A restart (``session.restart()``, ``SchedulerRestart``) runs the loop again in this
         process: inside someone else's event loop that is the only safe way (``recall``).
         """
-        from skylaunch.execution.process import refuse_start_while_bootstrapping
-
         refuse_start_while_bootstrapping()
         while await self.scheduler.serve(until=until):
             self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
@@ -416,8 +415,6 @@ class Session:
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
         return, ``recall`` runs the loop again in this process.
         """
-        from skylaunch.execution.process import refuse_start_while_bootstrapping
-
         refuse_start_while_bootstrapping()
         try:
             while asyncio.run(self.scheduler.serve(until=until)):

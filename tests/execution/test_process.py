@@ -9,7 +9,8 @@ import threading
 import pytest
 
 from skylaunch.execution import process
-from skylaunch.execution.process import ProcessExecutor, refuse_start_while_bootstrapping
+from skylaunch.execution.guard import NO_MAIN_GUARD_EXIT, refuse_start_while_bootstrapping
+from skylaunch.execution.process import ProcessExecutor
 
 
 class _Exited(Exception):
@@ -45,7 +46,7 @@ def test_refuse_start_while_bootstrapping_explains_the_guard_and_exits(
             refuse_start_while_bootstrapping()
     finally:
         del current._inheriting  # type: ignore[attr-defined]
-    assert exits == [process._NO_MAIN_GUARD_EXIT]
+    assert exits == [NO_MAIN_GUARD_EXIT]
     err = capsys.readouterr().err
     assert 'if __name__ == "__main__":' in err
     assert "Safe importing of main module" in err

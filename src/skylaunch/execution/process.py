@@ -18,7 +18,7 @@ died) and ends the child with ``os._exit``; on Linux the kernel also sends the c
 the parent dies (``PR_SET_PDEATHSIG``), which works even while the task holds the GIL.
 
 A child that re-imports a main script without an ``if __name__ == "__main__":`` guard would
-start a scheduler of its own while bootstrapping: :func:`refuse_start_while_bootstrapping`
+start a scheduler of its own while bootstrapping: :func:`skylaunch.execution.guard.refuse_start_while_bootstrapping`
 stops it at once with an explanation, and the parent fails the run with the same explanation.
 """
 
@@ -42,50 +42,16 @@ from typing import Any
 
 from skylaunch.exc import TaskSetupError, TaskTermination
 from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
+from skylaunch.execution.guard import NO_MAIN_GUARD, NO_MAIN_GUARD_EXIT
 from skylaunch.log.context import RunContextFilter
 
-__all__ = ["ProcessExecutor", "refuse_start_while_bootstrapping"]
+__all__ = ["ProcessExecutor"]
 
 #: How long the parent waits for a finished child's outcome to come through the queue.
 _RESULT_WAIT_S = 5.0
 
-#: The exit code of a child that stopped a scheduler started while it was bootstrapping. The
-#: child cannot reach the queue then (its arguments are not unpickled yet): the code is the
-#: message. A task body that itself ends its process with 87 would be explained the same way.
-_NO_MAIN_GUARD_EXIT = 87
-
 #: Linux ``<sys/prctl.h>``: deliver a signal to this process when its parent thread ends.
 _PR_SET_PDEATHSIG = 1
-
-_NO_MAIN_GUARD = """\
-a scheduler was started while a process-execution child was still importing the main script.
-A task with execution="process" runs in a new Python process ("spawn" start method) that
-imports the script which started the scheduler; a script that starts the scheduler at module
-level starts it again in every child, and the task never runs. Start the scheduler only when
-the script is run, not when it is imported:
-
-    if __name__ == "__main__":
-        app.run()
-
-See "Safe importing of main module" in the documentation of Python's multiprocessing."""
-
-
-def refuse_start_while_bootstrapping() -> None:
-    """Stop a scheduler started by a child process while it imports the main script.
-
-    ``multiprocessing`` marks the current process as ``_inheriting`` while a new child imports
-    the parent's main module and unpickles its target: a scheduler started then comes from a
-    script without an ``if __name__ == "__main__":`` guard. The child explains that on stderr and
-    ends at once with an exit code its parent recognises (:meth:`ProcessExecutor._watch`).
-    Outside such a child this does nothing.
-    """
-    process = sys.modules.get("multiprocessing.process")
-    if process is None or not getattr(process.current_process(), "_inheriting", False):
-        return
-    if sys.stderr is not None:  # None under pythonw
-        sys.stderr.write(f"skylaunch: {_NO_MAIN_GUARD}\n")
-        sys.stderr.flush()
-    os._exit(_NO_MAIN_GUARD_EXIT)
 
 
 def _exit_with_parent(parent_pid: int | None) -> None:
@@ -381,11 +347,11 @@ class ProcessExecutor:
         outcome = run.outcome
         if run.reason is not None and (outcome is None or outcome.action != "inaction"):
             outcome = Outcome(run.run_id, "terminate", exc_text=run.reason)
-        elif outcome is None and code == _NO_MAIN_GUARD_EXIT:
+        elif outcome is None and code == NO_MAIN_GUARD_EXIT:
             outcome = Outcome(
                 run.run_id,
                 "fail",
-                exc_text=f"the child process stopped (exit code {code}): " + _NO_MAIN_GUARD,
+                exc_text=f"the child process stopped (exit code {code}): " + NO_MAIN_GUARD,
             )
         elif outcome is None:
             outcome = Outcome(
