@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 
 from skylaunch.exc import RepoUnavailableError, TaskLoggingError
-from skylaunch.log._queued import backoff_delay
-from skylaunch.log.repos.base import field_getter
 from skylaunch.log import (
     LogRecord,
     MemoryRepo,
@@ -26,6 +24,8 @@ from skylaunch.log import (
     restore_recent,
     restore_times,
 )
+from skylaunch.log._queued import backoff_delay
+from skylaunch.log.repos.base import field_getter
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
@@ -333,7 +333,7 @@ def test_close_stops_the_thread_and_keeps_pending(caplog: pytest.LogCaptureFixtu
     assert not thread.is_alive()
     assert handler.pending == 1
     assert handler.dropped == 1
-    assert "closed with 1 item(s) unwritten" in caplog.text
+    assert "closed with 1 record(s) unwritten" in caplog.text
 
 
 def test_argument_checks() -> None:

@@ -44,7 +44,7 @@ _scheduler_log = logging.getLogger("skylaunch.scheduler")
 
 def backoff_delay(failures: int, initial_s: float, max_s: float) -> float:
     """The wait before the next attempt after ``failures`` consecutive failures (>= 1)."""
-    return min(max_s, initial_s * 2 ** min(failures - 1, 60))
+    return float(min(max_s, initial_s * 2.0 ** min(failures - 1, 60)))
 
 
 def check_positive(owner: str, name: str, value: object, *, integer: bool = False) -> None:
@@ -58,13 +58,15 @@ def check_positive(owner: str, name: str, value: object, *, integer: bool = Fals
 class QueuedWriter(Generic[T]):
     """A bounded queue written out by one worker thread, in order, in batches.
 
+    ``describe`` names the output in reports (a URL without its password, a mail server);
+    ``name_items`` names rejected items in them.
+
     ``write(batch)`` stores a batch or raises. ``is_transient(exc)`` says whether a failure is
     worth retrying. ``isolate`` retries a rejected batch one item at a time so only the bad
     items are rejected (for writes that are all-or-nothing, such as one SQL insert).
     ``on_reject(items, exc)`` is told about rejected items; by default they are reported here,
     rate-limited. ``on_stop`` runs on the worker thread when it ends (to release a connection
-    the worker may still be using), or at close when no worker was ever started. ``describe``
-    names the output in reports (a URL without its password, a mail server).
+    the worker may still be using), or at close when no worker was ever started.
     """
 
     def __init__(
@@ -82,6 +84,8 @@ class QueuedWriter(Generic[T]):
         isolate: bool = False,
         on_reject: Callable[[list[T], BaseException], None] | None = None,
         on_stop: Callable[[], None] | None = None,
+        name_items: Callable[[list[T]], str] | None = None,
+        unit: str = "item",
         thread_name: str = "skylaunch-output",
         logger: logging.Logger = _scheduler_log,
         monotonic: Callable[[], float] = time.monotonic,
@@ -98,6 +102,8 @@ class QueuedWriter(Generic[T]):
         self._isolate = isolate
         self._on_reject = on_reject
         self._on_stop = on_stop
+        self._name_items = name_items
+        self._unit = unit
         self._thread_name = thread_name
         self._log = logger
         self._monotonic = monotonic
@@ -194,9 +200,7 @@ class QueuedWriter(Generic[T]):
                 return True
             self._retry_at = 0.0
             self._cond.notify_all()
-            self._cond.wait_for(
-                lambda: self._settled_locked() >= target or self._stopped, timeout
-            )
+            self._cond.wait_for(lambda: self._settled_locked() >= target or self._stopped, timeout)
             return self._settled_locked() >= target
 
     def close(self, timeout: float | None = None) -> bool:
@@ -223,17 +227,19 @@ class QueuedWriter(Generic[T]):
             self._on_stop()
         if unsent:
             self._log.warning(
-                "%s: closed with %d item(s) unwritten after %.1f s (total dropped %d)",
+                "%s: closed with %d %s(s) unwritten after %.1f s (total dropped %d)",
                 self.describe,
                 unsent,
+                self._unit,
                 wait,
                 self.dropped,
             )
         elif pending_drops:
             self._log.warning(
-                "%s: closed; dropped %d item(s) since the last report (total dropped %d)",
+                "%s: closed; dropped %d %s(s) since the last report (total dropped %d)",
                 self.describe,
                 pending_drops,
+                self._unit,
                 self.dropped,
             )
         return unsent == 0
@@ -260,10 +266,11 @@ class QueuedWriter(Generic[T]):
 
     def _report_drops(self, new: int, total: int) -> None:
         self._log.warning(
-            "%s: dropped %d item(s) since the last report (total dropped %d): the queue of %d "
+            "%s: dropped %d %s(s) since the last report (total dropped %d): the queue of %d "
             "is full or the output is closed",
             self.describe,
             new,
+            self._unit,
             total,
             self.max_queue,
         )
@@ -301,11 +308,12 @@ class QueuedWriter(Generic[T]):
         new, queued, with_traceback = report
         self._log.error(
             "%s: write failed (%d failed attempt(s) since the last report, %d in all; %d "
-            "item(s) queued; retrying with backoff): %s: %s",
+            "%s(s) queued; retrying with backoff): %s: %s",
             self.describe,
             new,
             self.failures,
             queued,
+            self._unit,
             type(exc).__name__,
             exc,
             exc_info=exc if with_traceback else None,
@@ -316,11 +324,12 @@ class QueuedWriter(Generic[T]):
             report = self._failure_report_due_locked(self._monotonic(), exc)
         if report is None:
             return
+        what = self._name_items(items) if self._name_items else f"{len(items)} {self._unit}(s)"
         self._log.error(
-            "%s: the backend refused %d item(s) (%d refused in all; not retried): %s: %s",
+            "%s: %s refused for good (%d in all; not retried): %s: %s",
             self.describe,
-            len(items),
-            self.rejected,
+            what,
+            self.rejected + len(items),
             type(exc).__name__,
             exc,
             exc_info=exc if report[2] else None,
@@ -383,30 +392,35 @@ class QueuedWriter(Generic[T]):
                     return
                 self._attempt(items)
 
-    def _attempt(self, items: list[T]) -> None:
+    def _try(self, items: list[T]) -> Exception | None:
+        """Write ``items``; the exception it raised, if any."""
         try:
             self._write(items)
         except Exception as exc:
-            if self._is_transient(exc):
-                self._transient(exc)
-            elif self._isolate and len(items) > 1:
-                self._one_by_one(items)
-            else:
-                self._settle(0, items, exc)
-        else:
+            return exc
+        return None
+
+    def _attempt(self, items: list[T]) -> None:
+        exc = self._try(items)
+        if exc is None:
             self._settle(len(items), [], None)
+        elif self._is_transient(exc):
+            self._transient(exc)
+        elif self._isolate and len(items) > 1:
+            self._one_by_one(items)
+        else:
+            self._settle(0, items, exc)
 
     def _one_by_one(self, items: Sequence[T]) -> None:
         for item in items:
-            try:
-                self._write([item])
-            except Exception as exc:
-                if self._is_transient(exc):
-                    self._transient(exc)
-                    return
-                self._settle(0, [item], exc)
-            else:
+            exc = self._try([item])
+            if exc is None:
                 self._settle(1, [], None)
+            elif self._is_transient(exc):
+                self._transient(exc)
+                return
+            else:
+                self._settle(0, [item], exc)
 
     def _transient(self, exc: BaseException) -> None:
         with self._cond:
@@ -414,29 +428,29 @@ class QueuedWriter(Generic[T]):
         self._report_failure(report, exc)
 
     def _settle(self, written: int, rejected: list[T], exc: BaseException | None) -> None:
-        """Take ``written`` written items, then the ``rejected`` ones, off the queue's head."""
-        recovered = 0
+        """Take ``written`` written items, then the ``rejected`` ones, off the queue's head.
+
+        Reports come first, so whoever waits in :meth:`flush` sees them once it returns.
+        """
+        if written and self._consecutive:
+            self._log.info(
+                "%s: writing again after %d failed attempt(s)", self.describe, self._consecutive
+            )
+        if exc is not None:
+            self.last_error = exc
+            if self._on_reject is not None:
+                self._on_reject(rejected, exc)
+            else:
+                self._report_rejected(rejected, exc)
         with self._cond:
             if self._stopped:
                 return  # close() already counted what was left
             for _ in range(written + len(rejected)):
                 self._queue.popleft()
             self.written += written
-            if written and self._consecutive:
-                recovered = self._consecutive
+            if written:
                 self._consecutive = 0
-            if exc is not None:
-                self.rejected += len(rejected)
-                self.last_error = exc
+            self.rejected += len(rejected)
             if not self._queue:
                 self.failing = False
             self._cond.notify_all()
-        if recovered:
-            self._log.info(
-                "%s: writing again after %d failed attempt(s)", self.describe, recovered
-            )
-        if exc is not None:
-            if self._on_reject is not None:
-                self._on_reject(rejected, exc)
-            else:
-                self._report_rejected(rejected, exc)

@@ -143,6 +143,7 @@ class RepoHandler(logging.Handler):
             close_timeout_s=flush_timeout_s,
             isolate=self._ours,
             on_reject=self._rejected,
+            unit="record",
             thread_name=f"skylaunch-repo-writer-{id(self):x}",
             monotonic=monotonic,
         )
