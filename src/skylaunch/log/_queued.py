@@ -227,11 +227,14 @@ class QueuedWriter(Generic[T]):
             self._on_stop()
         if unsent:
             self._log.warning(
-                "%s: closed with %d %s(s) unwritten after %.1f s (total dropped %d)",
+                "%s: closed with %d %s(s) unwritten after %.1f s; dropped %d %s(s) since the "
+                "last report (total dropped %d)",
                 self.describe,
                 unsent,
                 self._unit,
                 wait,
+                pending_drops,
+                self._unit,
                 self.dropped,
             )
         elif pending_drops:
