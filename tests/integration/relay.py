@@ -88,7 +88,7 @@ class Relay:
         while not self._closed:
             try:
                 client, _ = self._listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -124,7 +124,7 @@ class Relay:
         while not self._closed:
             try:
                 data = source.recv(65536)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 break

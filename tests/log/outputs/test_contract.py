@@ -97,7 +97,9 @@ def repo_output(pg_url: str) -> Iterator[Factory]:
             with direct.connect() as conn:
                 return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())
 
-        return Output(handler, relay, delivered, lambda t: handler.flush(t), lambda: handler.dropped)
+        return Output(
+            handler, relay, delivered, lambda t: handler.flush(t), lambda: handler.dropped
+        )
 
     yield make
     for relay, engine, handler in made:
