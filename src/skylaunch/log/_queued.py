@@ -31,7 +31,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
@@ -64,7 +64,8 @@ class QueuedWriter(Generic[T]):
     ``write(batch)`` stores a batch or raises. ``is_transient(exc)`` says whether a failure is
     worth retrying. ``isolate`` retries a rejected batch one item at a time so only the bad
     items are rejected (for writes that are all-or-nothing, such as one SQL insert).
-    ``on_reject(items, exc)`` is told about rejected items; by default they are reported here,
+    ``on_failing(flag)`` is told when :attr:`failing` changes (a flag a hot path can read
+    as a plain attribute). ``on_reject(items, exc)`` is told about rejected items; by default they are reported here,
     rate-limited. ``on_stop`` runs on the worker thread when it ends (to release a connection
     the worker may still be using), or at close when no worker was ever started.
     """
@@ -84,6 +85,7 @@ class QueuedWriter(Generic[T]):
         isolate: bool = False,
         on_reject: Callable[[list[T], BaseException], None] | None = None,
         on_stop: Callable[[], None] | None = None,
+        on_failing: Callable[[bool], None] | None = None,
         name_items: Callable[[list[T]], str] | None = None,
         unit: str = "item",
         thread_name: str = "skylaunch-output",
@@ -102,6 +104,7 @@ class QueuedWriter(Generic[T]):
         self._isolate = isolate
         self._on_reject = on_reject
         self._on_stop = on_stop
+        self._on_failing = on_failing
         self._name_items = name_items
         self._unit = unit
         self._thread_name = thread_name
@@ -115,7 +118,10 @@ class QueuedWriter(Generic[T]):
         """Fresh state: at construction, and in a forked child (the parent's thread is not ours)."""
         self._pid = os.getpid()
         self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[T] = deque()
+        if hasattr(self, "_queue"):
+            self._queue.clear()  # the same deque: callers may hold it (see ``queue_view``)
+        else:
+            self._queue: deque[T] = deque()
         self._thread: threading.Thread | None = None
         self._closing = False
         self._stopped = False
@@ -131,8 +137,7 @@ class QueuedWriter(Generic[T]):
         """Failed write attempts the backend may recover from (each retried)."""
         self.last_error: BaseException | None = None
         """The most recent failure, transient or not."""
-        self.failing = False
-        """True from a transient failure until the queue has been written out."""
+        self._failing = False
         self._consecutive = 0
         self._retry_at = 0.0
         self._dropped_reported = 0
@@ -147,6 +152,22 @@ class QueuedWriter(Generic[T]):
     def pending(self) -> int:
         """Items waiting to be written (the batch in flight included)."""
         return len(self._queue)
+
+    @property
+    def failing(self) -> bool:
+        """True from a transient failure until the queue has been written out."""
+        return self._failing
+
+    def _set_failing(self, value: bool) -> None:
+        if value is not self._failing:
+            self._failing = value
+            if self._on_failing is not None:
+                self._on_failing(value)
+
+    @property
+    def queue_view(self) -> Sized:
+        """The queue itself, for a hot path's emptiness test (read only, no lock)."""
+        return self._queue
 
     @property
     def idle(self) -> bool:
@@ -283,7 +304,7 @@ class QueuedWriter(Generic[T]):
         self.failures += 1
         self._consecutive += 1
         self.last_error = exc
-        self.failing = True
+        self._set_failing(True)
         delay = backoff_delay(self._consecutive, self.backoff_s, self.max_backoff_s)
         now = self._monotonic()
         self._retry_at = now + delay
@@ -455,5 +476,5 @@ class QueuedWriter(Generic[T]):
                 self._consecutive = 0
             self.rejected += len(rejected)
             if not self._queue:
-                self.failing = False
+                self._set_failing(False)
             self._cond.notify_all()

@@ -117,8 +117,7 @@ class RepoHandler(logging.Handler):
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self._ours = isinstance(repo, BaseRepo)
-        self.background = not isinstance(repo, MemoryRepo) if background is None else background
-        """Whether writes happen on the handler's thread (never on the caller's)."""
+        self._inline = isinstance(repo, MemoryRepo) if background is None else not background
         # The fast path: our memory repo, with no model override and a model the trusted
         # fields fill completely.
         trusted = getattr(repo, "add_trusted", None)
@@ -130,6 +129,9 @@ class RepoHandler(logging.Handler):
             else None
         )
         self._errors: deque[TaskLoggingError] = deque()
+        self.failing = False
+        """True from a transient write failure until the queue has been written out (a plain
+        attribute: the scheduler reads it after every record)."""
         transient = self.transient_errors
         self._writer: QueuedWriter[Any] = QueuedWriter(
             f"Task records to {repo!r}",
@@ -143,13 +145,21 @@ class RepoHandler(logging.Handler):
             close_timeout_s=flush_timeout_s,
             isolate=self._ours,
             on_reject=self._rejected,
+            on_failing=self._set_failing,
             unit="record",
             thread_name=f"skylaunch-repo-writer-{id(self):x}",
             monotonic=monotonic,
         )
 
+        self._queued = self._writer.queue_view  # the hot path's "is anything waiting?"
+
     def __repr__(self) -> str:
         return f"<RepoHandler {self.repo!r} pending={self.pending}>"
+
+    @property
+    def background(self) -> bool:
+        """Whether writes happen on the handler's thread (never on the caller's)."""
+        return not self._inline
 
     @property
     def pending(self) -> int:
@@ -167,11 +177,6 @@ class RepoHandler(logging.Handler):
         return self._writer.written
 
     @property
-    def failing(self) -> bool:
-        """True from a transient write failure until the queue has been written out."""
-        return self._writer.failing
-
-    @property
     def last_error(self) -> BaseException | None:
         """The most recent write failure (transient or not), for health checks."""
         return self._writer.last_error
@@ -179,7 +184,7 @@ class RepoHandler(logging.Handler):
     @property
     def takes_trusted(self) -> bool:
         """Whether :meth:`emit_trusted` skips the ``LogRecord`` path (our memory repo)."""
-        return self._trusted is not None and not self.background
+        return self._trusted is not None and self._inline
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
         """Write a lifecycle record given as its fields (``TRUSTED_FIELDS``), no ``LogRecord``.
@@ -193,15 +198,14 @@ class RepoHandler(logging.Handler):
         self._enqueue(self.repo.to_item(fields) if self._ours else fields)
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
-        writer = self._writer
-        if self.background or not writer.idle:
-            writer.put(fields)
-            self._raise_deferred()
+        if self._inline and not self._queued:
+            try:
+                self._trusted(fields)  # type: ignore[misc]
+            except self.transient_errors as exc:
+                self._writer.put_failed(fields, exc)
             return
-        try:
-            self._trusted(fields)  # type: ignore[misc]
-        except self.transient_errors as exc:
-            writer.put_failed(fields, exc)
+        self._writer.put(fields)
+        self._raise_deferred()
 
     def pending_items(self) -> list[Any]:
         """A copy of the queued items, oldest first (restore adds them to what the repo has)."""
@@ -276,7 +280,7 @@ class RepoHandler(logging.Handler):
 
     def _enqueue(self, item: Any) -> None:
         writer = self._writer
-        if self.background or not writer.idle:
+        if not self._inline or self._queued:
             writer.put(item)
             self._raise_deferred()
             return
@@ -335,6 +339,9 @@ class RepoHandler(logging.Handler):
             error = self._refused(item, exc)
             error.__cause__ = exc
             self._errors.append(error)
+
+    def _set_failing(self, value: bool) -> None:
+        self.failing = value
 
     def _raise_deferred(self) -> None:
         if self._errors:
