@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -551,3 +553,52 @@ def test_a_task_with_its_own_logger_name_logs_there_and_still_reaches_the_repo(
         assert runs(again, "routed") == runs(app, "routed")  # daily: done for today
     finally:
         own.removeHandler(keep)
+
+
+# --- a repo that hangs -----------------------------------------------------------------------
+
+
+class Hanging:
+    """A repo of your own whose writes wait for ``gate`` (a lock held elsewhere)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.gate = threading.Event()
+        self.writer_threads: set[str] = set()
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.writer_threads.add(threading.current_thread().name)
+        self.gate.wait(30)
+        self.items.append(item)
+
+    def filter_by(self, **query: Any) -> Any:
+        found = [i for i in self.items if all(i.get(k) == v for k, v in query.items())]
+
+        class Result:
+            def all(self) -> list[dict[str, Any]]:
+                return found
+
+        return Result()
+
+
+def test_a_hanging_repo_never_holds_the_scheduler() -> None:
+    repo = Hanging()
+    app = app_on(repo, "2024-01-01 09:00")
+    handler = app.session.journal.handler
+    assert handler is not None
+    assert handler.background
+    try:
+        ran: list[int] = []
+        app.task("every 1 minute", name="tick")(lambda: ran.append(1))
+        app.session.log_flush_timeout_s = 0.0
+        started = time.monotonic()
+        run_until(app, "2024-01-01 10:00")
+        assert time.monotonic() - started < 10  # the first write waits 30 s; nothing else did
+        assert len(ran) == 60
+        assert threading.current_thread().name not in repo.writer_threads
+        assert handler.pending == 120  # run + success of every run, in order, waiting
+        repo.gate.set()
+        assert handler.flush(10)
+        assert [i["action"] for i in repo.items] == ["run", "success"] * 60
+    finally:
+        repo.gate.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -339,11 +340,19 @@ class _BrokenRepo:
 def test_failing_log_write_obeys_silence_task_logging(caplog: pytest.LogCaptureFixture) -> None:
     from skylaunch.exc import TaskLoggingError
 
+    def refused(app: Any) -> None:
+        """Wait for the repo handler's thread to have tried (and failed) the first write."""
+        handler = app.session.journal.handler
+        deadline = time.monotonic() + 10
+        while handler.last_error is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+
     app = simulated_app("2024-01-01 00:00")
     app.session.set_repo(_BrokenRepo())
 
     @app.task(every("1 minute"))
-    def job() -> None: ...
+    def job() -> None:
+        refused(app)  # the write happens on another thread; its error is raised next record
 
     with pytest.raises(TaskLoggingError, match="disk says no"):
         run_for(app, "10 minutes")
@@ -354,7 +363,8 @@ def test_failing_log_write_obeys_silence_task_logging(caplog: pytest.LogCaptureF
     app.session.set_repo(_BrokenRepo())
 
     @app.task(every("1 minute"))
-    def job2() -> None: ...
+    def job2() -> None:
+        refused(app)
 
     with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
         run_for(app, "10 minutes")

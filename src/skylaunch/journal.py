@@ -16,6 +16,7 @@ import logging
 import sys
 import weakref
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,9 @@ class Journal:
                         handler.close(session.log_flush_timeout_s)
             elif own is None and delete_existing and isinstance(handler, RepoHandler):
                 logger.removeHandler(handler)
-        handler = RepoHandler(repo)
+        handler = RepoHandler(
+            repo, max_queue=session.log_queue_max, flush_timeout_s=session.log_flush_timeout_s
+        )
         handler.addFilter(Ownership(session, status_only=True))
         logger.addHandler(handler)
         self.repo = repo
@@ -120,14 +123,16 @@ class Journal:
         session = self.session
         names = [t.name for t in session.tasks_in_order()] if task_names is None else task_names
         handler = self.handler
-        pending = handler.pending_items() if handler is not None else []
         limit = session.config.history_max_records
         for name in names:
             if name in restored:
                 continue
             try:
-                times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
-                recent = restore_recent(self.repo, name, limit=session.crash_window)
+                # Writes are held while reading, so a record is in the repo or in the queue.
+                with handler.holding_writes() if handler is not None else nullcontext():
+                    times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
+                    recent = restore_recent(self.repo, name, limit=session.crash_window)
+                    pending = handler.pending_items() if handler is not None else []
             except Exception as exc:
                 if not session.config.silence_task_logging:
                     raise TaskLoggingError(
@@ -167,7 +172,14 @@ class Journal:
             return True
         session = self.session
         wait = session.log_flush_timeout_s if timeout is None else timeout
-        if handler.flush(wait):
+        while True:
+            try:
+                done = handler.flush(wait)
+                break
+            except TaskLoggingError as exc:
+                # A record the repo refused for good; at shutdown there is nobody to raise to.
+                session.scheduler_logger.error("%s", exc, exc_info=exc)
+        if done:
             return True
         session.scheduler_logger.error(
             "%d task record(s) could not be written to %r within %.1f s (%r); they stay "

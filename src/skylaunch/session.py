@@ -45,6 +45,10 @@ class Session:
     log_flush_timeout_s: float = 10.0
     """How long shutdown (and replacing the repo) waits for buffered records to be written."""
 
+    log_queue_max: int = 100_000
+    """How many task records may wait for a slow or unavailable repo; beyond, they are dropped
+    (counted and reported). Read when the repo is set."""
+
     crash_window: int = 1000
     """How many of a task's newest records start-up searches for runs that never ended."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,6 +24,8 @@ from skylaunch.log import (
     restore_recent,
     restore_times,
 )
+from skylaunch.log._queued import backoff_delay
+from skylaunch.log.repos.base import field_getter
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
 
@@ -126,88 +129,159 @@ def test_bad_record_raises_task_logging_error_and_buffers_nothing() -> None:
     assert handler.pending == 0
 
 
+class Gate(MemoryRepo):
+    """Writes fail transiently while ``down``; every attempt is counted."""
+
+    def __init__(self, model: Any = MinimalRecord) -> None:
+        super().__init__(model)
+        self.down = True
+        self.attempts = 0
+
+    def insert_items(self, items: Sequence[Any]) -> None:
+        self.attempts += 1
+        if self.down:
+            raise RepoUnavailableError("down")
+        super().insert_items(items)
+
+
 def test_transient_failures_buffer_in_order_and_write_once() -> None:
-    clock = FakeClock()
-    repo = FlakyRepo(failures=2)
-    handler = RepoHandler(repo, retry_initial_s=1.0, retry_max_s=4.0, monotonic=clock)
-    handler._start_timer = lambda: None  # type: ignore[method-assign]  # drive retries by hand
-    handler.emit(record(created=1.0))  # fails: buffered, next try at t=1
-    assert (handler.pending, repo.attempts) == (1, 1)
+    repo = Gate()
+    handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.005)
+    handler.emit(record(created=1.0))  # written on the caller's thread: fails, queued
+    assert handler.pending == 1
     assert isinstance(handler.last_error, RepoUnavailableError)
-    handler.emit(record(created=2.0))  # not yet due: no attempt on the caller's thread
-    assert (handler.pending, repo.attempts) == (2, 1)
-    clock.now = 1.0
-    handler.emit(record(created=3.0))  # due: one attempt for the batch, fails again
-    assert (handler.pending, repo.attempts) == (3, 2)
-    clock.now = 2.0
-    handler.emit(record(created=4.0))  # backoff doubled: due at t=3
-    assert repo.attempts == 2
-    assert handler.flush()  # flush tries at once, whatever the backoff
-    assert handler.pending == 0
-    assert repo.attempts == 3
+    assert handler.failing
+    for created in (2.0, 3.0, 4.0):
+        handler.emit(record(created=created))  # queued behind it, in order
+    assert handler.flush(timeout=0.05) is False  # still down: retried, nothing written
+    assert repo.attempts >= 2
+    repo.down = False
+    assert handler.flush(timeout=10)
+    assert (handler.pending, handler.failing) == (0, False)
     assert [i.created for i in repo.filter_by().all()] == [1.0, 2.0, 3.0, 4.0]
-    handler.emit(record(created=5.0))  # healthy again: written at once
+    attempts = repo.attempts
+    handler.emit(record(created=5.0))  # healthy again: written at once, on the caller's thread
+    assert repo.attempts == attempts + 1
     assert repo.filter_by().count() == 5
+    handler.close(0)
 
 
-def test_backoff_is_capped() -> None:
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff_delay(n, 1.0, 3.0) for n in range(1, 6)] == [1.0, 2.0, 3.0, 3.0, 3.0]
+    assert backoff_delay(10**6, 0.1, 30.0) == 30.0  # no overflow after a long outage
+
+
+def test_retries_follow_the_backoff() -> None:
     clock = FakeClock()
-    handler = RepoHandler(
-        FlakyRepo(failures=10), retry_initial_s=1.0, retry_max_s=3.0, monotonic=clock
-    )
-    handler._start_timer = lambda: None  # type: ignore[method-assign]
-    delays = []
-    for _ in range(4):
-        handler.emit(record())
-        delays.append(handler._next_try - clock.now)
-        clock.now = handler._next_try
-    assert delays == [1.0, 2.0, 3.0, 3.0]
+    repo = Gate()
+    handler = RepoHandler(repo, retry_initial_s=1.0, retry_max_s=3.0, monotonic=clock)
+    handler.emit(record())
+    assert handler._writer._retry_at == 1.0  # first retry one initial delay after the failure
+    time.sleep(0.05)
+    assert repo.attempts == 1  # the handler's thread waits for the retry to be due
+    clock.now = 1.0
+    handler.flush(timeout=0.0)  # wakes the thread: the retry is due
+    deadline = time.monotonic() + 5
+    while repo.attempts < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert repo.attempts == 2
+    handler.close(0)
 
 
 def test_flush_gives_up_after_timeout_and_reports() -> None:
     repo = FlakyRepo(failures=1000)
     handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.002)
-    handler._start_timer = lambda: None  # type: ignore[method-assign]
     handler.emit(record())
     assert handler.flush() is False
     assert handler.flush(timeout=0.01) is False
     assert handler.pending == 1
+    assert repo.attempts >= 2  # retried while flush waited
     repo.failures = 0
-    assert handler.flush() is True
+    assert handler.flush(timeout=10) is True
+    handler.close(0)
 
 
-def test_background_timer_drains_the_buffer() -> None:
+def test_the_handlers_thread_drains_the_queue_by_itself() -> None:
     repo = FlakyRepo(failures=3)
     handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.002)
     for i in range(5):
         handler.emit(record(created=float(i)))
-    timer = handler._timer
-    if timer is not None:
-        timer.join(5)
+    deadline = time.monotonic() + 10
+    while handler.pending and time.monotonic() < deadline:
+        time.sleep(0.001)  # no flush: the retries are the thread's own
     assert handler.pending == 0
     assert [i.created for i in repo.filter_by().all()] == [0.0, 1.0, 2.0, 3.0, 4.0]
-    assert handler._timer is None
     handler.close()
+    thread = handler._writer._thread
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive()
 
 
 def test_permanent_failure_drops_only_the_bad_record() -> None:
     class PickyRepo(MemoryRepo):
         def insert_items(self, items: Sequence[Any]) -> None:
-            if any(i.task_name == "bad" for i in items):
+            if any(field_getter(i)("task_name") == "bad" for i in items):
                 raise RuntimeError("constraint violated")
             super().insert_items(items)
 
     repo = PickyRepo(MinimalRecord)
-    handler = RepoHandler(repo)
-    handler._buffer.extend(
-        repo.to_item({"task_name": t, "action": "run", "created": float(n)})
-        for n, t in enumerate(["a", "bad", "c"])
-    )
+    handler = RepoHandler(repo, background=True)
+    for n, t in enumerate(["a", "bad", "c"]):
+        handler.emit(record(task=t, created=float(n)))
+    assert handler.flush() is False  # as logging.shutdown calls it: no wait, nothing raised
     with pytest.raises(TaskLoggingError, match=r"task 'bad'.*RuntimeError: constraint violated"):
-        handler.flush()
-    assert handler.pending == 1  # "c" waits for the next write
-    assert handler.flush()
+        handler.flush(timeout=10)
+    assert handler.flush(timeout=0)  # reported once
+    assert handler.pending == 0
     assert [i.task_name for i in repo.filter_by().all()] == ["a", "c"]
+    assert isinstance(handler.last_error, RuntimeError)
+    handler.close(0)
+
+
+def test_a_refused_record_is_raised_by_the_next_emit() -> None:
+    class PickyRepo(MemoryRepo):
+        def insert_items(self, items: Sequence[Any]) -> None:
+            if any(field_getter(i)("task_name") == "bad" for i in items):
+                raise RuntimeError("constraint violated")
+            super().insert_items(items)
+
+    repo = PickyRepo(MinimalRecord)
+    handler = RepoHandler(repo, background=True)
+    handler.emit(record(task="bad"))
+    assert handler._writer.flush(10)  # written (refused) without raising yet
+    with pytest.raises(TaskLoggingError, match=r"task 'bad'"):
+        handler.emit(record(task="good"))  # queued all the same
+    assert handler.flush(timeout=10)
+    assert [i.task_name for i in repo.filter_by().all()] == ["good"]
+    handler.close(0)
+
+
+def test_a_refused_record_on_the_callers_thread_raises_at_once() -> None:
+    class PickyRepo(MemoryRepo):
+        def insert_items(self, items: Sequence[Any]) -> None:
+            raise RuntimeError("constraint violated")
+
+    handler = RepoHandler(PickyRepo(LogRecord))
+    assert not handler.background
+    with pytest.raises(TaskLoggingError, match=r"task 'x'.*constraint violated"):
+        handler.emit(record())
+    assert handler.pending == 0
+    assert isinstance(handler.last_error, RuntimeError)
+
+
+def test_refused_records_not_raised_before_close_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class NoRepo(MemoryRepo):
+        def insert_items(self, items: Sequence[Any]) -> None:
+            raise RuntimeError("constraint violated")
+
+    handler = RepoHandler(NoRepo(MinimalRecord), background=True)
+    handler.emit(record(task="lost"))
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        handler.close(10)
+    assert "cannot write the record of task 'lost'" in caplog.text
 
 
 def test_red_bird_style_repo_gets_dicts() -> None:
@@ -232,31 +306,43 @@ def test_red_bird_style_repo_gets_dicts() -> None:
 
     repo = DuckRepo()
     handler = RepoHandler(repo, retry_initial_s=0.001)
-    handler._start_timer = lambda: None  # type: ignore[method-assign]
+    assert handler.background  # a foreign repo may block: written from the handler's thread
     handler.emit(record(created=1.0))
     handler.emit(record(created=2.0))
+    assert handler.flush(timeout=0.05) is False
     assert handler.pending == 2
     repo.down = False
-    assert handler.flush()
+    assert handler.flush(timeout=10)
     assert [i["created"] for i in repo.items] == [1.0, 2.0]
     assert repo.items[0]["formatted_message"] == "Task 'x'"
     assert [i["created"] for i in restore_query(repo, "x", since=1.5, limit=5)] == [2.0]
     with pytest.raises(TypeError, match="add"):
         RepoHandler(object())
+    handler.close(0)
 
 
-def test_close_stops_the_timer_and_keeps_pending() -> None:
+def test_close_stops_the_thread_and_keeps_pending(caplog: pytest.LogCaptureFixture) -> None:
     repo = FlakyRepo(failures=10**6)
     handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.001)
     handler.emit(record())
-    handler.close()
-    assert handler._timer is None or not handler._timer.is_alive()
+    with caplog.at_level(logging.WARNING, logger="skylaunch.scheduler"):
+        handler.close(0.05)
+    thread = handler._writer._thread
+    assert thread is not None
+    thread.join(5)
+    assert not thread.is_alive()
     assert handler.pending == 1
+    assert handler.dropped == 1
+    assert "closed with 1 record(s) unwritten" in caplog.text
 
 
 def test_argument_checks() -> None:
     with pytest.raises(ValueError, match="retry_initial_s"):
         RepoHandler(MemoryRepo(), retry_initial_s=0)
+    with pytest.raises(ValueError, match="max_queue: got 0"):
+        RepoHandler(MemoryRepo(), max_queue=0)
+    with pytest.raises(ValueError, match="flush_timeout_s: got -1"):
+        RepoHandler(MemoryRepo(), flush_timeout_s=-1)
     with pytest.raises(ValueError, match="limit"):
         restore_query(MemoryRepo(), "x", limit=-1)
 
@@ -312,9 +398,7 @@ def test_odd_records_still_go_through_validation() -> None:
 
 def test_trusted_writes_are_buffered_when_the_repo_is_down() -> None:
     repo = FlakyRepo(TaskRunRecord, failures=1)
-    clock = FakeClock()
-    handler = RepoHandler(repo, monotonic=clock)
-    handler._start_timer = lambda: None  # type: ignore[method-assign]
+    handler = RepoHandler(repo, retry_initial_s=10.0, retry_max_s=10.0)
     handler.emit(record(created=1.0))
     assert (handler.pending, handler.failing) == (1, True)
     handler.emit_trusted(
@@ -322,9 +406,10 @@ def test_trusted_writes_are_buffered_when_the_repo_is_down() -> None:
     )
     assert handler.pending == 2
     assert [i["created"] for i in handler.pending_items()] == [1.0, 2.0]
-    assert handler.flush()
+    assert handler.flush(timeout=10)  # made at once, whatever the backoff
     assert handler.failing is False
     assert [i.created for i in repo.filter_by().all()] == [1.0, 2.0]
+    handler.close(0)
 
 
 def test_emit_trusted_on_other_repos_converts_and_writes() -> None:

@@ -1,30 +1,37 @@
 """Writing task records to a repo through the standard ``logging`` module, without losing any.
 
-:class:`RepoHandler` turns each ``logging.LogRecord`` into the repo's item and writes it. When
-the repo is unavailable for now (a raised exception listed in its ``transient_errors``), the
-item waits in an ordered in-memory buffer and is retried with exponential backoff: on a later
-``emit``, on :meth:`RepoHandler.flush`, and from a small timer thread the handler owns, so the
-caller's thread never sleeps. Items are written in order and never twice (a batch is taken
-off the buffer only after the repo accepted it).
+:class:`RepoHandler` turns each ``logging.LogRecord`` into the repo's item and hands it to a
+:class:`~skylaunch.log._queued.QueuedWriter`: a bounded queue written out, in order and in
+batches, by one daemon thread. The caller (the scheduler's loop) never waits for the repo: a
+``LOCK TABLE`` or a network that stops answering delays the records, not the scheduling. While
+the repo is unavailable (a raised exception listed in its ``transient_errors``) the items stay
+queued and are retried with exponential backoff; a batch leaves the queue only after the repo
+accepted it, so items are written in order and never twice. Beyond ``max_queue`` waiting items
+new ones are dropped, counted and reported (the in-memory history, which conditions read, still
+has them). See docs/persistence.md for what this means for durability.
+
+The in-memory repo (:class:`~skylaunch.log.MemoryRepo`, the default) cannot block: it is written
+on the caller's thread, as fast as a dict append, and only a transient failure (a test double's)
+sends items to the queue. Lifecycle records bound for it skip copying, formatting and
+validation: the handler hands the repo a plain dict of the record's fields.
 
 Records without an ``action`` (user lines from :func:`skylaunch.log.context.task_log`, which
-propagate to the task logger) are not task actions and are skipped. Lifecycle records bound for
-a repo that takes trusted writes (the default :class:`~skylaunch.log.MemoryRepo`) skip copying,
-formatting and validation: the handler hands the repo a plain dict of the record's fields.
-
-Any other failure is not retried: ``emit`` raises :class:`~skylaunch.exc.TaskLoggingError`
-itself rather than going through ``logging``'s ``handleError`` (which would print and swallow
-it), so the scheduler decides, through ``silence_task_logging``, whether to go on.
+propagate to the task logger) are not task actions and are skipped. A record that cannot be
+turned into an item raises :class:`~skylaunch.exc.TaskLoggingError` from ``emit`` at once. A
+write the repo refuses for good (not transient, e.g. a schema error) drops only the bad item;
+its :class:`TaskLoggingError` is raised by the next ``emit`` or :meth:`RepoHandler.flush` (on
+the caller's thread, so the scheduler decides through ``silence_task_logging`` whether to go on)
+rather than going through ``logging``'s ``handleError``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import typing
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from copy import copy
 from datetime import datetime
 from typing import Any
@@ -32,9 +39,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from skylaunch.exc import RepoUnavailableError, TaskLoggingError
+from skylaunch.log._queued import QueuedWriter, check_positive
 from skylaunch.log.query import Equal, GreaterEqual, Operator, Query
 from skylaunch.log.records import Action
 from skylaunch.log.repos.base import BaseRepo, field_getter
+from skylaunch.log.repos.memory import MemoryRepo
 
 __all__ = ["RepoHandler", "restore_query", "restore_recent", "restore_times"]
 
@@ -56,7 +65,9 @@ class RepoHandler(logging.Handler):
     ``model`` is the record model items are built with; by default the repo's own model (our
     repos), else the record's attributes are passed as a dict (any ``add``-able repo).
     ``retry_initial_s`` and ``retry_max_s`` bound the backoff between write attempts while
-    the repo is unavailable.
+    the repo is unavailable. At most ``max_queue`` records wait to be written; ``close`` waits
+    at most ``flush_timeout_s`` for them. ``background`` writes from the handler's thread
+    (default: every repo but the in-memory one).
     """
 
     def __init__(
@@ -68,15 +79,32 @@ class RepoHandler(logging.Handler):
         retry_initial_s: float = 0.1,
         retry_max_s: float = 30.0,
         batch_size: int = 500,
+        max_queue: int = 100_000,
+        flush_timeout_s: float = 10.0,
+        report_interval_s: float = 60.0,
+        background: bool | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(level)
         if not callable(getattr(repo, "add", None)):
             raise TypeError(f"RepoHandler needs a repo with an add() method; got {repo!r}")
-        if retry_initial_s <= 0 or retry_max_s < retry_initial_s:
+        if (
+            isinstance(retry_initial_s, bool)
+            or not isinstance(retry_initial_s, (int, float))
+            or not isinstance(retry_max_s, (int, float))
+            or retry_initial_s <= 0
+            or retry_max_s < retry_initial_s
+        ):
             raise ValueError(
                 f"need 0 < retry_initial_s <= retry_max_s; got {retry_initial_s!r}, {retry_max_s!r}"
             )
+        check_positive("RepoHandler", "batch_size", batch_size, integer=True)
+        check_positive("RepoHandler", "max_queue", max_queue, integer=True)
+        check_positive("RepoHandler", "report_interval_s", report_interval_s)
+        if isinstance(flush_timeout_s, bool) or not (
+            isinstance(flush_timeout_s, (int, float)) and flush_timeout_s >= 0
+        ):
+            raise ValueError(f"RepoHandler flush_timeout_s: got {flush_timeout_s!r}; expected >= 0")
         self.repo = repo
         self.model = model if model is not None else getattr(repo, "model", None)
         if self.model is not None and not (
@@ -89,6 +117,7 @@ class RepoHandler(logging.Handler):
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self._ours = isinstance(repo, BaseRepo)
+        self._inline = isinstance(repo, MemoryRepo) if background is None else not background
         # The fast path: our memory repo, with no model override and a model the trusted
         # fields fill completely.
         trusted = getattr(repo, "add_trusted", None)
@@ -99,34 +128,63 @@ class RepoHandler(logging.Handler):
             and (model is None or model is getattr(repo, "model", None))
             else None
         )
+        self._errors: deque[TaskLoggingError] = deque()
         self.failing = False
-        """True from a transient write failure until the buffer has been written out."""
-        self._batch_size = batch_size if self._ours else 1
-        self._monotonic = monotonic
-        self._buffer: deque[Any] = deque()
-        self._buffer_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._delay_s = retry_initial_s
-        self._next_try = 0.0
-        self._wake = threading.Event()
-        self._closed = False
-        self._timer: threading.Thread | None = None
-        self._timer_lock = threading.Lock()
-        self.last_error: BaseException | None = None
-        """The most recent write failure (transient or not), for health checks."""
+        """True from a transient write failure until the queue has been written out (a plain
+        attribute: the scheduler reads it after every record)."""
+        transient = self.transient_errors
+        self._writer: QueuedWriter[Any] = QueuedWriter(
+            f"Task records to {repo!r}",
+            self._write,
+            is_transient=lambda exc: isinstance(exc, transient),
+            max_queue=max_queue,
+            batch=batch_size if self._ours else 1,
+            backoff_s=retry_initial_s,
+            max_backoff_s=retry_max_s,
+            report_interval_s=report_interval_s,
+            close_timeout_s=flush_timeout_s,
+            isolate=self._ours,
+            on_reject=self._rejected,
+            on_failing=self._set_failing,
+            unit="record",
+            thread_name=f"skylaunch-repo-writer-{id(self):x}",
+            monotonic=monotonic,
+        )
+
+        self._queued = self._writer.queue_view  # the hot path's "is anything waiting?"
 
     def __repr__(self) -> str:
         return f"<RepoHandler {self.repo!r} pending={self.pending}>"
 
     @property
+    def background(self) -> bool:
+        """Whether writes happen on the handler's thread (never on the caller's)."""
+        return not self._inline
+
+    @property
     def pending(self) -> int:
-        """Records waiting for the repo to come back."""
-        return len(self._buffer)
+        """Records waiting to be written (the repo is slow or unavailable)."""
+        return self._writer.pending
+
+    @property
+    def dropped(self) -> int:
+        """Records lost: the queue was full, or close timed out (each reported)."""
+        return self._writer.dropped
+
+    @property
+    def written(self) -> int:
+        """Records the handler's thread wrote (those written on the caller's thread excluded)."""
+        return self._writer.written
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The most recent write failure (transient or not), for health checks."""
+        return self._writer.last_error
 
     @property
     def takes_trusted(self) -> bool:
         """Whether :meth:`emit_trusted` skips the ``LogRecord`` path (our memory repo)."""
-        return self._trusted is not None
+        return self._trusted is not None and self._inline
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
         """Write a lifecycle record given as its fields (``TRUSTED_FIELDS``), no ``LogRecord``.
@@ -137,30 +195,28 @@ class RepoHandler(logging.Handler):
         if self._trusted is not None:
             self._write_trusted(fields)
             return
-        item = self.repo.to_item(fields) if self._ours else fields
-        with self._buffer_lock:
-            self._buffer.append(item)
-        if self._monotonic() >= self._next_try:
-            self._drain(blocking=False)
+        self._enqueue(self.repo.to_item(fields) if self._ours else fields)
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
-        if not self._buffer:
+        if self._inline and not self._queued:
             try:
                 self._trusted(fields)  # type: ignore[misc]
             except self.transient_errors as exc:
-                with self._buffer_lock:
-                    self._buffer.append(fields)
-                self._backoff(exc)
+                self._writer.put_failed(fields, exc)
             return
-        with self._buffer_lock:
-            self._buffer.append(fields)
-        if self._monotonic() >= self._next_try:
-            self._drain(blocking=False)
+        self._writer.put(fields)
+        self._raise_deferred()
 
     def pending_items(self) -> list[Any]:
-        """A copy of the buffered items, oldest first (restore adds them to what the repo has)."""
-        with self._buffer_lock:
-            return list(self._buffer)
+        """A copy of the queued items, oldest first (restore adds them to what the repo has)."""
+        return self._writer.pending_items()
+
+    @contextmanager
+    def holding_writes(self) -> Iterator[None]:
+        """While inside, no write starts or ends: read the repo, then :meth:`pending_items`,
+        and no record is seen in both or in neither."""
+        with self._writer.holding_writes():
+            yield
 
     # -- building items -----------------------------------------------------------------------
 
@@ -181,10 +237,10 @@ class RepoHandler(logging.Handler):
     # -- logging.Handler ----------------------------------------------------------------------
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record and write what is queued, unless a retry is not yet due.
+        """Write the record (memory repo) or queue it for the handler's thread.
 
-        Records without an ``action`` are skipped. Raises :class:`TaskLoggingError` for
-        failures that retrying will not fix.
+        Records without an ``action`` are skipped. Raises :class:`TaskLoggingError` for a
+        record that cannot be stored, and for one the repo refused since the last call.
         """
         fields = record.__dict__
         action = fields.get("action")
@@ -220,141 +276,76 @@ class RepoHandler(logging.Handler):
                 f"cannot log the record of task {getattr(record, 'task_name', None)!r} "
                 f"(action {getattr(record, 'action', None)!r}) to {self.repo!r}: {exc}"
             ) from exc
-        with self._buffer_lock:
-            self._buffer.append(item)
-        if self._monotonic() >= self._next_try:
-            self._drain(blocking=False)
+        self._enqueue(item)
 
-    def flush(self, timeout: float = 0.0) -> bool:  # type: ignore[override]
-        """Write what is buffered, retrying with backoff for up to ``timeout`` seconds.
-
-        Returns whether the buffer is empty. ``logging.shutdown`` calls it without arguments:
-        one immediate attempt, no waiting.
-        """
-        deadline = self._monotonic() + max(0.0, timeout)
-        while True:
-            if self._drain(blocking=True):
-                return True
-            remaining = deadline - self._monotonic()
-            if remaining <= 0 or self._closed:
-                return False
-            self._wake.wait(min(self._delay_s, remaining))
-
-    def close(self, timeout: float = 0.0) -> None:
-        """Stop the retry thread after a last write attempt (waiting up to ``timeout``)."""
+    def _enqueue(self, item: Any) -> None:
+        writer = self._writer
+        if not self._inline or self._queued:
+            writer.put(item)
+            self._raise_deferred()
+            return
         try:
-            self.flush(timeout)
+            self._write([item])
+        except self.transient_errors as exc:
+            writer.put_failed(item, exc)
+        except Exception as exc:
+            writer.last_error = exc
+            raise self._refused(item, exc) from exc
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Wait up to ``timeout`` seconds for what is queued to be written (a retry waiting
+        for its backoff is made at once). Returns whether nothing is left, and raises the
+        :class:`TaskLoggingError` of a record the repo refused since the last call.
+
+        Without a timeout (how ``logging.shutdown`` calls it, before :meth:`close`) it only
+        wakes the handler's thread: no waiting, nothing raised.
+        """
+        if timeout is None:
+            return self._writer.flush(0.0)
+        done = self._writer.flush(max(0.0, timeout))
+        self._raise_deferred()
+        return done
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued, waiting up to ``timeout`` (default ``flush_timeout_s``), then
+        stop the handler's thread. Unwritten records stay in :meth:`pending_items`, are counted
+        in :attr:`dropped` and reported."""
+        try:
+            self._writer.close(timeout)
+            while self._errors:
+                error = self._errors.popleft()
+                logging.getLogger("skylaunch.scheduler").error("%s", error)
         finally:
-            self._closed = True
-            self._wake.set()
-            timer = self._timer
-            if timer is not None and timer is not threading.current_thread():
-                timer.join(5.0)
             super().close()
 
-    # -- writing ------------------------------------------------------------------------------
-
-    def _drain(self, *, blocking: bool) -> bool:
-        """Write buffered items in order; ``True`` when the buffer ended up empty.
-
-        Only one thread writes at a time. ``blocking=False`` (emit) leaves the items to the
-        thread already writing instead of waiting for it; that thread looks at the buffer
-        again after letting go of the lock, so nothing is left behind.
-        """
-        while True:
-            if not self._write_lock.acquire(blocking=blocking):
-                return False
-            try:
-                done = self._drain_locked()
-            finally:
-                self._write_lock.release()
-            if not done or not self._buffer:
-                return done
-
-    def _drain_locked(self) -> bool:
-        while True:
-            with self._buffer_lock:
-                batch = [self._buffer[i] for i in range(min(self._batch_size, len(self._buffer)))]
-            if not batch:
-                self._delay_s = self.retry_initial_s
-                self._next_try = 0.0
-                self.failing = False
-                return True
-            try:
-                self._write(batch)
-            except self.transient_errors as exc:
-                self._backoff(exc)
-                return False
-            except Exception as exc:
-                self.last_error = exc
-                self._reject(batch, exc)
+    # -- writing (the handler's thread, or the caller's for the memory repo) -----------------
 
     def _write(self, batch: Sequence[Any]) -> None:
         if self._ours:
             self.repo.insert_items(batch)
         else:
-            self.repo.add(batch[0])
-        with self._buffer_lock:
-            for _ in batch:
-                self._buffer.popleft()
+            for item in batch:
+                self.repo.add(item)
 
-    def _reject(self, batch: Sequence[Any], exc: Exception) -> None:
-        """A non-transient failure: write the batch's good items, drop and report the bad one."""
-        if len(batch) > 1:
-            # One by one, to find the culprit; the items before it are written.
-            culprit = next((e for e in map(self._try_one, batch) if e is not None), None)
-            if culprit is None:
-                return
-            exc = culprit
-        with self._buffer_lock:
-            bad = self._buffer.popleft()
-        get = field_getter(bad)
-        raise TaskLoggingError(
+    def _refused(self, item: Any, exc: BaseException) -> TaskLoggingError:
+        get = field_getter(item)
+        return TaskLoggingError(
             f"cannot write the record of task {get('task_name')!r} (action {get('action')!r}) "
             f"to {self.repo!r}: {type(exc).__name__}: {exc}"
-        ) from exc
+        )
 
-    def _try_one(self, item: Any) -> Exception | None:
-        try:
-            self._write([item])
-        except self.transient_errors as again:
-            self._backoff(again)
-            raise TaskLoggingError(
-                f"{self.repo!r} became unavailable while isolating a failed record"
-            ) from again
-        except Exception as exc:
-            return exc
-        return None
+    def _rejected(self, items: list[Any], exc: BaseException) -> None:
+        for item in items:
+            error = self._refused(item, exc)
+            error.__cause__ = exc
+            self._errors.append(error)
 
-    def _backoff(self, exc: BaseException) -> None:
-        self.last_error = exc
-        self.failing = True
-        self._next_try = self._monotonic() + self._delay_s
-        self._delay_s = min(self._delay_s * 2, self.retry_max_s)
-        self._start_timer()
+    def _set_failing(self, value: bool) -> None:
+        self.failing = value
 
-    def _start_timer(self) -> None:
-        with self._timer_lock:
-            if self._closed or self._timer is not None:
-                return
-            self._timer = threading.Thread(
-                target=self._retry_loop, name=f"skylaunch-repo-retry-{id(self):x}", daemon=True
-            )
-            self._timer.start()
-
-    def _retry_loop(self) -> None:
-        """Retry until the buffer is empty; the next transient failure starts a new loop."""
-        while True:
-            self._wake.wait(max(0.0, self._next_try - self._monotonic()))
-            if not self._closed:
-                try:
-                    self._drain(blocking=True)
-                except TaskLoggingError:
-                    continue  # that record was dropped and reported; keep writing the rest
-            with self._timer_lock:
-                if self._closed or not self._buffer:
-                    self._timer = None
-                    return
+    def _raise_deferred(self) -> None:
+        if self._errors:
+            raise self._errors.popleft()
 
 
 def _seconds(value: Any) -> float:

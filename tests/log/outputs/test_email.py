@@ -171,38 +171,44 @@ def test_a_full_queue_drops_and_reports(
 ) -> None:
     box, port = inbox
     box.gate = threading.Event()
-    handler = alert(port, max_queue=1)
+    handler = alert(port, max_queue=2)
     logger = task_logger(handler)
     logger.handle(make_record("t", "fail", "1"))
-    assert box.entered.wait(WAIT_S)  # the worker holds alert 1; the queue is empty
+    assert box.entered.wait(WAIT_S)  # the worker holds alert 1 (it counts: in flight)
     logger.handle(make_record("t", "fail", "2"))  # queued
     logger.handle(make_record("t", "fail", "3"))  # dropped
     logger.handle(make_record("t", "fail", "4"))  # dropped, not reported again
     assert handler.dropped == 2
     drops = [r for r in caplog.records if r.name == "skylaunch.scheduler"]
     assert [r.levelno for r in drops] == [logging.WARNING]
-    assert "dropped an alert (total 1)" in drops[0].getMessage()
+    assert "dropped 1 alert(s) since the last report (total dropped 1)" in drops[0].getMessage()
     box.gate.set()
     assert handler.drain(WAIT_S)
     assert handler.sent == 2
+    handler.close()  # the drop not reported yet is, with the total
+    drops = [r.getMessage() for r in caplog.records if r.name == "skylaunch.scheduler"]
+    assert "dropped 1 alert(s) since the last report (total dropped 2)" in drops[-1]
 
 
-def test_an_unreachable_server_is_logged_and_never_raised(
+def test_an_unreachable_server_is_retried_reported_once_and_never_raised(
     task_logger: Attach, make_record: MakeRecord, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()  # nothing listens there
-    handler = alert(port, timeout_s=2)
+    handler = alert(port, timeout_s=2, backoff_s=0.01, max_backoff_s=0.02)
     task_logger(handler).handle(make_record("t", "fail"))
-    assert handler.drain(WAIT_S)
-    assert (handler.sent, handler.failed) == (0, 1)
+    assert handler.drain(0.5) is False  # refused: kept and retried, not dropped
+    assert (handler.sent, handler.failed, handler.pending) == (0, 0, 1)
+    assert handler._writer.failures >= 2
     (record,) = [r for r in caplog.records if r.name == "skylaunch.scheduler"]
     assert record.levelno == logging.ERROR
-    assert record.getMessage() == (
-        f"E-mail alert for task t (run run-1) to ops@example.org via 127.0.0.1:{port} "
-        "could not be sent"
+    assert record.getMessage().startswith(
+        f"E-mail alerts to ops@example.org via 127.0.0.1:{port}: write failed"
     )
     assert record.exc_info is not None
-    assert isinstance(record.exc_info[1], OSError)
+    assert isinstance(record.exc_info[1], ConnectionRefusedError)
+    handler.close(0)
+    assert handler.dropped == 1
+    assert "closed with 1 alert(s) unwritten" in caplog.records[-1].getMessage()
 
 
 def test_a_refused_recipient_is_logged_with_the_servers_answer(

@@ -281,7 +281,8 @@ def test_pg_locked_table_is_retried(pg_url: str, pg_engine: Any, pg_table: str) 
             locker.exec_driver_sql(f'LOCK TABLE "{pg_table}" IN ACCESS EXCLUSIVE MODE')
             for i in range(3):
                 record.task_name, record.action, record.created = "x", "run", float(i)  # type: ignore[attr-defined]
-                handler.emit(record)
+                handler.emit(record)  # queued: the writes happen on the handler's thread
+            assert handler.flush(timeout=0.3) is False  # each attempt times out on the lock
             assert handler.pending == 3
             assert isinstance(handler.last_error, RepoUnavailableError)
             locker.rollback()

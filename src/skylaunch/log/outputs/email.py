@@ -1,10 +1,14 @@
 """Failure alerts by e-mail, sent with the standard library's smtplib.
 
 An SMTP server can take seconds to answer or not answer at all, and the scheduler must not wait
-for it: :meth:`EmailHandler.emit` renders the message and queues it; a daemon thread, started by
-the first alert, delivers it. A failed delivery is logged on ``skylaunch.scheduler`` with its
-traceback and the alert is dropped (alerts are for humans: an old one is worth little, and
-retrying a misconfigured server forever would hide the misconfiguration).
+for it: :meth:`EmailHandler.emit` takes the record's fields and queues them; a daemon thread,
+started by the first alert, renders and delivers them (the shared queued-output base,
+:mod:`skylaunch.log._queued`). While the server cannot be reached (connection refused or reset,
+timeout, a 4xx answer) the alert stays queued and is retried with backoff; failures are reported
+on ``skylaunch.scheduler`` rate-limited, the first with its traceback. An alert the server
+refuses for good (a 5xx answer: unknown recipient, bad login; a certificate that does not
+verify) is reported and dropped: retrying cannot help. At exit :meth:`EmailHandler.close` waits
+at most ``flush_timeout_s`` for what is queued and reports what it could not send.
 
 Subject and body are ``str.format`` templates over the fields in :data:`TEMPLATE_FIELDS`; they are
 checked when the handler is built, so a typo fails at start-up rather than at the first failure.
@@ -13,18 +17,16 @@ checked when the handler is built, so a typo fails at start-up rather than at th
 from __future__ import annotations
 
 import logging
-import queue
 import smtplib
 import socket
 import ssl
 import string
-import threading
-import time
 import traceback
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 
+from skylaunch.log._queued import QueuedWriter, check_positive
 from skylaunch.log.context import level_number
 
 __all__ = ["DEFAULT_BODY", "DEFAULT_SUBJECT", "TEMPLATE_FIELDS", "EmailHandler"]
@@ -53,8 +55,18 @@ Host:    {host}
 {exc_text}
 """
 
-_scheduler_log = logging.getLogger("skylaunch.scheduler")
-_STOP = object()
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether sending again later may succeed: the server was away, busy or answered 4xx."""
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, (smtplib.SMTPException, ssl.SSLError)):
+        return False  # a refusal, a missing extension, a certificate that does not verify
+    return isinstance(exc, OSError)  # refused, reset, unreachable, timed out, name lookup
 
 
 def _check_template(name: str, template: str) -> None:
@@ -82,8 +94,11 @@ class EmailHandler(logging.Handler):
 
     Attach it to ``skylaunch.task``. ``use_tls`` upgrades the connection with STARTTLS (port
     587); ``use_ssl`` speaks TLS from the start (port 465); both verify the server's certificate
-    against ``ssl_context`` (default: the system's trusted CAs). At most ``max_queue`` alerts wait for
-    delivery; beyond that they are dropped, counted in :attr:`dropped` and reported.
+    against ``ssl_context`` (default: the system's trusted CAs). At most ``max_queue`` alerts wait
+    for delivery; beyond that they are dropped, counted in :attr:`dropped` and reported.
+    ``timeout_s`` bounds each connection; ``flush_timeout_s`` bounds how long :meth:`close`
+    (at exit) waits for queued alerts; ``backoff_s``/``max_backoff_s`` space the retries while
+    the server is away; ``report_interval_s`` spaces the reports of drops and failures.
     """
 
     def __init__(
@@ -103,6 +118,10 @@ class EmailHandler(logging.Handler):
         timeout_s: float = 10,
         level: str = "error",
         max_queue: int = 100,
+        flush_timeout_s: float = 5.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        report_interval_s: float = 60.0,
         tz: tzinfo | None = None,
     ) -> None:
         super().__init__(level_number(level, name="EmailHandler level"))
@@ -123,6 +142,13 @@ class EmailHandler(logging.Handler):
             raise ValueError(f"EmailHandler timeout_s: got {timeout_s!r}; expected > 0")
         if isinstance(max_queue, bool) or not isinstance(max_queue, int) or max_queue < 1:
             raise ValueError(f"EmailHandler max_queue: got {max_queue!r}; expected an int >= 1")
+        for name, value in (
+            ("flush_timeout_s", flush_timeout_s),
+            ("backoff_s", backoff_s),
+            ("max_backoff_s", max_backoff_s),
+            ("report_interval_s", report_interval_s),
+        ):
+            check_positive("EmailHandler", name, value)
         self.host = host
         self.port = port
         self.sender = sender
@@ -136,21 +162,45 @@ class EmailHandler(logging.Handler):
         # smtplib's own default context does not verify the server; this one does.
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.timeout_s = timeout_s
+        self.flush_timeout_s = flush_timeout_s
         self.tz = tz
         self.hostname = socket.gethostname()
-        self.dropped = 0
-        """Alerts not queued because the queue was full or the handler was closed."""
-        self.sent = 0
+        self._writer: QueuedWriter[Mapping[str, str]] = QueuedWriter(
+            f"E-mail alerts to {', '.join(to)} via {host}:{port}",
+            self._send,
+            is_transient=is_transient,
+            max_queue=max_queue,
+            batch=1,  # one connection per alert: a retry never sends an alert twice
+            backoff_s=backoff_s,
+            max_backoff_s=max(backoff_s, max_backoff_s),
+            report_interval_s=report_interval_s,
+            close_timeout_s=flush_timeout_s,
+            name_items=lambda items: ", ".join(
+                f"the alert for task {i['task_name']} (run {i['run_id']})" for i in items
+            ),
+            unit="alert",
+            thread_name="skylaunch-email-alerts",
+        )
+
+    @property
+    def sent(self) -> int:
         """Alerts the server accepted."""
-        self.failed = 0
-        """Alerts the server refused or could not be reached for (each logged)."""
-        self._queue: queue.Queue[Mapping[str, str] | object] = queue.Queue(max_queue)
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._closed = False
-        self._done = threading.Condition()
-        self._queued = 0
-        self._last_drop_report: float | None = None
+        return self._writer.written
+
+    @property
+    def failed(self) -> int:
+        """Alerts the server refused for good (each reported, not retried)."""
+        return self._writer.rejected
+
+    @property
+    def dropped(self) -> int:
+        """Alerts lost: the queue was full, the handler closed, or close timed out."""
+        return self._writer.dropped
+
+    @property
+    def pending(self) -> int:
+        """Alerts waiting for delivery (the one being sent included)."""
+        return self._writer.pending
 
     def fields(self, record: logging.LogRecord) -> Mapping[str, str]:
         """The values the templates see ('-' for what the record does not have)."""
@@ -182,63 +232,13 @@ class EmailHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._closed:
-                self._drop()
-                return
-            try:
-                self._queue.put_nowait(self.fields(record))
-            except queue.Full:
-                self._drop()
-                return
-            with self._done:
-                self._queued += 1
-            self._ensure_worker()
+            self._writer.put(self.fields(record))
         except Exception:
             self.handleError(record)
 
-    def _drop(self) -> None:
-        self.dropped += 1
-        now = time.monotonic()
-        if self._last_drop_report is None or now - self._last_drop_report >= 60:
-            self._last_drop_report = now
-            _scheduler_log.warning(
-                "E-mail alerts to %s: dropped an alert (total %d): queue full or handler closed",
-                ", ".join(self.receivers),
-                self.dropped,
-            )
-
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="skylaunch-email-alerts", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            assert isinstance(item, Mapping)
-            try:
-                self._deliver(self.build_message(item))
-            except Exception:
-                with self._done:
-                    self.failed += 1
-                _scheduler_log.exception(
-                    "E-mail alert for task %s (run %s) to %s via %s:%d could not be sent",
-                    item["task_name"],
-                    item["run_id"],
-                    ", ".join(self.receivers),
-                    self.host,
-                    self.port,
-                )
-            else:
-                with self._done:
-                    self.sent += 1
-            with self._done:
-                self._done.notify_all()
+    def _send(self, batch: list[Mapping[str, str]]) -> None:
+        for values in batch:
+            self._deliver(self.build_message(values))
 
     def _deliver(self, message: EmailMessage) -> None:
         smtp: smtplib.SMTP
@@ -256,19 +256,13 @@ class EmailHandler(logging.Handler):
             smtp.send_message(message)
 
     def drain(self, timeout_s: float | None = None) -> bool:
-        """Wait until every alert queued so far was sent or failed; False on timeout."""
-        with self._done:
-            target = self._queued
-            return self._done.wait_for(lambda: self.sent + self.failed >= target, timeout_s)
+        """Wait until every alert queued so far was sent or refused; False on timeout."""
+        return self._writer.flush(timeout_s)
 
-    def close(self) -> None:
-        """Deliver what is queued, waiting at most ``timeout_s``; later alerts are dropped."""
-        if not self._closed:
-            self._closed = True
-            if self._thread is not None:
-                self.drain(self.timeout_s)
-                try:
-                    self._queue.put_nowait(_STOP)
-                except queue.Full:
-                    pass  # the daemon thread dies with the process
-        super().close()
+    def close(self, timeout_s: float | None = None) -> None:
+        """Deliver what is queued, waiting at most ``timeout_s`` (default ``flush_timeout_s``);
+        what is left and later alerts are dropped, counted and reported."""
+        try:
+            self._writer.close(timeout_s)
+        finally:
+            super().close()

@@ -8,11 +8,13 @@ separate namespaces in Redis, so a channel and its stream share one name:
 
 The scheduler must never wait for Redis. :meth:`RedisStreamHandler.emit` only serialises the
 record and appends it to a bounded in-memory queue; a daemon thread, started by the first record
-(never at import), sends batches through one pipeline. A batch leaves the queue only once Redis
-acknowledged it: while Redis is away the thread retries with backoff and new records wait behind
-it, up to ``max_queue`` records in all (in flight included); beyond that records are dropped,
-counted in :attr:`RedisStreamHandler.dropped` and reported on ``skylaunch.scheduler`` at most once
-per ``report_interval_s``. Delivery is at least once: a batch cut off half-way by a lost
+(never at import), sends batches through one pipeline (the shared queued-output base,
+:mod:`skylaunch.log._queued`). A batch leaves the queue only once Redis acknowledged it: while
+Redis is away the thread retries with backoff and new records wait behind it, up to
+``max_queue`` records in all (in flight included); beyond that records are dropped, counted in
+:attr:`RedisStreamHandler.dropped` and reported on ``skylaunch.scheduler`` at most once per
+``report_interval_s`` (each report gives the drops since the previous one and the total), and
+once more at close. Delivery is at least once: a batch cut off half-way by a lost
 connection is sent again, so a consumer that must not see duplicates skips ``(host, pid, seq)``
 it has already seen.
 """
@@ -25,10 +27,7 @@ import logging
 import math
 import os
 import socket
-import threading
-import time
 import traceback
-from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,10 +41,11 @@ except ImportError as exc:  # pragma: no cover - exercised in a test through sys
         "skylaunch.log.outputs.redis needs the 'redis' package: pip install 'skylaunch[redis]'"
     ) from exc
 
+from skylaunch.log._queued import QueuedWriter, check_positive
+
 __all__ = ["DEFAULT_URL", "RedisStreamHandler", "record_payload"]
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
-_scheduler_log = logging.getLogger("skylaunch.scheduler")
 
 
 def _iso(value: object) -> str | None:
@@ -77,10 +77,7 @@ def record_payload(record: logging.LogRecord, *, host: str, seq: int) -> dict[st
 
 
 def _positive(name: str, value: float, *, integer: bool = False) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
-    if bad or not value > 0:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"RedisStreamHandler {name}: got {value!r}; expected {kind} > 0")
+    check_positive("RedisStreamHandler", name, value, integer=integer)
 
 
 def _safe_url(url: str) -> str:
@@ -161,26 +158,44 @@ class RedisStreamHandler(logging.Handler):
             )
         except ValueError as exc:
             raise ValueError(f"RedisStreamHandler url: got {_safe_url(url)!r}; {exc}") from exc
-        self._reset_worker_state()
-
-    def _reset_worker_state(self) -> None:
-        """Fresh counters, queue and worker: at construction, and in a forked child."""
-        self.dropped = 0
-        """Records lost because the queue was full or the handler was closed."""
-        self.sent = 0
-        """Records Redis acknowledged."""
-        self.rejected = 0
-        """Records in batches Redis refused (logged); not retried."""
-        self._pid = os.getpid()
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[tuple[str | None, str]] = deque()
-        self._enqueued = 0
         self._seq = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._closing = False
-        self._stop = threading.Event()
-        self._last_drop_report: float | None = None
-        self._dropped_reported = 0
+        self._writer: QueuedWriter[tuple[str | None, str]] = QueuedWriter(
+            f"Redis log output {_safe_url(url)}",
+            self._send,
+            is_transient=lambda exc: not isinstance(exc, redis.ResponseError),
+            max_queue=max_queue,
+            batch=batch,
+            backoff_s=backoff_s,
+            max_backoff_s=max(backoff_s, max_backoff_s),
+            report_interval_s=report_interval_s,
+            close_timeout_s=flush_timeout_s,
+            # Closed by the worker, not by close(): a worker still blocked on a socket must
+            # not have the connection pulled from under it.
+            on_stop=self._client.close,
+            name_items=lambda items: f"a batch of {len(items)} record(s)",
+            unit="record",
+            thread_name=f"skylaunch-redis-log-{self.global_key}",
+        )
+
+    @property
+    def sent(self) -> int:
+        """Records Redis acknowledged."""
+        return self._writer.written
+
+    @property
+    def rejected(self) -> int:
+        """Records in batches Redis refused (a command error; reported, not retried)."""
+        return self._writer.rejected
+
+    @property
+    def dropped(self) -> int:
+        """Records lost: the queue was full, the handler closed, or close timed out."""
+        return self._writer.dropped
+
+    @property
+    def pending(self) -> int:
+        """Records waiting to be sent (the batch in flight included)."""
+        return self._writer.pending
 
     def task_channel(self, task_name: str) -> str:
         """The channel (and stream key) of one task."""
@@ -190,134 +205,19 @@ class RedisStreamHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._pid != os.getpid():  # forked: the parent's thread and queue are not ours
-                self._reset_worker_state()
-            # Serialised outside the lock: formatting may run user code that logs again.
+            # Serialised here, on the caller's thread: formatting may run user code that logs.
             task_name = getattr(record, "task_name", None)
             payload = json.dumps(
                 record_payload(record, host=self.host, seq=next(self._seq)), default=str
             )
             channel = self.task_channel(task_name) if task_name else None
-            with self._cond:
-                if self._closing or len(self._queue) >= self.max_queue:
-                    self.dropped += 1
-                    report = self._drop_report_due()
-                else:
-                    self._queue.append((channel, payload))
-                    self._enqueued += 1
-                    report = False
-                    if self._thread is None:
-                        self._start_worker()
-                    self._cond.notify_all()
-            if report:
-                self._report_drops()
+            self._writer.put((channel, payload))
         except Exception:
             self.handleError(record)
 
-    def _start_worker(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name=f"skylaunch-redis-log-{self.global_key}", daemon=True
-        )
-        self._thread.start()
-
-    def _drop_report_due(self) -> bool:
-        now = time.monotonic()
-        if self._last_drop_report is None or now - self._last_drop_report >= (
-            self.report_interval_s
-        ):
-            self._last_drop_report = now
-            return True
-        return False
-
-    def _report_drops(self) -> None:
-        new = self.dropped - self._dropped_reported
-        self._dropped_reported = self.dropped
-        _scheduler_log.warning(
-            "Redis log output %s: dropped %d record(s) (total %d): the queue of %d is full "
-            "or the handler is closed",
-            _safe_url(self.url),
-            new,
-            self.dropped,
-            self.max_queue,
-        )
-
     def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until every record logged before this call was sent; False on timeout or close."""
-        with self._cond:
-            target = self._enqueued
-
-            def settled() -> bool:
-                return self.sent + self.rejected >= target
-
-            self._cond.wait_for(lambda: settled() or self._stop.is_set(), timeout_s)
-            return settled()
-
-    # -- consumer side (the worker thread) ------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        finally:
-            # Closed here, not in close(): a worker still blocked on a socket must not have
-            # the connection pulled from under it.
-            self._client.close()
-
-    def _loop(self) -> None:
-        failures = 0
-        last_failure_report: float | None = None
-        while not self._stop.is_set():
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._queue) or self._closing)
-                if not self._queue:
-                    return  # closing and everything sent
-                items = list(itertools.islice(self._queue, self.batch))
-            try:
-                self._send(items)
-            except redis.ResponseError:
-                # Redis answered but refused a command (e.g. a key of another type): sending
-                # the batch again cannot help, and holding it would block the queue for good.
-                # The other commands of the batch were applied (the pipeline is no transaction).
-                _scheduler_log.exception(
-                    "Redis log output %s rejected a batch of %d record(s)",
-                    _safe_url(self.url),
-                    len(items),
-                )
-                outcome = "rejected"
-            except Exception as exc:
-                failures += 1
-                now = time.monotonic()
-                if last_failure_report is None or (
-                    now - last_failure_report >= self.report_interval_s
-                ):
-                    last_failure_report = now
-                    _scheduler_log.warning(
-                        "Redis log output %s unreachable (attempt %d, %d record(s) queued): %r",
-                        _safe_url(self.url),
-                        failures,
-                        len(self._queue),
-                        exc,
-                    )
-                delay = min(self.max_backoff_s, self.backoff_s * 2 ** min(failures - 1, 30))
-                self._stop.wait(delay)
-                continue
-            else:
-                outcome = "sent"
-            if failures:
-                _scheduler_log.info(
-                    "Redis log output %s reachable again after %d failed attempt(s)",
-                    _safe_url(self.url),
-                    failures,
-                )
-                failures = 0
-                last_failure_report = None
-            with self._cond:
-                for _ in items:
-                    self._queue.popleft()
-                if outcome == "sent":
-                    self.sent += len(items)
-                else:
-                    self.rejected += len(items)
-                self._cond.notify_all()
+        return self._writer.flush(timeout_s)
 
     def _send(self, items: Sequence[tuple[str | None, str]]) -> None:
         pipe = self._client.pipeline(transaction=False)
@@ -337,28 +237,10 @@ class RedisStreamHandler(logging.Handler):
 
     # -- shutdown -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Send what is queued (up to ``flush_timeout_s``), then stop; later records are dropped."""
-        with self._cond:
-            already_closed = self._closing
-            self._closing = True
-            self._cond.notify_all()
-            thread = self._thread
-        if not already_closed:
-            if thread is None:
-                self._client.close()
-            else:
-                thread.join(self.flush_timeout_s)
-                with self._cond:
-                    self._stop.set()
-                    unsent = len(self._queue)
-                    self.dropped += unsent
-                    self._cond.notify_all()
-                if unsent:
-                    _scheduler_log.warning(
-                        "Redis log output %s closed with %d record(s) unsent after %.1f s",
-                        _safe_url(self.url),
-                        unsent,
-                        self.flush_timeout_s,
-                    )
-        super().close()
+    def close(self, timeout_s: float | None = None) -> None:
+        """Send what is queued, waiting at most ``timeout_s`` (default ``flush_timeout_s``),
+        then stop; what is left and later records are dropped, counted and reported."""
+        try:
+            self._writer.close(timeout_s)
+        finally:
+            super().close()

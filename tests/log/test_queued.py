@@ -1,0 +1,163 @@
+"""The queued-writer base itself: what the output contract suite cannot reach from outside."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from skylaunch.log._queued import QueuedWriter, backoff_delay, check_positive
+
+
+class Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        return [r.getMessage() for r in self.records]
+
+
+@pytest.fixture
+def log() -> Iterator[tuple[logging.Logger, Keep]]:
+    logger = logging.getLogger("skylaunch.test.queued")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    keep = Keep()
+    logger.addHandler(keep)
+    yield logger, keep
+    logger.removeHandler(keep)
+
+
+def _until(check: object, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_drops_left_unreported_are_reported_by_the_thread_after_the_interval(
+    log: tuple[logging.Logger, Keep],
+) -> None:
+    logger, keep = log
+
+    def down(batch: list[int]) -> None:
+        raise ConnectionError("away")
+
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", down, is_transient=lambda e: True, max_queue=2, backoff_s=0.05,
+        max_backoff_s=0.05, report_interval_s=0.2, logger=logger,
+    )  # fmt: skip
+    try:
+        for i in range(5):
+            writer.put(i)
+        assert writer.dropped == 3
+
+        def drops() -> list[str]:
+            return [m for m in keep.messages() if "dropped" in m]
+
+        first = (
+            "out: dropped 1 item(s) since the last report (total dropped 1): the queue of 2 is "
+            "full or the output is closed"
+        )
+        assert drops() == [first]
+        # No more puts: the thread itself reports the two drops after the interval.
+        assert _until(lambda: len(drops()) == 2)
+        assert "dropped 2 item(s) since the last report (total dropped 3)" in drops()[1]
+        failures = [r for r in keep.records if "write failed" in r.getMessage()]
+        assert failures
+        assert failures[0].exc_info is not None
+        assert all(r.exc_info is None for r in failures[1:])  # one traceback per kind
+    finally:
+        writer.close(0)
+    assert writer.dropped == 5
+
+
+def test_a_new_kind_of_failure_gets_its_traceback(log: tuple[logging.Logger, Keep]) -> None:
+    logger, keep = log
+    errors = iter([ConnectionError("a"), TimeoutError("b")])
+
+    def flaky(batch: list[int]) -> None:
+        error = next(errors, None)
+        if error is not None:
+            raise error
+
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", flaky, is_transient=lambda e: True, max_queue=10, backoff_s=0.001,
+        max_backoff_s=0.001, report_interval_s=0.0001, logger=logger,
+    )  # fmt: skip
+    writer.put(1)
+    assert writer.flush(5)
+    shown = [type(r.exc_info[1]) for r in keep.records if r.exc_info and r.exc_info[1]]
+    assert shown == [ConnectionError, TimeoutError]
+    assert (writer.failures, writer.written, writer.failing) == (2, 1, False)
+    assert "out: writing again after 2 failed attempt(s)" in keep.messages()
+    writer.close()
+
+
+def test_refused_items_are_isolated_and_reported(log: tuple[logging.Logger, Keep]) -> None:
+    logger, keep = log
+    stored: list[int] = []
+
+    def picky(batch: list[int]) -> None:
+        if any(i < 0 for i in batch):
+            raise ValueError("negative")
+        stored.extend(batch)
+
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", picky, is_transient=lambda e: False, max_queue=10, batch=10, isolate=True,
+        logger=logger,
+    )  # fmt: skip
+    for i in (1, -2, 3):
+        writer.put(i)
+    assert writer.flush(5)
+    assert stored == [1, 3]
+    assert (writer.written, writer.rejected) == (2, 1)
+    assert "out: 1 item(s) refused for good (1 in all; not retried): ValueError: negative" in (
+        keep.messages()
+    )
+    writer.close()
+
+
+def test_on_stop_runs_at_close_without_a_thread_and_close_is_idempotent() -> None:
+    stopped: list[int] = []
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", lambda b: None, is_transient=lambda e: True, max_queue=1,
+        on_stop=lambda: stopped.append(1),
+    )  # fmt: skip
+    assert writer.close() is True
+    assert writer.close() is True
+    assert stopped == [1]
+    assert writer.put(1) is False
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_fresh() -> None:
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", lambda b: None, is_transient=lambda e: True, max_queue=10
+    )
+    writer.put(1)
+    assert writer.flush(5)
+    view = writer.queue_view
+    writer._pid = -1  # as a child sees it after fork
+    writer.put(2)
+    assert writer.flush(5)
+    assert (writer.accepted, writer.written) == (1, 1)  # counters of the child only
+    assert writer.queue_view is view  # the same deque: a hot path may hold it
+    writer.close()
+
+
+def test_helpers() -> None:
+    assert [backoff_delay(n, 0.5, 1.5) for n in (1, 2, 3)] == [0.5, 1.0, 1.5]
+    with pytest.raises(ValueError, match="Out batch: got 0; expected an integer > 0"):
+        check_positive("Out", "batch", 0, integer=True)
+    with pytest.raises(ValueError, match="got True"):
+        check_positive("Out", "x", True)
