@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -176,8 +177,11 @@ def test_retries_follow_the_backoff() -> None:
     repo = Gate()
     handler = RepoHandler(repo, retry_initial_s=1.0, retry_max_s=3.0, monotonic=clock)
     handler.emit(record())
-    assert handler._writer._retry_at == 1.0  # first retry one initial delay after the failure
+    deadline = time.monotonic() + 5
+    while repo.attempts < 1 and time.monotonic() < deadline:
+        time.sleep(0.001)  # the first attempt is the handler thread's
     time.sleep(0.05)
+    assert handler._writer._retry_at == 1.0  # first retry one initial delay after the failure
     assert repo.attempts == 1  # the handler's thread waits for the retry to be due
     clock.now = 1.0
     handler.flush(timeout=0.0)  # wakes the thread: the retry is due
@@ -219,8 +223,11 @@ def test_the_handlers_thread_drains_the_queue_by_itself() -> None:
 
 
 def test_permanent_failure_drops_only_the_bad_record() -> None:
+    gate = threading.Event()
+
     class PickyRepo(MemoryRepo):
         def insert_items(self, items: Sequence[Any]) -> None:
+            gate.wait(10)  # the three records are queued before the first write
             if any(field_getter(i)("task_name") == "bad" for i in items):
                 raise RuntimeError("constraint violated")
             super().insert_items(items)
@@ -230,6 +237,7 @@ def test_permanent_failure_drops_only_the_bad_record() -> None:
     for n, t in enumerate(["a", "bad", "c"]):
         handler.emit(record(task=t, created=float(n)))
     assert handler.flush() is False  # as logging.shutdown calls it: no wait, nothing raised
+    gate.set()
     with pytest.raises(TaskLoggingError, match=r"task 'bad'.*RuntimeError: constraint violated"):
         handler.flush(timeout=10)
     assert handler.flush(timeout=0)  # reported once
