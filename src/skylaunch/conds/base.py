@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
 from skylaunch.history import TaskHistory, TaskLog
@@ -30,6 +30,7 @@ __all__ = [
     "Context",
     "Not",
     "false",
+    "instant_from",
     "true",
 ]
 
@@ -157,6 +158,25 @@ def _check(other: object, op: str) -> Condition:
         f"cannot combine a condition with {other!r} using {op!r}: "
         "build it first (e.g. parse_condition('...'))"
     )
+
+
+_ONE_US = timedelta(microseconds=1)
+
+
+def instant_from(ts: float, tz: tzinfo | None) -> datetime:
+    """The earliest instant whose ``timestamp()`` is at least ``ts`` (in zone ``tz``).
+
+    A condition that holds from the POSIX time ``ts`` on must test ``ctx.ts >= ts`` and give
+    this instant as its next change: ``datetime.fromtimestamp`` rounds to the nearest
+    microsecond, which may fall just before ``ts``, where the condition is still false. Both
+    sides then use one comparison, so the planned instant is exactly where the value flips.
+    """
+    when = datetime.fromtimestamp(ts, timezone.utc)
+    while when.timestamp() < ts:
+        when += _ONE_US
+    while (when - _ONE_US).timestamp() >= ts:
+        when -= _ONE_US
+    return datetime.fromtimestamp(when.timestamp(), tz)
 
 
 def _instant(value: datetime) -> float:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
-from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.base import Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action
 from skylaunch.time import (
     Cron,
@@ -213,18 +213,23 @@ class Every(Condition):
     def _last(self, ctx: Context) -> float | None:
         return ctx.log_of(self.task).last_of(_BASED_ACTIONS[self.based])
 
-    def is_true(self, ctx: Context) -> bool:
+    def _due(self, ctx: Context) -> float | None:
+        """The POSIX time from which it is true (``None``: true already, never ran)."""
         last = self._last(ctx)
-        return last is None or ctx.ts - last >= self.period.total_seconds()
+        return None if last is None else last + self.period.total_seconds()
+
+    # is_true and next_change must make the same comparison: with "now - last >= period" on
+    # one side and "now >= last + period" on the other, floats made them disagree, next_change
+    # said "never" while the condition was false, and the task was never looked at again.
+    def is_true(self, ctx: Context) -> bool:
+        due = self._due(ctx)
+        return due is None or ctx.ts >= due
 
     def next_change(self, ctx: Context) -> datetime | None:
-        last = self._last(ctx)
-        if last is None:
+        due = self._due(ctx)
+        if due is None or ctx.ts >= due:
             return None
-        due = last + self.period.total_seconds()
-        if ctx.ts >= due:
-            return None
-        return datetime.fromtimestamp(due, ctx.now.tzinfo)
+        return instant_from(due, ctx.now.tzinfo)
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own
