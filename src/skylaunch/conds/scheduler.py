@@ -131,7 +131,7 @@ class SchedulerStarted(Condition):
         if isinstance(self.period, TimeSpanDelta):
             # [now - far, now - near] slides over the start
             enter = _later(after, self.period.near - _ONE_US)
-            flips = [] if enter is None else [max(enter, started)]
+            flips = [None if enter is None else max(enter, started)]
             if self.period.far is not None:
                 flips.append(_later(after, self.period.far))
             ahead = [f for f in flips if f is not None and f > ctx.now]
