@@ -20,7 +20,7 @@ from skylaunch.testing import runs
 
 SECONDS = 3.0
 #: A task whose last run is older than this at the end has stopped being scheduled.
-STALE = timedelta(seconds=0.5)
+STALE = timedelta(seconds=1)
 
 
 @pytest.mark.slow
