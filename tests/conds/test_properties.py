@@ -343,7 +343,10 @@ def _check_sound(
     """Assert the value is constant from ``now`` up to its next change; return both."""
     value = _value(cond, session, task, now)
     change = cond.next_change(Context(now, session, task))
+    # Arithmetic in UTC: with a zone, aware datetimes add and subtract wall-clock time.
+    zone, now = now.tzinfo, now.astimezone(timezone.utc)
     if change is not None:
+        change = change.astimezone(timezone.utc)
         assert change > now, (str(cond), now, change)
         probes = [change - _ONE_US] + [now + (change - now) * f for f in fractions]
     else:  # "never": probe the far future, the next microseconds and whole days later
@@ -353,9 +356,9 @@ def _check_sound(
         probes += [now + timedelta(days=d, seconds=0.5) for d in (1, 2, 7, 32)]
     for probe in probes:
         if now <= probe and (change is None or probe < change):
-            got = _value(cond, session, task, probe.astimezone(now.tzinfo))
+            got = _value(cond, session, task, probe.astimezone(zone))
             assert got is value, (str(cond), now.isoformat(), probe.isoformat(), change)
-    return value, change
+    return value, None if change is None else change.astimezone(zone)
 
 
 @settings(max_examples=300, deadline=None)
