@@ -13,6 +13,7 @@ import pytest
 from skylaunch import scheduler as scheduler_module
 from skylaunch.args import TerminationFlag
 from skylaunch.conds import after_success, daily, every, retry, scheduler_cycles, time_of_day, true
+from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.func import condition
 from skylaunch.exc import (
     ConditionCheckError,
@@ -303,8 +304,6 @@ def test_run_requested_from_another_thread_is_not_lost() -> None:
 def test_a_condition_claiming_to_change_now_does_not_spin() -> None:
     from dataclasses import dataclass
 
-    from skylaunch.conds.base import Condition, Context
-
     @dataclass(frozen=True)
     class Stuck(Condition):
         def is_true(self, ctx: Context) -> bool:
@@ -506,3 +505,37 @@ def test_an_always_due_task_bounded_by_cycles_runs_on_a_simulated_clock() -> Non
     app.task(true, name="spin")(lambda: None)
     run_for(app, "1 second")
     assert len(runs(app, "spin")) == 50
+
+
+class _RanSinceMe(Condition):
+    """A user's condition reading another task's history without naming it in watches()."""
+
+    def __init__(self, other: str) -> None:
+        self.other = other
+
+    def is_true(self, ctx: Context) -> bool:
+        theirs = ctx.history.of(self.other).last("success")
+        mine = ctx.log_of(None).last("run")
+        return theirs is not None and (mine is None or mine < theirs)
+
+    def next_change(self, ctx: Context) -> datetime | None:
+        return None  # only task events change it
+
+    def __str__(self) -> str:
+        return f"ran since me {self.other!r}"
+
+
+def test_a_false_task_with_no_next_change_is_looked_at_again_on_any_event() -> None:
+    # Its condition does not say which task it watches: it is looked at again on every
+    # task's action while it waits (it used to be dropped until its own history changed).
+    app = simulated_app("2024-01-01 00:00")
+    app.task(_RanSinceMe("upstream"), name="downstream")(lambda: None)
+    app.task(daily.at("10:00"), name="upstream")(lambda: None)
+    run_until(app, "2024-01-03 00:00")
+    assert hms(runs(app, "downstream")) == ["10:00:00", "10:00:00"]
+
+
+def test_unsure_conditions_are_those_with_a_part_from_outside_skylaunch() -> None:
+    mine = _RanSinceMe("upstream")
+    assert not scheduler_module._unsure(daily & ~after_success("a") | every("1 hour"))
+    assert scheduler_module._unsure(daily & ~(mine | true))

@@ -8,8 +8,26 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skylaunch import App
-from skylaunch.conds import after_success, daily, retry, time_of_day
-from skylaunch.testing import explain, is_due, run_for, run_until, runs, seed, simulated_app
+from skylaunch.conds import (
+    after_success,
+    daily,
+    every,
+    retry,
+    scheduler_cycles,
+    started,
+    time_of_day,
+)
+from skylaunch.testing import (
+    Stalled,
+    explain,
+    is_due,
+    run_for,
+    run_until,
+    runs,
+    seed,
+    simulated_app,
+    stalled,
+)
 
 
 def test_simulated_app_defaults() -> None:
@@ -152,3 +170,26 @@ def test_explain_works_for_a_condition_without_a_string_form() -> None:
 
     why = is_due(app, "job")
     assert "ParamExists" in why.condition
+
+
+def test_stalled_lists_the_tasks_that_time_alone_will_not_start_again() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    app.task(every("1 hour"), name="extract")(lambda: None)
+    app.task(after_success("extract"), name="load")(lambda: None)
+    app.task(~started, name="once")(lambda: None)  # runs once, then never again
+    app.task(daily.at("10:00"), name="report")(lambda: None)
+    app.task(name="by_hand")(lambda: None)  # condition false: run by hand only
+    app.task(~started, name="off", disabled=True)(lambda: None)
+    app.task(scheduler_cycles(more_than=10**9), name="passes")(lambda: None)
+    run_for(app, "90 minutes")
+    assert [len(runs(app, n)) for n in ("extract", "load", "once", "report")] == [2, 2, 1, 0]
+    found = stalled(app)
+    assert found == [
+        Stalled("load", "after task 'extract'", ("extract",)),
+        Stalled("once", "~(has started)", ()),
+    ]
+    assert str(found[0]) == "'load' (after task 'extract') waits for 'extract'"
+    assert str(found[1]) == "'once' (~(has started)) waits for nothing"
+    # at an instant where extract has run again, load is due: not stalled
+    seed(app, "extract", [("2024-01-01 02:00", "run"), ("2024-01-01 02:00:01", "success")])
+    assert [s.task for s in stalled(app, "2024-01-01 02:00:02")] == ["once"]

@@ -22,7 +22,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
-from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
+from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
+from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SimulatedTimeStuck, TaskSetupError, condition_check_error
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
@@ -62,6 +63,12 @@ class Scheduler:
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
         self._watching: dict[str, set[str]] = {}  # task -> the names it watches
+        # Tasks whose condition has a part this package did not write (a Condition subclass of
+        # the user's): its watches() may leave out a task whose history it reads, so while it
+        # is false with no next change it is looked at again on every task's event, not only
+        # on those of the tasks it names.
+        self._unsure: set[str] = set()
+        self._stalled_unsure: set[str] = set()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
@@ -122,10 +129,17 @@ class Scheduler:
             self.notify(None)
 
     def on_history_change(self, task_name: str) -> None:
-        """Called by the history on every logged action: mark the tasks that watch it."""
+        """Called by the history on every logged action: mark the tasks that watch it.
+
+        A task that is false with no next change is never dropped: it is looked at again on
+        an action of a task it watches (its own included) or, when its condition has parts
+        whose watches cannot be trusted (see ``_unsure``), on any task's action.
+        """
         watchers = self._watchers.get(task_name)
         if watchers:
             self._dirty.update(watchers)
+        if self._stalled_unsure:
+            self._dirty |= self._stalled_unsure
 
     def _index_task(self, task: Task) -> None:
         names = set(task.start_cond.watches(task.name))
@@ -141,6 +155,8 @@ class Scheduler:
             else:
                 watching.add(task.name)
         self._watching[task.name] = names
+        if _unsure(task.start_cond):
+            self._unsure.add(task.name)
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
@@ -179,6 +195,8 @@ class Scheduler:
 
     def _unindex(self, name: str) -> None:
         self._every_pass.discard(name)
+        self._unsure.discard(name)
+        self._stalled_unsure.discard(name)
         for watched in self._watching.pop(name, ()):
             watchers = self._watchers.get(watched)
             if watchers is not None:
@@ -337,6 +355,8 @@ class Scheduler:
 
     def _consider(self, task: Task, now: datetime) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
+        if self._stalled_unsure:
+            self._stalled_unsure.discard(task.name)
         if task.terminate_requested:
             task.terminate_requested = False
             for handle in list(self._handles.get(task.name, {}).values()):
@@ -364,6 +384,8 @@ class Scheduler:
         if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
             return self._launch(task, now, {})
         change = self._next_change(task.start_cond, ctx, task.name)
+        if change is None and task.name in self._unsure:
+            self._stalled_unsure.add(task.name)
         self._plan(task.name, change, now.timestamp())
         return False
 
@@ -668,3 +690,16 @@ class Scheduler:
     @property
     def running_handles(self) -> dict[str, dict[str, RunHandle]]:
         return self._handles
+
+
+def _unsure(cond: Condition) -> bool:
+    """Whether some part of ``cond`` is a condition class from outside skylaunch.
+
+    Those may read the history of tasks their ``watches()`` does not name (the default names
+    none), so their "no next change" cannot be tied to the tasks they watch.
+    """
+    if isinstance(cond, (All, AnyCond)):
+        return any(_unsure(part) for part in cond.conds)
+    if isinstance(cond, Not):
+        return _unsure(cond.cond)
+    return not type(cond).__module__.startswith("skylaunch.")

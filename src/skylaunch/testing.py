@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from skylaunch.app import App
-from skylaunch.conds.base import EVERY_PASS, All, Condition, Context, Not
+from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session
@@ -31,6 +31,7 @@ from skylaunch.time.parse import to_timedelta
 
 __all__ = [
     "Explanation",
+    "Stalled",
     "evaluate",
     "explain",
     "is_due",
@@ -39,6 +40,7 @@ __all__ = [
     "runs",
     "seed",
     "simulated_app",
+    "stalled",
 ]
 
 
@@ -266,3 +268,62 @@ def is_due(target: App | Session, task: str, at: datetime | str | None = None) -
     now = session.clock.now() if at is None else _instant(session, at).astimezone(session.clock.tz)
     the_task = session[task]
     return explain(the_task.start_cond, Context(now, session, the_task))
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """A task its condition will never start again unless some task's history changes."""
+
+    task: str
+    #: its start condition, in the string syntax
+    condition: str
+    #: the other tasks whose actions may make it due; empty when none can (only running it by
+    #: hand, or giving it another condition, will)
+    waits_for: tuple[str, ...]
+
+    def __str__(self) -> str:
+        waits = ", ".join(repr(n) for n in self.waits_for) if self.waits_for else "nothing"
+        return f"{self.task!r} ({self.condition}) waits for {waits}"
+
+
+def stalled(target: App | Session, at: datetime | str | None = None) -> list[Stalled]:
+    """The tasks that can never run again by their condition unless a task's history changes.
+
+    Each is false at ``at`` (default: the clock's now) and its ``next_change`` is "never": time
+    alone will not make it due. That is expected of a task waiting for another
+    (``after_success("extract")``: ``waits_for`` names it) and a sign of a schedule that ended
+    for good when ``waits_for`` is empty. Left out: disabled, running and start-up/shutdown
+    tasks, tasks whose condition is ``false`` (run by hand only) and tasks looked at on every
+    scheduler pass (parameters, cycles).
+    """
+    session = _session(target)
+    now = session.clock.now() if at is None else _instant(session, at).astimezone(session.clock.tz)
+    handles = session.scheduler.running_handles
+    found: list[Stalled] = []
+    for task in session.tasks_in_order():
+        cond = task.start_cond
+        if (
+            task.disabled
+            or task.batches
+            or task.on_startup
+            or task.on_shutdown
+            or isinstance(cond, AlwaysFalse)
+            or handles.get(task.name)
+        ):
+            continue
+        watches = cond.watches(task.name)
+        if EVERY_PASS in watches:
+            continue
+        ctx = Context(now, session, task)
+        if cond.is_true(ctx) or cond.next_change(ctx) is not None:
+            continue
+        waits = tuple(sorted(watches - {task.name}))
+        found.append(Stalled(task.name, _text(cond), waits))
+    return found
+
+
+def _text(cond: Condition) -> str:
+    try:
+        return str(cond)
+    except (TypeError, ValueError):  # a condition without string syntax
+        return repr(cond)

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skylaunch.conds import (
+    Counted,
+    Every,
     Retry,
+    SchedulerCycles,
+    SchedulerRunning,
+    SchedulerStarted,
     TaskExecutable,
+    TaskFailed,
+    TaskFinished,
+    TaskRunning,
+    TaskStarted,
+    TaskSucceeded,
+    after_finish,
+    after_success,
+    condition,
     cron,
     crontime,
     daily,
     every,
     failed,
+    false,
     hourly,
+    is_env,
+    minutely,
     monthly,
     parse_condition,
     retry,
@@ -24,14 +40,28 @@ from skylaunch.conds import (
     started,
     succeeded,
     time_of_day,
+    time_of_minute,
     time_of_month,
     time_of_week,
+    true,
     weekly,
 )
 from skylaunch.conds.base import Condition, Context
 from skylaunch.history import Action
+from skylaunch.session import Session
+from skylaunch.tasks.base import Task
 from skylaunch.testing import seed, simulated_app
-from skylaunch.time import TimeOfDay
+from skylaunch.time import (
+    TimeDelta,
+    TimeOfDay,
+    TimeOfHour,
+    TimeOfMinute,
+    TimeOfMonth,
+    TimeOfSecond,
+    TimeOfWeek,
+    TimePeriod,
+    TimeSpanDelta,
+)
 
 ZONES = ["UTC", "Europe/Helsinki", "America/New_York"]
 CONDS: list[Condition] = [
@@ -207,3 +237,253 @@ def test_language_liveness(cond: Condition, zone: str, now: datetime) -> None:
 def test_language_round_trip(a: Condition, b: Condition) -> None:
     for cond in (a, a & b, b | ~a):
         assert parse_condition(str(cond)) == cond
+
+
+# -- next_change is sound and live for every condition family (issue 12, item 1) ---------------
+#
+# The scheduler evaluates a task's condition, and when it is false plans the next look at
+# next_change; "None" means only a task event (or a scheduler pass, for conditions that watch
+# every pass) can change the value, so the task is not looked at again until one happens. Two
+# things must hold for every condition, every history and every instant t:
+#
+# - sound: the value is the same at every instant of [t, next_change(t)), the instant just
+#   before next_change included, and the whole future when next_change(t) is None (a false
+#   condition answers "never" only when it can never become true without a history change);
+# - live: next_change(t) is after t, so following next_change always gets somewhere.
+#
+# Histories use arbitrary float timestamps (not whole microseconds) and periods random floats,
+# which is what made Every's two comparisons disagree.
+
+_BASE = datetime(2024, 3, 29, tzinfo=ZoneInfo("UTC")).timestamp()
+_SPAN_S = 4 * 86400.0
+_ONE_US = timedelta(microseconds=1)
+_FAR_S = 400 * 86400.0
+_TASKS = ("job", "other")
+_ACTIONS: tuple[Action, ...] = ("run", "success", "fail", "terminate", "inaction", "crash")
+
+_seconds = st.one_of(
+    st.floats(1e-3, 10.0),
+    st.floats(10.0, 1e5),
+    st.sampled_from([0.1, 0.3, 1.0, 60.0, 3600.0, 86400.0]),
+)
+_ops = st.sampled_from([">=", ">", "<=", "<", "==", "!="])
+_counts = st.integers(0, 3)
+
+
+def _counted(cond: Counted, op: str, n: int) -> Condition:
+    return {
+        ">=": cond >= n,
+        ">": cond > n,
+        "<=": cond <= n,
+        "<": cond < n,
+        "==": cond == n,
+        "!=": cond != n,
+    }[op]
+
+
+@st.composite
+def _every(draw: st.DrawFn) -> Condition:
+    based = draw(st.sampled_from(["run", "success", "fail", "finish"]))
+    task = draw(st.sampled_from([None, "other"]))
+    return Every(draw(_seconds), based=based, task=task)  # type: ignore[arg-type]
+
+
+_PERIODS = [
+    None,
+    TimeOfSecond(),
+    TimeOfMinute(),
+    TimeOfHour(),
+    TimeOfDay(),
+    TimeOfDay.between("10:00", "12:00"),
+    TimeOfDay.between("22:00", "02:00"),
+    TimeOfWeek.on("Mon"),
+    TimeOfMonth.after("28th"),
+]
+
+
+@st.composite
+def _status(draw: st.DrawFn) -> Condition:
+    kind = draw(st.sampled_from([TaskStarted, TaskSucceeded, TaskFailed, TaskFinished]))
+    kind_period = draw(st.sampled_from(["fixed", "past", "span"]))
+    period: TimePeriod | None
+    if kind_period == "fixed":
+        period = draw(st.sampled_from(_PERIODS))
+    elif kind_period == "past":
+        period = TimeDelta(draw(_seconds))
+    else:
+        near = draw(_seconds)
+        far = draw(st.one_of(st.none(), _seconds.map(lambda s: s + near)))
+        period = TimeSpanDelta(near, far)
+    task = draw(st.sampled_from([None, "other"]))
+    return _counted(kind(task=task, period=period), draw(_ops), draw(_counts))
+
+
+@st.composite
+def _running(draw: st.DrawFn) -> Condition:
+    low = draw(st.one_of(st.none(), _seconds))
+    high = draw(st.one_of(st.none(), _seconds))
+    if low is not None and high is not None:
+        low, high = min(low, high), max(low, high) + 1e-3
+    cond = TaskRunning(
+        min_age=None if low is None else timedelta(seconds=low),
+        max_age=None if high is None else timedelta(seconds=high),
+    )
+    return _counted(cond, draw(_ops), draw(_counts))
+
+
+@st.composite
+def _scheduler(draw: st.DrawFn) -> Condition:
+    which = draw(st.sampled_from(["running", "started", "cycles"]))
+    if which == "running":
+        return SchedulerRunning(timedelta(seconds=draw(_seconds)), more=draw(st.booleans()))
+    if which == "started":
+        period = draw(
+            st.one_of(
+                st.sampled_from([TimeOfDay(), TimeOfHour(), TimeOfDay.between("10:00", "12:00")]),
+                _seconds.map(TimeDelta),
+                st.tuples(_seconds, _seconds).map(lambda p: TimeSpanDelta(p[0], p[0] + p[1])),
+            )
+        )
+        return SchedulerStarted(period)
+    return _counted(SchedulerCycles(), draw(st.sampled_from([">", "<", "=="])), draw(_counts))
+
+
+_LEAVES = st.one_of(
+    _every(),
+    _status(),
+    _running(),
+    _scheduler(),
+    st.sampled_from(CONDS),
+    st.sampled_from(
+        [
+            true,
+            false,
+            retry(2),
+            retry(),
+            after_success("other"),
+            after_finish("other"),
+            time_of_minute.between("10", "40"),
+            minutely,
+            daily.after("23:59:59"),
+            crontime("*/7 * * * *"),
+            cron("0 10 * * *"),
+            condition(lambda: True, name="always_yes"),
+            is_env("prod"),
+        ]
+    ),
+)
+_ANY_COND = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda p: p[0] & p[1]),
+        st.tuples(inner, inner).map(lambda p: p[0] | p[1]),
+        inner.map(lambda c: ~c),
+    ),
+    max_leaves=4,
+)
+
+
+_gaps = st.one_of(
+    st.floats(0.0, 1e-3),
+    _seconds,
+    st.sampled_from([0.0, 1e-6, 0.5e-6, 60.0, 3600.0]),
+)
+
+
+@st.composite
+def _histories(draw: st.DrawFn) -> tuple[list[tuple[str, float, Action]], float]:
+    """Records of 'job' and 'other' at arbitrary float instants, close to each other, and an
+    instant at or after them all (the records are in its past)."""
+    ts = draw(st.floats(_BASE, _BASE + _SPAN_S))
+    records: list[tuple[str, float, Action]] = []
+    for _ in range(draw(st.integers(0, 6))):
+        records.append((draw(st.sampled_from(_TASKS)), ts, draw(st.sampled_from(_ACTIONS))))
+        ts += draw(_gaps)
+    return records, ts + draw(_gaps)
+
+
+def _session_at(
+    zone: str, records: list[tuple[str, float, Action]], started: float | None
+) -> tuple[Session, Task]:
+    app = simulated_app("2024-03-29 00:00", tz=zone)
+
+    @app.task()
+    def job() -> None: ...
+
+    session = app.session
+    open_runs: dict[str, list[str]] = {}
+    for k, (name, ts, action) in enumerate(sorted(records, key=lambda r: r[1])):
+        if action == "run":
+            run_id = f"{name}-{k}"
+            open_runs.setdefault(name, []).append(run_id)
+        else:
+            ids = open_runs.get(name) or [None]  # type: ignore[list-item]
+            run_id = ids.pop(0)  # type: ignore[assignment]
+        session.history.add(name, action, ts, run_id)
+    session.parameters["env"] = "test"
+    scheduler = session.scheduler
+    scheduler.cycles = 7
+    scheduler.started_at = (
+        None if started is None else datetime.fromtimestamp(started, timezone.utc)
+    )
+    return session, session["job"]
+
+
+def _value(cond: Condition, session: Session, task: Task, when: datetime) -> bool:
+    return cond.is_true(Context(when, session, task))
+
+
+def _check_sound(
+    cond: Condition, session: Session, task: Task, now: datetime, fractions: list[float]
+) -> tuple[bool, datetime | None]:
+    """Assert the value is constant from ``now`` up to its next change; return both."""
+    value = _value(cond, session, task, now)
+    change = cond.next_change(Context(now, session, task))
+    # Arithmetic in UTC: with a zone, aware datetimes add and subtract wall-clock time.
+    zone, now = now.tzinfo, now.astimezone(timezone.utc)
+    if change is not None:
+        change = change.astimezone(timezone.utc)
+        assert change > now, (str(cond), now, change)
+        probes = [change - _ONE_US] + [now + (change - now) * f for f in fractions]
+    else:  # "never": probe the far future, the next microseconds and whole days later
+        far = timedelta(seconds=_FAR_S)
+        probes = [now + _ONE_US, now + timedelta(seconds=1), now + far]
+        probes += [now + far * f for f in fractions]
+        probes += [now + timedelta(days=d, seconds=0.5) for d in (1, 2, 7, 32)]
+    for probe in probes:
+        if now <= probe and (change is None or probe < change):
+            got = _value(cond, session, task, probe.astimezone(zone))
+            assert got is value, (str(cond), now.isoformat(), probe.isoformat(), change)
+    return value, None if change is None else change.astimezone(zone)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cond=_ANY_COND,
+    zone=st.sampled_from(ZONES),
+    history=_histories(),
+    started=st.one_of(st.none(), _gaps),
+    fractions=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=3),
+)
+def test_next_change_is_sound_and_live_for_every_condition(
+    cond: Condition,
+    zone: str,
+    history: tuple[list[tuple[str, float, Action]], float],
+    started: float | None,
+    fractions: list[float],
+) -> None:
+    records, now_ts = history
+    now = datetime.fromtimestamp(now_ts, ZoneInfo(zone))
+    if started is not None:  # the scheduler started that long before now
+        started = now.timestamp() - started
+    # only the past: a record or a start after now would be an event, which next_change ignores
+    records = [r for r in records if r[1] <= now.timestamp()]
+    started = started if started is not None and started <= now.timestamp() else None
+    session, task = _session_at(zone, records, started)
+    # Follow next_change as the scheduler does, a few steps: each is after the one before,
+    # and the value holds until it.
+    for _ in range(6):
+        _, change = _check_sound(cond, session, task, now, fractions)
+        if change is None:
+            break
+        now = change

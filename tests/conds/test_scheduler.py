@@ -8,6 +8,7 @@ import pytest
 
 from skylaunch.conds import (
     SchedulerCycles,
+    SchedulerRunning,
     SchedulerStarted,
     every,
     parse_condition,
@@ -15,9 +16,10 @@ from skylaunch.conds import (
     scheduler_running,
     scheduler_started,
 )
+from skylaunch.conds.base import Condition, Context
 from skylaunch.exc import ConditionParseError
 from skylaunch.testing import is_due, run_for, run_until, runs, simulated_app
-from skylaunch.time import StaticInterval, TimeOfDay
+from skylaunch.time import StaticInterval, TimeOfDay, TimeSpanDelta
 
 UTC = timezone.utc
 
@@ -133,3 +135,38 @@ def test_started_with_a_period_without_a_string_form_prints_what_it_is() -> None
     assert scheduler_started(timedelta(minutes=5)) == SchedulerStarted(
         parse_condition("scheduler started in past 5 minutes").period  # type: ignore[attr-defined]
     )
+
+
+# -- next_change is the instant the value flips (issue 12, item 1; found by the properties) ----
+
+
+def _scheduler_flip(cond: Condition, started: datetime, now: datetime) -> tuple[bool, ...]:
+    """The values at now, just before next_change(now), and at it."""
+    app = simulated_app("2024-03-29 00:00")
+    session = app.session
+    session.scheduler.started_at = started
+    change = cond.next_change(Context(now, session))
+    assert change is not None
+    assert change > now
+    one_us = timedelta(microseconds=1)
+    return tuple(cond.is_true(Context(t, session)) for t in (now, change - one_us, change))
+
+
+def test_scheduler_running_flips_exactly_at_next_change() -> None:
+    # 00:00 + 1953 µs in floats: "now - started >= delta" disagreed with the planned instant
+    start = datetime(2024, 3, 29, tzinfo=UTC)
+    under = SchedulerRunning(timedelta(microseconds=1953), more=False)
+    assert _scheduler_flip(under, start, start) == (True, True, False)
+
+
+def test_scheduler_started_in_a_span_changes_after_now() -> None:
+    start = datetime(2024, 3, 29, 0, 0, 0, 883, tzinfo=UTC)
+    span = SchedulerStarted(TimeSpanDelta("1 second", "11.888672 seconds"))
+    assert _scheduler_flip(span, start, start) == (False, False, True)
+    assert _scheduler_flip(span, start, start + timedelta(seconds=5)) == (True, True, False)
+    # Just out of the span, for good: its next change was "now" itself (the loop would spin).
+    app = simulated_app("2024-03-29 00:00")
+    app.session.scheduler.started_at = start
+    gone = Context(start + timedelta(seconds=11.888673), app.session)
+    assert span.is_true(gone) is False
+    assert span.next_change(gone) is None

@@ -328,3 +328,46 @@ def test_finished_counts_success_fail_and_terminate_but_not_inaction() -> None:
     for end in ("success", "fail", "terminate"):
         ctx = ctx_for([("2024-01-31 10:00", "run"), ("2024-01-31 10:01", end)], "2024-01-31 12:00")  # type: ignore[list-item]
         assert finished.today.is_true(ctx), end
+
+
+# -- next_change is the instant the value flips, to the microsecond (issue 12, item 1) ---------
+# Found by tests/conds/test_properties.py: each computed its next change in floats that did not
+# match the comparison is_true makes, so the value flipped a microsecond before the planned
+# instant (missed) or not at it (a condition true at its own "next change").
+
+_T0 = datetime(2024, 3, 29, tzinfo=ZoneInfo("UTC")).timestamp()
+
+
+def _flip(cond: Condition, records: list[tuple[float, Action]], now: float) -> tuple[bool, ...]:
+    """The values at now, just before next_change(now), and at it."""
+    app = simulated_app("2024-03-29 00:00")
+    app.task(name="job")(lambda: None)
+    session = app.session
+    for k, (ts, action) in enumerate(records):
+        session.history.add("job", action, ts, "r0" if action == "run" else f"r{k - 1}")
+    task = session["job"]
+    at = datetime.fromtimestamp(now, ZoneInfo("UTC"))
+    change = cond.next_change(Context(at, session, task))
+    assert change is not None
+    assert change > at
+    one_us = timedelta(microseconds=1)
+    return tuple(cond.is_true(Context(t, session, task)) for t in (at, change - one_us, change))
+
+
+def test_a_record_leaves_the_past_window_exactly_at_next_change() -> None:
+    run = _T0 + 0.7075498  # a POSIX float between two microseconds
+    assert _flip(started.in_past("1 second"), [(run, "run")], run) == (True, True, False)
+
+
+def test_a_record_enters_and_leaves_a_span_exactly_at_next_change() -> None:
+    run = _T0 + 0.7075498
+    cond = TaskStarted(period=TimeSpanDelta("1 second", "2 seconds"))
+    assert _flip(cond, [(run, "run")], run) == (False, False, True)
+    assert _flip(cond, [(run, "run")], run + 1.5) == (True, True, False)
+
+
+def test_running_for_less_than_turns_false_exactly_at_next_change() -> None:
+    cond = running.less_than(timedelta(microseconds=1953))
+    assert _flip(cond, [(_T0, "run")], _T0) == (True, True, False)
+    cond = running.more_than(timedelta(microseconds=1953))
+    assert _flip(cond, [(_T0, "run")], _T0) == (False, False, True)

@@ -8,7 +8,7 @@ import pytest
 
 from skylaunch.conds import daily, every, time_of_day
 from skylaunch.conds.base import Condition, Context
-from skylaunch.testing import seed, simulated_app
+from skylaunch.testing import run_for, runs, seed, simulated_app
 
 UTC_DAY = "2024-03-14"
 
@@ -100,6 +100,23 @@ def test_every_based_on_finish() -> None:
     history = [(f"{UTC_DAY} 09:00", "run"), (f"{UTC_DAY} 09:50", "success")]
     assert at(cond, "10:00", history)[0] is False
     assert at(cond, "10:50", history)[0] is True
+
+
+def test_every_flips_exactly_at_its_next_change() -> None:
+    # 00:00 + 100 ms: in floats "now - last >= 0.1" is false at 00:00:00.100000 while
+    # "now >= last + 0.1" is true, so next_change said "never" while the condition was false
+    history = [(f"{UTC_DAY} 00:00", "run")]
+    value, change = at(every("100ms"), "00:00:00.099999", history)
+    assert (value, change) == (False, datetime.fromisoformat(f"{UTC_DAY} 00:00:00.1+00:00"))
+    assert at(every("100ms"), "00:00:00.100000", history) == (True, None)
+
+
+def test_every_100ms_keeps_running_on_a_simulated_clock() -> None:
+    # Before the fix the task ran once, at 00:00, and was never looked at again.
+    app = simulated_app("2024-01-01 00:00")
+    app.task(every("100ms"), name="tick")(lambda: None)
+    run_for(app, "1 second")
+    assert len(runs(app, "tick")) == 10
 
 
 def test_every_rejects_bad_periods() -> None:

@@ -163,20 +163,25 @@ def _check(other: object, op: str) -> Condition:
 _ONE_US = timedelta(microseconds=1)
 
 
-def instant_from(ts: float, tz: tzinfo | None) -> datetime:
-    """The earliest instant whose ``timestamp()`` is at least ``ts`` (in zone ``tz``).
+def instant_from(ts: float, tz: tzinfo | None, *, after: bool = False) -> datetime:
+    """The earliest instant whose ``timestamp()`` is at least ``ts`` (``after``: more than).
 
     A condition that holds from the POSIX time ``ts`` on must test ``ctx.ts >= ts`` and give
     this instant as its next change: ``datetime.fromtimestamp`` rounds to the nearest
     microsecond, which may fall just before ``ts``, where the condition is still false. Both
     sides then use one comparison, so the planned instant is exactly where the value flips.
+    The result is in zone ``tz``.
     """
+
+    def reached(when: datetime) -> bool:
+        return when.timestamp() > ts if after else when.timestamp() >= ts
+
     when = datetime.fromtimestamp(ts, timezone.utc)
-    while when.timestamp() < ts:
+    while not reached(when):
         when += _ONE_US
-    while (when - _ONE_US).timestamp() >= ts:
+    while reached(when - _ONE_US):
         when -= _ONE_US
-    return datetime.fromtimestamp(when.timestamp(), tz)
+    return datetime.fromtimestamp(when.timestamp(), tz)  # the same microsecond, in zone tz
 
 
 def _instant(value: datetime) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from skylaunch.conds.base import EVERY_PASS, All, Condition, Context
+from skylaunch.conds.base import EVERY_PASS, All, Condition, Context, instant_from
 from skylaunch.conds.status import PERIOD_PHRASES, Counted, Op
 from skylaunch.time import TimeDelta, TimePeriod, TimeSpanDelta
 from skylaunch.time.parse import format_timedelta, to_timedelta
@@ -81,8 +82,8 @@ class SchedulerRunning(Condition):
         started = ctx.session.scheduler.started_at
         if started is None:
             return False
-        elapsed = ctx.ts - started.timestamp()
-        over = elapsed >= self.delta.total_seconds()
+        # the same comparison as next_change's (see instant_from)
+        over = ctx.ts >= started.timestamp() + self.delta.total_seconds()
         return over if self.more else not over
 
     def next_change(self, ctx: Context) -> datetime | None:
@@ -90,7 +91,7 @@ class SchedulerRunning(Condition):
         if started is None:
             return None
         flip = started.timestamp() + self.delta.total_seconds()
-        return datetime.fromtimestamp(flip, ctx.now.tzinfo) if flip > ctx.ts else None
+        return instant_from(flip, ctx.now.tzinfo) if ctx.ts < flip else None
 
     def __str__(self) -> str:
         if self.more:
@@ -111,7 +112,8 @@ class SchedulerStarted(Condition):
     def _span(self, ctx: Context) -> tuple[float, float]:
         interval = self.period.rollback(ctx.now)
         # half-open like every interval: an instant at the window's end is outside it
-        return interval.start.timestamp(), min(ctx.ts, interval.end.timestamp() - 1e-6)
+        end = math.nextafter(interval.end.timestamp(), -math.inf)
+        return interval.start.timestamp(), min(ctx.ts, end)
 
     def is_true(self, ctx: Context) -> bool:
         started = ctx.session.scheduler.started_at
@@ -124,21 +126,21 @@ class SchedulerStarted(Condition):
         started = ctx.session.scheduler.started_at
         if started is None:
             return None  # only a (re)start makes it true, and that is a scheduler event
+        # The first instants at which _span takes the start in and leaves it out.
+        after = instant_from(started.timestamp(), timezone.utc, after=True)
         if isinstance(self.period, TimeSpanDelta):
-            # [now - far, now - near] slides over the start: true from start + near on, false
-            # just after start + far.
-            at = started.timestamp()
-            far = self.period.far
-            flips = [at + self.period.near.total_seconds()]
-            if far is not None:
-                flips.append(at + far.total_seconds() + 1e-6)
-            later = [f for f in flips if f > ctx.ts]
-            return datetime.fromtimestamp(min(later), ctx.now.tzinfo) if later else None
+            # [now - far, now - near] slides over the start
+            enter = _later(after, self.period.near - _ONE_US)
+            flips = [None if enter is None else max(enter, started)]
+            if self.period.far is not None:
+                flips.append(_later(after, self.period.far))
+            ahead = [f for f in flips if f is not None and f > ctx.now]
+            return min(ahead).astimezone(ctx.now.tzinfo) if ahead else None
         if not self.is_true(ctx):
             return None  # only a (re)start makes it true, and that is a scheduler event
         if isinstance(self.period, TimeDelta):
-            flip = started.timestamp() + self.period.past.total_seconds() + 1e-6
-            return datetime.fromtimestamp(flip, ctx.now.tzinfo)
+            leave = _later(after, self.period.past)
+            return None if leave is None else leave.astimezone(ctx.now.tzinfo)
         current = self.period.rollback(ctx.now)
         following = self.period.rollforward(
             current.end.astimezone(ctx.now.tzinfo) if ctx.now in current else ctx.now
@@ -151,6 +153,17 @@ class SchedulerStarted(Condition):
     def __str__(self) -> str:
         from_status = _status_phrase(self.period)
         return f"scheduler started {from_status}"
+
+
+_ONE_US = timedelta(microseconds=1)
+
+
+def _later(when: datetime, delta: timedelta) -> datetime | None:
+    """``when + delta``, or ``None`` past the last representable instant."""
+    try:
+        return when + delta
+    except OverflowError:
+        return None
 
 
 def _status_phrase(period: TimePeriod) -> str:

@@ -10,16 +10,17 @@ counts today's window until the next one starts.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Literal, TypeVar
 
 from typing_extensions import Self
 
 from skylaunch._tasknames import task_name
-from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.base import Condition, Context, instant_from
 from skylaunch.history import Action
 from skylaunch.time import (
     MIN_UTC,
@@ -59,7 +60,7 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_ONE_US = 1e-6
+_ONE_US = timedelta(microseconds=1)
 
 C = TypeVar("C", bound="Counted")
 
@@ -232,8 +233,9 @@ class TaskStatus(Counted):
         if self.period is None:
             return None, ctx.ts
         interval = self.period.rollback(ctx.now)
-        # half-open like every interval: a record at the window's end is outside it
-        end = min(ctx.ts, interval.end.timestamp() - _ONE_US)
+        # half-open like every interval: a record at the window's end is outside it (the
+        # largest float below the end, not "end - 1 µs", which floats round either way)
+        end = min(ctx.ts, math.nextafter(interval.end.timestamp(), -math.inf))
         if interval.start == MIN_UTC:
             return None, end
         return interval.start.timestamp(), end
@@ -263,10 +265,12 @@ class TaskStatus(Counted):
             start, end = self._span(ctx)
             times = self._times(ctx, start, end)
             value = self.holds(len(times))
-            past = period.past.total_seconds()
             for k, ts in enumerate(times):
                 if self.holds(len(times) - k - 1) != value:
-                    return datetime.fromtimestamp(ts + past + _ONE_US, now.tzinfo)
+                    # out once the window's start, now - past, is later than the record
+                    return (instant_from(ts, timezone.utc, after=True) + period.past).astimezone(
+                        now.tzinfo
+                    )
             return None
         if isinstance(period, TimeSpanDelta):
             return self._next_span_change(ctx, period)
@@ -285,20 +289,25 @@ class TaskStatus(Counted):
 
     def _next_span_change(self, ctx: Context, period: TimeSpanDelta) -> datetime | None:
         """The window ``[now - far, now - near]`` slides: a record enters it ``near`` after it
-        was made and leaves just after ``far``; the first of these that flips the value."""
-        near = period.near.total_seconds()
-        far = None if period.far is None else period.far.total_seconds()
-        now_ts = ctx.ts
-        _, end = self._span(ctx)
-        times = self._times(ctx, None if far is None else now_ts - far, now_ts)
+        was made and leaves just after ``far``; the first of these that flips the value.
+
+        The instants are those at which ``_span`` first counts the record in or out, to the
+        microsecond, so that the value is judged the same way at the instant planned.
+        """
+        start, end = self._span(ctx)
         count = self.count(ctx)
         value = self.holds(count)
-        events: list[tuple[float, int]] = []
-        for ts in times:
-            if ts > end:
-                events.append((ts + near, 1))
-            if far is not None:
-                events.append((ts + far + _ONE_US, -1))
+        events: list[tuple[datetime, int]] = []
+        for ts in self._times(ctx, start, ctx.ts):
+            past = instant_from(ts, timezone.utc, after=True)
+            if ts > end:  # not in yet: in once now - near has passed it
+                enter = _later(past, period.near - _ONE_US)
+                if enter is not None:
+                    events.append((max(enter, instant_from(ts, timezone.utc)), 1))
+            if period.far is not None:  # out once now - far has passed it
+                leave = _later(past, period.far)
+                if leave is not None:
+                    events.append((leave, -1))
         events.sort()
         i = 0
         while i < len(events):
@@ -307,7 +316,7 @@ class TaskStatus(Counted):
                 count += events[i][1]
                 i += 1
             if self.holds(count) != value:
-                return datetime.fromtimestamp(max(at, now_ts + _ONE_US), ctx.now.tzinfo)
+                return at.astimezone(ctx.now.tzinfo)
         return None
 
     def watches(self, own: str | None) -> frozenset[str]:
@@ -472,8 +481,8 @@ class TaskRunning(Counted):
         high = None if self.max_age is None else self.max_age.total_seconds()
         n = 0
         for start in starts:
-            age = ts - start
-            if (low is None or age >= low) and (high is None or age < high):
+            # "start + age <= ts", not "ts - start >= age": the comparison next_change makes
+            if (low is None or ts >= start + low) and (high is None or ts < start + high):
                 n += 1
         return n
 
@@ -493,8 +502,10 @@ class TaskRunning(Counted):
         )
         value = self.holds(self._count_at(starts, now))
         for ts in flips:
-            if self.holds(self._count_at(starts, ts)) != value:
-                return datetime.fromtimestamp(ts, ctx.now.tzinfo)
+            # judged at the instant planned, which may be a fraction of a microsecond later
+            at = instant_from(ts, ctx.now.tzinfo)
+            if self.holds(self._count_at(starts, at.timestamp())) != value:
+                return at
         return None
 
     def watches(self, own: str | None) -> frozenset[str]:
@@ -525,6 +536,14 @@ class TaskRunning(Counted):
             f"TaskRunning(task={self.task!r}, min_age={self.min_age!r}, "
             f"max_age={self.max_age!r}, op={self.op!r}, n={self.n!r})"
         )
+
+
+def _later(when: datetime, delta: timedelta) -> datetime | None:
+    """``when + delta``, or ``None`` past the last representable instant."""
+    try:
+        return when + delta
+    except OverflowError:
+        return None
 
 
 def _quote(name: str) -> str:

@@ -263,6 +263,9 @@ class Every(Condition):
         fraction = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
         return timedelta(microseconds=int(fraction * (self.jitter // _ONE_US)))
 
+    # is_true and next_change must make the same comparison: with "now - last >= period" on
+    # one side and "now >= last + period" on the other, floats made them disagree, next_change
+    # said "never" while the condition was false, and the task was never looked at again.
     def is_true(self, ctx: Context) -> bool:
         due = self._due(ctx)
         return due is None or ctx.ts >= due
