@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
-from skylaunch.exc import ConditionCheckError, SimulatedTimeStuck, TaskSetupError
+from skylaunch.exc import (
+    ConditionCheckError,
+    MissingReturnError,
+    SimulatedTimeStuck,
+    TaskSetupError,
+)
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
 
@@ -473,6 +478,14 @@ class Scheduler:
             if session.task_execute_hooks and executor.shares_process:
                 func = around_runs(func, session.task_execute_hooks, session.hook_context(task))
             session.before_run(task, run_id)
+        except MissingReturnError as exc:
+            # A missing upstream value is state, not a mistake in the code: after a restart it
+            # stays missing until the upstream succeeds again. The run is recorded as failed, so
+            # its start condition moves on; raising would crash every restart the same way.
+            session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+            outcome = Outcome(run_id, "fail", exc_text=f"{type(exc).__name__}: {exc}")
+            self._finish(task.name, run_id, now, outcome)
+            return False
         except Exception as exc:
             if not session.config.silence_task_prerun:
                 raise TaskSetupError(
