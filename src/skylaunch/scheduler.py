@@ -14,9 +14,11 @@ import asyncio
 import heapq
 import itertools
 import logging
+import signal
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -45,6 +47,14 @@ _MIN_REPLAN_S = 0.001
 #: While tasks stay due pass after pass, the loop still lets other callbacks (finished
 #: threads, asyncio tasks, control calls) run at least this often (event-loop seconds).
 _YIELD_EVERY_S = 0.001
+#: Real seconds terminated runs get to report after a second stop signal (they were killed).
+_FORCED_GRACE_S = 1.0
+#: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
+#: and Kubernetes send. Only signals still at Python's default handling are taken over.
+STOP_SIGNALS: dict[signal.Signals, Any] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+}
 #: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
 #: thousands of dependent tasks at one instant still fits; an always-due task does not).
 _MAX_PASSES_PER_INSTANT = 10_000
@@ -83,6 +93,8 @@ class Scheduler:
         # report (after a restart, or on a later start) must not log a second end
         self._abandoned: set[str] = set()
         self._error: BaseException | None = None
+        self._signalled: str | None = None  # the stop signal received, e.g. "SIGTERM"
+        self._forced = False  # a second stop signal: terminate the runs now
         self.logger = logging.getLogger(session.config.scheduler_logger_basename)
 
     # --- events (thread-safe) ---------------------------------------------------------
@@ -203,6 +215,68 @@ class Scheduler:
         self._restart = True
         self.shut_down("restart requested")
 
+    # --- stop signals (SIGTERM, SIGINT) ---------------------------------------------------------
+    @contextmanager
+    def stopping_on_signals(self) -> Iterator[None]:
+        """While this block runs, SIGTERM and SIGINT shut the scheduler down gracefully.
+
+        Only in the main thread (Python delivers signals there and only there may set
+        handlers), and only for a signal whose handler is still Python's default: a handler of
+        the application's own, or an ignored signal, is left alone. The previous handlers are
+        restored on the way out. A second signal terminates the running tasks at once.
+        """
+        self._signalled = None
+        self._forced = False
+        installed: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in STOP_SIGNALS.items():
+                previous = signal.getsignal(signum)
+                if previous is default:
+                    signal.signal(signum, self._on_signal)
+                    installed[signum] = previous
+        try:
+            yield
+        finally:
+            for number, handler in installed.items():
+                signal.signal(number, handler)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        """The signal handler: runs in the main thread between two bytecodes of anything.
+
+        It only sets flags and hands the rest to the loop (``call_soon_threadsafe`` also wakes
+        a loop sleeping in ``select``); logging here could re-enter a handler mid-write.
+        """
+        name = signal.Signals(signum).name
+        force = self._signalled is not None
+        if force:
+            self._forced = True
+        else:
+            self._signalled = name
+        self._stop_reason = f"{name} received"
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._signal_arrived, name, force)
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+
+    def _signal_arrived(self, name: str, force: bool) -> None:
+        if force:
+            self.logger.warning(
+                "%s received again: terminating the running tasks now",
+                name,
+                extra={"action": "shutdown"},
+            )
+            self.terminate_all(f"{name} received twice")
+        else:
+            self.logger.warning(
+                "%s received: shutting down; running tasks may finish within their timeouts "
+                "(send it again to terminate them now)",
+                name,
+                extra={"action": "shutdown"},
+            )
+        self._poke()
+
     # --- the loop -----------------------------------------------------------------------
     async def serve(self, until: datetime | None = None) -> bool:
         """Run until shut down (or ``until``); returns True when a restart was asked for."""
@@ -211,7 +285,8 @@ class Scheduler:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
-        self._stop_reason = None
+        # a stop signal may come before the loop runs: it is not forgotten
+        self._stop_reason = None if self._signalled is None else f"{self._signalled} received"
         self._restart = False
         self._error = None
         self._crashed = False
@@ -276,7 +351,7 @@ class Scheduler:
             raise
         finally:
             await self._shutdown()
-        return self._restart
+        return self._restart and self._signalled is None  # a stop signal wins over a restart
 
     def _stuck(self, now: datetime) -> SimulatedTimeStuck:
         due = self._dirty or {name for name, runs in self._handles.items() if runs}
@@ -602,7 +677,7 @@ class Scheduler:
                 for handle in list(handles.values()):
                     handle.terminate("shutdown (permanent task)")
         clock, wake = self.session.clock, self._wake
-        while wake is not None and any(self._handles.values()):
+        while wake is not None and any(self._handles.values()) and not self._forced:
             now = clock.now()
             self._reap_timeouts(now)
             wake.clear()
@@ -641,12 +716,12 @@ class Scheduler:
                 self._launch_lifecycle("on_shutdown")
         except Exception as exc:  # the runs must still be ended: raise it afterwards
             failure = exc
-        if session.config.instant_shutdown or self._crashed:
+        if session.config.instant_shutdown or self._crashed or self._forced:
             self.terminate_all("shutdown")
         else:
             await self._wait_for_runs()
             self.terminate_all("shutdown")
-        await self._wait_for_reports(_TERMINATE_GRACE_S)
+        await self._wait_for_reports(_FORCED_GRACE_S if self._forced else _TERMINATE_GRACE_S)
         for executor in session.executors.values():
             executor.shutdown(terminate=True)
         await self._wait_for_reports(0.5)

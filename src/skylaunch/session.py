@@ -383,19 +383,24 @@ class Session:
             self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
 
     def start(self, until: datetime | None = None) -> None:
-        """Run the scheduler until it is shut down (blocks; Ctrl-C stops it cleanly).
+        """Run the scheduler until it is shut down (blocks; SIGTERM or Ctrl-C stops it cleanly).
+
+        In the main thread, SIGTERM and SIGINT shut the scheduler down as ``shut_down()`` does
+        (running tasks may finish within their timeouts) and this method returns; a second
+        signal terminates the running tasks at once (see docs/deployment.md).
 
         A restart follows ``config.restarting`` (Rocketry's values): ``replace`` execs a new
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
         return, ``recall`` runs the loop again in this process.
         """
         try:
-            while asyncio.run(self.scheduler.serve(until=until)):
-                self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
-                if self.config.restarting != "recall":
-                    self._restart_process(self.config.restarting)
-                    return
-        except KeyboardInterrupt:
+            with self.scheduler.stopping_on_signals():
+                while asyncio.run(self.scheduler.serve(until=until)):
+                    self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+                    if self.config.restarting != "recall":
+                        self._restart_process(self.config.restarting)
+                        return
+        except KeyboardInterrupt:  # SIGINT handled by someone else's handler, or not ours
             self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
 
     def _restart_process(self, how: str) -> None:
