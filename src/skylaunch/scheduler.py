@@ -95,6 +95,7 @@ class Scheduler:
         self._error: BaseException | None = None
         self._signalled: str | None = None  # the stop signal received, e.g. "SIGTERM"
         self._forced = False  # a second stop signal: terminate the runs now
+        self._stopping = False  # the shutdown sequence has begun
         self.logger = logging.getLogger(session.config.scheduler_logger_basename)
 
     # --- events (thread-safe) ---------------------------------------------------------
@@ -268,14 +269,17 @@ class Scheduler:
                 extra={"action": "shutdown"},
             )
             self.terminate_all(f"{name} received twice")
-        else:
-            self.logger.warning(
-                "%s received: shutting down; running tasks may finish within their timeouts "
-                "(send it again to terminate them now)",
-                name,
-                extra={"action": "shutdown"},
-            )
+        elif self._stopping:  # else said when the shutdown begins
+            self._report_signal(name)
         self._poke()
+
+    def _report_signal(self, name: str) -> None:
+        self.logger.warning(
+            "%s received: shutting down; running tasks may finish within their timeouts "
+            "(send it again to terminate them now)",
+            name,
+            extra={"action": "shutdown"},
+        )
 
     # --- the loop -----------------------------------------------------------------------
     async def serve(self, until: datetime | None = None) -> bool:
@@ -710,6 +714,9 @@ class Scheduler:
         """
         session = self.session
         failure: BaseException | None = None
+        self._stopping = True
+        if self._signalled is not None:
+            self._report_signal(self._signalled)
         try:
             session.shutdown_begin()
             if not self._crashed:
@@ -745,6 +752,7 @@ class Scheduler:
             # Buffered task records (repo unavailable) get a bounded wait to be written.
             session.flush_logs()
             self.is_running = False
+            self._stopping = False
             self._loop = None
             self._wake = None
             self.logger.info(
