@@ -60,6 +60,12 @@ def _last_resort(record: logging.LogRecord) -> None:
         last.handle(record)
 
 
+def _levels_allow(task_logger: logging.Logger, level: int) -> bool:
+    """Whether the loggers above the task logger let a record of ``level`` through."""
+    parent = task_logger.parent
+    return parent is None or not task_logger.propagate or parent.isEnabledFor(level)
+
+
 def _deliver(
     logger: logging.Logger, record: logging.LogRecord, task_logger: logging.Logger
 ) -> None:
@@ -83,7 +89,7 @@ def _deliver(
         ):
             inside = False
             if not current.isEnabledFor(record.levelno):
-                break
+                return  # the application's levels say no: not even the last resort
         for handler in current.handlers:
             own = ownership(handler)
             if own is None or not own.status_only:
@@ -290,7 +296,8 @@ class Journal:
                         "run_id": run_id,
                     }
                 )
-                if level >= _LAST_RESORT_LEVEL:  # nobody else hears it: Python's last resort
+                if level >= _LAST_RESORT_LEVEL and _levels_allow(session.task_logger, level):
+                    # nobody else hears it: Python's last resort
                     _last_resort(_status_record(logger, level, task_name, action, ts, exc_text))
             else:
                 record = _status_record(logger, level, task_name, action, ts, exc_text)

@@ -21,6 +21,8 @@ APP = textwrap.dedent(
         logging.basicConfig(level=logging.WARNING)
     elif setup == "info":
         logging.basicConfig(level=logging.INFO)
+    elif setup == "critical":
+        logging.getLogger("skylaunch").setLevel(logging.CRITICAL)
     from skylaunch import App
     from skylaunch.conds import after_success, every
 
@@ -84,3 +86,10 @@ def test_basic_config_info_shows_every_status_line() -> None:
     assert "INFO:skylaunch.task:Task 'extract' status: 'run'" in err
     assert "INFO:skylaunch.task:Task 'transform' status: 'success'" in err
     assert err.count("status: 'fail'") == 1
+
+
+@pytest.mark.slow
+def test_a_level_set_on_skylaunch_silences_even_failures() -> None:
+    err = run_app("critical")
+    assert "status: 'fail'" not in err
+    assert "upstream is down" not in err
