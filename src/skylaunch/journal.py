@@ -72,7 +72,7 @@ def _deliver(
     """``logger.handle(record)`` for a status record, with two differences.
 
     The handlers on the task logger and below it (the repo handler, log outputs, a task's own
-    logger) get every record whatever the levels: the history must not depend on them. Above
+    logger) get every record whatever the levels above: the history must not depend on them. Above
     it, the application's configuration rules: the record goes on only if the parent's level
     lets it (``logging.basicConfig(level=WARNING)`` keeps the per-run status lines out of the
     root handler). And the sessions' repo handlers do not count as "someone heard it": a
