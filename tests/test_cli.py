@@ -348,6 +348,45 @@ def test_entry_detail(
     assert entry.detail == shown
 
 
+@pytest.mark.parametrize("fmt", ["table", "follow-table"])
+def test_control_characters_are_escaped_in_tables(run: Run, tmp_path: Path, fmt: str) -> None:
+    hostile = "evil\x1b]0;pwned\x07\x1b[2J\nFAKE  row\u202e"
+    if fmt == "follow-table":  # the live feed's printer, one row at a time
+        out = io.StringIO()
+        printer = output.Printer(out, "table", UTC)
+        printer.one(Entry(1704103200.0, hostile, "fail", "r\n1", None, "boom\x1b[31m", None))
+        text = out.getvalue()
+    else:
+        url = f"sqlite:///{tmp_path / 'hostile.db'}"
+        repo = SQLRepo(TaskRunRecord, table="log", conn_string=url, if_missing="create")
+        repo.add(
+            {
+                "task_name": hostile,
+                "action": "fail",
+                "created": 1704103200.0,
+                "run_id": "r\n1",
+                "exc_text": "RuntimeError: boom\x1b[31m\nsecond line",
+                "message": "Task status: 'fail'",
+            }
+        )
+        repo.engine.dispose()
+        code, text, _ = run("--repo", url, "--table", "log", "--tz", "UTC")
+        assert code == 0
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\u202e" not in text
+    lines = text.splitlines()
+    assert len(lines) == 2  # the header and one row: no forged rows
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nFAKE  row\\u202e" in lines[1]
+    assert "r\\n1" in lines[1]
+    assert "boom\\x1b[31m" in lines[1]
+
+
+def test_printable_keeps_ordinary_text() -> None:
+    assert output.printable("café report-1 ✓") == "café report-1 ✓"
+    assert output.printable("a\tb\x00") == "a\\tb\\x00"
+
+
 # -- following Redis -----------------------------------------------------------------------------
 
 

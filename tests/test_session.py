@@ -102,3 +102,36 @@ def test_config_timezone_rules_a_simulated_clock_made_in_another_zone() -> None:
     assert str(app.session.clock.now().tzinfo) == "America/New_York"
     run_for(app, "1 day")
     assert runs(app, "job")[-1].astimezone(utc).hour == 15  # 10:00 in New York
+
+
+@pytest.mark.slow
+def test_a_second_shut_down_terminates_the_running_tasks_as_in_rocketry() -> None:
+    import threading
+    import time as real_time
+    from typing import Any
+
+    from skylaunch import App
+    from skylaunch.args import TerminationFlag
+
+    app = App(config={"execution": "thread", "timeout": "30 seconds"})
+    started = threading.Event()
+
+    @app.task("true")
+    def slow(flag: Any = TerminationFlag()) -> None:  # noqa: B008 - as users write it
+        started.set()
+        flag.wait(20)
+
+    def stop_twice() -> None:
+        started.wait(10)
+        app.session.shut_down()  # graceful: the run may finish within its timeout
+        real_time.sleep(0.3)
+        assert app.session["slow"].is_running
+        app.session.shut_down()  # the second call forces
+
+    helper = threading.Thread(target=stop_twice)
+    helper.start()
+    begun = real_time.monotonic()
+    app.run()
+    helper.join(5)
+    assert real_time.monotonic() - begun < 10
+    assert app.session["slow"].status == "terminate"

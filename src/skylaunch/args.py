@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._tasknames import task_name
+from skylaunch.exc import MissingReturnError
 
 if TYPE_CHECKING:
     from skylaunch.session import Session as _Session
@@ -177,13 +178,19 @@ class Return(BaseArgument):
         if self.task_name not in session:
             raise KeyError(f"Return({self.task_name!r}): the session has no such task")
         if self.task_name not in session.returns:
-            return self._default_or(
-                self.default, f"task {self.task_name!r} has not returned a value yet"
+            if self.default is not NOTSET:
+                return self.default
+            raise MissingReturnError(
+                f"task {self.task_name!r} has not returned a value yet in this process "
+                "(return values live in memory: after a restart there is none until "
+                f"{self.task_name!r} succeeds again; give Return a default= to run without it)"
             )
         return session.returns[self.task_name]
 
     def __repr__(self) -> str:
-        return f"Return({self.task_name!r})"
+        if self.default is NOTSET:
+            return f"Return({self.task_name!r})"
+        return f"Return({self.task_name!r}, default={self.default!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Return) and self.task_name == other.task_name
@@ -457,7 +464,8 @@ def materialize(
             out[name] = _resolve(value, context)
         except KeyError as exc:  # noqa: PERF203 - name the parameter that failed
             why = exc.args[0] if exc.args else exc
-            raise KeyError(f"parameter {name!r} = {value!r}: {why}") from exc
+            kind = MissingReturnError if isinstance(exc, MissingReturnError) else KeyError
+            raise kind(f"parameter {name!r} = {value!r}: {why}") from exc
     return out
 
 

@@ -8,6 +8,7 @@
     ├── TaskDefinitionError(SkylaunchError, ValueError)  a task cannot be built as asked
     ├── TaskLookupError(SkylaunchError, KeyError)        no task by that name
     ├── TaskSetupError(SkylaunchError)                   preparing a run failed (silence_task_prerun)
+    ├── MissingReturnError(SkylaunchError, KeyError)     Return(): no value and no default
     ├── TaskLoggingError(SkylaunchError)                 writing a task record failed
     ├── ConditionCheckError(SkylaunchError)              evaluating a condition raised
     ├── SimulatedTimeStuck(SkylaunchError)               a simulated clock can never advance
@@ -26,6 +27,7 @@ __all__ = [
     "ConditionCheckError",
     "ConditionParseError",
     "ConfigError",
+    "MissingReturnError",
     "RepoError",
     "RepoSchemaError",
     "RepoUnavailableError",
@@ -93,6 +95,17 @@ class TaskLookupError(SkylaunchError, KeyError):
 
 class TaskSetupError(SkylaunchError):
     """Preparing a task run (parameters, pre-run hooks) failed."""
+
+
+class MissingReturnError(SkylaunchError, KeyError):
+    """``Return(task)`` without a default, and that task has no value in this process.
+
+    The run that needs it is recorded as failed (it is state, not a mistake in the code): its
+    start condition moves on, and a restarted scheduler does not fail the same way forever.
+    """
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0])
 
 
 class TaskLoggingError(SkylaunchError):

@@ -33,6 +33,73 @@ if TYPE_CHECKING:
 __all__ = ["Journal", "Ownership", "ownership"]
 
 _MESSAGE = "Task '%s' status: '%s'"
+#: The level from which a status record nobody else hears goes to Python's last resort (stderr).
+_LAST_RESORT_LEVEL = logging.WARNING
+
+
+def _status_record(
+    logger: logging.Logger,
+    level: int,
+    task_name: str,
+    action: str,
+    ts: float,
+    exc_text: str | None,
+) -> logging.LogRecord:
+    record = logging.LogRecord(logger.name, level, __file__, 0, _MESSAGE, (task_name, action), None)
+    record.created = ts
+    record.msecs = (ts - int(ts)) * 1000
+    record.task_name = task_name
+    record.action = action
+    record.exc_text = exc_text
+    return record
+
+
+def _last_resort(record: logging.LogRecord) -> None:
+    """What ``logging`` does with a record no handler takes: one line and its traceback."""
+    last = logging.lastResort
+    if last is not None and record.levelno >= last.level:
+        last.handle(record)
+
+
+def _levels_allow(task_logger: logging.Logger, level: int) -> bool:
+    """Whether the loggers above the task logger let a record of ``level`` through."""
+    parent = task_logger.parent
+    return parent is None or not task_logger.propagate or parent.isEnabledFor(level)
+
+
+def _deliver(
+    logger: logging.Logger, record: logging.LogRecord, task_logger: logging.Logger
+) -> None:
+    """``logger.handle(record)`` for a status record, with two differences.
+
+    The handlers on the task logger and below it (the repo handler, log outputs, a task's own
+    logger) get every record whatever the levels above: the history must not depend on them. Above
+    it, the application's configuration rules: the record goes on only if the parent's level
+    lets it (``logging.basicConfig(level=WARNING)`` keeps the per-run status lines out of the
+    root handler). And the sessions' repo handlers do not count as "someone heard it": a
+    failure nobody configured a handler for goes to Python's last resort, on stderr.
+    """
+    heard = False
+    current: logging.Logger | None = logger
+    inside = True
+    while current is not None:
+        if (
+            inside
+            and current is not task_logger
+            and not current.name.startswith(task_logger.name + ".")
+        ):
+            inside = False
+            if not current.isEnabledFor(record.levelno):
+                return  # the application's levels say no: not even the last resort
+        for handler in current.handlers:
+            own = ownership(handler)
+            if own is None or not own.status_only:
+                heard = True
+            if record.levelno >= handler.level:
+                handler.handle(record)
+        current = current.parent if current.propagate else None
+    if not heard:
+        _last_resort(record)
 
 
 class Ownership(logging.Filter):
@@ -241,21 +308,18 @@ class Journal:
                         "run_id": run_id,
                     }
                 )
+                if level >= _LAST_RESORT_LEVEL and _levels_allow(session.task_logger, level):
+                    # nobody else hears it: Python's last resort
+                    _last_resort(_status_record(logger, level, task_name, action, ts, exc_text))
             else:
-                record = logging.LogRecord(
-                    logger.name, level, __file__, 0, _MESSAGE, (task_name, action), None
-                )
-                record.created = ts
-                record.msecs = (ts - int(ts)) * 1000
-                record.task_name = task_name
-                record.action = action
+                record = _status_record(logger, level, task_name, action, ts, exc_text)
                 record.run_id = run_id
                 record.start = start
                 record.end = end
                 record.runtime = runtime
-                record.exc_text = exc_text
                 record.session_key = id(session)
-                logger.handle(record)
+                if logger.filter(record):
+                    _deliver(logger, record, session.task_logger)
         except Exception as exc:
             if not session.config.silence_task_logging:
                 raise TaskLoggingError(

@@ -14,9 +14,11 @@ import asyncio
 import heapq
 import itertools
 import logging
+import signal
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,7 +26,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
-from skylaunch.exc import SimulatedTimeStuck, TaskSetupError, condition_check_error
+from skylaunch.exc import (
+    MissingReturnError,
+    SimulatedTimeStuck,
+    TaskSetupError,
+    condition_check_error,
+)
 from skylaunch.execution.base import Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
 
@@ -41,6 +48,14 @@ _MIN_REPLAN_S = 0.001
 #: While tasks stay due pass after pass, the loop still lets other callbacks (finished
 #: threads, asyncio tasks, control calls) run at least this often (event-loop seconds).
 _YIELD_EVERY_S = 0.001
+#: Real seconds terminated runs get to report after a second stop signal (they were killed).
+_FORCED_GRACE_S = 1.0
+#: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
+#: and Kubernetes send. Only signals still at Python's default handling are taken over.
+STOP_SIGNALS: dict[signal.Signals, Any] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+}
 #: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
 #: thousands of dependent tasks at one instant still fits; an always-due task does not).
 _MAX_PASSES_PER_INSTANT = 10_000
@@ -85,6 +100,9 @@ class Scheduler:
         # report (after a restart, or on a later start) must not log a second end
         self._abandoned: set[str] = set()
         self._error: BaseException | None = None
+        self._signalled: str | None = None  # the stop signal received, e.g. "SIGTERM"
+        self._forced = False  # a second stop signal: terminate the runs now
+        self._stopping = False  # the shutdown sequence has begun
         self.logger = logging.getLogger(session.config.scheduler_logger_basename)
 
     # --- events (thread-safe) ---------------------------------------------------------
@@ -202,9 +220,21 @@ class Scheduler:
             if watchers is not None:
                 watchers.discard(name)
 
-    def shut_down(self, reason: str = "shut_down() called") -> None:
+    def shut_down(self, reason: str = "shut_down() called", *, force: bool = False) -> None:
+        """Stop after the current pass; ``force`` also terminates the running tasks at once.
+
+        Safe from any thread or task. As in Rocketry, a second call while a stop is already
+        pending forces it (``session.shut_down()`` decides that).
+        """
+        if force:
+            self._forced = True
         self._stop_reason = reason
         self._poke()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a running scheduler has been asked to stop (and has not yet stopped)."""
+        return self.is_running and self._stop_reason is not None
 
     def fail(self, exc: BaseException) -> None:
         """Stop after the current pass and raise ``exc`` from :meth:`serve` (first one wins)."""
@@ -216,6 +246,71 @@ class Scheduler:
         self._restart = True
         self.shut_down("restart requested")
 
+    # --- stop signals (SIGTERM, SIGINT) ---------------------------------------------------------
+    @contextmanager
+    def stopping_on_signals(self) -> Iterator[None]:
+        """While this block runs, SIGTERM and SIGINT shut the scheduler down gracefully.
+
+        Only in the main thread (Python delivers signals there and only there may set
+        handlers), and only for a signal whose handler is still Python's default: a handler of
+        the application's own, or an ignored signal, is left alone. The previous handlers are
+        restored on the way out. A second signal terminates the running tasks at once.
+        """
+        self._signalled = None
+        self._forced = False
+        installed: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in STOP_SIGNALS.items():
+                previous = signal.getsignal(signum)
+                if previous is default:
+                    signal.signal(signum, self._on_signal)
+                    installed[signum] = previous
+        try:
+            yield
+        finally:
+            for number, handler in installed.items():
+                signal.signal(number, handler)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        """The signal handler: runs in the main thread between two bytecodes of anything.
+
+        It only sets flags and hands the rest to the loop (``call_soon_threadsafe`` also wakes
+        a loop sleeping in ``select``); logging here could re-enter a handler mid-write.
+        """
+        name = signal.Signals(signum).name
+        force = self._signalled is not None
+        if force:
+            self._forced = True
+        else:
+            self._signalled = name
+        self._stop_reason = f"{name} received"
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._signal_arrived, name, force)
+            except RuntimeError:  # the loop has closed meanwhile
+                pass
+
+    def _signal_arrived(self, name: str, force: bool) -> None:
+        if force:
+            self.logger.warning(
+                "%s received again: terminating the running tasks now",
+                name,
+                extra={"action": "shutdown"},
+            )
+            self.terminate_all(f"{name} received twice")
+        elif self._stopping:  # else said when the shutdown begins
+            self._report_signal(name)
+        self._poke()
+
+    def _report_signal(self, name: str) -> None:
+        self.logger.warning(
+            "%s received: shutting down; running tasks may finish within their timeouts "
+            "(send it again to terminate them now)",
+            name,
+            extra={"action": "shutdown"},
+        )
+
     # --- the loop -----------------------------------------------------------------------
     async def serve(self, until: datetime | None = None) -> bool:
         """Run until shut down (or ``until``); returns True when a restart was asked for."""
@@ -224,7 +319,11 @@ class Scheduler:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
-        self._stop_reason = None
+        # a stop signal may come before the loop runs: it is not forgotten
+        self._stop_reason = None if self._signalled is None else f"{self._signalled} received"
+        self._forced = (
+            self._forced and self._signalled is not None
+        )  # a forced stop of an earlier run is over
         self._restart = False
         self._error = None
         self._crashed = False
@@ -289,7 +388,7 @@ class Scheduler:
             raise
         finally:
             await self._shutdown()
-        return self._restart
+        return self._restart and self._signalled is None  # a stop signal wins over a restart
 
     def _stuck(self, now: datetime) -> SimulatedTimeStuck:
         due = self._dirty or {name for name, runs in self._handles.items() if runs}
@@ -497,6 +596,14 @@ class Scheduler:
             if session.task_execute_hooks and executor.shares_process:
                 func = around_runs(func, session.task_execute_hooks, session.hook_context(task))
             session.before_run(task, run_id)
+        except MissingReturnError as exc:
+            # A missing upstream value is state, not a mistake in the code: after a restart it
+            # stays missing until the upstream succeeds again. The run is recorded as failed, so
+            # its start condition moves on; raising would crash every restart the same way.
+            session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+            outcome = Outcome(run_id, "fail", exc_text=f"{type(exc).__name__}: {exc}")
+            self._finish(task.name, run_id, now, outcome)
+            return False
         except Exception as exc:
             if not session.config.silence_task_prerun:
                 raise TaskSetupError(
@@ -613,7 +720,7 @@ class Scheduler:
                 for handle in list(handles.values()):
                     handle.terminate("shutdown (permanent task)")
         clock, wake = self.session.clock, self._wake
-        while wake is not None and any(self._handles.values()):
+        while wake is not None and any(self._handles.values()) and not self._forced:
             now = clock.now()
             self._reap_timeouts(now)
             wake.clear()
@@ -646,18 +753,21 @@ class Scheduler:
         """
         session = self.session
         failure: BaseException | None = None
+        self._stopping = True
+        if self._signalled is not None:
+            self._report_signal(self._signalled)
         try:
             session.shutdown_begin()
             if not self._crashed:
                 self._launch_lifecycle("on_shutdown")
         except Exception as exc:  # the runs must still be ended: raise it afterwards
             failure = exc
-        if session.config.instant_shutdown or self._crashed:
+        if session.config.instant_shutdown or self._crashed or self._forced:
             self.terminate_all("shutdown")
         else:
             await self._wait_for_runs()
             self.terminate_all("shutdown")
-        await self._wait_for_reports(_TERMINATE_GRACE_S)
+        await self._wait_for_reports(_FORCED_GRACE_S if self._forced else _TERMINATE_GRACE_S)
         for executor in session.executors.values():
             executor.shutdown(terminate=True)
         await self._wait_for_reports(0.5)
@@ -681,6 +791,7 @@ class Scheduler:
             # Buffered task records (repo unavailable) get a bounded wait to be written.
             session.flush_logs()
             self.is_running = False
+            self._stopping = False
             self._loop = None
             self._wake = None
             self.logger.info(

@@ -413,7 +413,11 @@ class Session:
             self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
 
     def start(self, until: datetime | None = None) -> None:
-        """Run the scheduler until it is shut down (blocks; Ctrl-C stops it cleanly).
+        """Run the scheduler until it is shut down (blocks; SIGTERM or Ctrl-C stops it cleanly).
+
+        In the main thread, SIGTERM and SIGINT shut the scheduler down as ``shut_down()`` does
+        (running tasks may finish within their timeouts) and this method returns; a second
+        signal terminates the running tasks at once (see docs/deployment.md).
 
         A restart follows ``config.restarting`` (Rocketry's values): ``replace`` execs a new
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
@@ -421,12 +425,13 @@ class Session:
         """
         refuse_start_while_bootstrapping()
         try:
-            while asyncio.run(self.scheduler.serve(until=until)):
-                self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
-                if self.config.restarting != "recall":
-                    self._restart_process(self.config.restarting)
-                    return
-        except KeyboardInterrupt:
+            with self.scheduler.stopping_on_signals():
+                while asyncio.run(self.scheduler.serve(until=until)):
+                    self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+                    if self.config.restarting != "recall":
+                        self._restart_process(self.config.restarting)
+                        return
+        except KeyboardInterrupt:  # SIGINT handled by someone else's handler, or not ours
             self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
 
     def _restart_process(self, how: str) -> None:
@@ -468,10 +473,17 @@ class Session:
                     task.disabled, task._execution = saved[task.name]
 
     def shut_down(self, force: bool | None = None) -> None:
-        """Ask the scheduler to stop after the current pass (safe from any thread or task)."""
-        if force:
-            self.config.instant_shutdown = True
-        self.scheduler.shut_down()
+        """Ask the scheduler to stop after the current pass (safe from any thread or task).
+
+        ``force=True`` terminates the running tasks at once instead of letting them finish
+        within their timeouts; left ``None``, a second call while the first is pending forces,
+        as in Rocketry.
+        """
+        if force is None:
+            force = self.scheduler.stop_requested
+        self.scheduler.shut_down(
+            "shut_down(force=True) called" if force else "shut_down() called", force=force
+        )
 
     def restart(self) -> None:
         """Ask the scheduler to shut down and start again (safe from any thread or task)."""

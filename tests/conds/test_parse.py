@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from skylaunch import App
 from skylaunch.conds import (
     DependFailure,
     DependFinish,
@@ -19,7 +22,7 @@ from skylaunch.conds import (
     true,
 )
 from skylaunch.conds.func import FuncCond
-from skylaunch.exc import ConditionParseError
+from skylaunch.exc import ConditionParseError, TaskDefinitionError
 
 
 @pytest.mark.parametrize(
@@ -145,3 +148,101 @@ def test_new_phrase_errors_point_at_the_mistake(text: str, position: int, expect
     assert info.value.position == position
     assert expected in str(info.value)
     assert text in str(info.value)
+
+
+# --- fuzzing: whatever the text, the answer is a condition or a ConditionParseError -----------
+
+_VALID = [
+    "true",
+    "every 10 seconds",
+    "every 1 days 1 hours 30 minutes after success",
+    "daily between 10:00 and 12:00",
+    "weekly on Monday",
+    "time of day between 10:00 and 12:00",
+    "after any tasks 'a', 'b' failed",
+    "scheduler has more than 3 cycles",
+    "scheduler has run over 10 minutes",
+    "retry 3",
+    "has started at least 3 times this day",
+    "task 'x' is running for more than 10 min",
+    "cron 0,30 9-17 * * MON-FRI",
+    "param 'x' exists, 'k' is 'v'",
+    "~(true & false) | daily & (every 1 hour | retry)",
+]
+#: Pieces that broke the parser once: huge numbers, digits int() refuses, operators, quotes.
+_PIECES = [*"&|~(),'\" :.-*/09", "9" * 25, "9" * 5000, "1e400", "²", "\x00", "\n", "days"]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(_VALID))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.sampled_from(["insert", "delete", "replace"]))
+        piece = draw(st.sampled_from(_PIECES) | st.text(max_size=3))
+        if edit == "insert":
+            text = text[:at] + piece + text[at:]
+        elif edit == "delete":
+            text = text[:at] + text[at + 1 :]
+        else:
+            text = text[:at] + piece + text[at + len(piece) :]
+    return text
+
+
+def _parses_or_points_at_the_mistake(text: str) -> None:
+    position = None
+    try:
+        cond = parse_condition(text)
+    except ConditionParseError as exc:
+        position = exc.position
+    if position is None:
+        assert str(cond)
+    else:
+        assert 0 <= position <= len(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_parses_or_raises_a_parse_error(text: str) -> None:
+    _parses_or_points_at_the_mistake(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_mutated())
+def test_mutated_conditions_parse_or_raise_a_parse_error(text: str) -> None:
+    _parses_or_points_at_the_mistake(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "every 99999999999999999999 days",
+        "scheduler has run over 9999999999999999999999 days",
+        "retry " + "9" * 5000,
+        "scheduler has more than ² cycles",
+        "every 1e400 s",
+        "param '' exists",
+    ],
+)
+def test_numbers_out_of_range_are_parse_errors(text: str) -> None:
+    with pytest.raises(ConditionParseError) as info:
+        parse_condition(text)
+    assert info.value.position > 0
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("(", ")"), ("~", ""), ("(~", ")"), ("~(", ")")])
+def test_deep_nesting_is_a_parse_error_not_a_recursion_error(opening: str, closing: str) -> None:
+    text = opening * 10_000 + "true" + closing * 10_000
+    with pytest.raises(ConditionParseError, match="at most 100 nested") as info:
+        parse_condition(text)
+    assert info.value.position == 100  # each of "(" and "~" is one level
+    # as deep as allowed still parses
+    assert parse_condition(opening * 50 + "true" + closing * 50) is not None
+
+
+def test_python_values_too_large_are_value_errors_naming_them() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        every(10**20)
+    app = App()
+    with pytest.raises(TaskDefinitionError, match=r"timeout.*too long"):
+        app.session.create_task(func=print, name="x", timeout=10**30)

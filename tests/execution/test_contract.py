@@ -291,18 +291,17 @@ def test_shutdown_without_instant_still_obeys_the_timeout(mode: str, records: Co
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_missing_return_is_a_prerun_failure(mode: str, records: Collector) -> None:
-    app = make_app(mode, silence_task_prerun=True)
+@pytest.mark.parametrize("silenced", [False, True])
+def test_a_missing_return_is_a_failed_run(mode: str, silenced: bool, records: Collector) -> None:
+    app = make_app(mode, silence_task_prerun=silenced)
     app.session.create_task(func=t.double, name="double", parameters={"value": Return("double")})
     with Running(app):
         app.session["double"].run()
-        records.wait(
-            lambda: any(getattr(r, "action", None) == "prerun" for r in records.records),
-            "the silenced pre-run error",
-        )
-    assert records.actions("double") == []
-    (error,) = [r for r in records.records if getattr(r, "action", None) == "prerun"]
-    assert "has not returned a value yet" in error.exc_text  # type: ignore[operator]
+        records.wait_action("double", "fail")
+    assert records.actions("double") == ["run", "fail"]
+    (failed,) = records.of("double", "fail")
+    assert failed.exc_text.startswith("MissingReturnError: parameter 'value' = Return('double')")
+    assert "default=" in failed.exc_text
 
 
 @pytest.mark.parametrize("mode", MODES)

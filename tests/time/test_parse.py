@@ -65,6 +65,10 @@ def test_to_timedelta_numbers_are_seconds(value: object, expected: timedelta) ->
         (-1, "negative"),
         (timedelta(seconds=-1), "negative"),
         (float("nan"), "finite"),
+        (10**20, "too long"),
+        (1e300, "too long"),
+        ("99999999999999999999 days", "too long"),
+        ("99999999999:00:00", "too long"),
     ],
 )
 def test_to_timedelta_rejects_bad_input_naming_it(value: object, fragment: str) -> None:

@@ -37,14 +37,26 @@ def _runtime_text(seconds: float | None) -> str:
     return str(timedelta(seconds=round(seconds)))
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control and format characters as Python escapes.
+
+    A task name, run id or message comes from whoever defined the task or wrote the log: an
+    escape sequence in it must not move the cursor, recolour or retitle the user's terminal,
+    and a newline must not forge a row. ``\x1b``, ``\n``, ``\u202e``... are shown as such.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
 def _cells(entry: Entry, tz: tzinfo | None) -> tuple[str, ...]:
     return (
         _time(entry.created, tz, "seconds"),
-        entry.task or "-",
-        entry.action or "-",
-        entry.run_id or "-",
+        printable(entry.task or "-"),
+        printable(entry.action or "-"),
+        printable(entry.run_id or "-"),
         _runtime_text(entry.runtime_s),
-        entry.detail,
+        printable(entry.detail),
     )
 
 

@@ -149,7 +149,7 @@ class _Phrase:
 def _convert(ph: _Phrase, pos: int, what: str, func: Callable[[], object]) -> object:
     try:
         return func()
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ph.fail(f"{what} ({exc})", pos) from exc
 
 
@@ -240,8 +240,12 @@ def _int(ph: _Phrase) -> int:
     tok = ph.peek()
     if tok is None or tok.kind != "word" or not tok.text.isdigit():
         raise ph.fail("a whole number")
+    try:
+        n = int(tok.text)
+    except ValueError:  # '²' is a digit to isdigit(), not to int(); so is a 5,000-digit number
+        raise ph.fail("a whole number") from None
     ph.i += 1
-    return int(tok.text)
+    return n
 
 
 def _scheduler(ph: _Phrase) -> Condition:
@@ -442,6 +446,8 @@ def _param(ph: _Phrase) -> Condition:
     keys: list[str] = []
     values: dict[str, str] = {}
     while True:
+        if (tok := ph.peek()) is not None and tok.kind == "name" and not tok.text:
+            raise ph.fail("a parameter name (not empty)")
         key = ph.name()
         if ph.word("exists", "is") == "exists":
             keys.append(key)
@@ -483,12 +489,18 @@ PHRASES: dict[str, Callable[[_Phrase], Condition]] = {
 }
 
 
+#: The deepest nesting of '(' and '~' accepted: far beyond any hand-written condition, and well
+#: inside Python's recursion limit for the parser and for the condition built.
+MAX_NESTING = 100
+
+
 class _Parser:
     def __init__(self, text: str, names: Mapping[str, Condition]) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
         self.names = names
+        self.depth = 0
 
     def peek_op(self, *ops: str) -> bool:
         if self.i >= len(self.tokens):
@@ -522,10 +534,17 @@ class _Parser:
         return _All.of(*parts)
 
     def factor(self) -> Condition:
-        if self.peek_op("~"):
-            self.i += 1
-            return Not(self.factor())
-        if self.peek_op("("):
+        if not self.peek_op("~", "("):
+            return self.phrase()
+        if self.depth >= MAX_NESTING:
+            raise ConditionParseError(
+                self.text, self.pos(), f"at most {MAX_NESTING} nested '(' and '~'"
+            )
+        self.depth += 1
+        try:
+            if self.peek_op("~"):
+                self.i += 1
+                return Not(self.factor())
             open_pos = self.pos()
             self.i += 1
             cond = self.expr()
@@ -535,7 +554,8 @@ class _Parser:
                 )
             self.i += 1
             return cond
-        return self.phrase()
+        finally:
+            self.depth -= 1
 
     def phrase(self) -> Condition:
         start = self.i

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -77,14 +78,25 @@ def to_timedelta(value: timedelta | float | str) -> timedelta:
     elif isinstance(value, int | float):
         if not math.isfinite(value):
             raise ValueError(f"duration {value!r} is not a finite number of seconds")
-        td = timedelta(seconds=value)
+        td = _bounded(value, lambda: timedelta(seconds=value))
     elif isinstance(value, str):
-        td = timedelta(microseconds=_parse_duration_us(value))
+        td = _bounded(value, lambda: timedelta(microseconds=_parse_duration_us(value)))
     else:
         raise TypeError(f"duration must be a timedelta, number or text, not {value!r}")
     if td < timedelta(0):
         raise ValueError(f"duration {value!r} is negative; durations must be >= 0")
     return td
+
+
+def _bounded(value: float | str, make: Callable[[], timedelta]) -> timedelta:
+    """``make()``, with a duration too long for ``timedelta`` reported as a ValueError."""
+    try:
+        return make()
+    except OverflowError:
+        shown = value if len(str(value)) <= 40 else f"{str(value)[:37]}..."
+        raise ValueError(
+            f"duration {shown!r} is too long; the longest is {timedelta.max.days:,} days"
+        ) from None
 
 
 def _parse_duration_us(text: str) -> int:
