@@ -42,6 +42,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a test through sys
         "skylaunch.log.outputs.redis needs the 'redis' package: pip install 'skylaunch[redis]'"
     ) from exc
 
+from skylaunch.log._redact import redact_url
+
 __all__ = ["DEFAULT_URL", "RedisStreamHandler", "record_payload"]
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -81,14 +83,6 @@ def _positive(name: str, value: float, *, integer: bool = False) -> None:
     if bad or not value > 0:
         kind = "an integer" if integer else "a number"
         raise ValueError(f"RedisStreamHandler {name}: got {value!r}; expected {kind} > 0")
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        rest = "***@" + rest.rsplit("@", 1)[1]
-    return scheme + sep + rest
 
 
 class RedisStreamHandler(logging.Handler):
@@ -160,7 +154,7 @@ class RedisStreamHandler(logging.Handler):
                 client_name=client_name,  # so CLIENT LIST tells operators who is connected
             )
         except ValueError as exc:
-            raise ValueError(f"RedisStreamHandler url: got {_safe_url(url)!r}; {exc}") from exc
+            raise ValueError(f"RedisStreamHandler url: got {redact_url(url)!r}; {exc}") from exc
         self._reset_worker_state()
 
     def _reset_worker_state(self) -> None:
@@ -235,7 +229,7 @@ class RedisStreamHandler(logging.Handler):
         _scheduler_log.warning(
             "Redis log output %s: dropped %d record(s) (total %d): the queue of %d is full "
             "or the handler is closed",
-            _safe_url(self.url),
+            redact_url(self.url),
             new,
             self.dropped,
             self.max_queue,
@@ -279,7 +273,7 @@ class RedisStreamHandler(logging.Handler):
                 # The other commands of the batch were applied (the pipeline is no transaction).
                 _scheduler_log.exception(
                     "Redis log output %s rejected a batch of %d record(s)",
-                    _safe_url(self.url),
+                    redact_url(self.url),
                     len(items),
                 )
                 outcome = "rejected"
@@ -292,7 +286,7 @@ class RedisStreamHandler(logging.Handler):
                     last_failure_report = now
                     _scheduler_log.warning(
                         "Redis log output %s unreachable (attempt %d, %d record(s) queued): %r",
-                        _safe_url(self.url),
+                        redact_url(self.url),
                         failures,
                         len(self._queue),
                         exc,
@@ -305,7 +299,7 @@ class RedisStreamHandler(logging.Handler):
             if failures:
                 _scheduler_log.info(
                     "Redis log output %s reachable again after %d failed attempt(s)",
-                    _safe_url(self.url),
+                    redact_url(self.url),
                     failures,
                 )
                 failures = 0
@@ -357,7 +351,7 @@ class RedisStreamHandler(logging.Handler):
                 if unsent:
                     _scheduler_log.warning(
                         "Redis log output %s closed with %d record(s) unsent after %.1f s",
-                        _safe_url(self.url),
+                        redact_url(self.url),
                         unsent,
                         self.flush_timeout_s,
                     )
