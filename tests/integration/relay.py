@@ -40,13 +40,11 @@ class Relay:
         self._listener: socket.socket | None = None
         self._selector = selectors.DefaultSelector()
         self._peers: dict[socket.socket, socket.socket | None] = {}
-        self._commands: queue.Queue[tuple[Mode | Literal["close"], threading.Event]] = (
-            queue.Queue()
-        )
+        self._commands: queue.Queue[tuple[Mode | Literal["close"], threading.Event]] = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Relay:
+    def __enter__(self) -> Relay:  # noqa: PYI034 (a final class; Self needs Python 3.11)
         self.start()
         return self
 

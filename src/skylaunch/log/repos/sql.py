@@ -365,8 +365,13 @@ class SQLRepo(BaseRepo[Any]):
         self.schema = schema
         self._if_missing = if_missing
         self._adapters: dict[str, TypeAdapter[Any]] = {}
-        if not self._build_table():
-            self._create_table()
+        try:
+            if not self._build_table():
+                self._create_table()
+        except BaseException:
+            if self.timeouts is not None:  # an engine made here: nobody else can close it
+                self.engine.dispose()
+            raise
 
     def _build_table(self) -> bool:
         """Look at the database, build :attr:`table` from it and the model; whether it exists."""
