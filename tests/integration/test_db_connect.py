@@ -19,8 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from skylaunch.exc import RepoUnavailableError
-from skylaunch.log import TaskRunRecord
+from skylaunch.log import RepoHandler, TaskRunRecord
 from skylaunch.log.repos.sql import SQLRepo, SQLTimeouts, normalize_url
+from skylaunch.testing import run_until, runs, simulated_app
 
 from .relay import Relay
 
@@ -132,6 +133,47 @@ def test_cut_connections_are_unavailable_then_recover(
         relay.restore()
         repo.add(record)
         assert repo.filter_by(task_name="a").count() == 2
+    finally:
+        repo.engine.dispose()
+
+
+def test_buffer_starts_against_a_black_hole_and_writes_when_it_answers(
+    pg_url: str, relay: Relay, pg_table: str
+) -> None:
+    relay.blackhole()
+    started = time.monotonic()
+    repo = SQLRepo(
+        TaskRunRecord,
+        conn_string=_through(pg_url, relay),
+        table=pg_table,
+        if_missing="create",
+        if_unavailable="buffer",
+        timeouts=SQLTimeouts(connect_s=2),
+    )
+    assert time.monotonic() - started < 2 + 3
+    assert not repo.ready
+    with pytest.raises(RepoUnavailableError, match="still unavailable"):
+        repo.add({"task_name": "a", "action": "run", "created": 1.0, "message": ""})
+
+    app = simulated_app("2024-01-01 09:00", silence_task_logging=True)
+    app.session.set_repo(repo)
+    app.session.log_flush_timeout_s = 0.1
+
+    @app.task("every 1 minute")
+    def tick() -> None:
+        pass
+
+    try:
+        run_until(app, "2024-01-01 09:05")
+        ran = len(runs(app, "tick"))
+        assert ran >= 5
+        handler = app.session.journal.handler
+        assert isinstance(handler, RepoHandler)
+        assert handler.pending == 2 * ran  # every record waits, none lost
+        relay.restore()
+        assert handler.flush(timeout=30)
+        assert repo.ready
+        assert repo.filter_by(task_name="tick").count() == 2 * ran
     finally:
         repo.engine.dispose()
 

@@ -157,6 +157,45 @@ def test_sqlite_waits_lock_s_for_a_locked_file(tmp_path: Path) -> None:
         repo.engine.dispose()
 
 
+def test_if_unavailable_is_checked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(ValueError, match="if_unavailable must be 'raise' or 'buffer'; got 'wait'"):
+        SQLRepo(MinimalRecord, conn_string=url, table="t", if_unavailable="wait")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="if_unavailable='buffer' needs a model"):
+        SQLRepo(conn_string=url, table="t", if_unavailable="buffer")
+
+
+def test_buffer_waits_for_the_database_then_sets_up(tmp_path: Path) -> None:
+    folder = tmp_path / "later"
+    url = f"sqlite:///{folder / 'x.db'}"  # SQLite cannot open a file in a missing folder
+    with pytest.raises(RepoUnavailableError):
+        SQLRepo(MinimalRecord, conn_string=url, table="t", if_missing="create")
+    repo = SQLRepo(
+        MinimalRecord, conn_string=url, table="t", if_missing="create", if_unavailable="buffer"
+    )
+    assert not repo.ready
+    record = {"task_name": "a", "action": "run", "created": 1.0}
+    with pytest.raises(RepoUnavailableError, match="unable to open database file"):
+        repo.add(record)
+    with pytest.raises(RepoUnavailableError, match="still unavailable"):  # no new attempt yet
+        repo.filter_by(task_name="a").count()
+    folder.mkdir()
+    repo._next_setup = 0.0  # the next attempt is due
+    repo.add(record)
+    assert repo.ready
+    assert repo.filter_by(task_name="a").count() == 1
+    repo.engine.dispose()
+
+
+@pytest.mark.pg
+def test_buffer_still_raises_settings_errors(pg_url: str) -> None:
+    url = pg_url.rsplit("/", 1)[0] + "/no_such_db_skylaunch"
+    with pytest.raises(RepoConfigError, match="the database does not exist"):
+        SQLRepo(
+            TaskRunRecord, conn_string=url, table="t", if_missing="create", if_unavailable="buffer"
+        )
+
+
 # -- settings the server refuses ----------------------------------------------------------------
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
@@ -87,6 +89,9 @@ _CONFIG_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"server does not support SSL", "the server does not support the SSL mode asked for"),
     )
 )
+# With if_unavailable="buffer", how long failing operations skip another set-up attempt.
+_SETUP_RETRY_S = 1.0
+
 _TEMPORARY_DNS = re.compile(r"temporary failure in name resolution|try again", re.IGNORECASE)
 
 
@@ -331,7 +336,10 @@ class SQLRepo(BaseRepo[Any]):
     :class:`SQLTimeouts`; the defaults apply when it is not given). The database is reached
     here: an unreachable server raises :class:`~skylaunch.exc.RepoUnavailableError` within
     ``timeouts.connect_s``, settings that name a missing database, role or host raise
-    :class:`~skylaunch.exc.RepoConfigError` at once.
+    :class:`~skylaunch.exc.RepoConfigError` at once. ``if_unavailable="buffer"`` (with a
+    model) builds the repo anyway: every operation raises ``RepoUnavailableError`` (which
+    the handler buffers and retries) until the database answers and the table is checked
+    or created.
     """
 
     def __init__(
@@ -345,10 +353,18 @@ class SQLRepo(BaseRepo[Any]):
         if_missing: Literal["raise", "create"] = "raise",
         schema: str | None = None,
         timeouts: SQLTimeouts | None = None,
+        if_unavailable: Literal["raise", "buffer"] = "raise",
     ) -> None:
         super().__init__(model, id_field)
         if if_missing not in ("raise", "create"):
             raise ValueError(f"if_missing must be 'raise' or 'create'; got {if_missing!r}")
+        if if_unavailable not in ("raise", "buffer"):
+            raise ValueError(f"if_unavailable must be 'raise' or 'buffer'; got {if_unavailable!r}")
+        if if_unavailable == "buffer" and self.model is None:
+            raise ValueError(
+                "if_unavailable='buffer' needs a model: without one the columns can only be "
+                "read from the database"
+            )
         if (engine is None) == (conn_string is None):
             raise TypeError("SQLRepo needs exactly one of engine= or conn_string=")
         if timeouts is not None and engine is not None:
@@ -365,13 +381,67 @@ class SQLRepo(BaseRepo[Any]):
         self.schema = schema
         self._if_missing = if_missing
         self._adapters: dict[str, TypeAdapter[Any]] = {}
+        self._ready = False
+        self._setup_lock = threading.Lock()
+        self._setup_error: RepoUnavailableError | None = None
+        self._next_setup = 0.0
         try:
-            if not self._build_table():
-                self._create_table()
+            self._setup()
+        except RepoUnavailableError as exc:
+            if if_unavailable == "raise":
+                self._dispose_own_engine()
+                raise
+            # Start anyway: writes fail as "unavailable" (the handler buffers them) until
+            # the database answers and the table is checked or created.
+            self._setup_failed(exc)
+            assert self.model is not None  # checked above
+            self.table = self._from_model(self.model, {}, [])
+            self._seq_column = self._find_seq_column()
+            self._columns = [c for c in self.table.columns if c is not self._seq_column]
         except BaseException:
-            if self.timeouts is not None:  # an engine made here: nobody else can close it
-                self.engine.dispose()
+            self._dispose_own_engine()
             raise
+
+    def _dispose_own_engine(self) -> None:
+        if self.timeouts is not None:  # an engine made here: nobody else can close it
+            self.engine.dispose()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the table has been found or created (``False`` only with ``if_unavailable="buffer"``
+        while the database has not answered yet)."""
+        return self._ready
+
+    def _setup(self) -> None:
+        if not self._build_table():
+            self._create_table()
+        self._ready = True
+
+    def _setup_failed(self, exc: RepoUnavailableError) -> None:
+        self._setup_error = exc
+        self._next_setup = time.monotonic() + _SETUP_RETRY_S
+
+    def _ensure_ready(self) -> None:
+        """Finish a deferred set-up, or raise :class:`RepoUnavailableError` while it cannot.
+
+        Attempts are at least ``_SETUP_RETRY_S`` apart, so restoring many tasks' history at
+        start-up waits for one connection timeout, not one per task.
+        """
+        if self._ready:
+            return
+        with self._setup_lock:
+            if self._ready:
+                return
+            if time.monotonic() < self._next_setup:
+                raise RepoUnavailableError(
+                    f"{redact_url(self.engine.url)} is still unavailable (table "
+                    f"{self.table_name!r} not set up yet): {self._setup_error}"
+                )
+            try:
+                self._setup()
+            except RepoUnavailableError as exc:
+                self._setup_failed(exc)
+                raise
 
     def _build_table(self) -> bool:
         """Look at the database, build :attr:`table` from it and the model; whether it exists."""
@@ -584,6 +654,7 @@ class SQLRepo(BaseRepo[Any]):
         return {name: value for name, value in item.items() if name in names}
 
     def insert_items(self, items: Sequence[Any]) -> None:
+        self._ensure_ready()
         rows = [self._row(item) for item in items]
         keys = dict.fromkeys(key for row in rows for key in row)
         rows = [{key: row.get(key) for key in keys} for row in rows]
@@ -612,6 +683,7 @@ class SQLRepo(BaseRepo[Any]):
         return self.model.model_construct(**row)
 
     def query_items(self, query: Query, *, order: Order, limit: int | None) -> Iterator[Any]:
+        self._ensure_ready()
         stmt = sa.select(*self._columns).where(*self._where(query)).order_by(*self._order(order))
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -623,6 +695,7 @@ class SQLRepo(BaseRepo[Any]):
         self, query: Query, fields: Sequence[str], *, order: Order, limit: int | None
     ) -> Iterator[tuple[Any, ...]]:
         """Only the wanted columns (a missing one reads as ``None``): no model per row."""
+        self._ensure_ready()
         cols = self.table.c
         selected = [cols[name] if name in cols else sa.null().label(name) for name in fields]
         stmt = sa.select(*selected).where(*self._where(query)).order_by(*self._order(order))
@@ -635,6 +708,7 @@ class SQLRepo(BaseRepo[Any]):
     def query_column(
         self, query: Query, field: str, *, order: Order, limit: int | None
     ) -> list[Any]:
+        self._ensure_ready()
         cols = self.table.c
         if field not in cols:
             return [None] * self.count(query) if limit is None else []
@@ -652,6 +726,7 @@ class SQLRepo(BaseRepo[Any]):
             return list(result.scalars().all())
 
     def count(self, query: Query) -> int:
+        self._ensure_ready()
         stmt = sa.select(sa.func.count()).select_from(self.table).where(*self._where(query))
         with self._translate(), self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
@@ -673,6 +748,7 @@ class SQLRepo(BaseRepo[Any]):
         return coerced
 
     def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
+        self._ensure_ready()
         if not values:
             return 0
         stmt = sa.update(self.table).where(*self._where(query)).values(**self._coerce(values))
@@ -680,6 +756,7 @@ class SQLRepo(BaseRepo[Any]):
             return int(conn.execute(stmt).rowcount)
 
     def delete_items(self, query: Query) -> int:
+        self._ensure_ready()
         stmt = sa.delete(self.table).where(*self._where(query))
         with self._translate(), self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount)
