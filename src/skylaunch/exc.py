@@ -131,6 +131,7 @@ class RepoConfigError(RepoError, ValueError):
     def __init__(self, url: str, problem: str, detail: str) -> None:
         self.url = url
         self.problem = problem
+        self.detail = detail
         super().__init__(
             f"cannot use {url}: {problem} (fix the URL or the server's settings; not retried): "
             f"{detail}"

@@ -173,6 +173,8 @@ def test_cli_stderr_hides_the_password(
         code = main(["logs", "--repo", url, "--table", "no_such_table_xyz"])
         captured = capsys.readouterr()
         assert code == 2
+        if name == "no such database":
+            assert ": the database does not exist: " in captured.err
         texts.add(f"CLI {name}", captured.err)
     assert texts.leaks() == [], texts.found
 

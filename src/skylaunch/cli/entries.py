@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from skylaunch.exc import RepoSchemaError
+from skylaunch.exc import RepoConfigError, RepoSchemaError
 from skylaunch.history import ACTIONS
 from skylaunch.log import repos
 from skylaunch.log._redact import redact_url
@@ -126,6 +126,8 @@ def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
             raise CLIError(f"--repo {shown}: no such SQLite file {file!r}")
     try:
         reflected = repos.SQLRepo(table=table, conn_string=url)
+    except RepoConfigError as exc:
+        raise CLIError(f"--repo {shown}: {exc.problem}: {exc.detail}") from None
     except RepoSchemaError as exc:
         if "does not exist" in str(exc):
             raise CLIError(
