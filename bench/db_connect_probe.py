@@ -94,7 +94,8 @@ def race(backend: str, processes: int, rounds: int) -> None:
             for process in running:
                 _, err = process.communicate(timeout=120)
                 if process.returncode:
-                    errors.append(err.strip().splitlines()[-1][:160])
+                    lines = [line for line in err.splitlines() if "Error" in line] or ["?"]
+                    errors.append(lines[-1].strip()[:160])
             print(f"round {number}: {len(errors)} of {processes} failed", *errors, sep="\n  ")
             failed += len(errors)
             if backend == "postgres":
