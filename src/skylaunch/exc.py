@@ -14,6 +14,7 @@
     ├── SimulatedTimeStuck(SkylaunchError)               a simulated clock can never advance
     └── RepoError(SkylaunchError)
         ├── RepoSchemaError(RepoError, ValueError)       CSV header, table or model does not fit
+        ├── RepoConfigError(RepoError, ValueError)       no such database/role/host, bad password
         └── RepoUnavailableError(RepoError)              transient; retried and buffered
 
 Signals are not errors and do not derive from :class:`SkylaunchError`:
@@ -28,6 +29,7 @@ __all__ = [
     "ConditionParseError",
     "ConfigError",
     "MissingReturnError",
+    "RepoConfigError",
     "RepoError",
     "RepoSchemaError",
     "RepoUnavailableError",
@@ -162,6 +164,22 @@ class RepoError(SkylaunchError):
 
 class RepoSchemaError(RepoError, ValueError):
     """A repo's storage does not fit its record model (header, columns, fields)."""
+
+
+class RepoConfigError(RepoError, ValueError):
+    """The repo's settings name a database, role or host that does not exist, or are refused.
+
+    Waiting does not fix it, so it is never retried: fix the URL or the server's settings.
+    """
+
+    def __init__(self, url: str, problem: str, detail: str) -> None:
+        self.url = url
+        self.problem = problem
+        self.detail = detail
+        super().__init__(
+            f"cannot use {url}: {problem} (fix the URL or the server's settings; not retried): "
+            f"{detail}"
+        )
 
 
 class RepoUnavailableError(RepoError):

@@ -66,6 +66,12 @@ class Relay:
         for pair in pairs:
             _close(*pair)
 
+    def __enter__(self) -> Relay:  # noqa: PYI034 - a final class; Self needs Python 3.11
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -29,10 +29,10 @@ from skylaunch.cli.entries import (
     first_line,
     open_repo,
     read_entries,
-    safe_url,
 )
 from skylaunch.cli.output import Printer, follow
 from skylaunch.history import ACTIONS
+from skylaunch.log._redact import redact_text, redact_url
 from skylaunch.time.clock import Clock, SystemClock
 from skylaunch.time.parse import to_timedelta
 
@@ -204,7 +204,7 @@ def _logs(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock) -> i
     except CLIError:
         raise
     except Exception as exc:
-        raise CLIError(f"--repo {safe_url(args.repo)}: cannot read: {first_line(exc)}") from None
+        raise CLIError(f"--repo {redact_url(args.repo)}: cannot read: {first_line(exc)}") from None
     finally:
         engine = getattr(repo, "engine", None)
         if engine is not None:
@@ -222,6 +222,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     ``clock`` is what "now" means for ``--since 2 hours`` (tests pass a simulated one).
     """
     out, err = sys.stdout, sys.stderr
+    args: argparse.Namespace | None = None
     try:
         args = _parser().parse_args(argv)
         if args.command is None:
@@ -229,7 +230,12 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
             return 2
         return _logs(args, out, err, clock if clock is not None else SystemClock())
     except CLIError as exc:
-        err.write(f"skylaunch: error: {exc}\n")
+        # Whatever a driver's message echoed: no secret of the URLs given reaches the terminal.
+        text = str(exc)
+        for url in (getattr(args, "repo", None), getattr(args, "redis", None)):
+            if isinstance(url, str):
+                text = redact_text(text, url)
+        err.write(f"skylaunch: error: {text}\n")
         return 2
     except BrokenPipeError:
         # `skylaunch logs ... | head`: the reader left; quiet, as other command-line tools are.

@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from skylaunch.exc import RepoSchemaError
+from skylaunch.exc import RepoConfigError, RepoSchemaError
 from skylaunch.history import ACTIONS
 from skylaunch.log import repos
+from skylaunch.log._redact import redact_url
 from skylaunch.log.query import greater_equal, in_
 from skylaunch.log.records import (
     LogRecord,
@@ -84,15 +85,6 @@ class Entry:
 # -- reading a repo -----------------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if sep and at and ":" in credentials:
-        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
-    return scheme + sep + rest
-
-
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -124,7 +116,7 @@ def open_repo(spec: str, table: str | None) -> tuple[Any, bool]:
 
 
 def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
-    shown = shown or safe_url(url)
+    shown = shown or redact_url(url)
     file = _sqlite_path(url)
     if file is not None:
         # SQLite would create a missing file and then report a missing table: say what is wrong.
@@ -134,6 +126,8 @@ def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
             raise CLIError(f"--repo {shown}: no such SQLite file {file!r}")
     try:
         reflected = repos.SQLRepo(table=table, conn_string=url)
+    except RepoConfigError as exc:
+        raise CLIError(f"--repo {shown}: {exc.problem}: {exc.detail}") from None
     except RepoSchemaError as exc:
         if "does not exist" in str(exc):
             raise CLIError(

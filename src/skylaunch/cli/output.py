@@ -17,9 +17,9 @@ from skylaunch.cli.entries import (
     Entry,
     check_actions,
     first_line,
-    safe_url,
     text_of,
 )
+from skylaunch.log._redact import redact_url
 
 # -- printing -----------------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ def follow(args: argparse.Namespace, out: TextIO, err: TextIO, tz: tzinfo | None
         raise CLIError(
             "--follow needs the 'redis' package: pip install 'skylaunch[redis]'"
         ) from None
-    shown = safe_url(args.redis)
+    shown = redact_url(args.redis)
     try:
         client: Any = redis.Redis.from_url(args.redis, decode_responses=True)
     except ValueError as exc:

@@ -409,7 +409,7 @@ def test_channel_names(redis_url: str) -> None:
         ({"stream_ttl_s": 0}, "stream_ttl_s: got 0"),
         ({"flush_timeout_s": -1}, "flush_timeout_s: got -1"),
         ({"channel_prefix": ""}, "channel_prefix and global_channel"),
-        ({"url": "http://user:pw@host/0"}, r"url: got 'http://\*\*\*@host/0'"),
+        ({"url": "http://user:pw@host/0"}, r"url: got 'http://user:\*\*\*@host/0'"),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict[str, Any], message: str) -> None:

@@ -42,6 +42,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a test through sys
     ) from exc
 
 from skylaunch.log._queued import QueuedWriter, check_positive
+from skylaunch.log._redact import redact_url
 
 __all__ = ["DEFAULT_URL", "RedisStreamHandler", "record_payload"]
 
@@ -78,14 +79,6 @@ def record_payload(record: logging.LogRecord, *, host: str, seq: int) -> dict[st
 
 def _positive(name: str, value: float, *, integer: bool = False) -> None:
     check_positive("RedisStreamHandler", name, value, integer=integer)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        rest = "***@" + rest.rsplit("@", 1)[1]
-    return scheme + sep + rest
 
 
 class RedisStreamHandler(logging.Handler):
@@ -157,10 +150,10 @@ class RedisStreamHandler(logging.Handler):
                 client_name=client_name,  # so CLIENT LIST tells operators who is connected
             )
         except ValueError as exc:
-            raise ValueError(f"RedisStreamHandler url: got {_safe_url(url)!r}; {exc}") from exc
+            raise ValueError(f"RedisStreamHandler url: got {redact_url(url)!r}; {exc}") from exc
         self._seq = itertools.count(1)
         self._writer: QueuedWriter[tuple[str | None, str]] = QueuedWriter(
-            f"Redis log output {_safe_url(url)}",
+            f"Redis log output {redact_url(url)}",
             self._send,
             is_transient=lambda exc: not isinstance(exc, redis.ResponseError),
             max_queue=max_queue,

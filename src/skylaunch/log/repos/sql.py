@@ -15,16 +15,27 @@ Design points:
 * Datetimes are stored as UTC and read back aware (SQLite has no time zones; naive input is
   read as local time). Timedeltas use SQL intervals.
 * Lost connections, a locked SQLite file, a server restart: raised as
-  :class:`~skylaunch.exc.RepoUnavailableError`, which writers retry.
+  :class:`~skylaunch.exc.RepoUnavailableError`, which writers retry. A database, role or
+  host that does not exist, or a refused password: :class:`~skylaunch.exc.RepoConfigError`,
+  never retried.
+* Engines made from a URL get bounded waits (connect, statement, lock, dead socket), so no
+  call can hang for good on an unreachable server; an engine given by the user is used as
+  it is.
+* The table and its indexes are created with ``IF NOT EXISTS``; another process creating
+  them at the same moment is success, once the table is there.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
+import time
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import singledispatch
 from typing import Any, Literal
@@ -34,9 +45,11 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
-from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.exc import RepoConfigError, RepoSchemaError, RepoUnavailableError
+from skylaunch.log._redact import redact_text, redact_url
 from skylaunch.log.query import (
     Between,
     Equal,
@@ -51,12 +64,74 @@ from skylaunch.log.query import (
 )
 from skylaunch.log.repos.base import BaseRepo, Order
 
-__all__ = ["SQLRepo", "normalize_url"]
+__all__ = ["SQLRepo", "SQLTimeouts", "normalize_url"]
 
 _UTC = timezone.utc
 
 # SQLite reports schema mistakes as OperationalError too; those are not worth retrying.
 _PERMANENT_MESSAGE = re.compile(r"no such (table|column)|has no column|syntax error", re.IGNORECASE)
+
+# Connection failures that waiting will not fix: what the settings name does not exist or is
+# refused (libpq's and psycopg's messages; the server's are in English unless lc_messages
+# says otherwise). A name that does not resolve *for now* ("Temporary failure in name
+# resolution") stays transient.
+_CONFIG_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), problem)
+    for pattern, problem in (
+        (r'database "[^"]*" does not exist', "the database does not exist"),
+        (r'role "[^"]*" does not exist', "the role (user) does not exist"),
+        (r"password authentication failed", "the server refused the password"),
+        (r"no password supplied", "the server wants a password and none was given"),
+        (r"(peer|ident|sspi|gss|ldap|radius|cert) authentication failed", "authentication failed"),
+        (r"no pg_hba\.conf entry", "the server's pg_hba.conf does not let this user in from here"),
+        (r"permission denied for database", "the role may not connect to this database"),
+        (r"failed to resolve host|could not translate host name", "the host name does not resolve"),
+        (r"server does not support SSL", "the server does not support the SSL mode asked for"),
+    )
+)
+# With if_unavailable="buffer", how long failing operations skip another set-up attempt.
+_SETUP_RETRY_S = 1.0
+
+_TEMPORARY_DNS = re.compile(r"temporary failure in name resolution|try again", re.IGNORECASE)
+
+
+def _config_problem(message: str) -> str | None:
+    """What is wrong with the settings, when ``message`` says the server refused them."""
+    if _TEMPORARY_DNS.search(message):
+        return None
+    return next((problem for pattern, problem in _CONFIG_PROBLEMS if pattern.search(message)), None)
+
+
+@dataclass(frozen=True)
+class SQLTimeouts:
+    """How long an engine made from a URL waits, in seconds; ``None`` waits as the driver does.
+
+    * ``connect_s`` (10): to open a connection (PostgreSQL ``connect_timeout``, whole seconds,
+      at least 2, per address the host name resolves to). Bounds start-up against a server
+      that does not answer.
+    * ``statement_s`` (30): for one statement (PostgreSQL ``statement_timeout``).
+    * ``lock_s`` (10): for a lock (PostgreSQL ``lock_timeout``; SQLite's busy ``timeout``).
+    * ``socket_s`` (30): before a silent connection counts as dead (PostgreSQL TCP keepalives
+      and ``tcp_user_timeout``).
+
+    A key the URL sets itself (``?connect_timeout=3``, ``?options=-c statement_timeout=0``,
+    SQLite's ``?timeout=``) wins over these.
+    """
+
+    connect_s: float | None = 10.0
+    statement_s: float | None = 30.0
+    lock_s: float | None = 10.0
+    socket_s: float | None = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect_s", "statement_s", "lock_s", "socket_s"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"SQLTimeouts {name}: got {value!r}; expected seconds > 0 or None")
+            if not math.isfinite(value):
+                raise ValueError(f"SQLTimeouts {name}: got {value!r}; use None for no limit")
 
 
 class AwareDateTime(sa.TypeDecorator[datetime]):
@@ -87,16 +162,62 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _engine_from_url(url: str) -> Engine:
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _postgres_args(query: Mapping[str, Any], timeouts: SQLTimeouts) -> dict[str, Any]:
+    """psycopg connection arguments for ``timeouts``; keys the URL's query sets are left alone."""
+    args: dict[str, Any] = {}
+    if timeouts.connect_s is not None:
+        args["connect_timeout"] = max(2, math.ceil(timeouts.connect_s))
+    if timeouts.socket_s is not None:
+        seconds = timeouts.socket_s
+        # A silent peer is probed after half the time, then three times: dead after ~socket_s.
+        args["keepalives"] = 1
+        args["keepalives_idle"] = max(1, math.ceil(seconds / 2))
+        args["keepalives_interval"] = max(1, math.ceil(seconds / 6))
+        args["keepalives_count"] = 3
+        args["tcp_user_timeout"] = _ms(seconds)  # unacknowledged data: the network is gone
+    args = {key: value for key, value in args.items() if key not in query}
+    given = query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    settings = [
+        f"-c {name}={_ms(value)}"
+        for name, value in (
+            ("statement_timeout", timeouts.statement_s),
+            ("lock_timeout", timeouts.lock_s),
+        )
+        if value is not None and name not in given
+    ]
+    if settings:
+        args["options"] = " ".join([given, *settings]).strip()
+    return args
+
+
+def _engine_from_url(url: str, timeouts: SQLTimeouts) -> Engine:
     url = normalize_url(url)
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+    try:
+        parsed = sa.make_url(url)
+    except (ValueError, sa_exc.ArgumentError) as exc:
+        # The parser's message may quote the URL: say what is wrong without its secrets.
+        raise ValueError(
+            f"SQLRepo conn_string {redact_url(url)!r} is not a valid URL: "
+            f"{redact_text(str(exc), url)}"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
         # One shared connection, or every thread (the handler's retry timer) sees its own
         # empty in-memory database.
         return sa.create_engine(
             url, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
-    engine = sa.create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+        connect_args = _postgres_args(parsed.query, timeouts)
+    elif backend == "sqlite" and timeouts.lock_s is not None and "timeout" not in parsed.query:
+        connect_args = {"timeout": timeouts.lock_s}  # wait this long for a locked file
+    engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if parsed.get_backend_name() == "sqlite":
         # Without WAL every record costs a journal fsync (~10 ms measured); WAL with
         # synchronous=NORMAL survives a crash of the process and lets readers run beside
@@ -210,6 +331,15 @@ class SQLRepo(BaseRepo[Any]):
     psycopg 3). ``if_missing="create"`` creates the table and its indexes; an existing table
     must have a column for every model field, or :class:`~skylaunch.exc.RepoSchemaError` is
     raised here. ``model=None`` reads the table's columns and returns dicts.
+
+    ``timeouts`` bounds the waits of an engine made from ``conn_string`` (see
+    :class:`SQLTimeouts`; the defaults apply when it is not given). The database is reached
+    here: an unreachable server raises :class:`~skylaunch.exc.RepoUnavailableError` within
+    ``timeouts.connect_s``, settings that name a missing database, role or host raise
+    :class:`~skylaunch.exc.RepoConfigError` at once. ``if_unavailable="buffer"`` (with a
+    model) builds the repo anyway: every operation raises ``RepoUnavailableError`` (which
+    the handler buffers and retries) until the database answers and the table is checked
+    or created.
     """
 
     def __init__(
@@ -222,16 +352,100 @@ class SQLRepo(BaseRepo[Any]):
         id_field: str | None = None,
         if_missing: Literal["raise", "create"] = "raise",
         schema: str | None = None,
+        timeouts: SQLTimeouts | None = None,
+        if_unavailable: Literal["raise", "buffer"] = "raise",
     ) -> None:
         super().__init__(model, id_field)
         if if_missing not in ("raise", "create"):
             raise ValueError(f"if_missing must be 'raise' or 'create'; got {if_missing!r}")
+        if if_unavailable not in ("raise", "buffer"):
+            raise ValueError(f"if_unavailable must be 'raise' or 'buffer'; got {if_unavailable!r}")
+        if if_unavailable == "buffer" and self.model is None:
+            raise ValueError(
+                "if_unavailable='buffer' needs a model: without one the columns can only be "
+                "read from the database"
+            )
         if (engine is None) == (conn_string is None):
             raise TypeError("SQLRepo needs exactly one of engine= or conn_string=")
-        self.engine: Engine = engine if engine is not None else _engine_from_url(conn_string or "")
+        if timeouts is not None and engine is not None:
+            raise TypeError(
+                "SQLRepo timeouts= applies to conn_string=; set up your engine yourself"
+            )
+        self.timeouts: SQLTimeouts | None = None
+        """The waits of an engine made from ``conn_string``; ``None`` for a given engine."""
+        if engine is None:
+            self.timeouts = timeouts if timeouts is not None else SQLTimeouts()
+            engine = _engine_from_url(conn_string or "", self.timeouts)
+        self.engine: Engine = engine
         self.table_name = table
         self.schema = schema
+        self._if_missing = if_missing
         self._adapters: dict[str, TypeAdapter[Any]] = {}
+        self._ready = False
+        self._setup_lock = threading.Lock()
+        self._setup_error: RepoUnavailableError | None = None
+        self._next_setup = 0.0
+        try:
+            self._setup()
+        except RepoUnavailableError as exc:
+            if if_unavailable == "raise":
+                self._dispose_own_engine()
+                raise
+            # Start anyway: writes fail as "unavailable" (the handler buffers them) until
+            # the database answers and the table is checked or created.
+            self._setup_failed(exc)
+            assert self.model is not None  # checked above
+            self.table = self._from_model(self.model, {}, [])
+            self._seq_column = self._find_seq_column()
+            self._columns = [c for c in self.table.columns if c is not self._seq_column]
+        except BaseException:
+            self._dispose_own_engine()
+            raise
+
+    def _dispose_own_engine(self) -> None:
+        if self.timeouts is not None:  # an engine made here: nobody else can close it
+            self.engine.dispose()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the table has been found or created (``False`` only with ``if_unavailable="buffer"``
+        while the database has not answered yet)."""
+        return self._ready
+
+    def _setup(self) -> None:
+        if not self._build_table():
+            self._create_table()
+        self._ready = True
+
+    def _setup_failed(self, exc: RepoUnavailableError) -> None:
+        self._setup_error = exc
+        self._next_setup = time.monotonic() + _SETUP_RETRY_S
+
+    def _ensure_ready(self) -> None:
+        """Finish a deferred set-up, or raise :class:`RepoUnavailableError` while it cannot.
+
+        Attempts are at least ``_SETUP_RETRY_S`` apart, so restoring many tasks' history at
+        start-up waits for one connection timeout, not one per task.
+        """
+        if self._ready:
+            return
+        with self._setup_lock:
+            if self._ready:
+                return
+            if time.monotonic() < self._next_setup:
+                raise RepoUnavailableError(
+                    f"{redact_url(self.engine.url)} is still unavailable (table "
+                    f"{self.table_name!r} not set up yet): {self._setup_error}"
+                )
+            try:
+                self._setup()
+            except RepoUnavailableError as exc:
+                self._setup_failed(exc)
+                raise
+
+    def _build_table(self) -> bool:
+        """Look at the database, build :attr:`table` from it and the model; whether it exists."""
+        table, schema, if_missing = self.table_name, self.schema, self._if_missing
         with self._translate():
             inspector = sa.inspect(self.engine)
             exists = inspector.has_table(table, schema=schema)
@@ -264,14 +478,34 @@ class SQLRepo(BaseRepo[Any]):
                     )
         self._seq_column = self._find_seq_column()
         self._columns = [c for c in self.table.columns if c is not self._seq_column]
-        if not exists:
-            self.create_indexes()
+        return exists
+
+    def _create_table(self) -> None:
+        """Create the table and its indexes; losing a race to another process is success.
+
+        ``IF NOT EXISTS`` settles the race on SQLite; PostgreSQL may still fail the loser
+        (a unique violation on ``pg_type``, or "already exists"). Whatever the error, if the
+        table is there afterwards it is checked as an existing table would be.
+        """
+        self.create_indexes()  # attaches them to the table; created with it below
+        try:
+            with self._translate(), self.engine.begin() as conn:
+                conn.execute(CreateTable(self.table, if_not_exists=True))
+                for index in self.table.indexes:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+        except (sa_exc.DBAPIError, RepoUnavailableError):
             with self._translate():
-                self.table.metadata.create_all(self.engine)
+                there = sa.inspect(self.engine).has_table(self.table_name, schema=self.schema)
+            if not there:
+                raise
+            self._build_table()
+            self.create_indexes()
 
     def __repr__(self) -> str:
         model = None if self.model is None else self.model.__name__
-        return f"SQLRepo(table={self.table_name!r}, model={model}, url={self.engine.url!r})"
+        return (
+            f"SQLRepo(table={self.table_name!r}, model={model}, url={redact_url(self.engine.url)})"
+        )
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -360,31 +594,56 @@ class SQLRepo(BaseRepo[Any]):
                 )
         known = {index.name for index in self.table.indexes}
         indexes = [sa.Index(name, *columns) for name, *columns in wanted if name not in known]
-        if sa.inspect(self.engine).has_table(self.table_name, schema=self.schema):
+        with self._translate():
+            there = sa.inspect(self.engine).has_table(self.table_name, schema=self.schema)
+        if not there or not indexes:
+            return
+        try:
             with self._translate(), self.engine.begin() as conn:
                 for index in indexes:
-                    index.create(conn, checkfirst=True)
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+        except (sa_exc.DBAPIError, RepoUnavailableError):
+            # Another process may have made them at the same moment (PostgreSQL can fail the
+            # loser of that race): fine if they are all there now.
+            with self._translate():
+                names = {
+                    index["name"]
+                    for index in sa.inspect(self.engine).get_indexes(
+                        self.table_name, schema=self.schema
+                    )
+                }
+            if not names >= {index.name for index in indexes}:
+                raise
 
     # -- errors -------------------------------------------------------------------------------
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
-        """Raise connection-level failures as :class:`RepoUnavailableError` (retryable)."""
+        """Raise connection-level failures as :class:`RepoUnavailableError` (retryable), and
+        settings the server refuses as :class:`RepoConfigError` (not retried)."""
         try:
             yield
         except sa_exc.DBAPIError as exc:
+            url = self.engine.url
+            message = redact_text(" ".join(str(exc.orig).split()), url)
+            connection_level = isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+            problem = _config_problem(message) if connection_level else None
+            if problem is not None:
+                raise RepoConfigError(redact_url(url), problem, message) from exc
             transient = exc.connection_invalidated or (
-                isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
-                and not _PERMANENT_MESSAGE.search(str(exc.orig))
+                connection_level and not _PERMANENT_MESSAGE.search(message)
             )
             if transient:
-                raise RepoUnavailableError(
-                    f"{self.engine.url.render_as_string(hide_password=True)} is unavailable: "
-                    f"{str(exc.orig).strip()}"
-                ) from exc
+                if "timeout expired" in message and self.timeouts is not None:
+                    message += (
+                        f" (no answer within SQLTimeouts.connect_s={self.timeouts.connect_s})"
+                    )
+                raise RepoUnavailableError(f"{redact_url(url)} is unavailable: {message}") from exc
             raise
         except sa_exc.TimeoutError as exc:  # pool exhausted
-            raise RepoUnavailableError(f"no connection to {self.engine.url!r}: {exc}") from exc
+            raise RepoUnavailableError(
+                f"no connection to {redact_url(self.engine.url)}: {exc}"
+            ) from exc
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -395,6 +654,7 @@ class SQLRepo(BaseRepo[Any]):
         return {name: value for name, value in item.items() if name in names}
 
     def insert_items(self, items: Sequence[Any]) -> None:
+        self._ensure_ready()
         rows = [self._row(item) for item in items]
         keys = dict.fromkeys(key for row in rows for key in row)
         rows = [{key: row.get(key) for key in keys} for row in rows]
@@ -423,6 +683,7 @@ class SQLRepo(BaseRepo[Any]):
         return self.model.model_construct(**row)
 
     def query_items(self, query: Query, *, order: Order, limit: int | None) -> Iterator[Any]:
+        self._ensure_ready()
         stmt = sa.select(*self._columns).where(*self._where(query)).order_by(*self._order(order))
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -434,6 +695,7 @@ class SQLRepo(BaseRepo[Any]):
         self, query: Query, fields: Sequence[str], *, order: Order, limit: int | None
     ) -> Iterator[tuple[Any, ...]]:
         """Only the wanted columns (a missing one reads as ``None``): no model per row."""
+        self._ensure_ready()
         cols = self.table.c
         selected = [cols[name] if name in cols else sa.null().label(name) for name in fields]
         stmt = sa.select(*selected).where(*self._where(query)).order_by(*self._order(order))
@@ -446,6 +708,7 @@ class SQLRepo(BaseRepo[Any]):
     def query_column(
         self, query: Query, field: str, *, order: Order, limit: int | None
     ) -> list[Any]:
+        self._ensure_ready()
         cols = self.table.c
         if field not in cols:
             return [None] * self.count(query) if limit is None else []
@@ -463,6 +726,7 @@ class SQLRepo(BaseRepo[Any]):
             return list(result.scalars().all())
 
     def count(self, query: Query) -> int:
+        self._ensure_ready()
         stmt = sa.select(sa.func.count()).select_from(self.table).where(*self._where(query))
         with self._translate(), self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
@@ -484,6 +748,7 @@ class SQLRepo(BaseRepo[Any]):
         return coerced
 
     def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
+        self._ensure_ready()
         if not values:
             return 0
         stmt = sa.update(self.table).where(*self._where(query)).values(**self._coerce(values))
@@ -491,6 +756,7 @@ class SQLRepo(BaseRepo[Any]):
             return int(conn.execute(stmt).rowcount)
 
     def delete_items(self, query: Query) -> int:
+        self._ensure_ready()
         stmt = sa.delete(self.table).where(*self._where(query))
         with self._translate(), self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount)

@@ -1,0 +1,220 @@
+"""Starting against a database that does not answer, and many processes creating one table.
+
+A black hole is :class:`~tests.integration.relay.Relay` in front of the real PostgreSQL: it
+accepts connections and never answers, as a server behind a dead network link does. Before
+connect timeouts, start-up waited psycopg's 130 s default; it must now end with a clear
+error after ``SQLTimeouts.connect_s``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from skylaunch.exc import RepoUnavailableError
+from skylaunch.log import RepoHandler, TaskRunRecord
+from skylaunch.log.repos.sql import SQLRepo, SQLTimeouts, normalize_url
+from skylaunch.testing import run_until, runs, simulated_app
+
+from .relay import Relay
+
+pytestmark = [pytest.mark.pg, pytest.mark.slow]
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    with Relay(5432) as relay:
+        yield relay
+
+
+@pytest.fixture
+def pg_table(pg_url: str) -> Iterator[str]:
+    name = f"connect_{uuid.uuid4().hex[:10]}"
+    yield name
+    engine = sa.create_engine(normalize_url(pg_url), poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    engine.dispose()
+
+
+def _through(pg_url: str, relay: Relay) -> str:
+    """``pg_url`` with its host and port replaced by the relay's."""
+    url = sa.make_url(normalize_url(pg_url))
+    return url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+
+
+APP = """
+import sys
+from skylaunch import App
+from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.sql import SQLRepo, SQLTimeouts
+
+repo = SQLRepo(
+    TaskRunRecord, conn_string=sys.argv[1], table="task_log", if_missing="create",
+    timeouts=SQLTimeouts(connect_s=float(sys.argv[2])),
+)
+app = App(logger_repo=repo, config={"shut_cond": "true"})
+
+@app.task("every 1 second")
+def tick():
+    pass
+
+app.run()
+print("ran")
+"""
+
+
+def test_app_start_up_against_a_black_hole_ends_with_a_clear_error(
+    pg_url: str, relay: Relay
+) -> None:
+    relay.black_hole()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", APP, _through(pg_url, relay), "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("skylaunch.exc.RepoUnavailableError: postgresql+psycopg://"), last
+    assert "connection timeout expired (no answer within SQLTimeouts.connect_s=3" in last
+    assert relay.connections >= 1  # it did reach the black hole
+    assert elapsed < 3 + 10, elapsed  # connect_s plus the interpreter's start-up
+
+
+def test_default_timeouts_end_start_up_within_15_s(pg_url: str, relay: Relay) -> None:
+    relay.black_hole()
+    started = time.monotonic()
+    with pytest.raises(RepoUnavailableError, match="connect_s=10"):
+        SQLRepo(TaskRunRecord, conn_string=_through(pg_url, relay), table="t", if_missing="create")
+    assert 9 <= time.monotonic() - started < 15
+
+
+def test_the_same_app_starts_once_the_relay_forwards(
+    pg_url: str, relay: Relay, pg_table: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", APP.replace("task_log", pg_table), _through(pg_url, relay), "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ran"
+
+
+def test_cut_connections_are_unavailable_then_recover(
+    pg_url: str, relay: Relay, pg_table: str
+) -> None:
+    repo = SQLRepo(
+        TaskRunRecord,
+        conn_string=_through(pg_url, relay),
+        table=pg_table,
+        if_missing="create",
+        timeouts=SQLTimeouts(connect_s=2),
+    )
+    record = {"task_name": "a", "action": "run", "created": 1.0, "message": ""}
+    try:
+        repo.add(record)
+        relay.cut()
+        with pytest.raises(RepoUnavailableError, match="is unavailable"):
+            repo.add(record)
+        relay.forward()
+        repo.add(record)
+        assert repo.filter_by(task_name="a").count() == 2
+    finally:
+        repo.engine.dispose()
+
+
+def test_buffer_starts_against_a_black_hole_and_writes_when_it_answers(
+    pg_url: str, relay: Relay, pg_table: str
+) -> None:
+    relay.black_hole()
+    started = time.monotonic()
+    repo = SQLRepo(
+        TaskRunRecord,
+        conn_string=_through(pg_url, relay),
+        table=pg_table,
+        if_missing="create",
+        if_unavailable="buffer",
+        timeouts=SQLTimeouts(connect_s=2),
+    )
+    assert time.monotonic() - started < 2 + 3
+    assert not repo.ready
+    with pytest.raises(RepoUnavailableError, match="still unavailable"):
+        repo.add({"task_name": "a", "action": "run", "created": 1.0, "message": ""})
+
+    app = simulated_app("2024-01-01 09:00", silence_task_logging=True)
+    app.session.set_repo(repo)
+    app.session.log_flush_timeout_s = 0.1
+
+    @app.task("every 1 minute")
+    def tick() -> None:
+        pass
+
+    try:
+        run_until(app, "2024-01-01 09:05")
+        ran = len(runs(app, "tick"))
+        assert ran >= 5
+        handler = app.session.journal.handler
+        assert isinstance(handler, RepoHandler)
+        assert handler.pending == 2 * ran  # every record waits, none lost
+        relay.forward()
+        assert handler.flush(timeout=30)
+        assert repo.ready
+        assert repo.filter_by(task_name="tick").count() == 2 * ran
+    finally:
+        repo.engine.dispose()
+
+
+CREATE = """
+import sys, time
+from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.sql import SQLRepo
+url, table, at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+time.sleep(max(0.0, at - time.time()))
+SQLRepo(TaskRunRecord, conn_string=url, table=table, if_missing="create").engine.dispose()
+"""
+
+
+def _create_at_once(url: str, table: str, processes: int = 8) -> list[str]:
+    """Start ``processes`` interpreters that create ``table`` at the same instant; their errors."""
+    at = time.time() + 4.0  # time for every interpreter to import skylaunch first
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", CREATE, url, table, repr(at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    errors = []
+    for process in running:
+        _, err = process.communicate(timeout=120)
+        if process.returncode:
+            errors.append(err.strip().splitlines()[-1])
+    return errors
+
+
+def test_eight_processes_create_one_sqlite_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    assert _create_at_once(url, "task_log") == []
+    repo = SQLRepo(TaskRunRecord, conn_string=url, table="task_log")
+    assert repo.filter_by().count() == 0
+    repo.engine.dispose()
+
+
+def test_eight_processes_create_one_postgres_table(pg_url: str, pg_table: str) -> None:
+    assert _create_at_once(pg_url, pg_table) == []
