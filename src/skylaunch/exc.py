@@ -15,6 +15,8 @@
         ├── RepoSchemaError(RepoError, ValueError)       CSV header, table or model does not fit
         └── RepoUnavailableError(RepoError)              transient; retried and buffered
 
+    RepoDataWarning(UserWarning)                         a stored record was unreadable and skipped
+
 Signals are not errors and do not derive from :class:`SkylaunchError`:
 :class:`TaskInaction`, :class:`TaskTermination`, :class:`SchedulerExit`,
 :class:`SchedulerRestart`. Rocketry's names (``TaskInactionException`` ...) are aliases.
@@ -26,6 +28,7 @@ __all__ = [
     "ConditionCheckError",
     "ConditionParseError",
     "ConfigError",
+    "RepoDataWarning",
     "RepoError",
     "RepoSchemaError",
     "RepoUnavailableError",
@@ -122,6 +125,10 @@ class RepoSchemaError(RepoError, ValueError):
 
 class RepoUnavailableError(RepoError):
     """The repo's storage cannot be reached for now; the write is retried."""
+
+
+class RepoDataWarning(UserWarning):
+    """A stored record could not be read (damaged, hand-edited) and was skipped."""
 
 
 class TaskInaction(Exception):

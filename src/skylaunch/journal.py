@@ -129,15 +129,13 @@ class Journal:
                 times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
                 recent = restore_recent(self.repo, name, limit=session.crash_window)
             except Exception as exc:
-                if not session.config.silence_task_logging:
-                    raise TaskLoggingError(
-                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
-                    ) from exc
-                session.scheduler_logger.exception(
-                    "Reading the history of task %r failed (silenced): it starts empty", name
-                )
-                restored.add(name)
-                continue
+                # Never silenced: a history that could not be read is not an empty one, and
+                # scheduling from an empty one runs a `daily` task twice the same day.
+                raise TaskLoggingError(
+                    f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r} "
+                    "(this stops the scheduler even with silence_task_logging=True: without "
+                    "its history a task could run again what it already did)"
+                ) from exc
             for item in pending:
                 get = field_getter(item)
                 action = get("action")

@@ -20,9 +20,11 @@ Design points:
 
 from __future__ import annotations
 
+import os
 import re
 import types
 import typing
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
@@ -37,6 +39,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.log.permissions import check_permissions
 from skylaunch.log.query import (
     Between,
     Equal,
@@ -103,6 +106,31 @@ def _engine_from_url(url: str) -> Engine:
         # the writer.
         sa.event.listen(engine, "connect", _sqlite_wal)
     return engine
+
+
+def _create_sqlite_file(url: sa.URL, permissions: int | None) -> None:
+    """Create a missing SQLite database file with ``permissions`` before SQLite does.
+
+    SQLite creates a missing file 0o644 (less the umask), and its ``-wal``/``-shm`` files
+    copy the mode of the database file; an empty file is a valid empty database. An existing
+    file, an in-memory database and other databases are left alone.
+    """
+    database = url.database
+    if permissions is None or url.get_backend_name() != "sqlite":
+        return
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, permissions)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing folder, no right to create: SQLite reports it when it connects
+    os.close(fd)
+
+
+def _dispose(engine: Engine) -> None:
+    engine.dispose()
 
 
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -210,6 +238,14 @@ class SQLRepo(BaseRepo[Any]):
     psycopg 3). ``if_missing="create"`` creates the table and its indexes; an existing table
     must have a column for every model field, or :class:`~skylaunch.exc.RepoSchemaError` is
     raised here. ``model=None`` reads the table's columns and returns dicts.
+
+    :meth:`close` (or a ``with`` block) disposes an engine the repo built from
+    ``conn_string``, closing its connections; an engine you pass is yours to dispose. An
+    engine the repo built is also disposed when the repo is garbage-collected or the
+    interpreter exits, so a forgotten ``close()`` never leaves a database connection to be
+    reclaimed (and warned about) by the garbage collector. ``permissions`` is the mode of an
+    SQLite database file the repo creates (default ``0o600``: task records hold tracebacks);
+    an existing file keeps its mode, ``None`` leaves the mode to SQLite and the umask.
     """
 
     def __init__(
@@ -222,13 +258,28 @@ class SQLRepo(BaseRepo[Any]):
         id_field: str | None = None,
         if_missing: Literal["raise", "create"] = "raise",
         schema: str | None = None,
+        permissions: int | None = 0o600,
     ) -> None:
         super().__init__(model, id_field)
         if if_missing not in ("raise", "create"):
             raise ValueError(f"if_missing must be 'raise' or 'create'; got {if_missing!r}")
         if (engine is None) == (conn_string is None):
             raise TypeError("SQLRepo needs exactly one of engine= or conn_string=")
-        self.engine: Engine = engine if engine is not None else _engine_from_url(conn_string or "")
+        self.permissions = check_permissions(permissions)
+        self._owns_engine = engine is None
+        if engine is not None:
+            self.engine: Engine = engine
+        else:
+            self.engine = _engine_from_url(conn_string or "")
+            weakref.finalize(self, _dispose, self.engine)
+        try:
+            _create_sqlite_file(self.engine.url, self.permissions)
+            self._setup(table, schema, if_missing)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, table: str, schema: str | None, if_missing: str) -> None:
         self.table_name = table
         self.schema = schema
         self._adapters: dict[str, TypeAdapter[Any]] = {}
@@ -272,6 +323,11 @@ class SQLRepo(BaseRepo[Any]):
     def __repr__(self) -> str:
         model = None if self.model is None else self.model.__name__
         return f"SQLRepo(table={self.table_name!r}, model={model}, url={self.engine.url!r})"
+
+    def close(self) -> None:
+        """Dispose the engine if the repo built it (``conn_string=``); a given engine stays open."""
+        if self._owns_engine:
+            self.engine.dispose()
 
     # -- schema -------------------------------------------------------------------------------
 
