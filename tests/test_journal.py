@@ -193,6 +193,7 @@ def test_set_repo_refuses_a_table_missing_columns(tmp_path: Path) -> None:
     reflected = SQLRepo(engine=engine, table="log")  # no model: the table's own columns
     with pytest.raises(RepoSchemaError, match=r"lacks the field\(s\) \['action'\]"):
         Session().set_repo(reflected)
+    engine.dispose()
 
 
 def test_set_repo_refuses_a_duck_repo_whose_model_lacks_created() -> None:

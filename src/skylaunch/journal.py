@@ -329,6 +329,7 @@ class Journal:
                 backup_count=config.log_file_backup_count,
                 log_lifecycle=config.log_lifecycle,
                 tz=config.timezone,
+                permissions=config.log_file_permissions,
             )
             output.addFilter(Ownership(session, status_only=False))
             logger.addHandler(output)
