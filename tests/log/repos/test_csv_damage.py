@@ -84,6 +84,7 @@ def test_a_complete_last_row_without_its_newline_is_kept(tmp_path: Path) -> None
         ("x,explode,1.0", "not a MinimalRecord: action: Input should be 'run'"),
         ("x,run,nan", r"created is not a finite number \(nan\)"),
         ("x,r\x00un,1.0", "the row contains NUL bytes"),
+        ("x,r\run,1.0", "the row is not CSV \\(new-line character seen in unquoted field"),
     ],
 )
 def test_a_bad_row_is_skipped_with_a_warning_naming_file_and_line(

@@ -75,6 +75,8 @@ class _Entry:
     item: Any = None
     problem: str | None = None
     """Why the record was skipped; ``None`` for a good record."""
+    stops_reader: bool = False
+    """The csv reader raised on it: reading goes on with a new reader on the next line."""
 
 
 @dataclass(slots=True)
@@ -288,8 +290,13 @@ class CSVFileRepo(BaseRepo[Any]):
             except StopIteration:
                 return
             except csv.Error as exc:
-                entry = _Entry(first + 1, lines[first], problem=f"the row is not CSV ({exc})")
-                yield entry
+                # Python 3.10's reader refuses NUL bytes; later ones read them into the cell.
+                problem = (
+                    "the row contains NUL bytes"
+                    if "\x00" in lines[first]
+                    else f"the row is not CSV ({exc})"
+                )
+                yield _Entry(first + 1, lines[first], problem=problem, stops_reader=True)
                 return  # the reader is lost; the caller starts another on the next line
             consumed = reader.line_num
             if not cells:
@@ -331,8 +338,8 @@ class CSVFileRepo(BaseRepo[Any]):
                     torn = entry
                     break
                 entries.append(entry)
-                if entry.problem is not None and entry.problem.startswith("the row is not CSV"):
-                    restart = first + 1  # the reader cannot go on past a CSV error
+                if entry.stops_reader:
+                    restart = first + 1
                     break
             if restart is None:
                 break
