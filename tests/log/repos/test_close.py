@@ -4,6 +4,7 @@ and never what the caller gave them."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import textwrap
@@ -130,3 +131,31 @@ def test_the_suite_fails_on_a_resource_warning_raised_in_del(tmp_path: Path) -> 
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ResourceWarning: unclosed file" in result.stdout
+
+
+@pytest.mark.pg
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_end_the_parents_connections(pg_url: str) -> None:
+    """The finalizer running in a forked child only forgets the pooled connections: closing a
+    PostgreSQL connection there would say goodbye to the server on the parent's socket."""
+    table = f"t_close_{os.getpid()}"
+    repo = SQLRepo(MinimalRecord, conn_string=pg_url, table=table, if_missing="create")
+    try:
+        repo.add(RECORD)
+        (record,) = list(repo.engine.pool._pool.queue)  # type: ignore[attr-defined]
+        connection = record.dbapi_connection
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads around
+            pid = os.fork()
+        if pid == 0:  # the child: its copy of the repo is collected
+            try:
+                del repo
+                gc.collect()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (1,)
+        connection.rollback()
+    finally:
+        repo.table.drop(repo.engine, checkfirst=True)
+        repo.close()

@@ -129,8 +129,14 @@ def _create_sqlite_file(url: sa.URL, permissions: int | None) -> None:
     os.close(fd)
 
 
-def _dispose(engine: Engine) -> None:
-    engine.dispose()
+def _dispose(engine: Engine, pid: int) -> None:
+    """Close the engine's pooled connections (the finalizer of a repo that built it).
+
+    In a forked child the connections are the parent's: closing them there would end the
+    parent's sessions (a PostgreSQL connection sends its goodbye on the shared socket), so
+    the child only forgets them, as SQLAlchemy advises.
+    """
+    engine.dispose(close=os.getpid() == pid)
 
 
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -271,7 +277,7 @@ class SQLRepo(BaseRepo[Any]):
             self.engine: Engine = engine
         else:
             self.engine = _engine_from_url(conn_string or "")
-            weakref.finalize(self, _dispose, self.engine)
+            weakref.finalize(self, _dispose, self.engine, os.getpid())
         try:
             _create_sqlite_file(self.engine.url, self.permissions)
             self._setup(table, schema, if_missing)
