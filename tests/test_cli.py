@@ -282,6 +282,12 @@ def test_tables_and_files_that_are_no_task_log(run: Run, tmp_path: Path) -> None
     code, _, err = run("--repo", str(empty))
     assert (code, "the file is empty" in err) == (2, True)
 
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"task_name,act\xffion,created\n")
+    code, _, err = run("--repo", str(broken))
+    assert code == 2
+    assert "broken.csv' is not valid utf-8" in err
+
     garbled = tmp_path / "garbled.csv"
     garbled.write_text("task_name,action,created\nx,run,not-a-time\n")
     code, _, err = run("--repo", str(garbled))

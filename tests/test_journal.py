@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from skylaunch import App
 from skylaunch.conds import after_success, daily, retry
-from skylaunch.exc import RepoSchemaError, RepoUnavailableError, TaskLoggingError
+from skylaunch.exc import RepoDataWarning, RepoSchemaError, RepoUnavailableError, TaskLoggingError
 from skylaunch.journal import ownership
 from skylaunch.log import (
     CSVFileRepo,
@@ -195,6 +195,7 @@ def test_set_repo_refuses_a_table_missing_columns(tmp_path: Path) -> None:
     reflected = SQLRepo(engine=engine, table="log")  # no model: the table's own columns
     with pytest.raises(RepoSchemaError, match=r"lacks the field\(s\) \['action'\]"):
         Session().set_repo(reflected)
+    engine.dispose()
 
 
 def test_set_repo_refuses_a_duck_repo_whose_model_lacks_created() -> None:
@@ -472,9 +473,8 @@ class Unreadable(MemoryRepo):
         raise OSError("cannot read")
 
 
-def test_unreadable_repo_at_start_up_obeys_silence_task_logging(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_unreadable_repo_stops_the_start_up_even_when_silenced() -> None:
+    """A history that could not be read is not an empty one: `daily` would run twice."""
     repo = Unreadable(TaskRunRecord)
     repo.add({"task_name": "job", "action": "run", "created": 1.0, "message": ""})
     app = app_on(repo, "2024-01-01 10:00")
@@ -483,10 +483,31 @@ def test_unreadable_repo_at_start_up_obeys_silence_task_logging(
         run_until(app, "2024-01-01 10:01")
     quiet = app_on(repo, "2024-01-01 10:00", silence_task_logging=True)
     quiet.task(daily, name="job")(lambda: None)
-    with caplog.at_level(logging.ERROR, "skylaunch.scheduler"):
+    with pytest.raises(TaskLoggingError, match=r"cannot read.*even with silence_task_logging"):
         run_until(quiet, "2024-01-01 10:01")
-    assert "it starts empty" in caplog.text
-    assert len(runs(quiet, "job")) == 1
+    assert runs(quiet, "job") == []
+
+
+def test_a_damaged_csv_history_still_stops_daily_from_running_twice(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    first = app_on(CSVFileRepo(path, model=TaskRunRecord), "2024-01-01 09:00")
+    first.task(daily, name="report")(lambda: None)
+    run_until(first, "2024-01-01 09:30")
+    assert len(runs(first, "report")) == 1
+    last = path.read_text().splitlines()[-1]
+    assert ",success," in last
+    with path.open("a") as handle:  # a hand edit gone wrong, then a crash mid-write
+        handle.write(last.replace(",success,", ",explode,") + "\nreport,run,17")
+    second = app_on(
+        CSVFileRepo(path, model=TaskRunRecord), "2024-01-01 13:00", silence_task_logging=True
+    )
+    second.task(daily, name="report")(lambda: None)
+    with pytest.warns(RepoDataWarning) as caught:
+        run_until(second, "2024-01-01 23:00")
+    assert runs(second, "report") == runs(first, "report")  # 09:00 today, not again
+    messages = [str(w.message) for w in caught]
+    assert any("line 4: not a TaskRunRecord: action" in m for m in messages), messages
+    assert any("line 5: the last row is unfinished" in m for m in messages), messages
 
 
 def test_a_task_added_while_running_gets_its_history_restored(tmp_path: Path) -> None:

@@ -94,6 +94,7 @@ class Config(BaseModel):
     log_file_mode: Literal["rotate", "watched"] = "rotate"
     log_file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     log_file_backup_count: int = Field(default=5, ge=0)
+    log_file_permissions: int | None = Field(default=0o600, ge=0, le=0o7777)
     log_lifecycle: bool = False
     # Rocketry's lock class (threading.Lock) for its scheduler state. Accepted so that a
     # Rocketry config loads, and ignored: skylaunch's scheduler is a single-threaded event loop

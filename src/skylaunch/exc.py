@@ -17,6 +17,8 @@
         ├── RepoConfigError(RepoError, ValueError)       no such database/role/host, bad password
         └── RepoUnavailableError(RepoError)              transient; retried and buffered
 
+    RepoDataWarning(UserWarning)                         a stored record was unreadable and skipped
+
 Signals are not errors and do not derive from :class:`SkylaunchError`:
 :class:`TaskInaction`, :class:`TaskTermination`, :class:`SchedulerExit`,
 :class:`SchedulerRestart`. Rocketry's names (``TaskInactionException`` ...) are aliases.
@@ -30,6 +32,7 @@ __all__ = [
     "ConfigError",
     "MissingReturnError",
     "RepoConfigError",
+    "RepoDataWarning",
     "RepoError",
     "RepoSchemaError",
     "RepoUnavailableError",
@@ -184,6 +187,10 @@ class RepoConfigError(RepoError, ValueError):
 
 class RepoUnavailableError(RepoError):
     """The repo's storage cannot be reached for now; the write is retried."""
+
+
+class RepoDataWarning(UserWarning):
+    """A stored record could not be read (damaged, hand-edited) and was skipped."""
 
 
 class TaskInaction(Exception):

@@ -201,15 +201,13 @@ class Journal:
                     recent = restore_recent(self.repo, name, limit=session.crash_window)
                     pending = handler.pending_items() if handler is not None else []
             except Exception as exc:
-                if not session.config.silence_task_logging:
-                    raise TaskLoggingError(
-                        f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r}"
-                    ) from exc
-                session.scheduler_logger.exception(
-                    "Reading the history of task %r failed (silenced): it starts empty", name
-                )
-                restored.add(name)
-                continue
+                # Never silenced: a history that could not be read is not an empty one, and
+                # scheduling from an empty one runs a `daily` task twice the same day.
+                raise TaskLoggingError(
+                    f"reading the history of task {name!r} from {self.repo!r} failed: {exc!r} "
+                    "(this stops the scheduler even with silence_task_logging=True: without "
+                    "its history a task could run again what it already did)"
+                ) from exc
             for item in pending:
                 get = field_getter(item)
                 action = get("action")
@@ -407,6 +405,7 @@ class Journal:
                 backup_count=config.log_file_backup_count,
                 log_lifecycle=config.log_lifecycle,
                 tz=config.timezone,
+                permissions=config.log_file_permissions,
             )
             output.addFilter(Ownership(session, status_only=False))
             logger.addHandler(output)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from skylaunch.exc import RepoConfigError, RepoSchemaError
+from skylaunch.exc import RepoConfigError, RepoError, RepoSchemaError
 from skylaunch.history import ACTIONS
 from skylaunch.log import repos
 from skylaunch.log._redact import redact_url
@@ -145,6 +144,7 @@ def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
     for model in _MODELS:
         if columns >= set(model.model_fields):
             return repos.SQLRepo(model, table=table, engine=reflected.engine)
+    reflected.close()
     missing = [name for name in _REQUIRED if name not in columns]
     raise CLIError(
         f"--repo {shown}: table {table!r} is not a task log (it lacks the columns "
@@ -155,9 +155,11 @@ def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
 def _open_csv(path: Path) -> CSVFileRepo:
     try:
         repo = CSVFileRepo(path)
-    except RepoSchemaError:
-        raise CLIError(f"--repo {str(path)!r}: the file is empty (no CSV header)") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except RepoSchemaError as exc:
+        if path.stat().st_size == 0:
+            raise CLIError(f"--repo {str(path)!r}: the file is empty (no CSV header)") from None
+        raise CLIError(f"--repo {str(path)!r}: {first_line(exc)}") from None
+    except (OSError, RepoError) as exc:
         raise CLIError(f"--repo {str(path)!r}: cannot read: {first_line(exc)}") from None
     missing = [name for name in _REQUIRED if name not in repo.fieldnames]
     if missing:

@@ -54,6 +54,7 @@ def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFa
 
         if backend == "sqlite":
             engine = sa.create_engine(f"sqlite:///{tmp_path / 'log.db'}")
+            cleanup.append(engine.dispose)  # after the tables are dropped (appended first)
         else:
             engine = request.getfixturevalue("pg_engine")
 
@@ -63,5 +64,5 @@ def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFa
             return repo
 
     yield factory
-    for step in cleanup:
+    for step in reversed(cleanup):
         step()

@@ -10,6 +10,7 @@ import pytest
 
 from skylaunch.exc import RepoSchemaError, RepoUnavailableError
 from skylaunch.log import CSVFileRepo, MinimalRecord, TaskRunRecord
+from skylaunch.log.repos import csv as csv_module
 
 
 def test_create_writes_the_header(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_transient_disk_error_leaves_no_partial_batch(
     repo = CSVFileRepo(path, model=MinimalRecord)
     repo.add({"task_name": "x", "action": "run", "created": 1.0})
     before = path.read_text()
-    real_open = Path.open
+    real_open = open
 
     class HalfWriter:
         def __init__(self, handle: Any) -> None:
@@ -117,11 +118,11 @@ def test_transient_disk_error_leaves_no_partial_batch(
         def truncate(self, size: int) -> None:
             self.handle.truncate(size)
 
-    def fake_open(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = real_open(self, mode, *args, **kwargs)
+    def fake_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_open(file, mode, *args, **kwargs)
         return HalfWriter(handle) if mode == "a" else handle
 
-    monkeypatch.setattr(Path, "open", fake_open)
+    monkeypatch.setattr(csv_module, "open", fake_open, raising=False)
     with pytest.raises(RepoUnavailableError, match="No space left"):
         repo.insert(
             [{"task_name": "x", "action": "success", "created": float(i)} for i in range(9)]
@@ -135,10 +136,10 @@ def test_transient_disk_error_leaves_no_partial_batch(
 def test_permission_error_is_not_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = CSVFileRepo(tmp_path / "log.csv", model=MinimalRecord)
 
-    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr(csv_module, "open", refuse, raising=False)
     with pytest.raises(PermissionError):
         repo.add({"task_name": "x", "action": "run", "created": 1.0})
 

@@ -158,20 +158,18 @@ def test_in_memory_sqlite_is_shared_between_threads() -> None:
 
 def test_locked_sqlite_is_transient(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'locked.db'}"
-    repo = SQLRepo(
-        MinimalRecord,
-        engine=sa.create_engine(url, connect_args={"timeout": 0}),
-        table="log",
-        if_missing="create",
-    )
+    engine = sa.create_engine(url, connect_args={"timeout": 0})
+    repo = SQLRepo(MinimalRecord, engine=engine, table="log", if_missing="create")
     blocker = sa.create_engine(url)
     with blocker.connect() as conn:
         conn.exec_driver_sql("BEGIN EXCLUSIVE")
         with pytest.raises(RepoUnavailableError, match="locked"):
             repo.add({"task_name": "x", "action": "run", "created": 1.0})
         conn.exec_driver_sql("ROLLBACK")
+    blocker.dispose()
     repo.add({"task_name": "x", "action": "run", "created": 1.0})
     assert repo.filter_by().count() == 1
+    engine.dispose()
     assert RepoUnavailableError in SQLRepo.transient_errors
 
 

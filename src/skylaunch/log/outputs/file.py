@@ -18,9 +18,10 @@ import logging.handlers
 import os
 import traceback
 from datetime import datetime, timezone, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from skylaunch.log.context import RunContextFilter, level_number
+from skylaunch.log.permissions import DEFAULT_PERMISSIONS, check_permissions, opener
 
 __all__ = ["STATUS_WORDS", "FileLogger"]
 
@@ -37,6 +38,38 @@ _MODES = ("rotate", "watched")
 _PLACEHOLDER = "-"
 
 
+class _RotatingFile(logging.handlers.RotatingFileHandler):
+    """Creates its files (the first one, and each one after a rotation) with ``permissions``."""
+
+    def __init__(self, path: str, permissions: int | None, **kwargs: Any) -> None:
+        self.permissions = permissions
+        super().__init__(path, **kwargs)
+
+    def _open(self) -> Any:
+        return _open_with(self, self.permissions)
+
+
+class _WatchedFile(logging.handlers.WatchedFileHandler):
+    """Creates its file (the first one, and a new one after logrotate) with ``permissions``."""
+
+    def __init__(self, path: str, permissions: int | None, **kwargs: Any) -> None:
+        self.permissions = permissions
+        super().__init__(path, **kwargs)
+
+    def _open(self) -> Any:
+        return _open_with(self, self.permissions)
+
+
+def _open_with(handler: logging.FileHandler, permissions: int | None) -> Any:
+    return open(  # the handler owns the stream and closes it
+        handler.baseFilename,
+        handler.mode,
+        encoding=handler.encoding,
+        errors=handler.errors,
+        opener=opener(permissions),
+    )
+
+
 def _non_negative_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"FileLogger {name}: got {value!r}; expected an integer >= 0")
@@ -50,7 +83,9 @@ class FileLogger(logging.Handler):
     a run that follows ``N`` failed runs in a row; any other end state resets the count.
     ``min_level`` is the handler level (``setLevel`` later works the same way).
     ``max_bytes=0`` disables rotation; both size arguments are ignored in ``watched`` mode.
-    ``tz`` is the zone of the timestamps (default: the local zone).
+    ``tz`` is the zone of the timestamps (default: the local zone). ``permissions`` is the
+    mode of a file the logger creates (default ``0o600``: task lines hold tracebacks), also
+    after a rotation; an existing file keeps its mode, ``None`` leaves the mode to the umask.
     """
 
     def __init__(
@@ -63,12 +98,14 @@ class FileLogger(logging.Handler):
         log_lifecycle: bool = False,
         min_level: str = "info",
         tz: tzinfo | None = None,
+        permissions: int | None = DEFAULT_PERMISSIONS,
     ) -> None:
         if mode not in _MODES:
             raise ValueError(f"FileLogger mode: got {mode!r}; expected 'rotate' or 'watched'")
         max_bytes = _non_negative_int("max_bytes", max_bytes)
         backup_count = _non_negative_int("backup_count", backup_count)
         level = level_number(min_level, name="FileLogger min_level")
+        self.permissions = check_permissions(permissions)
         super().__init__(level)
         self.path = os.fspath(path)
         self.mode = mode
@@ -78,11 +115,15 @@ class FileLogger(logging.Handler):
         # Opened now (not on first record) so a bad path fails at configuration time.
         self._file: logging.FileHandler
         if mode == "rotate":
-            self._file = logging.handlers.RotatingFileHandler(
-                self.path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
+            self._file = _RotatingFile(
+                self.path,
+                self.permissions,
+                maxBytes=max_bytes,
+                backupCount=backup_count,
+                encoding="utf-8",
             )
         else:
-            self._file = logging.handlers.WatchedFileHandler(self.path, encoding="utf-8")
+            self._file = _WatchedFile(self.path, self.permissions, encoding="utf-8")
         self._file.setFormatter(logging.Formatter("%(message)s"))
         # Lines a user logs through their own logger inside a task carry the run too.
         self.addFilter(RunContextFilter())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
@@ -37,6 +38,7 @@ REQUIRED_FIELDS: tuple[str, ...] = ("task_name", "action", "created")
 """What every stored task record must have: the history is rebuilt from these three."""
 
 R = TypeVar("R")
+_RepoT = TypeVar("_RepoT", bound="BaseRepo[Any]")
 
 Order = Literal["created", "-created"]
 """Ascending or descending ``created``; insertion order breaks ties in the same direction."""
@@ -241,6 +243,28 @@ class BaseRepo(ABC, Generic[R]):
 
     def __len__(self) -> int:
         return self.count(Query())
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release what the repo holds open (connections of an engine it built itself).
+
+        Safe to call more than once. Nothing the caller built is closed: an engine given to
+        :class:`~skylaunch.log.repos.sql.SQLRepo` stays usable. A repo used after ``close()``
+        opens what it needs again (a file repo reopens its file per write anyway); only an
+        in-memory SQLite database is gone for good, since it lived in the closed connection.
+        """
+
+    def __enter__(self: _RepoT) -> _RepoT:  # noqa: PYI019 (typing.Self needs 3.11)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class BaseResult(Generic[R]):

@@ -5,6 +5,14 @@ corrupts earlier rows; a failed write is cut back to the previous file size so t
 does not double a half-written batch. Reads parse the whole file back through the model, so
 they cost O(rows): use SQLite once the history grows large. ``update``/``delete`` rewrite the
 file through a temporary file and an atomic rename.
+
+A damaged file stays readable. A row that is not a record (garbage, a bad timestamp, an
+unknown action, NUL bytes, bytes that are not in the file's encoding, a wrong number of
+cells) is skipped with a :class:`~skylaunch.exc.RepoDataWarning` naming the file and the
+line; the rows around it are read as usual, even when the damage opened a quote that never
+closes. An unfinished last row (a write cut by a crash, or one still in progress in another
+process) is ignored with a warning, and the repo's first write removes it before appending,
+so it cannot swallow the new rows. Readers never change the file.
 """
 
 from __future__ import annotations
@@ -12,16 +20,22 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import itertools
+import math
 import os
+import re
 import types
 import typing
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.exc import RepoDataWarning, RepoError, RepoSchemaError, RepoUnavailableError
+from skylaunch.log.permissions import DEFAULT_PERMISSIONS, check_permissions, opener
 from skylaunch.log.query import Query
 from skylaunch.log.repos.base import BaseRepo, Order, field_getter
 
@@ -45,6 +59,61 @@ def _nullable_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+# What the surrogateescape decoder turns undecodable bytes into.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+# A line no CSV record can end with: it shows whether the last record's quote is still open.
+_SENTINEL = "\uffff\n"
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One record of the file: where it starts, its text as read, and what it holds."""
+
+    line: int
+    """The 1-based number of the record's first line."""
+    text: str
+    item: Any = None
+    problem: str | None = None
+    """Why the record was skipped; ``None`` for a good record."""
+    stops_reader: bool = False
+    """The csv reader raised on it: reading goes on with a new reader on the next line."""
+
+
+@dataclass(slots=True)
+class _Contents:
+    entries: list[_Entry]
+    torn: _Entry | None
+    """An unfinished last record (no final newline or an open quote) that is not a record."""
+    lines: list[str]
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines with their ``\n`` kept; only ``\n`` ends a line (``\r`` stays in the cell)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def _unfinished(lines: Sequence[str]) -> bool:
+    """Whether the record made of ``lines`` (the file's last) was cut before its end."""
+    if not lines[-1].endswith("\n"):
+        return True
+    try:
+        return len(list(csv.reader([*lines, _SENTINEL]))) < 2  # the quote took the sentinel
+    except csv.Error:
+        return False
+
+
+def _summary(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the row"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
 def _created(item: Any) -> float:
     value = field_getter(item)("created")
     try:
@@ -59,7 +128,10 @@ class CSVFileRepo(BaseRepo[Any]):
     ``fieldnames`` sets the column order (default: the model's field order). Without a model
     items are dicts of strings and the columns come from ``fieldnames`` or the file's header.
     An existing file whose header does not fit raises :class:`~skylaunch.exc.RepoSchemaError`
-    here, before anything is written.
+    here, before anything is written. ``permissions`` is the mode of a file the repo creates
+    (default ``0o600``, owner only: records hold tracebacks); an existing file keeps its mode,
+    ``None`` leaves the mode to the umask. Damaged rows are skipped with a
+    :class:`~skylaunch.exc.RepoDataWarning` (see the module documentation).
     """
 
     def __init__(
@@ -70,10 +142,14 @@ class CSVFileRepo(BaseRepo[Any]):
         id_field: str | None = None,
         *,
         encoding: str = "utf-8",
+        permissions: int | None = DEFAULT_PERMISSIONS,
     ) -> None:
         super().__init__(model, id_field)
         self.filename = Path(filename)
         self.encoding = encoding
+        self.permissions = check_permissions(permissions)
+        self._reported: set[tuple[int, str]] = set()
+        self._tail_checked = False
         header = self._read_header()
         if fieldnames is None:
             if self.model is not None:
@@ -118,12 +194,40 @@ class CSVFileRepo(BaseRepo[Any]):
                 f"{where} does not fit {owner}: {'; '.join(parts)} (expected {expected})"
             )
 
+    def _decode(self, data: bytes) -> tuple[str, bool]:
+        """The text of ``data`` and whether some bytes were not in the encoding."""
+        try:
+            return data.decode(self.encoding), False
+        except UnicodeDecodeError:
+            pass
+        except LookupError as exc:
+            raise RepoError(f"CSV log file {str(self.filename)!r}: {exc}") from None
+        try:
+            return data.decode(self.encoding, "surrogateescape"), True
+        except UnicodeDecodeError as exc:
+            raise RepoError(
+                f"CSV log file {str(self.filename)!r} cannot be read as {self.encoding} "
+                f"(byte {exc.start}: {exc.reason}); give the file's encoding= "
+            ) from None
+
     def _read_header(self) -> list[str] | None:
         try:
-            with self.filename.open(newline="", encoding=self.encoding) as handle:
-                return next(csv.reader(handle), None)
+            with self.filename.open("rb") as handle:
+                first = handle.readline()
         except FileNotFoundError:
             return None
+        text, lossy = self._decode(first)
+        if not text:
+            return None
+        where = f"the header of {str(self.filename)!r}"
+        if lossy:
+            raise RepoSchemaError(f"{where} is not valid {self.encoding}: {first!r}")
+        if "\x00" in text:
+            raise RepoSchemaError(f"{where} contains NUL bytes: {first!r}")
+        try:
+            return next(csv.reader([text]), None)
+        except csv.Error as exc:
+            raise RepoSchemaError(f"{where} is not a CSV header ({exc}): {first!r}") from None
 
     def create(self, if_exists: Literal["raise", "ignore"] = "raise") -> None:
         """Write the header to a new file (Red Bird's ``repo.create()``).
@@ -139,11 +243,160 @@ class CSVFileRepo(BaseRepo[Any]):
             return
         self._append([])
 
+    # -- reading the file -------------------------------------------------------------------
+
+    def _report(self, entry: _Entry, what: str) -> None:
+        """Warn once per repo about a skipped record (reads repeat; the warning need not)."""
+        key = (entry.line, entry.text)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        shown = entry.text if len(entry.text) <= 120 else entry.text[:117] + "..."
+        warnings.warn(
+            f"{str(self.filename)!r}, line {entry.line}: {what}: {shown!r}",
+            RepoDataWarning,
+            stacklevel=4,
+        )
+
+    def _check(self, cells: list[str], text: str, lossy: bool, nul: bool) -> _Entry:
+        entry = _Entry(0, text)
+        if lossy and _UNDECODABLE.search(text):
+            entry.problem = f"the row is not valid {self.encoding}"
+        elif nul and "\x00" in text:
+            entry.problem = "the row contains NUL bytes"
+        elif len(cells) != len(self.fieldnames):
+            entry.problem = f"the row has {len(cells)} cells, the header {len(self.fieldnames)}"
+        else:
+            try:
+                entry.item = self._parse(dict(zip(self.fieldnames, cells, strict=True)))
+            except ValidationError as exc:
+                entry.problem = f"not a {self.model.__name__ if self.model else 'record'}: " + (
+                    _summary(exc)
+                )
+            else:
+                created = field_getter(entry.item)("created")
+                if isinstance(created, float) and not math.isfinite(created):
+                    entry.problem = f"created is not a finite number ({created})"
+        return entry
+
+    def _scan(self, lines: list[str], pos: int, lossy: bool, nul: bool) -> Iterator[_Entry]:
+        """Parse ``lines[pos:]`` record by record, from one reader, without recovering."""
+        reader = csv.reader(itertools.islice(lines, pos, None))
+        consumed = 0
+        while True:
+            first = pos + consumed
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # Python 3.10's reader refuses NUL bytes; later ones read them into the cell.
+                problem = (
+                    "the row contains NUL bytes"
+                    if "\x00" in lines[first]
+                    else f"the row is not CSV ({exc})"
+                )
+                yield _Entry(first + 1, lines[first], problem=problem, stops_reader=True)
+                return  # the reader is lost; the caller starts another on the next line
+            consumed = reader.line_num
+            if not cells:
+                continue  # a blank line
+            last = pos + consumed
+            text = lines[first] if last == first + 1 else "".join(lines[first:last])
+            entry = self._check(cells, text, lossy, nul)
+            entry.line = first + 1
+            yield entry
+
+    def _load(self) -> _Contents:
+        """Every record of the file, good and bad, and an unfinished last one."""
+        try:
+            data = self.filename.read_bytes()
+        except FileNotFoundError:
+            return _Contents([], None, [])
+        text, lossy = self._decode(data)
+        lines = _split_lines(text)
+        nul = "\x00" in text
+        entries: list[_Entry] = []
+        torn: _Entry | None = None
+        pos = 1  # line 0 is the header, checked when the repo was built
+        while pos < len(lines):
+            restart = None
+            for entry in self._scan(lines, pos, lossy, nul):
+                first = entry.line - 1
+                last = first + entry.text.count("\n") + (not entry.text.endswith("\n"))
+                if last - first > 1 and self._good_within(lines, first + 1, last, lossy, nul):
+                    # A quote opened by damage swallowed rows below it: only its line is bad.
+                    problem = entry.problem or "a quote that never closes swallows the next rows"
+                    entries.append(_Entry(entry.line, lines[first], problem=problem))
+                    restart = first + 1
+                    break
+                if (
+                    entry.problem is not None
+                    and last >= len(lines)
+                    and _unfinished(lines[first:last])
+                ):
+                    torn = entry
+                    break
+                entries.append(entry)
+                if entry.stops_reader:
+                    restart = first + 1
+                    break
+            if restart is None:
+                break
+            pos = restart
+        return _Contents(entries, torn, lines)
+
+    def _good_within(self, lines: list[str], start: int, stop: int, lossy: bool, nul: bool) -> bool:
+        """Whether a good record starts on one of ``lines[start:stop]`` (read on its own)."""
+        for entry in self._scan(lines, start, lossy, nul):
+            if entry.line - 1 >= stop:
+                return False
+            if entry.problem is None:
+                return True
+        return False
+
+    def _read(self) -> _Contents:
+        contents = self._load()
+        for entry in contents.entries:
+            if entry.problem is not None:
+                self._report(entry, f"{entry.problem}; the row is skipped")
+        if contents.torn is not None:
+            self._report(
+                contents.torn,
+                "the last row is unfinished (a write cut by a crash, or one in progress); "
+                "it is ignored",
+            )
+        return contents
+
     # -- writing ----------------------------------------------------------------------------
 
     def _row(self, item: Any) -> dict[str, Any]:
         data = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
         return {name: data.get(name) for name in self.fieldnames}
+
+    def _repair_tail(self, size: int) -> tuple[int, str]:
+        """Before this repo's first write: cut an unfinished last row, or end the last line.
+
+        Returns the file's size afterwards and what the new text must start with.
+        """
+        contents = self._load()
+        torn = contents.torn
+        if torn is not None:
+            keep = "".join(contents.lines[: torn.line - 1])
+            new_size = len(keep.encode(self.encoding, "surrogateescape"))
+            with self.filename.open("r+b") as handle:
+                handle.truncate(new_size)
+            shown = torn.text if len(torn.text) <= 200 else torn.text[:197] + "..."
+            warnings.warn(
+                f"{str(self.filename)!r}, line {torn.line}: removed the unfinished last row "
+                f"an interrupted write left, before appending: {shown!r}",
+                RepoDataWarning,
+                stacklevel=5,
+            )
+            return new_size, ""
+        if contents.lines and not contents.lines[-1].endswith("\n"):
+            return size, "\n"  # a complete last row without its newline (hand-edited)
+        return size, ""
 
     def _append(self, items: Sequence[Any]) -> None:
         buffer = io.StringIO()
@@ -152,12 +405,21 @@ class CSVFileRepo(BaseRepo[Any]):
             size = self.filename.stat().st_size
         except FileNotFoundError:
             size = 0
+        prefix = ""
+        if size and not self._tail_checked:
+            size, prefix = self._repair_tail(size)
         if size == 0:
             writer.writeheader()
         writer.writerows(self._row(item) for item in items)
-        text = buffer.getvalue()
+        text = prefix + buffer.getvalue()
         try:
-            with self.filename.open("a", newline="", encoding=self.encoding) as handle:
+            with open(  # Path.open takes no opener
+                self.filename,
+                "a",
+                newline="",
+                encoding=self.encoding,
+                opener=opener(self.permissions),
+            ) as handle:
                 try:
                     handle.write(text)
                     handle.flush()
@@ -170,6 +432,7 @@ class CSVFileRepo(BaseRepo[Any]):
                     f"cannot write to {str(self.filename)!r} for now: {exc}"
                 ) from exc
             raise
+        self._tail_checked = True
 
     def insert_items(self, items: Sequence[Any]) -> None:
         self._append(items)
@@ -182,15 +445,8 @@ class CSVFileRepo(BaseRepo[Any]):
         data = {k: (None if v == "" and k in self._nullable else v) for k, v in row.items()}
         return self.model.model_validate(data)
 
-    def _rows(self) -> list[dict[str, Any]]:
-        try:
-            with self.filename.open(newline="", encoding=self.encoding) as handle:
-                return list(csv.DictReader(handle))
-        except FileNotFoundError:
-            return []
-
     def query_items(self, query: Query, *, order: Order, limit: int | None) -> Iterator[Any]:
-        items = [self._parse(row) for row in self._rows()]
+        items = [entry.item for entry in self._read().entries if entry.problem is None]
         found = [item for item in items if query.matches(field_getter(item))]
         # A stable sort keeps file (insertion) order among equal ``created`` values.
         if order == "-created":
@@ -202,33 +458,60 @@ class CSVFileRepo(BaseRepo[Any]):
 
     # -- changing ---------------------------------------------------------------------------
 
-    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+    def _rewrite(self, entries: list[_Entry], rows: dict[int, dict[str, Any]]) -> None:
+        """Write the header and ``entries`` (those in ``rows`` changed, others as read).
+
+        Skipped rows are kept as they were; an unfinished last row is not written. The new
+        file gets the mode of the one it replaces.
+        """
+        try:
+            mode: int | None = self.filename.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = self.permissions
         tmp = self.filename.with_name(self.filename.name + ".tmp")
-        with tmp.open("w", newline="", encoding=self.encoding) as handle:
+        with open(  # Path.open takes no opener
+            tmp,
+            "w",
+            newline="",
+            encoding=self.encoding,
+            errors="surrogateescape",
+            opener=opener(DEFAULT_PERMISSIONS if mode is not None else None),
+        ) as handle:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
             writer = csv.DictWriter(handle, fieldnames=self.fieldnames, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            for index, entry in enumerate(entries):
+                row = rows.get(index)
+                if row is not None:
+                    writer.writerow(row)
+                else:
+                    handle.write(entry.text if entry.text.endswith("\n") else entry.text + "\n")
         os.replace(tmp, self.filename)
+        self._tail_checked = True
 
     def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
-        rows, changed = [], 0
-        for row in self._rows():
-            item = self._parse(row)
-            if query.matches(field_getter(item)):
+        entries = self._read().entries
+        rows: dict[int, dict[str, Any]] = {}
+        for index, entry in enumerate(entries):
+            item = entry.item
+            if entry.problem is None and query.matches(field_getter(item)):
                 if self.model is None:
                     item = {**item, **values}
                 else:
                     item = self.model.model_validate({**item.model_dump(), **values})
-                row = self._row(item)
-                changed += 1
-            rows.append(row)
-        if changed:
-            self._rewrite(rows)
-        return changed
+                rows[index] = self._row(item)
+        if rows:
+            self._rewrite(entries, rows)
+        return len(rows)
 
     def delete_items(self, query: Query) -> int:
-        rows = self._rows()
-        kept = [row for row in rows if not query.matches(field_getter(self._parse(row)))]
-        if len(kept) != len(rows):
-            self._rewrite(kept)
-        return len(rows) - len(kept)
+        entries = self._read().entries
+        kept = [
+            entry
+            for entry in entries
+            if entry.problem is not None or not query.matches(field_getter(entry.item))
+        ]
+        if len(kept) != len(entries):
+            self._rewrite(kept, {})
+        return len(entries) - len(kept)

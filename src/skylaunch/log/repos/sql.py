@@ -28,11 +28,13 @@ Design points:
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 import time
 import types
 import typing
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from skylaunch.exc import RepoConfigError, RepoSchemaError, RepoUnavailableError
 from skylaunch.log._redact import redact_text, redact_url
+from skylaunch.log.permissions import check_permissions
 from skylaunch.log.query import (
     Between,
     Equal,
@@ -226,6 +229,37 @@ def _engine_from_url(url: str, timeouts: SQLTimeouts) -> Engine:
     return engine
 
 
+def _create_sqlite_file(url: sa.URL, permissions: int | None) -> None:
+    """Create a missing SQLite database file with ``permissions`` before SQLite does.
+
+    SQLite creates a missing file 0o644 (less the umask), and its ``-wal``/``-shm`` files
+    copy the mode of the database file; an empty file is a valid empty database. An existing
+    file, an in-memory database and other databases are left alone.
+    """
+    database = url.database
+    if permissions is None or url.get_backend_name() != "sqlite":
+        return
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, permissions)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing folder, no right to create: SQLite reports it when it connects
+    os.close(fd)
+
+
+def _dispose(engine: Engine, pid: int) -> None:
+    """Close the engine's pooled connections (the finalizer of a repo that built it).
+
+    In a forked child the connections are the parent's: closing them there would end the
+    parent's sessions (a PostgreSQL connection sends its goodbye on the shared socket), so
+    the child only forgets them, as SQLAlchemy advises.
+    """
+    engine.dispose(close=os.getpid() == pid)
+
+
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -340,6 +374,14 @@ class SQLRepo(BaseRepo[Any]):
     model) builds the repo anyway: every operation raises ``RepoUnavailableError`` (which
     the handler buffers and retries) until the database answers and the table is checked
     or created.
+
+    :meth:`close` (or a ``with`` block) disposes an engine the repo built from
+    ``conn_string``, closing its connections; an engine you pass is yours to dispose. An
+    engine the repo built is also disposed when the repo is garbage-collected or the
+    interpreter exits, so a forgotten ``close()`` never leaves a database connection to be
+    reclaimed (and warned about) by the garbage collector. ``permissions`` is the mode of an
+    SQLite database file the repo creates (default ``0o600``: task records hold tracebacks);
+    an existing file keeps its mode, ``None`` leaves the mode to SQLite and the umask.
     """
 
     def __init__(
@@ -354,6 +396,7 @@ class SQLRepo(BaseRepo[Any]):
         schema: str | None = None,
         timeouts: SQLTimeouts | None = None,
         if_unavailable: Literal["raise", "buffer"] = "raise",
+        permissions: int | None = 0o600,
     ) -> None:
         super().__init__(model, id_field)
         if if_missing not in ("raise", "create"):
@@ -373,9 +416,12 @@ class SQLRepo(BaseRepo[Any]):
             )
         self.timeouts: SQLTimeouts | None = None
         """The waits of an engine made from ``conn_string``; ``None`` for a given engine."""
+        self.permissions = check_permissions(permissions)
         if engine is None:
             self.timeouts = timeouts if timeouts is not None else SQLTimeouts()
             engine = _engine_from_url(conn_string or "", self.timeouts)
+            # a forgotten close() must not leave connections for the garbage collector
+            weakref.finalize(self, _dispose, engine, os.getpid())
         self.engine: Engine = engine
         self.table_name = table
         self.schema = schema
@@ -386,6 +432,7 @@ class SQLRepo(BaseRepo[Any]):
         self._setup_error: RepoUnavailableError | None = None
         self._next_setup = 0.0
         try:
+            _create_sqlite_file(self.engine.url, self.permissions)
             self._setup()
         except RepoUnavailableError as exc:
             if if_unavailable == "raise":
@@ -506,6 +553,10 @@ class SQLRepo(BaseRepo[Any]):
         return (
             f"SQLRepo(table={self.table_name!r}, model={model}, url={redact_url(self.engine.url)})"
         )
+
+    def close(self) -> None:
+        """Dispose the engine if the repo built it (``conn_string=``); a given engine stays open."""
+        self._dispose_own_engine()
 
     # -- schema -------------------------------------------------------------------------------
 
