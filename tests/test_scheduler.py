@@ -539,3 +539,28 @@ def test_unsure_conditions_are_those_with_a_part_from_outside_skylaunch() -> Non
     mine = _RanSinceMe("upstream")
     assert not scheduler_module._unsure(daily & ~after_success("a") | every("1 hour"))
     assert scheduler_module._unsure(daily & ~(mine | true))
+
+
+def test_end_cond_terminates_a_run_when_it_holds() -> None:
+    """Rocketry's end_cond: @app.task(end_cond=running.more_than("2 mins")) (it was ignored)."""
+    from skylaunch.conds import running
+
+    app = simulated_app("2024-01-01 00:00")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.settle_s = 0.01
+    ended: list[bool] = []
+
+    @app.task(daily, execution="thread", end_cond=running.more_than("2 minutes"))
+    def slow(flag: Any = TerminationFlag()) -> None:  # noqa: B008 - as users write it
+        ended.append(flag.wait(10))
+
+    @app.task(daily, execution="thread", end_cond="true")
+    def stopped_at_once(flag: Any = TerminationFlag()) -> None:  # noqa: B008
+        flag.wait(10)
+
+    run_until(app, "2024-01-01 00:30")
+    assert ended == [True]
+    assert hms(runs(app, "slow", "terminate")) == ["00:02:00"]
+    assert hms(runs(app, "stopped_at_once", "terminate")) == ["00:00:00"]
+    assert app.session["slow"].status == "terminate"

@@ -77,6 +77,9 @@ class Scheduler:
         self._spare: set[str] = set()
         self._watchers: dict[str, set[str]] = {}
         self._every_pass: set[str] = set()
+        # tasks with an end condition (Rocketry's end_cond): checked while they have runs
+        self._end_conds: set[str] = set()
+        self._end_deadline: float | None = None
         self._watching: dict[str, set[str]] = {}  # task -> the names it watches
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
@@ -175,6 +178,8 @@ class Scheduler:
         self._watching[task.name] = names
         if _unsure(task.start_cond):
             self._unsure.add(task.name)
+        if not isinstance(task.end_cond, AlwaysFalse):
+            self._end_conds.add(task.name)
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
@@ -213,6 +218,7 @@ class Scheduler:
 
     def _unindex(self, name: str) -> None:
         self._every_pass.discard(name)
+        self._end_conds.discard(name)
         self._unsure.discard(name)
         self._stalled_unsure.discard(name)
         for watched in self._watching.pop(name, ()):
@@ -390,6 +396,31 @@ class Scheduler:
             await self._shutdown()
         return self._restart and self._signalled is None  # a stop signal wins over a restart
 
+    def _check_end_conds(self, now: datetime) -> None:
+        """Terminate the runs of tasks whose end condition holds; plan the next check.
+
+        Only runs outside the loop's thread can be ended (an inline run has already finished
+        when this is looked at). The next check is the earliest next change of the end
+        conditions of running tasks; a record of a task they watch marks the task, and
+        every pass looks again.
+        """
+        session = self.session
+        soonest: float | None = None
+        for name in self._end_conds:
+            handles = self._handles.get(name)
+            task = session.get(name) if handles else None
+            if task is None or not handles:
+                continue
+            ctx = Context(now, session, task)
+            if self._check(task.end_cond, ctx, f"end_cond of task {name!r}"):
+                for handle in list(handles.values()):
+                    handle.terminate("end_cond is true")
+                continue
+            change = self._next_change(task.end_cond, ctx, name)
+            if change is not None and (soonest is None or change.timestamp() < soonest):
+                soonest = change.timestamp()
+        self._end_deadline = soonest
+
     def _stuck(self, now: datetime) -> SimulatedTimeStuck:
         due = self._dirty or {name for name, runs in self._handles.items() if runs}
         names = ", ".join(repr(name) for name in sorted(due)[:5]) or "tasks"
@@ -413,6 +444,8 @@ class Scheduler:
         ts = now.timestamp()
         if self._time_limits:
             self._reap_timeouts(now)
+        if self._end_conds:
+            self._check_end_conds(now)
         # Two sets take turns as the dirty set: no allocation per pass.
         due = self._dirty
         self._dirty = self._spare
@@ -548,6 +581,8 @@ class Scheduler:
         heapq.heappush(self._heap, (ts, next(self._seq), name))
 
     def _deadline(self, now: datetime, until: datetime | None) -> datetime | None:
+        if self._end_conds:
+            self._check_end_conds(now)  # runs launched by this pass count too
         candidates: list[float] = []
         heap, planned = self._heap, self._planned
         while heap and planned.get(heap[0][2]) != heap[0][0]:
@@ -561,6 +596,8 @@ class Scheduler:
                 candidates.append(change.timestamp())
         if self._time_limits:
             candidates.append(min(self._time_limits.values()))
+        if self._end_deadline is not None:
+            candidates.append(self._end_deadline)
         if until is not None:
             candidates.append(until.timestamp())
         if not candidates:

@@ -222,7 +222,10 @@ class Task(ABC):
 
     @end_cond.setter
     def end_cond(self, value: Condition | str | None) -> None:
+        """Parsed and checked as in the constructor; the scheduler checks the new one at once."""
         self._end_cond = self._cond(value, "end_cond")
+        if self in self.session:
+            self.session.scheduler.task_changed(self)
 
     @property
     def execution(self) -> str:
