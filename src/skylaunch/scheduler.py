@@ -353,7 +353,6 @@ class Scheduler:
             stuck_at, stuck = 0.0, 0
             while True:
                 now = clock.now()
-                self.cycles += 1
                 if self._stop_reason is not None or (
                     until is not None and now.timestamp() >= until.timestamp()
                 ):
@@ -363,6 +362,7 @@ class Scheduler:
                     break
                 cycle = session.cycle_round()
                 self._pass(now)
+                self.cycles += 1  # as in Rocketry: a pass counts once it is done
                 if cycle is not None:
                     cycle.finish()
                 if self._error is not None:
@@ -594,6 +594,10 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
+        if self._every_pass or (cond is not None and EVERY_PASS in cond.watches(None)):
+            # Conditions that count passes (scheduler_cycles) change only if passes happen:
+            # an idle scheduler passes every cycle_sleep for them, as Rocketry's loop does.
+            candidates.append(now.timestamp() + self.session.poll_interval_s)
         if self._time_limits:
             candidates.append(min(self._time_limits.values()))
         if self._end_deadline is not None:

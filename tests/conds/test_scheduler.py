@@ -10,6 +10,7 @@ from skylaunch.conds import (
     SchedulerCycles,
     SchedulerRunning,
     SchedulerStarted,
+    daily,
     every,
     parse_condition,
     scheduler_cycles,
@@ -71,11 +72,12 @@ def test_a_shut_condition_on_cycles_stops_after_that_many_passes() -> None:
     def tick() -> None: ...
 
     run_until(app, "2024-01-02 00:00")
-    # A pass is a wake-up, and a run's end is one (the task is looked at again): the
-    # scheduler stopped at its fourth wake-up, minutes in, not at the end of the day.
+    # A pass counts once it is done; while the shut condition counts passes, an idle
+    # scheduler passes every cycle_sleep (0.1 s), as Rocketry's loop does: it stopped after
+    # its fourth pass, well under a second in, not at the end of the day.
     assert app.session.scheduler.cycles == 4
     assert hm(runs(app, "tick")) == ["01 00:00"]
-    assert app.session.clock.now() == datetime(2024, 1, 1, 0, 1, tzinfo=UTC)
+    assert app.session.clock.now() < datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC)
 
 
 def test_cycles_less_than_holds_only_in_the_first_passes() -> None:
@@ -170,3 +172,16 @@ def test_scheduler_started_in_a_span_changes_after_now() -> None:
     gone = Context(start + timedelta(seconds=11.888673), app.session)
     assert span.is_true(gone) is False
     assert span.next_change(gone) is None
+
+
+def test_an_idle_scheduler_stops_on_a_cycle_count() -> None:
+    """Nothing is ever due: the passes still come every cycle_sleep (it never returned)."""
+    app = simulated_app("2024-01-01 00:00", shut_cond=SchedulerCycles() >= 5)
+
+    @app.task(daily.at("10:00"))
+    def later() -> None: ...
+
+    run_until(app, "2024-01-02 00:00")
+    assert app.session.scheduler.cycles == 5
+    assert runs(app, "later") == []
+    assert app.session.clock.now() < datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC)
