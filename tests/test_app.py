@@ -398,10 +398,19 @@ def test_session_run_runs_the_named_tasks_once_and_returns() -> None:
 
 
 def test_session_run_can_obey_the_condition() -> None:
+    """As in Rocketry: one pass; the task runs if its condition holds then (it waited forever
+    for a condition that never held)."""
     app = simulated_app("2024-01-01 00:00")
 
     @app.task("daily at 10:00")
     def report() -> None: ...
 
+    @app.task("daily")
+    def other() -> None: ...
+
     app.session.run("report", obey_cond=True)
-    assert [t.hour for t in runs(app, "report")] == [10]
+    assert runs(app, "report") == []
+    assert app.session.clock.now().hour == 0  # returned at once, no waiting for 10:00
+    app.session.run("other", obey_cond=True)
+    assert len(runs(app, "other")) == 1
+    assert runs(app, "report") == []

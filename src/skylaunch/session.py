@@ -21,6 +21,7 @@ from typing import Any
 from skylaunch._tasknames import task_name
 from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
+from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.execution.base import Executor, Outcome
@@ -445,7 +446,8 @@ class Session:
         """Run the named tasks once each, then return (Rocketry's entry point for tests).
 
         Other tasks are held meanwhile. Without ``obey_cond`` each task runs at once whatever
-        its start condition says; with it, the scheduler waits until the condition holds.
+        its start condition says; with it, as in Rocketry, the scheduler makes one pass: a task
+        whose condition holds then runs (and is waited for), the others do not.
         ``execution`` overrides the tasks' execution mode for this call only.
         """
         if not task_names:
@@ -464,7 +466,10 @@ class Session:
             for task in chosen:
                 if not obey_cond:
                     task.run()
-            self.config.shut_cond = _RanOnce(names, since)
+            ran: Condition = _RanOnce(names, since)
+            if obey_cond:
+                ran = ran | (SchedulerCycles() >= 1)
+            self.config.shut_cond = ran
             self.start()
         finally:
             self.config.shut_cond = saved_shut
