@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -565,3 +565,24 @@ def test_end_cond_terminates_a_run_when_it_holds() -> None:
     assert hms(runs(app, "slow", "terminate")) == ["00:02:00"]
     assert hms(runs(app, "stopped_at_once", "terminate")) == ["00:00:00"]
     assert app.session["slow"].status == "terminate"
+
+
+def test_a_shut_condition_made_true_by_a_launch_stops_at_once() -> None:
+    """A permanent run started by the pass that makes the shut condition true is terminated
+    at shutdown; it was logged success at the next wake-up, a day later."""
+    app = simulated_app("2024-01-01 00:00", shut_cond="task 'server' has started")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+    clock.settle_s = 0.01
+
+    @app.task(daily, execution="thread", permanent=True)
+    def server(flag: Any = TerminationFlag()) -> None:  # noqa: B008 - as users write it
+        flag.wait(10)
+
+    @app.task(daily.at("12:00"))
+    def noon() -> None: ...
+
+    run_until(app, "2024-01-02 00:00")
+    assert app.session.clock.now() < datetime(2024, 1, 1, 0, 1, tzinfo=timezone.utc)
+    assert app.session["server"].status == "terminate"
+    assert runs(app, "noon") == []

@@ -369,6 +369,11 @@ class Scheduler:
                     raise self._error
                 if self._stop_reason is not None:
                     continue
+                if session.config.shut_cond is not None and self._shut_cond_holds(clock.now()):
+                    # made true by this pass (a launch): stop now, not at the next wake-up,
+                    # which may be much later (Rocketry checks it after every cycle)
+                    self._stop_reason = "shut_cond is true"
+                    continue
                 if virtual:  # a simulated clock moves only when the loop sleeps
                     if now.timestamp() != stuck_at:
                         stuck_at, stuck = now.timestamp(), 0
