@@ -131,8 +131,10 @@ def test_table_locked_mid_run(pg_url: str, table: str) -> None:
     def outage(n: int) -> None:
         if n == 5:
             locker.exec_driver_sql(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        elif n == 6:
             # The scheduler does not wait for the repo: give the handler's thread time to
-            # meet the lock (each attempt ends by lock_timeout) while the lock is held.
+            # meet the lock (each attempt ends by lock_timeout) while the lock is held. The
+            # end of run 5 was logged after the lock was taken, so it is still waiting.
             handler = app.session.journal.handler
             assert handler is not None
             assert handler.flush(0.5) is False
