@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
+from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.exc import (
     MissingReturnError,
     SimulatedTimeStuck,
@@ -79,6 +80,8 @@ class Scheduler:
         self._every_pass: set[str] = set()
         # tasks with an end condition (Rocketry's end_cond): checked while they have runs
         self._end_conds: set[str] = set()
+        # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
+        self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
         self._watching: dict[str, set[str]] = {}  # task -> the names it watches
         # Tasks whose condition has a part this package did not write (a Condition subclass of
@@ -180,6 +183,8 @@ class Scheduler:
             self._unsure.add(task.name)
         if not isinstance(task.end_cond, AlwaysFalse):
             self._end_conds.add(task.name)
+        if _counts_cycles(task.start_cond):
+            self._counting_cycles.add(task.name)
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
@@ -219,6 +224,7 @@ class Scheduler:
     def _unindex(self, name: str) -> None:
         self._every_pass.discard(name)
         self._end_conds.discard(name)
+        self._counting_cycles.discard(name)
         self._unsure.discard(name)
         self._stalled_unsure.discard(name)
         for watched in self._watching.pop(name, ()):
@@ -599,7 +605,7 @@ class Scheduler:
             change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
-        if self._every_pass or (cond is not None and EVERY_PASS in cond.watches(None)):
+        if self._counting_cycles or (cond is not None and _counts_cycles(cond)):
             # Conditions that count passes (scheduler_cycles) change only if passes happen:
             # an idle scheduler passes every cycle_sleep for them, as Rocketry's loop does.
             candidates.append(now.timestamp() + self.session.poll_interval_s)
@@ -860,3 +866,14 @@ def _unsure(cond: Condition) -> bool:
     if isinstance(cond, Not):
         return _unsure(cond.cond)
     return not type(cond).__module__.startswith("skylaunch.")
+
+
+def _counts_cycles(cond: Condition) -> bool:
+    """Whether ``cond`` reads the scheduler's pass count (``scheduler_cycles``), in any part."""
+    if isinstance(cond, SchedulerCycles):
+        return True
+    if isinstance(cond, (All, AnyCond)):
+        return any(_counts_cycles(part) for part in cond.conds)
+    if isinstance(cond, Not):
+        return _counts_cycles(cond.cond)
+    return False

@@ -180,7 +180,6 @@ def test_retries_follow_the_backoff() -> None:
     deadline = time.monotonic() + 5
     while repo.attempts < 1 and time.monotonic() < deadline:
         time.sleep(0.001)  # the first attempt is the handler thread's
-    time.sleep(0.05)
     assert handler._writer._retry_at == 1.0  # first retry one initial delay after the failure
     assert repo.attempts == 1  # the handler's thread waits for the retry to be due
     clock.now = 1.0
