@@ -33,8 +33,8 @@ def test_unknown_key_names_the_key() -> None:
 
 
 def test_bad_value_names_the_key_and_value() -> None:
-    with pytest.raises(ConfigError, match="'execution' = 'fast'"):
-        Config.build(execution="fast")
+    with pytest.raises(ConfigError, match="'task_pre_exist' = 'sometimes'"):
+        Config.build(task_pre_exist="sometimes")
 
 
 def test_conversions() -> None:

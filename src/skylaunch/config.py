@@ -30,9 +30,7 @@ from skylaunch.conds.parse import parse_condition
 from skylaunch.exc import ConfigError
 from skylaunch.time.parse import to_timedelta
 
-__all__ = ["Config", "Execution"]
-
-Execution = Literal["main", "async", "thread", "process"]
+__all__ = ["Config"]
 
 #: Old key -> new key; the old one still works with a DeprecationWarning.
 DEPRECATED_KEYS = {"task_execution": "execution"}
@@ -66,7 +64,7 @@ class Config(BaseModel):
         extra="forbid", validate_assignment=True, arbitrary_types_allowed=True
     )
 
-    execution: Execution = "async"
+    execution: str = Field(default="async", min_length=1)
     task_pre_exist: Literal["raise", "ignore", "replace", "rename"] = "raise"
     force_status_from_logs: bool = False
     silence_task_prerun: bool = False
@@ -102,8 +100,12 @@ class Config(BaseModel):
     cls_lock: Any = None
     # Called with the new zone when ``timezone`` is assigned (the session moves its clock).
     _timezone_listeners: list[Callable[[tzinfo | None], None]] = PrivateAttr(default_factory=list)
+    # Set by the session: refuses an ``execution`` that names none of its executors.
+    _execution_check: Callable[[object], None] | None = PrivateAttr(default=None)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "execution" and self._execution_check is not None:
+            self._execution_check(value)
         super().__setattr__(name, value)
         if name == "timezone":
             for listener in self._timezone_listeners:
