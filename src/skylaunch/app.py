@@ -266,7 +266,11 @@ class App:
         return _append(self.session.after_run_hooks)
 
     def run(self, debug: bool = False) -> None:
-        """Run the scheduler until it shuts down (blocks)."""
+        """Run the scheduler until it shuts down (blocks).
+
+        ``debug=True`` (Rocketry's) sets ``config.debug``, which skylaunch accepts and warns
+        about: it has no debug mode (docs/concepts.md).
+        """
         if debug:
             self.session.config.debug = True
         self.session.start()

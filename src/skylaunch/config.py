@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -43,6 +44,21 @@ REPLACED_KEYS = {
         "App(clock=SimulatedClock(...)) or Session(clock=...), or build the app with "
         "skylaunch.testing.simulated_app() (see docs/testing.md)"
     ),
+}
+
+
+#: Rocketry keys accepted for compatibility that change nothing here -> what to do instead.
+#: ``False`` (Rocketry's default) is silent; ``True`` warns (DeprecationWarning) with the pointer.
+INERT_KEYS = {
+    "debug": (
+        "skylaunch has no debug mode; to see why a task runs or not, evaluate its condition "
+        "with skylaunch.testing.explain() (docs/testing.md)"
+    ),
+    "force_status_from_logs": (
+        "a task's status is always read from the in-memory history, which is restored from "
+        "the repo when the scheduler starts"
+    ),
+    "use_instance_naming": "a task is named by name= or after its function; give it a name=",
 }
 
 
@@ -118,6 +134,18 @@ class Config(BaseModel):
             return parse_condition(value)
         if value is not None and not isinstance(value, Condition):
             raise ValueError(f"a condition or a condition string is needed, got {value!r}")
+        return value
+
+    @field_validator(*INERT_KEYS)
+    @classmethod
+    def _inert(cls, value: bool, info: ValidationInfo) -> bool:
+        if value:
+            key = str(info.field_name)
+            warnings.warn(
+                f"config key {key!r} has no effect in skylaunch: {INERT_KEYS[key]}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         return value
 
     @field_validator("timezone", mode="before")
