@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,8 +34,8 @@ def test_unknown_key_names_the_key() -> None:
 
 
 def test_bad_value_names_the_key_and_value() -> None:
-    with pytest.raises(ConfigError, match="'execution' = 'fast'"):
-        Config.build(execution="fast")
+    with pytest.raises(ConfigError, match="'task_pre_exist' = 'sometimes'"):
+        Config.build(task_pre_exist="sometimes")
 
 
 def test_conversions() -> None:
@@ -129,3 +130,29 @@ def test_a_rocketry_session_config_dump_loads() -> None:
     }
     config = Config.build(rocketry_defaults)
     assert config.max_process_count == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "pointer"),
+    [
+        ("debug", "skylaunch.testing.explain"),
+        ("force_status_from_logs", "in-memory history"),
+        ("use_instance_naming", "name="),
+    ],
+)
+def test_inert_rocketry_keys_warn_when_set_and_say_what_to_do(key: str, pointer: str) -> None:
+    assert getattr(Config.build({key: False}), key) is False  # Rocketry's default: silent
+    with pytest.warns(DeprecationWarning, match=rf"{key!r} has no effect.*{re.escape(pointer)}"):
+        Config.build({key: True})
+    config = Config.build()
+    with pytest.warns(DeprecationWarning, match=f"{key!r} has no effect"):
+        config.set(key, True)
+
+
+def test_app_run_debug_warns_that_there_is_no_debug_mode() -> None:
+    from skylaunch.testing import simulated_app
+
+    app = simulated_app(shut_cond="scheduler has more than 1 cycles")
+    with pytest.warns(DeprecationWarning, match="'debug' has no effect"):
+        app.run(debug=True)
+    assert app.session.config.debug is True

@@ -18,6 +18,7 @@ SRC = Path(skylaunch.__file__).parent
 LAYERS = [
     ("skylaunch.exc", 0),
     ("skylaunch._tasknames", 0),
+    ("skylaunch._lazy", 0),
     ("skylaunch.time", 1),
     ("skylaunch.history", 2),
     ("skylaunch.log", 2),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch.app import App, Grouper
 from skylaunch.config import Config
 from skylaunch.session import Session
@@ -18,8 +18,5 @@ __all__ = ["App", "CommandTask", "Config", "FuncTask", "Grouper", "Session", "Ta
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    """Load ``CommandTask`` on first use: most apps schedule functions, not commands."""
-    if name == "CommandTask":
-        return importlib.import_module("skylaunch.tasks.command").CommandTask
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# CommandTask loads on first use: most apps schedule functions, not commands.
+__getattr__ = lazy_attributes(__name__, {"CommandTask": "skylaunch.tasks.command"})

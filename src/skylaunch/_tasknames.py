@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-__all__ = ["register", "task_name", "unregister"]
+__all__ = ["optional_task_name", "quoted", "register", "task_name", "unregister"]
 
 # function -> the names of the tasks made from it (usually one)
 _BY_FUNC: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
@@ -64,3 +64,13 @@ def task_name(task: object) -> str:
     if not isinstance(func_name, str):
         raise TypeError(f"a task name (str), task or task function is needed, got {task!r}")
     return func_name
+
+
+def optional_task_name(task: object) -> str | None:
+    """:func:`task_name`, with ``None`` (no task: the condition's own) passed through."""
+    return None if task is None else task_name(task)
+
+
+def quoted(name: str) -> str:
+    """``name`` quoted as the condition grammar reads it back (``"`` if it holds a ``'``)."""
+    return '"' + name + '"' if "'" in name else "'" + name + "'"

@@ -12,6 +12,7 @@ from skylaunch.conds.func import FuncCond
 from skylaunch.conds.parse import parse_condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError
+from skylaunch.execution.base import Executor
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
@@ -65,7 +66,8 @@ class App:
 
     ``config`` (a dict or :class:`Config`) and keyword arguments set session options;
     ``logger_repo`` is where task records go (a memory repo by default); ``clock`` replaces the
-    system clock (``SimulatedClock`` in tests).
+    system clock (``SimulatedClock`` in tests); ``executors`` adds execution modes by name, or
+    replaces built-in ones (``App(executors={"pool": MyExecutor()})``, see docs/extending.md).
     """
 
     def __init__(
@@ -75,13 +77,16 @@ class App:
         *,
         config: Config | Mapping[str, Any] | None = None,
         clock: Clock | None = None,
+        executors: Mapping[str, Executor] | None = None,
         **config_kwargs: Any,
     ) -> None:
         if session is None:
-            session = Session(config, clock=clock, repo=logger_repo, **config_kwargs)
+            session = Session(
+                config, clock=clock, repo=logger_repo, executors=executors, **config_kwargs
+            )
         else:
-            if config is not None or config_kwargs or clock is not None:
-                raise TypeError("give either session= or config/clock options, not both")
+            if config is not None or config_kwargs or clock is not None or executors is not None:
+                raise TypeError("give either session= or config/clock/executors options, not both")
             if logger_repo is not None:
                 session.set_repo(logger_repo)
         self.session = session
@@ -261,7 +266,11 @@ class App:
         return _append(self.session.after_run_hooks)
 
     def run(self, debug: bool = False) -> None:
-        """Run the scheduler until it shuts down (blocks)."""
+        """Run the scheduler until it shuts down (blocks).
+
+        ``debug=True`` (Rocketry's) sets ``config.debug``, which skylaunch accepts and warns
+        about: it has no debug mode (docs/concepts.md).
+        """
         if debug:
             self.session.config.debug = True
         self.session.start()

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -30,9 +31,7 @@ from skylaunch.conds.parse import parse_condition
 from skylaunch.exc import ConfigError
 from skylaunch.time.parse import to_timedelta
 
-__all__ = ["Config", "Execution"]
-
-Execution = Literal["main", "async", "thread", "process"]
+__all__ = ["Config"]
 
 #: Old key -> new key; the old one still works with a DeprecationWarning.
 DEPRECATED_KEYS = {"task_execution": "execution"}
@@ -45,6 +44,21 @@ REPLACED_KEYS = {
         "App(clock=SimulatedClock(...)) or Session(clock=...), or build the app with "
         "skylaunch.testing.simulated_app() (see docs/testing.md)"
     ),
+}
+
+
+#: Rocketry keys accepted for compatibility that change nothing here -> what to do instead.
+#: ``False`` (Rocketry's default) is silent; ``True`` warns (DeprecationWarning) with the pointer.
+INERT_KEYS = {
+    "debug": (
+        "skylaunch has no debug mode; to see why a task runs or not, evaluate its condition "
+        "with skylaunch.testing.explain() (docs/testing.md)"
+    ),
+    "force_status_from_logs": (
+        "a task's status is always read from the in-memory history, which is restored from "
+        "the repo when the scheduler starts"
+    ),
+    "use_instance_naming": "a task is named by name= or after its function; give it a name=",
 }
 
 
@@ -66,7 +80,7 @@ class Config(BaseModel):
         extra="forbid", validate_assignment=True, arbitrary_types_allowed=True
     )
 
-    execution: Execution = "async"
+    execution: str = Field(default="async", min_length=1)
     task_pre_exist: Literal["raise", "ignore", "replace", "rename"] = "raise"
     force_status_from_logs: bool = False
     silence_task_prerun: bool = False
@@ -102,8 +116,12 @@ class Config(BaseModel):
     cls_lock: Any = None
     # Called with the new zone when ``timezone`` is assigned (the session moves its clock).
     _timezone_listeners: list[Callable[[tzinfo | None], None]] = PrivateAttr(default_factory=list)
+    # Set by the session: refuses an ``execution`` that names none of its executors.
+    _execution_check: Callable[[object], None] | None = PrivateAttr(default=None)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "execution" and self._execution_check is not None:
+            self._execution_check(value)
         super().__setattr__(name, value)
         if name == "timezone":
             for listener in self._timezone_listeners:
@@ -116,6 +134,18 @@ class Config(BaseModel):
             return parse_condition(value)
         if value is not None and not isinstance(value, Condition):
             raise ValueError(f"a condition or a condition string is needed, got {value!r}")
+        return value
+
+    @field_validator(*INERT_KEYS)
+    @classmethod
+    def _inert(cls, value: bool, info: ValidationInfo) -> bool:
+        if value:
+            key = str(info.field_name)
+            warnings.warn(
+                f"config key {key!r} has no effect in skylaunch: {INERT_KEYS[key]}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         return value
 
     @field_validator("timezone", mode="before")

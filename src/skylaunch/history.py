@@ -17,6 +17,7 @@ from typing import Literal, cast
 __all__ = ["ACTIONS", "FINISH_ACTIONS", "ROW_RESETS", "Action", "TaskHistory", "TaskLog"]
 
 Action = Literal["run", "success", "fail", "terminate", "inaction", "crash"]
+"""What happened to a task; the one definition the whole package uses."""
 ACTIONS: tuple[Action, ...] = ("run", "success", "fail", "terminate", "inaction", "crash")
 FINISH_ACTIONS: tuple[Action, ...] = ("success", "fail", "terminate", "inaction")
 # The actions that end a row of failures (``retry``): any end but a failure, and a crash.

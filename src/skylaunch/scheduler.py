@@ -675,7 +675,7 @@ class Scheduler:
             flag,
         )
         session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
-        inline = executor.name == "main"
+        inline = executor.runs_inline
         if not inline:
             self._outside += 1
         on_done = partial(self._on_done, task.name, run_id, now, inline)

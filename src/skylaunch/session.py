@@ -23,10 +23,10 @@ from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
-from skylaunch.exc import TaskDefinitionError, TaskLookupError
+from skylaunch.exc import ConfigError, TaskDefinitionError, TaskLookupError
 from skylaunch.execution.base import Executor, Outcome
 from skylaunch.execution.guard import refuse_start_while_bootstrapping
-from skylaunch.execution.main import MainExecutor
+from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
 from skylaunch.history import Action, TaskHistory
 from skylaunch.hooks import HookRound
 from skylaunch.journal import Journal
@@ -59,9 +59,15 @@ class Session:
         *,
         clock: Clock | None = None,
         repo: Any = None,
+        executors: Mapping[str, Executor] | None = None,
         **config_kwargs: Any,
     ) -> None:
         self.config = Config.build(config, **config_kwargs)
+        self.executors = ExecutorRegistry(executors, options=self._executor_options)
+        """The executors by name: the user's own (``executors=``) and the built-in ones in
+        use; a task's ``execution`` names one of :meth:`ExecutorRegistry.names`."""
+        self._check_execution(self.config.execution)
+        self.config._execution_check = self._check_execution
         self.clock: Clock = clock if clock is not None else SystemClock(self.config.timezone)
         if (
             clock is not None
@@ -81,7 +87,6 @@ class Session:
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = {}
         self.cond_names: dict[str, Condition] = {}
-        self.executors: dict[str, Executor] = {}
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hook_funcs: list[Callable[..., Any]] = []
         self.before_run_hooks: list[Callable[..., Any]] = []
@@ -269,30 +274,23 @@ class Session:
         return max(self.config.cycle_sleep or 0.0, 0.001)
 
     def executor(self, name: str) -> Executor:
-        executor = self.executors.get(name)
-        if executor is None:
-            if name == "main":
-                executor = MainExecutor()
-            elif name == "async":
-                from skylaunch.execution.async_ import AsyncExecutor
+        """The executor a task with ``execution=name`` runs with (a built-in one is made now)."""
+        try:
+            return self.executors.use(name)
+        except UnknownExecutorError as exc:
+            raise TaskDefinitionError(str(exc)) from None
 
-                executor = AsyncExecutor()
-            elif name == "thread":
-                from skylaunch.execution.thread import ThreadExecutor
+    def _executor_options(self) -> BuiltinOptions:
+        return BuiltinOptions(
+            max_processes=self.config.max_process_count, daemon=self.config.tasks_as_daemon
+        )
 
-                executor = ThreadExecutor(daemon=self.config.tasks_as_daemon)
-            elif name == "process":
-                # Imported on first use: multiprocessing is heavy and most apps never need it.
-                from skylaunch.execution.process import ProcessExecutor
-
-                executor = ProcessExecutor(
-                    max_processes=self.config.max_process_count,
-                    daemon=self.config.tasks_as_daemon,
-                )
-            else:
-                raise TaskDefinitionError(f"execution {name!r} is not available")
-            self.executors[name] = executor
-        return executor
+    def _check_execution(self, name: object) -> None:
+        """Config ``execution`` must name an executor of this session."""
+        try:
+            self.executors.check(name)
+        except UnknownExecutorError as exc:
+            raise ConfigError("execution", name, str(exc)) from None
 
     def new_run_id(self, task: Task, params: Mapping[str, Any]) -> str:
         """A run id unique across sessions, processes and restarts (the task's ``func_run_id``,

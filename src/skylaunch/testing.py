@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from skylaunch.app import App
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
+from skylaunch.execution.base import Executor
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session
 from skylaunch.time.clock import SimulatedClock
@@ -53,6 +54,7 @@ def simulated_app(
     *,
     tz: tzinfo | str | None = "UTC",
     config: Mapping[str, Any] | None = None,
+    executors: Mapping[str, Executor] | None = None,
     **config_kwargs: Any,
 ) -> App:
     """An App on a :class:`SimulatedClock` starting at ``start`` (naive values read in ``tz``).
@@ -64,7 +66,7 @@ def simulated_app(
     settings = {"execution": "main", "restarting": "recall", **(config or {}), **config_kwargs}
     if zone is not None and isinstance(tz, str):
         settings.setdefault("timezone", zone)
-    return App(config=settings, clock=SimulatedClock(start, tz=zone))
+    return App(config=settings, clock=SimulatedClock(start, tz=zone), executors=executors)
 
 
 def _session(target: App | Session) -> Session:

@@ -246,3 +246,21 @@ def test_python_values_too_large_are_value_errors_naming_them() -> None:
     app = App()
     with pytest.raises(TaskDefinitionError, match=r"timeout.*too long"):
         app.session.create_task(func=print, name="x", timeout=10**30)
+
+
+def test_the_shared_grammar_cannot_be_changed_from_outside() -> None:
+    """One app must not change how another parses: custom conditions go by name, per app."""
+    from skylaunch.conds.parse import PHRASES
+    from skylaunch.testing import simulated_app
+
+    with pytest.raises(TypeError):
+        PHRASES["weekly"] = PHRASES["daily"]  # type: ignore[index]
+    first, second = simulated_app(), simulated_app()
+
+    @first.cond()
+    def ready() -> bool:
+        return True
+
+    first.task("daily & ready", name="a")(lambda: None)
+    with pytest.raises(ConditionParseError, match="ready"):
+        second.task("daily & ready", name="a")(lambda: None)

@@ -21,9 +21,11 @@ from skylaunch.args import FuncArg, Return
 from skylaunch.conds import after_success
 from skylaunch.log.context import RunContextFilter
 from tests.execution import _targets as t
+from tests.execution._own_thread import OwnThreadExecutor
 
-MODES = ["main", "async", "thread", "process"]
-BACKGROUND = ["async", "thread", "process"]  # modes that can be timed out and terminated
+# "own-thread" is a user's executor (tests/execution/_own_thread.py) given to App(executors=...)
+MODES = ["main", "async", "thread", "process", "own-thread"]
+BACKGROUND = ["async", "thread", "process", "own-thread"]  # can be timed out and terminated
 WAIT_S = 15.0
 
 
@@ -124,7 +126,12 @@ class Running:
 
 
 def make_app(mode: str, **config: Any) -> App:
-    return App(config={"execution": mode, "max_process_count": 2, **config})
+    app = App(
+        config={"execution": mode, "max_process_count": 2, **config},
+        executors={"own-thread": OwnThreadExecutor()},
+    )
+    assert app.session.executors.knows(mode)
+    return app
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from skylaunch._tasknames import quoted
 from skylaunch.conds.base import EVERY_PASS, Condition, Context
 
 __all__ = ["IsEnv", "ParamExists", "is_env"]
@@ -36,7 +37,7 @@ class IsEnv(Condition):
         return frozenset({EVERY_PASS})
 
     def __str__(self) -> str:
-        return f"env {_quote(self.env)}"
+        return f"env {quoted(self.env)}"
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -74,11 +75,11 @@ class ParamExists(Condition):
         return (_rebuild, (self.keys, self.values))
 
     def __str__(self) -> str:
-        parts = [f"{_quote(k)} exists" for k in self.keys]
+        parts = [f"{quoted(k)} exists" for k in self.keys]
         for key, value in self.values:
             if not isinstance(value, str):
                 raise TypeError(f"param {key!r} = {value!r}: only text values have a string form")
-            parts.append(f"{_quote(key)} is {_quote(value)}")
+            parts.append(f"{quoted(key)} is {quoted(value)}")
         return "param " + ", ".join(parts)
 
 
@@ -89,7 +90,3 @@ def _rebuild(keys: tuple[str, ...], values: tuple[tuple[str, Any], ...]) -> Para
 def is_env(env: str) -> IsEnv:
     """Due only in environment ``env`` (the session parameter ``env``)."""
     return IsEnv(env)
-
-
-def _quote(text: str) -> str:
-    return '"' + text + '"' if "'" in text else "'" + text + "'"

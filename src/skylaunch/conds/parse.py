@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from skylaunch.conds.base import All as _All
 from skylaunch.conds.base import Any as _Any
@@ -466,27 +467,30 @@ def _constant(ph: _Phrase) -> Condition:
     return true if ph.word("true", "false") == "true" else false
 
 
-#: First word of a phrase -> its reader. Extend by adding entries (no import-time magic).
-PHRASES: dict[str, Callable[[_Phrase], Condition]] = {
-    **dict.fromkeys(ADVERB_PERIODS, _adverb),
-    "time": _time,
-    "every": _every,
-    "after": _after,
-    "scheduler": _scheduler,
-    "retry": _retry,
-    "true": _constant,
-    "false": _constant,
-    "always": _constant,
-    "has": _own_status,
-    "is": _own_status,
-    "task": _task_status,
-    "while": _task_status,
-    "cron": _cron,
-    "crontime": _cron,
-    "env": _env,
-    "param": _param,
-    "params": _param,
-}
+#: First word of a phrase -> its reader: the grammar every session shares, read-only. Custom
+#: conditions join a session's grammar by name (``@app.cond()``, the ``names`` argument).
+PHRASES: Mapping[str, Callable[[_Phrase], Condition]] = MappingProxyType(
+    {
+        **dict.fromkeys(ADVERB_PERIODS, _adverb),
+        "time": _time,
+        "every": _every,
+        "after": _after,
+        "scheduler": _scheduler,
+        "retry": _retry,
+        "true": _constant,
+        "false": _constant,
+        "always": _constant,
+        "has": _own_status,
+        "is": _own_status,
+        "task": _task_status,
+        "while": _task_status,
+        "cron": _cron,
+        "crontime": _cron,
+        "env": _env,
+        "param": _param,
+        "params": _param,
+    }
+)
 
 
 #: The deepest nesting of '(' and '~' accepted: far beyond any hand-written condition, and well

@@ -19,7 +19,7 @@ from typing import ClassVar, Literal, TypeVar
 
 from typing_extensions import Self
 
-from skylaunch._tasknames import task_name
+from skylaunch._tasknames import optional_task_name, quoted, task_name
 from skylaunch.conds.base import Condition, Context, instant_from
 from skylaunch.history import Action
 from skylaunch.time import (
@@ -166,7 +166,7 @@ class TaskStatus(Counted):
 
     def __call__(self, task: object = None) -> TaskStatus:
         """``started(task="fetch")``: the same status of another task."""
-        return replace(self, task=_task_name(task))  # type: ignore[type-var]
+        return replace(self, task=optional_task_name(task))  # type: ignore[type-var]
 
     # -- periods --------------------------------------------------------------------------------
 
@@ -327,7 +327,7 @@ class TaskStatus(Counted):
         return (self.task, self.period, self.op, self.n)
 
     def __str__(self) -> str:
-        words = [f"task {_quote(self.task)} has" if self.task is not None else "has", self.verb]
+        words = [f"task {quoted(self.task)} has" if self.task is not None else "has", self.verb]
         counted = count_phrase(self.op, self.n)
         if counted:
             words.append(counted)
@@ -451,7 +451,7 @@ class TaskRunning(Counted):
             object.__setattr__(self, "task", task_name(self.task))
 
     def __call__(self, task: object = None) -> TaskRunning:
-        return replace(self, task=_task_name(task))
+        return replace(self, task=optional_task_name(task))
 
     def _durations(self, more_than: object, less_than: object) -> TaskRunning:
         low = None if more_than is None else to_timedelta(more_than)  # type: ignore[arg-type]
@@ -516,7 +516,7 @@ class TaskRunning(Counted):
         return (self.task, self.min_age, self.max_age, self.op, self.n)
 
     def __str__(self) -> str:
-        words = [f"task {_quote(self.task)} is running" if self.task else "is running"]
+        words = [f"task {quoted(self.task)} is running" if self.task else "is running"]
         counted = count_phrase(self.op, self.n)
         if counted:
             words.append(counted)
@@ -544,11 +544,3 @@ def _later(when: datetime, delta: timedelta) -> datetime | None:
         return when + delta
     except OverflowError:
         return None
-
-
-def _quote(name: str) -> str:
-    return '"' + name + '"' if "'" in name else "'" + name + "'"
-
-
-def _task_name(task: object) -> str | None:
-    return None if task is None else task_name(task)

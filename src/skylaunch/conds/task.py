@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from skylaunch._tasknames import task_name
+from skylaunch._tasknames import optional_task_name, quoted, task_name
 from skylaunch.conds.base import All, Any, Condition, Context, instant_from
 from skylaunch.history import Action, TaskLog
 from skylaunch.time.parse import format_timedelta, to_timedelta
@@ -51,7 +51,7 @@ class _Depend(Condition):
         return frozenset(names)
 
     def __str__(self) -> str:
-        base = f"after task {_quote(self.depend_task)}"
+        base = f"after task {quoted(self.depend_task)}"
         return f"{base} {self.word}" if self.word != "succeeded" else base
 
 
@@ -136,7 +136,7 @@ class Retry(Condition):
                 f"got {format_timedelta(cap)}"
             )
         object.__setattr__(self, "n", n)
-        object.__setattr__(self, "task", None if task is None else task_name(task))
+        object.__setattr__(self, "task", optional_task_name(task))
         object.__setattr__(self, "delay", wait)
         object.__setattr__(self, "backoff", float(backoff))
         object.__setattr__(self, "max_delay", cap)
@@ -212,12 +212,6 @@ _LAST_TS = 221_845_392_000.0
 
 def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
-
-
-def _quote(name: str) -> str:
-    if "'" in name:
-        return '"' + name + '"'
-    return "'" + name + "'"
 
 
 def depend_all(kind: type[_Depend], names: tuple[str, ...]) -> Condition:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch.execution.base import Executor, Flag, Outcome, RunHandle, TaskCall
 from skylaunch.execution.main import MainExecutor
 
@@ -25,16 +25,12 @@ __all__ = [
     "ThreadExecutor",
 ]
 
-_LAZY = {
-    "AsyncExecutor": "skylaunch.execution.async_",
-    "ProcessExecutor": "skylaunch.execution.process",
-    "ThreadExecutor": "skylaunch.execution.thread",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Load an executor's module on first use (multiprocessing is heavy, rarely needed)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+# An executor's module loads on first use (multiprocessing is heavy, rarely needed).
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "AsyncExecutor": "skylaunch.execution.async_",
+        "ProcessExecutor": "skylaunch.execution.process",
+        "ThreadExecutor": "skylaunch.execution.thread",
+    },
+)

@@ -44,6 +44,7 @@ class _AsyncRun:
 class AsyncExecutor:
     name = "async"
     shares_process = True
+    runs_inline = False
 
     def __init__(self) -> None:
         self._runs: dict[asyncio.Task[Any], _AsyncRun] = {}

@@ -83,7 +83,8 @@ class RunHandle(Protocol):
 
 
 class Executor(Protocol):
-    """One per execution mode (``main``, ``async``, ``thread``, ``process``).
+    """One per execution mode: the built-in ``main``, ``async``, ``thread``, ``process``, or a
+    user's own (``App(executors={"name": executor})``, see docs/extending.md).
 
     The contract every mode keeps (tested once for all in tests/execution/test_contract.py):
     ``on_done`` is called exactly once per submitted run, from any thread, after every record
@@ -92,9 +93,12 @@ class Executor(Protocol):
     ``terminate``; after ``shutdown(terminate=True)`` returns, no process it started is alive.
     """
 
-    name: str
     shares_process: bool
     """Whether runs execute in this interpreter (objects such as hooks reach them as they are)."""
+
+    runs_inline: bool
+    """Whether ``submit`` runs the call to its end in the caller's thread (the scheduler's loop)
+    and calls ``on_done`` before it returns; such runs cannot be timed out or terminated."""
 
     def has_capacity(self) -> bool:
         """Whether one more run may start now (``max_process_count`` for processes)."""

@@ -31,6 +31,7 @@ class _Done:
 class MainExecutor:
     name = "main"
     shares_process = True
+    runs_inline = True
 
     def has_capacity(self) -> bool:
         return True

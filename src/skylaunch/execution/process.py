@@ -206,6 +206,7 @@ class ProcessExecutor:
 
     name = "process"
     shares_process = False
+    runs_inline = False
 
     def __init__(
         self,

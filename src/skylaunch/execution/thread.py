@@ -52,6 +52,7 @@ class _ThreadRun:
 class ThreadExecutor:
     name = "thread"
     shares_process = True
+    runs_inline = False
 
     idle_timeout_s: float = 30.0
     """How long (real seconds) a pooled worker waits for another run before it ends."""

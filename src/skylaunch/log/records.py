@@ -10,9 +10,10 @@ attribute) are ignored rather than rejected, because the handler passes the whol
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from skylaunch.history import Action  # the one definition; re-exported for record users
 
 __all__ = [
     "Action",
@@ -23,9 +24,6 @@ __all__ = [
     "TaskLogRecord",
     "TaskRunRecord",
 ]
-
-Action = Literal["run", "success", "fail", "terminate", "inaction", "crash"]
-"""What happened to a task; the one definition the whole package uses."""
 
 
 class MinimalRecord(BaseModel):

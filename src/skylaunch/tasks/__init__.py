@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 
@@ -16,12 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CodeTask", "CommandTask", "FuncTask", "Task"]
 
-_LAZY = {"CodeTask": "skylaunch.tasks.code", "CommandTask": "skylaunch.tasks.command"}
-
-
-def __getattr__(name: str) -> Any:
-    """Load ``CommandTask`` and ``CodeTask`` on first use: most apps schedule functions."""
-    module = _LAZY.get(name)
-    if module is not None:
-        return getattr(importlib.import_module(module), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# CommandTask and CodeTask load on first use: most apps schedule functions.
+__getattr__ = lazy_attributes(
+    __name__, {"CodeTask": "skylaunch.tasks.code", "CommandTask": "skylaunch.tasks.command"}
+)

@@ -26,9 +26,7 @@ from skylaunch.time.parse import to_timedelta
 if TYPE_CHECKING:
     from skylaunch.session import Session
 
-__all__ = ["EXECUTIONS", "Task"]
-
-EXECUTIONS = ("main", "async", "thread", "process")
+__all__ = ["Task"]
 
 
 class Task(ABC):
@@ -62,10 +60,8 @@ class Task(ABC):
         self.name = self._check_name(name if name is not None else self.default_name())
         self._start_cond = self._cond(start_cond, "start_cond")
         self._end_cond = self._cond(end_cond, "end_cond")
-        if execution is not None and execution not in EXECUTIONS:
-            raise TaskDefinitionError(
-                f"task {self.name!r}: execution must be one of {', '.join(EXECUTIONS)}; got {execution!r}"
-            )
+        if execution is not None:
+            self._check_execution(execution)
         self._execution = execution
         try:
             self.priority = session.config.task_priority if priority is None else int(priority)
@@ -233,11 +229,18 @@ class Task(ABC):
 
     @execution.setter
     def execution(self, value: str) -> None:
-        if value not in EXECUTIONS:
-            raise TaskDefinitionError(
-                f"execution must be one of {', '.join(EXECUTIONS)}; got {value!r}"
-            )
+        self._check_execution(value)
         self._execution = value
+
+    def _check_execution(self, value: object) -> None:
+        """``value`` must name one of the session's executors (built-in or the user's)."""
+        executors = self.session.executors
+        if not isinstance(value, str) or not executors.knows(value):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: execution must be one of "
+                f"{', '.join(map(repr, executors.names()))}; got {value!r} (add an executor "
+                "with App(executors={name: executor}), see docs/extending.md)"
+            )
 
     @property
     def multilaunch(self) -> bool:

@@ -137,8 +137,8 @@ class FuncTask(Task):
                 f"task {self.name!r}: {getattr(self.func, '__name__', self.func)} is a "
                 "coroutine function; run it with execution='async'"
             )
-        if self.execution == "process":
-            check_picklable(self.name, self.func)
+        if not self.session.executors.shares_process(self.execution):
+            check_picklable(self.name, self.func, self.execution)
 
     @property
     def execution(self) -> str:
@@ -302,8 +302,10 @@ def _run_coroutine(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-def check_picklable(name: str, func: Callable[..., Any]) -> None:
-    """A ``process`` task's function travels to the child by pickle: refuse early if it can't.
+def check_picklable(name: str, func: Callable[..., Any], execution: str = "process") -> None:
+    """A task whose executor runs it in another process (``process``, or a user's executor
+    with ``shares_process = False``) sends its function there by pickle: refuse early if it
+    can't.
 
     A plain function pickles by reference (module + qualified name). Under ``@app.task`` the
     name is not bound in its module yet, so for functions the check is on the qualified name
@@ -322,5 +324,5 @@ def check_picklable(name: str, func: Callable[..., Any]) -> None:
     if problem is not None:
         raise TaskDefinitionError(
             f"task {name!r}: {problem}, so it cannot be pickled to run with "
-            "execution='process'; define it at module level or choose another execution"
+            f"execution={execution!r}; define it at module level or choose another execution"
         )

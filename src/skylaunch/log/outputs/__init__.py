@@ -7,9 +7,9 @@ so ``import skylaunch`` never imports redis.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch.log.outputs.email import EmailHandler
 from skylaunch.log.outputs.file import FileLogger
 
@@ -19,7 +19,4 @@ if TYPE_CHECKING:
 __all__ = ["EmailHandler", "FileLogger", "RedisStreamHandler"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RedisStreamHandler":
-        return importlib.import_module("skylaunch.log.outputs.redis").RedisStreamHandler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"RedisStreamHandler": "skylaunch.log.outputs.redis"})

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch.log.repos.base import BaseRepo, BaseResult, Order, Repo, Result
 from skylaunch.log.repos.memory import MemoryRepo
 
@@ -27,9 +27,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "SQLRepo":
-        return importlib.import_module("skylaunch.log.repos.sql").SQLRepo
-    if name == "CSVFileRepo":
-        return importlib.import_module("skylaunch.log.repos.csv").CSVFileRepo
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__, {"SQLRepo": "skylaunch.log.repos.sql", "CSVFileRepo": "skylaunch.log.repos.csv"}
+)
