@@ -556,9 +556,11 @@ class Scheduler:
                         return False
                 elif handler.dropped != dropped:
                     self._started_unrecorded(task.name, "its run record was dropped")
-                return self._submit(task.name, run_id, call, executor, now, inline)
+                return self._submit(
+                    task.name, run_id, call, executor, now, inline, task.multilaunch
+                )
         session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
-        return self._submit(task.name, run_id, call, executor, now, inline)
+        return self._submit(task.name, run_id, call, executor, now, inline, task.multilaunch)
 
     def _submit(
         self,
@@ -568,6 +570,7 @@ class Scheduler:
         executor: Executor,
         now: datetime,
         inline: bool,
+        multilaunch: bool,
         begins: float | None = None,
     ) -> bool:
         """Hand a recorded run to its executor; True if it ran in the loop's thread.
@@ -598,8 +601,7 @@ class Scheduler:
                 start = now.timestamp() if begins is None else begins
                 self._time_limits[run_id] = start + call.timeout_s
             handles[run_id] = handle
-            task = self.session.get(name)
-            if task is not None and not task.multilaunch:
+            if not multilaunch:
                 # Its own "run" record marked it; while it runs it cannot start again, and
                 # its end marks it anew: no pass for nothing in between.
                 self._dirty.discard(name)
@@ -674,6 +676,7 @@ class Scheduler:
             pending.executor,
             pending.started,
             pending.inline,
+            pending.multilaunch,
             begins=self.session.clock.timestamp(),
         )
         self._poke()
