@@ -612,7 +612,7 @@ class Scheduler:
     ) -> bool:
         """Hold ``pending`` until ``handler`` has stored its run record (at most ``wait``).
 
-        False when the record is stored already: start it now. Meanwhile the run counts as
+        False when the record has left the queue already: start it now. Meanwhile the run counts as
         running (a handle that can be terminated) and the loop goes on with other tasks.
         """
         loop = self._loop
@@ -626,7 +626,10 @@ class Scheduler:
             except RuntimeError:  # the loop has closed: shutdown has ended the run
                 pass
 
-        if handler.when_written(written) is not None:
+        stored = handler.when_written(written)
+        if stored is not None:  # settled already
+            if not stored:
+                self._started_unrecorded(pending.name, "the repo did not take its run record")
             return False
         self._awaited[run_id] = pending
         self._handles.setdefault(pending.name, {})[run_id] = pending

@@ -208,7 +208,11 @@ def test_when_settled_tells_whether_the_newest_item_was_stored(
         ]
         assert {thread for _, _, thread in told} == {"skylaunch-output"}
         assert stored == [1, 2, 3]
-        assert writer.when_settled(ticket("settled")) is True
+        assert writer.when_settled(ticket("settled")) is True  # 3, the newest, was written
+        writer.put(13)
+        assert _until(lambda: writer.pending == 0)
+        assert writer.when_settled(ticket("refused")) is False  # answered at once
+        assert len(told) == 3
     finally:
         writer.close(1.0)
 
@@ -228,7 +232,8 @@ def test_when_settled_answers_false_for_what_close_abandons(
     assert writer.when_settled(told.append) is None
     assert not writer.close(0.05)  # item 1 hangs in the backend: both are abandoned
     assert told == [False]
-    assert writer.when_settled(told.append) is True  # closed: nothing waits any more
+    assert writer.when_settled(told.append) is False  # the newest item was dropped at close
+    assert told == [False]
     gate.set()
 
 

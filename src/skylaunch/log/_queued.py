@@ -151,6 +151,7 @@ class QueuedWriter(Generic[T]):
         # (item number, callback) of :meth:`when_settled`, in item order; the item numbered n
         # is the n-th accepted one, and it leaves the queue when ``_settled_locked() >= n``.
         self._tickets: deque[tuple[int, Callable[[bool], None]]] = deque()
+        self._last_stored = True  # whether the newest item that left the queue was written
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -222,13 +223,16 @@ class QueuedWriter(Generic[T]):
 
         Returns None when that item is still queued: ``callback(stored)`` is then called once,
         on the worker's thread (or on the thread that closes the writer), with whether the
-        backend took the item (False: refused for good, or dropped at close). Returns True when
-        nothing waits (the item, if any, has been settled already; ``callback`` is not called).
+        backend took the item (False: refused for good, or dropped at close). When it has left
+        the queue already, returns that at once instead (True when nothing was ever queued) and
+        ``callback`` is not called.
         """
         with self._cond:
             target = self.accepted
-            if self._stopped or self._settled_locked() >= target:
-                return True
+            if self._settled_locked() >= target:
+                return self._last_stored
+            if self._stopped:
+                return False  # counted as dropped at close
             self._tickets.append((target, callback))
             return None
 
@@ -524,6 +528,8 @@ class QueuedWriter(Generic[T]):
             if written:
                 self._consecutive = 0
             self.rejected += len(rejected)
+            if written or rejected:
+                self._last_stored = not rejected  # the refused ones come last
             if not self._queue:
                 self._set_failing(False)
             self._cond.notify_all()

@@ -171,7 +171,8 @@ class RepoHandler(logging.Handler):
 
         Returns None when it still waits: ``callback(stored)`` is then called once, from the
         handler's thread (or from :meth:`close`), with whether the repo took the record (False:
-        refused for good, or dropped at close). Returns True when nothing waits.
+        refused for good, or dropped at close). When the record has left the queue already,
+        returns that at once instead (True when nothing was ever queued).
         """
         return self._writer.when_settled(callback)
 
