@@ -604,7 +604,9 @@ class Hanging:
 
 def test_a_hanging_repo_never_holds_the_scheduler() -> None:
     repo = Hanging()
-    app = app_on(repo, "2024-01-01 09:00")
+    # Runs do not wait for their run record here (each would wait run_record_wait): this is
+    # about the loop; tests/test_durable_start.py covers the wait.
+    app = app_on(repo, "2024-01-01 09:00", run_record_wait=0)
     handler = app.session.journal.handler
     assert handler is not None
     assert handler.background

@@ -103,6 +103,9 @@ class Config(BaseModel):
     task_logger_basename: str = "skylaunch.task"
     scheduler_logger_basename: str = "skylaunch.scheduler"
     history_max_records: int = Field(default=10_000, ge=1)
+    # How long a run waits for its ``run`` record to be stored before its body starts, when the
+    # repo is written in the background (see docs/persistence.md); 0: do not wait, None: no limit.
+    run_record_wait: Duration | None = timedelta(seconds=5)
     # The log_file shorthand: a FileLogger on the task logger (see docs/logging-outputs.md).
     log_file: Path | None = None
     log_file_mode: Literal["rotate", "watched"] = "rotate"
@@ -146,6 +149,13 @@ class Config(BaseModel):
                 DeprecationWarning,
                 stacklevel=2,
             )
+        return value
+
+    @field_validator("run_record_wait")
+    @classmethod
+    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(0):
+            raise ValueError(f"a duration >= 0 (or None: no limit) is needed, got {value}")
         return value
 
     @field_validator("timezone", mode="before")

@@ -16,10 +16,11 @@ import itertools
 import logging
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,10 +34,11 @@ from skylaunch.exc import (
     TaskSetupError,
     condition_check_error,
 )
-from skylaunch.execution.base import Outcome, RunHandle, TaskCall
+from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
 from skylaunch.hooks import around_runs
 
 if TYPE_CHECKING:
+    from skylaunch.log.handler import RepoHandler
     from skylaunch.session import Session
     from skylaunch.tasks.base import Task
 
@@ -60,6 +62,54 @@ STOP_SIGNALS: dict[signal.Signals, Any] = {
 #: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
 #: thousands of dependent tasks at one instant still fits; an always-due task does not).
 _MAX_PASSES_PER_INSTANT = 10_000
+#: Real seconds between two warnings that runs started without a stored run record.
+_UNRECORDED_EVERY_S = 60.0
+
+
+class _AwaitedStart:
+    """A recorded run whose body waits for the repo to store its ``run`` record.
+
+    It stands in the scheduler's handles as the run's handle, so the task counts as running
+    (no second launch) and can be terminated; terminating it ends the run before it started.
+    """
+
+    __slots__ = (
+        "call",
+        "executor",
+        "inline",
+        "multilaunch",
+        "name",
+        "run_id",
+        "scheduler",
+        "started",
+        "timer",
+    )
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        task: Task,
+        run_id: str,
+        call: TaskCall,
+        executor: Executor,
+        started: datetime,
+        inline: bool,
+    ) -> None:
+        self.scheduler = scheduler
+        self.name = task.name
+        self.multilaunch = task.multilaunch
+        self.run_id = run_id
+        self.call = call
+        self.executor = executor
+        self.started = started
+        self.inline = inline
+        self.timer: asyncio.TimerHandle | None = None
+
+    def is_alive(self) -> bool:
+        return True
+
+    def terminate(self, reason: str) -> None:
+        self.scheduler._on_loop(self.scheduler._cancel_awaited, self.run_id, reason)
 
 
 class Scheduler:
@@ -109,6 +159,9 @@ class Scheduler:
         self._signalled: str | None = None  # the stop signal received, e.g. "SIGTERM"
         self._forced = False  # a second stop signal: terminate the runs now
         self._stopping = False  # the shutdown sequence has begun
+        self._awaited: dict[str, _AwaitedStart] = {}  # run_id -> a run waiting for its record
+        self._unrecorded = 0  # runs started without a stored record since the last warning
+        self._unrecorded_at: float | None = None
         self.logger = logging.getLogger(session.config.scheduler_logger_basename)
 
     # --- events (thread-safe) ---------------------------------------------------------
@@ -666,20 +719,50 @@ class Scheduler:
             )
             return False
         timeout = None if task.permanent else task.timeout  # a permanent task never times out
-        call = TaskCall(
-            task.name,
-            run_id,
-            func,
-            kwargs,
-            None if timeout is None else timeout.total_seconds(),
-            flag,
-        )
-        session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+        timeout_s = None if timeout is None else timeout.total_seconds()
+        call = TaskCall(task.name, run_id, func, kwargs, timeout_s, flag)
         inline = executor.runs_inline
+        # Write-ahead of the run record (docs/persistence.md): with a repo written in the
+        # background, the body starts once the repo has the record, so a scheduler killed
+        # meanwhile cannot lose a run that happened. The in-memory repo skips all of it.
+        handler = session.journal.handler
+        if handler is not None and handler.background:
+            wait = session.config.run_record_wait
+            if (wait is None or wait) and not (task.on_startup or task.on_shutdown):
+                queued, dropped = handler.accepted, handler.dropped
+                session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+                if handler.accepted != queued:
+                    pending = _AwaitedStart(self, task, run_id, call, executor, now, inline)
+                    if self._await_record(pending, handler, wait):
+                        return False
+                elif handler.dropped != dropped:
+                    self._started_unrecorded(task.name, "its run record was dropped")
+                return self._submit(
+                    task.name, run_id, call, executor, now, inline, task.multilaunch
+                )
+        session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+        return self._submit(task.name, run_id, call, executor, now, inline, task.multilaunch)
+
+    def _submit(
+        self,
+        name: str,
+        run_id: str,
+        call: TaskCall,
+        executor: Executor,
+        now: datetime,
+        inline: bool,
+        multilaunch: bool,
+        begins: float | None = None,
+    ) -> bool:
+        """Hand a recorded run to its executor; True if it ran in the loop's thread.
+
+        ``now`` is the run's recorded start; its time limit counts from ``begins`` (POSIX
+        seconds; default ``now``): later when the start waited for its run record.
+        """
         if not inline:
             self._outside += 1
-        on_done = partial(self._on_done, task.name, run_id, now, inline)
-        handles = self._handles.setdefault(task.name, {})
+        on_done = partial(self._on_done, name, run_id, now, inline)
+        handles = self._handles.setdefault(name, {})
         try:
             handle = executor.submit(call, on_done, now)
         except Exception:
@@ -687,7 +770,7 @@ class Scheduler:
             if not inline:
                 self._outside -= 1
             text = traceback.format_exc()
-            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
+            self._finish(name, run_id, now, Outcome(run_id, "fail", exc_text=text))
             return inline
         # A run outside the loop is "running" until its end is processed on the loop, even if
         # it already ended in its thread: its end is queued behind this pass, and until then the
@@ -695,14 +778,126 @@ class Scheduler:
         if not inline and run_id in self._ended_unregistered:
             self._ended_unregistered.discard(run_id)  # already ended and processed
         elif not inline:
-            if timeout is not None:
-                self._time_limits[run_id] = now.timestamp() + timeout.total_seconds()
+            if call.timeout_s is not None:
+                start = now.timestamp() if begins is None else begins
+                self._time_limits[run_id] = start + call.timeout_s
             handles[run_id] = handle
-            if not task.multilaunch:
+            if not multilaunch:
                 # Its own "run" record marked it; while it runs it cannot start again, and
                 # its end marks it anew: no pass for nothing in between.
-                self._dirty.discard(task.name)
+                self._dirty.discard(name)
         return inline
+
+    def _await_record(
+        self, pending: _AwaitedStart, handler: RepoHandler, wait: timedelta | None
+    ) -> bool:
+        """Hold ``pending`` until ``handler`` has stored its run record (at most ``wait``).
+
+        False when the record has left the queue already: start it now. Meanwhile the run counts as
+        running (a handle that can be terminated) and the loop goes on with other tasks.
+        """
+        loop = self._loop
+        if loop is None:
+            return False
+        run_id = pending.run_id
+
+        def written(stored: bool) -> None:  # on the handler's thread
+            try:
+                loop.call_soon_threadsafe(self._record_written, run_id, stored)
+            except RuntimeError:  # the loop has closed: shutdown has ended the run
+                pass
+
+        stored = handler.when_written(written)
+        if stored is not None:  # settled already
+            if not stored:
+                self._started_unrecorded(pending.name, "the repo did not take its run record")
+            return False
+        self._awaited[run_id] = pending
+        self._handles.setdefault(pending.name, {})[run_id] = pending
+        self._outside += 1  # a simulated clock lets the confirmation arrive first
+        if not pending.multilaunch:
+            self._dirty.discard(pending.name)
+        if wait is not None:
+            pending.timer = loop.call_later(wait.total_seconds(), self._record_wait_over, run_id)
+        return True
+
+    def _take_awaited(self, run_id: str) -> _AwaitedStart | None:
+        pending = self._awaited.pop(run_id, None)
+        if pending is None:
+            return None  # started after its wait, or ended meanwhile
+        self._outside -= 1
+        if pending.timer is not None:
+            pending.timer.cancel()
+        handles = self._handles.get(pending.name)
+        if handles is not None and handles.get(run_id) is pending:
+            del handles[run_id]
+        return pending
+
+    def _record_written(self, run_id: str, stored: bool) -> None:
+        pending = self._take_awaited(run_id)
+        if pending is None:
+            return
+        if not stored:
+            self._started_unrecorded(pending.name, "the repo did not take its run record")
+        self._start_awaited(pending)
+
+    def _record_wait_over(self, run_id: str) -> None:
+        pending = self._take_awaited(run_id)
+        if pending is None:
+            return
+        wait = self.session.config.run_record_wait
+        seconds = 0.0 if wait is None else wait.total_seconds()
+        self._started_unrecorded(
+            pending.name, f"its run record was not stored within {seconds:g} s (run_record_wait)"
+        )
+        self._start_awaited(pending)
+
+    def _start_awaited(self, pending: _AwaitedStart) -> None:
+        self._submit(
+            pending.name,
+            pending.run_id,
+            pending.call,
+            pending.executor,
+            pending.started,
+            pending.inline,
+            pending.multilaunch,
+            begins=self.session.clock.timestamp(),
+        )
+        self._poke()
+
+    def _cancel_awaited(self, run_id: str, reason: str) -> None:
+        """End a run still waiting for its run record as ``terminate``: its body never ran."""
+        pending = self._take_awaited(run_id)
+        if pending is None:
+            return
+        outcome = Outcome(
+            run_id,
+            "terminate",
+            exc_text=f"{reason} before the run started (its record was "
+            "not stored yet): the task's body did not run",
+        )
+        self._finish(pending.name, run_id, pending.started, outcome)
+
+    def _cancel_all_awaited(self, reason: str) -> None:
+        for run_id in list(self._awaited):
+            self._cancel_awaited(run_id, reason)
+
+    def _started_unrecorded(self, name: str, why: str) -> None:
+        """Warn that a run started without a stored run record, at most once a minute."""
+        self._unrecorded += 1
+        now = time.monotonic()
+        if self._unrecorded_at is not None and now - self._unrecorded_at < _UNRECORDED_EVERY_S:
+            return
+        self._unrecorded_at = now
+        count, self._unrecorded = self._unrecorded, 0
+        self.logger.warning(
+            "Task %r started without a stored run record: %s; a scheduler killed before the "
+            "record is written may run it again after a restart (%d such start(s) since the "
+            "last warning)",
+            name,
+            why,
+            count,
+        )
 
     def _on_done(
         self, name: str, run_id: str, started: datetime, inline: bool, outcome: Outcome
@@ -814,6 +1009,7 @@ class Scheduler:
                 self._launch_lifecycle("on_shutdown")
         except Exception as exc:  # the runs must still be ended: raise it afterwards
             failure = exc
+        self._cancel_all_awaited("the scheduler shut down")
         if session.config.instant_shutdown or self._crashed or self._forced:
             self.terminate_all("shutdown")
         else:

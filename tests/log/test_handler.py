@@ -233,8 +233,10 @@ def test_permanent_failure_drops_only_the_bad_record() -> None:
 
     repo = PickyRepo(MinimalRecord)
     handler = RepoHandler(repo, background=True)
-    for n, t in enumerate(["a", "bad", "c"]):
-        handler.emit(record(task=t, created=float(n)))
+    # Held: otherwise the thread may refuse "bad" before "c" is emitted, and emit raises it.
+    with handler.holding_writes():
+        for n, t in enumerate(["a", "bad", "c"]):
+            handler.emit(record(task=t, created=float(n)))
     assert handler.flush() is False  # as logging.shutdown calls it: no wait, nothing raised
     gate.set()
     with pytest.raises(TaskLoggingError, match=r"task 'bad'.*RuntimeError: constraint violated"):

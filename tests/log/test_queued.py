@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -161,3 +162,97 @@ def test_helpers() -> None:
         check_positive("Out", "batch", 0, integer=True)
     with pytest.raises(ValueError, match="got True"):
         check_positive("Out", "x", True)
+
+
+# --- confirmations (the scheduler's write-ahead of run records) --------------------------------
+
+
+def test_when_settled_tells_whether_the_newest_item_was_stored(
+    log: tuple[logging.Logger, Keep],
+) -> None:
+    logger, _ = log
+    gate = threading.Event()
+    stored: list[int] = []
+
+    def write(batch: list[int]) -> None:
+        gate.wait(5)
+        if 13 in batch:
+            raise ValueError("13 is refused")
+        stored.extend(batch)
+
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", write, is_transient=lambda e: False, max_queue=10, isolate=True, logger=logger
+    )
+    told: list[tuple[str, bool, str]] = []
+
+    def ticket(name: str) -> Callable[[bool], None]:
+        return lambda ok: told.append((name, ok, threading.current_thread().name))
+
+    try:
+        assert writer.when_settled(ticket("nothing queued")) is True  # nothing waits
+        writer.put(1)
+        assert writer.when_settled(ticket("one")) is None
+        writer.put(13)
+        assert writer.when_settled(ticket("thirteen")) is None
+        writer.put(2)
+        writer.put(3)
+        assert writer.when_settled(ticket("three")) is None
+        time.sleep(0.1)
+        assert told == []  # the backend has not answered: nobody is told anything
+        gate.set()
+        assert _until(lambda: len(told) == 3)
+        assert [(name, ok) for name, ok, _ in told] == [
+            ("one", True),
+            ("thirteen", False),  # refused for good
+            ("three", True),
+        ]
+        assert {thread for _, _, thread in told} == {"skylaunch-output"}
+        assert stored == [1, 2, 3]
+        assert writer.when_settled(ticket("settled")) is True  # 3, the newest, was written
+        writer.put(13)
+        assert _until(lambda: writer.pending == 0)
+        assert writer.when_settled(ticket("refused")) is False  # answered at once
+        assert len(told) == 3
+    finally:
+        writer.close(1.0)
+
+
+def test_when_settled_answers_false_for_what_close_abandons(
+    log: tuple[logging.Logger, Keep],
+) -> None:
+    logger, _ = log
+    gate = threading.Event()
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", lambda batch: gate.wait(5) and None, is_transient=lambda e: False,
+        max_queue=10, batch=1, logger=logger,
+    )  # fmt: skip
+    told: list[bool] = []
+    writer.put(1)
+    writer.put(2)
+    assert writer.when_settled(told.append) is None
+    assert not writer.close(0.05)  # item 1 hangs in the backend: both are abandoned
+    assert told == [False]
+    assert writer.when_settled(told.append) is False  # the newest item was dropped at close
+    assert told == [False]
+    gate.set()
+
+
+def test_a_failing_confirmation_is_reported_and_the_others_still_told(
+    log: tuple[logging.Logger, Keep],
+) -> None:
+    logger, keep = log
+    writer: QueuedWriter[int] = QueuedWriter(
+        "out", lambda batch: None, is_transient=lambda e: False, max_queue=10, logger=logger
+    )
+    told: list[bool] = []
+
+    def broken(ok: bool) -> None:
+        raise RuntimeError("callback broke")
+
+    with writer.holding_writes():  # the worker cannot write before both tickets are in
+        writer.put(1)
+        assert writer.when_settled(broken) is None
+        assert writer.when_settled(told.append) is None
+    assert _until(lambda: told == [True])
+    assert "out: a write confirmation failed" in keep.messages()
+    writer.close(1.0)

@@ -21,6 +21,9 @@ for every output:
 - **A bounded exit.** :meth:`QueuedWriter.close` makes one immediate attempt, waits at most
   ``close_timeout_s`` for the queue to drain, then counts what is left as dropped and reports
   the totals. A write blocked in the backend is abandoned (the thread is a daemon).
+- **Confirmations.** :meth:`QueuedWriter.when_settled` tells a caller, without making it wait,
+  when the newest queued item has left the queue and whether the backend took it (the
+  scheduler's write-ahead of a run record).
 """
 
 from __future__ import annotations
@@ -145,6 +148,10 @@ class QueuedWriter(Generic[T]):
         self._failures_reported = 0
         self._failure_reported_at: float | None = None
         self._traceback_shown: type[BaseException] | None = None
+        # (item number, callback) of :meth:`when_settled`, in item order; the item numbered n
+        # is the n-th accepted one, and it leaves the queue when ``_settled_locked() >= n``.
+        self._tickets: deque[tuple[int, Callable[[bool], None]]] = deque()
+        self._last_stored = True  # whether the newest item that left the queue was written
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -211,6 +218,44 @@ class QueuedWriter(Generic[T]):
         self._report_failure(report, exc)
         return queued
 
+    def when_settled(self, callback: Callable[[bool], None]) -> bool | None:
+        """Be told when the newest accepted item leaves the queue, without waiting for it.
+
+        Returns None when that item is still queued: ``callback(stored)`` is then called once,
+        on the worker's thread (or on the thread that closes the writer), with whether the
+        backend took the item (False: refused for good, or dropped at close). When it has left
+        the queue already, returns that at once instead (True when nothing was ever queued) and
+        ``callback`` is not called.
+        """
+        with self._cond:
+            target = self.accepted
+            if self._settled_locked() >= target:
+                return self._last_stored
+            if self._stopped:
+                return False  # counted as dropped at close
+            self._tickets.append((target, callback))
+            return None
+
+    def _due_tickets_locked(
+        self, first: int, written: int, rejected: int
+    ) -> list[tuple[Callable[[bool], None], bool]]:
+        """The tickets of the items numbered ``first`` + 1 onwards that just left the queue:
+        ``written`` were written, the ``rejected`` after them refused."""
+        tickets = self._tickets
+        due = []
+        last = first + written + rejected
+        while tickets and tickets[0][0] <= last:
+            number, callback = tickets.popleft()
+            due.append((callback, number <= first + written))
+        return due
+
+    def _call_tickets(self, due: list[tuple[Callable[[bool], None], bool]]) -> None:
+        for callback, stored in due:
+            try:
+                callback(stored)
+            except Exception:  # noqa: PERF203 - one failing callback must not hide the others
+                self._log.exception("%s: a write confirmation failed", self.describe)
+
     def flush(self, timeout: float | None) -> bool:
         """Wait up to ``timeout`` seconds (None: no limit) until what was queued before this
         call is written or rejected; a retry that is waiting for its backoff is made at once.
@@ -243,7 +288,10 @@ class QueuedWriter(Generic[T]):
             self.dropped += unsent
             pending_drops = self.dropped - self._dropped_reported
             self._dropped_reported = self.dropped
+            abandoned = [(callback, False) for _, callback in self._tickets]
+            self._tickets.clear()
             self._cond.notify_all()
+        self._call_tickets(abandoned)
         if thread is None and self._on_stop is not None:
             self._on_stop()
         if unsent:
@@ -469,12 +517,21 @@ class QueuedWriter(Generic[T]):
         with self._cond:
             if self._stopped:
                 return  # close() already counted what was left
+            due = (
+                self._due_tickets_locked(self._settled_locked(), written, len(rejected))
+                if self._tickets
+                else None
+            )
             for _ in range(written + len(rejected)):
                 self._queue.popleft()
             self.written += written
             if written:
                 self._consecutive = 0
             self.rejected += len(rejected)
+            if written or rejected:
+                self._last_stored = not rejected  # the refused ones come last
             if not self._queue:
                 self._set_failing(False)
             self._cond.notify_all()
+        if due:
+            self._call_tickets(due)

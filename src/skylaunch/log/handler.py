@@ -162,6 +162,21 @@ class RepoHandler(logging.Handler):
         return not self._inline
 
     @property
+    def accepted(self) -> int:
+        """Records queued for the handler's thread since construction (a running count)."""
+        return self._writer.accepted
+
+    def when_written(self, callback: Callable[[bool], None]) -> bool | None:
+        """Be told, without waiting, when the newest queued record has been stored.
+
+        Returns None when it still waits: ``callback(stored)`` is then called once, from the
+        handler's thread (or from :meth:`close`), with whether the repo took the record (False:
+        refused for good, or dropped at close). When the record has left the queue already,
+        returns that at once instead (True when nothing was ever queued).
+        """
+        return self._writer.when_settled(callback)
+
+    @property
     def pending(self) -> int:
         """Records waiting to be written (the repo is slow or unavailable)."""
         return self._writer.pending
