@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from skylaunch.exc import RepoDataWarning, RepoError, RepoSchemaError
@@ -221,6 +221,12 @@ damage = st.lists(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(damage=damage, cut=st.none() | st.integers(min_value=0, max_value=10**6))
+# found by this test: an unclosed quote swallowed two rows that sat behind a stray carriage
+# return (the recovery gave up at the reader error the \r caused instead of reading on)
+@example(damage=[(209, b"\r"), (124876, b"")], cut=None)
+# and: a quote put before a run id swallowed every row to the end, and the recovery's own
+# reader was swallowed by the same quote
+@example(damage=[(460667, b'"')], cut=None)
 def test_random_damage_loses_no_untouched_row(
     tmp_path: Path, damage: list[tuple[int, bytes]], cut: int | None
 ) -> None:

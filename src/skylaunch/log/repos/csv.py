@@ -347,11 +347,15 @@ class CSVFileRepo(BaseRepo[Any]):
         return _Contents(entries, torn, lines)
 
     def _good_within(self, lines: list[str], start: int, stop: int, lossy: bool, nul: bool) -> bool:
-        """Whether a good record starts on one of ``lines[start:stop]`` (read on its own)."""
-        for entry in self._scan(lines, start, lossy, nul):
-            if entry.line - 1 >= stop:
-                return False
-            if entry.problem is None:
+        """Whether a good record starts on one of ``lines[start:stop]`` (read on its own).
+
+        Each line is tried as the start of a record with a reader of its own: one reader
+        going on from ``start`` could be swallowed by the same open quote, or stopped by a
+        stray carriage return, and miss the good rows behind them.
+        """
+        for pos in range(start, stop):
+            entry = next(self._scan(lines, pos, lossy, nul), None)
+            if entry is not None and entry.problem is None and entry.line - 1 < stop:
                 return True
         return False
 
