@@ -49,7 +49,8 @@ def test_table_missing_model_columns_is_a_schema_error(sqlite_engine: Any) -> No
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE short (id INTEGER PRIMARY KEY, task_name TEXT)")
     with pytest.raises(
-        RepoSchemaError, match=r"lacks columns for MinimalRecord fields \['action', 'created'\]"
+        RepoSchemaError,
+        match=r"lacks the column\(s\) \['action', 'created'\] that task records need",
     ):
         SQLRepo(MinimalRecord, engine=sqlite_engine, table="short")
 
