@@ -431,6 +431,16 @@ class SQLRepo(BaseRepo[Any]):
             # a forgotten close() must not leave connections for the garbage collector
             weakref.finalize(self, _dispose, engine, os.getpid())
         self.engine: Engine = engine
+        database = engine.url.database
+        self.thread_bound = (
+            engine.dialect.name == "sqlite"
+            and database in (None, "", ":memory:")
+            and not isinstance(engine.pool, StaticPool)
+        )
+        """Whether only the creating thread sees the data: an in-memory SQLite engine you built
+        with SQLAlchemy's default pool gives each thread its own empty database (Rocketry's
+        handbook's ``create_engine('sqlite://')``). A :class:`~skylaunch.log.RepoHandler`
+        then writes on the caller's thread instead of its background one."""
         self.table_name = table
         self.schema = schema
         self._if_missing = if_missing
