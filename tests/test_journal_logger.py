@@ -27,6 +27,7 @@ def _restore_task_logger() -> Iterator[logging.Logger]:
     """Each test ends as it began: the handlers and level of the shared task logger."""
     logger = logging.getLogger(TASK_LOGGER)
     handlers, level = logger.handlers[:], logger.level
+    logger.handlers = []  # a fresh process: no handler left by other tests' sessions
     yield logger
     for handler in set(logger.handlers) - set(handlers):
         handler.close()

@@ -34,6 +34,8 @@ def _task_logger(tmp_path: Path) -> Iterator[None]:
     os.chdir(tmp_path)
     loggers = [logging.getLogger("skylaunch.task"), logging.getLogger("skylaunch.scheduler")]
     saved = [(lg, lg.handlers[:], lg.level) for lg in loggers]
+    for lg in loggers:  # a fresh process: no handler left by other tests' sessions
+        lg.handlers = []
     try:
         yield
     finally:
