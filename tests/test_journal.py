@@ -189,7 +189,7 @@ def test_set_repo_refuses_a_table_missing_columns(tmp_path: Path) -> None:
             sa.text("CREATE TABLE log (id INTEGER PRIMARY KEY, created FLOAT, task_name TEXT)")
         )
     with pytest.raises(
-        RepoSchemaError, match=r"lacks columns for MinimalRecord fields \['action'\]"
+        RepoSchemaError, match=r"lacks the column\(s\) \['action'\] that task records need"
     ):
         SQLRepo(model=MinimalRecord, engine=engine, table="log")
     reflected = SQLRepo(engine=engine, table="log")  # no model: the table's own columns

@@ -18,6 +18,7 @@
         └── RepoUnavailableError(RepoError)              transient; retried and buffered
 
     RepoDataWarning(UserWarning)                         a stored record was unreadable and skipped
+    RepoSchemaWarning(UserWarning)                       a table stores only some of a model's fields
 
 Signals are not errors and do not derive from :class:`SkylaunchError`:
 :class:`TaskInaction`, :class:`TaskTermination`, :class:`SchedulerExit`,
@@ -35,6 +36,7 @@ __all__ = [
     "RepoDataWarning",
     "RepoError",
     "RepoSchemaError",
+    "RepoSchemaWarning",
     "RepoUnavailableError",
     "SchedulerExit",
     "SchedulerRestart",
@@ -191,6 +193,11 @@ class RepoUnavailableError(RepoError):
 
 class RepoDataWarning(UserWarning):
     """A stored record could not be read (damaged, hand-edited) and was skipped."""
+
+
+class RepoSchemaWarning(UserWarning):
+    """An existing table has no column for some of the record model's fields: those fields
+    are not stored (said once, when the repo is built)."""
 
 
 class TaskInaction(Exception):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 import weakref
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -145,13 +146,94 @@ class Journal:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.repo: Any = None
+        self._repo: Any = None
         self.handler: RepoHandler | None = None
+        # What the task logger's handler list looked like at the last sync (see _handlers_key).
+        self._seen: tuple[int, int, int] | None = None
+        self._level_reported = False
         self._restored: set[str] | None = None
         self._buffering_reported = False
         self._file_output: FileLogger | None = None
 
     # --- the repo ---------------------------------------------------------------------------
+    @property
+    def repo(self) -> Any:
+        """The session's repo: the one of the last repo handler on the task logger (see
+        :meth:`sync`)."""
+        self.sync()
+        return self._repo
+
+    @staticmethod
+    def _handlers_key(handlers: list[logging.Handler]) -> tuple[int, int, int]:
+        """Cheap fingerprint of a handler list: a new list, an added or removed handler."""
+        return (id(handlers), len(handlers), id(handlers[-1]) if handlers else 0)
+
+    def sync(self) -> None:
+        """Follow the task logger: the last repo handler on it is the session's repo.
+
+        ``logging.getLogger("skylaunch.task").addHandler(RepoHandler(repo=repo))`` (Rocketry's
+        handbook form) and :meth:`set_repo` are two ways to the same thing: the repo of the
+        last :class:`RepoHandler` on the task logger that no other live session owns is the
+        one the history is restored from, queries read and records go to. Adopting a
+        handler replaces this session's previous one (closed after writing what it buffers).
+        When this session's handler was taken off the logger (``logger.handlers = [...]``)
+        and no other repo handler is there, it is put back: the history must be written.
+        Called before every record, every read of :attr:`repo` and every restore; it costs
+        a tuple comparison while the handler list is unchanged.
+        """
+        logger = self.session.task_logger
+        handlers = logger.handlers
+        key = self._handlers_key(handlers)
+        if key == self._seen:
+            return
+        chosen: RepoHandler | None = None
+        for handler in reversed(handlers):
+            if not isinstance(handler, RepoHandler):
+                continue
+            own = ownership(handler)
+            if own is None or (own.status_only and own.owner is self.session):
+                chosen = handler
+                break
+        if chosen is None:
+            if self.handler is not None:
+                logger.addHandler(self.handler)
+        elif chosen is not self.handler:
+            self._adopt(chosen)
+        self._seen = self._handlers_key(logger.handlers)
+
+    def adopt_existing(self) -> bool:
+        """At construction: take a repo handler the application put on the task logger
+        before the session existed; whether there was one."""
+        for handler in reversed(self.session.task_logger.handlers):
+            if isinstance(handler, RepoHandler) and ownership(handler) is None:
+                self._adopt(handler)
+                self._seen = self._handlers_key(self.session.task_logger.handlers)
+                return True
+        return False
+
+    def _adopt(self, handler: RepoHandler) -> None:
+        check_log_repo(handler.repo)
+        session = self.session
+        old = self.handler
+        if old is not None and old is not handler:
+            session.task_logger.removeHandler(old)
+            old.close(session.log_flush_timeout_s)
+        handler.addFilter(Ownership(session, status_only=True))
+        self._use(handler.repo, handler)
+
+    def _use(self, repo: Any, handler: RepoHandler) -> None:
+        """``repo`` (written through ``handler``) is the session's from now on."""
+        session = self.session
+        self._repo = repo
+        self.handler = handler
+        session.history.clear()
+        # A memory repo that starts empty holds only what this session logs: nothing to read.
+        self._restored = set() if _may_hold_history(repo) else None
+        self._buffering_reported = False
+        if session.scheduler.is_running:
+            self.restore()
+        session.scheduler.notify()
+
     def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
         """See :meth:`Session.set_repo`."""
         check_log_repo(repo)
@@ -172,18 +254,12 @@ class Journal:
         )
         handler.addFilter(Ownership(session, status_only=True))
         logger.addHandler(handler)
-        self.repo = repo
-        self.handler = handler
-        session.history.clear()
-        # A memory repo that starts empty holds only what this session logs: nothing to read.
-        self._restored = set() if _may_hold_history(repo) else None
-        self._buffering_reported = False
-        if session.scheduler.is_running:
-            self.restore()
-        session.scheduler.notify()
+        self._seen = self._handlers_key(logger.handlers)
+        self._use(repo, handler)
 
     def restore(self, task_names: Iterable[str] | None = None) -> None:
         """See :meth:`Session.restore_history`."""
+        self.sync()
         restored = self._restored
         if restored is None:
             return
@@ -275,6 +351,8 @@ class Journal:
             ts = clock.timestamp()
         session.history.add(task_name, action, ts, run_id)
         logger = session.task_logger
+        if self._handlers_key(logger.handlers) != self._seen:
+            self.sync()
         task = session.get(task_name)
         own = None if task is None else task._logger_name  # set only when the task has its own
         if own is not None and own != logger.name:
@@ -282,17 +360,26 @@ class Journal:
             # of the task logger by propagation, the repo handler among them.
             logger = logging.getLogger(own)
         level = logging.ERROR if action == "fail" else logging.INFO
-        if logger.disabled or not logger.isEnabledFor(level):
-            return
+        handler = self.handler
+        # The application's levels keep a record from the other handlers, never from the
+        # repo: a history missing its runs would run a `daily` task again after a restart.
+        blocked = logger.disabled or not logger.isEnabledFor(level)
+        if blocked:
+            if handler is None:
+                return
+            self._level_blocked(logger)
         if action == "run":
             end: datetime | None = None
             runtime: timedelta | None = None
         else:
             end = datetime.fromtimestamp(ts, clock.tz)
             runtime = timedelta(seconds=ts - start.timestamp())
-        handler = self.handler
         try:
-            if handler is not None and self._sole_trusted_consumer(logger, handler, level):
+            if (
+                handler is not None
+                and not blocked
+                and self._sole_trusted_consumer(logger, handler, level)
+            ):
                 handler.emit_trusted(
                     {
                         "task_name": task_name,
@@ -316,10 +403,18 @@ class Journal:
                 record.end = end
                 record.runtime = runtime
                 record.session_key = id(session)
-                if logger.filter(record):
+                if blocked:
+                    assert handler is not None  # checked above
+                    handler.handle(record)
+                elif logger.filter(record):
                     _deliver(logger, record, session.task_logger)
         except Exception as exc:
             if not session.config.silence_task_logging:
+                if action not in ("fail", "crash"):
+                    # The error stops the scheduler (a `run` that could not be logged does not
+                    # start). As in Rocketry the task's status is then `fail`: logging is part
+                    # of the run, and a run must not be left open.
+                    session.history.add(task_name, "fail", ts, run_id)
                 raise TaskLoggingError(
                     f"logging {action!r} of task {task_name!r} failed: {exc!r}"
                 ) from exc
@@ -328,6 +423,24 @@ class Journal:
             )
         if handler is not None and handler.failing:
             self._repo_unavailable(handler, task_name, action)
+
+    def _level_blocked(self, logger: logging.Logger) -> None:
+        """Say once that the logger's level or ``disabled`` keeps records from its handlers."""
+        if self._level_reported:
+            return
+        self._level_reported = True
+        state = (
+            "is disabled"
+            if logger.disabled
+            else f"has level {logging.getLevelName(logger.getEffectiveLevel())}"
+        )
+        warnings.warn(
+            f"logger {logger.name!r} {state}: task records below it ('run', 'success'...) "
+            f"still go to the session's repo {self._repo!r}, but not to the logger's other "
+            "handlers; set its level to INFO to let them through",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def _repo_unavailable(self, handler: RepoHandler, task_name: str, action: str) -> None:
         """A record waits in the handler's buffer: stop the scheduler unless silenced.

@@ -102,7 +102,10 @@ class Session:
         self.scheduler = Scheduler(self)
         self.history.on_change = self.scheduler.on_history_change
         self.journal = Journal(self)
-        self.set_repo(repo if repo is not None else self.default_repo())
+        # A repo handler the application already put on the task logger is the session's
+        # repo (Rocketry's handbook sets it up before the app); else the default memory repo.
+        if repo is not None or not self.journal.adopt_existing():
+            self.set_repo(repo if repo is not None else self.default_repo())
         self.journal.attach_outputs()
 
     # --- repo -------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ class RepoHandler(logging.Handler):
     ``retry_initial_s`` and ``retry_max_s`` bound the backoff between write attempts while
     the repo is unavailable. At most ``max_queue`` records wait to be written; ``close`` waits
     at most ``flush_timeout_s`` for them. ``background`` writes from the handler's thread
-    (default: every repo but the in-memory one).
+    (default: every repo but the in-memory one and a ``thread_bound`` one).
     """
 
     def __init__(
@@ -117,7 +117,13 @@ class RepoHandler(logging.Handler):
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self._ours = isinstance(repo, BaseRepo)
-        self._inline = isinstance(repo, MemoryRepo) if background is None else not background
+        # A repo whose data only the calling thread sees (SQLRepo.thread_bound) is written
+        # on the caller's thread too.
+        self._inline = (
+            isinstance(repo, MemoryRepo) or getattr(repo, "thread_bound", False) is True
+            if background is None
+            else not background
+        )
         # The fast path: our memory repo, with no model override and a model the trusted
         # fields fill completely.
         trusted = getattr(repo, "add_trusted", None)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from skylaunch.exc import RepoSchemaError, RepoUnavailableError
-from skylaunch.log import MinimalRecord, MinimalRunRecord, RepoHandler, TaskRunRecord
+from skylaunch.exc import RepoSchemaError, RepoSchemaWarning, RepoUnavailableError
+from skylaunch.log import MinimalRecord, MinimalRunRecord, RepoHandler, RunRecord, TaskRunRecord
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
 
 from .conftest import unique_table
@@ -49,9 +49,64 @@ def test_table_missing_model_columns_is_a_schema_error(sqlite_engine: Any) -> No
     with sqlite_engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE short (id INTEGER PRIMARY KEY, task_name TEXT)")
     with pytest.raises(
-        RepoSchemaError, match=r"lacks columns for MinimalRecord fields \['action', 'created'\]"
+        RepoSchemaError,
+        match=r"lacks the column\(s\) \['action', 'created'\] that task records need",
     ):
         SQLRepo(MinimalRecord, engine=sqlite_engine, table="short")
+
+
+def test_fields_without_a_column_are_not_stored_and_said_once(sqlite_engine: Any) -> None:
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE log (id INTEGER PRIMARY KEY, created FLOAT, task_name TEXT, "
+            "run_id TEXT, action TEXT)"
+        )
+    with pytest.warns(RepoSchemaWarning) as said:
+        repo = SQLRepo(RunRecord, engine=sqlite_engine, table="log", id_field="id")
+    assert len(said) == 1
+    message = str(said[0].message)
+    assert "'levelname'" in message
+    assert "'formatted_message'" in message
+    assert "'run_id'" not in message.split(": they are not stored")[0]
+    assert set(repo.fields) == {"task_name", "action", "created", "run_id", "id"}
+    handler = RepoHandler(repo)
+    logger = logging.getLogger("skylaunch.test.sql.unstored")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        logger.info("hi", extra={"task_name": "t", "action": "run", "run_id": "r1"})
+        assert handler.flush(timeout=10)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    (item,) = repo.filter_by(task_name="t").all()
+    assert (item.action, item.run_id) == ("run", "r1")
+    assert "levelname" not in item.model_fields_set  # not stored, not made up
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT id, action FROM log").all() == [(1, "run")]
+
+
+def test_an_in_memory_sqlite_engine_of_ones_own_is_written_on_the_callers_thread() -> None:
+    shared = sa.create_engine("sqlite://")  # SQLAlchemy's default pool: a database per thread
+    repo = SQLRepo(MinimalRunRecord, engine=shared, table="t", if_missing="create")
+    assert repo.thread_bound
+    handler = RepoHandler(repo)
+    assert not handler.background
+    logger = logging.getLogger("skylaunch.test.sql.memory")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        logger.info("hi", extra={"task_name": "t", "action": "run", "run_id": "r1"})
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert repo.filter_by(task_name="t").count() == 1
+    assert not SQLRepo(
+        MinimalRunRecord, conn_string="sqlite://", table="t", if_missing="create"
+    ).thread_bound
+    shared.dispose()
 
 
 def test_field_type_without_sql_column_is_a_schema_error(sqlite_engine: Any) -> None:

@@ -352,4 +352,4 @@ def test_race_winner_with_another_layout_is_still_checked(pg_url: str, pg_table:
     thread.join(30)
     engine.dispose()
     assert isinstance(outcome[0], RepoSchemaError)
-    assert "lacks columns" in str(outcome[0])
+    assert "lacks the column(s)" in str(outcome[0])

@@ -34,6 +34,7 @@ import threading
 import time
 import types
 import typing
+import warnings
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,7 +51,12 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
-from skylaunch.exc import RepoConfigError, RepoSchemaError, RepoUnavailableError
+from skylaunch.exc import (
+    RepoConfigError,
+    RepoSchemaError,
+    RepoSchemaWarning,
+    RepoUnavailableError,
+)
 from skylaunch.log._redact import redact_text, redact_url
 from skylaunch.log.permissions import check_permissions
 from skylaunch.log.query import (
@@ -65,7 +71,7 @@ from skylaunch.log.query import (
     Operator,
     Query,
 )
-from skylaunch.log.repos.base import BaseRepo, Order
+from skylaunch.log.repos.base import REQUIRED_FIELDS, BaseRepo, Order
 
 __all__ = ["SQLRepo", "SQLTimeouts", "normalize_url"]
 
@@ -362,9 +368,11 @@ class SQLRepo(BaseRepo[Any]):
     """Records as rows of one SQL table.
 
     Give ``engine`` (a SQLAlchemy engine) or ``conn_string`` (a URL; ``postgresql://`` uses
-    psycopg 3). ``if_missing="create"`` creates the table and its indexes; an existing table
-    must have a column for every model field, or :class:`~skylaunch.exc.RepoSchemaError` is
-    raised here. ``model=None`` reads the table's columns and returns dicts.
+    psycopg 3). ``if_missing="create"`` creates the table and its indexes. An existing table
+    needs the columns task records are read by (``task_name``, ``action``, ``created``), or
+    :class:`~skylaunch.exc.RepoSchemaError` is raised here; the model's other fields without
+    a column are not stored, which a :class:`~skylaunch.exc.RepoSchemaWarning` says once,
+    here. ``model=None`` reads the table's columns and returns dicts.
 
     ``timeouts`` bounds the waits of an engine made from ``conn_string`` (see
     :class:`SQLTimeouts`; the defaults apply when it is not given). The database is reached
@@ -423,10 +431,22 @@ class SQLRepo(BaseRepo[Any]):
             # a forgotten close() must not leave connections for the garbage collector
             weakref.finalize(self, _dispose, engine, os.getpid())
         self.engine: Engine = engine
+        database = engine.url.database
+        self.thread_bound = (
+            engine.dialect.name == "sqlite"
+            and database in (None, "", ":memory:")
+            and not isinstance(engine.pool, StaticPool)
+        )
+        """Whether only the creating thread sees the data: an in-memory SQLite engine you built
+        with SQLAlchemy's default pool gives each thread its own empty database (Rocketry's
+        handbook's ``create_engine('sqlite://')``). A :class:`~skylaunch.log.RepoHandler`
+        then writes on the caller's thread instead of its background one."""
         self.table_name = table
         self.schema = schema
         self._if_missing = if_missing
         self._adapters: dict[str, TypeAdapter[Any]] = {}
+        self._unstored: frozenset[str] = frozenset()  # model fields the table has no column for
+        self._unstored_reported = False
         self._ready = False
         self._setup_lock = threading.Lock()
         self._setup_error: RepoUnavailableError | None = None
@@ -515,14 +535,26 @@ class SQLRepo(BaseRepo[Any]):
                 raise RepoSchemaError(f"cannot create table {table!r} without a model")
             self.table = self._reflected(existing, primary)
         else:
+            missing = [n for n in self.model.model_fields if exists and n not in existing]
+            lacking = [n for n in REQUIRED_FIELDS if n in missing]
+            if lacking:
+                raise RepoSchemaError(
+                    f"table {table!r} lacks the column(s) {lacking} that task records need "
+                    f"(it has {list(existing)})"
+                )
+            if missing and not self._unstored_reported:
+                # Rocketry's handbook table (created, task_name, run_id, action) with a
+                # LogRecord-like model: what the conditions read is there, the rest is not.
+                warnings.warn(
+                    f"table {table!r} has no column for the {self.model.__name__} field(s) "
+                    f"{missing}: they are not stored (read back as missing); the table has "
+                    f"{list(existing)}",
+                    RepoSchemaWarning,
+                    stacklevel=4,
+                )
+            self._unstored_reported = bool(missing)
+            self._unstored = frozenset(missing)
             self.table = self._from_model(self.model, existing, primary)
-            if exists:
-                missing = [n for n in self.model.model_fields if n not in existing]
-                if missing:
-                    raise RepoSchemaError(
-                        f"table {table!r} lacks columns for {self.model.__name__} fields "
-                        f"{missing} (it has {list(existing)})"
-                    )
         self._seq_column = self._find_seq_column()
         self._columns = [c for c in self.table.columns if c is not self._seq_column]
         return exists
@@ -566,7 +598,8 @@ class SQLRepo(BaseRepo[Any]):
         if self.model is None:
             return tuple(c.name for c in self.table.columns)
         seq = () if self._seq_column is None else (self._seq_column.name,)
-        return (*self.model.model_fields, *seq)
+        stored = (name for name in self.model.model_fields if name not in self._unstored)
+        return (*stored, *seq)
 
     def _surrogate_name(self, fields: Sequence[str]) -> str:
         if self.id_field is not None and self.id_field not in fields:
@@ -579,6 +612,8 @@ class SQLRepo(BaseRepo[Any]):
         fields = list(model.model_fields)
         columns = []
         for name, info in model.model_fields.items():
+            if name in self._unstored:
+                continue
             _, nullable = _unwrap(info.annotation)
             columns.append(
                 sa.Column(
