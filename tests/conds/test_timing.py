@@ -107,7 +107,7 @@ def test_every_flips_exactly_at_its_next_change() -> None:
     # "now >= last + 0.1" is true, so next_change said "never" while the condition was false
     history = [(f"{UTC_DAY} 00:00", "run")]
     value, change = at(every("100ms"), "00:00:00.099999", history)
-    assert (value, change) == (False, datetime.fromisoformat(f"{UTC_DAY} 00:00:00.1+00:00"))
+    assert (value, change) == (False, datetime.fromisoformat(f"{UTC_DAY} 00:00:00.100000+00:00"))
     assert at(every("100ms"), "00:00:00.100000", history) == (True, None)
 
 
