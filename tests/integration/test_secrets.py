@@ -135,7 +135,8 @@ def test_scheduler_warnings_and_errors_hide_the_password(
             if_missing="create",
             timeouts=SQLTimeouts(connect_s=2),
         )
-        app = simulated_app("2024-01-01 09:00", silence_task_logging=silence)
+        # the runs need not wait for their records (durable start): this is about messages
+        app = simulated_app("2024-01-01 09:00", silence_task_logging=silence, run_record_wait=0)
         app.session.set_repo(repo)
         app.session.log_flush_timeout_s = 0.5
 
