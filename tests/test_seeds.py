@@ -173,8 +173,21 @@ def test_robust_to_csv() -> None:
     again.create(if_exists="ignore")
 
 
+_ENGINES: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    """The in-memory engines the examples build are disposed after each test (Python 3.13
+    reports a connection closed only by the garbage collector as a ResourceWarning)."""
+    yield
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def sql_log_engine() -> Any:
     engine = create_engine("sqlite://")
+    _ENGINES.append(engine)
     with engine.begin() as conn:  # SQLAlchemy 2 for engine.execute(...)
         conn.execute(
             text("""CREATE TABLE log (
