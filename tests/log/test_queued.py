@@ -256,3 +256,36 @@ def test_a_failing_confirmation_is_reported_and_the_others_still_told(
     assert _until(lambda: told == [True])
     assert "out: a write confirmation failed" in keep.messages()
     writer.close(1.0)
+
+
+def test_an_item_queued_after_a_failure_is_never_seen_before_its_backoff_is_set() -> None:
+    # A write that failed on the caller's thread is queued with its retry time in one step:
+    # the worker, woken by the queueing, once saw the item with no retry time yet and retried
+    # at once (found by CI: a second attempt, then a doubled backoff).
+    now = [0.0]
+
+    def fail(items: list[int]) -> None:
+        raise ConnectionError("down")
+
+    writer: QueuedWriter[int] = QueuedWriter(
+        "probe",
+        fail,
+        is_transient=lambda e: True,
+        max_queue=10,
+        backoff_s=1.0,
+        monotonic=lambda: now[0],
+    )
+    seen: list[tuple[int, float]] = []
+    notify = writer._cond.notify_all
+
+    def spy() -> None:
+        seen.append((len(writer._queue), writer._retry_at))
+        notify()
+
+    writer._cond.notify_all = spy  # type: ignore[method-assign]
+    writer.put_failed(1, ConnectionError("down"))
+    assert seen
+    assert all(retry_at == 1.0 for queued, retry_at in seen if queued)
+    time.sleep(0.05)
+    assert writer.failures == 1  # the worker waits for the backoff: no second attempt yet
+    writer.close(0)

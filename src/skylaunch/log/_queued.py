@@ -192,30 +192,39 @@ class QueuedWriter(Generic[T]):
 
     def put(self, item: T) -> bool:
         """Queue ``item`` for the worker; False (counted, reported) when it had to be dropped."""
+        return self._put(item, None)
+
+    def put_failed(self, item: T, exc: BaseException) -> bool:
+        """Queue ``item`` after a transient failure to write it on the caller's thread.
+
+        The failure is counted and its backoff scheduled under the same lock as the item is
+        queued: the worker never sees the item before its retry time is set (it would retry
+        at once, with no backoff)."""
+        return self._put(item, exc)
+
+    def _put(self, item: T, exc: BaseException | None) -> bool:
         if self._pid != os.getpid():
             self._reset()
+        failure = None
         with self._cond:
+            if exc is not None:
+                failure = self._failed_locked(exc)
             if self._closing or len(self._queue) >= self.max_queue:
                 self.dropped += 1
                 report = self._drop_report_due_locked()
+                queued = False
             else:
                 self._queue.append(item)
                 self.accepted += 1
                 if self._thread is None:
                     self._start_locked()
                 self._cond.notify_all()
-                return True
+                report = None
+                queued = True
         if report is not None:
             self._report_drops(*report)
-        return False
-
-    def put_failed(self, item: T, exc: BaseException) -> bool:
-        """Queue ``item`` after a transient failure to write it on the caller's thread."""
-        queued = self.put(item)
-        report = None
-        with self._cond:
-            report = self._failed_locked(exc)
-        self._report_failure(report, exc)
+        if exc is not None:
+            self._report_failure(failure, exc)
         return queued
 
     def when_settled(self, callback: Callable[[bool], None]) -> bool | None:
