@@ -36,13 +36,35 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Sized
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__: list[str] = []
 
 T = TypeVar("T")
 
 _scheduler_log = logging.getLogger("skylaunch.scheduler")
+
+
+class WriterCounts:
+    """``sent``/``dropped``/``pending`` of an output that writes through a :class:`QueuedWriter`
+    (``self._writer``); the output names its refusals itself (``failed``, ``rejected``)."""
+
+    _writer: QueuedWriter[Any]
+
+    @property
+    def sent(self) -> int:
+        """Items the backend took."""
+        return self._writer.written
+
+    @property
+    def dropped(self) -> int:
+        """Items lost: the queue was full, the output closed, or close timed out."""
+        return self._writer.dropped
+
+    @property
+    def pending(self) -> int:
+        """Items waiting to be sent (the batch in flight included)."""
+        return self._writer.pending
 
 
 def backoff_delay(failures: int, initial_s: float, max_s: float) -> float:

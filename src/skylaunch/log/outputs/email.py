@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 
-from skylaunch.log._queued import QueuedWriter, check_positive
+from skylaunch.log._queued import QueuedWriter, WriterCounts, check_positive
 from skylaunch.log.context import level_number
 
 __all__ = ["DEFAULT_BODY", "DEFAULT_SUBJECT", "TEMPLATE_FIELDS", "EmailHandler"]
@@ -89,7 +89,7 @@ def _check_template(name: str, template: str) -> None:
         raise ValueError(f"EmailHandler {name}: {template!r} does not render: {exc}") from exc
 
 
-class EmailHandler(logging.Handler):
+class EmailHandler(WriterCounts, logging.Handler):
     """Mail an alert for each record at ``level`` (ERROR: task failures) or above.
 
     Attach it to ``skylaunch.task``. ``use_tls`` upgrades the connection with STARTTLS (port
@@ -183,24 +183,9 @@ class EmailHandler(logging.Handler):
         )
 
     @property
-    def sent(self) -> int:
-        """Alerts the server accepted."""
-        return self._writer.written
-
-    @property
     def failed(self) -> int:
         """Alerts the server refused for good (each reported, not retried)."""
         return self._writer.rejected
-
-    @property
-    def dropped(self) -> int:
-        """Alerts lost: the queue was full, the handler closed, or close timed out."""
-        return self._writer.dropped
-
-    @property
-    def pending(self) -> int:
-        """Alerts waiting for delivery (the one being sent included)."""
-        return self._writer.pending
 
     def fields(self, record: logging.LogRecord) -> Mapping[str, str]:
         """The values the templates see ('-' for what the record does not have)."""

@@ -41,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a test through sys
         "skylaunch.log.outputs.redis needs the 'redis' package: pip install 'skylaunch[redis]'"
     ) from exc
 
-from skylaunch.log._queued import QueuedWriter, check_positive
+from skylaunch.log._queued import QueuedWriter, WriterCounts, check_positive
 from skylaunch.log._redact import redact_url
 
 __all__ = ["DEFAULT_URL", "RedisStreamHandler", "record_payload"]
@@ -81,7 +81,7 @@ def _positive(name: str, value: float, *, integer: bool = False) -> None:
     check_positive("RedisStreamHandler", name, value, integer=integer)
 
 
-class RedisStreamHandler(logging.Handler):
+class RedisStreamHandler(WriterCounts, logging.Handler):
     """Publish task records to Redis from a background thread; ``emit`` never blocks on Redis.
 
     ``close()`` (called by ``logging.shutdown`` at exit) sends what is queued, waiting at most
@@ -171,24 +171,9 @@ class RedisStreamHandler(logging.Handler):
         )
 
     @property
-    def sent(self) -> int:
-        """Records Redis acknowledged."""
-        return self._writer.written
-
-    @property
     def rejected(self) -> int:
         """Records in batches Redis refused (a command error; reported, not retried)."""
         return self._writer.rejected
-
-    @property
-    def dropped(self) -> int:
-        """Records lost: the queue was full, the handler closed, or close timed out."""
-        return self._writer.dropped
-
-    @property
-    def pending(self) -> int:
-        """Records waiting to be sent (the batch in flight included)."""
-        return self._writer.pending
 
     def task_channel(self, task_name: str) -> str:
         """The channel (and stream key) of one task."""
