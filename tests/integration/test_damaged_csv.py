@@ -5,10 +5,8 @@ becomes a ``crash``, and the records written after the damage read back."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from skylaunch.exc import RepoDataWarning
 from skylaunch.log import CSVFileRepo, TaskRunRecord
 
+from ._proc import spawn
 from .test_restart import TIMEOUT_S, wait_for_line
 
 APP = textwrap.dedent(
@@ -51,14 +50,7 @@ APP = textwrap.dedent(
 
 
 def start(script: Path, log: Path, phase: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(log), phase],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return spawn(script, log, phase)
 
 
 @pytest.mark.slow

@@ -30,6 +30,8 @@ import sqlalchemy as sa
 from skylaunch.log import TaskRunRecord
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
 
+from ._proc import child_env
+
 APP = Path(__file__).with_name("durable_app.py")
 TIMEOUT_S = 30.0
 #: After the insert is seen waiting, the time a body that does not wait needs to run (a
@@ -56,7 +58,7 @@ def _table(pg_url: str) -> Iterator[tuple[sa.Engine, str]]:
 def _start(
     url: str, table: str, workdir: Path, wait: str, execution: str
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env()
     with open(workdir / "stderr.txt", "ab") as stderr:
         return subprocess.Popen(
             [sys.executable, str(APP), url, table, str(workdir), wait, execution],

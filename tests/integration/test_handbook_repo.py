@@ -3,18 +3,19 @@ history and does not run the `daily` task again."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ._proc import child_env
+
 APP = Path(__file__).with_name("handbook_repo_app.py")
 
 
 def stored_after(kind: str, path: Path, start: str) -> int:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env()
     done = subprocess.run(
         [sys.executable, str(APP), kind, str(path), start],
         capture_output=True,

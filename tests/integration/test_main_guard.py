@@ -6,13 +6,14 @@ never ran, and the parent's run waited for its timeout (30 minutes by default).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from ._proc import child_env
 
 SCRIPT = """\
 import os
@@ -53,7 +54,7 @@ TIMEOUT_S = 60.0  # the scheduler stops by itself within seconds; this only boun
 def test_process_task_in_a_script_without_main_guard_fails_at_once(tmp_path: Path) -> None:
     script = tmp_path / "no_guard.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env()
     env.pop("NOGUARD_FIRST_PID", None)
     began = time.monotonic()
     proc = subprocess.run(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ._proc import child_env
+
 APP = Path(__file__).with_name("orphan_app.py")
 TIMEOUT_S = 15.0
 
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fcn
 
 
 def start(db: Path, workdir: Path, seconds: float, *how: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env()
     # stderr goes to a file: a pipe would be held open by a surviving child, and reading it
     # to the end would wait for the child as well as the scheduler
     with open(workdir / "stderr.txt", "ab") as stderr:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from ._proc import child_env
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "persistent_app.py"
 
 
 def run(db: Path) -> dict[str, int]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env()
     done = subprocess.run(
         [sys.executable, str(EXAMPLE), str(db)],
         capture_output=True,

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import selectors
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from ._proc import spawn, wait_for
 
 APP = Path(__file__).with_name("killable_app.py")
 TIMEOUT_S = 8.0
 
 
 def start(db: Path, phase: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, str(APP), str(db), phase],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return spawn(APP, db, phase)
 
 
 def wait_for_line(proc: subprocess.Popen[str], expected: str) -> None:
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(TIMEOUT_S):
-            proc.kill()
-            raise AssertionError(f"no {expected!r} within {TIMEOUT_S} s: {proc.communicate()}")
-    assert proc.stdout.readline().strip() == expected
+    assert wait_for(proc, expected, TIMEOUT_S).strip() == expected
 
 
 def test_sigkill_mid_task_then_restart_logs_crash_and_keeps_daily(tmp_path: Path) -> None:

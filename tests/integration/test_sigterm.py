@@ -7,47 +7,21 @@ log and recorded as ``crash`` by the next start.
 from __future__ import annotations
 
 import csv
-import os
-import selectors
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import IO
 
 import pytest
+
+from ._proc import spawn, wait_for
 
 APP = Path(__file__).with_name("stoppable_app.py")
 WAIT_S = 15.0
 
 
 def start(log: Path, mode: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(
-        [sys.executable, str(APP), str(log), mode],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def wait_for(proc: subprocess.Popen[str], stream: IO[str], text: str) -> None:
-    """Read ``stream`` line by line until one contains ``text`` (bounded in time)."""
-    deadline = time.monotonic() + WAIT_S
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if not selector.select(left):
-                break
-            line = stream.readline()
-            if text in line:
-                return
-            if not line:
-                break
-    proc.kill()
-    raise AssertionError(f"no {text!r} within {WAIT_S} s: {proc.communicate()}")
+    return spawn(APP, log, mode)
 
 
 def actions(log: Path) -> list[str]:
@@ -75,7 +49,7 @@ def test_sigterm_lets_the_run_end_within_its_timeout(
     proc = start(log, mode)
     try:
         assert proc.stdout is not None
-        wait_for(proc, proc.stdout, "work started")
+        wait_for(proc, "work started", WAIT_S)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=WAIT_S)
@@ -100,9 +74,9 @@ def test_a_second_sigterm_terminates_the_runs_at_once(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         assert proc.stderr is not None
-        wait_for(proc, proc.stdout, "work started")
+        wait_for(proc, "work started", WAIT_S)
         proc.send_signal(signal.SIGTERM)
-        wait_for(proc, proc.stderr, "SIGTERM received: shutting down")
+        wait_for(proc, "SIGTERM received: shutting down", WAIT_S, proc.stderr)
         assert proc.poll() is None  # the first signal waits for the run (its timeout is 60 s)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
