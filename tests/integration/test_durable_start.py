@@ -68,16 +68,17 @@ def _start(
         )
 
 
-def _inserts_waiting(engine: sa.Engine, table: str) -> int:
+def _inserts_waiting(engine: sa.Engine, table: str) -> set[int]:
+    """The server processes whose statement waits for a lock on ``table``."""
     with engine.connect() as conn:
-        return int(
+        return set(
             conn.execute(
                 sa.text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+                    "SELECT l.pid FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
                     "WHERE c.relname = :name AND NOT l.granted"
                 ),
                 {"name": table},
-            ).scalar_one()
+            ).scalars()
         )
 
 
@@ -100,18 +101,19 @@ def probe_kills(
             locker.exec_driver_sql(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
             for _ in range(kills):
                 # A killed scheduler's insert stays waiting in its server process until the
-                # lock goes: only a new waiter is this scheduler's.
+                # lock goes or its lock timeout ends it: only a new server process waiting is
+                # this scheduler's (counting waiters was wrong when an old one timed out).
                 stale = _inserts_waiting(engine, table)
                 proc = _start(url, table, workdir, wait, execution)
                 try:
                     deadline = time.monotonic() + TIMEOUT_S
-                    while _inserts_waiting(engine, table) <= stale:
+                    while not _inserts_waiting(engine, table) - stale:
                         if proc.poll() is not None or time.monotonic() > deadline:
                             stderr = (workdir / "stderr.txt").read_text(errors="replace")
                             raise AssertionError(f"no insert waited on the lock: {stderr}")
                         time.sleep(0.02)
                     time.sleep(_BODY_CHANCE_S[execution])
-                    killed_unstored += _inserts_waiting(engine, table) > stale
+                    killed_unstored += bool(_inserts_waiting(engine, table) - stale)
                 finally:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(timeout=TIMEOUT_S)
