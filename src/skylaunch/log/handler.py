@@ -356,6 +356,12 @@ class RepoHandler(logging.Handler):
         )
 
     def _rejected(self, items: list[Any], exc: BaseException) -> None:
+        from skylaunch.coordination.lease import FencedWriteError
+
+        if isinstance(exc, FencedWriteError):
+            # A replica without the lease: its records are not the history (not an error).
+            logging.getLogger("skylaunch.coordination").debug("%d record(s): %s", len(items), exc)
+            return
         for item in items:
             error = self._refused(item, exc)
             error.__cause__ = exc
