@@ -53,6 +53,7 @@ class Chaos:
     lease_s: float
     events: list[tuple[str, int, float]] = field(default_factory=list)
     takeovers: list[float] = field(default_factory=list)  # seconds from disruption to takeover
+    walls: list[float] = field(default_factory=list)  # time.time() of each disruption
 
 
 def _sleep(seconds: float) -> None:
@@ -136,6 +137,7 @@ def run_chaos(
             kind = "kill" if rng.random() < 0.6 else "stop"
             began = time.monotonic()
             chaos.events.append((kind, victim.pid, began))
+            chaos.walls.append(time.time())
             if kind == "kill":
                 victim.proc.send_signal(signal.SIGKILL)
                 victim.proc.wait()
@@ -208,6 +210,7 @@ def analyse(chaos: Chaos) -> dict[str, Any]:
     slow_gaps = [b - a for a, b in pairwise(slow)]
     return {
         "runs": {task: len(times) for task, times in runs.items()},
+        "ticks": ticks,
         "tick_min_gap": min(gaps, default=None),
         "tick_max_gap": max(gaps, default=None),
         "slow_min_gap": min(slow_gaps, default=None),

@@ -29,10 +29,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from skylaunch.coordination.lease import DEFAULT_LEASE_TABLE, LeaseState, PostgresLease
+from skylaunch.coordination.lease import (
+    DEFAULT_LEASE_TABLE,
+    FencedWriteError,
+    LeaseState,
+    PostgresLease,
+)
 from skylaunch.exc import ConfigError
 
 if TYPE_CHECKING:
@@ -136,6 +140,12 @@ class Coordination:
         """How many times this replica became the active one."""
         self.losses = 0
         """How many times it stopped being the active one without releasing the lease."""
+        self.refused = 0
+        """How many record writes of this replica the database refused (no valid lease)."""
+        self.transitions: list[tuple[float, str]] = []
+        """``(time.monotonic(), "active" | "standby")``: when this replica began to act, and
+        the last instant it could act before standing down (its lease's local end, if that
+        came first)."""
 
     def __repr__(self) -> str:
         state = "active" if self._acting else "standby"
@@ -170,7 +180,11 @@ class Coordination:
     def _guard(self, conn: Connection) -> None:
         """Called by the repo inside every write transaction (the handler's thread)."""
         assert self.lease is not None
-        self.lease.guard(conn, self.holder, self._write_epoch)
+        try:
+            self.lease.guard(conn, self.holder, self._write_epoch)
+        except FencedWriteError:
+            self.refused += 1
+            raise
 
     # --- the scheduler's hooks ----------------------------------------------------------
     def start(self, scheduler: Scheduler) -> None:
@@ -183,7 +197,7 @@ class Coordination:
         _call_with_timeout(self.lease.create, max(self.lease_s, 5.0), "create")
         sent = time.monotonic()
         try:
-            state = _call_with_timeout(lambda: self._take(None), self.poll_s, "take")
+            state = _call_with_timeout(self._take, self.lease_s, "take")
         except Exception as exc:
             _log.warning("Could not reach the lease %r at start: %r", self.name, exc)
             state = None
@@ -194,6 +208,7 @@ class Coordination:
                 self._since = state.acquired_at
             self._acting = True  # the restore that follows is the take-over's
             self.takeovers += 1
+            self.transitions.append((time.monotonic(), "active"))
             _log.info("Replica %s is active (epoch %d)", self.holder, state.epoch)
         else:
             _log.info("Replica %s is a standby", self.holder)
@@ -206,7 +221,7 @@ class Coordination:
             return False
         if time.monotonic() < self._valid_until:
             return True
-        self._lose_locally("the lease ran out before it was renewed")
+        self._lose_locally("the lease ran out before it was renewed", self._valid_until)
         return False
 
     def stop(self) -> None:
@@ -246,20 +261,19 @@ class Coordination:
         return self.lease.read()
 
     # --- the lease thread ---------------------------------------------------------------
-    def _take(self, epoch: int | None) -> LeaseState | None:
+    def _take(self) -> LeaseState | None:
         assert self.lease is not None
-        return self.lease.take(self.holder, epoch, self.lease_s)
+        return self.lease.take(self.holder, self.lease_s)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             sent = time.monotonic()
             with self._lock:
                 epoch = self._held
-                left = self._valid_until - sent if epoch is not None else self.poll_s
+                # the active waits no longer than its lease lasts; a standby is in no hurry
+                left = self._valid_until - sent if epoch is not None else self.lease_s
             try:
-                state = _call_with_timeout(
-                    partial(self._take, epoch), max(0.05, min(self.poll_s, left)), "renew"
-                )
+                state = _call_with_timeout(self._take, max(0.05, left), "renew")
                 failure: BaseException | None = None
             except Exception as exc:
                 state, failure = None, exc
@@ -304,10 +318,10 @@ class Coordination:
                 return
             self._held = None
             self._write_epoch = None
-            self._valid_until = 0.0
+            until, self._valid_until = self._valid_until, 0.0
         scheduler = self._scheduler
         if scheduler is not None:
-            scheduler._on_loop(self._lose_locally, reason)
+            scheduler._on_loop(self._lose_locally, reason, until)
 
     # --- on the loop's thread -----------------------------------------------------------
     def _took_over(self, epoch: int) -> None:
@@ -330,14 +344,16 @@ class Coordination:
         session.set_repo(session.repo)
         self._acting = True
         self.takeovers += 1
+        self.transitions.append((time.monotonic(), "active"))
         scheduler._dirty.update(task.name for task in session.tasks_in_order())
         scheduler.notify()
         _log.warning("Replica %s took over the lease %r (epoch %d)", self.holder, self.name, epoch)
 
-    def _lose_locally(self, reason: str) -> None:
+    def _lose_locally(self, reason: str, until: float) -> None:
         if not self._acting:
             return
         self._acting = False
+        self.transitions.append((min(time.monotonic(), until), "standby"))
         with self._lock:
             if self._held is not None:
                 self._held = None

@@ -84,7 +84,9 @@ class PostgresLease:
             " acquired_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL,"
             " expires_at timestamptz NOT NULL)"
         )
-        still_mine = "l.holder = EXCLUDED.holder AND l.epoch = :epoch AND l.expires_at > now()"
+        # The holder id is unique per process: a valid lease held under this id is this
+        # replica's, even under an epoch it never heard of (a take whose answer was lost).
+        still_mine = "l.holder = EXCLUDED.holder AND l.expires_at > now()"
         self._take = sa.text(
             f"INSERT INTO {t} AS l (name, holder, epoch, acquired_at, renewed_at, expires_at)"
             " VALUES (:name, :me, 1, now(), now(), now() + make_interval(secs => :lease))"
@@ -94,7 +96,7 @@ class PostgresLease:
             f" acquired_at = CASE WHEN {still_mine} THEN l.acquired_at ELSE now() END,"
             " renewed_at = now(),"
             " expires_at = now() + make_interval(secs => :lease)"
-            f" WHERE l.expires_at <= now() OR ({still_mine})"
+            f" WHERE l.expires_at <= now() OR l.holder = EXCLUDED.holder"
             " RETURNING name, holder, epoch, acquired_at, renewed_at, expires_at, now()"
         )
         self._read = sa.text(
@@ -120,21 +122,17 @@ class PostgresLease:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": self.table})
             conn.execute(self._create)
 
-    def take(self, holder: str, epoch: int | None, lease_s: float) -> LeaseState | None:
-        """Take the lease if it is free, or extend it if ``holder`` holds it under ``epoch``.
+    def take(self, holder: str, lease_s: float) -> LeaseState | None:
+        """Take the lease if it is free, or extend it if ``holder`` holds it.
 
-        Returns the row when ``holder`` holds it now (its ``epoch`` is new after a take),
-        else None: another replica holds a valid lease.
+        Returns the row when ``holder`` holds it now (its ``epoch`` is one more after a take,
+        the same after an extension), else None: another replica holds a valid lease. A
+        holder whose lease expired gets it back under a new epoch: writes fenced with the
+        old one stay refused.
         """
         with self.engine.begin() as conn:
             row = conn.execute(
-                self._take,
-                {
-                    "name": self.name,
-                    "me": holder,
-                    "epoch": -1 if epoch is None else epoch,
-                    "lease": float(lease_s),
-                },
+                self._take, {"name": self.name, "me": holder, "lease": float(lease_s)}
             ).first()
         return None if row is None else _state(row)
 
