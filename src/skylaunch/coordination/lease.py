@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from skylaunch.exc import SkylaunchError
+from skylaunch.exc import FencedWriteError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -37,11 +37,6 @@ __all__ = ["DEFAULT_LEASE_TABLE", "FencedWriteError", "LeaseState", "PostgresLea
 
 DEFAULT_LEASE_TABLE = "skylaunch_lease"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-class FencedWriteError(SkylaunchError):
-    """A task record was refused by the database: the writer does not hold the lease (any
-    more). Never retried: the replica that now holds the lease owns the history."""
 
 
 @dataclass(frozen=True)
