@@ -108,11 +108,13 @@ def run_chaos(
     disruptions: int | None = None,
     seed: int | None = None,
     lease_table: str = "skylaunch_lease",
+    kill_share: float = 0.6,
 ) -> Chaos:
     """Run three replicas for about ``seconds``, disrupting the active one repeatedly.
 
     Each disruption is a SIGKILL of the active replica (a new one is started in its place) or
-    a SIGSTOP longer than the lease followed by SIGCONT; the next one waits until another
+    a SIGSTOP longer than the lease followed by SIGCONT (``kill_share`` of them are kills,
+    drawn with ``seed``); the next one waits until another
     replica took over. At the end every replica is stopped with SIGTERM, after the last
     take-over, so the last killed replica's runs have been marked ``crash``.
     """
@@ -134,7 +136,7 @@ def run_chaos(
             if victim is None:
                 continue
             count += 1
-            kind = "kill" if rng.random() < 0.6 else "stop"
+            kind = "kill" if rng.random() < kill_share else "stop"
             began = time.monotonic()
             chaos.events.append((kind, victim.pid, began))
             chaos.walls.append(time.time())
