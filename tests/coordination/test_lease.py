@@ -172,3 +172,35 @@ def test_bad_settings_are_refused_with_the_reason(engine: sa.Engine) -> None:
         Coordination(lease_s=3, poll_s=2)
     with pytest.raises(ConfigError, match="safety"):
         Coordination(safety=0.7)
+
+
+def test_a_writer_paused_inside_its_transaction_does_not_block_the_take(
+    engine: sa.Engine,
+) -> None:
+    """SIGSTOP between the guard and the commit: the database ends the idle session (and its
+    share lock) after ``idle_s``, so another replica can take the expired lease."""
+    lease = PostgresLease(engine, name="paused", table=f"lease_{secrets.token_hex(4)}", idle_s=0.2)
+    lease.create()
+    try:
+        assert lease.take("a", 30) is not None
+        taken: list[object] = []
+
+        def take_over() -> None:
+            expire(lease)
+            taken.append(lease.take("b", 30))
+
+        conn = engine.connect()
+        conn.begin()
+        lease.guard(conn, "a", 1)  # then the writer "pauses": no commit, no next statement
+        thread = threading.Thread(target=take_over)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert getattr(taken[0], "holder", None) == "b"
+        with pytest.raises(sa.exc.DBAPIError, match="idle-in-transaction"):  # ended by the database
+            conn.execute(sa.text("SELECT 1"))
+        conn.invalidate()
+        conn.close()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE {lease.table}"))

@@ -169,7 +169,9 @@ class Coordination:
                 "a session whose repo is an SQLRepo on PostgreSQL (the lease and the task "
                 "records must live in one database, so that the database fences the writes)",
             )
-        self.lease = PostgresLease(repo.engine, name=self.name, table=self.table)
+        self.lease = PostgresLease(
+            repo.engine, name=self.name, table=self.table, idle_s=self.lease_s / 2
+        )
         repo.write_guard = self._guard
         self._session = session
         session.coordination = self
@@ -333,8 +335,14 @@ class Coordination:
         assert scheduler is not None
         old = session.journal.handler
         if old is not None:
-            # What it still holds was logged while not active: refused, not written later.
-            old.flush(self.poll_s)
+            # What it still holds was logged while not active: it is refused (no epoch to
+            # write under yet), and what a slow database leaves is dropped, never written
+            # later under the new epoch.
+            try:
+                old.flush(self.poll_s)
+            except Exception as exc:  # a record refused for another reason: said, not fatal
+                _log.error("%s", exc)
+            old.close(0.0)
         with self._lock:
             if self._held != epoch:
                 return

@@ -15,6 +15,10 @@ clocks disagree still agree on who holds the lease. What each statement relies o
   a record written under a valid lease is committed before another replica's take returns,
   and so before its restore reads the history; once the row has another epoch, the write
   finds no row and is refused (:class:`FencedWriteError`) by the database, not by Python.
+- **a paused writer** (SIGSTOP, a frozen VM) between two statements of a write would keep its
+  share lock, and so every take, waiting: each lease transaction sets
+  ``idle_in_transaction_session_timeout`` (``idle_s``) locally, and the database ends such a
+  session, releasing its locks, before the lease can expire.
 - **release** sets ``expires_at = now()`` for the holder's own epoch: a standby takes over at
   its next poll instead of waiting for the lease to run out.
 """
@@ -60,7 +64,14 @@ class LeaseState:
 class PostgresLease:
     """The lease row ``name`` of ``table`` in the database of ``engine`` (PostgreSQL only)."""
 
-    def __init__(self, engine: Engine, *, name: str = "default", table: str = DEFAULT_LEASE_TABLE):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        name: str = "default",
+        table: str = DEFAULT_LEASE_TABLE,
+        idle_s: float = 1.5,
+    ):
         if engine.dialect.name != "postgresql":
             raise ValueError(
                 f"coordination needs PostgreSQL; the repo's database is {engine.dialect.name!r}"
@@ -72,6 +83,10 @@ class PostgresLease:
         self.engine = engine
         self.name = name
         self.table = table
+        self.idle_s = idle_s
+        """How long the database lets a transaction on the lease row sit idle before it ends
+        the session (``idle_in_transaction_session_timeout``): a replica paused in the middle
+        of a write must not keep the row locked, or no other replica could take over."""
         t = table
         self._create = sa.text(
             f"CREATE TABLE IF NOT EXISTS {t} ("
@@ -103,12 +118,20 @@ class PostgresLease:
             " WHERE name = :name AND holder = :me AND epoch = :epoch AND expires_at > now()"
         )
         self._guard = sa.text(
-            f"SELECT 1 FROM {t} WHERE name = :name AND holder = :me AND epoch = :epoch"
-            " AND expires_at > now() FOR SHARE"
+            "WITH cfg AS (SELECT set_config('idle_in_transaction_session_timeout', :idle, true))"
+            f" SELECT 1 FROM cfg, {t} AS l WHERE l.name = :name AND l.holder = :me"
+            " AND l.epoch = :epoch AND l.expires_at > now() FOR SHARE OF l"
+        )
+        self._idle = sa.text(
+            "SELECT set_config('idle_in_transaction_session_timeout', :idle, true)"
         )
 
     def __repr__(self) -> str:
         return f"<PostgresLease {self.table}/{self.name} on {self.engine.url.host}>"
+
+    @property
+    def _idle_ms(self) -> str:
+        return f"{max(100, round(self.idle_s * 1000))}ms"
 
     def create(self) -> None:
         """Create the lease table if it does not exist (idempotent, safe from every replica)."""
@@ -126,6 +149,7 @@ class PostgresLease:
         old one stay refused.
         """
         with self.engine.begin() as conn:
+            conn.execute(self._idle, {"idle": self._idle_ms})
             row = conn.execute(
                 self._take, {"name": self.name, "me": holder, "lease": float(lease_s)}
             ).first()
@@ -148,7 +172,8 @@ class PostgresLease:
         under ``epoch`` now; the row stays share-locked until the transaction ends."""
         if epoch is not None:
             found = conn.execute(
-                self._guard, {"name": self.name, "me": holder, "epoch": epoch}
+                self._guard,
+                {"name": self.name, "me": holder, "epoch": epoch, "idle": self._idle_ms},
             ).first()
             if found is not None:
                 return
