@@ -46,7 +46,7 @@ def main(url: str, table: str, name: str, lease_s: float, run_for_s: float) -> N
     class Announce(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             if "took over" in record.getMessage() or "is active" in record.getMessage():
-                sys.stdout.write("active\n")
+                sys.stdout.write(f"active {record.getMessage()}\n")
                 sys.stdout.flush()
 
     coord_logger = logging.getLogger("skylaunch.coordination")

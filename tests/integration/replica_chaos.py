@@ -124,12 +124,13 @@ def run_chaos(
     run_for = seconds + 4 * lease_s + 30  # a safety net: replicas stop by themselves
     replicas = [start_replica(chaos, workdir, run_for) for _ in range(3)]
     try:
-        deadline = time.monotonic() + 30
-        while sum(r.said("ready") > 0 for r in replicas) < 3 and time.monotonic() < deadline:
-            _sleep(0.05)
+        _wait_ready(replicas)
         end = time.monotonic() + seconds
         count = 0
         while time.monotonic() < end and (disruptions is None or count < disruptions):
+            # the failover bound assumes a standby that runs: a replacement still starting
+            # (seconds of imports on a loaded machine) is not one yet
+            _wait_ready(replicas)
             _sleep(rng.uniform(0.5, 1.5))
             pid, epoch = _holder(engine, lease_table, chaos.name)
             victim = next((r for r in replicas if r.pid == pid), None)
@@ -169,6 +170,12 @@ def run_chaos(
                 replica.proc.wait()
         engine.dispose()
     return chaos
+
+
+def _wait_ready(replicas: list[Replica], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(r.said("ready") for r in replicas) and time.monotonic() < deadline:
+        _sleep(0.05)
 
 
 def _wait_takeover(

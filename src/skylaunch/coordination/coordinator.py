@@ -311,7 +311,7 @@ class Coordination:
             self._since = state.acquired_at
         scheduler = self._scheduler
         if scheduler is not None:
-            scheduler._on_loop(self._took_over, state.epoch)
+            scheduler._on_loop(self._took_over, state.epoch, time.monotonic())
 
     def _lose(self, reason: str) -> None:
         """On the lease thread: refuse writes at once, and tell the loop."""
@@ -326,7 +326,8 @@ class Coordination:
             scheduler._on_loop(self._lose_locally, reason, until)
 
     # --- on the loop's thread -----------------------------------------------------------
-    def _took_over(self, epoch: int) -> None:
+    def _took_over(self, epoch: int, taken: float) -> None:
+        begun = time.monotonic()
         with self._lock:
             if self._held != epoch:
                 return  # lost again meanwhile
@@ -355,7 +356,15 @@ class Coordination:
         self.transitions.append((time.monotonic(), "active"))
         scheduler._dirty.update(task.name for task in session.tasks_in_order())
         scheduler.notify()
-        _log.warning("Replica %s took over the lease %r (epoch %d)", self.holder, self.name, epoch)
+        _log.warning(
+            "Replica %s took over the lease %r (epoch %d; the loop began %.3f s after the "
+            "take, the history was restored in %.3f s)",
+            self.holder,
+            self.name,
+            epoch,
+            begun - taken,
+            time.monotonic() - begun,
+        )
 
     def _lose_locally(self, reason: str, until: float) -> None:
         if not self._acting:
