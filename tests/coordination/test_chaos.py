@@ -25,9 +25,17 @@ FAILOVER_BOUND_S = LEASE_S + POLL_S + 1.0
 def test_three_replicas_killed_and_paused_run_each_decision_once(
     pg_url: str, tmp_path: Path
 ) -> None:
-    chaos = run_chaos(pg_url, tmp_path, seconds=4.0, lease_s=LEASE_S, seed=14)
+    chaos = run_chaos(
+        pg_url,
+        tmp_path,
+        seconds=10.0,
+        lease_s=LEASE_S,
+        kinds=("kill", "stop"),
+        replace=False,
+        fork=True,
+    )
     result = analyse(chaos)
-    assert chaos.events, "the driver disrupted nothing"
+    assert {kind for kind, _, _ in chaos.events} == {"kill", "stop"}, chaos.events
     assert len(chaos.takeovers) == len(chaos.events), chaos
     assert result["runs"]["report"] == 1  # daily, across every replica
     # every-second task: a decision made twice would leave two runs < 1 s apart

@@ -41,6 +41,9 @@ def main(url: str, table: str, name: str, lease_s: float, run_for_s: float) -> N
         execution="main",
         timeout=None,
         shut_cond=None,
+        # SIGTERM at the end of a test: end the runs (logged terminate) rather than wait for
+        # a child process still importing on a loaded machine
+        instant_shutdown=True,
     )
 
     class Announce(logging.Handler):

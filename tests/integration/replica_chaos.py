@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -27,9 +28,60 @@ APP = Path(__file__).with_name("replica_app.py")
 ENDS = ("success", "fail", "crash", "terminate")
 
 
+class Forked:
+    """A replica forked from this (already importing) process: the ``Popen`` calls used here.
+
+    A fresh interpreter spends seconds importing on a loaded machine; a fork starts at once.
+    The child runs ``replica_app.main`` and leaves with ``os._exit``, never returning into
+    the caller (pytest).
+    """
+
+    def __init__(self, args: list[str], out: Path) -> None:
+        with warnings.catch_warnings():  # 3.12+: forking a process with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                sys.stdout = out.open("w", buffering=1)
+                from tests.integration import replica_app
+
+                replica_app.main(args[0], args[1], args[2], float(args[3]), float(args[4]))
+                code = 0
+            finally:
+                os._exit(code)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"replica {self.pid}", timeout or 0.0)
+            _sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
 @dataclass
 class Replica:
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | Forked
     out: Path
 
     @property
@@ -78,8 +130,11 @@ def _holder(engine: sa.Engine, table: str, name: str) -> tuple[int | None, int]:
     return int(str(row[0]).split(":")[1]), int(row[1])
 
 
-def start_replica(chaos: Chaos, workdir: Path, run_for_s: float) -> Replica:
+def start_replica(chaos: Chaos, workdir: Path, run_for_s: float, fork: bool = False) -> Replica:
     out = workdir / f"replica-{secrets.token_hex(4)}.out"
+    if fork:
+        args = [chaos.url, chaos.table, chaos.name, str(chaos.lease_s), str(run_for_s)]
+        return Replica(Forked(args, out), out)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     with out.open("wb") as handle:
         proc = subprocess.Popen(
@@ -109,12 +164,18 @@ def run_chaos(
     seed: int | None = None,
     lease_table: str = "skylaunch_lease",
     kill_share: float = 0.6,
+    kinds: tuple[str, ...] | None = None,
+    replace: bool = True,
+    fork: bool = False,
 ) -> Chaos:
     """Run three replicas for about ``seconds``, disrupting the active one repeatedly.
 
     Each disruption is a SIGKILL of the active replica (a new one is started in its place) or
     a SIGSTOP longer than the lease followed by SIGCONT (``kill_share`` of them are kills,
-    drawn with ``seed``); the next one waits until another
+    drawn with ``seed``; or the fixed sequence ``kinds``); without ``replace`` a killed
+    replica is not replaced; with ``fork`` the replicas are forked from this process (see
+    :class:`Forked`) instead of started as new interpreters. The next disruption waits until
+    another
     replica took over. At the end every replica is stopped with SIGTERM, after the last
     take-over, so the last killed replica's runs have been marked ``crash``.
     """
@@ -122,22 +183,27 @@ def run_chaos(
     chaos = Chaos(url, f"chaos_{secrets.token_hex(4)}", f"chaos_{secrets.token_hex(4)}", lease_s)
     engine = _engine(url)
     run_for = seconds + 4 * lease_s + 30  # a safety net: replicas stop by themselves
-    replicas = [start_replica(chaos, workdir, run_for) for _ in range(3)]
+    replicas = [start_replica(chaos, workdir, run_for, fork) for _ in range(3)]
     try:
         _wait_ready(replicas)
         end = time.monotonic() + seconds
         count = 0
+        if kinds is not None:
+            disruptions = len(kinds)
         while time.monotonic() < end and (disruptions is None or count < disruptions):
             # the failover bound assumes a standby that runs: a replacement still starting
             # (seconds of imports on a loaded machine) is not one yet
             _wait_ready(replicas)
-            _sleep(rng.uniform(0.5, 1.5))
+            _sleep(rng.uniform(1.0, 2.0))  # the new active makes its first runs meanwhile
             pid, epoch = _holder(engine, lease_table, chaos.name)
             victim = next((r for r in replicas if r.pid == pid), None)
             if victim is None:
                 continue
             count += 1
-            kind = "kill" if rng.random() < kill_share else "stop"
+            if kinds is not None:
+                kind = kinds[count - 1]
+            else:
+                kind = "kill" if rng.random() < kill_share else "stop"
             began = time.monotonic()
             chaos.events.append((kind, victim.pid, began))
             chaos.walls.append(time.time())
@@ -145,7 +211,8 @@ def run_chaos(
                 victim.proc.send_signal(signal.SIGKILL)
                 victim.proc.wait()
                 replicas.remove(victim)
-                replicas.append(start_replica(chaos, workdir, run_for))
+                if replace:
+                    replicas.append(start_replica(chaos, workdir, run_for, fork))
             else:
                 victim.proc.send_signal(signal.SIGSTOP)
             # wait for another replica to take over (a new epoch held by a live pid)
@@ -157,6 +224,8 @@ def run_chaos(
                 victim.proc.send_signal(signal.SIGCONT)
         # the last take-over has logged the crashes; a moment for its first runs
         _sleep(lease_s)
+        if os.environ.get("CHAOS_DEBUG"):
+            print("stopping", [r.pid for r in replicas], time.monotonic())
     finally:
         for replica in replicas:
             if replica.proc.poll() is None:
@@ -165,6 +234,8 @@ def run_chaos(
         for replica in replicas:
             with suppress(subprocess.TimeoutExpired):
                 replica.proc.wait(timeout=15)
+            if os.environ.get("CHAOS_DEBUG"):
+                print("exited", replica.pid, time.monotonic())
             if replica.proc.poll() is None:
                 replica.proc.kill()
                 replica.proc.wait()
