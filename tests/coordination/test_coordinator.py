@@ -8,7 +8,6 @@ coordinations' own ``transitions`` (one monotonic clock: one process).
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -49,16 +48,6 @@ def table(pg_url: str) -> Iterator[str]:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
         conn.execute(sa.text("DELETE FROM skylaunch_lease WHERE name = :n"), {"n": name})
     engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _detach_session_handlers() -> Iterator[None]:
-    logger = logging.getLogger("skylaunch.task")
-    before = set(logger.handlers)
-    yield
-    for handler in set(logger.handlers) - before:
-        logger.removeHandler(handler)
-        handler.close(0.5)
 
 
 class Replica:
