@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -73,12 +74,10 @@ def _call_with_timeout(func: Callable[[], T], timeout: float, what: str) -> T:
     threading.Thread(target=target, name=f"skylaunch-lease-{what}", daemon=True).start()
     try:
         return future.result(timeout=max(timeout, 0.0))
-    except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError from 3.11
+    except FutureTimeout:
+        if future.done():
+            raise  # the call itself timed out (a socket timeout, 3.11+: the same class)
         raise _TimedOut(f"{what}: no answer within {timeout:.2f} s") from None
-    except Exception as exc:
-        if type(exc).__name__ == "TimeoutError" and not future.done():  # Python 3.10
-            raise _TimedOut(f"{what}: no answer within {timeout:.2f} s") from None
-        raise
 
 
 class Coordination:
