@@ -30,6 +30,7 @@ LAYERS = [
     ("skylaunch.scheduler", 5),
     ("skylaunch.config", 5),
     ("skylaunch.journal", 5),
+    ("skylaunch.coordination", 5),
     ("skylaunch.session", 6),
     ("skylaunch.app", 7),
     ("skylaunch.testing", 8),

@@ -68,6 +68,9 @@ class App:
     ``logger_repo`` is where task records go (a memory repo by default); ``clock`` replaces the
     system clock (``SimulatedClock`` in tests); ``executors`` adds execution modes by name, or
     replaces built-in ones (``App(executors={"pool": MyExecutor()})``, see docs/extending.md).
+    ``coordination=True`` (or a lease name, or a :class:`skylaunch.coordination.Coordination`)
+    makes every replica of the app on one PostgreSQL repo act as one scheduler
+    (docs/deployment.md).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class App:
         config: Config | Mapping[str, Any] | None = None,
         clock: Clock | None = None,
         executors: Mapping[str, Executor] | None = None,
+        coordination: Any = None,
         **config_kwargs: Any,
     ) -> None:
         if session is None:
@@ -90,6 +94,11 @@ class App:
             if logger_repo is not None:
                 session.set_repo(logger_repo)
         self.session = session
+        if coordination is not None and coordination is not False:
+            # replicas of this app act as one scheduler (docs/deployment.md)
+            from skylaunch.coordination import coordination_for
+
+            coordination_for(session, coordination)
 
     @overload
     def task(

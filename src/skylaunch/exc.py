@@ -31,6 +31,7 @@ __all__ = [
     "ConditionCheckError",
     "ConditionParseError",
     "ConfigError",
+    "FencedWriteError",
     "MissingReturnError",
     "RepoConfigError",
     "RepoDataWarning",
@@ -161,6 +162,11 @@ class SimulatedTimeStuck(SkylaunchError):
     or a condition that its own run does not make false) never lets it sleep, so ``run_for``
     and ``run_until`` would never return.
     """
+
+
+class FencedWriteError(SkylaunchError):
+    """A task record was refused by the database: the writer does not hold the coordination
+    lease (any more). Never retried: the replica that now holds the lease owns the history."""
 
 
 class RepoError(SkylaunchError):

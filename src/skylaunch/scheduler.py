@@ -400,7 +400,10 @@ class Scheduler:
         self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         session.history.on_change = self.on_history_change
+        coordination = session.coordination
         try:
+            if coordination is not None:  # one attempt at the lease before the restore
+                coordination.start(self)
             session.startup()
             self._launch_lifecycle("on_startup")
             session.startup_done()
@@ -419,6 +422,11 @@ class Scheduler:
                 if self._shut_cond_holds(now):
                     self._stop_reason = "shut_cond is true"
                     break
+                if coordination is not None and not coordination.may_act():
+                    # a standby: nothing is looked at until it takes over (which pokes)
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
                 cycle = session.cycle_round()
                 self._pass(now)
                 self.cycles += 1  # as in Rocketry: a pass counts once it is done
@@ -681,6 +689,9 @@ class Scheduler:
         time the bookkeeping takes.
         """
         session = self.session
+        if session.coordination is not None and not session.coordination.may_act():
+            self._dirty.add(task.name)  # looked at again once this replica is the active one
+            return False
         executor = session.executor(task.execution)
         run_id = session.new_run_id(task, params)
         flag = None
@@ -837,6 +848,11 @@ class Scheduler:
         pending = self._take_awaited(run_id)
         if pending is None:
             return
+        coordination = self.session.coordination
+        if not stored and coordination is not None and not coordination.may_act():
+            # refused by the database: another replica holds the lease and decides this run
+            self._finish(pending.name, run_id, pending.started, Outcome(run_id, "terminate"))
+            return
         if not stored:
             self._started_unrecorded(pending.name, "the repo did not take its run record")
         self._start_awaited(pending)
@@ -951,6 +967,12 @@ class Scheduler:
                 if handle is not None and handle.is_alive():
                     handle.terminate("timeout")
 
+    def stand_down(self, reason: str) -> None:
+        """This replica lost the lease (coordination): end its runs, launch nothing more."""
+        self._cancel_all_awaited(reason)
+        self.terminate_all(reason)
+        self._poke()
+
     def terminate_all(self, reason: str) -> None:
         for handles in self._handles.values():
             for handle in list(handles.values()):
@@ -1038,6 +1060,8 @@ class Scheduler:
         finally:
             # Buffered task records (repo unavailable) get a bounded wait to be written.
             session.flush_logs()
+            if session.coordination is not None:  # the last records are in: release the lease
+                session.coordination.stop()
             self.is_running = False
             self._stopping = False
             self._loop = None

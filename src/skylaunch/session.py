@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skylaunch._tasknames import task_name
 from skylaunch.args import call_with_arguments
@@ -36,6 +36,9 @@ from skylaunch.scheduler import Scheduler
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock, local_zone
+
+if TYPE_CHECKING:
+    from skylaunch.coordination import Coordination
 
 __all__ = ["Session"]
 
@@ -99,6 +102,9 @@ class Session:
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
         self.scheduler_logger = logging.getLogger(self.config.scheduler_logger_basename)
+        self.coordination: Coordination | None = None
+        """The lease this session's scheduler acts under with other replicas (set by
+        ``Coordination.attach``; docs/deployment.md)."""
         self.scheduler = Scheduler(self)
         self.history.on_change = self.scheduler.on_history_change
         self.journal = Journal(self)

@@ -33,6 +33,7 @@ from skylaunch.time.parse import to_timedelta
 __all__ = [
     "Explanation",
     "Stalled",
+    "downtime",
     "evaluate",
     "explain",
     "is_due",
@@ -102,6 +103,19 @@ def run_for(target: App | Session, duration: timedelta | float | str) -> None:
     _warn_future(session, clock)
     end = clock.now().timestamp() + to_timedelta(duration).total_seconds()
     session.start(until=datetime.fromtimestamp(end, clock.tz))
+
+
+def downtime(target: App | Session, duration: timedelta | float | str) -> None:
+    """Move the simulated clock ``duration`` ahead with no scheduler running.
+
+    What a stopped process, or a failover with no active replica, looks like to the
+    conditions: the windows in between pass without runs (see ``catch_up``,
+    docs/conditions.md). Call it between two :func:`run_for`/:func:`run_until`.
+    """
+    session = _session(target)
+    if session.scheduler.is_running:
+        raise RuntimeError("downtime() is for a stopped scheduler: call it between two runs")
+    _clock(session).advance(to_timedelta(duration))
 
 
 def _warn_future(session: Session, clock: SimulatedClock) -> None:

@@ -126,3 +126,77 @@ def test_every_rejects_bad_periods() -> None:
         every("soon")
     with pytest.raises(ValueError, match="based"):
         every("1 hour", based="start")
+
+
+# --- catch-up: a window that passed while no scheduler ran (issue 14) ---------------------
+
+MISSED = daily.at("03:00").catch_up("6 hours")
+
+
+def iso(text: str) -> datetime:
+    return datetime.fromisoformat(f"{UTC_DAY} {text}+00:00")
+
+
+@pytest.mark.parametrize(
+    ("now", "history", "due", "change"),
+    [
+        ("02:00", [], False, "03:00"),  # before the window: nothing to catch up (yesterday too)
+        ("03:30", [], True, "04:00"),  # in the window: the plain daily
+        ("05:00", [], True, "10:00"),  # missed: due until the grace ends
+        ("05:00", [("03:10", "success")], False, "03:00+1"),  # ran in the window
+        ("05:00", [("03:10", "run"), ("03:11", "crash")], True, "10:00"),  # a crash is no run
+        ("05:00", [("04:30", "success")], False, "03:00+1"),  # caught up already
+        ("10:00", [], False, "03:00+1"),  # the grace is over: skipped
+        ("23:00", [], False, "03:00+1"),
+    ],
+)
+def test_catch_up_is_due_once_within_the_grace_with_an_exact_next_change(
+    now: str, history: list[tuple[str, str]], due: bool, change: str
+) -> None:
+    records = [(f"{UTC_DAY} {when}", action) for when, action in history]
+    is_true, next_change = at(MISSED, now, records)
+    expected = (
+        iso("03:00").replace(day=iso("03:00").day + 1) if change == "03:00+1" else iso(change)
+    )
+    assert (is_true, next_change) == (due, expected)
+
+
+def test_catch_up_round_trips_through_the_string_syntax() -> None:
+    from skylaunch.conds.parse import parse_condition
+    from skylaunch.exc import ConditionParseError
+
+    assert str(MISSED) == "daily at 03:00 catch up within 6 hours"
+    for text in (
+        "daily at 03:00 catch up within 6 hours",
+        "daily between 03:00 and 04:00 with 2 retries catch up within 30 minutes",
+        "weekly on Mon catch up 1 day",
+    ):
+        cond = parse_condition(text, {})
+        assert parse_condition(str(cond), {}) == cond
+    assert parse_condition("daily catch up 1 hour", {}) == daily.catch_up("1 hour")
+    with pytest.raises(ConditionParseError, match="a duration after 'catch up within'"):
+        parse_condition("daily catch up within", {})
+    with pytest.raises(ConditionParseError, match="a valid duration"):
+        parse_condition("daily catch up within soon", {})
+    with pytest.raises(ValueError, match="duration > 0"):
+        daily.catch_up("0 seconds")
+
+
+@pytest.mark.parametrize(
+    ("back_at", "runs_that_day"), [("05:00", ["05:00"]), ("10:00", []), ("03:30", ["03:30"])]
+)
+def test_downtime_over_the_window_is_caught_up_once_or_skipped_after_the_grace(
+    back_at: str, runs_that_day: list[str]
+) -> None:
+    from skylaunch.testing import downtime, run_until
+
+    app = simulated_app(f"{UTC_DAY} 01:00")
+    app.task(MISSED, name="report", func=lambda: None)
+    run_until(app, f"{UTC_DAY} 02:00")
+    downtime(app, iso(back_at) - iso("02:00"))  # the process is down over 03:00-04:00
+    run_until(app, f"{UTC_DAY} 23:00")
+    assert [t.strftime("%H:%M") for t in runs(app, "report")] == runs_that_day
+    run_until(app, "2024-03-15 12:00")  # the next day: the window itself
+    assert runs(app, "report")[len(runs_that_day) :] == [
+        datetime.fromisoformat("2024-03-15 03:00+00:00")
+    ]

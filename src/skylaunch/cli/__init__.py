@@ -4,6 +4,9 @@
 file or URL, PostgreSQL, a CSV file); ``skylaunch logs --follow`` prints the live feed a
 :class:`~skylaunch.log.outputs.redis.RedisStreamHandler` writes. See docs/cli.md.
 
+``skylaunch replicas --repo postgresql://...`` shows which replica of a coordinated app is
+active (docs/deployment.md).
+
 User mistakes (a repo that does not open, a missing table, an unknown action, a bad ``--since``)
 end with exit code 2 and one line on stderr, never a traceback: people type these commands, and
 scripts check the exit code. SQLAlchemy loads only for SQL repos and redis only for ``--follow``,
@@ -21,6 +24,7 @@ from importlib import metadata
 from typing import NoReturn, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from skylaunch.cli import replicas
 from skylaunch.cli.entries import (
     DEFAULT_TABLE,
     CLIError,
@@ -116,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("table", "json", "csv"), default="table", help="default: table"
     )
     show.add_argument("--tz", help="time zone of the times (default: the local zone)")
+    replicas.add_parser(commands)
     return parser
 
 
@@ -228,6 +233,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         if args.command is None:
             _parser().print_help(err)
             return 2
+        if args.command == "replicas":
+            return replicas.replicas(args, out, _zone(args.tz))
         return _logs(args, out, err, clock if clock is not None else SystemClock())
     except CLIError as exc:
         # Whatever a driver's message echoed: no secret of the URLs given reaches the terminal.

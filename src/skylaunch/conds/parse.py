@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from types import MappingProxyType
 
 from skylaunch.conds.base import All as _All
@@ -170,8 +172,22 @@ def _period(ph: _Phrase, cls: type[TimePeriod]) -> TimePeriod:
 
 
 def _adverb(ph: _Phrase) -> Condition:
-    """``daily [between ...] [with N retries]``."""
+    """``daily [between ...] [with N retries] [catch up within D]``."""
     cls = ADVERB_PERIODS[ph.word()]
+    grace: timedelta | None = None
+    words = [t.text.lower() if t.kind == "word" else "" for t in ph.tokens]
+    for i in range(1, len(words) - 1):
+        if words[i] == "catch" and words[i + 1] == "up":
+            rest = ph.tokens[i + 2 :]
+            if rest and rest[0].kind == "word" and rest[0].text.lower() == "within":
+                rest = rest[1:]
+            if not rest or any(t.kind != "word" for t in rest):
+                raise ph.fail("a duration after 'catch up within', such as '6 hours'")
+            text = " ".join(t.text for t in rest)
+            grace = _convert(ph, rest[0].pos, "a valid duration", partial(to_timedelta, text))  # type: ignore[assignment]
+            ph.end = ph.tokens[i].pos
+            ph.tokens = ph.tokens[:i]
+            break
     retries = 0
     tail = [t.text.lower() for t in ph.tokens[-3:]]
     if len(ph.tokens) >= 4 and tail[0] == "with" and tail[2] in ("retry", "retries"):
@@ -181,7 +197,7 @@ def _adverb(ph: _Phrase) -> Condition:
         retries = int(count.text)
         ph.end = ph.tokens[-3].pos  # the period's words end before "with"
         ph.tokens = ph.tokens[:-3]
-    return TaskExecutable(_period(ph, cls), retries=retries)
+    return TaskExecutable(_period(ph, cls), retries=retries, catch_up_within=grace)
 
 
 def _time(ph: _Phrase) -> Condition:

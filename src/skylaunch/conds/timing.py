@@ -115,11 +115,16 @@ class TaskExecutable(PeriodMethods, Condition):
     Finished means a ``success``, ``fail``, ``terminate`` or ``inaction`` record since the start
     of the current interval (Rocketry's semantics): a crash or a run still going does not count,
     and a failure does not re-run in the same period unless ``retry`` says so.
+
+    ``catch_up`` (see :meth:`catch_up`) is the missed-run policy: ``None`` (the default) skips a
+    window that passed while no scheduler ran; a duration catches it up once, if the scheduler
+    is back within that long after the window ended.
     """
 
     period: TimePeriod
     task: str | None = None
     retries: int = 0
+    catch_up_within: timedelta | None = None
     actions: ClassVar[tuple[Action, ...]] = FINISH_ACTIONS
 
     def __post_init__(self) -> None:
@@ -127,6 +132,33 @@ class TaskExecutable(PeriodMethods, Condition):
             raise ValueError(
                 f"TaskExecutable(retries=...) must be an int >= 0, got {self.retries!r}"
             )
+        grace = self.catch_up_within
+        if grace is not None and (not isinstance(grace, timedelta) or grace <= timedelta(0)):
+            raise ValueError(f"catch_up_within must be a duration > 0, got {grace!r}")
+
+    def catch_up(self, within: timedelta | str | float) -> TaskExecutable:
+        """This condition, plus one catch-up run of a window that passed without a finished run.
+
+        ``daily.at("03:00").catch_up("6 hours")``: if no scheduler ran (or the task did not
+        finish) between 03:00 and 04:00, the task is due once as soon as a scheduler runs again
+        before 10:00 (a restart, or the replica that takes over); from 10:00 that day is skipped.
+        A catch-up is one run, however many windows were missed (only the latest counts).
+        """
+        grace = to_timedelta(within) if not isinstance(within, timedelta) else within
+        return replace(self, catch_up_within=grace)
+
+    def _missed(self, ctx: Context, now: datetime) -> tuple[bool, datetime | None]:
+        """Outside the windows: whether the latest one is to be caught up now, and until when."""
+        grace = self.catch_up_within
+        if grace is None:
+            return False, None
+        last = self.period.rollback(now)
+        if last.end > now or now >= last.end + grace:
+            return False, None
+        log = ctx.log_of(self.task)
+        if self._done(log, last.start.timestamp(), ctx.ts):
+            return False, None
+        return True, (last.end + grace).astimezone(now.tzinfo)
 
     def _done(self, log: TaskLog, start: float, end: float) -> bool:
         """The task finished in [start, end]: ``retries`` failures are allowed before a fail counts."""
@@ -139,7 +171,7 @@ class TaskExecutable(PeriodMethods, Condition):
         now = ctx.now
         interval = self.period.rollforward(now)
         if interval.start > now:
-            return False
+            return self.catch_up_within is not None and self._missed(ctx, now)[0]
         log = ctx.log_of(self.task)
         return not self._done(log, interval.start.timestamp(), ctx.ts)
 
@@ -147,6 +179,11 @@ class TaskExecutable(PeriodMethods, Condition):
         now = ctx.now
         interval = self.period.rollforward(now)
         if interval.start > now:
+            if self.catch_up_within is not None:
+                missed, until = self._missed(ctx, now)
+                if missed and until is not None:
+                    # due until the grace ends (or a run finishes: a task event)
+                    return min(until, interval.start.astimezone(now.tzinfo))
             return interval.start
         log = ctx.log_of(self.task)
         if not self._done(log, interval.start.timestamp(), ctx.ts):
@@ -166,6 +203,8 @@ class TaskExecutable(PeriodMethods, Condition):
         text = _phrase(head, self.period)
         if self.retries:
             text += f" with {self.retries} {'retry' if self.retries == 1 else 'retries'}"
+        if self.catch_up_within is not None:
+            text += f" catch up within {format_timedelta(self.catch_up_within)}"
         return text
 
 
@@ -181,6 +220,7 @@ class TaskRunnable(PeriodMethods, Condition):
     task: str | None = None
     actions: ClassVar[tuple[Action, ...]] = ("run",)
     retries: ClassVar[int] = 0
+    catch_up_within: ClassVar[timedelta | None] = None
 
     _done = TaskExecutable._done
     is_true = TaskExecutable.is_true

@@ -38,7 +38,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from skylaunch.exc import RepoUnavailableError, TaskLoggingError
+from skylaunch.exc import FencedWriteError, RepoUnavailableError, TaskLoggingError
 from skylaunch.log._queued import QueuedWriter, check_positive
 from skylaunch.log.query import Equal, GreaterEqual, Operator, Query
 from skylaunch.log.records import Action
@@ -356,6 +356,10 @@ class RepoHandler(logging.Handler):
         )
 
     def _rejected(self, items: list[Any], exc: BaseException) -> None:
+        if isinstance(exc, FencedWriteError):
+            # A replica without the lease: its records are not the history (not an error).
+            logging.getLogger("skylaunch.coordination").debug("%d record(s): %s", len(items), exc)
+            return
         for item in items:
             error = self._refused(item, exc)
             error.__cause__ = exc

@@ -36,7 +36,7 @@ import types
 import typing
 import warnings
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -46,7 +46,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.sql.elements import ColumnElement
@@ -443,6 +443,9 @@ class SQLRepo(BaseRepo[Any]):
         then writes on the caller's thread instead of its background one."""
         self.table_name = table
         self.schema = schema
+        self.write_guard: Callable[[Connection], None] | None = None
+        """Called first in the transaction of every insert; raising refuses the write
+        (:class:`~skylaunch.coordination.Coordination` fences records with it)."""
         self._if_missing = if_missing
         self._adapters: dict[str, TypeAdapter[Any]] = {}
         self._unstored: frozenset[str] = frozenset()  # model fields the table has no column for
@@ -745,6 +748,9 @@ class SQLRepo(BaseRepo[Any]):
         keys = dict.fromkeys(key for row in rows for key in row)
         rows = [{key: row.get(key) for key in keys} for row in rows]
         with self._translate(), self.engine.begin() as conn:
+            guard = self.write_guard
+            if guard is not None:  # coordination: the database fences the write
+                guard(conn)
             conn.execute(self.table.insert(), rows)
 
     # -- reading ------------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""Two coordinated sessions in one process: take-over on release, and a black-holed active.
+
+Each session runs its scheduler in its own thread on one PostgreSQL table; one reaches the
+database through a TCP relay the test black-holes. Waits poll the sessions' state with a
+deadline (never an assertion on elapsed time); transition instants come from the
+coordinations' own ``transitions`` (one monotonic clock: one process).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from skylaunch import App
+from skylaunch.conds import daily, every
+from skylaunch.coordination import Coordination
+from skylaunch.exc import ConfigError
+from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.sql import SQLRepo, normalize_url
+from tests.integration.relay import Relay
+
+pytestmark = pytest.mark.pg
+
+WAIT_S = 15.0
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+    done = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        done.wait(0.02)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+@pytest.fixture
+def table(pg_url: str) -> Iterator[str]:
+    name = f"coord_{secrets.token_hex(4)}"
+    yield name
+    engine = sa.create_engine(normalize_url(pg_url))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+        conn.execute(sa.text("DELETE FROM skylaunch_lease WHERE name = :n"), {"n": name})
+    engine.dispose()
+
+
+class Replica:
+    def __init__(self, url: str, table: str, *, lease_s: float = 1.0) -> None:
+        self.repo = SQLRepo(model=TaskRunRecord, conn_string=url, table=table, if_missing="create")
+        self.coordination = Coordination(name=table, lease_s=lease_s)
+        self.app = App(
+            logger_repo=self.repo, coordination=self.coordination, execution="main", timeout=None
+        )
+        self.app.session.log_flush_timeout_s = 0.5
+        self.app.task(every("1 second"), name="tick", func=lambda: None)
+        self.app.task(daily, name="report", func=lambda: None)
+        self.thread = threading.Thread(target=self.app.run, daemon=True)
+
+    def start(self) -> Replica:
+        self.thread.start()
+        wait_for(lambda: self.app.session.scheduler.is_running, "the scheduler runs")
+        return self
+
+    def stop(self) -> None:
+        self.app.session.shut_down()
+        self.thread.join(WAIT_S)
+        assert not self.thread.is_alive()
+        self.repo.close()
+
+    def when(self, state: str) -> float:
+        return next(t for t, s in reversed(self.coordination.transitions) if s == state)
+
+
+def runs(url: str, table: str, task: str) -> list[float]:
+    engine = sa.create_engine(normalize_url(url))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                f"SELECT created FROM {table} WHERE task_name = :t AND action = 'run' "
+                "ORDER BY created"
+            ),
+            {"t": task},
+        ).all()
+    engine.dispose()
+    return [float(row[0]) for row in rows]
+
+
+def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(pg_url: str, table: str) -> None:
+    first = Replica(pg_url, table).start()
+    wait_for(lambda: first.coordination.active, "the first replica is active")
+    second = Replica(pg_url, table).start()
+    wait_for(lambda: len(runs(pg_url, table, "report")) == 1, "report ran")
+    assert not second.coordination.active
+    first.stop()  # releases the lease: the standby takes over at its next poll
+    wait_for(lambda: second.coordination.active, "the standby took over")
+    wait_for(lambda: len(runs(pg_url, table, "tick")) >= 3, "ticks on the new active")
+    status = second.coordination.status()
+    second.stop()
+    assert status is not None
+    assert status.holder == second.coordination.holder
+    # daily ran once over both replicas; no tick decision was made twice
+    assert len(runs(pg_url, table, "report")) == 1
+    ticks = runs(pg_url, table, "tick")
+    assert min(b - a for a, b in pairwise(ticks)) >= 0.99
+
+
+def test_a_black_holed_active_stops_before_another_starts_and_its_writes_are_refused(
+    pg_url: str, table: str
+) -> None:
+    port = make_url(normalize_url(pg_url)).port or 5432
+    with Relay(port) as relay:
+        via_relay = make_url(normalize_url(pg_url)).set(host="127.0.0.1", port=relay.port)
+        active = Replica(via_relay.render_as_string(hide_password=False), table).start()
+        wait_for(lambda: active.coordination.active, "the first replica is active")
+        standby = Replica(pg_url, table).start()
+        wait_for(lambda: len(runs(pg_url, table, "tick")) >= 2, "ticks on the first active")
+        relay.black_hole()
+        wait_for(lambda: standby.coordination.active, "the standby took over")
+        wait_for(lambda: not active.coordination.active, "the cut-off active stood down")
+        # it stopped acting (by its own clock) before the other began
+        assert active.when("standby") < standby.when("active")
+        # the network heals: what the old active still held reaches the database, refused
+        relay.forward()
+        wait_for(lambda: active.app.session.journal.flush(0.1), "the old active's queue drained")
+        # a record the deposed replica writes now is refused by the database
+        refused = active.coordination.refused
+        session = active.app.session
+        session.log_action("report", "run", "deposed", session.clock.now())
+        assert session.journal.flush(WAIT_S)
+        assert active.coordination.refused > refused
+        wait_for(lambda: len(runs(pg_url, table, "tick")) >= 5, "ticks on the new active")
+        standby.stop()
+        active.stop()
+    ticks = runs(pg_url, table, "tick")
+    assert min(b - a for a, b in pairwise(ticks)) >= 0.99
+    assert len(runs(pg_url, table, "report")) == 1
+
+
+def test_coordination_needs_a_postgresql_repo() -> None:
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        App(coordination=True)
+    with pytest.raises(ConfigError, match="lease name"):
+        App(coordination=3)

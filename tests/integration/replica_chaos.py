@@ -1,0 +1,305 @@
+"""Three replicas of ``replica_app.py`` on one PostgreSQL repo, killed and paused at random.
+
+Used by tests/coordination/test_chaos.py (a few seconds) and bench/replica_failover.py (the
+long run). :func:`run_chaos` drives the replicas; :func:`analyse` reads the repo afterwards and
+returns what the checks need: gaps between runs, runs per decision, runs left open.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from contextlib import suppress
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+APP = Path(__file__).with_name("replica_app.py")
+ENDS = ("success", "fail", "crash", "terminate")
+
+
+class Forked:
+    """A replica forked from this (already importing) process: the ``Popen`` calls used here.
+
+    A fresh interpreter spends seconds importing on a loaded machine; a fork starts at once.
+    The child runs ``replica_app.main`` and leaves with ``os._exit``, never returning into
+    the caller (pytest).
+    """
+
+    def __init__(self, args: list[str], out: Path) -> None:
+        with warnings.catch_warnings():  # 3.12+: forking a process with threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                sys.stdout = out.open("w", buffering=1)
+                from tests.integration import replica_app
+
+                replica_app.main(args[0], args[1], args[2], float(args[3]), float(args[4]))
+                code = 0
+            finally:
+                os._exit(code)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"replica {self.pid}", timeout or 0.0)
+            _sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+@dataclass
+class Replica:
+    proc: subprocess.Popen[bytes] | Forked
+    out: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def said(self, word: str) -> int:
+        try:
+            return self.out.read_text().split().count(word)
+        except FileNotFoundError:
+            return 0
+
+
+@dataclass
+class Chaos:
+    """What happened: the table and lease used, and each disruption (kind, pid, monotonic)."""
+
+    url: str
+    table: str
+    name: str
+    lease_s: float
+    events: list[tuple[str, int, float]] = field(default_factory=list)
+    takeovers: list[float] = field(default_factory=list)  # seconds from disruption to takeover
+    walls: list[float] = field(default_factory=list)  # time.time() of each disruption
+
+
+def _sleep(seconds: float) -> None:
+    threading.Event().wait(seconds)
+
+
+def _engine(url: str) -> sa.Engine:
+    from skylaunch.log.repos.sql import normalize_url
+
+    return sa.create_engine(normalize_url(url), poolclass=sa.pool.NullPool)
+
+
+def _holder(engine: sa.Engine, table: str, name: str) -> tuple[int | None, int]:
+    """The pid and epoch of the replica holding a valid lease (pid None: nobody)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(f"SELECT holder, epoch, expires_at > now() FROM {table} WHERE name = :n"),
+            {"n": name},
+        ).first()
+    if row is None or not row[2]:
+        return None, 0 if row is None else int(row[1])
+    return int(str(row[0]).split(":")[1]), int(row[1])
+
+
+def start_replica(chaos: Chaos, workdir: Path, run_for_s: float, fork: bool = False) -> Replica:
+    out = workdir / f"replica-{secrets.token_hex(4)}.out"
+    if fork:
+        args = [chaos.url, chaos.table, chaos.name, str(chaos.lease_s), str(run_for_s)]
+        return Replica(Forked(args, out), out)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with out.open("wb") as handle:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(APP),
+                chaos.url,
+                chaos.table,
+                chaos.name,
+                str(chaos.lease_s),
+                str(run_for_s),
+            ],
+            stdout=handle,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    return Replica(proc, out)
+
+
+def run_chaos(
+    url: str,
+    workdir: Path,
+    *,
+    seconds: float,
+    lease_s: float = 1.5,
+    disruptions: int | None = None,
+    seed: int | None = None,
+    lease_table: str = "skylaunch_lease",
+    kill_share: float = 0.6,
+    kinds: tuple[str, ...] | None = None,
+    replace: bool = True,
+    fork: bool = False,
+) -> Chaos:
+    """Run three replicas for about ``seconds``, disrupting the active one repeatedly.
+
+    Each disruption is a SIGKILL of the active replica (a new one is started in its place) or
+    a SIGSTOP longer than the lease followed by SIGCONT (``kill_share`` of them are kills,
+    drawn with ``seed``; or the fixed sequence ``kinds``); without ``replace`` a killed
+    replica is not replaced; with ``fork`` the replicas are forked from this process (see
+    :class:`Forked`) instead of started as new interpreters. The next disruption waits until
+    another
+    replica took over. At the end every replica is stopped with SIGTERM, after the last
+    take-over, so the last killed replica's runs have been marked ``crash``.
+    """
+    rng = random.Random(seed)
+    chaos = Chaos(url, f"chaos_{secrets.token_hex(4)}", f"chaos_{secrets.token_hex(4)}", lease_s)
+    engine = _engine(url)
+    run_for = seconds + 4 * lease_s + 30  # a safety net: replicas stop by themselves
+    replicas = [start_replica(chaos, workdir, run_for, fork) for _ in range(3)]
+    try:
+        _wait_ready(replicas)
+        end = time.monotonic() + seconds
+        count = 0
+        if kinds is not None:
+            disruptions = len(kinds)
+        while time.monotonic() < end and (disruptions is None or count < disruptions):
+            # the failover bound assumes a standby that runs: a replacement still starting
+            # (seconds of imports on a loaded machine) is not one yet
+            _wait_ready(replicas)
+            _sleep(rng.uniform(1.0, 2.0))  # the new active makes its first runs meanwhile
+            pid, epoch = _holder(engine, lease_table, chaos.name)
+            victim = next((r for r in replicas if r.pid == pid), None)
+            if victim is None:
+                continue
+            count += 1
+            if kinds is not None:
+                kind = kinds[count - 1]
+            else:
+                kind = "kill" if rng.random() < kill_share else "stop"
+            began = time.monotonic()
+            chaos.events.append((kind, victim.pid, began))
+            chaos.walls.append(time.time())
+            if kind == "kill":
+                victim.proc.send_signal(signal.SIGKILL)
+                victim.proc.wait()
+                replicas.remove(victim)
+                if replace:
+                    replicas.append(start_replica(chaos, workdir, run_for, fork))
+            else:
+                victim.proc.send_signal(signal.SIGSTOP)
+            # wait for another replica to take over (a new epoch held by a live pid)
+            took = _wait_takeover(engine, lease_table, chaos.name, epoch, began + 10 * lease_s)
+            if took is not None:
+                chaos.takeovers.append(took - began)
+            if kind == "stop":
+                _sleep(rng.uniform(0.0, lease_s / 2))
+                victim.proc.send_signal(signal.SIGCONT)
+        # the last take-over has logged the crashes; a moment for its first runs
+        _sleep(lease_s)
+        if os.environ.get("CHAOS_DEBUG"):
+            print("stopping", [r.pid for r in replicas], time.monotonic())
+    finally:
+        for replica in replicas:
+            if replica.proc.poll() is None:
+                replica.proc.send_signal(signal.SIGCONT)
+                replica.proc.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            with suppress(subprocess.TimeoutExpired):
+                replica.proc.wait(timeout=15)
+            if os.environ.get("CHAOS_DEBUG"):
+                print("exited", replica.pid, time.monotonic())
+            if replica.proc.poll() is None:
+                replica.proc.kill()
+                replica.proc.wait()
+        engine.dispose()
+    return chaos
+
+
+def _wait_ready(replicas: list[Replica], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(r.said("ready") for r in replicas) and time.monotonic() < deadline:
+        _sleep(0.05)
+
+
+def _wait_takeover(
+    engine: sa.Engine, table: str, name: str, epoch: int, until: float
+) -> float | None:
+    while time.monotonic() < until:
+        pid, now_epoch = _holder(engine, table, name)
+        if pid is not None and now_epoch > epoch:
+            return time.monotonic()
+        _sleep(0.02)
+    return None
+
+
+def analyse(chaos: Chaos) -> dict[str, Any]:
+    """Read the repo: runs per task, gaps of ``tick``, runs without exactly one end."""
+    engine = _engine(chaos.url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    f"SELECT task_name, action, run_id, created FROM {chaos.table} ORDER BY created"
+                )
+            ).all()
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {chaos.table}"))
+            conn.execute(sa.text("DELETE FROM skylaunch_lease WHERE name = :n"), {"n": chaos.name})
+            conn.commit()
+    finally:
+        engine.dispose()
+    runs: dict[str, list[float]] = {}
+    ends: dict[str, list[str]] = {}
+    opened: dict[str, str] = {}
+    for task, action, run_id, created in rows:
+        if action == "run":
+            runs.setdefault(task, []).append(float(created))
+            opened[run_id] = task
+        elif action in ENDS:
+            ends.setdefault(run_id, []).append(action)
+    ticks = runs.get("tick", [])
+    gaps = [b - a for a, b in pairwise(ticks)]
+    slow = runs.get("slow", [])
+    slow_gaps = [b - a for a, b in pairwise(slow)]
+    return {
+        "runs": {task: len(times) for task, times in runs.items()},
+        "ticks": ticks,
+        "tick_min_gap": min(gaps, default=None),
+        "tick_max_gap": max(gaps, default=None),
+        "slow_min_gap": min(slow_gaps, default=None),
+        "open": [run_id for run_id in opened if not ends.get(run_id)],
+        "ended_twice": [run_id for run_id, acts in ends.items() if len(acts) > 1],
+        "crashes": sum(acts.count("crash") for acts in ends.values()),
+        "extract_ok": sum(
+            1
+            for run_id, acts in ends.items()
+            if opened.get(run_id) == "extract" and "success" in acts
+        ),
+    }
