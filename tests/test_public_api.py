@@ -32,6 +32,8 @@ LAYERS = [
     ("skylaunch.journal", 5),
     ("skylaunch.session", 6),
     ("skylaunch.app", 7),
+    ("skylaunch.control", 7),
+    ("skylaunch.embed", 7),
     ("skylaunch.testing", 8),
     ("skylaunch.cli", 8),
     ("skylaunch", 9),
