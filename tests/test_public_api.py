@@ -36,6 +36,7 @@ LAYERS = [
     ("skylaunch.embed", 7),
     ("skylaunch.testing", 8),
     ("skylaunch.cli", 8),
+    ("skylaunch.http", 8),
     ("skylaunch", 9),
 ]
 

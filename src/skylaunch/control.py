@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -275,14 +276,24 @@ class Controller:
             loop.call_soon_threadsafe(job)
         except RuntimeError:  # the loop has closed meanwhile: nothing runs there any more
             return func(*args)
-        try:
-            return done.result(self.timeout)
-        except concurrent.futures.TimeoutError:
-            done.cancel()
-            raise ControlTimeout(
-                f"the scheduler did not answer within {self.timeout:g} s: its loop is busy "
-                "(a long task with execution='main'?)"
-            ) from None
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return done.result(min(0.05, max(deadline - time.monotonic(), 0.0)))
+            except concurrent.futures.TimeoutError:
+                pass
+            # The scheduler may stop between the hand-over and the job (its loop then never
+            # runs it): once it has left that loop, nothing runs there any more.
+            if scheduler._loop is not loop and done.cancel():
+                return func(*args)
+            if time.monotonic() >= deadline:
+                break
+        if not done.cancel() and done.done():
+            return done.result()
+        raise ControlTimeout(
+            f"the scheduler did not answer within {self.timeout:g} s: its loop is busy "
+            "(a long task with execution='main'?)"
+        )
 
     # --- inspection ------------------------------------------------------------------------
     def state(self) -> SchedulerState:

@@ -30,6 +30,7 @@ from skylaunch.cli.entries import (
     open_repo,
     read_entries,
 )
+from skylaunch.cli.operate import COMMANDS, add_commands, operate
 from skylaunch.cli.output import Printer, follow
 from skylaunch.history import ACTIONS
 from skylaunch.log._redact import redact_text, redact_url
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("table", "json", "csv"), default="table", help="default: table"
     )
     show.add_argument("--tz", help="time zone of the times (default: the local zone)")
+    add_commands(commands)
     return parser
 
 
@@ -228,6 +230,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         if args.command is None:
             _parser().print_help(err)
             return 2
+        if args.command in COMMANDS:
+            return operate(args, out)
         return _logs(args, out, err, clock if clock is not None else SystemClock())
     except CLIError as exc:
         # Whatever a driver's message echoed: no secret of the URLs given reaches the terminal.
