@@ -186,8 +186,19 @@ def _local(target: str | None, command: str) -> Any:
 
 def operate(args: argparse.Namespace, out: TextIO) -> int:
     """Run one of the operating commands; returns the exit code."""
+    from skylaunch.exc import TaskLookupError
+
+    try:
+        return _operate(args, out)
+    except TaskLookupError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _operate(args: argparse.Namespace, out: TextIO) -> int:
     command: str = args.command
     url: str | None = args.url
+    if url is not None and command in ("why", "run") and not args.task:
+        args.task, args.target = args.target, None  # `why --url URL TASK`: no MODULE:APP
     if url is not None and getattr(args, "target", None) is not None and command != "run":
         raise CLIError("give MODULE:APP or --url, not both")
     if command in _URL_ONLY and url is None:
@@ -257,8 +268,8 @@ def _accepted(answer: dict[str, Any]) -> str:
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.url is not None:
-        name = args.task or args.target  # `run --url URL TASK`
-        if not name or (args.task and args.target):
+        name = args.task  # `run --url URL TASK`
+        if not name or args.target:
             raise CLIError("run --url URL takes one TASK name")
         params: dict[str, Any] = {}
         for item in args.param:
