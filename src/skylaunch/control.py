@@ -341,6 +341,8 @@ class Controller:
             end = until if until.tzinfo is not None else until.replace(tzinfo=start.tzinfo)
         if end.timestamp() <= start.timestamp():
             raise ValueError(f"the horizon ends ({end.isoformat()}) before now ({start})")
+        if task is not None:  # only the task and those its condition (transitively) reads
+            snapshot.tasks = _needed(snapshot.tasks, task)
         found, complete = _simulate(snapshot, end)
         runs = [run for run in found if task is None or run.task == task]
         if len(runs) > limit:
@@ -570,6 +572,34 @@ class _Snapshot:
     parameters: dict[str, Any]
     cycle_sleep: float | None
     history_max_records: int
+
+
+def _needed(tasks: list[_TaskCopy], name: str) -> list[_TaskCopy]:
+    """``name`` and the tasks whose actions its condition reads, transitively, in order.
+
+    A condition class of the user's may read tasks it does not name: then all of them.
+    """
+    by_name = {item.name: item for item in tasks}
+    wanted = {name}
+    todo = [name]
+    while todo:
+        item = by_name.get(todo.pop())
+        if item is None:
+            continue
+        if _opaque(item.cond):
+            return tasks
+        for watched in item.cond.watches(item.name) - wanted - {EVERY_PASS}:
+            wanted.add(watched)
+            todo.append(watched)
+    return [item for item in tasks if item.name in wanted]
+
+
+def _opaque(cond: Condition) -> bool:
+    if isinstance(cond, (All, AnyCond)):
+        return any(_opaque(part) for part in cond.conds)
+    if isinstance(cond, Not):
+        return _opaque(cond.cond)
+    return not type(cond).__module__.startswith("skylaunch.")
 
 
 def _quiet(name: str) -> None:
