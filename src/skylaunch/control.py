@@ -55,6 +55,7 @@ __all__ = [
     "Upcoming",
     "UpcomingRun",
     "Why",
+    "as_json",
     "explain",
     "label",
 ]
@@ -606,8 +607,22 @@ def _quiet(name: str) -> None:
     logging.getLogger(name).propagate = False  # the copy's records reach no user handler
 
 
+#: One simulation at a time per process: an open ``/upcoming`` endpoint called in a loop costs
+#: at most one core, never one per request.
+_SIMULATING = threading.Lock()
+
+
 def _simulate(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
     """Run a copy of the session on a simulated clock from ``snapshot.now`` to ``end``."""
+    if not _SIMULATING.acquire(timeout=_SIMULATION_BUDGET_S):
+        raise ControlTimeout("another upcoming() computation is still running: try again")
+    try:
+        return _simulate_alone(snapshot, end)
+    finally:
+        _SIMULATING.release()
+
+
+def _simulate_alone(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
     _quiet(_SIM_TASK_LOGGER)
     _quiet(_SIM_SCHEDULER_LOGGER)
     tz = snapshot.now.tzinfo
