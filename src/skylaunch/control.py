@@ -37,6 +37,7 @@ from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
 from skylaunch.log.handler import restore_recent, restore_times
+from skylaunch.scheduler import _unsure
 from skylaunch.session import Session
 from skylaunch.time.clock import SimulatedClock
 
@@ -587,20 +588,12 @@ def _needed(tasks: list[_TaskCopy], name: str) -> list[_TaskCopy]:
         item = by_name.get(todo.pop())
         if item is None:
             continue
-        if _opaque(item.cond):
+        if _unsure(item.cond):
             return tasks
         for watched in item.cond.watches(item.name) - wanted - {EVERY_PASS}:
             wanted.add(watched)
             todo.append(watched)
     return [item for item in tasks if item.name in wanted]
-
-
-def _opaque(cond: Condition) -> bool:
-    if isinstance(cond, (All, AnyCond)):
-        return any(_opaque(part) for part in cond.conds)
-    if isinstance(cond, Not):
-        return _opaque(cond.cond)
-    return not type(cond).__module__.startswith("skylaunch.")
 
 
 def _quiet(name: str) -> None:
