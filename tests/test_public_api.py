@@ -33,8 +33,11 @@ LAYERS = [
     ("skylaunch.coordination", 5),
     ("skylaunch.session", 6),
     ("skylaunch.app", 7),
+    ("skylaunch.control", 7),
+    ("skylaunch.embed", 7),
     ("skylaunch.testing", 8),
     ("skylaunch.cli", 8),
+    ("skylaunch.http", 8),
     ("skylaunch", 9),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from skylaunch.args import FuncArg
@@ -11,6 +12,8 @@ from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
 from skylaunch.conds.parse import parse_condition
 from skylaunch.config import Config
+from skylaunch.control import Controller
+from skylaunch.embed import BackgroundRunner, check_blocking, refuse_running_loop, running
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.execution.base import Executor
 from skylaunch.session import Session
@@ -99,6 +102,8 @@ class App:
             from skylaunch.coordination import coordination_for
 
             coordination_for(session, coordination)
+        self._background: BackgroundRunner | None = None
+        self._controller: Controller | None = None
 
     @overload
     def task(
@@ -280,15 +285,55 @@ class App:
         ``debug=True`` (Rocketry's) sets ``config.debug``, which skylaunch accepts and warns
         about: it has no debug mode (docs/concepts.md).
         """
+        refuse_running_loop()
         if debug:
             self.session.config.debug = True
         self.session.start()
 
     async def serve(self, debug: bool = False) -> None:
-        """Run the scheduler inside an already running event loop."""
+        """Run the scheduler inside an already running event loop (until it shuts down).
+
+        Signals are left to the program that owns the loop. Tasks with ``execution="main"``
+        would block that loop: a :class:`~skylaunch.embed.BlockingTaskWarning` names them.
+        """
         if debug:
             self.session.config.debug = True
+        check_blocking(self.session)
         await self.session.serve()
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """``async with app.running():``: the scheduler runs in this event loop during the block.
+
+        For an ASGI lifespan (FastAPI, Starlette): entered once the scheduler has started,
+        left after it has shut down and every run has ended. See docs/operating.md.
+        """
+        return running(self.session)
+
+    def start(self) -> None:
+        """Run the scheduler in a background thread and return (Flask, Django, scripts).
+
+        :meth:`stop` shuts it down; so does the end of the program. See docs/operating.md.
+        """
+        if self._background is None:
+            self._background = BackgroundRunner(self.session)
+        self._background.start()
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Shut down a scheduler started by :meth:`start` and wait for its thread.
+
+        Running tasks may finish for ``timeout`` seconds (None: as long as they need, within
+        their own timeouts); then they are terminated. Returns whether the thread has ended.
+        """
+        if self._background is None:
+            return True
+        return self._background.stop(timeout)
+
+    @property
+    def control(self) -> Controller:
+        """Inspect and control this app's scheduler: :class:`~skylaunch.control.Controller`."""
+        if self._controller is None:
+            self._controller = Controller(self.session)
+        return self._controller
 
     def __getitem__(self, name: str) -> Task:
         return self.session[name]

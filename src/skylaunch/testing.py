@@ -16,14 +16,14 @@ import itertools
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from skylaunch.app import App
-from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
-from skylaunch.conds.base import Any as AnyCond
+from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
+from skylaunch.control import Explanation, explain, label
 from skylaunch.execution.base import Executor
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session
@@ -197,50 +197,6 @@ _seed_numbers: weakref.WeakKeyDictionary[Session, itertools.count[int]] = (
 )
 
 
-@dataclass(frozen=True)
-class Explanation:
-    """A condition's value at an instant, with the values of its parts."""
-
-    condition: str
-    value: bool
-    next_change: datetime | None = None
-    parts: tuple[Explanation, ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return self.value
-
-    def lines(self, depth: int = 0) -> list[str]:
-        note = f"  (may change at {self.next_change.isoformat()})" if self.next_change else ""
-        out = [f"{'  ' * depth}{'TRUE ' if self.value else 'FALSE'} {self.condition}{note}"]
-        for part in self.parts:
-            out.extend(part.lines(depth + 1))
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-
-def explain(cond: Condition, ctx: Context) -> Explanation:
-    """Evaluate ``cond`` and each of its parts at ``ctx.now``."""
-    parts: tuple[Explanation, ...] = ()
-    if isinstance(cond, (All, AnyCond)):
-        parts = tuple(explain(c, ctx) for c in cond.conds)
-    elif isinstance(cond, Not):
-        parts = (explain(cond.cond, ctx),)
-    change = cond.next_change(ctx)
-    if change is not None:  # shown in the session's zone, whatever zone the condition used
-        change = change.astimezone(ctx.now.tzinfo)
-    return Explanation(_label(cond), cond.is_true(ctx), change, parts)
-
-
-def _label(cond: Condition) -> str:
-    """The string form, or the repr of a condition that has none (``ParamExists(x=1)``)."""
-    try:
-        return str(cond)
-    except Exception:
-        return repr(cond)
-
-
 def evaluate(
     cond: Condition | str,
     at: datetime | str,
@@ -334,12 +290,5 @@ def stalled(target: App | Session, at: datetime | str | None = None) -> list[Sta
         if cond.is_true(ctx) or cond.next_change(ctx) is not None:
             continue
         waits = tuple(sorted(watches - {task.name}))
-        found.append(Stalled(task.name, _text(cond), waits))
+        found.append(Stalled(task.name, label(cond), waits))
     return found
-
-
-def _text(cond: Condition) -> str:
-    try:
-        return str(cond)
-    except (TypeError, ValueError):  # a condition without string syntax
-        return repr(cond)

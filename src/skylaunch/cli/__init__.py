@@ -34,6 +34,7 @@ from skylaunch.cli.entries import (
     open_repo,
     read_entries,
 )
+from skylaunch.cli.operate import COMMANDS, add_commands, operate
 from skylaunch.cli.output import Printer, follow
 from skylaunch.history import ACTIONS
 from skylaunch.log._redact import redact_text, redact_url
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.add_argument("--tz", help="time zone of the times (default: the local zone)")
     replicas.add_parser(commands)
+    add_commands(commands)
     return parser
 
 
@@ -235,6 +237,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
             return 2
         if args.command == "replicas":
             return replicas.replicas(args, out, _zone(args.tz))
+        if args.command in COMMANDS:
+            return operate(args, out)
         return _logs(args, out, err, clock if clock is not None else SystemClock())
     except CLIError as exc:
         # Whatever a driver's message echoed: no secret of the URLs given reaches the terminal.
