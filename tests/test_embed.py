@@ -126,6 +126,13 @@ def test_start_returns_and_stop_waits_for_the_runs() -> None:
         assert ran.wait(5)
         with pytest.raises(RuntimeError, match="already runs"):
             app.start()
+
+        async def twice() -> None:
+            async with app.running():
+                raise AssertionError("a second scheduler loop must not start")
+
+        with pytest.raises(RuntimeError, match="already running"):
+            asyncio.run(twice())
     finally:
         assert app.stop(timeout=5) is True
     assert not app.session.scheduler.is_running

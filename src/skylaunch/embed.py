@@ -103,8 +103,10 @@ async def running(session: Session) -> AsyncIterator[None]:
     restore done); leaving it shuts the scheduler down and waits until every run has ended.
     A scheduler that fails to start, or crashes meanwhile, raises from here.
     """
-    check_blocking(session)
     scheduler = session.scheduler
+    if scheduler.is_running:
+        raise RuntimeError("the scheduler is already running (app.start(), app.run()...)")
+    check_blocking(session)
     task = asyncio.ensure_future(session.serve())
     # Entered once the scheduler loop has passed its start-up (or has already ended).
     while not task.done() and not (scheduler.is_running and scheduler.cycles > 0):
