@@ -368,54 +368,57 @@ class CeleryExecutor:
         )
 
     def _poll_loop(self, stop: threading.Event) -> None:
-        backend = self.app.backend
         while not stop.wait(self.poll_interval_s):
-            with self._lock:
-                runs = [r for r in self._runs.values() if r.sent]
-                late = [
-                    r for r in self._runs.values() if not r.sent and r.send_by < time.monotonic()
-                ]
-            for run in late:
-                text = (
-                    f"the run was not sent to the Celery broker within {self.send_timeout_s:g} s "
-                    "(send_timeout_s)"
-                )
-                if run.reason is not None:
-                    self._end(run, Outcome(run.run_id, "terminate", exc_text=run.reason))
-                else:
-                    self._end(run, Outcome(run.run_id, "fail", exc_text=text))
-                self._report("a send took longer than send_timeout_s")
-            if not runs:
-                continue
             try:
-                metas = self._read(backend, [r.task_id for r in runs])
-            except Exception:
-                logger.warning("reading Celery results failed", exc_info=True)
+                self._poll()
+            except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
+                logger.warning("polling Celery results failed", exc_info=True)
+
+    def _poll(self) -> None:
+        backend = self.app.backend
+        now = time.monotonic()
+        with self._lock:
+            runs = [r for r in self._runs.values() if r.sent]
+            late = [r for r in self._runs.values() if not r.sent and r.send_by < now]
+        for run in late:
+            if run.reason is not None:
+                self._end(run, Outcome(run.run_id, "terminate", exc_text=run.reason))
                 continue
-            now = time.monotonic()
-            for run, meta in zip(runs, metas, strict=True):
-                outcome = None if meta is None else self._outcome(run, meta)
-                if outcome is not None:
-                    with contextlib.suppress(Exception):  # it expires anyway
-                        backend.forget(run.task_id)
-                    self._end(run, outcome)
-                elif run.confirm_by is not None and now > run.confirm_by:
-                    self._end(
-                        run,
-                        Outcome(
-                            run.run_id,
-                            "crash",
-                            exc_text=f"{run.reason}: no Celery worker confirmed the revocation "
-                            f"within {self.terminate_grace_s:g} s (terminate_grace_s); the "
-                            "worker was lost or none consumes the queue",
-                        ),
-                    )
+            text = (
+                f"the run was not sent to the Celery broker within {self.send_timeout_s:g} s "
+                "(send_timeout_s)"
+            )
+            self._end(run, Outcome(run.run_id, "fail", exc_text=text))
+            self._report("a send took longer than send_timeout_s")
+        if not runs:
+            return
+        metas = self._read(backend, [r.task_id for r in runs])
+        for run, meta in zip(runs, metas, strict=True):
+            outcome = None if meta is None else self._outcome(run, meta)
+            if outcome is not None:
+                with contextlib.suppress(Exception):  # it expires anyway
+                    backend.forget(run.task_id)
+                self._end(run, outcome)
+            elif run.confirm_by is not None and now > run.confirm_by:
+                self._end(
+                    run,
+                    Outcome(
+                        run.run_id,
+                        "crash",
+                        exc_text=f"{run.reason}: no Celery worker confirmed the revocation "
+                        f"within {self.terminate_grace_s:g} s (terminate_grace_s); the "
+                        "worker was lost or none consumes the queue",
+                    ),
+                )
 
     @staticmethod
     def _read(backend: Any, task_ids: list[str]) -> list[dict[str, Any] | None]:
         """The stored state of each task (None while it has none)."""
         if isinstance(backend, KeyValueStoreBackend):
-            values = backend.mget([backend.get_key_for_task(t) for t in task_ids])
+            keys = [backend.get_key_for_task(t) for t in task_ids]
+            values = backend.mget(keys)
+            if isinstance(values, Mapping):  # memcached and the cache backends answer by key
+                values = [values.get(k, values.get(k.decode())) for k in keys]
             return [None if v is None else backend.decode_result(v) for v in values]
         metas = [backend.get_task_meta(t) for t in task_ids]
         return [None if m.get("status") == "PENDING" else m for m in metas]
