@@ -28,10 +28,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 os.environ.setdefault("SKYLAUNCH_BENCH_QUEUE", f"skylaunch-bench-{uuid.uuid4().hex[:8]}")
 
-import _celery_bench_app as bench_app
+from _bench_probe import probe
 
 from skylaunch import App
-from skylaunch.execution.celery import CeleryExecutor
+
+# Celery is imported only by the functions that use it: a ``spawn`` child imports this script
+# again, and must not pay for Celery (that would be measured as process start-up).
 
 
 class Stamps(logging.Handler):
@@ -59,6 +61,10 @@ class Stamps(logging.Handler):
 
 
 def one_round(mode: str, runs: int) -> tuple[float, float]:
+    import _celery_bench_app as bench_app
+
+    from skylaunch.execution.celery import CeleryExecutor
+
     executors = {"celery": CeleryExecutor(bench_app.app)} if mode == "celery" else {}
     app = App(
         config={"execution": mode, "max_process_count": 2, "shut_cond": None},
@@ -122,6 +128,8 @@ def start_workers() -> list[subprocess.Popen[bytes]]:
 
 
 def wait_for_workers(count: int) -> None:
+    import _celery_bench_app as bench_app
+
     queue = os.environ["SKYLAUNCH_BENCH_QUEUE"]
     pause = threading.Event()
     for _ in range(60):
@@ -138,6 +146,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.INFO)
+    import _celery_bench_app as bench_app
+
     workers = start_workers()
     results: dict[str, list[tuple[float, float]]] = {"process": [], "celery": []}
     try:

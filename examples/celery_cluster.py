@@ -90,8 +90,8 @@ if __name__ == "__main__":
         wait_for_workers(2)
         app.run()
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:  # SIGQUIT: Celery's cold shutdown, nothing is running now
+            os.killpg(worker.pid, signal.SIGQUIT)
         for worker in workers:
             try:
                 worker.wait(10)
