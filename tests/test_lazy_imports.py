@@ -9,8 +9,11 @@ import sys
 import pytest
 
 LAZY = [
+    "celery",
     "multiprocessing",
     "skylaunch.execution.async_",
+    "skylaunch.execution.celery",
+    "skylaunch.execution.celery_worker",
     "skylaunch.execution.process",
     "skylaunch.execution.thread",
     "skylaunch.log.outputs.file",

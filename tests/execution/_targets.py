@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from skylaunch.args import Return, TerminationFlag
@@ -68,3 +70,23 @@ def echo(value: Any = None) -> Any:
 def connect(session: Any = SessionArg()) -> int:  # noqa: B008 - as users write it
     """A FuncArg function that needs the session (cannot be made in a process child)."""
     return 1
+
+
+def die_once(marker: str) -> int:
+    """First delivery: leave this process's pid in ``marker`` and wait to be killed.
+
+    A delivery that finds the marker (the message delivered again after the kill) returns
+    its own pid at once.
+    """
+    path = Path(marker)
+    if path.exists():
+        return os.getpid()
+    path.write_text(str(os.getpid()))
+    threading.Event().wait(30)
+    return -1
+
+
+def pid_after(seconds: float = 0.2) -> int:
+    """Work ``seconds`` and return the pid of the process that did."""
+    threading.Event().wait(seconds)
+    return os.getpid()

@@ -23,10 +23,22 @@ from skylaunch.log.context import RunContextFilter
 from tests.execution import _targets as t
 from tests.execution._own_thread import OwnThreadExecutor
 
-# "own-thread" is a user's executor (tests/execution/_own_thread.py) given to App(executors=...)
-MODES = ["main", "async", "thread", "process", "own-thread"]
-BACKGROUND = ["async", "thread", "process", "own-thread"]  # can be timed out and terminated
+# "own-thread" is a user's executor (tests/execution/_own_thread.py) given to App(executors=...);
+# "celery" sends runs to two real Celery workers (tests/execution/_celery_cluster.py)
+MODES = ["main", "async", "thread", "process", "own-thread", "celery"]
+BACKGROUND = ["async", "thread", "process", "own-thread", "celery"]  # can be timed out, terminated
 WAIT_S = 15.0
+
+_cluster: Any = None
+
+
+@pytest.fixture(autouse=True)
+def _celery_for_celery_mode(request: pytest.FixtureRequest) -> None:
+    """A test in ``celery`` mode gets the session's Celery workers (skipped without services)."""
+    global _cluster
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("mode") == "celery":
+        _cluster = request.getfixturevalue("celery_cluster")
 
 
 class Collector(logging.Handler):
@@ -126,10 +138,13 @@ class Running:
 
 
 def make_app(mode: str, **config: Any) -> App:
-    app = App(
-        config={"execution": mode, "max_process_count": 2, **config},
-        executors={"own-thread": OwnThreadExecutor()},
-    )
+    executors: dict[str, Any] = {"own-thread": OwnThreadExecutor()}
+    if mode == "celery":
+        from skylaunch.execution.celery import CeleryExecutor
+        from tests.execution._celery_app import app as celery_app
+
+        executors["celery"] = CeleryExecutor(celery_app, queue=_cluster.queue)
+    app = App(config={"execution": mode, "max_process_count": 2, **config}, executors=executors)
     assert app.session.executors.knows(mode)
     return app
 
