@@ -147,3 +147,26 @@ def test_coordination_needs_a_postgresql_repo() -> None:
         App(coordination=True)
     with pytest.raises(ConfigError, match="lease name"):
         App(coordination=3)
+
+
+def test_coordination_takes_a_lease_name_or_an_object_and_says_what_it_is(
+    pg_url: str, table: str
+) -> None:
+    repo = SQLRepo(model=TaskRunRecord, conn_string=pg_url, table=table, if_missing="create")
+    try:
+        named = App(logger_repo=repo, coordination=table).session.coordination
+        assert named is not None
+        assert named.name == table
+        assert not named.active
+        assert named.since is None
+        assert "standby" in repr(named)
+        own = Coordination(name=table, lease_s=6, holder="web-1")
+        assert App(logger_repo=repo, coordination=own).session.coordination is own
+        assert (own.poll_s, own.holder) == (2.0, "web-1")
+        assert own.lease is not None
+        own.lease.create()  # what the first start does
+        assert own.status() is None  # no replica ever took this lease
+        with pytest.raises(RuntimeError, match="before attach"):
+            Coordination().status()
+    finally:
+        repo.close()

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -28,38 +27,80 @@ APP = Path(__file__).with_name("replica_app.py")
 ENDS = ("success", "fail", "crash", "terminate")
 
 
-class Forked:
-    """A replica forked from this (already importing) process: the ``Popen`` calls used here.
+class Zygote:
+    """A fresh interpreter that imports the replica app once, then forks replicas on request.
 
-    A fresh interpreter spends seconds importing on a loaded machine; a fork starts at once.
-    The child runs ``replica_app.main`` and leaves with ``os._exit``, never returning into
-    the caller (pytest).
+    A new interpreter spends seconds importing on a loaded machine; a fork of one that has
+    imported starts at once. Forking the test process itself is unsafe (its other threads
+    may hold locks the child would wait on forever): the zygote has one thread. It ignores
+    SIGCHLD, so the kernel reaps the replicas; they are the test's to signal by pid.
     """
 
-    def __init__(self, args: list[str], out: Path) -> None:
-        with warnings.catch_warnings():  # 3.12+: forking a process with threads
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__)), "zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def fork(self, out: Path, args: list[str]) -> Forked:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write("\t".join([str(out), *args]) + "\n")
+        self.proc.stdin.flush()
+        return Forked(int(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _zygote() -> None:  # pragma: no cover - runs in the zygote
+    from tests.integration import replica_app
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    for line in sys.stdin:
+        out, *args = line.rstrip("\n").split("\t")
+        pid = os.fork()
+        if pid == 0:
             code = 1
             try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its process runs are waited for
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
                 os.dup2(devnull, 2)
-                sys.stdout = out.open("w", buffering=1)
-                from tests.integration import replica_app
-
+                sys.stdout = Path(out).open("w", buffering=1)  # noqa: SIM115
                 replica_app.main(args[0], args[1], args[2], float(args[3]), float(args[4]))
                 code = 0
             finally:
                 os._exit(code)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+class Forked:
+    """A replica forked by the :class:`Zygote`: the ``Popen`` calls used here, by pid."""
+
+    def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                self.returncode = os.waitstatus_to_exitcode(status)
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0  # gone (reaped by the kernel: no status to read)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -72,7 +113,7 @@ class Forked:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
-        if self.returncode is None:
+        if self.poll() is None:
             os.kill(self.pid, signum)
 
     def kill(self) -> None:
@@ -130,11 +171,13 @@ def _holder(engine: sa.Engine, table: str, name: str) -> tuple[int | None, int]:
     return int(str(row[0]).split(":")[1]), int(row[1])
 
 
-def start_replica(chaos: Chaos, workdir: Path, run_for_s: float, fork: bool = False) -> Replica:
+def start_replica(
+    chaos: Chaos, workdir: Path, run_for_s: float, zygote: Zygote | None = None
+) -> Replica:
     out = workdir / f"replica-{secrets.token_hex(4)}.out"
-    if fork:
+    if zygote is not None:
         args = [chaos.url, chaos.table, chaos.name, str(chaos.lease_s), str(run_for_s)]
-        return Replica(Forked(args, out), out)
+        return Replica(zygote.fork(out, args), out)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     with out.open("wb") as handle:
         proc = subprocess.Popen(
@@ -173,8 +216,8 @@ def run_chaos(
     Each disruption is a SIGKILL of the active replica (a new one is started in its place) or
     a SIGSTOP longer than the lease followed by SIGCONT (``kill_share`` of them are kills,
     drawn with ``seed``; or the fixed sequence ``kinds``); without ``replace`` a killed
-    replica is not replaced; with ``fork`` the replicas are forked from this process (see
-    :class:`Forked`) instead of started as new interpreters. The next disruption waits until
+    replica is not replaced; with ``fork`` the replicas are forked by a :class:`Zygote`
+    instead of started as new interpreters each. The next disruption waits until
     another
     replica took over. At the end every replica is stopped with SIGTERM, after the last
     take-over, so the last killed replica's runs have been marked ``crash``.
@@ -183,7 +226,8 @@ def run_chaos(
     chaos = Chaos(url, f"chaos_{secrets.token_hex(4)}", f"chaos_{secrets.token_hex(4)}", lease_s)
     engine = _engine(url)
     run_for = seconds + 4 * lease_s + 30  # a safety net: replicas stop by themselves
-    replicas = [start_replica(chaos, workdir, run_for, fork) for _ in range(3)]
+    zygote = Zygote() if fork else None
+    replicas = [start_replica(chaos, workdir, run_for, zygote) for _ in range(3)]
     try:
         _wait_ready(replicas)
         end = time.monotonic() + seconds
@@ -212,7 +256,7 @@ def run_chaos(
                 victim.proc.wait()
                 replicas.remove(victim)
                 if replace:
-                    replicas.append(start_replica(chaos, workdir, run_for, fork))
+                    replicas.append(start_replica(chaos, workdir, run_for, zygote))
             else:
                 victim.proc.send_signal(signal.SIGSTOP)
             # wait for another replica to take over (a new epoch held by a live pid)
@@ -240,6 +284,8 @@ def run_chaos(
                 replica.proc.kill()
                 replica.proc.wait()
         engine.dispose()
+        if zygote is not None:
+            zygote.close()
     return chaos
 
 
@@ -303,3 +349,8 @@ def analyse(chaos: Chaos) -> dict[str, Any]:
             if opened.get(run_id) == "extract" and "success" in acts
         ),
     }
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["zygote"]:
+        _zygote()
