@@ -53,3 +53,10 @@ def tmp_cwd(tmp_path: os.PathLike[str]) -> Iterator[str]:
         yield str(tmp_path)
     finally:
         os.chdir(old)
+
+
+# The session's two Celery workers, for every test run in ``celery`` mode (the executor contract
+# suite, the task kinds' every-mode tests, tests/execution/test_celery.py); started on first use.
+from tests.execution._celery_cluster import celery_cluster
+
+__all__ = ["celery_cluster"]

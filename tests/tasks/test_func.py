@@ -19,7 +19,14 @@ from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.func import ImportedFunc
 from skylaunch.testing import run_for, runs, simulated_app
 from tests.execution import _targets as t
-from tests.execution.test_contract import MODES, Collector, Running, make_app, records  # noqa: F401
+from tests.execution.test_contract import (  # noqa: F401
+    MODES,
+    Collector,
+    Running,
+    _celery_for_celery_mode,
+    make_app,
+    records,
+)
 
 
 def test_lambda_for_process_fails_at_definition() -> None:
@@ -266,4 +273,4 @@ def test_a_path_task_runs_in_every_execution_mode(
         records.wait_action("lazy", "success")
     n, pid = app.session.returns["lazy"]
     assert n == 5
-    assert (pid == os.getpid()) == (mode != "process")
+    assert (pid == os.getpid()) == (mode not in ("process", "celery"))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import logging
 import queue as _queue
 import threading
@@ -76,6 +77,23 @@ def function_path(func: Callable[..., Any]) -> str:
             "it (a decorated or rebound function?): give the function itself"
         )
     return f"{module}:{qualname}"
+
+
+def _function_ref(func: Callable[..., Any]) -> tuple[str | None, str | None]:
+    """How a worker gets the callable: a function by its import path; a callable object of the
+    scheduler's own (a code task's, a path task's loader) pickled into the message."""
+    try:
+        return function_path(func), None
+    except TaskSetupError:
+        if inspect.isfunction(func) or inspect.ismethod(func):
+            raise  # a function is found by its path, or not at all
+        try:
+            return None, encode(func)
+        except Exception:
+            raise TaskSetupError(
+                f"{func!r} cannot be run by a Celery worker: it is neither a function defined "
+                "at the top level of a module nor a picklable callable"
+            ) from None
 
 
 class _CeleryRun:
@@ -205,7 +223,7 @@ class CeleryExecutor:
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _CeleryRun:
         func, deferred = defer(call.func)
-        path = function_path(func)
+        path, pickled = _function_ref(func)
         flags = [k for k, v in call.kwargs.items() if call.flag is not None and v is call.flag]
         kwargs = {k: v for k, v in call.kwargs.items() if k not in flags}
         try:
@@ -217,6 +235,7 @@ class CeleryExecutor:
             ) from exc
         spec = {
             "func": path,
+            "callable": pickled,
             "task": call.task_name,
             "run": call.run_id,
             "args": args,

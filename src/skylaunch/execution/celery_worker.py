@@ -86,7 +86,8 @@ class _Capture(logging.Handler):
 
 
 def _call_of(spec: Mapping[str, Any]) -> TaskCall:
-    func = import_path(spec["func"])
+    pickled = spec.get("callable")
+    func = decode(pickled) if pickled is not None else import_path(spec["func"])
     kwargs, deferred = decode(spec["args"])
     kwargs = dict(kwargs)
     if deferred:
