@@ -33,7 +33,10 @@ from tests.integration.relay import Relay
 from .conftest import MakeRecord
 
 WAIT_S = 20
-EMIT_MAX_S = 0.05  # the slowest single emit allowed while the backend hangs
+# An emit that waited for the hung backend would take its socket timeout (seconds); one that
+# only queues takes microseconds. 1 s tells the two apart even on a loaded machine (0.05 s did
+# not: a scheduling hiccup under load failed it once).
+EMIT_MAX_S = 1.0
 
 
 @dataclass
