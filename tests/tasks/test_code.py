@@ -13,7 +13,14 @@ from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks import CodeTask
 from skylaunch.tasks.code import RunCode
 from skylaunch.testing import run_for, runs, simulated_app
-from tests.execution.test_contract import MODES, Collector, Running, make_app, records  # noqa: F401
+from tests.execution.test_contract import (  # noqa: F401
+    MODES,
+    Collector,
+    Running,
+    _celery_for_celery_mode,
+    make_app,
+    records,
+)
 
 
 def test_parameters_are_globals_and_return_value_is_the_result() -> None:
@@ -124,4 +131,4 @@ def test_runs_in_every_execution_mode(mode: str, records: Collector) -> None:  #
     with Running(app):
         app.session["code"].run(parent=os.getpid())
         records.wait_action("code", "success")
-    assert app.session.returns["code"] == (42, mode != "process")
+    assert app.session.returns["code"] == (42, mode not in ("process", "celery"))

@@ -36,6 +36,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import FunctionType
 from typing import Any
 
 from celery import Celery
@@ -205,18 +206,25 @@ class CeleryExecutor:
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _CeleryRun:
         func, deferred = defer(call.func)
-        path = function_path(func)
+        try:
+            target = function_path(func)
+        except TaskSetupError:
+            if isinstance(func, FunctionType):
+                raise
+            target = None  # a callable object (a code task's): it travels pickled
         flags = [k for k, v in call.kwargs.items() if call.flag is not None and v is call.flag]
         kwargs = {k: v for k, v in call.kwargs.items() if k not in flags}
         try:
             args = encode((kwargs, deferred))
+            if target is None:
+                target = "pickle:" + encode(func)
         except Exception as exc:
             raise TaskSetupError(
-                f"task {call.task_name!r}: the run cannot be sent to Celery ({exc!r}); every "
-                "parameter value must be picklable"
+                f"task {call.task_name!r}: the run cannot be sent to Celery ({exc!r}); the "
+                "function and every parameter value must be picklable"
             ) from exc
         spec = {
-            "func": path,
+            "func": target,
             "task": call.task_name,
             "run": call.run_id,
             "args": args,
