@@ -145,7 +145,11 @@ def test_a_silent_broker_never_blocks_the_loop(redis_url: str, records: Collecto
         if getattr(r, "action", None) in ("success", "fail")
     ]
     assert ends.index("local") < ends.index("remote1")
-    assert "within 0.5 s (send_timeout_s)" in records.of("remote1", "fail")[0].exc_text  # type: ignore[operator]
+    # Late by send_timeout_s (the poller's verdict) or refused by kombu's own connect timeout
+    # first, whichever ends first on a loaded machine: either way it was never sent.
+    reason = records.of("remote1", "fail")[0].exc_text
+    assert reason is not None
+    assert "within 0.5 s (send_timeout_s)" in reason or "could not be sent" in reason
     warnings = [r for r in records.records if r.name == "skylaunch.execution.celery"]
     assert len(warnings) == 1  # rate-limited: two runs, one report
 
