@@ -13,6 +13,9 @@ PG_URL = os.environ.get("SKYLAUNCH_TEST_PG_URL", "postgresql://postgres@127.0.0.
 REDIS_URL = os.environ.get("SKYLAUNCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# the session's two Celery workers (fixture celery_cluster), started only by tests that ask
+pytest_plugins = ["tests.execution._celery_cluster"]
+
 
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
@@ -53,10 +56,3 @@ def tmp_cwd(tmp_path: os.PathLike[str]) -> Iterator[str]:
         yield str(tmp_path)
     finally:
         os.chdir(old)
-
-
-# The session's two Celery workers, for every test run in ``celery`` mode (the executor contract
-# suite, the task kinds' every-mode tests, tests/execution/test_celery.py); started on first use.
-from tests.execution._celery_cluster import celery_cluster
-
-__all__ = ["celery_cluster"]

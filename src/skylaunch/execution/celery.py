@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import logging
 import queue as _queue
 import threading
@@ -37,6 +36,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import FunctionType
 from typing import Any
 
 from celery import Celery
@@ -77,23 +77,6 @@ def function_path(func: Callable[..., Any]) -> str:
             "it (a decorated or rebound function?): give the function itself"
         )
     return f"{module}:{qualname}"
-
-
-def _function_ref(func: Callable[..., Any]) -> tuple[str | None, str | None]:
-    """How a worker gets the callable: a function by its import path; a callable object of the
-    scheduler's own (a code task's, a path task's loader) pickled into the message."""
-    try:
-        return function_path(func), None
-    except TaskSetupError:
-        if inspect.isfunction(func) or inspect.ismethod(func):
-            raise  # a function is found by its path, or not at all
-        try:
-            return None, encode(func)
-        except Exception:
-            raise TaskSetupError(
-                f"{func!r} cannot be run by a Celery worker: it is neither a function defined "
-                "at the top level of a module nor a picklable callable"
-            ) from None
 
 
 class _CeleryRun:
@@ -223,19 +206,25 @@ class CeleryExecutor:
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
     ) -> _CeleryRun:
         func, deferred = defer(call.func)
-        path, pickled = _function_ref(func)
+        try:
+            target = function_path(func)
+        except TaskSetupError:
+            if isinstance(func, FunctionType):
+                raise
+            target = None  # a callable object (a code task's): it travels pickled
         flags = [k for k, v in call.kwargs.items() if call.flag is not None and v is call.flag]
         kwargs = {k: v for k, v in call.kwargs.items() if k not in flags}
         try:
             args = encode((kwargs, deferred))
+            if target is None:
+                target = "pickle:" + encode(func)
         except Exception as exc:
             raise TaskSetupError(
-                f"task {call.task_name!r}: the run cannot be sent to Celery ({exc!r}); every "
-                "parameter value must be picklable"
+                f"task {call.task_name!r}: the run cannot be sent to Celery ({exc!r}); the "
+                "function and every parameter value must be picklable"
             ) from exc
         spec = {
-            "func": path,
-            "callable": pickled,
+            "func": target,
             "task": call.task_name,
             "run": call.run_id,
             "args": args,

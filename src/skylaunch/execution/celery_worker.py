@@ -7,7 +7,8 @@ the module that defines the Celery app the workers load (``celery -A proj.celery
     register(celery_app)
 
 The message a run is sent as names the function by its import path (``package.module:name``),
-so the worker imports it as it would import its own tasks; the parameters travel pickled (the
+so the worker imports it as it would import its own tasks (a callable object, such as a code
+task's, travels pickled instead); the parameters travel pickled (the
 same values ``execution="process"`` sends to its child). What the run logs is caught here,
 stamped with the run's task name and id, and sent back with the result: the scheduler hands
 the records to its own loggers when the run's outcome arrives, before it records the end.
@@ -86,8 +87,9 @@ class _Capture(logging.Handler):
 
 
 def _call_of(spec: Mapping[str, Any]) -> TaskCall:
-    pickled = spec.get("callable")
-    func = decode(pickled) if pickled is not None else import_path(spec["func"])
+    target: str = spec["func"]
+    # A function by its import path; a callable object (a code task's) pickled
+    func = decode(target[7:]) if target.startswith("pickle:") else import_path(target)
     kwargs, deferred = decode(spec["args"])
     kwargs = dict(kwargs)
     if deferred:
