@@ -183,7 +183,12 @@ def _language_context(zone: str, now: datetime) -> Context:
     app.task(name="job")(lambda: None)
     past = [(w, a) for w, a in LANGUAGE_HISTORY if datetime.fromisoformat(w) <= now]
     seed(app, "job", past)
-    return Context(now.replace(tzinfo=ZoneInfo(zone)), app.session, app.session["job"])
+    # A real instant, as the scheduler's clock gives: a wall time in a spring-forward gap
+    # (hypothesis draws them) is moved to the instant it names, so that comparing two times
+    # of the zone (which Python does on their wall times) orders them as instants.
+    tz = ZoneInfo(zone)
+    real = datetime.fromtimestamp(now.replace(tzinfo=tz).timestamp(), tz)
+    return Context(real, app.session, app.session["job"])
 
 
 @settings(max_examples=150, deadline=None)
