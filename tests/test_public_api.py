@@ -95,6 +95,66 @@ def test_layers_only_import_downwards(path: Path) -> None:
         )
 
 
+#: Modules below the scheduler: they get what they read (a context, a protocol), and must not
+#: reach upward through an object they were given (``ctx.session.scheduler.cycles``).
+LOWER = ("conds", "tasks", "journal.py", "history.py", "log", "time")
+#: What a lower package may read of a session it holds. A task is a definition bound to its
+#: session: it reads the definition-level parts (defaults in the config, the named conditions,
+#: the executors it may name, its history); a task adapter is Rocketry's logger object.
+SESSION_READS = {
+    "tasks": {
+        "config",
+        "cond_names",
+        "executors",
+        "history",
+        "clock",
+        "parameters",
+        "registry",
+        "get",
+    },
+    "log": {"config", "repo", "set_repo"},
+}
+
+
+def upward_chains(source: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Attribute chains in ``source`` that reach the scheduler or go on past a session.
+
+    ``x.scheduler`` (any use of a ``scheduler`` attribute) and ``x.session.y`` (reading
+    ``y`` of a session reached through another object, unless ``y`` is ``allowed``) are
+    upward; ``ctx.session`` handed on as a whole (an argument's ``session=``) is not.
+    """
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        inner = node.value
+        if node.attr == "scheduler" or (
+            isinstance(inner, ast.Attribute)
+            and inner.attr == "session"
+            and node.attr not in allowed
+        ):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_upward_chain_check_finds_what_it_looks_for() -> None:
+    bad = "ctx.session.scheduler.cycles\nself.session.history.of(n)\nsession.scheduler.fail(e)\n"
+    assert len(upward_chains(bad)) == 3
+    assert len(upward_chains(bad, frozenset({"history"}))) == 2
+    good = "ctx.cycles\narg.get_value(session=ctx.session)\nself._runtime.notify(n)\n"
+    assert upward_chains(good) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in SRC.rglob("*.py") if p.relative_to(SRC).parts[0] in LOWER),
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_lower_layers_do_not_reach_upward_through_attributes(path: Path) -> None:
+    allowed = frozenset(SESSION_READS.get(path.relative_to(SRC).parts[0], ()))
+    assert upward_chains(path.read_text(), allowed) == []
+
+
 def test_only_the_clock_reads_the_wall_clock() -> None:
     pattern = re.compile(r"datetime\.now\(|\.utcnow\(|date\.today\(|time\.time\(")
     offenders = [

@@ -247,11 +247,11 @@ class App:
 
     def startup(self) -> Callable[[F], F]:
         """Decorate a function to call when the scheduler starts (before the first run)."""
-        return _append(self.session.startup_hooks)
+        return _append(self.session.hooks.startup)
 
     def shutdown(self) -> Callable[[F], F]:
         """Decorate a function to call when the scheduler has stopped (runs ended, logged)."""
-        return _append(self.session.shutdown_hook_funcs)
+        return _append(self.session.hooks.shutdown)
 
     def before_run(self) -> Callable[[F], F]:
         """Decorate ``func(task)`` to call before each run starts.
@@ -259,11 +259,11 @@ class App:
         It runs in the scheduler at launch; raising there is a pre-run failure (the run does not
         start, and the error obeys ``silence_task_prerun``).
         """
-        return _append(self.session.before_run_hooks)
+        return _append(self.session.hooks.before_run)
 
     def after_run(self) -> Callable[[F], F]:
         """Decorate ``func(task, outcome)`` to call after each run has ended and been logged."""
-        return _append(self.session.after_run_hooks)
+        return _append(self.session.hooks.after_run)
 
     def run(self, debug: bool = False) -> None:
         """Run the scheduler until it shuts down (blocks).

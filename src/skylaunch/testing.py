@@ -167,14 +167,14 @@ def seed(target: App | Session, task: str, records: Iterable[Record]) -> None:
         ts = when.timestamp()
         if action == "run":
             run_id = run_id or f"seed-{task}-{next(numbering)}"
-            session.log_action(task, "run", run_id, when, ts=ts)
+            session.journal.record(task, "run", run_id, when, ts=ts)
             continue
         running = session.history.of(task).running
         if run_id is None and running:
             run_id = min(running, key=running.__getitem__) or None
         start_ts = running.get(run_id or "", ts)
         start = datetime.fromtimestamp(start_ts, when.tzinfo)
-        session.log_action(task, action, run_id, start, ts=ts)
+        session.journal.record(task, action, run_id, start, ts=ts)
 
 
 # per session: seeded run ids stay unique across calls
