@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from skylaunch.exc import TaskLoggingError
 from skylaunch.history import ACTIONS, Action
-from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
-from skylaunch.log.repos.base import check_log_repo, field_getter
+from skylaunch.log._restore import restore_recent, restore_times
+from skylaunch.log.handler import RepoHandler
+from skylaunch.log.repos.base import Repo, check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def ownership(handler: logging.Handler) -> Ownership | None:
     return None
 
 
-def _may_hold_history(repo: Any) -> bool:
+def _may_hold_history(repo: Repo) -> bool:
     """False for an empty memory repo: it cannot hold records of an earlier process."""
     return not (isinstance(repo, MemoryRepo) and len(repo) == 0)
 
@@ -197,7 +198,7 @@ class Journal:
         self.scheduler_logger = scheduler_logger
         self._shutdown_hooks = shutdown_hooks
         self.runs: RunState | None = None
-        self._repo: Any = None
+        self._repo: Repo | None = None
         self.handler: RepoHandler | None = None
         # What the task logger's handler list looked like at the last sync (see _handlers_key).
         self._seen: tuple[int, int, int] | None = None
@@ -208,7 +209,7 @@ class Journal:
 
     # --- the repo ---------------------------------------------------------------------------
     @property
-    def repo(self) -> Any:
+    def repo(self) -> Repo | None:
         """The session's repo: the one of the last repo handler on the task logger (see
         :meth:`sync`)."""
         self.sync()
@@ -271,7 +272,7 @@ class Journal:
         handler.addFilter(Ownership(self.owner, status_only=True))
         self._use(handler.repo, handler)
 
-    def _use(self, repo: Any, handler: RepoHandler) -> None:
+    def _use(self, repo: Repo, handler: RepoHandler) -> None:
         """``repo`` (written through ``handler``) is the session's from now on."""
         self._repo = repo
         self.handler = handler
@@ -285,9 +286,10 @@ class Journal:
                 self.restore()
             runs.notify()
 
-    def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
+    def set_repo(self, repo: object, delete_existing: bool = True) -> None:
         """See :meth:`Session.set_repo` (the public name)."""
         check_log_repo(repo)
+        assert isinstance(repo, Repo)  # what check_log_repo made sure of
         me = self.owner
         logger = self.task_logger
         for handler in list(logger.handlers):
@@ -311,11 +313,12 @@ class Journal:
     def restore(self, task_names: Iterable[str] | None = None) -> None:
         """See :meth:`Session.restore_history` (the public name)."""
         self.sync()
-        restored = self._restored
-        if restored is None:
+        restored, repo = self._restored, self._repo
+        if restored is None or repo is None:
             return
         names = [t.name for t in self.tasks.in_order()] if task_names is None else task_names
         handler = self.handler
+        store: Repo = repo if handler is None else handler.store  # wrapped once if foreign
         limit = self.config.history_max_records
         for name in names:
             if name in restored:
@@ -323,8 +326,8 @@ class Journal:
             try:
                 # Writes are held while reading, so a record is in the repo or in the queue.
                 with handler.holding_writes() if handler is not None else nullcontext():
-                    times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
-                    recent = restore_recent(self.repo, name, limit=self.owner.crash_window)
+                    times = restore_times(store, name, limit=limit, actions=ACTIONS)
+                    recent = restore_recent(store, name, limit=self.owner.crash_window)
                     pending = handler.pending_items() if handler is not None else []
             except Exception as exc:
                 # Never silenced: a history that could not be read is not an empty one, and
