@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
-from skylaunch.conds.parse import parse_condition
 from skylaunch.config import Config
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.execution.base import Executor
@@ -187,16 +186,16 @@ class App:
 
     def include_grouper(self, group: Grouper) -> None:
         """Create the tasks of ``group`` in this app's session."""
-        names = self.session.cond_names
+        grammar = self.session.grammar
         common = group.start_cond
         if isinstance(common, str):
-            common = parse_condition(common, names)
+            common = grammar.parse(common)
         for func, own, options in group.definitions:
             kwargs = dict(options)
             name = kwargs.pop("name", None) or getattr(func, "__name__", None)
             if not isinstance(name, str):
                 raise TaskDefinitionError(f"give the grouped task {func!r} a name=")
-            cond = parse_condition(own, names) if isinstance(own, str) else own
+            cond = grammar.parse(own) if isinstance(own, str) else own
             if common is not None:
                 cond = common if cond is None else common & cond
             if group.execution is not None:
@@ -215,7 +214,7 @@ class App:
         def wrapper(func: Callable[..., object]) -> FuncCond:
             name = syntax or func.__name__
             cond = FuncCond(func, name)
-            self.session.cond_names[name] = cond
+            self.session.grammar.add(name, cond)
             return cond
 
         return wrapper

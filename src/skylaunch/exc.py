@@ -50,6 +50,7 @@ __all__ = [
     "TaskSetupError",
     "TaskTermination",
     "TaskTerminationException",
+    "condition_check_error",
 ]
 
 

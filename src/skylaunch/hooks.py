@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HookRound", "SessionHooks", "around_runs"]
 
-Hook = Callable[..., Any]
+_Hook = Callable[..., Any]
 
 
 class HookRound:
@@ -113,13 +113,13 @@ class SessionHooks:
     ) -> None:
         self.context = context
         self.logger = logger
-        self.startup: list[Hook] = []
-        self.shutdown: list[Hook] = []
-        self.before_run: list[Hook] = []
-        self.after_run: list[Hook] = []
-        self.cycle: list[Hook] = []
-        self.task_init: list[Hook] = []
-        self.task_execute: list[Hook] = []
+        self.startup: list[_Hook] = []
+        self.shutdown: list[_Hook] = []
+        self.before_run: list[_Hook] = []
+        self.after_run: list[_Hook] = []
+        self.cycle: list[_Hook] = []
+        self.task_init: list[_Hook] = []
+        self.task_execute: list[_Hook] = []
         self._startup_round = self._shutdown_round = HookRound((), {})
 
     def begin_startup(self) -> None:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from skylaunch.tasks.registry import TaskRegistry
     from skylaunch.time.clock import Clock
 
-__all__ = ["Scheduler"]
+__all__ = ["RunOnly", "Scheduler"]
 
 #: Real seconds to wait, after terminating the runs at shutdown, for them to report.
 _TERMINATE_GRACE_S = 5.0
@@ -62,7 +62,7 @@ _YIELD_EVERY_S = 0.001
 _FORCED_GRACE_S = 1.0
 #: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
 #: and Kubernetes send. Only signals still at Python's default handling are taken over.
-STOP_SIGNALS: dict[signal.Signals, Any] = {
+_STOP_SIGNALS: dict[signal.Signals, Any] = {
     signal.SIGINT: signal.default_int_handler,
     signal.SIGTERM: signal.SIG_DFL,
 }
@@ -355,6 +355,9 @@ class Scheduler:
         self._on_loop(self._reindex, task)
 
     def task_removed(self, name: str) -> None:
+        """The task is gone (or replaced by another of its name): so are its pending runs."""
+        self._batches.pop(name, None)
+        self._terminate.discard(name)
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
@@ -432,7 +435,7 @@ class Scheduler:
         self._forced = False
         installed: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for signum, default in STOP_SIGNALS.items():
+            for signum, default in _STOP_SIGNALS.items():
                 previous = signal.getsignal(signum)
                 if previous is default:
                     signal.signal(signum, self._on_signal)
@@ -665,14 +668,17 @@ class Scheduler:
             for handle in list(self._handles.get(name, {}).values()):
                 handle.terminate("terminated by request")
         batches = self._batches.get(name)
-        if (self._held_back(task) and not batches) or task.on_startup or task.on_shutdown:
+        only = self._only  # Session.run()'s override, rarely set: the common case stays cheap
+        held = task.disabled if only is None else self._held_back(task)
+        if (held and not batches) or task.on_startup or task.on_shutdown:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
             self._plan(task.name, None, 0.0)
             return False
         running = bool(self._handles.get(task.name))
         if running and not task.multilaunch:
             return False  # its end marks it for a new look
-        if not self._executor(self._execution_of(task)).has_capacity():
+        mode = task.execution if only is None else self._execution_of(task)
+        if not self._executor(mode).has_capacity():
             self._blocked.add(task.name)  # the end of any run marks it for a new look
             return False
         if batches:
@@ -792,7 +798,9 @@ class Scheduler:
         """
         config = self._config
         journal = self._journal
-        executor = self._executor(self._execution_of(task))
+        executor = self._executor(
+            task.execution if self._only is None else self._execution_of(task)
+        )
         run_id = self._new_run_id(task, params)
         flag = None
         try:

@@ -21,6 +21,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
 from skylaunch.exc import ConfigError, TaskDefinitionError
@@ -44,19 +45,16 @@ __all__ = ["Session"]
 class _Facts:
     """What this session's conditions read (:class:`~skylaunch.conds.base.Facts`)."""
 
-    __slots__ = ("_config", "history", "parameters", "scheduler", "session")
+    __slots__ = ("_config", "cond_facts", "history", "parameters", "scheduler", "session")
 
     scheduler: Scheduler  # set once the scheduler is built (it is given these facts)
 
     def __init__(self, session: Session) -> None:
+        self.cond_facts = self  # what Context(now, x, task) reads from a session or from this
         self.session = session
         self.history = session.history
         self.parameters = session.parameters
         self._config = session.config
-
-    @property
-    def cond_facts(self) -> _Facts:
-        return self
 
     @property
     def poll_interval_s(self) -> float:
@@ -113,6 +111,9 @@ class Session:
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = {}
         self.cond_names: dict[str, Condition] = {}
+        self.grammar = Grammar(self.cond_names)
+        """This session's condition language: the built-in phrases plus its own
+        (``@app.cond()``, :meth:`Grammar.add_phrase`); ``cond_names`` is its ``names``."""
         self.task_logger = logging.getLogger(config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)

@@ -32,6 +32,7 @@ from skylaunch.time.parse import to_timedelta
 
 __all__ = [
     "Explanation",
+    "Record",
     "Stalled",
     "evaluate",
     "explain",
@@ -245,9 +246,7 @@ def evaluate(
     app = simulated_app(at, tz=tz)
     session = app.session
     if isinstance(cond, str):
-        from skylaunch.conds.parse import parse_condition
-
-        cond = parse_condition(cond, session.cond_names)
+        cond = session.grammar.parse(cond)
     names = {task, *(history or {})}
     names.update(name for name in cond.watches(task) if name != EVERY_PASS)
     for name in sorted(names):

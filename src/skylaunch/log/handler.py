@@ -211,7 +211,7 @@ class RepoHandler(logging.Handler):
         return self._trusted is not None and self._inline
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
-        """Write a lifecycle record given as its fields (``TRUSTED_FIELDS``), no ``LogRecord``.
+        """Write a lifecycle record given as its fields (``_TRUSTED_FIELDS`` of the memory repo), no ``LogRecord``.
 
         The session's hot path, used only when this handler is the sole consumer of the task
         logger's records; the dict is stored as it is (do not reuse it).

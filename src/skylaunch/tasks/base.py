@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from skylaunch.conds.base import Condition, false
-from skylaunch.conds.parse import parse_condition
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.history import Action
 from skylaunch.hooks import HookRound
@@ -169,7 +168,7 @@ class Task(ABC):
         if cond is None:
             return false
         if isinstance(cond, str):
-            return parse_condition(cond, self.session.cond_names)
+            return self.session.grammar.parse(cond)
         if not isinstance(cond, Condition):
             raise TaskDefinitionError(
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"

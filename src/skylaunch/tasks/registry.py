@@ -41,6 +41,7 @@ class TaskRegistry:
 
     def add(self, task: Task) -> None:
         name = task.name
+        replaced = False
         if name in self._tasks and self._tasks[name] is not task:
             policy = self._pre_exist()
             if policy == "raise":
@@ -57,6 +58,10 @@ class TaskRegistry:
                 task.name = f"{name} - {n}"
                 task._logger = None  # made again, under the new name, on first use
                 name = task.name
+            else:  # replace: what the scheduler kept for the old task goes with it
+                replaced = True
+        if replaced and self.listener is not None:
+            self.listener.task_removed(name)
         with self._lock:
             self._tasks[name] = task
             self._order.setdefault(name, len(self._order))
