@@ -538,7 +538,9 @@ class Scheduler:
                     raise self._error
                 if self._stop_reason is not None:
                     continue
-                if self._shut_cond() is not None and self._shut_cond_holds(clock.now()):
+                only = self._only
+                stop = self._config.shut_cond if only is None else only.stop
+                if stop is not None and self._shut_cond_holds(clock.now()):
                     # made true by this pass (a launch): stop now, not at the next wake-up,
                     # which may be much later (Rocketry checks it after every cycle)
                     self._stop_reason = "shut_cond is true"
@@ -607,7 +609,8 @@ class Scheduler:
         )
 
     def _shut_cond_holds(self, now: datetime) -> bool:
-        cond = self._shut_cond()
+        only = self._only
+        cond = self._config.shut_cond if only is None else only.stop
         if cond is None:
             return False
         return self._check(cond, Context(now, self._facts, None), "shut_cond")
@@ -660,9 +663,9 @@ class Scheduler:
 
     def _consider(self, task: Task, now: datetime) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
-        if self._stalled_unsure:
-            self._stalled_unsure.discard(task.name)
         name = task.name
+        if self._stalled_unsure:
+            self._stalled_unsure.discard(name)
         if self._terminate and name in self._terminate:
             self._terminate.discard(name)
             for handle in list(self._handles.get(name, {}).values()):
@@ -672,31 +675,31 @@ class Scheduler:
         held = task.disabled if only is None else self._held_back(task)
         if (held and not batches) or task.on_startup or task.on_shutdown:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
-            self._plan(task.name, None, 0.0)
+            self._plan(name, None, 0.0)
             return False
-        running = bool(self._handles.get(task.name))
+        running = bool(self._handles.get(name))
         if running and not task.multilaunch:
             return False  # its end marks it for a new look
         mode = task.execution if only is None else self._execution_of(task)
         if not self._executor(mode).has_capacity():
-            self._blocked.add(task.name)  # the end of any run marks it for a new look
+            self._blocked.add(name)  # the end of any run marks it for a new look
             return False
         if batches:
             params = batches.pop(0)
             inline = self._launch(task, now, params)
             if batches:
-                self._dirty.add(task.name)
+                self._dirty.add(name)
             return inline
         if self._on_hold:
-            self._held.add(task.name)
+            self._held.add(name)
             return False
         ctx = Context(now, self._facts, task)
-        if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
+        if self._check(task.start_cond, ctx, f"start_cond of task {name!r}"):
             return self._launch(task, now, {})
-        change = self._next_change(task.start_cond, ctx, task.name)
-        if change is None and task.name in self._unsure:
-            self._stalled_unsure.add(task.name)
-        self._plan(task.name, change, now.timestamp())
+        change = self._next_change(task.start_cond, ctx, name)
+        if change is None and name in self._unsure:
+            self._stalled_unsure.add(name)
+        self._plan(name, change, now.timestamp())
         return False
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
@@ -822,7 +825,7 @@ class Scheduler:
             func = task.target()
             if later:
                 func = CallInChild(func, later)
-            if executor.shares_process:
+            if self._hooks.task_execute and executor.shares_process:
                 func = self._hooks.around(func, task)
             self._hooks.run_before(task)
         except MissingReturnError as exc:

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from skylaunch.history import TaskHistory, TaskLog
 
@@ -68,6 +68,11 @@ class Facts(Protocol):
     @property
     def session(self) -> Session: ...
 
+    @property
+    def cond_facts(self) -> Facts:
+        """The facts themselves (a session has the same attribute: its facts)."""
+        ...
+
 
 class _HasFacts(Protocol):
     @property
@@ -86,9 +91,9 @@ class Context:
 
     __slots__ = ("facts", "now", "task")
 
-    def __init__(self, now: datetime, facts: Facts | _HasFacts, task: Task | None = None) -> None:
+    def __init__(self, now: datetime, facts: _HasFacts, task: Task | None = None) -> None:
         self.now = now
-        self.facts = cast("Facts", getattr(facts, "cond_facts", facts))
+        self.facts = facts.cond_facts
         self.task = task
 
     def __repr__(self) -> str:
