@@ -5,7 +5,7 @@
 Builds the repo once (cached at --db), then times what a scheduler does before its first
 pass: open the repo (SQLRepo), and rebuild every task's history (Session.restore_history:
 per task and action, the newest ``history_max_records`` records). Also prints the cost of
-``Session.log_action`` on the default memory repo (the hot path: two records per run).
+``Journal.record`` (``session.journal.record``) on the default memory repo (the hot path: two records per run).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def hot_path(n: int = 50_000) -> float:
     start = datetime.fromtimestamp(T0, timezone.utc)
     t0 = time.perf_counter()
     for i in range(n):
-        session.log_action("t", "run", str(i), start, ts=T0 + i)
-        session.log_action("t", "success", str(i), start, ts=T0 + i + 0.5)
+        session.journal.record("t", "run", str(i), start, ts=T0 + i)
+        session.journal.record("t", "success", str(i), start, ts=T0 + i + 0.5)
     return (time.perf_counter() - t0) / (2 * n) * 1e6
 
 
@@ -91,7 +91,7 @@ def main() -> None:
             f"history_max_records={max_records:>6}: open repo + define tasks {opened:.3f} s, "
             f"restore {took:.3f} s ({runs[0][2]:,} records into the history)"
         )
-    print(f"log_action on the default memory repo: {hot_path():.1f} us per record")
+    print(f"journal.record on the default memory repo: {hot_path():.1f} us per record")
 
 
 if __name__ == "__main__":

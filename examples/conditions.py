@@ -6,6 +6,7 @@ Run: ``python examples/conditions.py``. Everything happens on a simulated clock.
 from __future__ import annotations
 
 from skylaunch.conds import (
+    Condition,
     after_success,
     daily,
     every,
@@ -15,6 +16,7 @@ from skylaunch.conds import (
     running,
     started,
     time_of_day,
+    time_of_week,
 )
 from skylaunch.testing import is_due, run_until, runs, seed, simulated_app
 
@@ -25,6 +27,20 @@ app.session.parameters["env"] = "prod"
 @app.cond()
 def is_prod(env: str) -> bool:
     return env == "prod"
+
+
+def on_weekend(rest: str) -> Condition:
+    """A phrase of this app's own grammar: "weekend" (nothing may follow it)."""
+    if rest:
+        raise ValueError(f"'weekend' takes no words after it, got {rest!r}")
+    return time_of_week.between("Sat 00:00", "Mon 00:00")
+
+
+app.session.grammar.add_phrase("weekend", on_weekend)
+
+
+@app.task("daily & weekend")
+def backup() -> None: ...
 
 
 @app.task("daily between 10:00 and 12:00 & is_prod")
@@ -49,6 +65,7 @@ def main() -> None:
         cond = app.session[task].start_cond
         print(f"  {task:<10} {cond}")
         assert parse_condition(str(cond), app.session.cond_names) == cond
+    print(f"  {'backup':<10} {app.session['backup'].start_cond} (from 'daily & weekend')")
 
     seed(app, "load", [("2024-03-30 08:30", "run"), ("2024-03-30 08:31", "fail")])
     print("\nAt 09:00, is 'report' due?")
@@ -62,7 +79,7 @@ def main() -> None:
 
     run_until(app, "2024-04-01 00:00")  # Helsinki springs forward on 2024-03-31
     print("\nRuns over the DST weekend:")
-    for task in ("report", "load", "transform", "poll"):
+    for task in ("report", "load", "transform", "poll", "backup"):
         stamps = [t.strftime("%a %H:%M") for t in runs(app, task)]
         print(f"  {task:<10} {', '.join(stamps)}")
 

@@ -115,10 +115,10 @@ def test_fast_path_and_logging_path_store_the_same_record() -> None:
         assert fast.journal._sole_trusted_consumer(
             fast.task_logger, fast.journal.handler, logging.ERROR
         )
-        fast.log_action("a", "fail", "r1", start, exc_text="boom", ts=T0.timestamp())
+        fast.journal.record("a", "fail", "r1", start, exc_text="boom", ts=T0.timestamp())
     slow.task_logger.addHandler(collect)  # a second consumer: records go through logging
     try:
-        slow.log_action("a", "fail", "r1", start, exc_text="boom", ts=T0.timestamp())
+        slow.journal.record("a", "fail", "r1", start, exc_text="boom", ts=T0.timestamp())
     finally:
         slow.task_logger.removeHandler(collect)
     (one,) = fast.repo.filter_by(task_name="a").all()
@@ -132,7 +132,7 @@ def test_user_log_lines_are_not_stored() -> None:
     session = Session()
     logging.getLogger("skylaunch.task").addHandler(logging.NullHandler())
     task_log("hello from a task")
-    session.log_action("a", "run", "r", T0)
+    session.journal.record("a", "run", "r", T0)
     assert rows(session.repo) == [("a", "run", "r")]
 
 
@@ -140,8 +140,8 @@ def test_default_memory_repo_stays_bounded() -> None:
     session = Session(history_max_records=32)
     with only_repo_handlers():
         for i in range(1000):
-            session.log_action("a", "run", str(i), T0, ts=float(i))
-            session.log_action("a", "success", str(i), T0, ts=float(i) + 0.5)
+            session.journal.record("a", "run", str(i), T0, ts=float(i))
+            session.journal.record("a", "success", str(i), T0, ts=float(i) + 0.5)
     stored = session.repo.filter_by(task_name="a").count()
     assert 32 <= stored <= 32 + 32 // 16
     assert session.repo.filter_by(task_name="a").last().run_id == "999"
@@ -258,7 +258,7 @@ def test_set_repo_closes_the_previous_handler_and_keeps_one() -> None:
 
 def test_log_record_model_goes_through_validation() -> None:
     session = Session(repo=MemoryRepo(LogRecord))
-    session.log_action("a", "run", "r", T0)
+    session.journal.record("a", "run", "r", T0)
     (record,) = session.repo.filter_by().all()
     assert record.levelname == "INFO"
     assert record.formatted_message == "Task 'a' status: 'run'"
@@ -402,7 +402,7 @@ def test_restore_adds_what_the_handler_still_buffers() -> None:
     )
     repo.down = True
     app = app_on(repo, "2024-01-01 10:00", silence_task_logging=True)
-    app.session.log_action("job", "success", "x", T0, ts=T0.timestamp() + 1)
+    app.session.journal.record("job", "success", "x", T0, ts=T0.timestamp() + 1)
     assert app.session.journal.handler.pending == 1  # type: ignore[union-attr]
     app.session.log_flush_timeout_s = 0.0
     app.task("false", name="job")(lambda: None)

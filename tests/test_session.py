@@ -135,3 +135,53 @@ def test_a_second_shut_down_terminates_the_running_tasks_as_in_rocketry() -> Non
     helper.join(5)
     assert real_time.monotonic() - begun < 10
     assert app.session["slow"].status == "terminate"
+
+
+def test_run_leaves_the_config_and_the_other_tasks_as_they_are() -> None:
+    """Session.run() is an override the scheduler applies, not a rewrite of settings."""
+    from skylaunch.conds import true
+    from skylaunch.testing import simulated_app
+
+    app = simulated_app("2024-01-01 10:00", config={"execution": "main"})
+    seen: list[tuple[object, bool, str]] = []
+
+    @app.task(true)
+    def other() -> None: ...
+
+    @app.task()
+    def chosen() -> None:
+        seen.append((app.session.config.shut_cond, other_task.disabled, chosen_task.execution))
+
+    other_task, chosen_task = app.session["other"], app.session["chosen"]
+    app.session.run("chosen", execution="thread")
+    assert seen == [(None, False, "main")]  # as they were, while it ran
+    assert app.session.config.shut_cond is None
+    assert other_task.last_run is None  # held back all the same
+    assert chosen_task.last_success is not None
+    assert app.session.scheduler.pending_runs("chosen") == []
+
+
+def test_pending_runs_follow_a_rename_and_go_with_a_replaced_task() -> None:
+    from skylaunch.testing import simulated_app
+
+    app = simulated_app("2024-01-01 10:00", config={"task_pre_exist": "replace"})
+
+    @app.task(name="a")
+    def a() -> None: ...
+
+    task = app.session["a"]
+    task.run(x=1)
+    assert task.batches == [{"x": 1}]
+    assert task.batches is app.session.scheduler.pending_runs("a")  # a view, not a copy
+    task.name = "b"
+    assert app.session["b"].batches == [{"x": 1}]
+    assert app.session.scheduler.pending_runs("a") == []
+    task.terminate()
+    assert app.session.scheduler.terminate_requested("b")
+
+    @app.task(name="b")
+    def b() -> None: ...
+
+    assert app.session["b"] is not task
+    assert app.session["b"].batches == []
+    assert not app.session["b"].terminate_requested

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
-from skylaunch.conds.parse import parse_condition
 from skylaunch.config import Config
 from skylaunch.control import Controller
 from skylaunch.embed import BackgroundRunner, check_blocking, refuse_running_loop, running
@@ -201,16 +200,16 @@ class App:
 
     def include_grouper(self, group: Grouper) -> None:
         """Create the tasks of ``group`` in this app's session."""
-        names = self.session.cond_names
+        grammar = self.session.grammar
         common = group.start_cond
         if isinstance(common, str):
-            common = parse_condition(common, names)
+            common = grammar.parse(common)
         for func, own, options in group.definitions:
             kwargs = dict(options)
             name = kwargs.pop("name", None) or getattr(func, "__name__", None)
             if not isinstance(name, str):
                 raise TaskDefinitionError(f"give the grouped task {func!r} a name=")
-            cond = parse_condition(own, names) if isinstance(own, str) else own
+            cond = grammar.parse(own) if isinstance(own, str) else own
             if common is not None:
                 cond = common if cond is None else common & cond
             if group.execution is not None:
@@ -229,7 +228,7 @@ class App:
         def wrapper(func: Callable[..., object]) -> FuncCond:
             name = syntax or func.__name__
             cond = FuncCond(func, name)
-            self.session.cond_names[name] = cond
+            self.session.grammar.add(name, cond)
             return cond
 
         return wrapper
@@ -261,11 +260,11 @@ class App:
 
     def startup(self) -> Callable[[F], F]:
         """Decorate a function to call when the scheduler starts (before the first run)."""
-        return _append(self.session.startup_hooks)
+        return _append(self.session.hooks.startup)
 
     def shutdown(self) -> Callable[[F], F]:
         """Decorate a function to call when the scheduler has stopped (runs ended, logged)."""
-        return _append(self.session.shutdown_hook_funcs)
+        return _append(self.session.hooks.shutdown)
 
     def before_run(self) -> Callable[[F], F]:
         """Decorate ``func(task)`` to call before each run starts.
@@ -273,11 +272,11 @@ class App:
         It runs in the scheduler at launch; raising there is a pre-run failure (the run does not
         start, and the error obeys ``silence_task_prerun``).
         """
-        return _append(self.session.before_run_hooks)
+        return _append(self.session.hooks.before_run)
 
     def after_run(self) -> Callable[[F], F]:
         """Decorate ``func(task, outcome)`` to call after each run has ended and been logged."""
-        return _append(self.session.after_run_hooks)
+        return _append(self.session.hooks.after_run)
 
     def run(self, debug: bool = False) -> None:
         """Run the scheduler until it shuts down (blocks).

@@ -32,6 +32,7 @@ __all__ = [
     "NOTSET",
     "Arg",
     "BaseArgument",
+    "CallInChild",
     "CliArg",
     "Config",
     "EnvArg",
@@ -48,6 +49,7 @@ __all__ = [
     "argument",
     "argument_defaults",
     "call_with_arguments",
+    "made_in_child",
     "materialize",
 ]
 

@@ -34,11 +34,11 @@ from skylaunch.time.parse import to_timedelta
 __all__ = ["Config"]
 
 #: Old key -> new key; the old one still works with a DeprecationWarning.
-DEPRECATED_KEYS = {"task_execution": "execution"}
+_DEPRECATED_KEYS = {"task_execution": "execution"}
 
 #: Rocketry keys skylaunch has no equivalent for -> what to do instead. ``None`` (Rocketry's
 #: default) is accepted and dropped, so a dump of a Rocketry config still loads.
-REPLACED_KEYS = {
+_REPLACED_KEYS = {
     "time_func": (
         "skylaunch reads the time from a clock object, not from a function: pass "
         "App(clock=SimulatedClock(...)) or Session(clock=...), or build the app with "
@@ -49,7 +49,7 @@ REPLACED_KEYS = {
 
 #: Rocketry keys accepted for compatibility that change nothing here -> what to do instead.
 #: ``False`` (Rocketry's default) is silent; ``True`` warns (DeprecationWarning) with the pointer.
-INERT_KEYS = {
+_INERT_KEYS = {
     "debug": (
         "skylaunch has no debug mode; to see why a task runs or not, evaluate its condition "
         "with skylaunch.testing.explain() (docs/testing.md)"
@@ -70,7 +70,7 @@ def _duration(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+_Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class Config(BaseModel):
@@ -92,7 +92,7 @@ class Config(BaseModel):
     tasks_as_daemon: bool = True
     restarting: Literal["replace", "relaunch", "fresh", "recall"] = "replace"
     instant_shutdown: bool = False
-    timeout: Duration | None = timedelta(minutes=30)
+    timeout: _Duration | None = timedelta(minutes=30)
     shut_cond: Condition | None = None
     cycle_sleep: float | None = Field(default=0.1, ge=0)
     param_materialize: Literal["pre", "post"] = "post"
@@ -105,7 +105,7 @@ class Config(BaseModel):
     history_max_records: int = Field(default=10_000, ge=1)
     # How long a run waits for its ``run`` record to be stored before its body starts, when the
     # repo is written in the background (see docs/persistence.md); 0: do not wait, None: no limit.
-    run_record_wait: Duration | None = timedelta(seconds=5)
+    run_record_wait: _Duration | None = timedelta(seconds=5)
     # The log_file shorthand: a FileLogger on the task logger (see docs/logging-outputs.md).
     log_file: Path | None = None
     log_file_mode: Literal["rotate", "watched"] = "rotate"
@@ -139,13 +139,13 @@ class Config(BaseModel):
             raise ValueError(f"a condition or a condition string is needed, got {value!r}")
         return value
 
-    @field_validator(*INERT_KEYS)
+    @field_validator(*_INERT_KEYS)
     @classmethod
     def _inert(cls, value: bool, info: ValidationInfo) -> bool:
         if value:
             key = str(info.field_name)
             warnings.warn(
-                f"config key {key!r} has no effect in skylaunch: {INERT_KEYS[key]}",
+                f"config key {key!r} has no effect in skylaunch: {_INERT_KEYS[key]}",
                 DeprecationWarning,
                 stacklevel=2,
             )
@@ -177,7 +177,7 @@ class Config(BaseModel):
             data: dict[str, Any] = values.model_dump() | more
         else:
             data = {**(values or {}), **more}
-        for old, new in DEPRECATED_KEYS.items():
+        for old, new in _DEPRECATED_KEYS.items():
             if old in data:
                 warnings.warn(
                     f"config key {old!r} is deprecated; use {new!r}",
@@ -185,7 +185,7 @@ class Config(BaseModel):
                     stacklevel=3,
                 )
                 data.setdefault(new, data.pop(old))
-        for key in REPLACED_KEYS:
+        for key in _REPLACED_KEYS:
             if key in data:
                 _check_replaced(key, data.pop(key))
         try:
@@ -195,7 +195,7 @@ class Config(BaseModel):
 
     def set(self, key: str, value: Any) -> None:
         """Assign one key with the same checks and error messages as at construction."""
-        if key in REPLACED_KEYS:
+        if key in _REPLACED_KEYS:
             _check_replaced(key, value)
             return
         if key not in type(self).model_fields:
@@ -209,7 +209,7 @@ class Config(BaseModel):
 
 def _check_replaced(key: str, value: Any) -> None:
     if value is not None:
-        raise ConfigError(key, value, f"not supported; {REPLACED_KEYS[key]}")
+        raise ConfigError(key, value, f"not supported; {_REPLACED_KEYS[key]}")
 
 
 def _config_error(exc: ValidationError, data: Mapping[str, Any]) -> ConfigError:

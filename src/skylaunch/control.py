@@ -36,7 +36,7 @@ from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Contex
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
-from skylaunch.log.handler import restore_recent, restore_times
+from skylaunch.log._restore import restore_recent, restore_times
 from skylaunch.scheduler import _unsure
 from skylaunch.session import Session
 from skylaunch.time.clock import SimulatedClock
@@ -49,6 +49,7 @@ __all__ = [
     "Controller",
     "Explanation",
     "LastRun",
+    "NextKind",
     "NextRun",
     "SchedulerState",
     "Status",
@@ -391,7 +392,7 @@ class Controller:
             return
         repo = journal.repo
         restored = journal._restored
-        if restored is None:  # an empty memory repo: it holds only what this session logged
+        if restored is None or repo is None:  # an empty memory repo: only this session's records
             return
         limit = session.config.history_max_records
         for task in tasks:
@@ -484,7 +485,7 @@ class Controller:
         if cond.is_true(ctx):
             return NextRun("due", now)
         watches = cond.watches(task.name)
-        poll = session.poll_interval_s
+        poll = session.cond_facts.poll_interval_s
         if EVERY_PASS in watches:
             return NextRun("polled", datetime.fromtimestamp(now.timestamp() + poll, now.tzinfo))
         first: datetime | None = None

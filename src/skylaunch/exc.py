@@ -51,6 +51,7 @@ __all__ = [
     "TaskSetupError",
     "TaskTermination",
     "TaskTerminationException",
+    "condition_check_error",
 ]
 
 

@@ -42,7 +42,16 @@ from skylaunch.control import (
 from skylaunch.exc import TaskLookupError
 from skylaunch.session import Session
 
-__all__ = ["RunRequest", "ShutdownRequest", "api_routes", "create_api", "openapi_document"]
+__all__ = [
+    "Accepted",
+    "Authorize",
+    "Problem",
+    "RunRequest",
+    "ShutdownRequest",
+    "api_routes",
+    "create_api",
+    "openapi_document",
+]
 
 Authorize = Callable[[Request], "bool | Awaitable[bool]"]
 

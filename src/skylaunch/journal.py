@@ -16,22 +16,51 @@ import logging
 import sys
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from skylaunch.exc import TaskLoggingError
 from skylaunch.history import ACTIONS, Action
-from skylaunch.log.handler import RepoHandler, restore_recent, restore_times
-from skylaunch.log.repos.base import check_log_repo, field_getter
+from skylaunch.log._restore import restore_recent, restore_times
+from skylaunch.log.handler import RepoHandler
+from skylaunch.log.repos.base import Repo, check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
 
 if TYPE_CHECKING:
+    from skylaunch.config import Config
+    from skylaunch.history import TaskHistory
     from skylaunch.log.outputs.file import FileLogger
-    from skylaunch.session import Session
+    from skylaunch.tasks.registry import TaskRegistry
+    from skylaunch.time.clock import Clock
 
-__all__ = ["Journal", "Ownership", "ownership"]
+__all__ = ["Journal", "JournalOwner", "Ownership", "RunState", "ownership"]
+
+
+class JournalOwner(Protocol):
+    """The session a journal belongs to: its identity (whose handlers are whose) and limits."""
+
+    log_flush_timeout_s: float
+    log_queue_max: int
+    crash_window: int
+
+
+class RunState(Protocol):
+    """What the journal needs to know of the scheduler, and the one thing it asks of it."""
+
+    @property
+    def is_running(self) -> bool: ...
+
+    def notify(self, task_name: str | None = None) -> None:
+        """Something changed (a repo was attached): look at the tasks again."""
+
+    def running_runs(self, task_name: str) -> Collection[str]:
+        """The run ids of ``task_name`` going on now: not crashed, whatever the repo says."""
+
+    def fail(self, exc: BaseException) -> None:
+        """Stop the scheduler with ``exc`` (the repo is unavailable and that is not silenced)."""
+
 
 _MESSAGE = "Task '%s' status: '%s'"
 #: The level from which a status record nobody else hears goes to Python's last resort (stderr).
@@ -111,14 +140,14 @@ class Ownership(logging.Filter):
     outputs, not to the history the repo is read back into.
     """
 
-    def __init__(self, session: Session, *, status_only: bool) -> None:
+    def __init__(self, session: object, *, status_only: bool) -> None:
         super().__init__()
         self.key = id(session)
         self.status_only = status_only
         self._session = weakref.ref(session)
 
     @property
-    def owner(self) -> Session | None:
+    def owner(self) -> object | None:
         """The session, or None once it no longer exists (its handler is an orphan)."""
         return self._session()
 
@@ -136,17 +165,40 @@ def ownership(handler: logging.Handler) -> Ownership | None:
     return None
 
 
-def _may_hold_history(repo: Any) -> bool:
+def _may_hold_history(repo: Repo) -> bool:
     """False for an empty memory repo: it cannot hold records of an earlier process."""
     return not (isinstance(repo, MemoryRepo) and len(repo) == 0)
 
 
 class Journal:
-    """A session's repo, its handler on the task logger, and its log file output."""
+    """A session's repo, its handler on the task logger, and its log file output.
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._repo: Any = None
+    The session builds it with what it writes to and reads from; ``runs`` (the scheduler) is
+    wired in once the scheduler exists.
+    """
+
+    def __init__(
+        self,
+        owner: JournalOwner,
+        *,
+        config: Config,
+        clock: Clock,
+        history: TaskHistory,
+        tasks: TaskRegistry,
+        task_logger: logging.Logger,
+        scheduler_logger: logging.Logger,
+        shutdown_hooks: list[Callable[..., Any]],
+    ) -> None:
+        self.owner = owner
+        self.config = config
+        self.clock = clock
+        self.history = history
+        self.tasks = tasks
+        self.task_logger = task_logger
+        self.scheduler_logger = scheduler_logger
+        self._shutdown_hooks = shutdown_hooks
+        self.runs: RunState | None = None
+        self._repo: Repo | None = None
         self.handler: RepoHandler | None = None
         # What the task logger's handler list looked like at the last sync (see _handlers_key).
         self._seen: tuple[int, int, int] | None = None
@@ -157,7 +209,7 @@ class Journal:
 
     # --- the repo ---------------------------------------------------------------------------
     @property
-    def repo(self) -> Any:
+    def repo(self) -> Repo | None:
         """The session's repo: the one of the last repo handler on the task logger (see
         :meth:`sync`)."""
         self.sync()
@@ -181,7 +233,7 @@ class Journal:
         Called before every record, every read of :attr:`repo` and every restore; it costs
         a tuple comparison while the handler list is unchanged.
         """
-        logger = self.session.task_logger
+        logger = self.task_logger
         handlers = logger.handlers
         key = self._handlers_key(handlers)
         if key == self._seen:
@@ -191,7 +243,7 @@ class Journal:
             if not isinstance(handler, RepoHandler):
                 continue
             own = ownership(handler)
-            if own is None or (own.status_only and own.owner is self.session):
+            if own is None or (own.status_only and own.owner is self.owner):
                 chosen = handler
                 break
         if chosen is None:
@@ -204,77 +256,78 @@ class Journal:
     def adopt_existing(self) -> bool:
         """At construction: take a repo handler the application put on the task logger
         before the session existed; whether there was one."""
-        for handler in reversed(self.session.task_logger.handlers):
+        for handler in reversed(self.task_logger.handlers):
             if isinstance(handler, RepoHandler) and ownership(handler) is None:
                 self._adopt(handler)
-                self._seen = self._handlers_key(self.session.task_logger.handlers)
+                self._seen = self._handlers_key(self.task_logger.handlers)
                 return True
         return False
 
     def _adopt(self, handler: RepoHandler) -> None:
         check_log_repo(handler.repo)
-        session = self.session
         old = self.handler
         if old is not None and old is not handler:
-            session.task_logger.removeHandler(old)
-            old.close(session.log_flush_timeout_s)
-        handler.addFilter(Ownership(session, status_only=True))
+            self.task_logger.removeHandler(old)
+            old.close(self.owner.log_flush_timeout_s)
+        handler.addFilter(Ownership(self.owner, status_only=True))
         self._use(handler.repo, handler)
 
-    def _use(self, repo: Any, handler: RepoHandler) -> None:
+    def _use(self, repo: Repo, handler: RepoHandler) -> None:
         """``repo`` (written through ``handler``) is the session's from now on."""
-        session = self.session
         self._repo = repo
         self.handler = handler
-        session.history.clear()
+        self.history.clear()
         # A memory repo that starts empty holds only what this session logs: nothing to read.
         self._restored = set() if _may_hold_history(repo) else None
         self._buffering_reported = False
-        if session.scheduler.is_running:
-            self.restore()
-        session.scheduler.notify()
+        runs = self.runs
+        if runs is not None:
+            if runs.is_running:
+                self.restore()
+            runs.notify()
 
-    def set_repo(self, repo: Any, delete_existing: bool = True) -> None:
-        """See :meth:`Session.set_repo`."""
+    def set_repo(self, repo: object, delete_existing: bool = True) -> None:
+        """See :meth:`Session.set_repo` (the public name)."""
         check_log_repo(repo)
-        session = self.session
-        logger = session.task_logger
+        assert isinstance(repo, Repo)  # what check_log_repo made sure of
+        me = self.owner
+        logger = self.task_logger
         for handler in list(logger.handlers):
             own = ownership(handler)
             if own is not None and own.status_only:
                 owner = own.owner
-                if owner is self.session or owner is None:  # ours, or an orphan's
+                if owner is me or owner is None:  # ours, or an orphan's
                     logger.removeHandler(handler)
-                    if owner is self.session and isinstance(handler, RepoHandler):
-                        handler.close(session.log_flush_timeout_s)
+                    if owner is me and isinstance(handler, RepoHandler):
+                        handler.close(me.log_flush_timeout_s)
             elif own is None and delete_existing and isinstance(handler, RepoHandler):
                 logger.removeHandler(handler)
         handler = RepoHandler(
-            repo, max_queue=session.log_queue_max, flush_timeout_s=session.log_flush_timeout_s
+            repo, max_queue=me.log_queue_max, flush_timeout_s=me.log_flush_timeout_s
         )
-        handler.addFilter(Ownership(session, status_only=True))
+        handler.addFilter(Ownership(me, status_only=True))
         logger.addHandler(handler)
         self._seen = self._handlers_key(logger.handlers)
         self._use(repo, handler)
 
     def restore(self, task_names: Iterable[str] | None = None) -> None:
-        """See :meth:`Session.restore_history`."""
+        """See :meth:`Session.restore_history` (the public name)."""
         self.sync()
-        restored = self._restored
-        if restored is None:
+        restored, repo = self._restored, self._repo
+        if restored is None or repo is None:
             return
-        session = self.session
-        names = [t.name for t in session.tasks_in_order()] if task_names is None else task_names
+        names = [t.name for t in self.tasks.in_order()] if task_names is None else task_names
         handler = self.handler
-        limit = session.config.history_max_records
+        store: Repo = repo if handler is None else handler.store  # wrapped once if foreign
+        limit = self.config.history_max_records
         for name in names:
             if name in restored:
                 continue
             try:
                 # Writes are held while reading, so a record is in the repo or in the queue.
                 with handler.holding_writes() if handler is not None else nullcontext():
-                    times = restore_times(self.repo, name, limit=limit, actions=ACTIONS)
-                    recent = restore_recent(self.repo, name, limit=session.crash_window)
+                    times = restore_times(store, name, limit=limit, actions=ACTIONS)
+                    recent = restore_recent(store, name, limit=self.owner.crash_window)
                     pending = handler.pending_items() if handler is not None else []
             except Exception as exc:
                 # Never silenced: a history that could not be read is not an empty one, and
@@ -291,13 +344,13 @@ class Journal:
                     created = float(get("created"))
                     times.setdefault(action, []).append(created)
                     recent.append((created, action, get("run_id")))
-            log = session.history.load(name, times, recent)
+            log = self.history.load(name, times, recent)
             restored.add(name)
-            alive = session.scheduler.running_handles.get(name, {})
+            alive = () if self.runs is None else self.runs.running_runs(name)
             for run_id, ts in sorted(log.running.items(), key=lambda pair: pair[1]):
                 if run_id in alive:
                     continue
-                start = datetime.fromtimestamp(ts, session.clock.tz)
+                start = datetime.fromtimestamp(ts, self.clock.tz)
                 self.record(
                     name,
                     "crash",
@@ -307,22 +360,21 @@ class Journal:
                 )
 
     def flush(self, timeout: float | None = None) -> bool:
-        """See :meth:`Session.flush_logs`."""
+        """See :meth:`Session.flush_logs` (the public name)."""
         handler = self.handler
         if handler is None:
             return True
-        session = self.session
-        wait = session.log_flush_timeout_s if timeout is None else timeout
+        wait = self.owner.log_flush_timeout_s if timeout is None else timeout
         while True:
             try:
                 done = handler.flush(wait)
                 break
             except TaskLoggingError as exc:
                 # A record the repo refused for good; at shutdown there is nobody to raise to.
-                session.scheduler_logger.error("%s", exc, exc_info=exc)
+                self.scheduler_logger.error("%s", exc, exc_info=exc)
         if done:
             return True
-        session.scheduler_logger.error(
+        self.scheduler_logger.error(
             "%d task record(s) could not be written to %r within %.1f s (%r); they stay "
             "buffered and retried while this process lives, and are lost if it exits",
             handler.pending,
@@ -344,16 +396,20 @@ class Journal:
         exc_text: str | None = None,
         ts: float | None = None,
     ) -> None:
-        """See :meth:`Session.log_action` (this is the scheduler's hot path: two per run)."""
-        session = self.session
-        clock = session.clock
+        """Record an action: in the history first (it happened), then through the task logger.
+
+        When this session's repo handler is the only consumer of task records and takes
+        trusted writes (the default memory repo), the record goes to it as a dict, without a
+        ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
+        """
+        clock = self.clock
         if ts is None:
             ts = clock.timestamp()
-        session.history.add(task_name, action, ts, run_id)
-        logger = session.task_logger
+        self.history.add(task_name, action, ts, run_id)
+        logger = task_logger = self.task_logger
         if self._handlers_key(logger.handlers) != self._seen:
             self.sync()
-        task = session.get(task_name)
+        task = self.tasks.get(task_name)
         own = None if task is None else task._logger_name  # set only when the task has its own
         if own is not None and own != logger.name:
             # The task's own logger_name (under the task logger): its handlers, then the ones
@@ -393,7 +449,7 @@ class Journal:
                         "run_id": run_id,
                     }
                 )
-                if level >= _LAST_RESORT_LEVEL and _levels_allow(session.task_logger, level):
+                if level >= _LAST_RESORT_LEVEL and _levels_allow(task_logger, level):
                     # nobody else hears it: Python's last resort
                     _last_resort(_status_record(logger, level, task_name, action, ts, exc_text))
             else:
@@ -402,23 +458,23 @@ class Journal:
                 record.start = start
                 record.end = end
                 record.runtime = runtime
-                record.session_key = id(session)
+                record.session_key = id(self.owner)
                 if blocked:
                     assert handler is not None  # checked above
                     handler.handle(record)
                 elif logger.filter(record):
-                    _deliver(logger, record, session.task_logger)
+                    _deliver(logger, record, task_logger)
         except Exception as exc:
-            if not session.config.silence_task_logging:
+            if not self.config.silence_task_logging:
                 if action not in ("fail", "crash"):
                     # The error stops the scheduler (a `run` that could not be logged does not
                     # start). As in Rocketry the task's status is then `fail`: logging is part
                     # of the run, and a run must not be left open.
-                    session.history.add(task_name, "fail", ts, run_id)
+                    self.history.add(task_name, "fail", ts, run_id)
                 raise TaskLoggingError(
                     f"logging {action!r} of task {task_name!r} failed: {exc!r}"
                 ) from exc
-            session.scheduler_logger.exception(
+            self.scheduler_logger.exception(
                 "Logging %r of task %r failed (silenced)", action, task_name
             )
         if handler is not None and handler.failing:
@@ -448,18 +504,18 @@ class Journal:
         Nothing is lost either way: the history has the action, and the buffered record is
         written when the repo is back (at the latest by :meth:`flush` at shutdown).
         """
-        session = self.session
-        if not session.config.silence_task_logging:
-            session.scheduler.fail(
-                TaskLoggingError(
-                    f"logging {action!r} of task {task_name!r}: {self.repo!r} is unavailable "
-                    f"({handler.last_error!r}); {handler.pending} record(s) buffered "
-                    "(set silence_task_logging=True to keep scheduling meanwhile)"
+        if not self.config.silence_task_logging:
+            if self.runs is not None:
+                self.runs.fail(
+                    TaskLoggingError(
+                        f"logging {action!r} of task {task_name!r}: {self.repo!r} is unavailable "
+                        f"({handler.last_error!r}); {handler.pending} record(s) buffered "
+                        "(set silence_task_logging=True to keep scheduling meanwhile)"
+                    )
                 )
-            )
         elif not self._buffering_reported:
             self._buffering_reported = True
-            session.scheduler_logger.warning(
+            self.scheduler_logger.warning(
                 "Task records are buffered: %r is unavailable (%r); retrying in the background",
                 self.repo,
                 handler.last_error,
@@ -495,9 +551,9 @@ class Journal:
         One left by this session or by a session that no longer exists is closed and
         replaced: call again after changing the keys.
         """
-        session = self.session
-        logger = session.task_logger
-        config = session.config
+        me = self.owner
+        logger = self.task_logger
+        config = self.config
         # Imported only once a log file is or was asked for (no FileLogger can exist before).
         if "skylaunch.log.outputs.file" not in sys.modules and config.log_file is None:
             self._file_output = None
@@ -506,7 +562,7 @@ class Journal:
 
         for handler in list(logger.handlers):
             own = ownership(handler)
-            if isinstance(handler, FileLogger) and own is not None and own.owner in (session, None):
+            if isinstance(handler, FileLogger) and own is not None and own.owner in (me, None):
                 logger.removeHandler(handler)
                 handler.close()
         self._file_output = None
@@ -520,11 +576,11 @@ class Journal:
                 tz=config.timezone,
                 permissions=config.log_file_permissions,
             )
-            output.addFilter(Ownership(session, status_only=False))
+            output.addFilter(Ownership(me, status_only=False))
             logger.addHandler(output)
             self._file_output = output
-            if self.close_outputs not in session.shutdown_hook_funcs:
-                session.shutdown_hook_funcs.append(self.close_outputs)
+            if self.close_outputs not in self._shutdown_hooks:
+                self._shutdown_hooks.append(self.close_outputs)
 
     def close_outputs(self) -> None:
         """Release the log file at shutdown; the next record (a restart) reopens it."""

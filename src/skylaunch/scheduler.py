@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
@@ -35,14 +35,22 @@ from skylaunch.exc import (
     condition_check_error,
 )
 from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
-from skylaunch.hooks import around_runs
 
 if TYPE_CHECKING:
-    from skylaunch.log.handler import RepoHandler
-    from skylaunch.session import Session
-    from skylaunch.tasks.base import Task
+    from collections.abc import Collection, Mapping
 
-__all__ = ["Scheduler"]
+    from skylaunch.conds.base import Facts
+    from skylaunch.config import Config
+    from skylaunch.coordination import Coordination
+    from skylaunch.execution.registry import ExecutorRegistry
+    from skylaunch.hooks import SessionHooks
+    from skylaunch.journal import Journal
+    from skylaunch.log.handler import RepoHandler
+    from skylaunch.tasks.base import Task
+    from skylaunch.tasks.registry import TaskRegistry
+    from skylaunch.time.clock import Clock
+
+__all__ = ["RunOnly", "Scheduler"]
 
 #: Real seconds to wait, after terminating the runs at shutdown, for them to report.
 _TERMINATE_GRACE_S = 5.0
@@ -55,7 +63,7 @@ _YIELD_EVERY_S = 0.001
 _FORCED_GRACE_S = 1.0
 #: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
 #: and Kubernetes send. Only signals still at Python's default handling are taken over.
-STOP_SIGNALS: dict[signal.Signals, Any] = {
+_STOP_SIGNALS: dict[signal.Signals, Any] = {
     signal.SIGINT: signal.default_int_handler,
     signal.SIGTERM: signal.SIG_DFL,
 }
@@ -112,11 +120,55 @@ class _AwaitedStart:
         self.scheduler._on_loop(self.scheduler._cancel_awaited, self.run_id, reason)
 
 
-class Scheduler:
-    """Runs a session's tasks when their conditions say so. One per session."""
+class RunOnly(NamedTuple):
+    """A scheduler-level override for ``Session.run()``: only ``names`` start (by a pending
+    run, or by their condition), ``executions`` replaces their modes, ``stop`` is the shut
+    condition. The tasks' own settings and ``config.shut_cond`` are left as they are."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    names: frozenset[str]
+    executions: Mapping[str, str]
+    stop: Condition
+
+
+class Scheduler:
+    """Runs a session's tasks when their conditions say so. One per session.
+
+    It gets what it works with from the session that builds it (``session.py``): the
+    configuration, the clock, the task registry, the journal that records actions, the hooks,
+    the executors and the facts conditions read. It owns the runtime state of each task: the
+    runs asked for (``task.run()``), termination requests, and ``Session.run()``'s override.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        clock: Clock,
+        tasks: TaskRegistry,
+        journal: Journal,
+        hooks: SessionHooks,
+        executors: ExecutorRegistry,
+        executor: Callable[[str], Executor],
+        facts: Facts,
+        new_run_id: Callable[[Task, Mapping[str, Any]], str],
+        returns: dict[str, Any],
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._tasks = tasks
+        self._journal = journal
+        self._hooks = hooks
+        self._executors = executors
+        self._executor = executor
+        self._facts = facts
+        self._new_run_id = new_run_id
+        self._returns = returns
+        # runtime state of the tasks, by name
+        self._batches: dict[str, list[dict[str, Any]]] = {}
+        self._terminate: set[str] = set()
+        self._only: RunOnly | None = None
+        self.coordination: Coordination | None = None
+        """The lease this scheduler acts under with other replicas (``Coordination.attach``)."""
         self.cycles = 0
         self.started_at: datetime | None = None
         self.is_running = False
@@ -162,7 +214,7 @@ class Scheduler:
         self._awaited: dict[str, _AwaitedStart] = {}  # run_id -> a run waiting for its record
         self._unrecorded = 0  # runs started without a stored record since the last warning
         self._unrecorded_at: float | None = None
-        self.logger = logging.getLogger(session.config.scheduler_logger_basename)
+        self.logger = logging.getLogger(config.scheduler_logger_basename)
 
     # --- events (thread-safe) ---------------------------------------------------------
     def notify(self, task_name: str | None = None) -> None:
@@ -204,6 +256,53 @@ class Scheduler:
         if not value:
             # The tasks passed over meanwhile have no deadline left in the heap: look again.
             self.notify(None)
+
+    # --- each task's runtime state (Task's run(), terminate(), batches are views of it) -----
+    def request_run(self, task_name: str, params: dict[str, Any]) -> None:
+        """Run ``task_name`` once with ``params`` as soon as possible (any thread)."""
+        self._batches.setdefault(task_name, []).append(params)
+        self.notify(task_name)
+
+    def pending_runs(self, task_name: str) -> list[dict[str, Any]]:
+        """The runs asked for and not started yet (the list itself: ``task.batches``)."""
+        return self._batches.setdefault(task_name, [])
+
+    def request_terminate(self, task_name: str) -> None:
+        """End every running run of ``task_name`` (logged as ``terminate``); any thread."""
+        self._terminate.add(task_name)
+        self.notify(task_name)
+
+    def withdraw_terminate(self, task_name: str) -> None:
+        self._terminate.discard(task_name)
+
+    def terminate_requested(self, task_name: str) -> bool:
+        return task_name in self._terminate
+
+    @contextmanager
+    def running_only(self, only: RunOnly) -> Iterator[None]:
+        """While the block runs, the override of ``Session.run()`` applies."""
+        self._only = only
+        try:
+            yield
+        finally:
+            self._only = None
+
+    def _execution_of(self, task: Task) -> str:
+        only = self._only
+        if only is not None:
+            chosen = only.executions.get(task.name)
+            if chosen is not None:
+                return chosen
+        return task.execution
+
+    def _held_back(self, task: Task) -> bool:
+        """Disabled, or left out by ``Session.run()``: not started by its condition."""
+        only = self._only
+        return task.disabled or (only is not None and task.name not in only.names)
+
+    def _shut_cond(self) -> Condition | None:
+        only = self._only
+        return self._config.shut_cond if only is None else only.stop
 
     def on_history_change(self, task_name: str) -> None:
         """Called by the history on every logged action: mark the tasks that watch it.
@@ -247,7 +346,21 @@ class Scheduler:
         """A task's start condition was replaced: re-index its watches and look at it again."""
         self._on_loop(self._reindex, task)
 
+    def task_renamed(self, old: str, task: Task) -> None:
+        """``task`` was called ``old``: its pending runs and requests follow it."""
+        batches = self._batches.pop(old, None)
+        if batches is not None:
+            self._batches[task.name] = batches
+        if old in self._terminate:
+            self._terminate.discard(old)
+            self._terminate.add(task.name)
+        self._on_loop(self._forget, old)
+        self._on_loop(self._reindex, task)
+
     def task_removed(self, name: str) -> None:
+        """The task is gone (or replaced by another of its name): so are its pending runs."""
+        self._batches.pop(name, None)
+        self._terminate.discard(name)
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
@@ -255,7 +368,7 @@ class Scheduler:
         self._index_task(task)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
-            self.session.restore_history([task.name])
+            self._journal.restore([task.name])
         self._mark(task.name)
 
     def _forget(self, name: str) -> None:
@@ -325,7 +438,7 @@ class Scheduler:
         self._forced = False
         installed: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for signum, default in STOP_SIGNALS.items():
+            for signum, default in _STOP_SIGNALS.items():
                 previous = signal.getsignal(signum)
                 if previous is default:
                     signal.signal(signum, self._on_signal)
@@ -379,8 +492,7 @@ class Scheduler:
     # --- the loop -----------------------------------------------------------------------
     async def serve(self, until: datetime | None = None) -> bool:
         """Run until shut down (or ``until``); returns True when a restart was asked for."""
-        session = self.session
-        clock = session.clock
+        clock = self._clock
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -399,16 +511,17 @@ class Scheduler:
         self._planned.clear()
         self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
-        session.history.on_change = self.on_history_change
-        coordination = session.coordination
+        coordination = self.coordination
         try:
             if coordination is not None:  # one attempt at the lease before the restore
                 coordination.start(self)
-            session.startup()
+            # Start-up hooks run first: they may attach the repo the history is read from.
+            self._hooks.begin_startup()
+            self._journal.restore()
             self._launch_lifecycle("on_startup")
-            session.startup_done()
+            self._hooks.end_startup()
             # who-watches-whom is kept up to date as tasks are added, changed and removed
-            self._dirty.update(t.name for t in session.tasks_in_order())
+            self._dirty.update(self._tasks.names())
             loop = self._loop
             next_yield = loop.time() + _YIELD_EVERY_S
             virtual = getattr(clock, "virtual", False)
@@ -427,7 +540,7 @@ class Scheduler:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                cycle = session.cycle_round()
+                cycle = self._hooks.cycle_round()
                 self._pass(now)
                 self.cycles += 1  # as in Rocketry: a pass counts once it is done
                 if cycle is not None:
@@ -436,7 +549,9 @@ class Scheduler:
                     raise self._error
                 if self._stop_reason is not None:
                     continue
-                if session.config.shut_cond is not None and self._shut_cond_holds(clock.now()):
+                only = self._only
+                stop = self._config.shut_cond if only is None else only.stop
+                if stop is not None and self._shut_cond_holds(clock.now()):
                     # made true by this pass (a launch): stop now, not at the next wake-up,
                     # which may be much later (Rocketry checks it after every cycle)
                     self._stop_reason = "shut_cond is true"
@@ -476,14 +591,13 @@ class Scheduler:
         conditions of running tasks; a record of a task they watch marks the task, and
         every pass looks again.
         """
-        session = self.session
         soonest: float | None = None
         for name in self._end_conds:
             handles = self._handles.get(name)
-            task = session.get(name) if handles else None
+            task = self._tasks.get(name) if handles else None
             if task is None or not handles:
                 continue
-            ctx = Context(now, session, task)
+            ctx = Context(now, self._facts, task)
             if self._check(task.end_cond, ctx, f"end_cond of task {name!r}"):
                 for handle in list(handles.values()):
                     handle.terminate("end_cond is true")
@@ -506,10 +620,11 @@ class Scheduler:
         )
 
     def _shut_cond_holds(self, now: datetime) -> bool:
-        cond = self.session.config.shut_cond
+        only = self._only
+        cond = self._config.shut_cond if only is None else only.stop
         if cond is None:
             return False
-        return self._check(cond, Context(now, self.session, None), "shut_cond")
+        return self._check(cond, Context(now, self._facts, None), "shut_cond")
 
     def _pass(self, now: datetime) -> None:
         """Evaluate every task that may have changed, highest priority first."""
@@ -533,15 +648,15 @@ class Scheduler:
         if not due:
             self._spare = due
             return
-        session = self.session
+        registry = self._tasks
         todo: list[Task]
         if len(due) == 1:
             (name,) = due
-            only = session.get(name)
+            only = registry.get(name)
             todo = [] if only is None else [only]
-        elif len(due) < len(tasks := session.tasks_in_order()):
-            chosen = [session.get(name) for name in due]
-            todo = sorted((t for t in chosen if t is not None), key=session.order_key)
+        elif len(due) < len(tasks := registry.in_order()):
+            chosen = [registry.get(name) for name in due]
+            todo = sorted((t for t in chosen if t is not None), key=registry.order_key)
         else:
             todo = [t for t in tasks if t.name in due]
         due.clear()
@@ -554,43 +669,48 @@ class Scheduler:
             if stale:
                 # A run in the loop's thread took time: the next task is judged, and its run
                 # recorded, at the instant it is looked at, not when the pass began.
-                now = session.clock.now()
+                now = self._clock.now()
             stale = self._consider(task, now)
 
     def _consider(self, task: Task, now: datetime) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
+        name = task.name
         if self._stalled_unsure:
-            self._stalled_unsure.discard(task.name)
-        if task.terminate_requested:
-            task.terminate_requested = False
-            for handle in list(self._handles.get(task.name, {}).values()):
+            self._stalled_unsure.discard(name)
+        if self._terminate and name in self._terminate:
+            self._terminate.discard(name)
+            for handle in list(self._handles.get(name, {}).values()):
                 handle.terminate("terminated by request")
-        if (task.disabled and not task.batches) or task.on_startup or task.on_shutdown:
+        batches = self._batches.get(name)
+        only = self._only  # Session.run()'s override, rarely set: the common case stays cheap
+        held = task.disabled if only is None else self._held_back(task)
+        if (held and not batches) or task.on_startup or task.on_shutdown:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
-            self._plan(task.name, None, 0.0)
+            self._plan(name, None, 0.0)
             return False
-        running = bool(self._handles.get(task.name))
+        running = bool(self._handles.get(name))
         if running and not task.multilaunch:
             return False  # its end marks it for a new look
-        if not self.session.executor(task.execution).has_capacity():
-            self._blocked.add(task.name)  # the end of any run marks it for a new look
+        mode = task.execution if only is None else self._execution_of(task)
+        if not self._executor(mode).has_capacity():
+            self._blocked.add(name)  # the end of any run marks it for a new look
             return False
-        if task.batches:
-            params = task.batches.pop(0)
+        if batches:
+            params = batches.pop(0)
             inline = self._launch(task, now, params)
-            if task.batches:
-                self._dirty.add(task.name)
+            if batches:
+                self._dirty.add(name)
             return inline
         if self._on_hold:
-            self._held.add(task.name)
+            self._held.add(name)
             return False
-        ctx = Context(now, self.session, task)
-        if self._check(task.start_cond, ctx, f"start_cond of task {task.name!r}"):
+        ctx = Context(now, self._facts, task)
+        if self._check(task.start_cond, ctx, f"start_cond of task {name!r}"):
             return self._launch(task, now, {})
-        change = self._next_change(task.start_cond, ctx, task.name)
-        if change is None and task.name in self._unsure:
-            self._stalled_unsure.add(task.name)
-        self._plan(task.name, change, now.timestamp())
+        change = self._next_change(task.start_cond, ctx, name)
+        if change is None and name in self._unsure:
+            self._stalled_unsure.add(name)
+        self._plan(name, change, now.timestamp())
         return False
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
@@ -600,27 +720,29 @@ class Scheduler:
         runs if the condition holds now; a disabled one does not run. A run in the loop's
         thread ends before the next task is looked at; the others are waited for as usual.
         """
-        session = self.session
-        now = session.clock.now()
-        for task in session.tasks_in_order():
-            if not getattr(task, which) or (task.disabled and not task.batches):
+        now = self._clock.now()
+        for task in self._tasks.in_order():
+            batches = self._batches.get(task.name)
+            if not getattr(task, which) or (self._held_back(task) and not batches):
                 continue
-            if task.batches:
-                params = task.batches.pop(0)
+            if batches:
+                params = batches.pop(0)
             elif isinstance(task.start_cond, AlwaysFalse) or self._check(
-                task.start_cond, Context(now, session, task), f"start_cond of task {task.name!r}"
+                task.start_cond,
+                Context(now, self._facts, task),
+                f"start_cond of task {task.name!r}",
             ):
                 params = {}
             else:
                 continue
             if self._launch(task, now, params):
-                now = session.clock.now()
+                now = self._clock.now()
 
     def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
         try:
             return cond.is_true(ctx)
         except Exception as exc:
-            if not self.session.config.silence_cond_check:
+            if not self._config.silence_cond_check:
                 raise condition_check_error(
                     f"checking the {what} ({cond}) failed: {exc!r}", exc
                 ) from exc
@@ -633,7 +755,7 @@ class Scheduler:
         try:
             return cond.next_change(ctx)
         except Exception as exc:
-            if not self.session.config.silence_cond_check:
+            if not self._config.silence_cond_check:
                 raise condition_check_error(
                     f"planning the start_cond of task {name!r} failed: {exc!r}", exc
                 ) from exc
@@ -661,15 +783,15 @@ class Scheduler:
             heapq.heappop(heap)  # drop stale entries
         if heap:
             candidates.append(heap[0][0])
-        cond = self.session.config.shut_cond
+        cond = self._shut_cond()
         if cond is not None:
-            change = self._next_change(cond, Context(now, self.session, None), "shut_cond")
+            change = self._next_change(cond, Context(now, self._facts, None), "shut_cond")
             if change is not None:
                 candidates.append(change.timestamp())
         if self._counting_cycles or (cond is not None and _counts_cycles(cond)):
             # Conditions that count passes (scheduler_cycles) change only if passes happen:
             # an idle scheduler passes every cycle_sleep for them, as Rocketry's loop does.
-            candidates.append(now.timestamp() + self.session.poll_interval_s)
+            candidates.append(now.timestamp() + self._facts.poll_interval_s)
         if self._time_limits:
             candidates.append(min(self._time_limits.values()))
         if self._end_deadline is not None:
@@ -688,12 +810,15 @@ class Scheduler:
         ``every`` and the other conditions that count from the last run do not drift by the
         time the bookkeeping takes.
         """
-        session = self.session
-        if session.coordination is not None and not session.coordination.may_act():
+        if self.coordination is not None and not self.coordination.may_act():
             self._dirty.add(task.name)  # looked at again once this replica is the active one
             return False
-        executor = session.executor(task.execution)
-        run_id = session.new_run_id(task, params)
+        config = self._config
+        journal = self._journal
+        executor = self._executor(
+            task.execution if self._only is None else self._execution_of(task)
+        )
+        run_id = self._new_run_id(task, params)
         flag = None
         try:
             kwargs = task.arguments(params)
@@ -703,25 +828,30 @@ class Scheduler:
             if kwargs and any(isinstance(v, BaseArgument) for v in kwargs.values()):
                 flag = executor.new_flag()
                 if not executor.shares_process:
-                    later = made_in_child(kwargs, session.config.param_materialize)
+                    later = made_in_child(kwargs, config.param_materialize)
                     kwargs = {k: v for k, v in kwargs.items() if k not in later}
-                kwargs = materialize(kwargs, session=session, task=task, termination_flag=flag)
+                kwargs = materialize(
+                    kwargs,
+                    session=self._facts.session,
+                    task=task,
+                    termination_flag=flag,
+                )
             func = task.target()
             if later:
                 func = CallInChild(func, later)
-            if session.task_execute_hooks and executor.shares_process:
-                func = around_runs(func, session.task_execute_hooks, session.hook_context(task))
-            session.before_run(task, run_id)
+            if self._hooks.task_execute and executor.shares_process:
+                func = self._hooks.around(func, task)
+            self._hooks.run_before(task)
         except MissingReturnError as exc:
             # A missing upstream value is state, not a mistake in the code: after a restart it
             # stays missing until the upstream succeeds again. The run is recorded as failed, so
             # its start condition moves on; raising would crash every restart the same way.
-            session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+            journal.record(task.name, "run", run_id, now, ts=now.timestamp())
             outcome = Outcome(run_id, "fail", exc_text=f"{type(exc).__name__}: {exc}")
             self._finish(task.name, run_id, now, outcome)
             return False
         except Exception as exc:
-            if not session.config.silence_task_prerun:
+            if not config.silence_task_prerun:
                 raise TaskSetupError(
                     f"preparing a run of task {task.name!r} failed: {exc!r}"
                 ) from exc
@@ -736,12 +866,12 @@ class Scheduler:
         # Write-ahead of the run record (docs/persistence.md): with a repo written in the
         # background, the body starts once the repo has the record, so a scheduler killed
         # meanwhile cannot lose a run that happened. The in-memory repo skips all of it.
-        handler = session.journal.handler
+        handler = journal.handler
         if handler is not None and handler.background:
-            wait = session.config.run_record_wait
+            wait = config.run_record_wait
             if (wait is None or wait) and not (task.on_startup or task.on_shutdown):
                 queued, dropped = handler.accepted, handler.dropped
-                session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+                journal.record(task.name, "run", run_id, now, ts=now.timestamp())
                 if handler.accepted != queued:
                     pending = _AwaitedStart(self, task, run_id, call, executor, now, inline)
                     if self._await_record(pending, handler, wait):
@@ -751,7 +881,7 @@ class Scheduler:
                 return self._submit(
                     task.name, run_id, call, executor, now, inline, task.multilaunch
                 )
-        session.journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+        journal.record(task.name, "run", run_id, now, ts=now.timestamp())
         return self._submit(task.name, run_id, call, executor, now, inline, task.multilaunch)
 
     def _submit(
@@ -848,7 +978,7 @@ class Scheduler:
         pending = self._take_awaited(run_id)
         if pending is None:
             return
-        coordination = self.session.coordination
+        coordination = self.coordination
         if not stored and coordination is not None and not coordination.may_act():
             # refused by the database: another replica holds the lease and decides this run
             self._finish(pending.name, run_id, pending.started, Outcome(run_id, "terminate"))
@@ -861,7 +991,7 @@ class Scheduler:
         pending = self._take_awaited(run_id)
         if pending is None:
             return
-        wait = self.session.config.run_record_wait
+        wait = self._config.run_record_wait
         seconds = 0.0 if wait is None else wait.total_seconds()
         self._started_unrecorded(
             pending.name, f"its run record was not stored within {seconds:g} s (run_record_wait)"
@@ -877,7 +1007,7 @@ class Scheduler:
             pending.started,
             pending.inline,
             pending.multilaunch,
-            begins=self.session.clock.timestamp(),
+            begins=self._clock.timestamp(),
         )
         self._poke()
 
@@ -935,16 +1065,15 @@ class Scheduler:
         if (handles is None or handles.pop(run_id, None) is None) and counted:
             self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
         self._time_limits.pop(run_id, None)
-        session = self.session
         if outcome.action == "success":
-            session.returns[name] = outcome.value
+            self._returns[name] = outcome.value
         try:
-            session.journal.record(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
+            self._journal.record(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
         except Exception as exc:
             self._error = exc
-        task = session.get(name)
+        task = self._tasks.get(name)
         if task is not None:
-            session.after_run(task, run_id, outcome)
+            self._hooks.run_after(task, outcome)
         if self._blocked:
             self._dirty |= self._blocked
             self._blocked.clear()
@@ -984,11 +1113,11 @@ class Scheduler:
         Runs of permanent tasks would never finish: they are terminated at once.
         """
         for name, handles in self._handles.items():
-            task = self.session.get(name)
+            task = self._tasks.get(name)
             if task is not None and task.permanent:
                 for handle in list(handles.values()):
                     handle.terminate("shutdown (permanent task)")
-        clock, wake = self.session.clock, self._wake
+        clock, wake = self._clock, self._wake
         while wake is not None and any(self._handles.values()) and not self._forced:
             now = clock.now()
             self._reap_timeouts(now)
@@ -1020,25 +1149,24 @@ class Scheduler:
         did not report in time is logged ``terminate``. Shutdown generators resume last,
         once every run has ended and been logged.
         """
-        session = self.session
         failure: BaseException | None = None
         self._stopping = True
         if self._signalled is not None:
             self._report_signal(self._signalled)
         try:
-            session.shutdown_begin()
+            self._hooks.begin_shutdown()
             if not self._crashed:
                 self._launch_lifecycle("on_shutdown")
         except Exception as exc:  # the runs must still be ended: raise it afterwards
             failure = exc
         self._cancel_all_awaited("the scheduler shut down")
-        if session.config.instant_shutdown or self._crashed or self._forced:
+        if self._config.instant_shutdown or self._crashed or self._forced:
             self.terminate_all("shutdown")
         else:
             await self._wait_for_runs()
             self.terminate_all("shutdown")
         await self._wait_for_reports(_FORCED_GRACE_S if self._forced else _TERMINATE_GRACE_S)
-        for executor in session.executors.values():
+        for executor in self._executors.values():
             executor.shutdown(terminate=True)
         await self._wait_for_reports(0.5)
         for name, handles in self._handles.items():
@@ -1046,7 +1174,7 @@ class Scheduler:
                 # only runs outside the loop's thread are still registered here
                 self._outside -= 1
                 self._abandoned.add(run_id)
-                session.log_action(
+                self._journal.record(
                     name, "terminate", run_id, handle.started, exc_text="scheduler shut down"
                 )
         self._handles.clear()
@@ -1054,14 +1182,14 @@ class Scheduler:
         self._blocked.clear()
         self._held.clear()
         try:
-            session.shutdown_done()
+            self._hooks.end_shutdown()
             if failure is not None:
                 raise failure
         finally:
             # Buffered task records (repo unavailable) get a bounded wait to be written.
-            session.flush_logs()
-            if session.coordination is not None:  # the last records are in: release the lease
-                session.coordination.stop()
+            self._journal.flush()
+            if self.coordination is not None:  # the last records are in: release the lease
+                self.coordination.stop()
             self.is_running = False
             self._stopping = False
             self._loop = None
@@ -1073,6 +1201,10 @@ class Scheduler:
     @property
     def running_handles(self) -> dict[str, dict[str, RunHandle]]:
         return self._handles
+
+    def running_runs(self, task_name: str) -> Collection[str]:
+        """The run ids of ``task_name`` going on now (for the journal's crash check)."""
+        return self._handles.get(task_name, {}).keys()
 
 
 def _unsure(cond: Condition) -> bool:

@@ -1,7 +1,10 @@
-"""The session: tasks, configuration, clock, history, parameters, repo, and control.
+"""The session: the composition root that builds and wires a scheduler's parts once.
 
-It is the only object that knows all the others: tasks and conditions reach the clock, the
-history and the scheduler through it, and the scheduler reaches tasks through it.
+It makes the task registry, the hooks, the executors, the history, the journal and the scheduler,
+and hands each what it needs (constructor arguments, small protocols): the scheduler never
+reaches back through the session, conditions read a :class:`~skylaunch.conds.base.Facts`
+object, tasks ask the scheduler for runs through the ``TaskRuntime`` protocol. The session's own
+methods are the public face (Rocketry's names among them); docs/architecture.md has the map.
 """
 
 from __future__ import annotations
@@ -13,34 +16,61 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from skylaunch._tasknames import task_name
-from skylaunch.args import call_with_arguments
-from skylaunch.conds.base import Condition
+from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
-from skylaunch.exc import ConfigError, TaskDefinitionError, TaskLookupError
-from skylaunch.execution.base import Executor, Outcome
+from skylaunch.exc import ConfigError, TaskDefinitionError
+from skylaunch.execution.base import Executor
 from skylaunch.execution.guard import refuse_start_while_bootstrapping
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
-from skylaunch.history import Action, TaskHistory
-from skylaunch.hooks import HookRound
+from skylaunch.history import TaskHistory
+from skylaunch.hooks import SessionHooks
 from skylaunch.journal import Journal
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
-from skylaunch.scheduler import Scheduler
+from skylaunch.scheduler import RunOnly, Scheduler
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
+from skylaunch.tasks.registry import TaskRegistry
 from skylaunch.time.clock import Clock, SystemClock, local_zone
 
 if TYPE_CHECKING:
     from skylaunch.coordination import Coordination
 
 __all__ = ["Session"]
+
+
+class _Facts:
+    """What this session's conditions read (:class:`~skylaunch.conds.base.Facts`)."""
+
+    __slots__ = ("_config", "cond_facts", "history", "parameters", "scheduler", "session")
+
+    scheduler: Scheduler  # set once the scheduler is built (it is given these facts)
+
+    def __init__(self, session: Session) -> None:
+        self.cond_facts = self  # what Context(now, x, task) reads from a session or from this
+        self.session = session
+        self.history = session.history
+        self.parameters = session.parameters
+        self._config = session.config
+
+    @property
+    def poll_interval_s(self) -> float:
+        """How often opaque conditions are looked at (``cycle_sleep``, at least 1 ms)."""
+        return max(self._config.cycle_sleep or 0.0, 0.001)
+
+    @property
+    def cycles(self) -> int:
+        return self.scheduler.cycles
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.scheduler.started_at
 
 
 class Session:
@@ -65,54 +95,74 @@ class Session:
         executors: Mapping[str, Executor] | None = None,
         **config_kwargs: Any,
     ) -> None:
-        self.config = Config.build(config, **config_kwargs)
+        self.config = config = Config.build(config, **config_kwargs)
         self.executors = ExecutorRegistry(executors, options=self._executor_options)
         """The executors by name: the user's own (``executors=``) and the built-in ones in
         use; a task's ``execution`` names one of :meth:`ExecutorRegistry.names`."""
-        self._check_execution(self.config.execution)
-        self.config._execution_check = self._check_execution
-        self.clock: Clock = clock if clock is not None else SystemClock(self.config.timezone)
-        if (
-            clock is not None
-            and self.config.timezone is not None
-            and clock.tz != self.config.timezone
-        ):
-            self.clock.tz = self.config.timezone
-        self.config._timezone_listeners.append(self._timezone_changed)
-        self.history = TaskHistory(self.config.history_max_records)
-        self._tasks: dict[str, Task] = {}
-        self._tasks_lock = threading.RLock()
-        self._order: dict[str, int] = {}
-        self._sorted: list[Task] | None = None
+        self._check_execution(config.execution)
+        config._execution_check = self._check_execution
+        self.clock: Clock = clock if clock is not None else SystemClock(config.timezone)
+        if clock is not None and config.timezone is not None and clock.tz != config.timezone:
+            self.clock.tz = config.timezone
+        config._timezone_listeners.append(self._timezone_changed)
+        self.history = TaskHistory(config.history_max_records)
+        self.registry = TaskRegistry(lambda: self.config.task_pre_exist)
+        """This session's tasks by name and in scheduling order."""
         self.parameters: dict[str, Any] = {}
         self._run_id_pid = os.getpid()
         self._run_id_prefix = secrets.token_hex(8)
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = {}
         self.cond_names: dict[str, Condition] = {}
-        self.startup_hooks: list[Callable[..., Any]] = []
-        self.shutdown_hook_funcs: list[Callable[..., Any]] = []
-        self.before_run_hooks: list[Callable[..., Any]] = []
-        self.after_run_hooks: list[Callable[..., Any]] = []
-        self.cycle_hooks: list[Callable[..., Any]] = []
-        self.task_init_hooks: list[Callable[..., Any]] = []
-        self.task_execute_hooks: list[Callable[..., Any]] = []
-        self._startup_round = self._shutdown_round = HookRound((), {})
-        self.task_logger = logging.getLogger(self.config.task_logger_basename)
+        self.grammar = Grammar(self.cond_names)
+        """This session's condition language: the built-in phrases plus its own
+        (``@app.cond()``, :meth:`Grammar.add_phrase`); ``cond_names`` is its ``names``."""
+        self.task_logger = logging.getLogger(config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
-        self.scheduler_logger = logging.getLogger(self.config.scheduler_logger_basename)
+        self.scheduler_logger = logging.getLogger(config.scheduler_logger_basename)
         self.coordination: Coordination | None = None
         """The lease this session's scheduler acts under with other replicas (set by
-        ``Coordination.attach``; docs/deployment.md)."""
-        self.scheduler = Scheduler(self)
-        self.history.on_change = self.scheduler.on_history_change
-        self.journal = Journal(self)
+        ``Coordination.attach``, which also gives it to the scheduler; docs/deployment.md)."""
+        self.hooks = SessionHooks(self.hook_context, self.scheduler_logger)
+        self.journal = Journal(
+            self,
+            config=config,
+            clock=self.clock,
+            history=self.history,
+            tasks=self.registry,
+            task_logger=self.task_logger,
+            scheduler_logger=self.scheduler_logger,
+            shutdown_hooks=self.hooks.shutdown,
+        )
+        self.cond_facts = facts = _Facts(self)
+        """What this session's conditions read (``Context(now, session.cond_facts, task)``)."""
+        self.scheduler = scheduler = Scheduler(
+            config=config,
+            clock=self.clock,
+            tasks=self.registry,
+            journal=self.journal,
+            hooks=self.hooks,
+            executors=self.executors,
+            executor=self.executor,
+            facts=facts,
+            new_run_id=self.new_run_id,
+            returns=self.returns,
+        )
+        facts.scheduler = scheduler
+        self.registry.listener = scheduler
+        self.history.on_change = scheduler.on_history_change
+        self.journal.runs = scheduler
         # A repo handler the application already put on the task logger is the session's
         # repo (Rocketry's handbook sets it up before the app); else the default memory repo.
         if repo is not None or not self.journal.adopt_existing():
             self.set_repo(repo if repo is not None else self.default_repo())
         self.journal.attach_outputs()
+
+    @property
+    def runtime(self) -> Scheduler:
+        """Where tasks ask for runs and terminations (the scheduler, as ``TaskRuntime``)."""
+        return self.scheduler
 
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
@@ -146,6 +196,7 @@ class Session:
         return self.journal.repo
 
     def get_repo(self) -> Any:
+        """Rocketry's name for :attr:`repo`."""
         return self.repo
 
     def get_task_log(self, **query: Any) -> list[Any]:
@@ -176,7 +227,8 @@ class Session:
         """Rebuild tasks' in-memory history from the repo and log their crashed runs.
 
         Called at start-up (after the start-up hooks, which may set the repo) and whenever a
-        repo is attached while the scheduler runs. Each task is read once per repo: per
+        repo is attached while the scheduler runs (the journal's ``restore``; this is its
+        public name). Each task is read once per repo: per
         action, the timestamps of its newest ``history_max_records`` records, plus what the
         handler still buffers. A ``run`` among the task's newest ``crash_window`` records that
         no end matches by ``run_id``, and that is not running now, is logged as ``crash``, in
@@ -187,101 +239,42 @@ class Session:
     def flush_logs(self, timeout: float | None = None) -> bool:
         """Write what the repo handler buffers, retrying up to ``timeout`` seconds.
 
-        Called at shutdown with ``log_flush_timeout_s``. Returns whether nothing is left;
+        Called at shutdown with ``log_flush_timeout_s`` (the journal's ``flush``; this is its
+        public name). Returns whether nothing is left;
         what is left stays buffered and retried in the background while the process lives.
         """
         return self.journal.flush(timeout)
 
-    # --- tasks ------------------------------------------------------------------------------
+    # --- tasks (the registry's, under Rocketry's names) ----------------------------------------
     def add_task(self, task: Task) -> None:
-        name = task.name
-        if name in self._tasks and self._tasks[name] is not task:
-            policy = self.config.task_pre_exist
-            if policy == "raise":
-                raise TaskDefinitionError(
-                    f"a task named {name!r} exists already (config task_pre_exist='raise'; "
-                    "use 'replace', 'ignore' or 'rename', or give another name=)"
-                )
-            if policy == "ignore":
-                return
-            if policy == "rename":
-                n = 1
-                while f"{name} - {n}" in self._tasks:
-                    n += 1
-                task.name = f"{name} - {n}"
-                task._logger = None  # made again, under the new name, on first use
-                name = task.name
-        with self._tasks_lock:
-            self._tasks[name] = task
-            self._order.setdefault(name, len(self._order))
-            self._sorted = None
-        self.scheduler.task_added(task)
+        self.registry.add(task)
 
     def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
         if func is None:
             raise TaskDefinitionError("create_task() needs func=...")
         return FuncTask(func, session=self, **kwargs)
 
-    def rename_task(self, task: Task, old: str, new: str) -> None:
-        """Key ``task`` by ``new`` instead of ``old`` (``task.name = new`` calls this)."""
-        with self._tasks_lock:
-            if new in self._tasks:
-                raise TaskDefinitionError(
-                    f"cannot rename task {old!r} to {new!r}: a task of that name exists"
-                )
-            del self._tasks[old]
-            self._tasks[new] = task
-            self._order[new] = self._order.pop(old)
-            self._sorted = None
-        self.scheduler.task_removed(old)
-
     def remove_task(self, task: Task | str) -> None:
-        name = task if isinstance(task, str) else task.name
-        if name not in self._tasks:
-            raise TaskLookupError(name, list(self._tasks))
-        with self._tasks_lock:
-            del self._tasks[name]
-            self._sorted = None
-        self.scheduler.task_removed(name)
+        self.registry.remove(task)
 
     def get(self, name: str) -> Task | None:
-        return self._tasks.get(name)
+        return self.registry.get(name)
 
     def __getitem__(self, task: str | Callable[..., Any]) -> Task:
-        try:
-            name: str | None = task_name(task)
-        except TypeError:
-            name = None
-        if name is None or name not in self._tasks:
-            raise TaskLookupError(str(name if name is not None else task), list(self._tasks))
-        return self._tasks[name]
+        return self.registry[task]
 
     def __contains__(self, task: object) -> bool:
-        if isinstance(task, Task):
-            return self._tasks.get(task.name) is task
-        return task in self._tasks
+        return task in self.registry
 
     @property
     def tasks(self) -> set[Task]:
-        return set(self._tasks.values())
-
-    def order_key(self, task: Task) -> tuple[int, int]:
-        """Higher priority first, then definition order."""
-        return (-task.priority, self._order.get(task.name, 0))
+        return self.registry.all()
 
     def tasks_in_order(self) -> list[Task]:
-        ordered = self._sorted
-        if ordered is None:
-            with self._tasks_lock:  # tasks may be added from other threads meanwhile
-                ordered = self._sorted = sorted(self._tasks.values(), key=self.order_key)
-        return ordered
+        """Higher priority first, then definition order."""
+        return self.registry.in_order()
 
     # --- running ----------------------------------------------------------------------------
-    @property
-    def poll_interval_s(self) -> float:
-        """How often opaque conditions are looked at (``cycle_sleep``, at least 1 ms)."""
-        return max(self.config.cycle_sleep or 0.0, 0.001)
-
     def executor(self, name: str) -> Executor:
         """The executor a task with ``execution=name`` runs with (a built-in one is made now)."""
         try:
@@ -319,96 +312,29 @@ class Session:
             self._run_ids = itertools.count()
         return f"{self._run_id_prefix}{next(self._run_ids):016x}"
 
-    def log_action(
-        self,
-        task_name: str,
-        action: Action,
-        run_id: str | None,
-        start: datetime,
-        *,
-        exc_text: str | None = None,
-        ts: float | None = None,
-    ) -> None:
-        """Record an action: in the history first (it happened), then through the task logger.
-
-        When this session's repo handler is the only consumer of task records and takes
-        trusted writes (the default memory repo), the record goes to it as a dict, without a
-        ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
-        """
-        self.journal.record(task_name, action, run_id, start, exc_text=exc_text, ts=ts)
-
     # --- hooks ----------------------------------------------------------------------------
     def hook_context(self, task: Task | None = None) -> dict[str, Any]:
         """What a hook's argument parameters (``session=Session()``, ``task=Task()``) read."""
         return {"session": self, "task": task, "termination_flag": None}
 
-    def startup(self) -> None:
-        """Before the first pass: start-up hooks, then the history restored from the repo.
-
-        Hooks run first because they may attach the repo (Rocketry's
-        ``TaskLogger().set_repo``). A generator hook stops at its ``yield``;
-        :meth:`startup_done` resumes it once the start-up tasks have been launched.
-        """
-        self._startup_round = HookRound(self.startup_hooks, self.hook_context())
-        self.restore_history()
-
-    def cycle_round(self) -> HookRound | None:
-        """The scheduler-cycle hooks of one pass (None when there are none: the common case)."""
-        if not self.cycle_hooks:
-            return None
-        return HookRound(self.cycle_hooks, self.hook_context())
-
-    def startup_done(self) -> None:
-        """The start-up tasks have been launched: resume the start-up generators."""
-        self._startup_round.finish()
-
-    def shutdown_begin(self) -> None:
-        """Shutdown begins: shutdown hooks (generators up to their ``yield``)."""
-        self._shutdown_round = HookRound(self.shutdown_hook_funcs, self.hook_context())
-
-    def shutdown_done(self) -> None:
-        """Every run has ended and been logged: resume the shutdown generators."""
-        self._shutdown_round.finish()
-
-    def before_run(self, task: Task, run_id: str) -> None:
-        """Called by the scheduler before a run is handed to its executor (pre-run)."""
-        for hook in self.before_run_hooks:
-            call_with_arguments(hook, self.hook_context(task), task)
-
-    def after_run(self, task: Task, run_id: str, outcome: Outcome) -> None:
-        """Called by the scheduler when a run has ended and been logged.
-
-        A failing hook is reported on the scheduler logger and does not stop the scheduler.
-        """
-        for hook in self.after_run_hooks:
-            try:
-                call_with_arguments(hook, self.hook_context(task), task, outcome)
-            except Exception:  # noqa: PERF203 - one failing hook must not hide the others
-                self.scheduler_logger.exception(
-                    "after-run hook %r failed for task %r",
-                    getattr(hook, "__name__", hook),
-                    task.name,
-                    extra={"action": "hook"},
-                )
-
     # Rocketry's hook decorators
     def hook_startup(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return _appender(self.startup_hooks)
+        return _appender(self.hooks.startup)
 
     def hook_shutdown(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return _appender(self.shutdown_hook_funcs)
+        return _appender(self.hooks.shutdown)
 
     def hook_scheduler_cycle(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Around each pass of the scheduler (a generator resumes after the pass)."""
-        return _appender(self.cycle_hooks)
+        return _appender(self.hooks.cycle)
 
     def hook_task_init(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """When a task is created, before its fields are set (a generator resumes after)."""
-        return _appender(self.task_init_hooks)
+        return _appender(self.hooks.task_init)
 
     def hook_task_execute(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Around each run, where it runs (a generator gets the run's exception info back)."""
-        return _appender(self.task_execute_hooks)
+        return _appender(self.hooks.task_execute)
 
     async def serve(self, until: datetime | None = None) -> None:
         """Run the scheduler in the running event loop until it is shut down.
@@ -455,34 +381,24 @@ class Session:
         Other tasks are held meanwhile. Without ``obey_cond`` each task runs at once whatever
         its start condition says; with it, as in Rocketry, the scheduler makes one pass: a task
         whose condition holds then runs (and is waited for), the others do not.
-        ``execution`` overrides the tasks' execution mode for this call only.
+        ``execution`` overrides the tasks' execution mode for this call only. The tasks'
+        settings and ``config.shut_cond`` are not touched: the scheduler applies the override.
         """
         if not task_names:
             raise ValueError("run() needs the names of the tasks to run")
         chosen = [self[name] for name in task_names]
         names = frozenset(t.name for t in chosen)
-        saved = {t.name: (t.disabled, t._execution) for t in self.tasks_in_order()}
-        saved_shut = self.config.shut_cond
-        since = self.clock.timestamp()
-        try:
-            for task in self.tasks_in_order():
-                if task.name not in names:
-                    task.disabled = True
-                elif execution is not None:
-                    task.execution = execution
-            for task in chosen:
-                if not obey_cond:
-                    task.run()
-            ran: Condition = _RanOnce(names, since)
-            if obey_cond:
-                ran = ran | (SchedulerCycles() >= 1)
-            self.config.shut_cond = ran
+        executions = (
+            {} if execution is None else {t.name: t.execution_with(execution) for t in chosen}
+        )
+        stop: Condition = _RanOnce(names, self.clock.timestamp())
+        if obey_cond:
+            stop = stop | (SchedulerCycles() >= 1)
+        with self.scheduler.running_only(RunOnly(names, executions, stop)):
+            if not obey_cond:
+                for task in chosen:
+                    self.scheduler.request_run(task.name, {})
             self.start()
-        finally:
-            self.config.shut_cond = saved_shut
-            for task in self.tasks_in_order():
-                if task.name in saved:
-                    task.disabled, task._execution = saved[task.name]
 
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task).
@@ -524,8 +440,8 @@ class _RanOnce(Condition):
         self.names = names
         self.since = since
 
-    def is_true(self, ctx: Any) -> bool:
-        history = ctx.session.history
+    def is_true(self, ctx: Context) -> bool:
+        history = ctx.history
         for name in self.names:
             log = history.of(name)
             started = log.last("run")
@@ -533,7 +449,7 @@ class _RanOnce(Condition):
                 return False
         return True
 
-    def next_change(self, ctx: Any) -> datetime | None:
+    def next_change(self, ctx: Context) -> datetime | None:
         return None
 
     def watches(self, own: str | None) -> frozenset[str]:

@@ -32,6 +32,7 @@ from skylaunch.time.parse import to_timedelta
 
 __all__ = [
     "Explanation",
+    "Record",
     "Stalled",
     "downtime",
     "evaluate",
@@ -181,14 +182,14 @@ def seed(target: App | Session, task: str, records: Iterable[Record]) -> None:
         ts = when.timestamp()
         if action == "run":
             run_id = run_id or f"seed-{task}-{next(numbering)}"
-            session.log_action(task, "run", run_id, when, ts=ts)
+            session.journal.record(task, "run", run_id, when, ts=ts)
             continue
         running = session.history.of(task).running
         if run_id is None and running:
             run_id = min(running, key=running.__getitem__) or None
         start_ts = running.get(run_id or "", ts)
         start = datetime.fromtimestamp(start_ts, when.tzinfo)
-        session.log_action(task, action, run_id, start, ts=ts)
+        session.journal.record(task, action, run_id, start, ts=ts)
 
 
 # per session: seeded run ids stay unique across calls
@@ -215,9 +216,7 @@ def evaluate(
     app = simulated_app(at, tz=tz)
     session = app.session
     if isinstance(cond, str):
-        from skylaunch.conds.parse import parse_condition
-
-        cond = parse_condition(cond, session.cond_names)
+        cond = session.grammar.parse(cond)
     names = {task, *(history or {})}
     names.update(name for name in cond.watches(task) if name != EVERY_PASS)
     for name in sorted(names):

@@ -250,7 +250,7 @@ def test_python_values_too_large_are_value_errors_naming_them() -> None:
 
 def test_the_shared_grammar_cannot_be_changed_from_outside() -> None:
     """One app must not change how another parses: custom conditions go by name, per app."""
-    from skylaunch.conds.parse import PHRASES
+    from skylaunch.conds.parse import _PHRASES as PHRASES
     from skylaunch.testing import simulated_app
 
     with pytest.raises(TypeError):
@@ -264,3 +264,49 @@ def test_the_shared_grammar_cannot_be_changed_from_outside() -> None:
     first.task("daily & ready", name="a")(lambda: None)
     with pytest.raises(ConditionParseError, match="ready"):
         second.task("daily & ready", name="a")(lambda: None)
+
+
+def test_a_session_grammar_takes_phrases_of_its_own() -> None:
+    """``session.grammar.add_phrase`` extends one session's language, no other's."""
+    from skylaunch.conds import true
+    from skylaunch.conds.base import Condition
+    from skylaunch.conds.parse import Grammar, parse_condition
+    from skylaunch.testing import simulated_app
+
+    first, second = simulated_app(), simulated_app()
+    seen: list[str] = []
+
+    def weekday(rest: str) -> Condition:
+        if rest not in ("monday", "friday"):
+            raise ValueError(f"no such weekday: {rest!r}")
+        seen.append(rest)
+        return true
+
+    first.session.grammar.add_phrase("weekday", weekday)
+    first.task("daily & weekday monday", name="a")(lambda: None)
+    assert str(first.session["a"].start_cond) == "daily & true"
+    assert seen == ["monday"]
+    with pytest.raises(ConditionParseError, match="weekday"):
+        second.task("weekday monday", name="a")(lambda: None)
+    with pytest.raises(ConditionParseError, match="no such weekday"):
+        first.session.grammar.parse("weekday sunday")
+    with pytest.raises(ConditionParseError, match="weekday"):
+        parse_condition("weekday monday")  # the module's grammar is the built-in one only
+    with pytest.raises(ValueError, match="built-in"):
+        first.session.grammar.add_phrase("daily", weekday)
+    with pytest.raises(ValueError, match="one plain word"):
+        first.session.grammar.add_phrase("two words", weekday)
+    assert "weekday" in first.session.grammar.words()
+    assert "weekday" not in Grammar().words()
+
+
+def test_app_cond_registers_in_the_session_grammar() -> None:
+    from skylaunch.testing import simulated_app
+
+    app = simulated_app()
+
+    @app.cond(syntax="data is ready")
+    def ready() -> bool:
+        return True
+
+    assert app.session.grammar.parse("data is ready") is app.session.cond_names["data is ready"]

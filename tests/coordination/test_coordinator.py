@@ -131,7 +131,7 @@ def test_a_black_holed_active_stops_before_another_starts_and_its_writes_are_ref
         # a record the deposed replica writes now is refused by the database
         refused = active.coordination.refused
         session = active.app.session
-        session.log_action("report", "run", "deposed", session.clock.now())
+        session.journal.record("report", "run", "deposed", session.clock.now())
         assert session.journal.flush(WAIT_S)
         assert active.coordination.refused > refused
         wait_for(lambda: len(runs(pg_url, table, "tick")) >= 5, "ticks on the new active")

@@ -108,7 +108,7 @@ class Running:
         self.started = threading.Event()
 
     def _serve(self) -> None:
-        self.app.session.startup_hooks.insert(0, self.started.set)
+        self.app.session.hooks.startup.insert(0, self.started.set)
         try:
             self.app.session.start()
         except BaseException as exc:

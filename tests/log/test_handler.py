@@ -21,11 +21,9 @@ from skylaunch.log import (
     RepoHandler,
     RunRecord,
     TaskRunRecord,
-    restore_query,
-    restore_recent,
-    restore_times,
 )
 from skylaunch.log._queued import backoff_delay
+from skylaunch.log._restore import restore_query, restore_recent, restore_times
 from skylaunch.log.repos.base import field_getter
 
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)

@@ -84,7 +84,7 @@ def test_a_syntax_error_fails_at_definition_naming_the_task_and_line() -> None:
     assert "task 'broken'" in message
     assert "line 2" in message
     assert "y = (2 +" in message
-    assert "broken" not in app.session._tasks
+    assert "broken" not in app.session.registry
 
 
 def test_bad_arguments_fail_at_definition() -> None:

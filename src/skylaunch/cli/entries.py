@@ -26,7 +26,19 @@ from skylaunch.log.records import (
 from skylaunch.log.repos.base import field_getter
 from skylaunch.log.repos.csv import CSVFileRepo
 
-__all__ = ["DEFAULT_TABLE", "CLIError", "Entry", "entry_of", "open_repo", "read_entries"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_TABLE",
+    "FOLLOW_WIDTHS",
+    "CLIError",
+    "Entry",
+    "check_actions",
+    "entry_of",
+    "first_line",
+    "open_repo",
+    "read_entries",
+    "text_of",
+]
 DEFAULT_TABLE = "task_log"
 """The table name docs/persistence.md uses; ``--table`` picks another."""
 

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from skylaunch.cli.entries import CLIError
 from skylaunch.cli.output import printable
 
-__all__ = ["TOKEN_ENV", "add_commands", "load_target", "operate"]
+__all__ = ["COMMANDS", "TOKEN_ENV", "add_commands", "load_target", "operate"]
 
 TOKEN_ENV = "SKYLAUNCH_API_TOKEN"
 COMMANDS = ("run", "tasks", "why", "upcoming", "disable", "enable", "pause", "resume", "terminate")

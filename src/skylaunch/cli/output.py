@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, TextIO
 
-__all__ = ["Printer", "follow"]
+__all__ = ["Printer", "follow", "printable"]
 from skylaunch.cli.entries import (
     COLUMNS,
     FOLLOW_WIDTHS,

@@ -10,9 +10,10 @@ future instant at which that answer may change without any task event
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from skylaunch.history import TaskHistory, TaskLog
 
@@ -28,6 +29,7 @@ __all__ = [
     "Any",
     "Condition",
     "Context",
+    "Facts",
     "Not",
     "false",
     "instant_from",
@@ -39,31 +41,71 @@ __all__ = [
 EVERY_PASS = "<every pass>"
 
 
-class Context:
-    """Everything a condition may look at: one instant, one session, maybe one task.
+class Facts(Protocol):
+    """What conditions read besides the instant and the task; the session supplies one.
 
-    A plain slotted class, not a frozen dataclass: one is made per task per pass, and the
-    frozen ``__init__`` (``object.__setattr__`` per field) was a visible share of a trivial
-    run's cost (bench W3). Treat it as read-only; make a new one for another instant.
+    ``cycles`` and ``started_at`` are the scheduler's (its passes so far, when it started);
+    ``session`` is there only for what needs the session object itself: a function
+    condition's argument parameters (``session=Session()``) and conditions of your own
+    written against Rocketry's ``ctx.session``.
     """
 
-    __slots__ = ("now", "session", "task")
+    @property
+    def history(self) -> TaskHistory: ...
 
-    def __init__(self, now: datetime, session: Session, task: Task | None = None) -> None:
+    @property
+    def parameters(self) -> Mapping[str, object]: ...
+
+    @property
+    def poll_interval_s(self) -> float: ...
+
+    @property
+    def cycles(self) -> int: ...
+
+    @property
+    def started_at(self) -> datetime | None: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def cond_facts(self) -> Facts:
+        """The facts themselves (a session has the same attribute: its facts)."""
+        ...
+
+
+class _HasFacts(Protocol):
+    @property
+    def cond_facts(self) -> Facts: ...
+
+
+class Context:
+    """Everything a condition may look at: one instant, the session's facts, maybe one task.
+
+    ``facts`` is what the session supplies (:class:`Facts`); a session itself is accepted too
+    (``Context(now, session, task)``) and stands for its facts. A plain slotted class, not a
+    frozen dataclass: one is made per task per pass, and the frozen ``__init__``
+    (``object.__setattr__`` per field) was a visible share of a trivial run's cost (bench W3).
+    Treat it as read-only; make a new one for another instant.
+    """
+
+    __slots__ = ("facts", "now", "task")
+
+    def __init__(self, now: datetime, facts: _HasFacts, task: Task | None = None) -> None:
         self.now = now
-        self.session = session
+        self.facts = facts.cond_facts
         self.task = task
 
     def __repr__(self) -> str:
-        return f"Context(now={self.now!r}, session={self.session!r}, task={self.task!r})"
+        return f"Context(now={self.now!r}, facts={self.facts!r}, task={self.task!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Context):
             return NotImplemented
-        return (self.now, self.session, self.task) == (other.now, other.session, other.task)
+        return (self.now, self.facts, self.task) == (other.now, other.facts, other.task)
 
     def __hash__(self) -> int:
-        return hash((self.now, self.session, self.task))
+        return hash((self.now, self.facts, self.task))
 
     @property
     def ts(self) -> float:
@@ -71,7 +113,27 @@ class Context:
 
     @property
     def history(self) -> TaskHistory:
-        return self.session.history
+        return self.facts.history
+
+    @property
+    def parameters(self) -> Mapping[str, object]:
+        """The session's parameters (``app.params(...)``)."""
+        return self.facts.parameters
+
+    @property
+    def cycles(self) -> int:
+        """How many passes the scheduler has made since it started."""
+        return self.facts.cycles
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the scheduler started (None before it has)."""
+        return self.facts.started_at
+
+    @property
+    def session(self) -> Session:
+        """The session, for what needs the object itself (see :class:`Facts`)."""
+        return self.facts.session
 
     def log_of(self, task_name: str | None) -> TaskLog:
         """The history of ``task_name``, or of the task being evaluated when ``None``."""
@@ -79,7 +141,7 @@ class Context:
             if self.task is None:
                 raise ValueError("this condition needs a task: pass task=... or name one")
             task_name = self.task.name
-        return self.session.history.of(task_name)
+        return self.facts.history.of(task_name)
 
     def task_name(self, task_name: str | None) -> str:
         if task_name is not None:
@@ -91,7 +153,7 @@ class Context:
     @property
     def poll_deadline(self) -> datetime:
         """When an opaque condition must be looked at again (``cycle_sleep``, floored)."""
-        return datetime.fromtimestamp(self.ts + self.session.poll_interval_s, self.now.tzinfo)
+        return datetime.fromtimestamp(self.ts + self.facts.poll_interval_s, self.now.tzinfo)
 
 
 class Condition(ABC):
@@ -127,7 +189,7 @@ class Condition(ABC):
             session = task.session
         if isinstance(task, str):
             task = session[task]
-        return self.is_true(Context(session.clock.now(), session, task))
+        return self.is_true(Context(session.clock.now(), session.cond_facts, task))
 
     def __and__(self, other: object) -> Condition:
         return All.of(self, _check(other, "&"))

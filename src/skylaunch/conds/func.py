@@ -53,7 +53,7 @@ class FuncCond(Condition):
     def is_true(self, ctx: Context) -> bool:
         kwargs = dict(self.kwargs)
         if self.session_params:
-            params = ctx.session.parameters
+            params = ctx.parameters
             kwargs.update((n, params[n]) for n in self.session_params if n in params)
         for name, arg in self.arg_params:
             kwargs[name] = arg.get_value(session=ctx.session, task=ctx.task, termination_flag=None)

@@ -28,7 +28,7 @@ class IsEnv(Condition):
             raise ValueError(f"is_env() needs a non-empty environment name, got {self.env!r}")
 
     def is_true(self, ctx: Context) -> bool:
-        return bool(ctx.session.parameters.get("env") == self.env)
+        return bool(ctx.parameters.get("env") == self.env)
 
     def next_change(self, ctx: Context) -> datetime | None:
         return None
@@ -60,7 +60,7 @@ class ParamExists(Condition):
         object.__setattr__(self, "values", tuple(sorted(values.items())))
 
     def is_true(self, ctx: Context) -> bool:
-        params: Mapping[str, Any] = ctx.session.parameters
+        params: Mapping[str, Any] = ctx.parameters
         if any(key not in params for key in self.keys):
             return False
         return all(key in params and params[key] == value for key, value in self.values)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from types import MappingProxyType
+from typing import TypeVar
 
 from skylaunch.conds.base import All as _All
 from skylaunch.conds.base import Any as _Any
@@ -47,7 +48,9 @@ from skylaunch.exc import ConditionParseError
 from skylaunch.time import Cron, TimeDelta, TimePeriod
 from skylaunch.time.parse import to_timedelta
 
-__all__ = ["PHRASES", "Token", "parse_condition"]
+_T = TypeVar("_T")
+
+__all__ = ["Grammar", "PhraseReader", "Token", "parse_condition", "tokenize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,7 @@ class _Phrase:
             raise self.fail("the end of the condition or an operator (&, |)")
 
 
-def _convert(ph: _Phrase, pos: int, what: str, func: Callable[[], object]) -> object:
+def _convert(ph: _Phrase, pos: int, what: str, func: Callable[[], _T]) -> _T:
     try:
         return func()
     except (ValueError, TypeError, OverflowError) as exc:
@@ -165,10 +168,16 @@ def _period(ph: _Phrase, cls: type[TimePeriod]) -> TimePeriod:
         start, spos = ph.rest("a start such as 10:00", stop=("and",))
         ph.word("and")
         end, _ = ph.rest("an end such as 12:00")
-        return _convert(ph, spos, "a valid period", lambda: cls.between(start, end))  # type: ignore[attr-defined,return-value]
+        return _convert(ph, spos, "a valid period", lambda: cls.between(start, end))
     value, vpos = ph.rest(f"a time after {kw!r}")
-    method = "at" if kw == "on" else kw
-    return _convert(ph, vpos, f"a valid time after {kw!r}", lambda: getattr(cls, method)(value))  # type: ignore[return-value]
+    window = {
+        "before": cls.before,
+        "after": cls.after,
+        "starting": cls.starting,
+        "on": cls.at,
+        "at": cls.at,
+    }[kw]
+    return _convert(ph, vpos, f"a valid time after {kw!r}", lambda: window(value))
 
 
 def _adverb(ph: _Phrase) -> Condition:
@@ -184,7 +193,7 @@ def _adverb(ph: _Phrase) -> Condition:
             if not rest or any(t.kind != "word" for t in rest):
                 raise ph.fail("a duration after 'catch up within', such as '6 hours'")
             text = " ".join(t.text for t in rest)
-            grace = _convert(ph, rest[0].pos, "a valid duration", partial(to_timedelta, text))  # type: ignore[assignment]
+            grace = _convert(ph, rest[0].pos, "a valid duration", partial(to_timedelta, text))
             ph.end = ph.tokens[i].pos
             ph.tokens = ph.tokens[:i]
             break
@@ -223,7 +232,7 @@ def _every(ph: _Phrase) -> Condition:
         jitter = _convert(ph, jpos, "a jitter such as '5 minutes'", lambda: to_timedelta(jtext))
         if ph.accept("seed"):
             seed = _int(ph)
-    return _convert(  # type: ignore[return-value]
+    return _convert(
         ph,
         pos,
         "a duration such as '10 minutes'",
@@ -272,14 +281,14 @@ def _scheduler(ph: _Phrase) -> Condition:
         if period is None:  # Rocketry's "scheduler started 10 minutes ago"
             text, pos = ph.rest("a period such as 'today' or 'in past 10 minutes'", stop=("ago",))
             ph.word("ago")
-            period = _convert(ph, pos, "a duration", lambda: TimeDelta(text))  # type: ignore[assignment]
-        return SchedulerStarted(period)  # type: ignore[arg-type]
+            period = _convert(ph, pos, "a duration", lambda: TimeDelta(text))
+        return SchedulerStarted(period)
     ph.word("has", "started")
     if ph.accept("run"):
         way = ph.word("over", "under")
         text, pos = ph.rest("a duration such as '10 minutes'")
         delta = _convert(ph, pos, "a duration", lambda: to_timedelta(text))
-        return SchedulerRunning(delta, more=way == "over")  # type: ignore[arg-type]
+        return SchedulerRunning(delta, more=way == "over")
     bound = ph.accept("more", "less")
     if bound is not None:
         ph.word("than")
@@ -307,14 +316,14 @@ def _retry(ph: _Phrase) -> Condition:
         tok = ph.peek()
         bpos = ph.pos()
         text = tok.text if tok is not None and tok.kind == "word" else ""
-        backoff = _convert(ph, bpos, "a backoff factor such as 2", lambda: float(text))  # type: ignore[assignment]
+        backoff = _convert(ph, bpos, "a backoff factor such as 2", lambda: float(text))
         ph.i += 1
     max_delay: str | None = None
     mpos = ph.pos()
     if ph.accept("max"):
         ph.word("delay")
         max_delay, mpos = ph.rest("a maximum delay such as '1 hour'")
-    return _convert(  # type: ignore[return-value]
+    return _convert(
         ph,
         mpos if max_delay is not None else dpos,
         "a valid retry delay",
@@ -383,7 +392,7 @@ def _status_period(ph: _Phrase, *, required: bool = False) -> TimePeriod | None:
 
 def _past(ph: _Phrase) -> TimePeriod:
     text, pos = ph.rest("a duration such as '10 minutes'")
-    return _convert(ph, pos, "a duration such as '10 minutes'", lambda: TimeDelta(text))  # type: ignore[return-value]
+    return _convert(ph, pos, "a duration such as '10 minutes'", lambda: TimeDelta(text))
 
 
 def _status(ph: _Phrase, task: str | None) -> Condition:
@@ -414,19 +423,19 @@ def _running(ph: _Phrase, task: str | None) -> Condition:
         text, pos = ph.rest("a duration such as '10 minutes'", stop=("and",))
         first = _convert(ph, pos, "a duration", lambda: to_timedelta(text))
         if way == "less":
-            return _convert(ph, pos, "a valid duration", lambda: cond.less_than(first))  # type: ignore[arg-type,return-value]
+            return _convert(ph, pos, "a valid duration", lambda: cond.less_than(first))
         if ph.accept("and"):
             ph.word("less")
             ph.word("than")
             text2, pos2 = ph.rest("a duration such as '10 minutes'")
             second = _convert(ph, pos2, "a duration", lambda: to_timedelta(text2))
-            return _convert(  # type: ignore[return-value]
+            return _convert(
                 ph,
                 pos2,
                 "a longer second duration",
-                lambda: cond.between(first, second),  # type: ignore[arg-type]
+                lambda: cond.between(first, second),
             )
-        return cond.more_than(first)  # type: ignore[arg-type]
+        return cond.more_than(first)
     return cond
 
 
@@ -447,7 +456,7 @@ def _cron(ph: _Phrase) -> Condition:
         raise ph.fail("a cron expression such as '*/5 * * * *' or '@daily'")
     raw = ph.text[start : ph.end].strip()
     ph.i = len(ph.tokens)
-    period: Cron = _convert(ph, start, "a valid cron expression", lambda: Cron.from_expr(raw))  # type: ignore[assignment]
+    period: Cron = _convert(ph, start, "a valid cron expression", lambda: Cron.from_expr(raw))
     return TaskRunnable(period) if kind == "cron" else IsPeriod(period)
 
 
@@ -455,7 +464,7 @@ def _env(ph: _Phrase) -> Condition:
     ph.word("env")
     tok = ph.peek()
     name = ph.name()
-    return _convert(ph, tok.pos if tok else ph.end, "an environment name", lambda: IsEnv(name))  # type: ignore[return-value]
+    return _convert(ph, tok.pos if tok else ph.end, "an environment name", lambda: IsEnv(name))
 
 
 def _param(ph: _Phrase) -> Condition:
@@ -483,9 +492,9 @@ def _constant(ph: _Phrase) -> Condition:
     return true if ph.word("true", "false") == "true" else false
 
 
-#: First word of a phrase -> its reader: the grammar every session shares, read-only. Custom
-#: conditions join a session's grammar by name (``@app.cond()``, the ``names`` argument).
-PHRASES: Mapping[str, Callable[[_Phrase], Condition]] = MappingProxyType(
+#: First word of a phrase -> its reader: the grammar every session shares, read-only. A
+#: session's own conditions and phrases go in its :class:`Grammar` (``session.grammar``).
+_PHRASES: Mapping[str, Callable[[_Phrase], Condition]] = MappingProxyType(
     {
         **dict.fromkeys(ADVERB_PERIODS, _adverb),
         "time": _time,
@@ -511,15 +520,83 @@ PHRASES: Mapping[str, Callable[[_Phrase], Condition]] = MappingProxyType(
 
 #: The deepest nesting of '(' and '~' accepted: far beyond any hand-written condition, and well
 #: inside Python's recursion limit for the parser and for the condition built.
-MAX_NESTING = 100
+_MAX_NESTING = 100
+
+
+PhraseReader = Callable[[str], Condition]
+"""A phrase of your own (:meth:`Grammar.add_phrase`): it gets the words after its first word
+as written, joined by single spaces ("" when there are none), and returns the condition."""
+
+
+class Grammar:
+    """One session's condition language: the built-in phrases, shared and read-only, plus the
+    conditions and phrases registered on this grammar alone (``session.grammar``).
+
+    ``names`` maps whole phrases to conditions (``@app.cond()`` adds there); a phrase added
+    with :meth:`add_phrase` is read whenever a phrase starts with its word. Neither can
+    change a built-in phrase, nor how any other session parses.
+    """
+
+    def __init__(self, names: dict[str, Condition] | None = None) -> None:
+        self.names: dict[str, Condition] = {} if names is None else names
+        self._phrases: dict[str, Callable[[_Phrase], Condition]] = {}
+
+    def add(self, name: str, cond: Condition) -> None:
+        """Let ``name`` (the whole phrase, e.g. ``"is_foo"``) stand for ``cond``."""
+        if not isinstance(cond, Condition):
+            raise TypeError(f"{name!r} must name a condition, got {cond!r}")
+        self.names[name] = cond
+
+    def add_phrase(self, word: str, reader: PhraseReader) -> None:
+        """Read phrases that start with ``word`` (one word, not a built-in one) with ``reader``.
+
+        ``grammar.add_phrase("weekday", lambda rest: ...)`` makes ``"weekday monday"`` call
+        ``reader("monday")``. A reader that raises ``ValueError`` gives a parse error that
+        points at the phrase.
+        """
+        key = word.lower() if isinstance(word, str) else word
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"a phrase starts with one plain word; got {word!r}")
+        if key in _PHRASES:
+            raise ValueError(f"{word!r} is a built-in phrase of the condition language")
+        if not callable(reader):
+            raise TypeError(f"the reader of {word!r} must be a function (rest) -> condition")
+
+        def read(ph: _Phrase) -> Condition:
+            ph.word()
+            pos = ph.pos()
+            rest: list[str] = []
+            while (tok := ph.peek()) is not None:
+                rest.append(tok.text if tok.kind != "name" else repr(tok.text))
+                ph.i += 1
+            cond = _convert(ph, pos, f"the {key!r} phrase", lambda: reader(" ".join(rest)))
+            if not isinstance(cond, Condition):
+                raise ph.fail(f"the {key!r} phrase to give a condition, not {cond!r}", pos)
+            return cond
+
+        self._phrases[key] = read
+
+    def reader(self, word: str) -> Callable[[_Phrase], Condition] | None:
+        return self._phrases.get(word) or _PHRASES.get(word)
+
+    def words(self) -> list[str]:
+        """Every word a phrase may start with (built-in and this grammar's own)."""
+        return sorted({*_PHRASES, *self._phrases})
+
+    def parse(self, text: str) -> Condition:
+        """Build the condition ``text`` describes in this grammar."""
+        if not isinstance(text, str):
+            raise TypeError(f"a condition string is needed, got {text!r}")
+        return _Parser(text, self).parse()
 
 
 class _Parser:
-    def __init__(self, text: str, names: Mapping[str, Condition]) -> None:
+    def __init__(self, text: str, grammar: Grammar) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
-        self.names = names
+        self.grammar = grammar
+        self.names = grammar.names
         self.depth = 0
 
     def peek_op(self, *ops: str) -> bool:
@@ -556,9 +633,9 @@ class _Parser:
     def factor(self) -> Condition:
         if not self.peek_op("~", "("):
             return self.phrase()
-        if self.depth >= MAX_NESTING:
+        if self.depth >= _MAX_NESTING:
             raise ConditionParseError(
-                self.text, self.pos(), f"at most {MAX_NESTING} nested '(' and '~'"
+                self.text, self.pos(), f"at most {_MAX_NESTING} nested '(' and '~'"
             )
         self.depth += 1
         try:
@@ -594,12 +671,12 @@ class _Parser:
             whole = " ".join(t.text for t in tokens)
             if whole in self.names:
                 return self.names[whole]
-            reader = PHRASES.get(first.text.lower())
+            reader = self.grammar.reader(first.text.lower())
             if reader is not None:
                 cond = reader(ph)
                 ph.done()
                 return cond
-        known = ", ".join(sorted(PHRASES))
+        known = ", ".join(self.grammar.words())
         hint = (
             f"; or one of the registered conditions: {', '.join(sorted(self.names))}"
             if self.names
@@ -611,7 +688,9 @@ class _Parser:
 
 
 def parse_condition(text: str, names: Mapping[str, Condition] | None = None) -> Condition:
-    """Build the condition ``text`` describes; ``names`` adds custom conditions by name."""
-    if not isinstance(text, str):
-        raise TypeError(f"a condition string is needed, got {text!r}")
-    return _Parser(text, names or {}).parse()
+    """Build the condition ``text`` describes; ``names`` adds custom conditions by name.
+
+    A session parses with its own :class:`Grammar` (``session.grammar.parse``), which may
+    also have phrases of its own.
+    """
+    return Grammar(dict(names or {})).parse(text)

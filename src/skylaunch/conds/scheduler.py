@@ -34,7 +34,7 @@ class SchedulerCycles(Counted):
     n: int = 0
 
     def count(self, ctx: Context) -> int:
-        return ctx.session.scheduler.cycles
+        return ctx.cycles
 
     def _compare(self, op: Op, other: object) -> SchedulerCycles:
         built = Counted._compare(self, op, other)
@@ -79,7 +79,7 @@ class SchedulerRunning(Condition):
     more: bool = True
 
     def is_true(self, ctx: Context) -> bool:
-        started = ctx.session.scheduler.started_at
+        started = ctx.started_at
         if started is None:
             return False
         # the same comparison as next_change's (see instant_from)
@@ -87,7 +87,7 @@ class SchedulerRunning(Condition):
         return over if self.more else not over
 
     def next_change(self, ctx: Context) -> datetime | None:
-        started = ctx.session.scheduler.started_at
+        started = ctx.started_at
         if started is None:
             return None
         flip = started.timestamp() + self.delta.total_seconds()
@@ -116,14 +116,14 @@ class SchedulerStarted(Condition):
         return interval.start.timestamp(), min(ctx.ts, end)
 
     def is_true(self, ctx: Context) -> bool:
-        started = ctx.session.scheduler.started_at
+        started = ctx.started_at
         if started is None:
             return False
         start, end = self._span(ctx)
         return start <= started.timestamp() <= end
 
     def next_change(self, ctx: Context) -> datetime | None:
-        started = ctx.session.scheduler.started_at
+        started = ctx.started_at
         if started is None:
             return None  # only a (re)start makes it true, and that is a scheduler event
         # The first instants at which _span takes the start in and leaves it out.

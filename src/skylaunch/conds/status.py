@@ -38,6 +38,7 @@ from skylaunch.time.parse import format_timedelta, to_timedelta
 
 __all__ = [
     "PERIOD_PHRASES",
+    "STATUS_VERBS",
     "Counted",
     "Op",
     "TaskFailed",
@@ -210,19 +211,19 @@ class TaskStatus(Counted):
         return type(self.period)
 
     def between(self, start: str | int, end: str | int) -> TaskStatus:
-        return self._period(self._unit().between(start, end))  # type: ignore[attr-defined]
+        return self._period(self._unit().between(start, end))
 
     def before(self, end: str | int) -> TaskStatus:
-        return self._period(self._unit().before(end))  # type: ignore[attr-defined]
+        return self._period(self._unit().before(end))
 
     def after(self, start: str | int) -> TaskStatus:
-        return self._period(self._unit().after(start))  # type: ignore[attr-defined]
+        return self._period(self._unit().after(start))
 
     def starting(self, start: str | int) -> TaskStatus:
-        return self._period(self._unit().starting(start))  # type: ignore[attr-defined]
+        return self._period(self._unit().starting(start))
 
     def at(self, span: str | int) -> TaskStatus:
-        return self._period(self._unit().at(span))  # type: ignore[attr-defined]
+        return self._period(self._unit().at(span))
 
     def on(self, span: str | int) -> TaskStatus:
         return self.at(span)

@@ -11,7 +11,7 @@ from skylaunch.conds.base import All, Any, Condition, Context, instant_from
 from skylaunch.history import Action, TaskLog
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
-__all__ = ["DependFailure", "DependFinish", "DependSuccess", "Retry"]
+__all__ = ["DependFailure", "DependFinish", "DependSuccess", "Retry", "depend_all", "depend_any"]
 
 
 class _Depend(Condition):

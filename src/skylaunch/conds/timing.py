@@ -21,9 +21,17 @@ from skylaunch.time import (
 )
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
-__all__ = ["Every", "IsPeriod", "PeriodMethods", "TaskExecutable", "TaskRunnable"]
+__all__ = [
+    "ADVERB_PERIODS",
+    "UNIT_PERIODS",
+    "Every",
+    "IsPeriod",
+    "PeriodMethods",
+    "TaskExecutable",
+    "TaskRunnable",
+]
 
-Based = Literal["run", "success", "fail", "finish"]
+_Based = Literal["run", "success", "fail", "finish"]
 
 _ADVERB: dict[type[TimePeriod], str] = {
     TimeOfSecond: "secondly",
@@ -65,19 +73,19 @@ class PeriodMethods:
         return new
 
     def between(self, start: str | int, end: str | int) -> Condition:
-        return self._with(type(self.period).between(start, end))  # type: ignore[attr-defined]
+        return self._with(type(self.period).between(start, end))
 
     def before(self, end: str | int) -> Condition:
-        return self._with(type(self.period).before(end))  # type: ignore[attr-defined]
+        return self._with(type(self.period).before(end))
 
     def after(self, start: str | int) -> Condition:
-        return self._with(type(self.period).after(start))  # type: ignore[attr-defined]
+        return self._with(type(self.period).after(start))
 
     def starting(self, start: str | int) -> Condition:
-        return self._with(type(self.period).starting(start))  # type: ignore[attr-defined]
+        return self._with(type(self.period).starting(start))
 
     def at(self, span: str | int) -> Condition:
-        return self._with(type(self.period).at(span))  # type: ignore[attr-defined]
+        return self._with(type(self.period).at(span))
 
     def on(self, span: str | int) -> Condition:
         return self.at(span)
@@ -254,7 +262,7 @@ class Every(Condition):
     """
 
     period: timedelta
-    based: Based
+    based: _Based
     task: str | None
     jitter: timedelta
     seed: int
@@ -262,7 +270,7 @@ class Every(Condition):
     def __init__(
         self,
         period: timedelta | float | str,
-        based: Based = "run",
+        based: _Based = "run",
         task: str | None = None,
         *,
         jitter: timedelta | float | str | None = None,

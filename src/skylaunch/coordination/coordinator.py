@@ -174,6 +174,7 @@ class Coordination:
         repo.write_guard = self._guard
         self._session = session
         session.coordination = self
+        session.scheduler.coordination = self
         # A run must not start before its record is stored under the lease (write-ahead):
         # the wait ends when the record is written or when the lease is lost.
         session.config.run_record_wait = None

@@ -46,9 +46,9 @@ from skylaunch.exc import TaskSetupError
 from skylaunch.execution.base import Flag, Outcome, OutcomeAction, TaskCall
 from skylaunch.execution.celery_worker import TASK_NAME, decode, defer, encode, register
 
-__all__ = ["CeleryExecutor"]
+__all__ = ["CeleryExecutor", "function_path"]
 
-logger = logging.getLogger("skylaunch.execution.celery")
+_log = logging.getLogger("skylaunch.execution.celery")
 
 _ACTIONS: frozenset[str] = frozenset({"success", "fail", "terminate", "inaction", "crash"})
 
@@ -367,7 +367,7 @@ class CeleryExecutor:
                 return
             self._reported_at = now
             count, self._unsent = self._unsent, 0
-        logger.warning(
+        _log.warning(
             "Celery broker: %s; %d message(s) failed since the last report "
             "(reported at most once every %g s)",
             what,
@@ -380,7 +380,7 @@ class CeleryExecutor:
             try:
                 self._poll()
             except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
-                logger.warning("polling Celery results failed", exc_info=True)
+                _log.warning("polling Celery results failed", exc_info=True)
 
     def _poll(self) -> None:
         backend = self.app.backend

@@ -34,7 +34,16 @@ from skylaunch.exc import TaskTermination
 from skylaunch.execution.base import Outcome, TaskCall, outcome_of, run_call
 from skylaunch.log.context import RunContextFilter
 
-__all__ = ["MAX_RECORDS", "TASK_NAME", "register", "run_remote"]
+__all__ = [
+    "MAX_RECORDS",
+    "TASK_NAME",
+    "decode",
+    "defer",
+    "encode",
+    "import_path",
+    "register",
+    "run_remote",
+]
 
 #: The name of the Celery task that runs skylaunch runs (the executor sends to it).
 TASK_NAME = "skylaunch.run"

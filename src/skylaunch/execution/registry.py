@@ -74,7 +74,7 @@ class UnknownExecutorError(LookupError):
         )
 
 
-def check_executor(name: str, executor: object) -> None:
+def _check_executor(name: str, executor: object) -> None:
     """Refuse, naming what is missing, an object that cannot serve as an :class:`Executor`."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"an executor's name must be a non-empty string, got {name!r}")
@@ -119,7 +119,7 @@ class ExecutorRegistry(MutableMapping[str, Executor]):
         return self._made[name]
 
     def __setitem__(self, name: str, executor: Executor) -> None:
-        check_executor(name, executor)
+        _check_executor(name, executor)
         self._made[name] = executor
 
     def __delitem__(self, name: str) -> None:

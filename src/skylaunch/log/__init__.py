@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from skylaunch._lazy import lazy_attributes
-from skylaunch.log.handler import RepoHandler, restore_query, restore_recent, restore_times
+from skylaunch.log.handler import RepoHandler
 from skylaunch.log.query import (
     Query,
     between,
@@ -63,9 +63,6 @@ __all__ = [
     "less_equal",
     "less_than",
     "not_equal",
-    "restore_query",
-    "restore_recent",
-    "restore_times",
     "skip",
 ]
 

@@ -33,19 +33,18 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from copy import copy
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from skylaunch.exc import FencedWriteError, RepoUnavailableError, TaskLoggingError
 from skylaunch.log._queued import QueuedWriter, check_positive
-from skylaunch.log.query import Equal, GreaterEqual, Operator, Query
 from skylaunch.log.records import Action
-from skylaunch.log.repos.base import BaseRepo, field_getter
+from skylaunch.log.repos.base import Repo, field_getter
+from skylaunch.log.repos.foreign import as_store
 from skylaunch.log.repos.memory import MemoryRepo
 
-__all__ = ["RepoHandler", "restore_query", "restore_recent", "restore_times"]
+__all__ = ["RepoHandler"]
 
 # What a repo that does not declare ``transient_errors`` (a Red Bird repo, a user's own) may
 # raise when its storage is away for a moment.
@@ -72,7 +71,7 @@ class RepoHandler(logging.Handler):
 
     def __init__(
         self,
-        repo: Any,
+        repo: Repo,
         *,
         model: type[BaseModel] | None = None,
         level: int = logging.NOTSET,
@@ -116,7 +115,11 @@ class RepoHandler(logging.Handler):
         )
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
-        self._ours = isinstance(repo, BaseRepo)
+        # One interface from here on: a foreign repo is wrapped once (ForeignRepo), ours is
+        # used as it is. ``repo`` stays what the caller gave (repr, the session's ``repo``).
+        self.store = as_store(repo, self.model)
+        """The repo behind the internal interface (:class:`~skylaunch.log.repos.base.BaseRepo`)."""
+        batches = self.store.writes_batches
         # A repo whose data only the calling thread sees (SQLRepo.thread_bound) is written
         # on the caller's thread too.
         self._inline = (
@@ -144,12 +147,12 @@ class RepoHandler(logging.Handler):
             self._write,
             is_transient=lambda exc: isinstance(exc, transient),
             max_queue=max_queue,
-            batch=batch_size if self._ours else 1,
+            batch=batch_size if batches else 1,
             backoff_s=retry_initial_s,
             max_backoff_s=retry_max_s,
             report_interval_s=report_interval_s,
             close_timeout_s=flush_timeout_s,
-            isolate=self._ours,
+            isolate=batches,
             on_reject=self._rejected,
             on_failing=self._set_failing,
             unit="record",
@@ -208,7 +211,7 @@ class RepoHandler(logging.Handler):
         return self._trusted is not None and self._inline
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
-        """Write a lifecycle record given as its fields (``TRUSTED_FIELDS``), no ``LogRecord``.
+        """Write a lifecycle record given as its fields (``_TRUSTED_FIELDS`` of the memory repo), no ``LogRecord``.
 
         The session's hot path, used only when this handler is the sole consumer of the task
         logger's records; the dict is stored as it is (do not reuse it).
@@ -216,7 +219,7 @@ class RepoHandler(logging.Handler):
         if self._trusted is not None:
             self._write_trusted(fields)
             return
-        self._enqueue(self.repo.to_item(fields) if self._ours else fields)
+        self._enqueue(self.store.to_item(fields))
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
         if self._inline and not self._queued:
@@ -249,11 +252,7 @@ class RepoHandler(logging.Handler):
         data["formatted_message"] = self.format(record)
         if not isinstance(record.msg, str):
             data["msg"] = str(record.msg)
-        if self._ours:
-            return self.repo.to_item(data)
-        if self.model is not None:
-            return self.model.model_validate(data)
-        return data
+        return self.store.to_item(data)
 
     # -- logging.Handler ----------------------------------------------------------------------
 
@@ -342,11 +341,7 @@ class RepoHandler(logging.Handler):
     # -- writing (the handler's thread, or the caller's for the memory repo) -----------------
 
     def _write(self, batch: Sequence[Any]) -> None:
-        if self._ours:
-            self.repo.insert_items(batch)
-        else:
-            for item in batch:
-                self.repo.add(item)
+        self.store.insert_items(batch)
 
     def _refused(self, item: Any, exc: BaseException) -> TaskLoggingError:
         get = field_getter(item)
@@ -371,90 +366,3 @@ class RepoHandler(logging.Handler):
     def _raise_deferred(self) -> None:
         if self._errors:
             raise self._errors.popleft()
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value)
-
-
-def restore_times(
-    repo: Any, task_name: str, *, limit: int, actions: Sequence[str]
-) -> dict[str, list[float]]:
-    """Per action, the ``created`` of the task's newest ``limit`` records, oldest first.
-
-    What start-up needs for the history that conditions read: one index seek per action on
-    SQL reading one column (no model built, no strings), bucket slices in memory. Any other
-    repo is read once with ``filter_by(task_name=...)``.
-    """
-    if limit < 0:
-        raise ValueError(f"limit must be >= 0; got {limit!r}")
-    found: dict[str, list[float]] = {}
-    if isinstance(repo, BaseRepo):
-        for action in actions:
-            query = Query((("task_name", Equal(task_name)), ("action", Equal(action))))
-            values = repo.query_column(query, "created", order="-created", limit=limit)
-            times = [v if type(v) is float else _seconds(v) for v in values if v is not None]
-            times.reverse()
-            found[action] = times
-        return found
-    wanted = set(actions)
-    for item in restore_query(repo, task_name, limit=2**62):
-        get = field_getter(item)
-        action, created = get("action"), get("created")
-        if action in wanted and created is not None:
-            times = found.setdefault(action, [])
-            if len(times) < limit:
-                times.append(_seconds(created))
-    for times in found.values():
-        times.reverse()
-    return found
-
-
-def restore_recent(repo: Any, task_name: str, *, limit: int) -> list[tuple[float, str, str | None]]:
-    """The task's newest ``limit`` records of any action as ``(created, action, run_id)``,
-    oldest first: the window in which start-up looks for runs that never ended."""
-    if isinstance(repo, BaseRepo):
-        query = Query((("task_name", Equal(task_name)),))
-        values = repo.query_values(
-            query, ("created", "action", "run_id"), order="-created", limit=limit
-        )
-        rows = [(_seconds(c), a, r) for c, a, r in values if c is not None]
-    else:
-        rows = []
-        for item in restore_query(repo, task_name, limit=limit):
-            get = field_getter(item)
-            if get("created") is not None:
-                rows.append((_seconds(get("created")), get("action"), get("run_id")))
-    rows.reverse()
-    return rows
-
-
-def restore_query(
-    repo: Any, task_name: str, since: float | None = None, limit: int = 1000
-) -> list[Any]:
-    """A task's newest records, newest first: what start-up needs to rebuild its history.
-
-    ``since`` (POSIX seconds, inclusive) and ``limit`` bound the read. Our repos answer from
-    an index (SQL: ``ORDER BY created DESC LIMIT n`` on ``(task_name, created)``; memory: the
-    task's buckets); any other repo is read with ``filter_by(task_name=...)`` and sorted here.
-    """
-    if limit < 0:
-        raise ValueError(f"limit must be >= 0; got {limit!r}")
-    if isinstance(repo, BaseRepo):
-        conditions: list[tuple[str, Operator]] = [("task_name", Equal(task_name))]
-        if since is not None:
-            conditions.append(("created", GreaterEqual(since)))
-        return list(repo.query_items(Query(tuple(conditions)), order="-created", limit=limit))
-    found = list(repo.filter_by(task_name=task_name).all())
-
-    def created(item: Any) -> float:
-        value = field_getter(item)("created")
-        return float("-inf") if value is None else _seconds(value)
-
-    if since is not None:
-        found = [item for item in found if created(item) >= since]
-    found.reverse()  # newest insertion first among equal ``created``
-    found.sort(key=created, reverse=True)
-    return found[:limit]

@@ -1,8 +1,10 @@
-"""The task: what to run, when (``start_cond``), how (``execution``), and its state.
+"""The task: a definition of what to run, when (``start_cond``) and how (``execution``).
 
 A task is a plain object with a keyword-only constructor that validates every argument at
 definition time. Its status and ``last_*`` times are read from the session's in-memory history,
-never from the repo.
+never from the repo. Its runtime state (runs asked for, termination requests) belongs to the
+scheduler: :meth:`Task.run`, :meth:`Task.terminate` and :attr:`Task.batches` go through the
+:class:`TaskRuntime` the session hands the task.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from skylaunch.conds.base import Condition, false
-from skylaunch.conds.parse import parse_condition
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.history import Action
 from skylaunch.hooks import HookRound
@@ -26,7 +27,25 @@ from skylaunch.time.parse import to_timedelta
 if TYPE_CHECKING:
     from skylaunch.session import Session
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskRuntime"]
+
+
+class TaskRuntime(Protocol):
+    """What a task asks of the scheduler (which keeps each task's runtime state)."""
+
+    def request_run(self, task_name: str, params: dict[str, Any]) -> None: ...
+
+    def pending_runs(self, task_name: str) -> list[dict[str, Any]]: ...
+
+    def request_terminate(self, task_name: str) -> None: ...
+
+    def withdraw_terminate(self, task_name: str) -> None: ...
+
+    def terminate_requested(self, task_name: str) -> bool: ...
+
+    def notify(self, task_name: str | None = None) -> None: ...
+
+    def task_changed(self, task: Task) -> None: ...
 
 
 class Task(ABC):
@@ -54,9 +73,10 @@ class Task(ABC):
         logger_name: str | logging.Logger | None = None,
         force_run: bool = False,
     ) -> None:
-        init_hooks = session.task_init_hooks
+        init_hooks = session.hooks.task_init
         hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
         self.session = session
+        self._runtime: TaskRuntime = session.runtime
         self.name = self._check_name(name if name is not None else self.default_name())
         self._start_cond = self._cond(start_cond, "start_cond")
         self._end_cond = self._cond(end_cond, "end_cond")
@@ -92,16 +112,14 @@ class Task(ABC):
                 f"got {func_run_id!r}"
             )
         self.func_run_id = func_run_id
-        self.batches: list[dict[str, Any]] = []
-        self.terminate_requested = False
         self._logger: TaskAdapter | None = None
         self._logger_name = self._check_logger_name(logger_name)
         self._force_run = False
         self._forced_batch: dict[str, Any] | None = None
-        if force_run:
-            self.force_run = True  # before add_task: the scheduler sees the batch when indexing
         self.validate()
         session.add_task(self)
+        if force_run and self in session:  # under the name the session gave it
+            self.force_run = True
         if hooked is not None:
             hooked.finish()
 
@@ -125,11 +143,12 @@ class Task(ABC):
             return
         if self.is_running:
             raise TaskDefinitionError(f"task {old!r} is running: rename it once it has ended")
-        self.session.rename_task(self, old, new)
+        registry = self.session.registry
+        registry.rename(self, old, new)
         self._name = new
         self._logger = None  # made again, under the new name, on first use
         self._renamed(old, new)
-        self.session.scheduler.task_added(self)
+        registry.renamed(old, self)
 
     def _renamed(self, old: str, new: str) -> None:  # noqa: B027 - an optional hook
         """Hook for subclasses: the task's name changed from ``old`` to ``new``."""
@@ -149,7 +168,7 @@ class Task(ABC):
         if cond is None:
             return false
         if isinstance(cond, str):
-            return parse_condition(cond, self.session.cond_names)
+            return self.session.grammar.parse(cond)
         if not isinstance(cond, Condition):
             raise TaskDefinitionError(
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
@@ -210,7 +229,7 @@ class Task(ABC):
         """
         self._start_cond = self._cond(value, "start_cond")
         if self in self.session:
-            self.session.scheduler.task_changed(self)
+            self._runtime.task_changed(self)
 
     @property
     def end_cond(self) -> Condition:
@@ -221,7 +240,7 @@ class Task(ABC):
         """Parsed and checked as in the constructor; the scheduler checks the new one at once."""
         self._end_cond = self._cond(value, "end_cond")
         if self in self.session:
-            self.session.scheduler.task_changed(self)
+            self._runtime.task_changed(self)
 
     @property
     def execution(self) -> str:
@@ -231,6 +250,12 @@ class Task(ABC):
     def execution(self, value: str) -> None:
         self._check_execution(value)
         self._execution = value
+
+    def execution_with(self, value: str) -> str:
+        """The mode a run would use if ``execution=value`` were given (checked as if it were):
+        ``Session.run(execution=...)`` applies it for one call without changing the task."""
+        self._check_execution(value)
+        return value
 
     def _check_execution(self, value: object) -> None:
         """``value`` must name one of the session's executors (built-in or the user's)."""
@@ -262,8 +287,16 @@ class Task(ABC):
     # --- control ----------------------------------------------------------------------
     def run(self, **params: Any) -> None:
         """Run once as soon as the scheduler can, whatever the start condition says."""
-        self.batches.append(params)
-        self.session.scheduler.notify(self.name)
+        self._runtime.request_run(self.name, params)
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """The runs asked for (their parameters) and not started yet, oldest first.
+
+        The scheduler's own list for this task: appending to it asks for a run, as
+        :meth:`run` does (which also wakes the scheduler).
+        """
+        return self._runtime.pending_runs(self.name)
 
     @property
     def force_run(self) -> bool:
@@ -290,9 +323,7 @@ class Task(ABC):
         batch: dict[str, Any] = {}
         self._forced_batch = batch
         self._force_run = True
-        self.batches.append(batch)
-        if self in self.session:
-            self.session.scheduler.notify(self.name)
+        self._runtime.request_run(self.name, batch)
 
     @property
     def disabled(self) -> bool:
@@ -302,7 +333,7 @@ class Task(ABC):
     @disabled.setter
     def disabled(self, value: bool) -> None:
         self._disabled = bool(value)
-        self.session.scheduler.notify(self.name)
+        self._runtime.notify(self.name)
 
     def disable(self) -> None:
         self.disabled = True
@@ -312,8 +343,12 @@ class Task(ABC):
 
     def terminate(self) -> None:
         """Ask every running run of this task to end (logged as ``terminate``)."""
-        self.terminate_requested = True
-        self.session.scheduler.notify(self.name)
+        self._runtime.request_terminate(self.name)
+
+    @property
+    def terminate_requested(self) -> bool:
+        """True while a termination asked for has not reached the runs yet."""
+        return self._runtime.terminate_requested(self.name)
 
     @property
     def force_termination(self) -> bool:
@@ -329,7 +364,7 @@ class Task(ABC):
         if value:
             self.terminate()
         else:
-            self.terminate_requested = False
+            self._runtime.withdraw_terminate(self.name)
 
     # --- state, from the in-memory history ----------------------------------------------
     @property

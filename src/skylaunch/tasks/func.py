@@ -132,13 +132,24 @@ class FuncTask(Task):
                     stacklevel=_user_stacklevel(),
                 )
             return  # the loader pickles by value, whatever the function turns out to be
-        if self.is_async and self._execution == "main":
+        self._check_mode(self._execution, self.execution)
+
+    def _check_mode(self, given: str | None, mode: str) -> None:
+        """A function task can run as ``mode`` (``given``: the mode asked for, if any)."""
+        if self._loader is not None:
+            return  # the loader pickles by value, whatever the function turns out to be
+        if self.is_async and given == "main":
             raise TaskDefinitionError(
                 f"task {self.name!r}: {getattr(self.func, '__name__', self.func)} is a "
                 "coroutine function; run it with execution='async'"
             )
-        if not self.session.executors.shares_process(self.execution):
-            check_picklable(self.name, self.func, self.execution)
+        if not self.session.executors.shares_process(mode):
+            check_picklable(self.name, self.func, mode)
+
+    def execution_with(self, value: str) -> str:
+        mode = super().execution_with(value)
+        self._check_mode(mode, mode)
+        return mode
 
     @property
     def execution(self) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from skylaunch.exc import SchedulerExit, SchedulerRestart
 from skylaunch.tasks.base import Task
 
-__all__ = ["Restart", "ShutDown"]
+__all__ = ["Restart", "ShutDown", "restart_scheduler", "shut_down_scheduler"]
 
 
 def shut_down_scheduler() -> None:

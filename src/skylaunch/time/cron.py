@@ -50,9 +50,9 @@ _SPECIAL_DOM = re.compile(r"^(?:L|LW|(?P<day>\d{1,2})W)$", re.IGNORECASE)
 _SPECIAL_DOW = re.compile(r"^(?P<day>[A-Z]{3}|\d)(?:(?P<last>L)|#(?P<nth>\d))$", re.IGNORECASE)
 
 # A day-of-month special: ("L", 0) last day, ("LW", 0) last weekday, ("W", n) weekday nearest n.
-DomSpecial = tuple[str, int]
+_DomSpecial = tuple[str, int]
 # A day-of-week special: (weekday 0=Sunday, nth 1..5, or -1 for the last one in the month).
-DowSpecial = tuple[int, int]
+_DowSpecial = tuple[int, int]
 
 # (name, low, high, names mapped to low + index)
 _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
@@ -99,7 +99,7 @@ def _parse_field(
     """Read one field into (canonical text, sorted allowed values).
 
     ``index`` -1 is the seconds field. ``specials`` collects the day fields' ``L``/``W``/``#``
-    items (as pairs, see ``DomSpecial``/``DowSpecial``); other fields refuse them.
+    items (as pairs, see ``_DomSpecial``/``_DowSpecial``); other fields refuse them.
     """
     name, low, high, names = _SECONDS_FIELD if index == -1 else _FIELDS[index]
     if not text:
@@ -126,7 +126,7 @@ def _parse_field(
 
 def _parse_special(
     token: str, index: int, names: tuple[str, ...]
-) -> tuple[str, DomSpecial | DowSpecial] | None:
+) -> tuple[str, _DomSpecial | _DowSpecial] | None:
     """``L``, ``LW``, ``15W`` (day of month) or ``5L``, ``FRI#2`` (day of week), else ``None``."""
     if index == 2:
         match = _SPECIAL_DOM.match(token)
@@ -252,8 +252,8 @@ class CronExpr:
     _days: tuple[int, ...]
     _months: tuple[int, ...]
     _dow: frozenset[int]
-    _dom_special: tuple[DomSpecial, ...]
-    _dow_special: tuple[DowSpecial, ...]
+    _dom_special: tuple[_DomSpecial, ...]
+    _dow_special: tuple[_DowSpecial, ...]
     _dom_star: bool
     _dow_star: bool
 
@@ -595,7 +595,7 @@ def _nearest_weekday(year: int, month: int, day: int) -> int:
     return day
 
 
-def _dom_special_ok(specials: tuple[DomSpecial, ...], year: int, month: int, day: int) -> bool:
+def _dom_special_ok(specials: tuple[_DomSpecial, ...], year: int, month: int, day: int) -> bool:
     for kind, n in specials:
         if kind == "W":
             if _nearest_weekday(year, month, n) == day:
@@ -610,7 +610,7 @@ def _dom_special_ok(specials: tuple[DomSpecial, ...], year: int, month: int, day
 
 
 def _dow_special_ok(
-    specials: tuple[DowSpecial, ...], year: int, month: int, day: int, weekday: int
+    specials: tuple[_DowSpecial, ...], year: int, month: int, day: int, weekday: int
 ) -> bool:
     for wanted, nth in specials:
         if wanted != weekday:

@@ -30,7 +30,7 @@ from .cron import localize
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["MAX_UTC", "MIN_UTC", "Interval", "TimePeriod"]
+__all__ = ["MAX_UTC", "MIN_UTC", "Bound", "Interval", "Kind", "TimePeriod"]
 
 _UTC = timezone.utc
 MIN_UTC = datetime.min.replace(tzinfo=_UTC)
@@ -83,6 +83,13 @@ class Interval:
         return self.start == self.end
 
 
+def _no_windows(cls: type, method: str) -> TypeError:
+    return TypeError(
+        f"{cls.__name__}.{method}(): only periods of a cycle (time of day, of week, of month...) "
+        "have windows"
+    )
+
+
 class TimePeriod(ABC):
     """A set of instants; pure arithmetic, no clock, no session. Immutable and hashable."""
 
@@ -98,6 +105,35 @@ class TimePeriod(ABC):
 
     def __contains__(self, dt: datetime) -> bool:
         return self.rollforward(dt).start <= _utc(dt)
+
+    # -- windows: only periods of a cycle (time of day, of week...) have them ------------------
+    # Declared here so that code holding any period (a condition's) type-checks; the
+    # periods of a cycle (``_Anchored``) override all five.
+
+    @classmethod
+    def between(cls, start: Bound, end: Bound) -> Self:
+        """From ``start`` up to (not including) ``end`` of each cycle."""
+        raise _no_windows(cls, "between")
+
+    @classmethod
+    def before(cls, end: Bound) -> Self:
+        """From the start of each cycle up to ``end``."""
+        raise _no_windows(cls, "before")
+
+    @classmethod
+    def after(cls, start: Bound) -> Self:
+        """From ``start`` to the end of each cycle."""
+        raise _no_windows(cls, "after")
+
+    @classmethod
+    def starting(cls, start: Bound) -> Self:
+        """Whole cycles that begin at ``start``."""
+        raise _no_windows(cls, "starting")
+
+    @classmethod
+    def at(cls, start: Bound) -> Self:
+        """The one unit at ``start``."""
+        raise _no_windows(cls, "at")
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         """Earliest instant after ``dt`` where membership flips (``None``: never).

@@ -11,9 +11,52 @@ import pytest
 from pydantic import BaseModel
 
 from skylaunch.log import CSVFileRepo, MemoryRepo
-from skylaunch.log.repos.base import BaseRepo
+from skylaunch.log.repos.base import BaseRepo, field_getter
+from skylaunch.log.repos.foreign import ForeignRepo
 
 RepoFactory = Callable[[type[BaseModel]], BaseRepo[Any]]
+
+
+class DuckRepo:
+    """A Red Bird-style repo of someone else's: ``add``, and ``filter_by`` with equality,
+    whose result has ``all``, ``update`` and ``delete``. It keeps items in a list, as given."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        self.items.append(item)
+
+    def filter_by(self, **query: Any) -> DuckResult:
+        return DuckResult(self, query)
+
+
+class DuckResult:
+    def __init__(self, repo: DuckRepo, query: dict[str, Any]) -> None:
+        self.repo = repo
+        self.query = query
+
+    def _matching(self) -> list[Any]:
+        return [
+            item
+            for item in self.repo.items
+            if all(field_getter(item)(k) == v for k, v in self.query.items())
+        ]
+
+    def all(self) -> list[Any]:
+        return self._matching()
+
+    def update(self, **values: Any) -> None:
+        for item in self._matching():
+            for key, value in values.items():
+                if isinstance(item, dict):
+                    item[key] = value
+                else:
+                    setattr(item, key, value)
+
+    def delete(self) -> None:
+        doomed = {id(item) for item in self._matching()}
+        self.repo.items = [item for item in self.repo.items if id(item) not in doomed]
 
 
 def unique_table() -> str:
@@ -31,7 +74,7 @@ def pg_engine(pg_url: str) -> Iterator[Any]:
     engine.dispose()
 
 
-@pytest.fixture(params=["memory", "csv", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign"])
 def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFactory]:
     """A factory ``model -> empty repo`` on the parametrized backend; tables dropped after."""
     cleanup: list[Callable[[], None]] = []
@@ -41,6 +84,11 @@ def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFa
 
         def factory(model: type[BaseModel]) -> BaseRepo[Any]:
             return MemoryRepo(model)
+
+    elif backend == "foreign":
+
+        def factory(model: type[BaseModel]) -> BaseRepo[Any]:
+            return ForeignRepo(DuckRepo(), model)
 
     elif backend == "csv":
 

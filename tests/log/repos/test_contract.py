@@ -20,9 +20,9 @@ from skylaunch.log import (
     less_equal,
     less_than,
     not_equal,
-    restore_query,
     skip,
 )
+from skylaunch.log._restore import restore_query
 from skylaunch.log.repos.base import BaseRepo
 
 from .conftest import RepoFactory

@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from skylaunch.log._queued import QueuedWriter, WriterCounts, check_positive
 from skylaunch.log.context import level_number
 
-__all__ = ["DEFAULT_BODY", "DEFAULT_SUBJECT", "TEMPLATE_FIELDS", "EmailHandler"]
+__all__ = ["DEFAULT_BODY", "DEFAULT_SUBJECT", "TEMPLATE_FIELDS", "EmailHandler", "is_transient"]
 
 TEMPLATE_FIELDS = (
     "task_name",

@@ -64,7 +64,7 @@ class Repo(Protocol):
     def filter_by(self, **query: Any) -> Any: ...
 
 
-def check_log_repo(repo: Any) -> None:
+def check_log_repo(repo: object) -> None:
     """Refuse, with a message saying what is wrong, an object that cannot hold task records.
 
     Called when a repo is attached, so a mistake shows at start-up instead of at the first
@@ -78,17 +78,12 @@ def check_log_repo(repo: Any) -> None:
             f"a log repo needs add() and filter_by() methods; {type(repo).__name__} object "
             f"{repo!r} lacks {', '.join(m + '()' for m in missing_methods)}"
         )
-    fields: Sequence[str] | None = None
-    what = f"{repo!r}"
-    if isinstance(repo, BaseRepo):
-        fields = repo.fields
-        if repo.model is not None:
-            what = f"{repo!r} (model {repo.model.__name__})"
-    else:
-        model = getattr(repo, "model", None)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            fields = tuple(model.model_fields)
-            what = f"{repo!r} (model {model.__name__})"
+    from skylaunch.log.repos.foreign import as_store  # it builds on this module
+
+    assert isinstance(repo, Repo)  # its two methods were checked above
+    store = as_store(repo)
+    fields = store.fields
+    what = f"{repo!r}" if store.model is None else f"{repo!r} (model {store.model.__name__})"
     if fields is None:
         return
     lacking = [name for name in REQUIRED_FIELDS if name not in fields]
@@ -117,6 +112,14 @@ class BaseRepo(ABC, Generic[R]):
 
     transient_errors: ClassVar[tuple[type[BaseException], ...]] = (RepoUnavailableError,)
     """Exceptions after which the same write may succeed later (retried, buffered)."""
+
+    writes_batches: ClassVar[bool] = True
+    """Whether :meth:`insert_items` writes a batch at once (else writers send one at a time,
+    so that one refused record does not take others with it)."""
+
+    reads_by_index: ClassVar[bool] = True
+    """Whether a narrow query (one task, one action, newest n) is cheaper than reading all of
+    a task's records once: start-up restore then asks per action."""
 
     def __init__(self, model: type[Any] | None = None, id_field: str | None = None) -> None:
         if model is dict:  # Red Bird's spelling of "no model"

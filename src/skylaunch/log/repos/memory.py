@@ -42,9 +42,9 @@ from skylaunch.log.query import (
 from skylaunch.log.records import MinimalRecord, TaskRunRecord
 from skylaunch.log.repos.base import BaseRepo, Order, field_getter
 
-__all__ = ["TRUSTED_FIELDS", "MemoryRepo"]
+__all__ = ["MemoryRepo"]
 
-TRUSTED_FIELDS: tuple[str, ...] = tuple(TaskRunRecord.model_fields)
+_TRUSTED_FIELDS: tuple[str, ...] = tuple(TaskRunRecord.model_fields)
 """The fields of a lifecycle record as ``RepoHandler`` hands them to :meth:`MemoryRepo.add_trusted`."""
 
 
@@ -204,7 +204,7 @@ class MemoryRepo(BaseRepo[Any]):
                 self._place(item, self._seq)
 
     def add_trusted(self, fields: dict[str, Any]) -> None:
-        """Store a lifecycle record's fields (:data:`TRUSTED_FIELDS`) as they are, unvalidated.
+        """Store a lifecycle record's fields (:data:`_TRUSTED_FIELDS`) as they are, unvalidated.
 
         For :class:`~skylaunch.log.handler.RepoHandler` only, and only when
         :attr:`takes_trusted`: the dict is kept (not copied) and becomes a model on read.

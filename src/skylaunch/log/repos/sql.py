@@ -143,7 +143,7 @@ class SQLTimeouts:
                 raise ValueError(f"SQLTimeouts {name}: got {value!r}; use None for no limit")
 
 
-class AwareDateTime(sa.TypeDecorator[datetime]):
+class _AwareDateTime(sa.TypeDecorator[datetime]):
     """Aware datetimes in, aware datetimes out, on databases with and without time zones."""
 
     impl = sa.DateTime(timezone=True)
@@ -301,7 +301,7 @@ def _sql_type(model: type[BaseModel], name: str, annotation: Any) -> Any:
     if kind is str:
         return sa.String()
     if kind is datetime:
-        return AwareDateTime()
+        return _AwareDateTime()
     if kind is date:
         return sa.Date()
     if kind is timedelta:
@@ -648,7 +648,7 @@ class SQLRepo(BaseRepo[Any]):
         for name, info in existing.items():
             kind = info["type"]
             if isinstance(kind, sa.DateTime):
-                kind = AwareDateTime()
+                kind = _AwareDateTime()
             columns.append(sa.Column(name, kind, primary_key=name in primary))
         return sa.Table(self.table_name, sa.MetaData(), *columns, schema=self.schema)
 
