@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from skylaunch import App
+from skylaunch._hooks import HookRound
 from skylaunch.args import Session as SessionArg
 from skylaunch.args import Task as TaskArg
 from skylaunch.args import TerminationFlag
 from skylaunch.conds import after_success, every, true
-from skylaunch.hooks import HookRound
 from skylaunch.tasks import FuncTask
 from skylaunch.testing import run_for, run_until, runs, simulated_app
 from skylaunch.time.clock import SimulatedClock

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from skylaunch import App
+from skylaunch._journal import ownership
 from skylaunch.conds import after_success, daily, retry
 from skylaunch.exc import RepoDataWarning, RepoSchemaError, RepoUnavailableError, TaskLoggingError
-from skylaunch.journal import ownership
 from skylaunch.log import (
     CSVFileRepo,
     LogRecord,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from skylaunch import scheduler as scheduler_module
+from skylaunch import _scheduler as scheduler_module
 from skylaunch.args import TerminationFlag
 from skylaunch.conds import after_success, daily, every, retry, scheduler_cycles, time_of_day, true
 from skylaunch.conds.base import Condition, Context
@@ -475,11 +475,11 @@ def test_a_run_that_ends_before_submit_returns_is_not_launched_twice(
             done.wait(5)  # the run has ended and its end is queued on the loop
             return handle
 
-    import skylaunch.scheduler
+    import skylaunch._scheduler
 
     # no yield to the event loop between passes: the queued end is not processed before the
     # next pass looks at the task again
-    monkeypatch.setattr(skylaunch.scheduler, "_YIELD_EVERY_S", 60.0)
+    monkeypatch.setattr(skylaunch._scheduler, "_YIELD_EVERY_S", 60.0)
     app = simulated_app("2024-01-01 00:00")
     app.session.executors["thread"] = EagerThreads()
 

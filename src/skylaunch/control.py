@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from skylaunch._scheduler import _unsure
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
 from skylaunch.log._restore import restore_recent, restore_times
-from skylaunch.scheduler import _unsure
 from skylaunch.session import Session
 from skylaunch.time.clock import SimulatedClock
 

@@ -20,23 +20,23 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from skylaunch._hooks import SessionHooks
+from skylaunch._journal import Journal
+from skylaunch._scheduler import RunOnly, Scheduler
 from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
 from skylaunch.exc import ConfigError, TaskDefinitionError
+from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
-from skylaunch.execution.guard import refuse_start_while_bootstrapping
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
 from skylaunch.history import TaskHistory
-from skylaunch.hooks import SessionHooks
-from skylaunch.journal import Journal
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
-from skylaunch.scheduler import RunOnly, Scheduler
+from skylaunch.tasks._registry import TaskRegistry
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
-from skylaunch.tasks.registry import TaskRegistry
 from skylaunch.time.clock import Clock, SystemClock, local_zone
 
 if TYPE_CHECKING:

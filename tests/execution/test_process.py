@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from skylaunch.execution import process
-from skylaunch.execution.guard import NO_MAIN_GUARD_EXIT, refuse_start_while_bootstrapping
+from skylaunch.execution._guard import NO_MAIN_GUARD_EXIT, refuse_start_while_bootstrapping
 from skylaunch.execution.process import ProcessExecutor
 
 

@@ -43,7 +43,7 @@ from skylaunch.exc import ConfigError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from skylaunch.scheduler import Scheduler
+    from skylaunch._scheduler import Scheduler
     from skylaunch.session import Session
 
 __all__ = ["Coordination", "coordination_for"]

@@ -18,7 +18,7 @@ died) and ends the child with ``os._exit``; on Linux the kernel also sends the c
 the parent dies (``PR_SET_PDEATHSIG``), which works even while the task holds the GIL.
 
 A child that re-imports a main script without an ``if __name__ == "__main__":`` guard would
-start a scheduler of its own while bootstrapping: :func:`skylaunch.execution.guard.refuse_start_while_bootstrapping`
+start a scheduler of its own while bootstrapping: :func:`skylaunch.execution._guard.refuse_start_while_bootstrapping`
 stops it at once with an explanation, and the parent fails the run with the same explanation.
 """
 
@@ -41,8 +41,8 @@ from types import FrameType
 from typing import Any
 
 from skylaunch.exc import TaskSetupError, TaskTermination
+from skylaunch.execution._guard import NO_MAIN_GUARD, NO_MAIN_GUARD_EXIT
 from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
-from skylaunch.execution.guard import NO_MAIN_GUARD, NO_MAIN_GUARD_EXIT
 from skylaunch.log.context import RunContextFilter
 
 __all__ = ["ProcessExecutor"]

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from skylaunch._hooks import HookRound
 from skylaunch.conds.base import Condition, false
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.history import Action
-from skylaunch.hooks import HookRound
 from skylaunch.log.adapter import TaskAdapter
 from skylaunch.time.parse import to_timedelta
 

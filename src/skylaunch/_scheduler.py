@@ -39,15 +39,15 @@ from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
+    from skylaunch._hooks import SessionHooks
+    from skylaunch._journal import Journal
     from skylaunch.conds.base import Facts
     from skylaunch.config import Config
     from skylaunch.coordination import Coordination
     from skylaunch.execution.registry import ExecutorRegistry
-    from skylaunch.hooks import SessionHooks
-    from skylaunch.journal import Journal
     from skylaunch.log.handler import RepoHandler
+    from skylaunch.tasks._registry import TaskRegistry
     from skylaunch.tasks.base import Task
-    from skylaunch.tasks.registry import TaskRegistry
     from skylaunch.time.clock import Clock
 
 __all__ = ["RunOnly", "Scheduler"]

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from skylaunch.config import Config
     from skylaunch.history import TaskHistory
     from skylaunch.log.outputs.file import FileLogger
-    from skylaunch.tasks.registry import TaskRegistry
+    from skylaunch.tasks._registry import TaskRegistry
     from skylaunch.time.clock import Clock
 
 __all__ = ["Journal", "JournalOwner", "Ownership", "RunState", "ownership"]
