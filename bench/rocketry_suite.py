@@ -116,9 +116,10 @@ NAMES = {
 }
 
 _FROM_CORE = re.compile(
-    r"^(\s*)from\s+(rocketry\.core|rocketry|rocketry\.session)\s+import\s+(\([^)]*\)|[^\n]+)", re.M
+    r"^(\s*)from\s+(rocketry\.core|rocketry|rocketry\.session)\s+import\s+(\([^)]*\)|[^\n]+)",
+    re.MULTILINE,
 )
-_IMPORT = re.compile(r"^(\s*)(from|import)\s+((?:rocketry|redbird)[\w.]*)", re.M)
+_IMPORT = re.compile(r"^(\s*)(from|import)\s+((?:rocketry|redbird)[\w.]*)", re.MULTILINE)
 
 
 def _target(module: str) -> tuple[str | None, bool]:
@@ -147,13 +148,15 @@ def rewrite(source: str) -> tuple[str, bool]:
         return f"{indent}{word} {target}"
 
     def core(match: re.Match[str]) -> str:
-        indent, module, names = match.groups()
+        indent, _module, names = match.groups()
         lines = []
         for part in names.replace("(", "").replace(")", "").split(","):
             if not part.strip():
                 continue
             name = part.split()[0]
-            lines.append(f"{indent}from {CORE_NAMES.get(name) or 'skylaunch'} import {part.strip()}")
+            lines.append(
+                f"{indent}from {CORE_NAMES.get(name) or 'skylaunch'} import {part.strip()}"
+            )
         return "\n".join(lines)
 
     source = _FROM_CORE.sub(core, source)
@@ -340,9 +343,21 @@ def collect(peer: Path, dest: Path) -> Counter[str]:
     import here still counts with all its tests)."""
     python = peer / "bin" / "python"
     out = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co", "--pyargs",
-         "rocketry.test"],
-        cwd=dest.parent, capture_output=True, text=True,
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--co",
+            "--pyargs",
+            "rocketry.test",
+        ],
+        cwd=dest.parent,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     counts: Counter[str] = Counter()
     for line in out.splitlines():
@@ -380,7 +395,9 @@ def run(
         str(dest.name),
         *extra,
     ]
-    subprocess.run(cmd, cwd=dest.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        cmd, cwd=dest.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     tree = ET.parse(report)
     counts: Counter[str] = Counter()
     groups: Counter[str] = Counter()

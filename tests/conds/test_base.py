@@ -126,3 +126,13 @@ def test_context_compares_by_instant_session_and_task() -> None:
     assert "2024, 1, 1, 10, 30" in repr(ctx)
     assert ctx.task is None
     assert ctx.ts == now.timestamp()
+
+
+def test_all_and_any_take_their_parts_positionally_as_rocketry() -> None:
+    a, b = every("1 hour"), after_success("x")
+    assert All(a, b) == All((a, b)) == a & b
+    assert Any(a, b) == a | b
+    assert list(All(true, true, false)) == [true, true, false]
+    assert str(Any(a, b)) == "every 1 hour | after task 'x'"
+    with pytest.raises(TypeError, match="takes conditions"):
+        All(a, "daily")  # type: ignore[arg-type]

@@ -264,3 +264,21 @@ def test_the_shared_grammar_cannot_be_changed_from_outside() -> None:
     first.task("daily & ready", name="a")(lambda: None)
     with pytest.raises(ConditionParseError, match="ready"):
         second.task("daily & ready", name="a")(lambda: None)
+
+
+def test_parse_time_gives_the_period_of_a_time_phrase() -> None:
+    from skylaunch.conds import parse_time
+    from skylaunch.time import TimeDelta, TimeOfDay, TimeOfWeek, always, never
+
+    assert parse_time("time of day between 10:00 and 12:00") == TimeOfDay("10:00", "12:00")
+    assert parse_time("every 10 seconds") == TimeDelta("10 seconds")
+    assert parse_time("always") == always
+    assert parse_time("never") == never
+    assert parse_time("time of week on Monday & time of day between 10:00 and 12:00") == TimeOfDay(
+        "10:00", "12:00"
+    ) & TimeOfWeek.at("Mon")
+    assert parse_time("time of week on Mon | time of week on Fri") == (
+        TimeOfWeek.at("Mon") | TimeOfWeek.at("Fri")
+    )
+    with pytest.raises(ConditionParseError, match="a time period"):
+        parse_time("task 'x' has failed")

@@ -10,6 +10,7 @@ future instant at which that answer may change without any task event
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar
@@ -229,6 +230,21 @@ class _Combined(Condition):
     conds: tuple[Condition, ...]
     symbol: ClassVar[str]
 
+    def __init__(self, *conds: Condition | tuple[Condition, ...]) -> None:
+        """``All(a, b, c)`` as in Rocketry, or ``All((a, b, c))`` / ``All(conds=(a, b))``."""
+        parts = conds[0] if len(conds) == 1 and isinstance(conds[0], tuple | list) else conds
+        for part in parts:
+            if not isinstance(part, Condition):
+                raise TypeError(
+                    f"{type(self).__name__}() takes conditions, got {part!r}: parse a string "
+                    "first (parse_condition('...'))"
+                )
+        object.__setattr__(self, "conds", tuple(parts))
+
+    def __iter__(self) -> Iterator[Condition]:
+        """The parts, in order (``list(All(a, b)) == [a, b]``, as in Rocketry)."""
+        return iter(self.conds)
+
     @classmethod
     def of(cls, *conds: Condition) -> Condition:
         flat: list[Condition] = []
@@ -239,7 +255,7 @@ class _Combined(Condition):
                     flat.append(part)
         if len(flat) == 1:
             return flat[0]
-        return cls(tuple(flat))  # type: ignore[call-arg]
+        return cls(tuple(flat))
 
     def next_change(self, ctx: Context) -> datetime | None:
         return _min_deadline([c.next_change(ctx) for c in self.conds])
@@ -251,7 +267,7 @@ class _Combined(Condition):
         return names
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class All(_Combined):
     """True when every part is true (``a & b``)."""
 
@@ -283,7 +299,7 @@ class All(_Combined):
         return " & ".join(_wrap(c, Any) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Any(_Combined):
     """True when some part is true (``a | b``)."""
 

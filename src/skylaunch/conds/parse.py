@@ -45,7 +45,7 @@ from skylaunch.exc import ConditionParseError
 from skylaunch.time import Cron, TimeDelta, TimePeriod
 from skylaunch.time.parse import to_timedelta
 
-__all__ = ["PHRASES", "Token", "parse_condition"]
+__all__ = ["PHRASES", "Token", "parse_condition", "parse_time"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,3 +599,34 @@ def parse_condition(text: str, names: Mapping[str, Condition] | None = None) -> 
     if not isinstance(text, str):
         raise TypeError(f"a condition string is needed, got {text!r}")
     return _Parser(text, names or {}).parse()
+
+
+def parse_time(text: str) -> TimePeriod:
+    """The period a time phrase names (Rocketry's ``parse_time``).
+
+    ``"time of day between 10:00 and 12:00"`` gives ``TimeOfDay("10:00", "12:00")``,
+    ``"every 10 seconds"`` a ``TimeDelta``, ``"always"``/``"never"`` those periods, and
+    phrases joined with ``&``/``|`` the periods combined. Anything else (a task's status, a
+    dependency) is not a period and raises :class:`ConditionParseError`.
+    """
+    from skylaunch.time import always, never
+
+    if isinstance(text, str) and text.strip() in ("always", "never"):
+        return always if text.strip() == "always" else never
+
+    def period(cond: Condition) -> TimePeriod:
+        if isinstance(cond, IsPeriod):
+            return cond.period
+        if isinstance(cond, Every):
+            return TimeDelta(cond.period)
+        if cond in (true, false):
+            return always if cond == true else never
+        if isinstance(cond, _All | _Any):
+            parts = [period(c) for c in cond.conds]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = combined & part if isinstance(cond, _All) else combined | part
+            return combined
+        raise ConditionParseError(text, 0, f"a time period, not {type(cond).__name__}")
+
+    return period(parse_condition(text))

@@ -119,6 +119,22 @@ class TimePeriod(ABC):
             end = following.end
         return None
 
+    def __and__(self, other: object) -> TimePeriod:
+        """The instants in both (Rocketry's ``All`` of periods)."""
+        if not isinstance(other, TimePeriod):
+            return NotImplemented
+        from .combine import All
+
+        return All(self, other)
+
+    def __or__(self, other: object) -> TimePeriod:
+        """The instants in either (Rocketry's ``Any`` of periods)."""
+        if not isinstance(other, TimePeriod):
+            return NotImplemented
+        from .combine import Any
+
+        return Any(self, other)
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
@@ -182,7 +198,17 @@ class _Anchored(TimePeriod):
     _resolution: ClassVar[int]  # what an integer bound or .at() spans
     _at_word: ClassVar[str] = "at"
 
-    def __init__(self, start: Bound = None, end: Bound = None) -> None:
+    def __init__(self, start: Bound = None, end: Bound = None, time_point: bool = False) -> None:
+        if time_point:
+            # Rocketry's spelling of .at(): TimeOfWeek("Mon", time_point=True) is all Monday
+            if start is None or end is not None:
+                raise ValueError(
+                    f"{type(self).__name__}(start, time_point=True) takes one position and no "
+                    f"end, got {start!r}, {end!r}; write {type(self).__name__}.at(start)"
+                )
+            at = self.at(start)
+            self._set(at._start, at._end, "at")
+            return
         s = 0 if start is None else self._offset(start, "start")
         e = self._length if end is None else self._offset(end, "end")
         if start is None and end is None:
