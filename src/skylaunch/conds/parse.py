@@ -252,6 +252,8 @@ def _int(ph: _Phrase) -> int:
 def _scheduler(ph: _Phrase) -> Condition:
     ph.word("scheduler")
     if ph.accept("started"):
+        if ph.peek() is None:  # Rocketry's SchedulerStarted(): started at all
+            return SchedulerStarted()
         period = _status_period(ph)
         if period is None:  # Rocketry's "scheduler started 10 minutes ago"
             text, pos = ph.rest("a period such as 'today' or 'in past 10 minutes'", stop=("ago",))
