@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from skylaunch.exc import TaskDefinitionError
@@ -135,3 +137,23 @@ def test_a_second_shut_down_terminates_the_running_tasks_as_in_rocketry() -> Non
     helper.join(5)
     assert real_time.monotonic() - begun < 10
     assert app.session["slow"].status == "terminate"
+
+
+def test_session_parameters_create_task_and_timeout_never() -> None:
+    from skylaunch.tasks.command import CommandTask
+    from skylaunch.tasks.func import FuncTask
+
+    session = Session(parameters={"env": "dev"}, timeout="10 minutes")
+    assert session.parameters == {"env": "dev"}
+    assert session.env == "dev"
+
+    def work() -> None: ...
+
+    task = session.create_task(func=work, name="w", timeout="never")
+    assert isinstance(task, FuncTask)
+    assert task.timeout is None  # no limit, whatever config.timeout says
+    assert session.create_task(func=work, name="v").timeout == timedelta(minutes=10)
+    assert isinstance(session.create_task(command=["true"], name="c"), CommandTask)
+    with pytest.raises(TaskDefinitionError, match="needs func=, path= or command="):
+        session.create_task(name="nothing")
+    assert Session(timeout="never").config.timeout is None

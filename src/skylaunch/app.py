@@ -46,6 +46,31 @@ class Grouper:
         self.definitions: list[
             tuple[Callable[..., Any], Condition | str | None, dict[str, Any]]
         ] = []
+        self.cond_names: dict[str, FuncCond] = {}
+        self.parameters: dict[str, Any] = {}
+
+    def cond(self, syntax: str | None = None) -> Callable[[Callable[..., object]], FuncCond]:
+        """Like ``app.cond``: the name reaches the app (and this group's strings) when included."""
+
+        def wrapper(func: Callable[..., object]) -> FuncCond:
+            name = syntax or func.__name__
+            self.cond_names[name] = cond = FuncCond(func, name)
+            return cond
+
+        return wrapper
+
+    def param(self, name: str | None = None) -> Callable[[F], F]:
+        """Like ``app.param``: a session parameter once the group is included."""
+
+        def wrapper(func: F) -> F:
+            self.parameters[name or func.__name__] = FuncArg(func)
+            return func
+
+        return wrapper
+
+    def params(self, **params: Any) -> None:
+        """Like ``app.params``: session parameters once the group is included."""
+        self.parameters.update(params)
 
     def task(
         self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
@@ -78,6 +103,7 @@ class App:
         config: Config | Mapping[str, Any] | None = None,
         clock: Clock | None = None,
         executors: Mapping[str, Executor] | None = None,
+        parameters: Mapping[str, Any] | None = None,
         **config_kwargs: Any,
     ) -> None:
         if session is None:
@@ -90,6 +116,8 @@ class App:
             if logger_repo is not None:
                 session.set_repo(logger_repo)
         self.session = session
+        if parameters:
+            session.parameters.update(parameters)  # App(parameters=...), as Rocketry's
 
     @overload
     def task(
@@ -186,8 +214,11 @@ class App:
         return wrapper
 
     def include_grouper(self, group: Grouper) -> None:
-        """Create the tasks of ``group`` in this app's session."""
+        """Create the tasks of ``group`` in this app's session, with its conditions and params."""
         names = self.session.cond_names
+        names.update(group.cond_names)
+        if group.parameters:
+            self.params(**group.parameters)
         common = group.start_cond
         if isinstance(common, str):
             common = parse_condition(common, names)

@@ -130,6 +130,11 @@ class Config(BaseModel):
             for listener in self._timezone_listeners:
                 listener(self.timezone)
 
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _never(cls, value: Any) -> Any:
+        return None if value == "never" else value  # Rocketry's spelling of no time limit
+
     @field_validator("shut_cond", mode="before")
     @classmethod
     def _parse_shut_cond(cls, value: Any) -> Any:

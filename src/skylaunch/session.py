@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from skylaunch._tasknames import task_name
+from skylaunch._tasknames import TaskKeyed, task_name
 from skylaunch.args import call_with_arguments
 from skylaunch.conds.base import Condition
 from skylaunch.conds.scheduler import SchedulerCycles
@@ -60,6 +60,7 @@ class Session:
         clock: Clock | None = None,
         repo: Any = None,
         executors: Mapping[str, Executor] | None = None,
+        parameters: Mapping[str, Any] | None = None,
         **config_kwargs: Any,
     ) -> None:
         self.config = Config.build(config, **config_kwargs)
@@ -81,11 +82,11 @@ class Session:
         self._tasks_lock = threading.RLock()
         self._order: dict[str, int] = {}
         self._sorted: list[Task] | None = None
-        self.parameters: dict[str, Any] = {}
+        self.parameters: dict[str, Any] = dict(parameters or {})
         self._run_id_pid = os.getpid()
         self._run_id_prefix = secrets.token_hex(8)
         self._run_ids = itertools.count()
-        self.returns: dict[str, Any] = {}
+        self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
         self.cond_names: dict[str, Condition] = {}
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hook_funcs: list[Callable[..., Any]] = []
@@ -212,9 +213,24 @@ class Session:
         self.scheduler.task_added(task)
 
     def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
-        if func is None:
-            raise TaskDefinitionError("create_task() needs func=...")
+        """A task in this session: ``func=`` (or ``path=``) a FuncTask, ``command=`` a CommandTask."""
+        if "command" in kwargs:
+            from skylaunch.tasks.command import CommandTask
+
+            return CommandTask(kwargs.pop("command"), session=self, **kwargs)
+        if func is None and "path" not in kwargs:
+            raise TaskDefinitionError("create_task() needs func=, path= or command=")
         return FuncTask(func, session=self, **kwargs)
+
+    @property
+    def env(self) -> Any:
+        """The session parameter ``env`` that ``is_env(...)`` compares (``session.env = "prod"``)."""
+        return self.parameters.get("env")
+
+    @env.setter
+    def env(self, value: Any) -> None:
+        self.parameters["env"] = value
+        self.scheduler.notify()
 
     def rename_task(self, task: Task, old: str, new: str) -> None:
         """Key ``task`` by ``new`` instead of ``old`` (``task.name = new`` calls this)."""
