@@ -157,3 +157,20 @@ def test_session_parameters_create_task_and_timeout_never() -> None:
     with pytest.raises(TaskDefinitionError, match="needs func=, path= or command="):
         session.create_task(name="nothing")
     assert Session(timeout="never").config.timeout is None
+
+
+def test_rocketrys_deprecated_session_methods_warn_and_work() -> None:
+    session = Session()
+
+    def work() -> None: ...
+
+    task = session.create_task(func=work, name="w")
+    with pytest.warns(DeprecationWarning, match=r"session\[task\]"):
+        assert session.get_task("w") is task
+    with pytest.warns(DeprecationWarning, match="task in session"):
+        assert session.task_exists(task)
+    with pytest.warns(DeprecationWarning, match="shut_down"):
+        session.shutdown()  # not running: nothing to stop, as shut_down()
+    with pytest.warns(DeprecationWarning, match="config.execution"):
+        assert session.config.task_execution == session.config.execution
+    assert session.config.to_dict()["execution"] == session.config.execution

@@ -175,6 +175,20 @@ class Config(BaseModel):
             raise ValueError(f"a tzinfo or an IANA zone name is needed, got {value!r}")
         return value
 
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a dict (Rocketry's ``Config.to_dict``): ``model_dump()``."""
+        return self.model_dump()
+
+    @property
+    def task_execution(self) -> str:
+        """Deprecated (Rocketry too): ``config.execution``."""
+        warnings.warn(
+            "config.task_execution is deprecated (as in Rocketry): use config.execution",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.execution
+
     @classmethod
     def build(cls, values: Config | Mapping[str, Any] | None = None, **more: Any) -> Config:
         """Validate ``values`` (and keyword overrides) into a Config; errors name the key."""

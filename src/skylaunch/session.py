@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -507,12 +508,32 @@ class Session:
             "shut_down(force=True) called" if force else "shut_down() called", force=force
         )
 
+    # Rocketry's deprecated names: they work, and warn as Rocketry did.
+    def shutdown(self) -> None:
+        """Deprecated (Rocketry too): :meth:`shut_down`."""
+        _deprecated("session.shutdown()", "session.shut_down()")
+        self.shut_down()
+
+    def get_task(self, task: str | Callable[..., Any]) -> Task:
+        """Deprecated (Rocketry too): ``session[task]``."""
+        _deprecated("session.get_task(task)", "session[task]")
+        return self[task]
+
+    def task_exists(self, task: object) -> bool:
+        """Deprecated (Rocketry too): ``task in session``."""
+        _deprecated("session.task_exists(task)", "task in session")
+        return (task if isinstance(task, Task) else task_name(task)) in self
+
     def restart(self) -> None:
         """Ask the scheduler to shut down and start again (safe from any thread or task)."""
         self.scheduler.restart()
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks_in_order())
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated (as in Rocketry): use {new}", DeprecationWarning, 3)
 
 
 def _appender(

@@ -380,3 +380,11 @@ def test_task_running_takes_rocketrys_period() -> None:
     assert TaskRunning(task="x", period=TimeDelta("1 hour")) == TaskRunning("x").less_than("1 hour")
     with pytest.raises(TypeError, match="the past X as a TimeDelta"):
         TaskRunning(task="x", period=TimeOfDay())
+
+
+def test_running_with_more_than_is_deprecated_as_in_rocketry() -> None:
+    from skylaunch.conds import running
+
+    with pytest.warns(DeprecationWarning, match=r"running\.more_than"):
+        cond = running("x", more_than="1 hour")
+    assert cond == running("x").more_than("1 hour")

@@ -302,3 +302,10 @@ def test_is_delayed_as_in_rocketry(tmp_path: Path) -> None:
     file = _write(tmp_path / "job.py", "def main(): ...\n")
     assert app.task(path=file, name="lazy").is_delayed()
     assert not FuncTask(t.add, name="now", session=app.session).is_delayed()
+
+
+def test_permanent_task_is_deprecated_as_in_rocketry() -> None:
+    app = simulated_app()
+    with pytest.warns(DeprecationWarning, match="permanent="):
+        task = FuncTask(t.add, name="p", permanent_task=True, session=app.session)
+    assert task.permanent

@@ -111,6 +111,13 @@ class FuncTask(Task):
         sys_paths: Iterable[str | os.PathLike[str]] = (),
         **kwargs: Any,
     ) -> None:
+        if "permanent_task" in kwargs:
+            warnings.warn(
+                "FuncTask(permanent_task=...) is deprecated (as in Rocketry): use permanent=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            kwargs.setdefault("permanent", kwargs.pop("permanent_task"))
         self.path: Path | None = None
         self.func_name = func_name
         self._loader: ImportedFunc | None = None
