@@ -53,7 +53,11 @@ Kind = Literal["full", "between", "before", "after", "starting", "at"]
 
 def _utc(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"datetime {dt!r} is naive; periods need aware datetimes")
+        raise ValueError(
+            f"datetime {dt!r} is naive; periods need aware datetimes (Rocketry read naive ones as local "
+            "time): give it a zone, e.g. dt.replace(tzinfo=ZoneInfo('Europe/Helsinki')), "
+            "or dt.astimezone() for the system's local zone"
+        )
     return dt.astimezone(_UTC)
 
 
