@@ -189,10 +189,10 @@ def to_datetime(s, timezone=None):
 
 
 def create_task_record(*args, task_name, action, created=None, **kwargs):
-    kwargs.setdefault("name", "skylaunch.task")
-    record = logging.LogRecord(
-        level=logging.ERROR if action == "fail" else logging.INFO, pathname="", lineno=1,
-        msg="", args=None, exc_info=None, **kwargs)
+    fields = {"name": "skylaunch.task", "pathname": "", "lineno": 1, "msg": "", "args": None,
+              "exc_info": None, "level": logging.ERROR if action == "fail" else logging.INFO}
+    fields.update(kwargs)
+    record = logging.LogRecord(**fields)
     if created is not None:
         if isinstance(created, str):
             created = to_datetime(created)

@@ -136,3 +136,25 @@ def test_all_and_any_take_their_parts_positionally_as_rocketry() -> None:
     assert str(Any(a, b)) == "every 1 hour | after task 'x'"
     with pytest.raises(TypeError, match="takes conditions"):
         All(a, "daily")  # type: ignore[arg-type]
+
+
+def test_a_rocketry_style_condition_class_with_get_state_works() -> None:
+    from skylaunch.conds import Condition
+
+    class IsWeekend(Condition):
+        def get_state(self) -> bool:
+            return True
+
+    class NamesItsTask(Condition):
+        def get_state(self, task: object = None, session: object = None) -> bool:
+            return getattr(task, "name", None) == "t"
+
+        def __str__(self) -> str:
+            return "names its task"
+
+    app = simulated_app()
+    app.task(name="t")(lambda: None)
+    task = app.session["t"]
+    assert IsWeekend().observe(session=app.session)
+    assert NamesItsTask().observe(task=task)
+    assert not (~NamesItsTask()).observe(task=task)

@@ -9,8 +9,9 @@ future instant at which that answer may change without any task event
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar
@@ -96,9 +97,20 @@ class Context:
 
 
 class Condition(ABC):
-    """A statement that is true or false at an instant. Immutable, hashable, printable."""
+    """A statement that is true or false at an instant. Immutable, hashable, printable.
+
+    A subclass written for Rocketry, with ``get_state(self)`` (or ``get_state(self, task=...,
+    session=...)``) instead of :meth:`is_true`, works as is: ``get_state`` is called with the
+    task and session it names, and the condition is looked at every ``cycle_sleep``.
+    """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        get_state = cls.__dict__.get("get_state")
+        if get_state is not None and "is_true" not in cls.__dict__:
+            cls.is_true = _from_get_state(get_state)  # type: ignore[method-assign,assignment]
 
     @abstractmethod
     def is_true(self, ctx: Context) -> bool:
@@ -150,6 +162,17 @@ class Condition(ABC):
             "a condition has no truth value: combine conditions with &, | and ~ "
             "(not 'and', 'or', 'not') and evaluate one with .observe() or is_true(ctx)"
         )
+
+
+def _from_get_state(get_state: Callable[..., object]) -> Callable[[Condition, Context], bool]:
+    """``is_true`` for a Rocketry-style condition class that defines ``get_state``."""
+    wanted = set(inspect.signature(get_state).parameters) & {"task", "session"}
+
+    def is_true(self: Condition, ctx: Context) -> bool:
+        given = {"task": ctx.task, "session": ctx.session}
+        return bool(get_state(self, **{name: given[name] for name in wanted}))
+
+    return is_true
 
 
 def _check(other: object, op: str) -> Condition:
