@@ -468,3 +468,17 @@ def test_returns_are_read_by_name_task_or_function() -> None:
     assert app.session.returns[fetch] == 3
     assert task in app.session.returns
     assert app.session.returns.get(fetch) == 3
+
+
+def test_set_logger_is_deprecated_as_in_rocketry() -> None:
+    import logging
+
+    app = simulated_app()
+    seen: list[logging.Logger] = []
+    with pytest.warns(DeprecationWarning, match="set_logger"):
+
+        @app.set_logger()
+        def configure(logger: logging.Logger) -> None:
+            seen.append(logger)
+
+    assert seen == [logging.getLogger("skylaunch.task")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -265,6 +267,24 @@ class App:
 
         def wrapper(func: F) -> F:
             self.session.parameters[name or func.__name__] = FuncArg(func)
+            return func
+
+        return wrapper
+
+    def set_logger(self) -> Callable[[F], F]:
+        """Deprecated (Rocketry too): configure ``logging.getLogger("skylaunch.task")`` directly.
+
+        The decorated function is called at once with the task logger.
+        """
+        warnings.warn(
+            "app.set_logger() is deprecated (as in Rocketry): configure "
+            f"logging.getLogger({self.session.config.task_logger_basename!r}) directly",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+        def wrapper(func: F) -> F:
+            func(logging.getLogger(self.session.config.task_logger_basename))
             return func
 
         return wrapper
