@@ -139,7 +139,11 @@ def test_new_phrases(text: str, printed: str) -> None:
         ("cron 61 * * * *", 5, "a valid cron expression"),
         ("task x has failed", 5, "a quoted task name"),
         ("has started at least three times", 21, "a whole number"),
-        ("scheduler started", 17, "a period"),
+        (
+            "scheduler started in",
+            20,
+            "'past'",
+        ),  # bare "scheduler started" is Rocketry's SchedulerStarted()
     ],
 )
 def test_new_phrase_errors_point_at_the_mistake(text: str, position: int, expected: str) -> None:
