@@ -468,3 +468,11 @@ def test_time_of_year_by_whole_months() -> None:
     assert pickle.loads(pickle.dumps(winter)) == winter
     with pytest.raises(ValueError, match="month"):
         TimeOfYear("Foo")
+
+
+def test_is_full_as_rocketry_answers_it() -> None:
+    assert TimeOfDay().is_full()
+    assert TimeOfDay.starting("10:00").is_full()
+    assert TimeOfDay("00:00", "24:00").is_full()
+    assert not TimeOfDay("10:00", "12:00").is_full()
+    assert not TimeOfWeek.on("Mon").is_full()

@@ -453,6 +453,12 @@ class _Anchored(TimePeriod):
 
     # -- value semantics ------------------------------------------------------------------------
 
+    def is_full(self) -> bool:
+        """Whether every instant is in the period, in intervals of one cycle each (Rocketry's):
+        ``TimeOfDay()`` and ``TimeOfDay.starting("10:00")`` are, ``TimeOfDay("10:00", "12:00")``
+        is not."""
+        return self._kind in ("full", "starting")
+
     @property
     def kind(self) -> Kind:
         """How it was built, which decides how it prints: full, between, before, after..."""
