@@ -60,7 +60,7 @@ MODULES: list[tuple[str, str | None]] = [
     ("rocketry.core.log", "skylaunch.log.adapter"),
     ("rocketry.core.task", None),
     ("rocketry.core.hook", None),
-    ("rocketry.core.parameters.parameters", None),
+    ("rocketry.core.parameters.parameters", "skylaunch.args"),
     ("rocketry.core.time.anchor", None),
     ("rocketry.core", "skylaunch"),
     ("rocketry.time.interval", "skylaunch.time"),
