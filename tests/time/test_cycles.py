@@ -443,6 +443,9 @@ def test_last_day_value_semantics_and_errors() -> None:
 def test_time_point_is_rocketrys_spelling_of_at() -> None:
     assert TimeOfWeek("Mon", time_point=True) == TimeOfWeek.at("Mon")
     assert TimeOfMonth("1st", time_point=True) == TimeOfMonth.on("1st")
+    assert TimeOfDay("10:00", starting=True) == TimeOfDay.starting("10:00")
+    with pytest.raises(ValueError, match=r"write TimeOfDay\.starting"):
+        TimeOfDay("10:00", "12:00", starting=True)
     with pytest.raises(ValueError, match=r"write TimeOfDay\.at"):
         TimeOfDay("10:00", "12:00", time_point=True)
 

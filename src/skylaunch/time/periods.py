@@ -202,7 +202,23 @@ class _Anchored(TimePeriod):
     _resolution: ClassVar[int]  # what an integer bound or .at() spans
     _at_word: ClassVar[str] = "at"
 
-    def __init__(self, start: Bound = None, end: Bound = None, time_point: bool = False) -> None:
+    def __init__(
+        self,
+        start: Bound = None,
+        end: Bound = None,
+        time_point: bool = False,
+        starting: bool = False,
+    ) -> None:
+        if starting:
+            # Rocketry's spelling of .starting(): TimeOfDay("10:00", starting=True)
+            if start is None or end is not None or time_point:
+                raise ValueError(
+                    f"{type(self).__name__}(start, starting=True) takes one position, got "
+                    f"{start!r}, {end!r}; write {type(self).__name__}.starting(start)"
+                )
+            s = self._offset(start, "start")
+            self._set(s, s, "starting")
+            return
         if time_point:
             # Rocketry's spelling of .at(): TimeOfWeek("Mon", time_point=True) is all Monday
             if start is None or end is not None:
