@@ -414,3 +414,71 @@ def test_session_run_can_obey_the_condition() -> None:
     app.session.run("other", obey_cond=True)
     assert len(runs(app, "other")) == 1
     assert runs(app, "report") == []
+
+
+def test_grouper_cond_param_and_params_reach_the_app_when_included() -> None:
+    from skylaunch import Grouper
+
+    group = Grouper(execution="main")
+    seen: list[tuple[str, int]] = []
+
+    @group.cond("is ready")
+    def is_ready() -> bool:
+        return True
+
+    @group.param("batch")
+    def make_batch() -> int:
+        return 5
+
+    group.params(mode="full")
+
+    @group.task("daily & is ready")
+    def load(batch: int, mode: str) -> None:
+        seen.append((mode, batch))
+
+    app = simulated_app("2024-01-01 00:00")
+    app.include_grouper(group)
+    assert app.session.cond_names["is ready"] is is_ready
+    run_for(app, "1 hour")
+    assert seen == [("full", 5)]
+
+
+def test_app_parameters_and_session_env() -> None:
+    from skylaunch.conds import is_env
+
+    app = App(parameters={"x": 1}, clock=simulated_app().session.clock)
+    assert app.session.parameters["x"] == 1
+    app.session.env = "prod"
+    assert app.session.parameters["env"] == "prod"
+    assert app.session.env == "prod"
+    assert is_env("prod").observe(session=app.session)
+
+
+def test_returns_are_read_by_name_task_or_function() -> None:
+    app = simulated_app()
+
+    @app.task(execution="main", name="fetch_data")
+    def fetch() -> int:
+        return 3
+
+    app.session["fetch_data"].run()
+    run_for(app, "1 second")
+    task = app.session["fetch_data"]
+    assert app.session.returns["fetch_data"] == app.session.returns[task] == 3
+    assert app.session.returns[fetch] == 3
+    assert task in app.session.returns
+    assert app.session.returns.get(fetch) == 3
+
+
+def test_set_logger_is_deprecated_as_in_rocketry() -> None:
+    import logging
+
+    app = simulated_app()
+    seen: list[logging.Logger] = []
+    with pytest.warns(DeprecationWarning, match="set_logger"):
+
+        @app.set_logger()
+        def configure(logger: logging.Logger) -> None:
+            seen.append(logger)
+
+    assert seen == [logging.getLogger("skylaunch.task")]

@@ -249,3 +249,13 @@ def test_funcarg_materialize_is_its_own_option_and_is_checked() -> None:
     assert made.materialize == "pre"
     with pytest.raises(ValueError, match="'pre' or 'post'"):
         FuncArg(lambda: None, materialize="later")  # type: ignore[arg-type]
+
+
+def test_parameters_is_rocketrys_mapping_of_parameters() -> None:
+    from skylaunch.args import Parameters
+    from skylaunch.testing import simulated_app
+
+    app = App(parameters=Parameters(x=1), clock=simulated_app().session.clock)
+    assert app.session.parameters == Parameters({"x": 1}) == {"x": 1}
+    assert Parameters(a=0) | {"b": 1} == Parameters(a=0, b=1)
+    assert isinstance(Parameters(a=0) | {"b": 1}, Parameters)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from skylaunch.exc import TaskDefinitionError
@@ -185,3 +187,40 @@ def test_pending_runs_follow_a_rename_and_go_with_a_replaced_task() -> None:
     assert app.session["b"] is not task
     assert app.session["b"].batches == []
     assert not app.session["b"].terminate_requested
+
+
+def test_session_parameters_create_task_and_timeout_never() -> None:
+    from skylaunch.tasks.command import CommandTask
+    from skylaunch.tasks.func import FuncTask
+
+    session = Session(parameters={"env": "dev"}, timeout="10 minutes")
+    assert session.parameters == {"env": "dev"}
+    assert session.env == "dev"
+
+    def work() -> None: ...
+
+    task = session.create_task(func=work, name="w", timeout="never")
+    assert isinstance(task, FuncTask)
+    assert task.timeout is None  # no limit, whatever config.timeout says
+    assert session.create_task(func=work, name="v").timeout == timedelta(minutes=10)
+    assert isinstance(session.create_task(command=["true"], name="c"), CommandTask)
+    with pytest.raises(TaskDefinitionError, match="needs func=, path= or command="):
+        session.create_task(name="nothing")
+    assert Session(timeout="never").config.timeout is None
+
+
+def test_rocketrys_deprecated_session_methods_warn_and_work() -> None:
+    session = Session()
+
+    def work() -> None: ...
+
+    task = session.create_task(func=work, name="w")
+    with pytest.warns(DeprecationWarning, match=r"session\[task\]"):
+        assert session.get_task("w") is task
+    with pytest.warns(DeprecationWarning, match="task in session"):
+        assert session.task_exists(task)
+    with pytest.warns(DeprecationWarning, match="shut_down"):
+        session.shutdown()  # not running: nothing to stop, as shut_down()
+    with pytest.warns(DeprecationWarning, match="config.execution"):
+        assert session.config.task_execution == session.config.execution
+    assert session.config.to_dict()["execution"] == session.config.execution

@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-__all__ = ["optional_task_name", "quoted", "register", "task_name", "unregister"]
+__all__ = ["TaskKeyed", "optional_task_name", "quoted", "register", "task_name", "unregister"]
 
 # function -> the names of the tasks made from it (usually one)
 _BY_FUNC: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
@@ -74,3 +74,35 @@ def optional_task_name(task: object) -> str | None:
 def quoted(name: str) -> str:
     """``name`` quoted as the condition grammar reads it back (``"`` if it holds a ``'``)."""
     return '"' + name + '"' if "'" in name else "'" + name + "'"
+
+
+class TaskKeyed(dict[str, Any]):
+    """A dict keyed by task name that also takes the task or its function as the key.
+
+    ``session.returns[fetch_task]``, ``session.returns[fetch]`` and ``session.returns["fetch"]``
+    read the same value, as in Rocketry. Stored keys are always names.
+    """
+
+    @staticmethod
+    def _key(key: object) -> Any:
+        if isinstance(key, str):
+            return key
+        try:
+            return task_name(key)
+        except TypeError:
+            return key
+
+    def __getitem__(self, key: object) -> Any:
+        return super().__getitem__(self._key(key))
+
+    def __setitem__(self, key: object, value: Any) -> None:
+        super().__setitem__(self._key(key), value)
+
+    def __delitem__(self, key: object) -> None:
+        super().__delitem__(self._key(key))
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._key(key))
+
+    def get(self, key: object, default: Any = None) -> Any:
+        return super().get(self._key(key), default)

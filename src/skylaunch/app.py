@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -48,6 +50,31 @@ class Grouper:
         self.definitions: list[
             tuple[Callable[..., Any], Condition | str | None, dict[str, Any]]
         ] = []
+        self.cond_names: dict[str, FuncCond] = {}
+        self.parameters: dict[str, Any] = {}
+
+    def cond(self, syntax: str | None = None) -> Callable[[Callable[..., object]], FuncCond]:
+        """Like ``app.cond``: the name reaches the app (and this group's strings) when included."""
+
+        def wrapper(func: Callable[..., object]) -> FuncCond:
+            name = syntax or func.__name__
+            self.cond_names[name] = cond = FuncCond(func, name)
+            return cond
+
+        return wrapper
+
+    def param(self, name: str | None = None) -> Callable[[F], F]:
+        """Like ``app.param``: a session parameter once the group is included."""
+
+        def wrapper(func: F) -> F:
+            self.parameters[name or func.__name__] = FuncArg(func)
+            return func
+
+        return wrapper
+
+    def params(self, **params: Any) -> None:
+        """Like ``app.params``: session parameters once the group is included."""
+        self.parameters.update(params)
 
     def task(
         self, start_cond: Condition | str | None = None, name: str | None = None, **kwargs: Any
@@ -84,6 +111,7 @@ class App:
         clock: Clock | None = None,
         executors: Mapping[str, Executor] | None = None,
         coordination: Any = None,
+        parameters: Mapping[str, Any] | None = None,
         **config_kwargs: Any,
     ) -> None:
         if session is None:
@@ -96,6 +124,8 @@ class App:
             if logger_repo is not None:
                 session.set_repo(logger_repo)
         self.session = session
+        if parameters:
+            session.parameters.update(parameters)  # App(parameters=...), as Rocketry's
         if coordination is not None and coordination is not False:
             # replicas of this app act as one scheduler (docs/deployment.md)
             from skylaunch.coordination import coordination_for
@@ -199,8 +229,12 @@ class App:
         return wrapper
 
     def include_grouper(self, group: Grouper) -> None:
-        """Create the tasks of ``group`` in this app's session."""
+        """Create the tasks of ``group`` in this app's session, with its conditions and params."""
         grammar = self.session.grammar
+        for phrase, named in group.cond_names.items():
+            grammar.add(phrase, named)
+        if group.parameters:
+            self.params(**group.parameters)
         common = group.start_cond
         if isinstance(common, str):
             common = grammar.parse(common)
@@ -247,6 +281,24 @@ class App:
 
         def wrapper(func: F) -> F:
             self.session.parameters[name or func.__name__] = FuncArg(func)
+            return func
+
+        return wrapper
+
+    def set_logger(self) -> Callable[[F], F]:
+        """Deprecated (Rocketry too): configure ``logging.getLogger("skylaunch.task")`` directly.
+
+        The decorated function is called at once with the task logger.
+        """
+        warnings.warn(
+            "app.set_logger() is deprecated (as in Rocketry): configure "
+            f"logging.getLogger({self.session.config.task_logger_basename!r}) directly",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+        def wrapper(func: F) -> F:
+            func(logging.getLogger(self.session.config.task_logger_basename))
             return func
 
         return wrapper

@@ -37,6 +37,7 @@ __all__ = [
     "Config",
     "EnvArg",
     "FuncArg",
+    "Parameters",
     "PipeArg",
     "Private",
     "Return",
@@ -54,6 +55,16 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Parameters(dict[str, Any]):
+    """Rocketry's ``Parameters``: parameters by name. skylaunch keeps them in plain dicts
+    (``session.parameters``, ``task.parameters``), which compare equal to this;
+    ``Parameters(x=1)`` and ``Parameters({"x": 1})`` are accepted where a mapping is."""
+
+    def __or__(self, other: Any) -> Parameters:  # type: ignore[override]
+        """Both, the right side winning (Rocketry's ``|``)."""
+        return Parameters({**self, **other})
 
 
 class _NotSet:

@@ -130,6 +130,11 @@ class Config(BaseModel):
             for listener in self._timezone_listeners:
                 listener(self.timezone)
 
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _never(cls, value: Any) -> Any:
+        return None if value == "never" else value  # Rocketry's spelling of no time limit
+
     @field_validator("shut_cond", mode="before")
     @classmethod
     def _parse_shut_cond(cls, value: Any) -> Any:
@@ -169,6 +174,20 @@ class Config(BaseModel):
         if value is not None and not isinstance(value, tzinfo):
             raise ValueError(f"a tzinfo or an IANA zone name is needed, got {value!r}")
         return value
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a dict (Rocketry's ``Config.to_dict``): ``model_dump()``."""
+        return self.model_dump()
+
+    @property
+    def task_execution(self) -> str:
+        """Deprecated (Rocketry too): ``config.execution``."""
+        warnings.warn(
+            "config.task_execution is deprecated (as in Rocketry): use config.execution",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.execution
 
     @classmethod
     def build(cls, values: Config | Mapping[str, Any] | None = None, **more: Any) -> Config:

@@ -16,6 +16,7 @@ import os
 import secrets
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from skylaunch._hooks import SessionHooks
 from skylaunch._journal import Journal
 from skylaunch._scheduler import RunOnly, Scheduler
+from skylaunch._tasknames import TaskKeyed, task_name
 from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
@@ -93,6 +95,7 @@ class Session:
         clock: Clock | None = None,
         repo: Any = None,
         executors: Mapping[str, Executor] | None = None,
+        parameters: Mapping[str, Any] | None = None,
         **config_kwargs: Any,
     ) -> None:
         self.config = config = Config.build(config, **config_kwargs)
@@ -108,11 +111,11 @@ class Session:
         self.history = TaskHistory(config.history_max_records)
         self.registry = TaskRegistry(lambda: self.config.task_pre_exist)
         """This session's tasks by name and in scheduling order."""
-        self.parameters: dict[str, Any] = {}
+        self.parameters: dict[str, Any] = dict(parameters or {})
         self._run_id_pid = os.getpid()
         self._run_id_prefix = secrets.token_hex(8)
         self._run_ids = itertools.count()
-        self.returns: dict[str, Any] = {}
+        self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
         self.cond_names: dict[str, Condition] = {}
         self.grammar = Grammar(self.cond_names)
         """This session's condition language: the built-in phrases plus its own
@@ -250,9 +253,24 @@ class Session:
         self.registry.add(task)
 
     def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
-        if func is None:
-            raise TaskDefinitionError("create_task() needs func=...")
+        """A task in this session: ``func=`` (or ``path=``) a FuncTask, ``command=`` a CommandTask."""
+        if "command" in kwargs:
+            from skylaunch.tasks.command import CommandTask
+
+            return CommandTask(kwargs.pop("command"), session=self, **kwargs)
+        if func is None and "path" not in kwargs:
+            raise TaskDefinitionError("create_task() needs func=, path= or command=")
         return FuncTask(func, session=self, **kwargs)
+
+    @property
+    def env(self) -> Any:
+        """The session parameter ``env`` that ``is_env(...)`` compares (``session.env = "prod"``)."""
+        return self.parameters.get("env")
+
+    @env.setter
+    def env(self, value: Any) -> None:
+        self.parameters["env"] = value
+        self.scheduler.notify()
 
     def remove_task(self, task: Task | str) -> None:
         self.registry.remove(task)
@@ -413,12 +431,32 @@ class Session:
             "shut_down(force=True) called" if force else "shut_down() called", force=force
         )
 
+    # Rocketry's deprecated names: they work, and warn as Rocketry did.
+    def shutdown(self) -> None:
+        """Deprecated (Rocketry too): :meth:`shut_down`."""
+        _deprecated("session.shutdown()", "session.shut_down()")
+        self.shut_down()
+
+    def get_task(self, task: str | Callable[..., Any]) -> Task:
+        """Deprecated (Rocketry too): ``session[task]``."""
+        _deprecated("session.get_task(task)", "session[task]")
+        return self[task]
+
+    def task_exists(self, task: object) -> bool:
+        """Deprecated (Rocketry too): ``task in session``."""
+        _deprecated("session.task_exists(task)", "task in session")
+        return (task if isinstance(task, Task) else task_name(task)) in self
+
     def restart(self) -> None:
         """Ask the scheduler to shut down and start again (safe from any thread or task)."""
         self.scheduler.restart()
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks_in_order())
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated (as in Rocketry): use {new}", DeprecationWarning, 3)
 
 
 def _appender(

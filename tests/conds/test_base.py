@@ -126,3 +126,35 @@ def test_context_compares_by_instant_session_and_task() -> None:
     assert "2024, 1, 1, 10, 30" in repr(ctx)
     assert ctx.task is None
     assert ctx.ts == now.timestamp()
+
+
+def test_all_and_any_take_their_parts_positionally_as_rocketry() -> None:
+    a, b = every("1 hour"), after_success("x")
+    assert All(a, b) == All((a, b)) == a & b
+    assert Any(a, b) == a | b
+    assert list(All(true, true, false)) == [true, true, false]
+    assert str(Any(a, b)) == "every 1 hour | after task 'x'"
+    with pytest.raises(TypeError, match="takes conditions"):
+        All(a, "daily")  # type: ignore[arg-type]
+
+
+def test_a_rocketry_style_condition_class_with_get_state_works() -> None:
+    from skylaunch.conds import Condition
+
+    class IsWeekend(Condition):
+        def get_state(self) -> bool:
+            return True
+
+    class NamesItsTask(Condition):
+        def get_state(self, task: object = None, session: object = None) -> bool:
+            return getattr(task, "name", None) == "t"
+
+        def __str__(self) -> str:
+            return "names its task"
+
+    app = simulated_app()
+    app.task(name="t")(lambda: None)
+    task = app.session["t"]
+    assert IsWeekend().observe(session=app.session)
+    assert NamesItsTask().observe(task=task)
+    assert not (~NamesItsTask()).observe(task=task)

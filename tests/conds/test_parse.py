@@ -139,7 +139,11 @@ def test_new_phrases(text: str, printed: str) -> None:
         ("cron 61 * * * *", 5, "a valid cron expression"),
         ("task x has failed", 5, "a quoted task name"),
         ("has started at least three times", 21, "a whole number"),
-        ("scheduler started", 17, "a period"),
+        (
+            "scheduler started in",
+            20,
+            "'past'",
+        ),  # bare "scheduler started" is Rocketry's SchedulerStarted()
     ],
 )
 def test_new_phrase_errors_point_at_the_mistake(text: str, position: int, expected: str) -> None:
@@ -310,3 +314,21 @@ def test_app_cond_registers_in_the_session_grammar() -> None:
         return True
 
     assert app.session.grammar.parse("data is ready") is app.session.cond_names["data is ready"]
+
+
+def test_parse_time_gives_the_period_of_a_time_phrase() -> None:
+    from skylaunch.conds import parse_time
+    from skylaunch.time import TimeDelta, TimeOfDay, TimeOfWeek, always, never
+
+    assert parse_time("time of day between 10:00 and 12:00") == TimeOfDay("10:00", "12:00")
+    assert parse_time("every 10 seconds") == TimeDelta("10 seconds")
+    assert parse_time("always") == always
+    assert parse_time("never") == never
+    assert parse_time("time of week on Monday & time of day between 10:00 and 12:00") == TimeOfDay(
+        "10:00", "12:00"
+    ) & TimeOfWeek.at("Mon")
+    assert parse_time("time of week on Mon | time of week on Fri") == (
+        TimeOfWeek.at("Mon") | TimeOfWeek.at("Fri")
+    )
+    with pytest.raises(ConditionParseError, match="a time period"):
+        parse_time("task 'x' has failed")

@@ -185,3 +185,17 @@ def test_an_idle_scheduler_stops_on_a_cycle_count() -> None:
     assert app.session.scheduler.cycles == 5
     assert runs(app, "later") == []
     assert app.session.clock.now() < datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC)
+
+
+def test_scheduler_started_without_a_period_holds_once_started() -> None:
+    from skylaunch.conds import SchedulerStarted, parse_condition
+
+    assert parse_condition("scheduler started") == SchedulerStarted()
+    assert str(SchedulerStarted()) == "scheduler started"
+    app = simulated_app("2024-01-01 00:00")
+    app.task(SchedulerStarted(), name="b")(lambda: None)
+    assert not is_due(app, "b")  # not started yet
+    app = simulated_app("2024-01-01 00:00")
+    app.task(every("1 hour") & SchedulerStarted(), name="c")(lambda: None)
+    run_for(app, "150 minutes")
+    assert hm(runs(app, "c")) == ["01 00:00", "01 01:00", "01 02:00"]

@@ -371,3 +371,20 @@ def test_running_for_less_than_turns_false_exactly_at_next_change() -> None:
     assert _flip(cond, [(_T0, "run")], _T0) == (True, True, False)
     cond = running.more_than(timedelta(microseconds=1953))
     assert _flip(cond, [(_T0, "run")], _T0) == (False, False, True)
+
+
+def test_task_running_takes_rocketrys_period() -> None:
+    from skylaunch.conds import TaskRunning
+    from skylaunch.time import TimeDelta, TimeOfDay
+
+    assert TaskRunning(task="x", period=TimeDelta("1 hour")) == TaskRunning("x").less_than("1 hour")
+    with pytest.raises(TypeError, match="the past X as a TimeDelta"):
+        TaskRunning(task="x", period=TimeOfDay())
+
+
+def test_running_with_more_than_is_deprecated_as_in_rocketry() -> None:
+    from skylaunch.conds import running
+
+    with pytest.warns(DeprecationWarning, match=r"running\.more_than"):
+        cond = running("x", more_than="1 hour")
+    assert cond == running("x").more_than("1 hour")

@@ -154,3 +154,11 @@ def test_terminated_command_leaves_no_process(
             break
         gone.wait(0.05)
     assert gone.is_set(), f"command process {pid} survived"
+
+
+@pytest.mark.parametrize(("argform", "option"), [("short", "-n"), ("long", "--n"), ("-", "-n")])
+def test_argform_short_and_long_as_rocketry_spells_them(argform: str, option: str) -> None:
+    app = simulated_app()
+    task = CommandTask(["prog"], name="x", argform=argform, session=app.session)
+    assert task.argform == option[:-1]
+    assert task.target().argv({"n": 3}) == ["prog", option, "3"]

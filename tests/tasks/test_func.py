@@ -240,7 +240,35 @@ def test_bad_path_arguments_fail_at_definition(tmp_path: Path) -> None:
     with pytest.raises(TaskDefinitionError, match=r"func_name must be the name of a function"):
         app.task(path=file, func_name="not a name")
     with pytest.raises(TaskDefinitionError, match="FuncTask needs a callable"):
-        FuncTask(session=app.session, name="nothing")
+        FuncTask(42, session=app.session, name="nothing")  # type: ignore[arg-type]
+
+
+def test_functask_without_a_function_is_a_decorator_as_in_rocketry() -> None:
+    app = simulated_app()
+
+    @FuncTask(start_cond="daily", name="report", execution="main", session=app.session)
+    def build() -> int:
+        return 7
+
+    assert callable(build)
+    assert build() == 7  # the function comes back, as Rocketry gave it back
+    assert app.session["report"].func is build
+    assert app.session[build] is app.session["report"]
+    run_for(app, "1 minute")
+    assert app.session.returns["report"] == 7
+    with pytest.raises(TaskDefinitionError, match="needs a callable"):
+        FuncTask(name="x", session=app.session)(42)  # type: ignore[arg-type]
+
+
+def test_callable_objects_are_named_after_their_class_lambdas_need_a_name() -> None:
+    app = simulated_app()
+
+    class Loader:
+        def __call__(self) -> None: ...
+
+    assert FuncTask(Loader(), session=app.session).name == "Loader"
+    with pytest.raises(TaskDefinitionError, match="lambdas and partials have no name"):
+        FuncTask(lambda: None, session=app.session)
 
 
 def test_the_imported_function_pickles_as_its_file_and_name(tmp_path: Path) -> None:
@@ -268,3 +296,17 @@ def test_a_path_task_runs_in_every_execution_mode(
     n, pid = app.session.returns["lazy"]
     assert n == 5
     assert (pid == os.getpid()) == (mode != "process")
+
+
+def test_is_delayed_as_in_rocketry(tmp_path: Path) -> None:
+    app = simulated_app()
+    file = _write(tmp_path / "job.py", "def main(): ...\n")
+    assert app.task(path=file, name="lazy").is_delayed()
+    assert not FuncTask(t.add, name="now", session=app.session).is_delayed()
+
+
+def test_permanent_task_is_deprecated_as_in_rocketry() -> None:
+    app = simulated_app()
+    with pytest.warns(DeprecationWarning, match="permanent="):
+        task = FuncTask(t.add, name="p", permanent_task=True, session=app.session)
+    assert task.permanent

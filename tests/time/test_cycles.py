@@ -438,3 +438,44 @@ def test_last_day_value_semantics_and_errors() -> None:
     ):
         with pytest.raises(ValueError, match="only accepted alone"):
             build()
+
+
+def test_time_point_is_rocketrys_spelling_of_at() -> None:
+    assert TimeOfWeek("Mon", time_point=True) == TimeOfWeek.at("Mon")
+    assert TimeOfMonth("1st", time_point=True) == TimeOfMonth.on("1st")
+    assert TimeOfDay("10:00", starting=True) == TimeOfDay.starting("10:00")
+    with pytest.raises(ValueError, match=r"write TimeOfDay\.starting"):
+        TimeOfDay("10:00", "12:00", starting=True)
+    with pytest.raises(ValueError, match=r"write TimeOfDay\.at"):
+        TimeOfDay("10:00", "12:00", time_point=True)
+
+
+def test_time_of_year_by_whole_months() -> None:
+    from skylaunch.time import TimeOfYear
+
+    hel = ZoneInfo("Europe/Helsinki")
+    spring = TimeOfYear("Feb", "Mar")
+    span = spring.rollforward(datetime(2024, 3, 15, tzinfo=hel))
+    assert (span.start, span.end) == (
+        datetime(2024, 2, 1, tzinfo=hel),
+        datetime(2024, 4, 1, tzinfo=hel),
+    )
+    winter = TimeOfYear("Nov", "Feb")  # wraps the new year, February whole (leap day too)
+    assert datetime(2024, 2, 29, 23, tzinfo=hel) in winter
+    assert datetime(2024, 3, 1, tzinfo=hel) not in winter
+    assert TimeOfYear.on(7) == TimeOfYear.on("July") == TimeOfYear("Jul", time_point=True)
+    assert datetime(2023, 7, 31, 23, 59, tzinfo=hel) in TimeOfYear.on("Jul")
+    assert TimeOfYear().rollback(datetime(2024, 6, 1, tzinfo=hel)).start == datetime(
+        2024, 1, 1, tzinfo=hel
+    )
+    assert pickle.loads(pickle.dumps(winter)) == winter
+    with pytest.raises(ValueError, match="month"):
+        TimeOfYear("Foo")
+
+
+def test_is_full_as_rocketry_answers_it() -> None:
+    assert TimeOfDay().is_full()
+    assert TimeOfDay.starting("10:00").is_full()
+    assert TimeOfDay("00:00", "24:00").is_full()
+    assert not TimeOfDay("10:00", "12:00").is_full()
+    assert not TimeOfWeek.on("Mon").is_full()

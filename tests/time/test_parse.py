@@ -212,3 +212,9 @@ def test_parse_time_of_day_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) 
     for minute in range(10):
         assert parse_time_of_day(f"10:{minute:02d}") == timedelta(hours=10, minutes=minute)
     assert len(parse._TIME_OF_DAY_CACHE) <= 3
+
+
+def test_rocketrys_minute_positions_with_a_zero_after_the_colon() -> None:
+    assert parse_time_of_minute("45:00") == timedelta(seconds=45)
+    with pytest.raises(ValueError, match="not understood"):
+        parse_time_of_minute("15:30")  # Rocketry silently dropped the 30

@@ -40,3 +40,14 @@ def test_interval_is_utc_and_half_open() -> None:
     assert datetime(2024, 1, 1, 3, tzinfo=HEL) not in interval
     assert Interval(WED_9, WED_9).is_empty
     assert pickle.loads(pickle.dumps(interval)) == interval
+
+
+def test_naive_datetimes_are_refused_with_the_fix_for_rocketry_code() -> None:
+    from datetime import datetime as dt
+
+    from skylaunch.time import Cron, TimeOfDay
+
+    with pytest.raises(ValueError, match=r"Rocketry read naive ones as local time.*astimezone"):
+        dt(2024, 1, 1, 11) in TimeOfDay("10:00", "12:00")  # noqa: B015
+    with pytest.raises(ValueError, match=r"Rocketry read naive ones as local time"):
+        Cron.from_expr("0 * * * *").rollforward(dt(2024, 1, 1, 11))

@@ -210,3 +210,22 @@ def test_time_span_delta_bad_input_is_a_clear_error() -> None:
         TimeSpanDelta("1 hour", reference="2020-01-01")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="naive"):
         TimeSpanDelta("1 hour").rollback(datetime(2020, 1, 1))
+
+
+def test_timedelta_takes_rocketrys_future_and_reference() -> None:
+    ref = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    span = TimeDelta("1 hour", "30 minutes", reference=ref)
+    assert span == TimeDelta(past="1 hour", future="30 minutes", reference=ref)
+    assert span == TimeDelta("1 hour").use_reference(ref).__class__("1 hour", "30 minutes", ref)
+    assert datetime(2024, 1, 1, 11, tzinfo=timezone.utc) in span
+    assert datetime(2024, 1, 1, 12, 30, tzinfo=timezone.utc) in span  # both ends included
+    assert datetime(2024, 1, 1, 10, 59, tzinfo=timezone.utc) not in span
+    assert span.next_boundary(datetime(2024, 1, 1, 12, tzinfo=timezone.utc)) == datetime(
+        2024, 1, 1, 12, 30, 0, 1, tzinfo=timezone.utc
+    )
+    ahead = TimeDelta(0, "30 minutes").rollforward(ref)
+    assert (ahead.start, ahead.end) == (ref, ref + timedelta(minutes=30, microseconds=1))
+    assert TimeDelta("1 hour").rollforward(ref) == TimeDelta("1 hour").rollback(ref)
+    assert pickle.loads(pickle.dumps(span)) == span
+    with pytest.raises(ValueError, match="naive"):
+        TimeDelta("1 hour", reference=datetime(2024, 1, 1))

@@ -23,7 +23,7 @@ from skylaunch.conds.base import (
 )
 from skylaunch.conds.func import FuncCond, condition
 from skylaunch.conds.params import IsEnv, ParamExists, is_env
-from skylaunch.conds.parse import parse_condition
+from skylaunch.conds.parse import parse_condition, parse_time
 from skylaunch.conds.scheduler import (
     SchedulerCycles,
     SchedulerRunning,
@@ -113,6 +113,7 @@ __all__ = [
     "minutely",
     "monthly",
     "parse_condition",
+    "parse_time",
     "retry",
     "running",
     "scheduler_cycles",

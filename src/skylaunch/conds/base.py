@@ -9,8 +9,9 @@ future instant at which that answer may change without any task event
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -157,9 +158,20 @@ class Context:
 
 
 class Condition(ABC):
-    """A statement that is true or false at an instant. Immutable, hashable, printable."""
+    """A statement that is true or false at an instant. Immutable, hashable, printable.
+
+    A subclass written for Rocketry, with ``get_state(self)`` (or ``get_state(self, task=...,
+    session=...)``) instead of :meth:`is_true`, works as is: ``get_state`` is called with the
+    task and session it names, and the condition is looked at every ``cycle_sleep``.
+    """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        get_state = cls.__dict__.get("get_state")
+        if get_state is not None and "is_true" not in cls.__dict__:
+            cls.is_true = _from_get_state(get_state)  # type: ignore[method-assign,assignment]
 
     @abstractmethod
     def is_true(self, ctx: Context) -> bool:
@@ -211,6 +223,17 @@ class Condition(ABC):
             "a condition has no truth value: combine conditions with &, | and ~ "
             "(not 'and', 'or', 'not') and evaluate one with .observe() or is_true(ctx)"
         )
+
+
+def _from_get_state(get_state: Callable[..., object]) -> Callable[[Condition, Context], bool]:
+    """``is_true`` for a Rocketry-style condition class that defines ``get_state``."""
+    wanted = set(inspect.signature(get_state).parameters) & {"task", "session"}
+
+    def is_true(self: Condition, ctx: Context) -> bool:
+        given = {"task": ctx.task, "session": ctx.session}
+        return bool(get_state(self, **{name: given[name] for name in wanted}))
+
+    return is_true
 
 
 def _check(other: object, op: str) -> Condition:
@@ -291,6 +314,21 @@ class _Combined(Condition):
     conds: tuple[Condition, ...]
     symbol: ClassVar[str]
 
+    def __init__(self, *conds: Condition | tuple[Condition, ...]) -> None:
+        """``All(a, b, c)`` as in Rocketry, or ``All((a, b, c))`` / ``All(conds=(a, b))``."""
+        parts = conds[0] if len(conds) == 1 and isinstance(conds[0], tuple | list) else conds
+        for part in parts:
+            if not isinstance(part, Condition):
+                raise TypeError(
+                    f"{type(self).__name__}() takes conditions, got {part!r}: parse a string "
+                    "first (parse_condition('...'))"
+                )
+        object.__setattr__(self, "conds", tuple(parts))
+
+    def __iter__(self) -> Iterator[Condition]:
+        """The parts, in order (``list(All(a, b)) == [a, b]``, as in Rocketry)."""
+        return iter(self.conds)
+
     @classmethod
     def of(cls, *conds: Condition) -> Condition:
         flat: list[Condition] = []
@@ -301,7 +339,7 @@ class _Combined(Condition):
                     flat.append(part)
         if len(flat) == 1:
             return flat[0]
-        return cls(tuple(flat))  # type: ignore[call-arg]
+        return cls(tuple(flat))
 
     def next_change(self, ctx: Context) -> datetime | None:
         return _min_deadline([c.next_change(ctx) for c in self.conds])
@@ -313,7 +351,7 @@ class _Combined(Condition):
         return names
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class All(_Combined):
     """True when every part is true (``a & b``)."""
 
@@ -345,7 +383,7 @@ class All(_Combined):
         return " & ".join(_wrap(c, Any) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Any(_Combined):
     """True when some part is true (``a | b``)."""
 

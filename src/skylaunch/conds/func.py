@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any, overload
 
@@ -21,9 +21,14 @@ class FuncCond(Condition):
     waits on it. ``name`` is how it appears in (and is found from) the string syntax.
     Calling it gives the same condition with arguments for ``func``, as in Rocketry:
     ``file_exists("data.csv")`` is true when ``file_exists("data.csv")`` returns a truthy value.
+
+    Rocketry's forms work too: ``FuncCond(is_foo, syntax="is foo")`` names it, and
+    ``@FuncCond(syntax="is foo")`` over ``def is_foo()`` is a decorator. The name is how it prints;
+    to use it inside condition strings register it with the app: ``@app.cond("is foo")``
+    (there is no global session to register it in).
     """
 
-    func: Callable[..., object]
+    func: Callable[..., object] | None = None
     name: str = ""
     args: tuple[object, ...] = field(default=())
     #: keyword arguments given by calling the condition, as (name, value) pairs
@@ -32,8 +37,18 @@ class FuncCond(Condition):
     session_params: tuple[str, ...] = field(default=(), compare=False)
     #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
     arg_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    syntax: InitVar[str | list[str] | tuple[str, ...] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, syntax: str | list[str] | tuple[str, ...] | None) -> None:
+        if syntax is not None:
+            spellings = [syntax] if isinstance(syntax, str) else list(syntax)
+            if not spellings or not all(isinstance(n, str) and n.strip() for n in spellings):
+                raise TypeError(f"FuncCond(syntax=...) takes a name or names, got {syntax!r}")
+            object.__setattr__(self, "name", spellings[0])
+        if self.func is None:
+            return  # a decorator: FuncCond(syntax="is foo")(is_foo)
+        if not callable(self.func):
+            raise TypeError(f"FuncCond needs a callable, got {self.func!r}")
         if not self.session_params:
             given = {name for name, _ in self.kwargs}
             names, defaults = _named_params(self.func, len(self.args))
@@ -47,10 +62,23 @@ class FuncCond(Condition):
             )
 
     def __call__(self, *args: object, **kwargs: object) -> FuncCond:
-        """The same condition calling ``func(*args, **kwargs)`` (Rocketry's ``is_foo(x)``)."""
+        """The same condition calling ``func(*args, **kwargs)`` (Rocketry's ``is_foo(x)``).
+
+        Made without a function (``FuncCond(syntax="is foo")``) it is a decorator: the call
+        takes the function and gives the condition.
+        """
+        if self.func is None:
+            if len(args) != 1 or kwargs or not callable(args[0]):
+                raise TypeError(
+                    f"FuncCond(syntax={self.name!r}) decorates one function, got {args!r}"
+                )
+            func = args[0]
+            return FuncCond(func, self.name or str(getattr(func, "__name__", "")))
         return FuncCond(self.func, self.name, args, tuple(kwargs.items()))
 
     def is_true(self, ctx: Context) -> bool:
+        if self.func is None:
+            raise TypeError(f"FuncCond(syntax={self.name!r}) was never given its function")
         kwargs = dict(self.kwargs)
         if self.session_params:
             params = ctx.parameters

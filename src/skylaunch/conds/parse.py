@@ -50,7 +50,7 @@ from skylaunch.time.parse import to_timedelta
 
 _T = TypeVar("_T")
 
-__all__ = ["Grammar", "PhraseReader", "Token", "parse_condition", "tokenize"]
+__all__ = ["Grammar", "PhraseReader", "Token", "parse_condition", "parse_time", "tokenize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +277,8 @@ def _int(ph: _Phrase) -> int:
 def _scheduler(ph: _Phrase) -> Condition:
     ph.word("scheduler")
     if ph.accept("started"):
+        if ph.peek() is None:  # Rocketry's SchedulerStarted(): started at all
+            return SchedulerStarted()
         period = _status_period(ph)
         if period is None:  # Rocketry's "scheduler started 10 minutes ago"
             text, pos = ph.rest("a period such as 'today' or 'in past 10 minutes'", stop=("ago",))
@@ -693,4 +695,37 @@ def parse_condition(text: str, names: Mapping[str, Condition] | None = None) -> 
     A session parses with its own :class:`Grammar` (``session.grammar.parse``), which may
     also have phrases of its own.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"a condition string is needed, got {text!r}")
     return Grammar(dict(names or {})).parse(text)
+
+
+def parse_time(text: str) -> TimePeriod:
+    """The period a time phrase names (Rocketry's ``parse_time``).
+
+    ``"time of day between 10:00 and 12:00"`` gives ``TimeOfDay("10:00", "12:00")``,
+    ``"every 10 seconds"`` a ``TimeDelta``, ``"always"``/``"never"`` those periods, and
+    phrases joined with ``&``/``|`` the periods combined. Anything else (a task's status, a
+    dependency) is not a period and raises :class:`ConditionParseError`.
+    """
+    from skylaunch.time import always, never
+
+    if isinstance(text, str) and text.strip() in ("always", "never"):
+        return always if text.strip() == "always" else never
+
+    def period(cond: Condition) -> TimePeriod:
+        if isinstance(cond, IsPeriod):
+            return cond.period
+        if isinstance(cond, Every):
+            return TimeDelta(cond.period)
+        if cond in (true, false):
+            return always if cond == true else never
+        if isinstance(cond, _All | _Any):
+            parts = [period(c) for c in cond.conds]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = combined & part if isinstance(cond, _All) else combined | part
+            return combined
+        raise ConditionParseError(text, 0, f"a time period, not {type(cond).__name__}")
+
+    return period(parse_condition(text))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from skylaunch.conds.base import EVERY_PASS, All, Condition, Context, instant_from
 from skylaunch.conds.status import PERIOD_PHRASES, Counted, Op
-from skylaunch.time import TimeDelta, TimePeriod, TimeSpanDelta
+from skylaunch.time import Always, TimeDelta, TimePeriod, TimeSpanDelta, always
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
 __all__ = [
@@ -104,10 +104,12 @@ class SchedulerStarted(Condition):
     """The scheduler (re)started within ``period``: ``scheduler started in past 10 minutes``.
 
     With a calendar period (``today``...) it is the current or latest interval, as the task
-    status conditions count; before the scheduler starts it is false.
+    status conditions count; before the scheduler starts it is false. Without a period
+    (``SchedulerStarted()``, ``"scheduler started"``) it is true once the scheduler has started,
+    as in Rocketry.
     """
 
-    period: TimePeriod
+    period: TimePeriod = always
 
     def _span(self, ctx: Context) -> tuple[float, float]:
         interval = self.period.rollback(ctx.now)
@@ -124,7 +126,7 @@ class SchedulerStarted(Condition):
 
     def next_change(self, ctx: Context) -> datetime | None:
         started = ctx.started_at
-        if started is None:
+        if started is None or isinstance(self.period, Always):
             return None  # only a (re)start makes it true, and that is a scheduler event
         # The first instants at which _span takes the start in and leaves it out.
         after = instant_from(started.timestamp(), timezone.utc, after=True)
@@ -151,6 +153,8 @@ class SchedulerStarted(Condition):
         return frozenset({EVERY_PASS})
 
     def __str__(self) -> str:
+        if isinstance(self.period, Always):
+            return "scheduler started"
         from_status = _status_phrase(self.period)
         return f"scheduler started {from_status}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -446,13 +447,38 @@ class TaskRunning(Counted):
     max_age: timedelta | None = None
     op: Op = ">="
     n: int = 1
+    #: Rocketry's ``TaskRunning(period=TimeDelta("1 hour"))``: runs started in the past hour,
+    #: kept as ``max_age`` (the field is always ``None`` once built)
+    period: TimePeriod | None = None
 
     def __post_init__(self) -> None:
         if self.task is not None and not isinstance(self.task, str):
             object.__setattr__(self, "task", task_name(self.task))
+        if self.period is not None:
+            period = self.period
+            if not isinstance(period, TimeDelta) or period.future or period.reference:
+                raise TypeError(
+                    f"TaskRunning(period=...) takes the past X as a TimeDelta, got {period!r}; "
+                    "for runs going longer or shorter than a duration use "
+                    "running.more_than(...) / running.less_than(...)"
+                )
+            if self.max_age is None or period.past < self.max_age:
+                object.__setattr__(self, "max_age", period.past)
+            object.__setattr__(self, "period", None)
 
-    def __call__(self, task: object = None) -> TaskRunning:
-        return replace(self, task=optional_task_name(task))
+    def __call__(
+        self, task: object = None, more_than: object = None, less_than: object = None
+    ) -> TaskRunning:
+        named = replace(self, task=optional_task_name(task))
+        if more_than is None and less_than is None:
+            return named
+        warnings.warn(
+            "running(more_than=..., less_than=...) is deprecated (as in Rocketry): use "
+            "running.more_than(...), running.less_than(...) or running.between(...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return named._durations(more_than, less_than)
 
     def _durations(self, more_than: object, less_than: object) -> TaskRunning:
         low = None if more_than is None else to_timedelta(more_than)  # type: ignore[arg-type]

@@ -48,6 +48,9 @@ class TaskRuntime(Protocol):
     def task_changed(self, task: Task) -> None: ...
 
 
+_NO_LIMIT = timedelta.max  # a task's timeout="never" (compared by identity)
+
+
 class Task(ABC):
     """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
 
@@ -90,7 +93,14 @@ class Task(ABC):
                 f"task {self.name!r}: priority must be a whole number, got {priority!r}"
             ) from None
         try:
-            self._timeout = None if timeout is None else to_timedelta(timeout)
+            # "never": Rocketry's spelling of no time limit, whatever config.timeout says
+            self._timeout = (
+                None
+                if timeout is None
+                else _NO_LIMIT
+                if timeout == "never"
+                else to_timedelta(timeout)
+            )
         except ValueError as exc:
             raise TaskDefinitionError(f"task {self.name!r}: bad timeout: {exc}") from None
         self._disabled = bool(disabled)
@@ -273,6 +283,8 @@ class Task(ABC):
 
     @property
     def timeout(self) -> timedelta | None:
+        if self._timeout is _NO_LIMIT:
+            return None
         return self._timeout if self._timeout is not None else self.session.config.timeout
 
     # --- what a run does --------------------------------------------------------------

@@ -15,6 +15,9 @@ from skylaunch.tasks.base import Task
 
 __all__ = ["CommandError", "CommandTask", "RunCommand"]
 
+# Rocketry's spellings: "short" is "-x value", "long" is "--x value".
+_ARGFORMS = {"-": "-", "--": "--", "short": "-", "long": "--"}
+
 #: How often a running command checks its termination flag (seconds).
 _POLL_S = 0.05
 #: How much of the end of stderr a failure carries.
@@ -139,8 +142,10 @@ class CommandTask(Task):
                 f"CommandTask needs command= as a string or a non-empty list of strings, "
                 f"got {command!r}"
             )
-        if argform not in ("-", "--"):
-            raise TaskDefinitionError(f"CommandTask argform must be '-' or '--', got {argform!r}")
+        if argform not in _ARGFORMS:
+            raise TaskDefinitionError(
+                f"CommandTask argform must be '-', '--', 'short' or 'long', got {argform!r}"
+            )
         if env is not None and not all(
             isinstance(k, str) and isinstance(v, str) for k, v in env.items()
         ):
@@ -149,7 +154,7 @@ class CommandTask(Task):
         self.shell = bool(shell)
         self.cwd = None if cwd is None else os.fspath(cwd)
         self.env = None if env is None else dict(env)
-        self.argform = argform
+        self.argform = _ARGFORMS[argform]
         super().__init__(**kwargs)
 
     def default_name(self) -> str:

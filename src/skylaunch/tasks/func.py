@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import inspect
 import os
@@ -61,6 +62,23 @@ def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[st
     )
 
 
+class _FuncTaskDecorator:
+    """What ``FuncTask(start_cond=..., session=...)`` without a function gives: call it with one."""
+
+    __slots__ = ("cls", "kwargs")
+
+    def __init__(self, cls: type[FuncTask], kwargs: dict[str, Any]) -> None:
+        self.cls = cls
+        self.kwargs = kwargs
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        self.cls(func, **self.kwargs)
+        return func
+
+    def __repr__(self) -> str:
+        return f"FuncTask decorator({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+
 class FuncTask(Task):
     """Run ``func``. Its parameters are filled by name from session, task and run parameters.
 
@@ -76,6 +94,14 @@ class FuncTask(Task):
     ``"path.to.file:func_name"``.
     """
 
+    def __new__(cls, func: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        """``FuncTask(...)`` with neither a function nor ``path=`` is a decorator (Rocketry's
+        ``@FuncTask(start_cond="daily", session=...)``): it makes the task from the function it
+        decorates and gives the function back."""
+        if func is None and kwargs.get("path") is None:
+            return _FuncTaskDecorator(cls, kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         func: Callable[..., Any] | None = None,
@@ -85,6 +111,13 @@ class FuncTask(Task):
         sys_paths: Iterable[str | os.PathLike[str]] = (),
         **kwargs: Any,
     ) -> None:
+        if "permanent_task" in kwargs:
+            warnings.warn(
+                "FuncTask(permanent_task=...) is deprecated (as in Rocketry): use permanent=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            kwargs.setdefault("permanent", kwargs.pop("permanent_task"))
         self.path: Path | None = None
         self.func_name = func_name
         self._loader: ImportedFunc | None = None
@@ -112,13 +145,22 @@ class FuncTask(Task):
         """Whether the function is imported from ``path`` at each run (Rocketry's name)."""
         return self._loader is not None
 
+    def is_delayed(self) -> bool:
+        """Rocketry's method: the same as :attr:`delayed`."""
+        return self.delayed
+
     def default_name(self) -> str:
         if self.path is not None:
             # Rocketry's form, so that names (and the history stored under them) carry over.
             return ".".join(self.path.parts).replace(".py", "") + ":" + self.func_name
         name = getattr(self.func, "__name__", None)
+        if name is None and not isinstance(self.func, functools.partial):
+            name = type(self.func).__name__  # a callable object: its class, as Rocketry names it
         if not isinstance(name, str) or name == "<lambda>":
-            raise TaskDefinitionError(f"give the task of {self.func!r} a name=...")
+            raise TaskDefinitionError(
+                f"give the task of {self.func!r} a name=... (lambdas and partials have no "
+                "name of their own; two of them would clash)"
+            )
         return name
 
     def validate(self) -> None:

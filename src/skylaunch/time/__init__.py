@@ -7,8 +7,17 @@ Rocketry users find ``rocketry.time``'s names here: ``TimeOfDay``, ``TimeDelta``
 from __future__ import annotations
 
 from .clock import Clock, SimulatedClock, SystemClock, local_zone
+from .combine import All, Any
 from .cron import CronExpr, CronParseError, localize
-from .cycles import TimeOfDay, TimeOfHour, TimeOfMinute, TimeOfMonth, TimeOfSecond, TimeOfWeek
+from .cycles import (
+    TimeOfDay,
+    TimeOfHour,
+    TimeOfMinute,
+    TimeOfMonth,
+    TimeOfSecond,
+    TimeOfWeek,
+    TimeOfYear,
+)
 from .parse import (
     format_timedelta,
     parse_day_of_month,
@@ -25,7 +34,9 @@ from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta
 __all__ = [
     "MAX_UTC",
     "MIN_UTC",
+    "All",
     "Always",
+    "Any",
     "Clock",
     "Cron",
     "CronExpr",
@@ -42,6 +53,7 @@ __all__ = [
     "TimeOfMonth",
     "TimeOfSecond",
     "TimeOfWeek",
+    "TimeOfYear",
     "TimePeriod",
     "TimeSpanDelta",
     "always",

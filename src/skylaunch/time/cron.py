@@ -551,7 +551,11 @@ def _split(dt: datetime, *, whole_seconds: bool = False) -> tuple[tzinfo, dateti
     """(zone, the instant in UTC, the wall-clock minute (or second) in the zone, naive)."""
     tz = dt.tzinfo
     if tz is None or dt.utcoffset() is None:
-        raise ValueError(f"datetime {dt!r} is naive; cron arithmetic needs an aware datetime")
+        raise ValueError(
+            f"datetime {dt!r} is naive; cron arithmetic needs an aware datetime (Rocketry read naive ones as local "
+            "time): give it a zone, e.g. dt.replace(tzinfo=ZoneInfo('Europe/Helsinki')), "
+            "or dt.astimezone() for the system's local zone"
+        )
     instant = dt.astimezone(_UTC)
     local = instant.astimezone(tz)
     wall = local.replace(tzinfo=None, microsecond=0, fold=0)

@@ -33,7 +33,15 @@ from .periods import (
     _Key,
 )
 
-__all__ = ["TimeOfDay", "TimeOfHour", "TimeOfMinute", "TimeOfMonth", "TimeOfSecond", "TimeOfWeek"]
+__all__ = [
+    "TimeOfDay",
+    "TimeOfHour",
+    "TimeOfMinute",
+    "TimeOfMonth",
+    "TimeOfSecond",
+    "TimeOfWeek",
+    "TimeOfYear",
+]
 
 
 def _frac(us: int) -> str:
@@ -292,3 +300,64 @@ class TimeOfMonth(_CalendarCycle):
 
     def _cycle_length(self, key: _Key) -> int:
         return calendar.monthrange(key.year, key.month)[1] * _D
+
+
+_MONTHS = [calendar.month_abbr[i].lower() for i in range(1, 13)]
+_MONTHS_FULL = [calendar.month_name[i].lower() for i in range(1, 13)]
+_MONTH = 31 * _D  # a month's nominal share of the year cycle (see TimeOfYear)
+
+
+def _month_index(value: Bound) -> int:
+    """``"Jan"``, ``"january"`` or ``1..12`` -> 0..11."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        raise TypeError(f"month must be a name such as 'Jan' or 1..12, not {value!r}")
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        number = int(value)
+        if not 1 <= number <= 12:
+            raise ValueError(f"month {value!r}: a number must be 1 (January) .. 12 (December)")
+        return number - 1
+    word = value.strip().lower()
+    if word in _MONTHS:
+        return _MONTHS.index(word)
+    if word in _MONTHS_FULL:
+        return _MONTHS_FULL.index(word)
+    raise ValueError(f"month {value!r} not understood; expected Jan..Dec or 1..12")
+
+
+class TimeOfYear(_CalendarCycle):
+    """Within each year, by whole months: ``TimeOfYear("Feb", "Mar")`` is 1 February up to
+    1 April, ``TimeOfYear.on("Jul")`` is July, ``TimeOfYear("Nov", "Feb")`` wraps the new year.
+
+    Rocketry's ``TimeOfYear``. Positions are months (names or 1..12); an end month is
+    included whole. It has no string syntax: use it as a condition's period
+    (``IsPeriod(TimeOfYear.on("Dec"))``, ``TaskExecutable(period=TimeOfYear.on("Jan"))``).
+    """
+
+    __slots__ = ()
+    _unit_name = "year"
+    _length = 12 * _MONTH
+    _resolution = _MONTH
+    _at_word = "on"
+
+    @classmethod
+    def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
+        return (_month_index(value) + (side == "end")) * _MONTH
+
+    @classmethod
+    def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        index = offset // _MONTH - (side == "end")
+        return calendar.month_abbr[index % 12 + 1]
+
+    def _cycle(self, dt: datetime) -> _Key:
+        return self._wall(dt).replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    def _shift(self, key: _Key, n: int) -> _Key:
+        return key.replace(year=key.year + n)
+
+    def _instant(self, key: _Key, offset: int, tz: tzinfo) -> datetime:
+        # offsets count nominal 31-day months: month index, then the time into that month
+        index, rest = divmod(offset, _MONTH)
+        year, month = key.year + index // 12, index % 12 + 1
+        if year > 9999:
+            return datetime.max.replace(tzinfo=tz)
+        return super()._instant(key.replace(year=year, month=month), rest, tz)

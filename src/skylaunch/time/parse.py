@@ -243,7 +243,15 @@ def parse_time_of_hour(value: str | int) -> timedelta:
 
 
 def parse_time_of_minute(value: str | float) -> timedelta:
-    """Offset into a minute in seconds: ``"30"``, ``"30.5"``, ``30``."""
+    """Offset into a minute in seconds: ``"30"``, ``"30.5"``, ``30``; ``"45:00"`` is 45 s.
+
+    Rocketry wrote minute positions as ``"SS:00"``; only a zero after the colon is read, as
+    anything else would be read differently by Rocketry (which dropped it) and by a reader.
+    """
+    if isinstance(value, str):
+        rocketry = re.fullmatch(r"\s*(\d{1,2}):0+\s*", value)
+        if rocketry:
+            value = rocketry.group(1)
     return _bounded_number(value, "time of minute", timedelta(seconds=1), timedelta(minutes=1))
 
 

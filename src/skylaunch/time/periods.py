@@ -53,7 +53,11 @@ Kind = Literal["full", "between", "before", "after", "starting", "at"]
 
 def _utc(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"datetime {dt!r} is naive; periods need aware datetimes")
+        raise ValueError(
+            f"datetime {dt!r} is naive; periods need aware datetimes (Rocketry read naive ones as local "
+            "time): give it a zone, e.g. dt.replace(tzinfo=ZoneInfo('Europe/Helsinki')), "
+            "or dt.astimezone() for the system's local zone"
+        )
     return dt.astimezone(_UTC)
 
 
@@ -155,6 +159,22 @@ class TimePeriod(ABC):
             end = following.end
         return None
 
+    def __and__(self, other: object) -> TimePeriod:
+        """The instants in both (Rocketry's ``All`` of periods)."""
+        if not isinstance(other, TimePeriod):
+            return NotImplemented
+        from .combine import All
+
+        return All(self, other)
+
+    def __or__(self, other: object) -> TimePeriod:
+        """The instants in either (Rocketry's ``Any`` of periods)."""
+        if not isinstance(other, TimePeriod):
+            return NotImplemented
+        from .combine import Any
+
+        return Any(self, other)
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
@@ -218,7 +238,33 @@ class _Anchored(TimePeriod):
     _resolution: ClassVar[int]  # what an integer bound or .at() spans
     _at_word: ClassVar[str] = "at"
 
-    def __init__(self, start: Bound = None, end: Bound = None) -> None:
+    def __init__(
+        self,
+        start: Bound = None,
+        end: Bound = None,
+        time_point: bool = False,
+        starting: bool = False,
+    ) -> None:
+        if starting:
+            # Rocketry's spelling of .starting(): TimeOfDay("10:00", starting=True)
+            if start is None or end is not None or time_point:
+                raise ValueError(
+                    f"{type(self).__name__}(start, starting=True) takes one position, got "
+                    f"{start!r}, {end!r}; write {type(self).__name__}.starting(start)"
+                )
+            s = self._offset(start, "start")
+            self._set(s, s, "starting")
+            return
+        if time_point:
+            # Rocketry's spelling of .at(): TimeOfWeek("Mon", time_point=True) is all Monday
+            if start is None or end is not None:
+                raise ValueError(
+                    f"{type(self).__name__}(start, time_point=True) takes one position and no "
+                    f"end, got {start!r}, {end!r}; write {type(self).__name__}.at(start)"
+                )
+            at = self.at(start)
+            self._set(at._start, at._end, "at")
+            return
         s = 0 if start is None else self._offset(start, "start")
         e = self._length if end is None else self._offset(end, "end")
         if start is None and end is None:
@@ -458,6 +504,12 @@ class _Anchored(TimePeriod):
         return super().next_boundary(dt)
 
     # -- value semantics ------------------------------------------------------------------------
+
+    def is_full(self) -> bool:
+        """Whether every instant is in the period, in intervals of one cycle each (Rocketry's):
+        ``TimeOfDay()`` and ``TimeOfDay.starting("10:00")`` are, ``TimeOfDay("10:00", "12:00")``
+        is not."""
+        return self._kind in ("full", "starting")
 
     @property
     def kind(self) -> Kind:

@@ -32,14 +32,39 @@ __all__ = [
 
 
 class TimeDelta(TimePeriod):
-    """ "The past X" seen from any instant: ``rollback(dt)`` is ``[dt - past, dt]``."""
+    """ "The past X" seen from any instant: ``rollback(dt)`` is ``[dt - past, dt]``.
 
-    __slots__ = ("past",)
+    Rocketry's full form is accepted too: ``TimeDelta(past, future, reference=None)``
+    (positional or by name). ``future`` is how far ``rollforward(dt)`` looks ahead
+    (``[dt, dt + future]``; without it ``rollforward`` is ``rollback``, the past X). With a
+    ``reference`` (an aware datetime) membership is measured from it:
+    ``dt in TimeDelta("1 hour", "30 minutes", reference=ref)`` is ``ref - 1h <= dt <= ref + 30min``;
+    without one every instant is in the past X seen from itself.
+    """
+
+    __slots__ = ("future", "past", "reference")
 
     past: timedelta
+    future: timedelta
+    reference: datetime | None
 
-    def __init__(self, past: timedelta | float | str) -> None:
-        object.__setattr__(self, "past", to_timedelta(past))
+    def __init__(
+        self,
+        past: timedelta | float | str | None = None,
+        future: timedelta | float | str | None = None,
+        reference: datetime | None = None,
+    ) -> None:
+        if reference is not None:
+            if not isinstance(reference, datetime):
+                raise TypeError(f"TimeDelta reference must be a datetime, got {reference!r}")
+            _utc(reference)  # refuses a naive one
+        object.__setattr__(self, "past", to_timedelta(0 if past is None else past))
+        object.__setattr__(self, "future", to_timedelta(0 if future is None else future))
+        object.__setattr__(self, "reference", reference)
+
+    def use_reference(self, reference: datetime) -> TimeDelta:
+        """The same span measured from ``reference`` (Rocketry's method)."""
+        return TimeDelta(self.past, self.future, reference)
 
     def rollback(self, dt: datetime) -> Interval:
         instant = _utc(dt)
@@ -47,30 +72,55 @@ class TimeDelta(TimePeriod):
         return Interval(start, instant + _ONE_US)
 
     def rollforward(self, dt: datetime) -> Interval:
-        return self.rollback(dt)
+        if not self.future:
+            return self.rollback(dt)
+        instant = _utc(dt)
+        return Interval(instant, _shift(_shift(instant, self.future), _ONE_US))
+
+    def _span(self) -> Interval:
+        assert self.reference is not None
+        ref = _utc(self.reference)
+        return Interval(_shift(ref, -self.past), _shift(_shift(ref, self.future), _ONE_US))
 
     def __contains__(self, dt: datetime) -> bool:
         _utc(dt)
-        return True
+        return self.reference is None or dt in self._span()
 
     def next_boundary(self, dt: datetime) -> datetime | None:
-        _utc(dt)
-        return None
+        instant = _utc(dt)
+        if self.reference is None:
+            return None
+        span = self._span()
+        edges = [e for e in (span.start, span.end) if MIN_UTC < e < MAX_UTC and e > instant]
+        return min(edges, default=None)
+
+    def _key(self) -> tuple[timedelta, timedelta, datetime | None]:
+        return (self.past, self.future, self.reference)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TimeDelta) and other.past == self.past
+        return isinstance(other, TimeDelta) and other._key() == self._key()
 
     def __hash__(self) -> int:
-        return hash((TimeDelta, self.past))
+        return hash((TimeDelta, *self._key()))
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (TimeDelta, (self.past,))
+        return (TimeDelta, self._key())
 
     def __str__(self) -> str:
-        return format_timedelta(self.past)
+        text = format_timedelta(self.past)
+        if self.future:
+            text += f" to {format_timedelta(self.future)} ahead"
+        if self.reference is not None:
+            text += f" from {self.reference.isoformat()}"
+        return text
 
     def __repr__(self) -> str:
-        return f"TimeDelta({format_timedelta(self.past)!r})"
+        args = [repr(format_timedelta(self.past))]
+        if self.future:
+            args.append(f"future={format_timedelta(self.future)!r}")
+        if self.reference is not None:
+            args.append(f"reference={self.reference!r}")
+        return f"TimeDelta({', '.join(args)})"
 
 
 def _shift(dt: datetime, delta: timedelta) -> datetime:
