@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import anyio
 from starlette.applications import Starlette
@@ -429,14 +429,22 @@ class _Dashboard:
         refused = await self.refused_read(request)
         if refused is not None:
             return refused
-        ahead = await self._call(self.control.upcoming, hours=self.upcoming_hours, limit=2000)
+        ahead = await self._call(self.control.upcoming, hours=self.upcoming_hours, limit=500)
         if isinstance(ahead, Response):
             return ahead
+        states: list[TaskState] = []
+        if not ahead.complete:  # cut short: the tasks it did not reach show their next run
+            got = await self._call(self.control.tasks)
+            states = [] if isinstance(got, Response) else got
         root = _root(request)
         total = (ahead.end - ahead.start).total_seconds() or 1.0
         by_task: dict[str, list[datetime]] = {}
         for run in ahead.runs:
             by_task.setdefault(run.task, []).append(run.at)
+        for st in states:
+            at = st.next_run.at
+            if st.name not in by_task and at is not None and ahead.start <= at <= ahead.end:
+                by_task[st.name] = [at]
         lines = []
         for name, ats in sorted(by_task.items(), key=lambda kv: kv[1][0]):
             places: dict[float, datetime] = {}  # one tick per 0.5 % of the window
@@ -452,7 +460,11 @@ class _Dashboard:
                 f'<span class="muted">{len(ats)} run(s): {esc(first)}</span>'
                 f'<span class="track" aria-hidden="true">{ticks}</span></li>'
             )
-        note = "" if ahead.complete else '<p class="muted">(cut short: too many runs to list)</p>'
+        note = (
+            ""
+            if ahead.complete
+            else '<p class="muted">(cut short: too many runs to list; the tasks not reached show their next run only)</p>'
+        )
         body = (
             f'<ul class="timeline">{"".join(lines)}</ul>{note}'
             if lines
@@ -658,8 +670,9 @@ class _Dashboard:
     async def login(self, request: Request) -> Response:
         root = _root(request)
         if request.method == "POST":
-            form = await request.form()
-            given = str(form.get("token", ""))
+            # parsed here: Starlette's form parser needs python-multipart, not a dependency
+            form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
+            given = (form.get("token") or [""])[0]
             if self.token is not None and hmac.compare_digest(given.encode(), self.token.encode()):
                 response = RedirectResponse(f"{root}/", status_code=303)
                 response.set_cookie(
