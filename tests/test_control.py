@@ -229,3 +229,16 @@ def test_control_from_many_threads_while_the_scheduler_runs_in_another() -> None
 
 def _nothing() -> None:
     """A task body that does nothing."""
+
+
+def test_one_upcoming_simulation_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open /upcoming called in a loop costs one core at most: others wait, then give up."""
+    from skylaunch import control
+
+    app = simulated_app(START)
+    app.task("every 1 hour", name="job", func=_nothing)
+    monkeypatch.setattr(control, "_SIMULATION_BUDGET_S", 0.01)
+    with control._SIMULATING, pytest.raises(control.ControlTimeout, match="still running"):
+        app.control.upcoming(hours=1)
+    monkeypatch.undo()
+    assert [r.task for r in app.control.upcoming(hours=2).runs] == ["job", "job"]

@@ -37,6 +37,7 @@ from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
 from skylaunch.log.handler import restore_recent, restore_times
+from skylaunch.scheduler import _unsure
 from skylaunch.session import Session
 from skylaunch.time.clock import SimulatedClock
 
@@ -55,6 +56,7 @@ __all__ = [
     "Upcoming",
     "UpcomingRun",
     "Why",
+    "as_json",
     "explain",
     "label",
 ]
@@ -341,6 +343,8 @@ class Controller:
             end = until if until.tzinfo is not None else until.replace(tzinfo=start.tzinfo)
         if end.timestamp() <= start.timestamp():
             raise ValueError(f"the horizon ends ({end.isoformat()}) before now ({start})")
+        if task is not None:  # only the task and those its condition (transitively) reads
+            snapshot.tasks = _needed(snapshot.tasks, task)
         found, complete = _simulate(snapshot, end)
         runs = [run for run in found if task is None or run.task == task]
         if len(runs) > limit:
@@ -572,12 +576,46 @@ class _Snapshot:
     history_max_records: int
 
 
+def _needed(tasks: list[_TaskCopy], name: str) -> list[_TaskCopy]:
+    """``name`` and the tasks whose actions its condition reads, transitively, in order.
+
+    A condition class of the user's may read tasks it does not name: then all of them.
+    """
+    by_name = {item.name: item for item in tasks}
+    wanted = {name}
+    todo = [name]
+    while todo:
+        item = by_name.get(todo.pop())
+        if item is None:
+            continue
+        if _unsure(item.cond):
+            return tasks
+        for watched in item.cond.watches(item.name) - wanted - {EVERY_PASS}:
+            wanted.add(watched)
+            todo.append(watched)
+    return [item for item in tasks if item.name in wanted]
+
+
 def _quiet(name: str) -> None:
     logging.getLogger(name).propagate = False  # the copy's records reach no user handler
 
 
+#: One simulation at a time per process: an open ``/upcoming`` endpoint called in a loop costs
+#: at most one core, never one per request.
+_SIMULATING = threading.Lock()
+
+
 def _simulate(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
     """Run a copy of the session on a simulated clock from ``snapshot.now`` to ``end``."""
+    if not _SIMULATING.acquire(timeout=_SIMULATION_BUDGET_S):
+        raise ControlTimeout("another upcoming() computation is still running: try again")
+    try:
+        return _simulate_alone(snapshot, end)
+    finally:
+        _SIMULATING.release()
+
+
+def _simulate_alone(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
     _quiet(_SIM_TASK_LOGGER)
     _quiet(_SIM_SCHEDULER_LOGGER)
     tz = snapshot.now.tzinfo

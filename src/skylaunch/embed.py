@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from skylaunch.session import Session
 
 __all__ = [
+    "SAFE_MODES",
     "BackgroundRunner",
     "BlockingTaskWarning",
     "EventLoopRunningError",
