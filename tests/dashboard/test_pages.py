@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
@@ -11,11 +11,19 @@ import pytest
 from starlette.requests import Request
 
 from skylaunch import App
-from skylaunch.dashboard import create_dashboard, run_rows
+from skylaunch.dashboard import LiveLog, create_dashboard, run_rows
 from skylaunch.testing import run_for, simulated_app
 
 TOKEN = "pages-test-token-0123456789"
 Check = Callable[[httpx.AsyncClient], Coroutine[Any, Any, None]]
+
+
+@pytest.fixture
+def live() -> Iterator[LiveLog]:
+    """The dashboards' live log, taken off the (process-wide) task logger afterwards."""
+    handler = LiveLog()
+    yield handler
+    handler.close()
 
 
 def serve(board: Any, check: Check, **headers: str) -> None:
@@ -48,7 +56,7 @@ def _app() -> App:
     return app
 
 
-def test_overview_task_and_run_pages() -> None:
+def test_overview_task_and_run_pages(live: LiveLog) -> None:
     app = _app()
     rows = run_rows(app.session.repo, "flaky")
     assert len(rows) == 4
@@ -69,7 +77,7 @@ def test_overview_task_and_run_pages() -> None:
         assert (await client.get("/static/dashboard.js")).status_code == 200
         assert (await client.post("/tasks/tick/disable", json={})).status_code == 403
 
-    serve(create_dashboard(app, token=TOKEN), check)
+    serve(create_dashboard(app, token=TOKEN, live=live), check)
 
     async def control(client: httpx.AsyncClient) -> None:
         task = (await client.get("/tasks/tick")).text
@@ -79,15 +87,15 @@ def test_overview_task_and_run_pages() -> None:
         assert (await client.post("/tasks/tick/explode", json={})).status_code == 404
         assert (await client.post("/tasks/nope/run", json={})).status_code == 404
 
-    serve(create_dashboard(app, token=TOKEN), control, cookie=f"skylaunch_token={TOKEN}")
+    serve(create_dashboard(app, token=TOKEN, live=live), control, cookie=f"skylaunch_token={TOKEN}")
     assert app.control.task("tick").status == "disabled"
 
 
-def test_authorize_function_and_protected_reads() -> None:
+def test_authorize_function_and_protected_reads(live: LiveLog) -> None:
     def authorize(request: Request) -> bool:
         return request.headers.get("x-user") == "admin"
 
-    board = create_dashboard(_app(), authorize=authorize, protect_reads=True)
+    board = create_dashboard(_app(), authorize=authorize, protect_reads=True, live=live)
 
     async def check(client: httpx.AsyncClient) -> None:
         response = await client.get("/")
