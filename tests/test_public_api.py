@@ -38,6 +38,8 @@ LAYERS = [
     ("skylaunch.testing", 8),
     ("skylaunch.cli", 8),
     ("skylaunch.http", 8),
+    ("skylaunch.metrics", 8),
+    ("skylaunch.dashboard", 8),
     ("skylaunch", 9),
 ]
 

@@ -193,6 +193,9 @@ class Scheduler:
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
+        # task -> the planned instant (POSIX s) its last look was due at; the metrics read
+        # it on the task's next 'run' record to measure how late the launch was
+        self.planned_due: dict[str, float] = {}
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
@@ -643,6 +646,7 @@ class Scheduler:
             if planned.get(name) == when:
                 del planned[name]
                 due.add(name)
+                self.planned_due[name] = when  # launch lateness (skylaunch.metrics)
         if self._every_pass:
             due |= self._every_pass
         if not due:
