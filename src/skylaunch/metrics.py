@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from skylaunch.app import App
     from skylaunch.session import Session
 
-__all__ = ["Metrics"]
+__all__ = ["DURATION_BUCKETS", "LATENESS_BUCKETS", "WRITE_BUCKETS", "Metrics"]
 
 _FINISHES = frozenset({"success", "fail", "terminate", "inaction", "crash"})
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600)

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from skylaunch.metrics import Metrics
 
 __all__ = [
+    "Authorize",
     "DashboardOptions",
     "LiveLog",
     "LiveSlice",
@@ -85,7 +86,7 @@ _ACTIONS = ("run", "disable", "enable", "terminate")
 _STREAM_S = 300.0
 _POLL_S = 0.25
 
-esc = html.escape
+_esc = html.escape
 
 
 # --- formatting ---------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def _next_cell(state: TaskState, now: datetime) -> str:
     nxt = state.next_run
     if nxt.kind == "at" and nxt.at is not None:
         return f"{_when(nxt.at)}<br>{_time_tag(nxt.at, now)}"
-    return esc(str(nxt))
+    return _esc(str(nxt))
 
 
 def _last_cell(state: TaskState, now: datetime) -> tuple[str, str]:
@@ -255,16 +256,16 @@ def _plot(rows: list[RunRow]) -> str:
         cls = "pf" if r.outcome == "fail" else ("ps" if r.outcome == "success" else "po")
         marks.append(
             f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{5 if cls == "pf" else 3}">'
-            f"<title>{esc(r.outcome)}: {esc(_span(r.seconds or 0.0))}</title></circle>"
+            f"<title>{_esc(r.outcome)}: {_esc(_span(r.seconds or 0.0))}</title></circle>"
         )
     fails = sum(1 for r in done if r.outcome == "fail")
     desc = f"Durations of the last {len(done)} runs, longest {_span(top)}, {fails} failed"
     return (
-        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(desc)}">'
-        f"<title>{esc(desc)}</title>"
+        f'<svg class="plot" viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(desc)}">'
+        f"<title>{_esc(desc)}</title>"
         f'<line class="axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>'
         f'<line class="axis" x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}"/>'
-        f'<text x="2" y="{pad}" class="lbl">{esc(_span(top))}</text>'
+        f'<text x="2" y="{pad}" class="lbl">{_esc(_span(top))}</text>'
         f'<text x="2" y="{height - pad}" class="lbl">0</text>'
         f'<polyline class="line" points="{" ".join(points)}"/>{"".join(marks)}</svg>'
     )
@@ -274,8 +275,8 @@ def _tree(node: Explanation) -> str:
     mark = "true" if node.value else "false"
     change = ""
     if node.next_change is not None:
-        change = f' <span class="muted">(may change at {esc(_when(node.next_change))})</span>'
-    head = f'<span class="badge b-{mark}">{mark.upper()}</span> <code>{esc(node.condition)}</code>{change}'
+        change = f' <span class="muted">(may change at {_esc(_when(node.next_change))})</span>'
+    head = f'<span class="badge b-{mark}">{mark.upper()}</span> <code>{_esc(node.condition)}</code>{change}'
     kids = "".join(_tree(p) for p in node.parts)
     return f"<li>{head}{f'<ul>{kids}</ul>' if kids else ''}</li>"
 
@@ -355,13 +356,13 @@ class _Dashboard:
                 else f'<a href="{_root(request)}/login">Log in</a>'
             )
         text = _PAGE.substitute(
-            title=esc(f"{title} · {self.title}"),
-            app_title=esc(self.title),
-            root=esc(_root(request)),
+            title=_esc(f"{title} · {self.title}"),
+            app_title=_esc(self.title),
+            root=_esc(_root(request)),
             control="yes" if allowed else "no",
             nav_extra=nav,
-            now_iso=esc(now.isoformat()),
-            now_text=esc(_when(now)),
+            now_iso=_esc(now.isoformat()),
+            now_text=_esc(_when(now)),
             body=body,
         )
         return HTMLResponse(text, status_code=status, headers=_HEADERS)
@@ -376,11 +377,11 @@ class _Dashboard:
             last_cell, outcome = _last_cell(st, now)
             sort_next = st.next_run.at.timestamp() if st.next_run.at is not None else 9e18
             sort_last = st.last.started.timestamp() if st.last is not None else 0
-            name = esc(st.name)
+            name = _esc(st.name)
             rows.append(
                 f'<tr data-name="{name}" data-status="{st.status}" data-outcome="{outcome}">'
                 f'<th scope="row"><a href="{root}/tasks/{quote(st.name, safe="")}">{name}</a></th>'
-                f"<td><code>{esc(st.condition)}</code></td>"
+                f"<td><code>{_esc(st.condition)}</code></td>"
                 f'<td data-sort="{st.status}">{_status_badge(st)}</td>'
                 f'<td data-sort="{sort_last}">{last_cell}</td>'
                 f'<td data-sort="{sort_next}">{_next_cell(st, now)}</td>'
@@ -454,13 +455,13 @@ class _Dashboard:
             for at in ats:
                 places.setdefault(round((at - ahead.start).total_seconds() / total * 200) / 2, at)
             ticks = "".join(
-                f'<i style="left:{pos:.1f}%" title="{esc(_when(at))}"></i>'
+                f'<i style="left:{pos:.1f}%" title="{_esc(_when(at))}"></i>'
                 for pos, at in places.items()
             )
             first = ", ".join(_when(at)[11:16] for at in ats[:6]) + (" …" if len(ats) > 6 else "")
             lines.append(
-                f'<li><a href="{root}/tasks/{quote(name, safe="")}">{esc(name)}</a> '
-                f'<span class="muted">{len(ats)} run(s): {esc(first)}</span>'
+                f'<li><a href="{root}/tasks/{quote(name, safe="")}">{_esc(name)}</a> '
+                f'<span class="muted">{len(ats)} run(s): {_esc(first)}</span>'
                 f'<span class="track" aria-hidden="true">{ticks}</span></li>'
             )
         note = (
@@ -519,25 +520,25 @@ class _Dashboard:
             if r.exc_text:
                 tb = (
                     f'<details class="tb"><summary>Traceback</summary>'
-                    f"<pre>{esc(r.exc_text)}</pre></details>"
+                    f"<pre>{_esc(r.exc_text)}</pre></details>"
                 )
             history.append(
-                f'<tr data-run="{esc(r.run_id)}" data-outcome="{esc(r.outcome)}">'
+                f'<tr data-run="{_esc(r.run_id)}" data-outcome="{_esc(r.outcome)}">'
                 f'<td><a href="{root}/tasks/{quoted}/runs/{quote(r.run_id, safe="")}">'
-                f"<code>{esc(r.run_id[-12:])}</code></a></td>"
-                f"<td>{esc(_when(started))}</td>"
-                f'<td><span class="badge o-{esc(r.outcome)}">{esc(r.outcome)}</span>{tb}</td>'
-                f'<td class="num">{esc(_span(r.seconds)) if r.seconds is not None else ""}</td></tr>'
+                f"<code>{_esc(r.run_id[-12:])}</code></a></td>"
+                f"<td>{_esc(_when(started))}</td>"
+                f'<td><span class="badge o-{_esc(r.outcome)}">{_esc(r.outcome)}</span>{tb}</td>'
+                f'<td class="num">{_esc(_span(r.seconds)) if r.seconds is not None else ""}</td></tr>'
             )
         last, _ = _last_cell(state, now)
         body = (
-            f"<h1>Task <code>{esc(name)}</code> {_status_badge(state)}</h1>{buttons}"
-            f'<dl class="facts"><dt>Condition</dt><dd><code>{esc(state.condition)}</code></dd>'
-            f"<dt>Execution</dt><dd>{esc(state.execution)}</dd>"
+            f"<h1>Task <code>{_esc(name)}</code> {_status_badge(state)}</h1>{buttons}"
+            f'<dl class="facts"><dt>Condition</dt><dd><code>{_esc(state.condition)}</code></dd>'
+            f"<dt>Execution</dt><dd>{_esc(state.execution)}</dd>"
             f"<dt>Last run</dt><dd>{last}</dd>"
             f"<dt>Next run</dt><dd>{_next_cell(state, now)}</dd>"
             + (
-                f"<dt>Description</dt><dd>{esc(state.description)}</dd>"
+                f"<dt>Description</dt><dd>{_esc(state.description)}</dd>"
                 if state.description
                 else ""
             )
@@ -549,7 +550,7 @@ class _Dashboard:
             '<div class="scroll"><table class="runs"><thead><tr><th scope="col">Run</th>'
             '<th scope="col">Started</th><th scope="col">Outcome</th><th scope="col">Duration</th>'
             f"</tr></thead><tbody>{''.join(history)}</tbody></table></div>"
-            f'<h2>Live lines of this task</h2><ol class="live" data-task="{esc(name)}" '
+            f'<h2>Live lines of this task</h2><ol class="live" data-task="{_esc(name)}" '
             'aria-live="off"></ol>'
         )
         return await self.page(request, name, body)
@@ -585,14 +586,14 @@ class _Dashboard:
         for x in got:
             ts = x.get("created")
             when = _when(datetime.fromtimestamp(ts, tz)) if isinstance(ts, (int, float)) else ""
-            tb = f"<pre>{esc(x['exc_text'])}</pre>" if x.get("exc_text") else ""
+            tb = f"<pre>{_esc(x['exc_text'])}</pre>" if x.get("exc_text") else ""
             items.append(
-                f"<li><time>{esc(when)}</time> <b>{esc(str(x.get('action') or x.get('level') or ''))}</b> "
-                f"{esc(str(x.get('message', '')))}{tb}</li>"
+                f"<li><time>{_esc(when)}</time> <b>{_esc(str(x.get('action') or x.get('level') or ''))}</b> "
+                f"{_esc(str(x.get('message', '')))}{tb}</li>"
             )
         body = (
-            f'<h1>Run <code>{esc(run_id)}</code> of <a href="{_root(request)}/tasks/'
-            f'{quote(name, safe="")}">{esc(name)}</a></h1>'
+            f'<h1>Run <code>{_esc(run_id)}</code> of <a href="{_root(request)}/tasks/'
+            f'{quote(name, safe="")}">{_esc(name)}</a></h1>'
             + (
                 f'<ol class="lines">{"".join(items)}</ol>'
                 if items
@@ -712,9 +713,9 @@ class _Dashboard:
         try:
             return await run_in_threadpool(func, *args, **kwargs)
         except TaskLookupError as exc:
-            return HTMLResponse(f"<h1>Not found</h1><p>{esc(str(exc))}</p>", status_code=404)
+            return HTMLResponse(f"<h1>Not found</h1><p>{_esc(str(exc))}</p>", status_code=404)
         except ControlTimeout as exc:
-            return HTMLResponse(f"<h1>Busy</h1><p>{esc(str(exc))}</p>", status_code=503)
+            return HTMLResponse(f"<h1>Busy</h1><p>{_esc(str(exc))}</p>", status_code=503)
 
 
 _HEADERS = {
