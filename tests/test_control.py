@@ -125,6 +125,25 @@ def test_upcoming_is_what_the_scheduler_then_does() -> None:
     assert [(r.at, r.task) for r in upcoming.runs] == actual
 
 
+def test_upcoming_stops_the_simulation_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by the dashboard's timeline: the copy ran the whole horizon (or its time budget)
+    # and only then cut the list, so a busy schedule took the full budget every time. With no
+    # budget and a horizon of years of every-second runs, only stopping at the limit ends it.
+    import skylaunch.control
+
+    monkeypatch.setattr(skylaunch.control, "_SIMULATION_BUDGET_S", 3600.0)
+    app = simulated_app(START)
+    app.task("every 1 second", name="tick", func=_nothing)
+    app.task("daily", name="daily", func=_nothing)
+    upcoming = app.control.upcoming("tick", hours=24 * 365 * 5, limit=3)
+    assert [r.at - upcoming.start for r in upcoming.runs] == [
+        timedelta(0),
+        timedelta(seconds=1),
+        timedelta(seconds=2),
+    ]
+    assert not upcoming.complete
+
+
 def test_upcoming_assumes_a_running_run_succeeds_now() -> None:
     app = simulated_app(START)
     app.task("after task 'extract'", name="load", func=_nothing)

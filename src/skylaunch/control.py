@@ -346,7 +346,7 @@ class Controller:
             raise ValueError(f"the horizon ends ({end.isoformat()}) before now ({start})")
         if task is not None:  # only the task and those its condition (transitively) reads
             snapshot.tasks = _needed(snapshot.tasks, task)
-        found, complete = _simulate(snapshot, end)
+        found, complete = _simulate(snapshot, end, limit=limit, task=task)
         runs = [run for run in found if task is None or run.task == task]
         if len(runs) > limit:
             runs, complete = runs[:limit], False
@@ -606,17 +606,22 @@ def _quiet(name: str) -> None:
 _SIMULATING = threading.Lock()
 
 
-def _simulate(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
-    """Run a copy of the session on a simulated clock from ``snapshot.now`` to ``end``."""
+def _simulate(
+    snapshot: _Snapshot, end: datetime, *, limit: int, task: str | None
+) -> tuple[list[UpcomingRun], bool]:
+    """Run a copy of the session on a simulated clock from ``snapshot.now`` to ``end``; it
+    stops early once more than ``limit`` runs (of ``task``, if given) are found."""
     if not _SIMULATING.acquire(timeout=_SIMULATION_BUDGET_S):
         raise ControlTimeout("another upcoming() computation is still running: try again")
     try:
-        return _simulate_alone(snapshot, end)
+        return _simulate_alone(snapshot, end, limit, task)
     finally:
         _SIMULATING.release()
 
 
-def _simulate_alone(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRun], bool]:
+def _simulate_alone(
+    snapshot: _Snapshot, end: datetime, limit: int, wanted: str | None
+) -> tuple[list[UpcomingRun], bool]:
     _quiet(_SIM_TASK_LOGGER)
     _quiet(_SIM_SCHEDULER_LOGGER)
     tz = snapshot.now.tzinfo
@@ -635,10 +640,16 @@ def _simulate_alone(snapshot: _Snapshot, end: datetime) -> tuple[list[UpcomingRu
     )
     copy_session.parameters.update(snapshot.parameters)
     found: list[UpcomingRun] = []
+    counted = 0
 
     def ran(name: str) -> Callable[[], None]:
         def body() -> None:
+            nonlocal counted
             found.append(UpcomingRun(name, clock.now()))
+            if wanted is None or name == wanted:
+                counted += 1
+                if counted > limit:  # one more than asked: enough to know the list is cut
+                    copy_session.shut_down()
 
         return body
 
