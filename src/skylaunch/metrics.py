@@ -12,9 +12,10 @@ change) and reads the rest when scraped:
 ``skylaunch_output_buffered_records{output}``  gauge    records waiting to be written
 ``skylaunch_output_dropped_records{output}``   gauge    records dropped (queue full, closed)
 ``skylaunch_repo_write_seconds``            histogram   how long a write to the log repo took
+``skylaunch_replica_active{lease,holder}``  gauge       1 on the active replica, else 0
 ==========================================  ==========  =======================================
 
-The active-replica gauge waits for replica coordination (not in skylaunch yet). Serve
+The replica gauge is there only with coordination (``App(coordination=...)``). Serve
 :meth:`Metrics.exposition` at ``/metrics`` (the dashboard does with ``metrics=True``) or use
 :meth:`Metrics.asgi`. ``otel=True`` also opens an OpenTelemetry span per run (the
 ``opentelemetry-api`` package), with the task name and run id as attributes.
@@ -114,6 +115,17 @@ class _Scraped(Collector):
             dropped.add_metric([label], writer.dropped)
         yield buffered
         yield dropped
+        coordination = session.coordination
+        if coordination is not None:
+            active = GaugeMetricFamily(
+                "skylaunch_replica_active",
+                "1 while this replica holds the lease and schedules, else 0 (a standby)",
+                labels=["lease", "holder"],
+            )
+            active.add_metric(
+                [coordination.name, coordination.holder], 1.0 if coordination.active else 0.0
+            )
+            yield active
 
 
 class Metrics:

@@ -91,12 +91,37 @@ def runs(url: str, table: str, task: str) -> list[float]:
     return [float(row[0]) for row in rows]
 
 
+def _replica_gauge(replica: Replica) -> float:
+    """``skylaunch_replica_active`` as Prometheus would scrape it from this replica."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from skylaunch.metrics import Metrics
+
+    metrics = Metrics(replica.app)
+    try:
+        body, _ = metrics.exposition()
+    finally:
+        metrics.close()
+    (sample,) = [
+        s
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == "skylaunch_replica_active"
+    ]
+    assert sample.labels == {
+        "lease": replica.coordination.name,
+        "holder": replica.coordination.holder,
+    }
+    return float(sample.value)
+
+
 def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(pg_url: str, table: str) -> None:
     first = Replica(pg_url, table).start()
     wait_for(lambda: first.coordination.active, "the first replica is active")
     second = Replica(pg_url, table).start()
     wait_for(lambda: len(runs(pg_url, table, "report")) == 1, "report ran")
     assert not second.coordination.active
+    assert [_replica_gauge(r) for r in (first, second)] == [1.0, 0.0]  # skylaunch.metrics
     first.stop()  # releases the lease: the standby takes over at its next poll
     wait_for(lambda: second.coordination.active, "the standby took over")
     wait_for(lambda: len(runs(pg_url, table, "tick")) >= 3, "ticks on the new active")
