@@ -51,6 +51,7 @@ __all__ = [
     "LastRun",
     "NextKind",
     "NextRun",
+    "ReplicaState",
     "SchedulerState",
     "Status",
     "TaskState",
@@ -182,6 +183,17 @@ class TaskState:
 
 
 @dataclass(frozen=True)
+class ReplicaState:
+    """This process among the replicas of a coordinated app (``App(coordination=...)``)."""
+
+    lease: str
+    holder: str
+    active: bool
+    since: datetime | None
+    """When this replica took the lease it holds (database clock); None on a standby."""
+
+
+@dataclass(frozen=True)
 class SchedulerState:
     """The scheduler as a whole, with its tasks."""
 
@@ -190,6 +202,8 @@ class SchedulerState:
     paused: bool
     started_at: datetime | None
     tasks: tuple[TaskState, ...]
+    replica: ReplicaState | None = None
+    """Set on a coordinated app: whether this replica is the active one, and since when."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +240,16 @@ class Upcoming:
     end: datetime
     runs: tuple[UpcomingRun, ...]
     complete: bool = True
+
+
+def _replica_state(session: Session) -> ReplicaState | None:
+    coordination = session.coordination
+    if coordination is None:
+        return None
+    active = coordination.active
+    return ReplicaState(
+        coordination.name, coordination.holder, active, coordination.since if active else None
+    )
 
 
 def as_json(value: Any) -> Any:
@@ -416,6 +440,7 @@ class Controller:
             scheduler.on_hold,
             scheduler.started_at if scheduler.is_running else None,
             tuple(self._state_of(task, now) for task in tasks),
+            _replica_state(session),
         )
 
     def _task_state(self, name: str) -> TaskState:

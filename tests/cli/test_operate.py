@@ -184,3 +184,27 @@ def test_run_http_serves_the_api_the_url_commands_use(
             out, err = proc.communicate()
     assert "manual ran with 7" in out
     assert "Traceback" not in err, err
+
+
+def test_the_table_says_which_replica_this_is() -> None:
+    import io
+
+    from skylaunch.cli.operate import _table
+
+    document = {
+        "now": "2024-01-03T08:00:00+00:00",
+        "tasks": [],
+        "replica": {
+            "lease": "app",
+            "holder": "web-1:42:ab",
+            "active": True,
+            "since": "2024-01-03T07:55:00+00:00",
+        },
+    }
+    out = io.StringIO()
+    _table(document, out)
+    assert "(replica web-1:42:ab of lease app: active since" in out.getvalue()
+    document["replica"] = {**document["replica"], "active": False, "since": None}
+    out = io.StringIO()
+    _table(document, out)
+    assert "(replica web-1:42:ab of lease app: a standby)" in out.getvalue()

@@ -122,6 +122,13 @@ def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(pg_url: str, 
     wait_for(lambda: len(runs(pg_url, table, "report")) == 1, "report ran")
     assert not second.coordination.active
     assert [_replica_gauge(r) for r in (first, second)] == [1.0, 0.0]  # skylaunch.metrics
+    shown = [r.app.control.state().replica for r in (first, second)]  # the API, the CLI
+    assert [(s.active, s.holder) for s in shown if s is not None] == [
+        (True, first.coordination.holder),
+        (False, second.coordination.holder),
+    ]
+    assert shown[0] is not None
+    assert shown[0].since == first.coordination.since
     first.stop()  # releases the lease: the standby takes over at its next poll
     wait_for(lambda: second.coordination.active, "the standby took over")
     wait_for(lambda: len(runs(pg_url, table, "tick")) >= 3, "ticks on the new active")

@@ -396,6 +396,12 @@ def _table(document: dict[str, Any], out: TextIO) -> None:
         out.write("  ".join(cells).rstrip() + "\n")
     if document.get("paused"):
         out.write("(the scheduler is paused)\n")
+    replica = document.get("replica")
+    if replica:
+        state = f"active since {_short(replica.get('since'))}" if replica["active"] else "a standby"
+        out.write(
+            printable(f"(replica {replica['holder']} of lease {replica['lease']}: {state})") + "\n"
+        )
 
 
 def _print_why(why: dict[str, Any], out: TextIO) -> None:
