@@ -492,9 +492,14 @@ def test_a_run_that_ends_before_submit_returns_is_not_launched_twice(
 
 @pytest.mark.parametrize("execution", ["main", "thread"])
 def test_an_always_due_task_on_a_simulated_clock_fails_clearly_instead_of_hanging(
-    execution: str,
+    execution: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Simulated time moves only when nothing is due: ``true`` would keep run_for forever."""
+    import skylaunch._scheduler
+
+    # The limit is 10,000 passes; 300 show the same thing (a thread run per pass made the
+    # default limit cost 15 s of the suite).
+    monkeypatch.setattr(skylaunch._scheduler, "_MAX_PASSES_PER_INSTANT", 300)
     app = simulated_app("2024-01-01 00:00", execution=execution)
     app.task(true, name="spin")(lambda: None)
     with pytest.raises(SimulatedTimeStuck, match=r"cannot move past 2024-01-01T00:00:00.*'spin'"):

@@ -151,7 +151,7 @@ def test_scheduler_warnings_and_errors_hide_the_password(
         finally:
             handler = app.session.journal.handler
             if handler is not None:
-                handler.close()
+                handler.close(0.5)  # the database stays cut: the default 10 s wait is idle
             repo.engine.dispose()
     if not silence:
         assert "TaskLoggingError" in texts.found["app.run"]
