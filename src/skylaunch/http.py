@@ -41,6 +41,7 @@ from skylaunch.control import (
 )
 from skylaunch.exc import TaskLookupError
 from skylaunch.session import Session
+from skylaunch.time.parse import from_iso
 
 __all__ = [
     "Accepted",
@@ -328,7 +329,7 @@ def _instant(text: str | None) -> datetime | Response | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text)
+        return from_iso(text)
     except ValueError:
         return _problem(422, f"at: not an ISO 8601 instant: {text!r}")
 

@@ -218,3 +218,17 @@ def test_rocketrys_minute_positions_with_a_zero_after_the_colon() -> None:
     assert parse_time_of_minute("45:00") == timedelta(seconds=45)
     with pytest.raises(ValueError, match="not understood"):
         parse_time_of_minute("15:30")  # Rocketry silently dropped the 30
+
+
+def test_from_iso_reads_a_z_suffix_on_every_python() -> None:
+    # Python 3.10's fromisoformat refuses "Z", which JSON documents (the HTTP API's) use:
+    # `skylaunch tasks --url` failed on 3.10 (found by CI's oldest-Python run).
+    from datetime import datetime, timezone
+
+    from skylaunch.time.parse import from_iso
+
+    assert from_iso("2026-11-27T21:56:19.058753Z") == datetime(
+        2026, 11, 27, 21, 56, 19, 58753, tzinfo=timezone.utc
+    )
+    assert from_iso("2026-11-27T21:56:19+02:00").utcoffset() is not None
+    assert from_iso("2026-11-27 21:56").tzinfo is None

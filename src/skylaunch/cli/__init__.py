@@ -39,7 +39,7 @@ from skylaunch.cli.output import Printer, follow
 from skylaunch.history import ACTIONS
 from skylaunch.log._redact import redact_text, redact_url
 from skylaunch.time.clock import Clock, SystemClock
-from skylaunch.time.parse import to_timedelta
+from skylaunch.time.parse import from_iso, to_timedelta
 
 __all__ = ["DEFAULT_TABLE", "CLIError", "Entry", "main", "parse_since"]
 # -- arguments ----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def parse_since(text: str, *, now: datetime, tz: tzinfo | None) -> float:
     """
     value = text.strip()
     try:
-        moment = datetime.fromisoformat(value)
+        moment = from_iso(value)
     except ValueError:
         pass
     else:

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from skylaunch.cli.entries import CLIError
 from skylaunch.cli.output import printable
+from skylaunch.time.parse import from_iso
 
 __all__ = ["COMMANDS", "TOKEN_ENV", "add_commands", "load_target", "operate"]
 
@@ -340,13 +341,13 @@ def _dump(value: Any, out: TextIO) -> None:
 def _short(instant: str | None) -> str:
     if not instant:
         return "-"
-    return datetime.fromisoformat(instant).strftime("%Y-%m-%d %H:%M:%S")
+    return from_iso(instant).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _until(instant: str | None, now: datetime) -> str:
     if not instant:
         return "-"
-    seconds = int((datetime.fromisoformat(instant) - now).total_seconds())
+    seconds = int((from_iso(instant) - now).total_seconds())
     if seconds <= 0:
         return "now"
     days, rest = divmod(seconds, 86400)
@@ -372,7 +373,7 @@ def _next_text(next_run: dict[str, Any]) -> str:
 
 
 def _table(document: dict[str, Any], out: TextIO) -> None:
-    now = datetime.fromisoformat(document["now"])
+    now = from_iso(document["now"])
     header = ("NAME", "CONDITION", "STATUS", "LAST", "OUTCOME", "NEXT", "LEFT")
     rows: list[Sequence[str]] = [header]
     for task in document["tasks"]:

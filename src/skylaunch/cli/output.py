@@ -20,6 +20,7 @@ from skylaunch.cli.entries import (
     text_of,
 )
 from skylaunch.log._redact import redact_url
+from skylaunch.time.parse import from_iso
 
 # -- printing -----------------------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ def _entry_of_payload(payload: str) -> Entry:
     doc = json.loads(payload)
     if not isinstance(doc, Mapping):
         raise TypeError("the record is not a JSON object")
-    created = datetime.fromisoformat(str(doc["created"])).timestamp()
+    created = from_iso(str(doc["created"])).timestamp()
     runtime = doc.get("runtime_s")
     return Entry(
         created=created,

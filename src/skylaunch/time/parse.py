@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "format_timedelta",
+    "from_iso",
     "parse_day_of_month",
     "parse_time_of_day",
     "parse_time_of_hour",
@@ -24,6 +25,15 @@ __all__ = [
     "parse_weekday",
     "to_timedelta",
 ]
+
+
+def from_iso(text: str) -> datetime:
+    """``datetime.fromisoformat`` that also reads a ``Z`` suffix on every supported Python
+    (3.10's does not; JSON documents, pydantic's included, write UTC that way)."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
 
 _US = 1
 _MS = 1_000
