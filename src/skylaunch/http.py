@@ -103,6 +103,30 @@ def _controller(target: App | Session | Controller) -> Controller:
     raise TypeError(f"create_api() takes an App, a Session or a Controller, got {target!r}")
 
 
+def _check_token(token: str | None) -> None:
+    if token is not None and (not isinstance(token, str) or len(token) < 16):
+        raise ValueError("token= must be a string of at least 16 characters")
+
+
+def _bearer(request: Request) -> str | None:
+    """The bearer token the request carries, if any."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _same_token(given: str | None, token: str) -> bool:
+    """Constant-time comparison (no timing oracle on the token)."""
+    return bool(given) and hmac.compare_digest(str(given).encode(), token.encode())
+
+
+async def _authorized(authorize: Authorize, request: Request) -> bool:
+    """The user's ``authorize`` verdict, awaited when it is a coroutine."""
+    verdict = authorize(request)
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    return bool(verdict)
+
+
 class _Api:
     def __init__(
         self,
@@ -111,8 +135,7 @@ class _Api:
         authorize: Authorize | None,
         protect_reads: bool,
     ) -> None:
-        if token is not None and (not isinstance(token, str) or len(token) < 16):
-            raise ValueError("token= must be a string of at least 16 characters")
+        _check_token(token)
         self.control = control
         self.token = token
         self.authorize = authorize
@@ -126,19 +149,14 @@ class _Api:
                 "control is disabled: give create_api() token= or authorize= to allow it",
             )
         if self.token is not None:
-            given = request.headers.get("authorization", "")
-            scheme, _, value = given.partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(
-                value.strip().encode(), self.token.encode()
-            ):
+            if _same_token(_bearer(request), self.token):
                 return None
             if self.authorize is None:
                 return _problem(401, "missing or wrong bearer token")
         assert self.authorize is not None
-        verdict = self.authorize(request)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-        return None if verdict else _problem(403, "not authorized")
+        return (
+            None if await _authorized(self.authorize, request) else _problem(403, "not authorized")
+        )
 
     async def _read_allowed(self, request: Request) -> Response | None:
         return await self._allowed(request) if self.protect_reads else None

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hmac
 import html
-import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -56,7 +55,7 @@ from skylaunch.app import App
 from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState
 from skylaunch.dashboard.live import LiveLog, LiveSlice
 from skylaunch.exc import TaskLookupError
-from skylaunch.http import _controller
+from skylaunch.http import _authorized, _bearer, _check_token, _controller, _same_token
 from skylaunch.session import Session
 
 if TYPE_CHECKING:
@@ -309,8 +308,7 @@ class _Dashboard:
         title: str,
         upcoming_hours: float,
     ) -> None:
-        if token is not None and (not isinstance(token, str) or len(token) < 16):
-            raise ValueError("token= must be a string of at least 16 characters")
+        _check_token(token)
         self.control = control
         self.token = token
         self.authorize = authorize
@@ -324,17 +322,13 @@ class _Dashboard:
     # --- auth ------------------------------------------------------------------------------
     async def may_control(self, request: Request) -> bool:
         if self.token is not None:
-            scheme, _, value = request.headers.get("authorization", "").partition(" ")
-            given = (
-                value.strip() if scheme.lower() == "bearer" else request.cookies.get(_COOKIE, "")
-            )
-            if given and hmac.compare_digest(given.encode(), self.token.encode()):
+            given = _bearer(request)
+            if _same_token(
+                given if given is not None else request.cookies.get(_COOKIE), self.token
+            ):
                 return True
         if self.authorize is not None:
-            verdict = self.authorize(request)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
-            return bool(verdict)
+            return await _authorized(self.authorize, request)
         return False
 
     async def refused_read(self, request: Request) -> Response | None:
