@@ -23,6 +23,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration._proc import wait_until_serving
+
 APP_DIR = Path(__file__).parent
 TOKEN = "dashboard-test-token-0123456789"
 CHROMIUM = os.environ.get("SKYLAUNCH_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -81,17 +83,9 @@ class Server:
             start_new_session=True,  # its own process group: close() kills timeout and uvicorn
         )
         self.client = httpx.Client(base_url=self.url, timeout=10)
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                if self.client.get("/api/").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise AssertionError(f"uvicorn did not start: {self.proc.communicate()}")
-            time.sleep(0.05)
+        wait_until_serving(
+            self.proc, lambda: self.client.get("/api/").status_code, WAIT_S, self.close
+        )
 
     def api(self, path: str) -> Any:
         response = self.client.get("/api" + path)

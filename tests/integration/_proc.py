@@ -7,6 +7,7 @@ import selectors
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -51,3 +52,23 @@ def wait_for(
                 break
     proc.kill()
     raise AssertionError(f"no {text!r} within {timeout_s} s: {proc.communicate()}")
+
+
+def wait_until_serving(
+    proc: subprocess.Popen[str], get: Callable[[], int], timeout_s: float, close: Callable[[], None]
+) -> None:
+    """Poll ``get`` (an HTTP GET returning its status) until it answers 200; past
+    ``timeout_s``, or once the server process ended, ``close`` it and fail with its output."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if get() == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            close()
+            raise AssertionError(f"the server did not start: {proc.communicate()}")
+        time.sleep(0.05)

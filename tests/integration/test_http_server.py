@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ._proc import wait_until_serving
+
 APP_DIR = Path(__file__).parent
 TOKEN = "integration-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -63,17 +65,9 @@ class Server:
             text=True,
         )
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                if self.client.get("/ping").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise AssertionError(f"uvicorn did not start: {self.proc.communicate()}")
-            time.sleep(0.05)
+        wait_until_serving(
+            self.proc, lambda: self.client.get("/ping").status_code, WAIT_S, self.close
+        )
 
     def get(self, path: str) -> Any:
         response = self.client.get("/scheduler" + path)
