@@ -33,6 +33,7 @@ __all__ = [
     "Result",
     "check_log_repo",
     "field_getter",
+    "trusted_fields_fill",
 ]
 
 REQUIRED_FIELDS: tuple[str, ...] = ("task_name", "action", "created")
