@@ -430,31 +430,13 @@ class Journal:
             if handler is None:
                 return
             self._level_blocked(logger)
-        if action == "run":
-            end: datetime | None = None
-            runtime: timedelta | None = None
-        else:
-            end = datetime.fromtimestamp(ts, clock.tz)
-            runtime = timedelta(seconds=ts - start.timestamp())
         try:
             if (
                 handler is not None
                 and not blocked
                 and self._sole_trusted_consumer(logger, handler, level)
             ):
-                handler.emit_trusted(
-                    {
-                        "task_name": task_name,
-                        "action": action,
-                        "created": ts,
-                        "start": start,
-                        "end": end,
-                        "runtime": runtime,
-                        "message": f"Task '{task_name}' status: '{action}'",
-                        "exc_text": exc_text,
-                        "run_id": run_id,
-                    }
-                )
+                handler.emit_lifecycle((task_name, action, ts, start, run_id, exc_text, clock.tz))
                 if level >= _LAST_RESORT_LEVEL and _levels_allow(task_logger, level):
                     # nobody else hears it: Python's last resort
                     _last_resort(_status_record(logger, level, task_name, action, ts, exc_text))
@@ -462,8 +444,11 @@ class Journal:
                 record = _status_record(logger, level, task_name, action, ts, exc_text)
                 record.run_id = run_id
                 record.start = start
-                record.end = end
-                record.runtime = runtime
+                if action == "run":
+                    record.end = record.runtime = None
+                else:
+                    record.end = datetime.fromtimestamp(ts, clock.tz)
+                    record.runtime = timedelta(seconds=ts - start.timestamp())
                 record.session_key = id(self.owner)
                 if blocked:
                     assert handler is not None  # checked above

@@ -38,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from skylaunch.exc import FencedWriteError, RepoUnavailableError, TaskLoggingError
+from skylaunch.log._lifecycle import Lifecycle, lifecycle_fields
 from skylaunch.log._queued import QueuedWriter, check_positive
 from skylaunch.log.records import Action
 from skylaunch.log.repos.base import Repo, field_getter
@@ -135,6 +136,12 @@ class RepoHandler(logging.Handler):
             if callable(trusted)
             and getattr(repo, "takes_trusted", False)
             and (model is None or model is getattr(repo, "model", None))
+            else None
+        )
+        # Our memory repo, written on the caller's thread, stores a lifecycle record's parts.
+        self._compact: Callable[[Lifecycle], None] | None = (
+            repo.add_lifecycle
+            if self._trusted is not None and self._inline and isinstance(repo, MemoryRepo)
             else None
         )
         # Written in the background: lifecycle field dicts are queued as they are and the
@@ -239,6 +246,20 @@ class RepoHandler(logging.Handler):
             self._write_trusted(fields)
         else:
             self._enqueue(self.store.to_item(fields))
+
+    def emit_lifecycle(self, parts: Lifecycle) -> None:
+        """:meth:`emit_trusted` for a record given as its parts (the scheduler's hot path).
+
+        Our memory repo stores the parts as they are (no fields dict until the record is
+        read); every other store gets the fields dict."""
+        compact = self._compact
+        if compact is not None and not self._queued:
+            try:
+                compact(parts)
+            except self.transient_errors as exc:
+                self._writer.put_failed(lifecycle_fields(*parts), exc)
+            return
+        self.emit_trusted(lifecycle_fields(*parts))
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
         if self._inline and not self._queued:

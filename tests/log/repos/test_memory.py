@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel
 
 from skylaunch.exc import RepoSchemaError
-from skylaunch.log import MemoryRepo, MinimalRecord, Query, greater_equal, in_
+from skylaunch.log import MemoryRepo, MinimalRecord, Query, TaskRunRecord, greater_equal, in_
+from skylaunch.log._lifecycle import lifecycle_fields
 from skylaunch.log.repos.memory import _Bucket
 
 
@@ -36,7 +38,7 @@ def test_bucket_keeps_created_then_insertion_order() -> None:
     for seq, created in enumerate([5.0, 3.0, 5.0, 4.0, 3.0]):
         bucket.place(created, seq, seq)
     assert bucket.items == [1, 4, 3, 0, 2]
-    assert bucket.created == sorted(bucket.created)
+    assert list(bucket.created) == sorted(bucket.created)
 
 
 def test_max_per_task_drops_the_oldest_of_that_task_only() -> None:
@@ -182,3 +184,56 @@ def test_max_per_task_drops_the_oldest_across_uneven_buckets_with_ties() -> None
     newest = added[len(added) - len(stored) :]
     assert sorted((r.created, r.action) for r in stored) == sorted((c, a) for c, _, a in newest)
     assert 16 <= len(stored) <= 17
+
+
+def _lifecycle_pairs(
+    tz: ZoneInfo,
+) -> list[tuple[str, str, float, datetime, str | None, str | None]]:
+    start = datetime(2026, 10, 25, 3, 59, 59, 500_000, tzinfo=tz)  # across the DST change
+    out = []
+    for i in range(4):
+        s = start + timedelta(seconds=i)
+        out.append(("t", "run", s.timestamp(), s, f"r{i}", None))
+        end_action = "fail" if i == 2 else "success"
+        tb = "Traceback ...\nValueError: x" if i == 2 else None
+        out.append(("t", end_action, s.timestamp() + 0.75, s, f"r{i}", tb))
+    return out
+
+
+def test_compact_lifecycle_records_read_back_as_their_fields() -> None:
+    # The scheduler's records are kept as parts (run id, start, position) and built into the
+    # fields dict when read: every read, update and delete must see what the dict path stored.
+    tz = ZoneInfo("Europe/Helsinki")
+    compact, full = MemoryRepo(TaskRunRecord), MemoryRepo(TaskRunRecord)
+    for parts in _lifecycle_pairs(tz):
+        compact.add_lifecycle((*parts, tz))
+        full.add_trusted(lifecycle_fields(*parts, tz))
+    assert type(compact._tasks["t"]["run"].items[0]) is str  # stored compact
+    dump = [r.model_dump() for r in full.filter_by().all()]
+    assert [r.model_dump() for r in compact.filter_by().all()] == dump
+    assert compact.filter_by(action="fail").last().exc_text == "Traceback ...\nValueError: x"
+    second = compact.filter_by(task_name="t").all()[1]
+    assert (second.run_id, second.runtime) == ("r0", timedelta(seconds=0.75))
+    assert compact.filter_by(run_id="r1").update(message="changed") == 2
+    assert [r.message for r in compact.filter_by(run_id="r1").all()] == ["changed", "changed"]
+    assert compact.filter_by(run_id="r3").delete() == 2
+    assert compact.filter_by().count() == 6
+    assert [r.run_id for r in compact.filter_by(action="run").all()] == ["r0", "r1", "r2"]
+
+
+def test_compact_records_keep_the_window_and_fall_back_to_dicts_when_they_must() -> None:
+    utc, helsinki = ZoneInfo("UTC"), ZoneInfo("Europe/Helsinki")
+    repo = MemoryRepo(TaskRunRecord, max_per_task=16)
+    start = datetime(2026, 1, 1, tzinfo=utc)
+    for i in range(40):
+        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc))
+    assert [r.run_id for r in repo.filter_by().all()] == [f"r{i}" for i in range(24, 40)]
+    # a run without an id, and a start in another zone (the session's zone changed): dicts
+    repo.add_lifecycle(("t", "crash", start.timestamp() + 50, start, None, "gone", utc))
+    other = start.astimezone(helsinki)
+    repo.add_lifecycle(("t", "run", start.timestamp() + 51, other, "z", None, helsinki))
+    stored = repo._tasks["t"]
+    assert type(stored["crash"].items[-1]) is dict
+    assert type(stored["run"].items[-1]) is dict
+    assert repo.filter_by(run_id="z").last().start == other
+    assert repo.filter_by(action="crash").last().run_id is None

@@ -19,15 +19,18 @@ items given to ``add``/``insert`` are validated as before.
 from __future__ import annotations
 
 import heapq
+import math
 import threading
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from itertools import islice
 from typing import Any
 
 from pydantic import BaseModel
 
+from skylaunch.log._lifecycle import Lifecycle, lifecycle_fields
 from skylaunch.log.query import (
     Between,
     Equal,
@@ -63,22 +66,46 @@ def _created_key(value: Any) -> float:
     raise TypeError(f"created must be POSIX seconds (a number) or a datetime; got {value!r}")
 
 
+class _Failed:
+    """A compact lifecycle record's run id and traceback (the record of a failed run)."""
+
+    __slots__ = ("exc_text", "run_id")
+
+    def __init__(self, run_id: str, exc_text: str) -> None:
+        self.run_id = run_id
+        self.exc_text = exc_text
+
+
+_NO_START = math.nan
+
+
 class _Bucket:
-    """Items of one (task_name, action), with parallel sorted keys."""
+    """Items of one (task_name, action), with parallel sorted keys.
 
-    __slots__ = ("created", "items", "seqs")
+    An item is what was stored (a dict or a model), or a compact lifecycle record (see
+    :meth:`MemoryRepo.add_lifecycle`): its run id (a ``str``) or a :class:`_Failed`, with its
+    start in ``starts`` (NaN for other items) and its zone in ``tz``. :meth:`at` gives every
+    item as stored or, for a compact one, as the field dict it stands for.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("action", "created", "items", "seqs", "starts", "task", "tz")
+
+    def __init__(self, task: Any = None, action: Any = None) -> None:
+        self.task = task
+        self.action = action
+        self.tz: tzinfo | None = None
         self.items: list[Any] = []
-        self.created: list[float] = []
-        self.seqs: list[int] = []
+        self.created: array[float] = array("d")
+        self.seqs: array[int] = array("q")
+        self.starts: array[float] = array("d")
 
-    def place(self, key: float, seq: int, item: Any) -> None:
+    def place(self, key: float, seq: int, item: Any, start: float = _NO_START) -> None:
         created = self.created
         if not created or key > created[-1] or (key == created[-1] and seq > self.seqs[-1]):
             created.append(key)
             self.seqs.append(seq)
             self.items.append(item)
+            self.starts.append(start)
             return
         pos = bisect_left(created, key)
         while pos < len(created) and created[pos] == key and self.seqs[pos] < seq:
@@ -86,6 +113,37 @@ class _Bucket:
         created.insert(pos, key)
         self.seqs.insert(pos, seq)
         self.items.insert(pos, item)
+        self.starts.insert(pos, start)
+
+    def at(self, i: int) -> Any:
+        """The item at ``i``; a compact lifecycle record as its fields (a new dict)."""
+        item = self.items[i]
+        kind = type(item)
+        if kind is str:
+            run_id, exc_text = item, None
+        elif kind is _Failed:
+            run_id, exc_text = item.run_id, item.exc_text
+        else:
+            return item
+        tz = self.tz
+        assert tz is not None  # set with the first compact record
+        start = datetime.fromtimestamp(self.starts[i], tz)
+        return lifecycle_fields(
+            self.task, self.action, self.created[i], start, run_id, exc_text, tz
+        )
+
+    def keep_only(self, keep: list[int]) -> None:
+        self.items = [self.items[i] for i in keep]
+        self.created = array("d", [self.created[i] for i in keep])
+        self.seqs = array("q", [self.seqs[i] for i in keep])
+        self.starts = array("d", [self.starts[i] for i in keep])
+
+    def replace(self, i: int, item: Any) -> None:
+        self.items[i] = item
+        self.starts[i] = _NO_START
+
+    def drop_first(self, n: int) -> None:
+        del self.items[:n], self.created[:n], self.seqs[:n], self.starts[:n]
 
 
 def _pinned(query: Query, field: str) -> tuple[Any, ...] | None:
@@ -142,8 +200,8 @@ def _entries(
     bucket: _Bucket, lo: int, hi: int, descending: bool
 ) -> Iterator[tuple[float, int, Any]]:
     indexes = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
-    created, seqs, items = bucket.created, bucket.seqs, bucket.items
-    return ((created[i], seqs[i], items[i]) for i in indexes)
+    created, seqs, at = bucket.created, bucket.seqs, bucket.at
+    return ((created[i], seqs[i], at(i)) for i in indexes)
 
 
 class MemoryRepo(BaseRepo[Any]):
@@ -200,6 +258,47 @@ class MemoryRepo(BaseRepo[Any]):
             return
         self.insert_items((fields,))  # through insert_items, so subclasses see every write
 
+    def add_lifecycle(self, parts: Lifecycle) -> None:
+        """Store one of the scheduler's own records from its parts (the hot path, two per run).
+
+        Kept compact: the run id (shared by the run's records), the start and the position,
+        about 32 bytes a record besides the run id; the fields dict (:meth:`add_trusted`'s)
+        is built when the record is read. Records that do not fit that form (no run id, a
+        start in another zone than the bucket's) and repos whose ``insert_items`` is
+        overridden get the dict.
+        """
+        task_name, action, created, start, run_id, exc_text, tz = parts
+        if (
+            not self._plain_insert
+            or type(run_id) is not str
+            or start.tzinfo is not tz
+            or type(created) is not float
+        ):
+            self.add_trusted(lifecycle_fields(*parts))
+            return
+        item: str | _Failed = run_id if exc_text is None else _Failed(run_id, exc_text)
+        with self._lock:
+            self._seq += 1
+            actions, bucket = self._bucket_of(task_name, action)
+            if bucket.tz is None:
+                bucket.tz = tz
+            elif bucket.tz is not tz:  # the session's zone changed: keep the dict
+                bucket.place(created, self._seq, lifecycle_fields(*parts))
+                self._count_one(task_name, actions)
+                return
+            bucket.place(created, self._seq, item, start.timestamp())
+            self._count_one(task_name, actions)
+
+    def _bucket_of(self, task: Any, action: Any) -> tuple[dict[Any, _Bucket], _Bucket]:
+        """The task's buckets and the one of ``action``, made when missing."""
+        actions = self._tasks.get(task)
+        if actions is None:
+            actions = self._tasks[task] = {}
+        bucket = actions.get(action)
+        if bucket is None:
+            bucket = actions[action] = _Bucket(task, action)
+        return actions, bucket
+
     def _materialize(self, item: Any) -> Any:
         model = self.model
         if model is not None and type(item) is dict:
@@ -213,13 +312,12 @@ class MemoryRepo(BaseRepo[Any]):
             get = field_getter(item)
             task, action, created = get("task_name"), get("action"), get("created")
         key = created if type(created) is float else _created_key(created)
-        actions = self._tasks.get(task)
-        if actions is None:
-            actions = self._tasks[task] = {}
-        bucket = actions.get(action)
-        if bucket is None:
-            bucket = actions[action] = _Bucket()
+        actions, bucket = self._bucket_of(task, action)
         bucket.place(key, seq, item)
+        self._count_one(task, actions)
+
+    def _count_one(self, task: Any, actions: dict[Any, _Bucket]) -> None:
+        """One more record of ``task``: over the window, drop its oldest in a batch."""
         size = self._task_sizes.get(task, 0) + 1
         limit = self.max_per_task
         if limit is not None and size > limit + (limit >> 4):
@@ -250,7 +348,7 @@ class MemoryRepo(BaseRepo[Any]):
             while cut > 0 and (bucket.created[cut - 1], bucket.seqs[cut - 1]) > cutoff:
                 cut -= 1
             if cut:
-                del bucket.items[:cut], bucket.created[:cut], bucket.seqs[:cut]
+                bucket.drop_first(cut)
             if not bucket.items:
                 del actions[action]
 
@@ -319,19 +417,17 @@ class MemoryRepo(BaseRepo[Any]):
     def _matching(self, query: Query) -> list[tuple[_Bucket, list[int]]]:
         found = []
         for bucket in self._buckets(query):
-            hits = [i for i, item in enumerate(bucket.items) if query.matches(field_getter(item))]
+            at = bucket.at
+            hits = [i for i in range(len(bucket.items)) if query.matches(field_getter(at(i)))]
             if hits:
                 found.append((bucket, hits))
         return found
 
     def _remove(self, bucket: _Bucket, hits: list[int]) -> list[tuple[int, Any]]:
         """Take the items at ``hits`` out of ``bucket``; return them with their seqs."""
-        taken = [(bucket.seqs[i], bucket.items[i]) for i in hits]
+        taken = [(bucket.seqs[i], bucket.at(i)) for i in hits]
         gone = set(hits)
-        keep = [i for i in range(len(bucket.items)) if i not in gone]
-        bucket.items = [bucket.items[i] for i in keep]
-        bucket.created = [bucket.created[i] for i in keep]
-        bucket.seqs = [bucket.seqs[i] for i in keep]
+        bucket.keep_only([i for i in range(len(bucket.items)) if i not in gone])
         for _, item in taken:
             task = field_getter(item)("task_name")
             self._task_sizes[task] -= 1
@@ -363,7 +459,7 @@ class MemoryRepo(BaseRepo[Any]):
                     )
                 else:
                     for i in hits:
-                        bucket.items[i] = self._changed(bucket.items[i], values)
+                        bucket.replace(i, self._changed(bucket.at(i), values))
                 changed += len(hits)
             self._prune_empty()
             for seq, item in sorted(moved, key=lambda pair: pair[0]):

@@ -1,0 +1,46 @@
+"""The fields of the scheduler's own records (run, success, fail...), built in one place.
+
+The journal hands a lifecycle record to the repo handler as its parts; the fields dict (the
+fields of :class:`~skylaunch.log.records.TaskRunRecord`) is built only where a store needs it:
+the in-memory repo keeps the parts and builds it when the record is read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+__all__: list[str] = []
+
+Lifecycle = tuple[str, str, float, datetime, "str | None", "str | None", tzinfo]
+"""A lifecycle record as its parts: task name, action, created (POSIX seconds), the run's
+start, run id, traceback text, and the session's zone (that of ``start`` and of the end)."""
+
+
+def lifecycle_fields(
+    task_name: str,
+    action: str,
+    created: float,
+    start: datetime,
+    run_id: str | None,
+    exc_text: str | None,
+    tz: tzinfo,
+) -> dict[str, Any]:
+    """A lifecycle record's fields: a run has no end; an end's runtime counts from ``start``."""
+    if action == "run":
+        end: datetime | None = None
+        runtime: timedelta | None = None
+    else:
+        end = datetime.fromtimestamp(created, tz)
+        runtime = timedelta(seconds=created - start.timestamp())
+    return {
+        "task_name": task_name,
+        "action": action,
+        "created": created,
+        "start": start,
+        "end": end,
+        "runtime": runtime,
+        "message": f"Task '{task_name}' status: '{action}'",
+        "exc_text": exc_text,
+        "run_id": run_id,
+    }
