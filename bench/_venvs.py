@@ -16,10 +16,18 @@ __all__ = ["PEER_REQUIREMENTS", "ensure_peer", "python_for"]
 BENCH = Path(__file__).resolve().parent
 
 # Rocketry 2.5.1 predates pydantic 2 and leaves both pydantic and Red Bird unpinned; SQLAlchemy 1.4
-# is what Red Bird 0.7.1's SQLRepo was written for (it backs the W4 SQLite figures).
+# is what Red Bird 0.7.1's SQLRepo was written for (it backs the W4 SQLite and W6 figures), and
+# SQLAlchemy 1.4 reaches PostgreSQL through psycopg2 (psycopg 3 needs SQLAlchemy 2). APScheduler's
+# SQLAlchemyJobStore (W6) takes SQLAlchemy 2 with psycopg 3, as skylaunch does.
 PEER_REQUIREMENTS: dict[str, list[str]] = {
-    "rocketry": ["rocketry==2.5.1", "pydantic<2", "redbird==0.7.1", "sqlalchemy>=1.4,<2"],
-    "apscheduler": ["apscheduler>=3.11,<3.12"],
+    "rocketry": [
+        "rocketry==2.5.1",
+        "pydantic<2",
+        "redbird==0.7.1",
+        "sqlalchemy>=1.4,<2",
+        "psycopg2-binary>=2.9,<3",
+    ],
+    "apscheduler": ["apscheduler>=3.11,<3.12", "sqlalchemy>=2,<3", "psycopg[binary]>=3.1,<4"],
     "schedule": ["schedule>=1.2,<1.3"],
 }
 

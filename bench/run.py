@@ -1,14 +1,19 @@
 """Run every workload against skylaunch and its peers, each figure in a fresh process.
 
     .venv/bin/python bench/run.py [--quick] [--only W1,W3] [--schedulers rocketry,schedule]
-                                  [--reps 3] [--fresh] [--render]
+                                  [--reps 3] [--render]
 
 Each figure comes from one child process (``bench/workloads/<workload>_<scheduler>.py``) that
-prints one JSON line; this parent repeats it ``--reps`` times, keeps the median and the spread
-(min-max), and writes ``bench/RESULTS.md`` with the command that reproduces each row. Rows are
-merged into ``bench/results.json`` so that a run limited with ``--only``/``--schedulers`` (for
-example skylaunch alone, once its App lands) completes the tables; ``--fresh`` starts over.
-Every row says when it was measured: compare ratios within one run, the machine is noisy.
+prints one JSON line. The schedulers are interleaved within each repetition (for every case:
+A B C D, A B C D, ...), so a load change on the shared machine hits every scheduler alike, and
+the 1-minute load average is recorded before each figure and kept with it. ``bench/RESULTS.md``
+shows per row the median (min-max) of each metric, the load range the row was measured under,
+and the paired ratio to skylaunch: the median over repetitions of peer / skylaunch, each
+repetition compared with skylaunch's figure of the same repetition.
+
+``bench/results.json`` (raw samples) and ``RESULTS.md`` come from one invocation only: nothing is
+merged from earlier runs. With ``--only``/``--schedulers`` the file says which workloads and
+schedulers it covers. ``--render`` rewrites RESULTS.md from results.json without running.
 
 skylaunch runs under the interpreter running this script; the peers run in virtual environments
 built on demand under ``bench/.venv-<peer>`` (see ``_venvs.py``).
@@ -36,6 +41,7 @@ __all__ = ["WORKLOADS", "Case", "Workload", "main"]
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 SCHEDULERS = ["skylaunch", "rocketry", "apscheduler", "schedule"]
+W3_BACKLOG = 100  # always-due tasks at once: a thread pool has a backlog to work through
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class Case:
     label: str
     args: dict[str, object]
     timeout_s: float = 300.0
+    # Only these schedulers run the case (a variant of one tool's settings); None: all of them.
+    schedulers: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,12 @@ class Workload:
     what: str
     # scheduler -> (case -> reason it is not run, or None)
     skip: dict[str, Callable[[Case, bool], str | None]] = field(default_factory=dict)
+    # The metric of the paired ratio to skylaunch (JSON key); "" = the first metric.
+    ratio: str = ""
+
+    @property
+    def ratio_metric(self) -> str:
+        return self.ratio or self.metrics[0][0]
 
 
 def _sizes(quick: bool, quick_sizes: list[int], full_sizes: list[int]) -> list[int]:
@@ -78,7 +92,15 @@ def _w2(quick: bool) -> list[Case]:
 
 def _w3(quick: bool) -> list[Case]:
     window = 3.0 if quick else 10.0
-    return [Case(mode, {"mode": mode, "window_s": window}, 120) for mode in ("main", "thread")]
+    shapes = [
+        ("main, 1 task", "main", 1),
+        ("thread, 1 task (cannot overlap itself)", "thread", 1),
+        (f"thread, backlog of {W3_BACKLOG} tasks", "thread", W3_BACKLOG),
+    ]
+    return [
+        Case(label, {"mode": mode, "jobs": jobs, "window_s": window}, 120)
+        for label, mode, jobs in shapes
+    ]
 
 
 def _w4(quick: bool) -> list[Case]:
@@ -109,6 +131,33 @@ def _w5(quick: bool) -> list[Case]:
     ]
 
 
+def _w6(quick: bool) -> list[Case]:
+    window = 3.0 if quick else 10.0
+    cases = []
+    for backend in ("sqlite", "postgres"):
+        for jobs in (1, 20):
+            shape = f"{backend}, {jobs} task{'s' if jobs > 1 else ''}"
+            args: dict[str, object] = {"backend": backend, "jobs": jobs, "window_s": window}
+            cases.append(Case(shape, args, timeout_s=600))
+            cases.append(
+                Case(
+                    f"{shape}, run_record_wait=0",
+                    {**args, "record_wait": 0.0},
+                    timeout_s=600,
+                    schedulers=frozenset({"skylaunch"}),
+                )
+            )
+    return cases
+
+
+def _w7(quick: bool) -> list[Case]:
+    window = 3.0 if quick else 10.0
+    return [
+        Case("plain thread, time.sleep(5 ms)", {"probe": "thread", "window_s": window}, 120),
+        Case("asyncio task, asyncio.sleep(5 ms)", {"probe": "asyncio", "window_s": window}, 120),
+    ]
+
+
 def _no_history(case: Case, quick: bool) -> str | None:
     return "n/a: keeps no run history"
 
@@ -135,6 +184,16 @@ def _schedule_w3(case: Case, quick: bool) -> str | None:
     return "n/a: runs jobs in the calling thread only" if case.args["mode"] == "thread" else None
 
 
+def _no_persistence(case: Case, quick: bool) -> str | None:
+    return "n/a: keeps no run history and persists nothing"
+
+
+def _schedule_w7(case: Case, quick: bool) -> str | None:
+    if case.args["probe"] == "asyncio":
+        return "n/a: has no asyncio embedding (its loop would be the application's own code)"
+    return None
+
+
 WORKLOADS = [
     Workload(
         "W1",
@@ -159,7 +218,8 @@ WORKLOADS = [
         _w2,
         "A task every second. Lateness of each run against its due instant in the tool's own "
         "semantics (one interval after the previous start; APScheduler: its fixed grid); drift "
-        "of the last run against the grid of the first. Target: median <= 0.3 ms, p99 <= 3 ms.",
+        "of the last run against the grid of the first. Target: p99 <= 0.3 ms, drift <= 0.1 ms.",
+        ratio="p99_ms",
     ),
     Workload(
         "W3",
@@ -167,10 +227,13 @@ WORKLOADS = [
         "w3_throughput",
         [("runs_per_s", "runs/s"), ("records", "records kept")],
         _w3,
-        "Runs per second of an always-due trivial task; Rocketry and skylaunch log run + success "
-        "of every run to their default memory repo, the others keep no history. Rocketry with "
-        "cycle_sleep=None; APScheduler inline = DebugExecutor; schedule = run_all() loop. "
-        "Target: >= 40,000/s main, >= 10,000/s thread.",
+        "Runs per second of always-due trivial tasks (all runs counted); Rocketry and skylaunch "
+        "log run + success of every run to their default memory repo, the others keep no "
+        "history. Rocketry with cycle_sleep=None; APScheduler inline = DebugExecutor, thread = "
+        "its default pool (10 workers); schedule = run_all() loop. One task in thread mode "
+        "cannot overlap itself (one run at a time), which leaves a pool idle: the backlog case "
+        f"gives every tool {W3_BACKLOG} always-due tasks. Target: >= 100,000/s main; thread >= "
+        "APScheduler's pool on the backlog and >= 20,000/s.",
         {"schedule": _schedule_w3},
     ),
     Workload(
@@ -206,8 +269,63 @@ WORKLOADS = [
         ],
         _w5,
         "Import + define N daily tasks + the first scheduling pass, timed inside the child from "
-        "its first line (interpreter start excluded). Target: <= 0.5 s at 10,000 tasks.",
+        "its first line (interpreter start excluded). Target: import <= 50 ms; total at 10,000 "
+        "tasks <= schedule's (ratio >= 1.0); at 1,000 tasks ahead of APScheduler.",
         {"rocketry": _rocketry_slow_define},
+    ),
+    Workload(
+        "W6",
+        "persisted throughput",
+        "w6_persisted",
+        [
+            ("runs_per_s", "runs/s"),
+            ("records", "records stored"),
+            ("runs", "runs"),
+            ("dropped", "records dropped (queue full)"),
+            ("flush_s", "s to store the rest after stop"),
+            ("max_gap_ms", "longest gap between runs ms"),
+            ("loop_stall_ms", "loop's longest stall ms"),
+        ],
+        _w6,
+        "Runs per second of always-due trivial tasks, inline, with every record persisted to "
+        "SQLite (a file in a temp dir) or PostgreSQL (SKYLAUNCH_TEST_PG_URL, a table of its own "
+        "per figure, dropped after). 'records stored' is counted in the database after the "
+        "scheduler stopped and flushed (skylaunch and Rocketry: run + success per run, so ~2x "
+        "runs; fewer means records were dropped or lost; skylaunch counts its drops: its queue "
+        "holds 100,000 records). skylaunch: SQLRepo of "
+        "MinimalRunRecord, by default each run waits for its run record to be stored "
+        "(run_record_wait, durable start); the run_record_wait=0 rows start runs at once; the "
+        "loop's stall is the worst lateness of an asyncio.sleep(5 ms) probe in its loop. "
+        "Rocketry: Red Bird SQLRepo (SQLAlchemy 1.4) of MinimalRunRecord on the handbook's log "
+        "table, written synchronously on the scheduler's thread (the handbook's engine: "
+        "SQLite's default rollback journal; skylaunch's conn_string engine uses WAL). APScheduler: SQLAlchemyJobStore on the same database, "
+        "which stores each job's state (next run time) per run, not a history: its 'records "
+        "stored' are the job rows. Target: >= 20,000 runs/s (40,000 records/s), the loop never "
+        "waiting on the database.",
+        {"schedule": _no_persistence},
+    ),
+    Workload(
+        "W7",
+        "host process",
+        "w7_host",
+        [
+            ("median_ms", "median delay ms"),
+            ("p99_ms", "p99 delay ms"),
+            ("max_ms", "max delay ms"),
+            ("wakeups", "wake-ups"),
+            ("runs_per_s", "scheduler runs/s"),
+        ],
+        _w7,
+        "Next to a busy scheduler (one always-due task run inline: skylaunch execution=main, "
+        "Rocketry true with cycle_sleep=None, APScheduler the always-due trigger with "
+        "DebugExecutor, schedule a run_all() loop), a probe in the same process sleeps 5 ms "
+        "again and again and records how late it wakes: a plain thread doing time.sleep, or, "
+        "with the scheduler embedded in asyncio (skylaunch app.serve(), Rocketry app.serve(), "
+        "APScheduler AsyncIOScheduler), an asyncio task doing asyncio.sleep (a stand-in for a "
+        "web request's latency). A probe still asleep at the end counts with its lateness so "
+        "far. Target: max <= 10 ms.",
+        {"schedule": _schedule_w7},
+        ratio="p99_ms",
     ),
 ]
 
@@ -275,26 +393,6 @@ def _skylaunch_missing() -> str | None:
     return "pending: skylaunch.App is not importable yet (script written, run it once it lands)"
 
 
-def _measure(
-    scheduler: str, workload: Workload, case: Case, reps: int, quick: bool
-) -> dict[str, object]:
-    command = _command(scheduler, workload, case)
-    row: dict[str, object] = {
-        "command": " ".join(command),
-        "mode": "quick" if quick else "full",
-        "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    samples: list[dict[str, float]] = []
-    for _ in range(reps):
-        outcome = _run_child(command, case.timeout_s)
-        if isinstance(outcome, str):
-            row["note"] = outcome
-            break
-        samples.append(outcome)
-    row["samples"] = samples
-    return row
-
-
 def _fmt(value: float) -> str:
     magnitude = abs(value)
     if magnitude >= 1000:
@@ -308,7 +406,10 @@ def _fmt(value: float) -> str:
     return f"{value:.2g}"
 
 
-def _cell(samples: list[dict[str, float]], key: str) -> str:
+Sample = dict[str, float]
+
+
+def _cell(samples: list[Sample], key: str) -> str:
     values = [float(s[key]) for s in samples if key in s]
     if not values:
         return "–"
@@ -318,18 +419,50 @@ def _cell(samples: list[dict[str, float]], key: str) -> str:
     return f"{_fmt(median)} ({_fmt(min(values))}–{_fmt(max(values))})"
 
 
-def _render(results: dict[str, dict[str, object]], header: list[str]) -> str:
+def _load_cell(samples: list[Sample]) -> str:
+    loads = [float(s["load1"]) for s in samples if "load1" in s]
+    if not loads:
+        return "–"
+    low, high = min(loads), max(loads)
+    return f"{low:.2f}" if high == low else f"{low:.2f}–{high:.2f}"
+
+
+def _paired_ratio(samples: list[Sample], reference: list[Sample], key: str) -> str:
+    """Median (min-max) over repetitions of this row's figure / skylaunch's of the same rep."""
+    base = {int(s["rep"]): float(s[key]) for s in reference if key in s and "rep" in s}
+    ratios = [
+        float(s[key]) / base[int(s["rep"])]
+        for s in samples
+        if key in s and "rep" in s and base.get(int(s["rep"]))
+    ]
+    if not ratios:
+        return "–"
+    text = f"{_fmt(statistics.median(ratios))}×"
+    if len(ratios) > 1:
+        text += f" ({_fmt(min(ratios))}–{_fmt(max(ratios))})"
+    return text
+
+
+def _samples(row: dict[str, object]) -> list[Sample]:
+    samples = row.get("samples", [])
+    assert isinstance(samples, list)
+    return samples
+
+
+def _render(rows: dict[str, dict[str, object]], header: list[str]) -> str:
     out = [*header, ""]
     for workload in WORKLOADS:
-        rows = [(k, v) for k, v in results.items() if k.startswith(f"{workload.id}|")]
-        if not rows:
+        mine = [(k, v) for k, v in rows.items() if k.startswith(f"{workload.id}|")]
+        if not mine:
             continue
         out += [f"## {workload.id} {workload.title}", "", workload.what, ""]
         heads = [title for _, title in workload.metrics]
-        out.append("| scheduler | case | " + " | ".join(heads) + " | reps | measured | command |")
+        ratio_head = dict(workload.metrics)[workload.ratio_metric]
+        heads.append(f"{ratio_head}: ÷ skylaunch, paired per rep")
+        out.append("| scheduler | case | " + " | ".join(heads) + " | load 1-min | reps | command |")
         out.append("|---" * (len(heads) + 5) + "|")
         said: set[tuple[str, str]] = set()
-        for key, row in rows:
+        for key, row in mine:
             _, scheduler, label = key.split("|", 2)
             note = str(row.get("note", ""))
             if note.startswith("n/a"):  # true of every case: one row says it
@@ -337,20 +470,23 @@ def _render(results: dict[str, dict[str, object]], header: list[str]) -> str:
                     continue
                 said.add((scheduler, note))
                 label = "all"
-            samples = row.get("samples", [])
-            assert isinstance(samples, list)
+            samples = _samples(row)
             if samples:
                 cells = [_cell(samples, metric) for metric, _ in workload.metrics]
+                reference = rows.get(f"{workload.id}|skylaunch|{label}")
+                if scheduler == "skylaunch" or reference is None:
+                    cells.append("–")
+                else:
+                    cells.append(_paired_ratio(samples, _samples(reference), workload.ratio_metric))
             else:
-                cells = [str(row.get("note", "–"))] + ["–"] * (len(heads) - 1)
-            if samples and row.get("note"):
-                cells[-1] += f" ({row['note']})"
+                cells = [note or "–"] + ["–"] * (len(heads) - 1)
+            if samples and note:
+                cells[-1] += f" ({note})"
             command = f"`{row['command']}`" if row.get("command") else "–"
-            measured = f"{row.get('measured', '')} {row.get('mode', '')}".strip()
             out.append(
                 f"| {scheduler} | {label} | "
                 + " | ".join(cells)
-                + f" | {len(samples)} | {measured or '–'} | {command} |"
+                + f" | {_load_cell(samples)} | {len(samples)} | {command} |"
             )
         out.append("")
     return "\n".join(out)
@@ -374,14 +510,106 @@ def _versions() -> list[str]:
     return lines
 
 
+def _plan(
+    workload: Workload,
+    case: Case,
+    schedulers: list[str],
+    missing: dict[str, str | None],
+    quick: bool,
+    rows: dict[str, dict[str, object]],
+) -> list[str]:
+    """Put the case's rows in ``rows`` (skips with their reason); return who runs it."""
+    runnable = []
+    for scheduler in schedulers:
+        if case.schedulers is not None and scheduler not in case.schedulers:
+            continue
+        key = f"{workload.id}|{scheduler}|{case.label}"
+        skip = workload.skip.get(scheduler)
+        reason = missing[scheduler] or (skip(case, quick) if skip else None)
+        command = " ".join(_command(scheduler, workload, case))
+        if reason is not None:
+            rows[key] = {"note": reason, "samples": []}
+            if reason.startswith("pending"):
+                rows[key]["command"] = command
+            continue
+        rows[key] = {"command": command, "samples": []}
+        runnable.append(scheduler)
+    return runnable
+
+
+def _run_case(
+    workload: Workload,
+    case: Case,
+    runnable: list[str],
+    reps: int,
+    rows: dict[str, dict[str, object]],
+    save: Callable[[], None],
+) -> None:
+    """Repetitions outside, schedulers inside: A B C D, A B C D... (a load change hits all)."""
+    for rep in range(reps):
+        for scheduler in runnable:
+            row = rows[f"{workload.id}|{scheduler}|{case.label}"]
+            if "note" in row:  # it failed in an earlier repetition: not again
+                continue
+            load = os.getloadavg()[0]
+            print(
+                f"[bench] {workload.id} {case.label} rep {rep + 1}/{reps} {scheduler} "
+                f"(load {load:.2f})",
+                flush=True,
+            )
+            outcome = _run_child(_command(scheduler, workload, case), case.timeout_s)
+            if isinstance(outcome, str):
+                row["note"] = outcome
+            else:
+                _samples(row).append({**outcome, "rep": rep, "load1": load})
+            save()
+
+
+def _header(invocation: dict[str, object]) -> list[str]:
+    lines = [
+        "# Benchmark results",
+        "",
+        (
+            "Written by `bench/run.py` (do not edit by hand), from one invocation only. Each "
+            "cell: median (min–max) over the repetitions, each repetition a fresh process; the "
+            "schedulers take turns within each repetition (A B C D, A B C D...). 'load 1-min': "
+            "the range of the 1-minute load average seen before the row's figures. The ratio "
+            "column divides each repetition's figure by skylaunch's figure of the same "
+            "repetition and gives the median (min–max) of those ratios. Commands run from the "
+            "repo root."
+        ),
+        "",
+        (
+            f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Linux "
+            f"{platform.release()}, Python {platform.python_version()}"
+        ),
+        *_versions(),
+        (
+            f"- invocation: `{invocation['command']}`, {invocation['mode']} mode, started "
+            f"{invocation['started']}, {float(str(invocation.get('elapsed_s', 0))):.0f} s"
+        ),
+    ]
+    covered = invocation.get("workloads")
+    if isinstance(covered, list) and covered:
+        lines.append(
+            f"- **covers only {', '.join(map(str, covered))}** (`--only`): the other "
+            "workloads were not measured in this invocation"
+        )
+    schedulers = invocation.get("schedulers")
+    if isinstance(schedulers, list) and schedulers != SCHEDULERS:
+        lines.append(f"- **schedulers measured: {', '.join(map(str, schedulers))} only**")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows, smaller sizes")
     parser.add_argument("--only", default="", help="workload ids, comma separated (W1,W4b)")
     parser.add_argument("--schedulers", default=",".join(SCHEDULERS))
     parser.add_argument("--reps", type=int, default=3, help="repetitions per figure (>= 3)")
-    parser.add_argument("--fresh", action="store_true", help="forget earlier rows")
-    parser.add_argument("--render", action="store_true", help="rewrite RESULTS.md, run nothing")
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite RESULTS.md from results.json, run nothing"
+    )
     options = parser.parse_args(argv)
     only = {w.strip().upper() for w in options.only.split(",") if w.strip()}
     unknown = only - {w.id.upper() for w in WORKLOADS}
@@ -392,11 +620,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--schedulers: expected names among {', '.join(SCHEDULERS)}")
 
     store = BENCH / "results.json"
-    results: dict[str, dict[str, object]] = {}
-    if store.exists() and not options.fresh:
-        results = json.loads(store.read_text())
     if options.render:
-        schedulers = []
+        saved = json.loads(store.read_text())
+        if "rows" not in saved:
+            parser.error("results.json predates the interleaved harness: run the benchmark")
+        text = _render(saved["rows"], _header(saved["invocation"]))
+        (BENCH / "RESULTS.md").write_text(text + "\n")
+        print(text)
+        return 0
+
+    selected = [w for w in WORKLOADS if not only or w.id.upper() in only]
+    invocation: dict[str, object] = {
+        "command": " ".join(["bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
+        "mode": "quick" if options.quick else "full",
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "workloads": [w.id for w in selected] if only else [],
+        "schedulers": schedulers,
+        "reps": options.reps,
+    }
+    rows: dict[str, dict[str, object]] = {}
+
+    def save() -> None:
+        store.write_text(json.dumps({"invocation": invocation, "rows": rows}, indent=1))
+
     missing: dict[str, str | None] = {"skylaunch": _skylaunch_missing()}
     if "skylaunch" in schedulers and missing["skylaunch"] is None:
         _compile_skylaunch()
@@ -405,44 +651,13 @@ def main(argv: list[str] | None = None) -> int:
             ensure_peer(peer)
             missing[peer] = None
     started = time.perf_counter()
-    for workload in WORKLOADS:
-        if only and workload.id.upper() not in only:
-            continue
+    for workload in selected:
         for case in workload.cases(options.quick):
-            for scheduler in schedulers:
-                key = f"{workload.id}|{scheduler}|{case.label}"
-                skip = workload.skip.get(scheduler)
-                reason = missing[scheduler] or (skip(case, options.quick) if skip else None)
-                if reason is not None:
-                    results[key] = {"note": reason, "samples": []}
-                    if reason.startswith("pending"):
-                        results[key]["command"] = " ".join(_command(scheduler, workload, case))
-                    continue
-                print(f"[bench] {workload.id} {scheduler} {case.label}", flush=True)
-                results[key] = _measure(scheduler, workload, case, options.reps, options.quick)
-                store.write_text(json.dumps(results, indent=1))
-    elapsed = time.perf_counter() - started
-    store.write_text(json.dumps(results, indent=1))
-    header = [
-        "# Benchmark results",
-        "",
-        (
-            "Written by `bench/run.py` (do not edit by hand). Each cell: median (min–max) over "
-            "the repetitions, each repetition a fresh process. Commands run from the repo root. "
-            "Each row says when and in which mode it was measured."
-        ),
-        "",
-        (
-            f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Linux "
-            f"{platform.release()}, Python {platform.python_version()}"
-        ),
-        *_versions(),
-        (
-            f"- last invocation: `{' '.join(['bench/run.py', *(argv or sys.argv[1:])])}`, "
-            f"{elapsed:.0f} s"
-        ),
-    ]
-    text = _render(results, header)
+            runnable = _plan(workload, case, schedulers, missing, options.quick, rows)
+            _run_case(workload, case, runnable, options.reps, rows, save)
+    invocation["elapsed_s"] = time.perf_counter() - started
+    save()
+    text = _render(rows, _header(invocation))
     (BENCH / "RESULTS.md").write_text(text + "\n")
     print(text)
     return 0

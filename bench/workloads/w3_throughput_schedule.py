@@ -2,7 +2,7 @@
 
 schedule cannot express "always due" (``every(0)`` never returns), so the loop calls
 ``run_all()``, which runs and reschedules every job like a due ``run_pending()`` would.
-Only ``main`` exists: schedule has no executor.
+Only ``main`` exists: schedule has no executor. ``jobs``: how many such jobs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 import schedule
 from _probe import Stopwatch, emit, params
 
-p = params(mode="main", window_s=5.0, warmup_s=0.5)
+p = params(mode="main", jobs=1, window_s=5.0, warmup_s=0.5)
 if p["mode"] != "main":
     raise SystemExit("schedule runs jobs in the calling thread only: mode must be main")
 runs = 0
@@ -23,7 +23,8 @@ def trivial() -> None:
     runs += 1
 
 
-schedule.every(1).seconds.do(trivial)
+for _ in range(int(p["jobs"])):
+    schedule.every(1).seconds.do(trivial)
 start_at = time.perf_counter() + float(p["warmup_s"])
 while time.perf_counter() < start_at:
     schedule.run_all()
