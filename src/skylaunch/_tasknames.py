@@ -14,18 +14,19 @@ from typing import Any
 
 __all__ = ["TaskKeyed", "optional_task_name", "quoted", "register", "task_name", "unregister"]
 
-# function -> the names of the tasks made from it (usually one)
-_BY_FUNC: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+# function -> the names of the tasks made from it (usually one), in the order they were made;
+# a dict as an ordered set: one function may back thousands of tasks (bench W5 defines 10,000
+# from one function, and a list's membership test made that quadratic)
+_BY_FUNC: weakref.WeakKeyDictionary[Any, dict[str, None]] = weakref.WeakKeyDictionary()
 
 
 def register(func: object, name: str) -> None:
     """Remember that the task ``name`` runs ``func`` (no-op for objects without weak refs)."""
     try:
-        names = _BY_FUNC.setdefault(func, [])
+        names = _BY_FUNC.setdefault(func, {})
     except TypeError:
         return
-    if name not in names:
-        names.append(name)
+    names[name] = None
 
 
 def unregister(func: object, name: str) -> None:
@@ -34,8 +35,8 @@ def unregister(func: object, name: str) -> None:
         names = _BY_FUNC.get(func)
     except TypeError:
         return
-    if names and name in names:
-        names.remove(name)
+    if names:
+        names.pop(name, None)
 
 
 def task_name(task: object) -> str:
@@ -56,7 +57,7 @@ def task_name(task: object) -> str:
                 f"{task!r} is the function of several tasks ({', '.join(map(repr, names))}); "
                 "refer to the task by its name"
             )
-        return names[0]
+        return next(iter(names))
     name = getattr(task, "name", None)  # a Task
     if isinstance(name, str):
         return name
