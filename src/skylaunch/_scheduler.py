@@ -63,6 +63,9 @@ _YIELD_EVERY_S = 0.001
 #: threads (see Scheduler._hand_off): bounds how long they wait for it next to a busy loop.
 _HAND_OFF_EVERY_S = 0.004
 _HAND_OFF_S = 0.00002
+#: A run found due at most this long after the instant its condition became true is recorded
+#: at that instant (see _consider): waking up is late by about that much, and no more.
+_SNAP_S = 0.002
 #: Real seconds the loop pauses, while tasks stay due, when the repo's writer falls behind.
 _CATCH_UP_S = 0.001
 #: Real seconds terminated runs get to report after a second stop signal (they were killed).
@@ -202,6 +205,7 @@ class Scheduler:
         # task -> the planned instant (POSIX s) its last look was due at; the metrics read
         # it on the task's next 'run' record to measure how late the launch was
         self.planned_due: dict[str, float] = {}
+        self._due_at: dict[str, float] = {}  # this pass: task -> the planned instant it was due
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
@@ -656,11 +660,14 @@ class Scheduler:
         self._dirty = self._spare
         heap = self._heap
         planned = self._planned
+        due_at = self._due_at
+        due_at.clear()
         while heap and heap[0][0] <= ts:
             when, _, name = heapq.heappop(heap)
             if planned.get(name) == when:
                 del planned[name]
                 due.add(name)
+                due_at[name] = when
                 self.planned_due[name] = when  # launch lateness (skylaunch.metrics)
         if self._every_pass:
             due |= self._every_pass
@@ -725,6 +732,12 @@ class Scheduler:
             return False
         ctx = Context(now, self._facts, task)
         if self._check(task.start_cond, ctx, f"start_cond of task {name!r}"):
+            became = self._due_at.get(name)
+            if became is not None and 0.0 < now.timestamp() - became <= _SNAP_S:
+                # Found due within the last stretch of the wake-up (the OS wakes the loop a
+                # little late): record the run at the instant its condition became true, so
+                # that `every` counts from there and the lateness does not add up as drift.
+                now = datetime.fromtimestamp(became, now.tzinfo)
             return self._launch(task, now, {})
         change = self._next_change(task.start_cond, ctx, name)
         if change is None and name in self._unsure:
