@@ -217,7 +217,8 @@ WORKLOADS = [
         ],
         _w2,
         "A task every second. Lateness of each run against its due instant in the tool's own "
-        "semantics (one interval after the previous start; APScheduler: its fixed grid); drift "
+        "semantics (one interval after the previous start; APScheduler: its fixed grid; "
+        "skylaunch: after the previous run's recorded instant, a grid); drift "
         "of the last run against the grid of the first. Target: p99 <= 0.3 ms, drift <= 0.1 ms.",
         ratio="p99_ms",
     ),
