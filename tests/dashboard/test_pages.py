@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.requests import Request
 
 from skylaunch import App
 from skylaunch.dashboard import LiveLog, create_dashboard, run_rows
-from skylaunch.testing import run_for, simulated_app
+from skylaunch.testing import downtime, run_for, simulated_app
 
 TOKEN = "pages-test-token-0123456789"
 Check = Callable[[httpx.AsyncClient], Coroutine[Any, Any, None]]
@@ -111,3 +112,58 @@ def test_authorize_function_and_protected_reads(live: LiveLog) -> None:
 def test_a_short_token_is_refused() -> None:
     with pytest.raises(ValueError, match="16 characters"):
         create_dashboard(_app(), token="short")
+
+
+def _rows(page: str) -> dict[str, str]:
+    """The overview's rows by task name."""
+    found = re.findall(r'<tr data-name="([^"]+)"(.*?)</tr>', page)
+    return dict(found)
+
+
+def _strip_of(row: str) -> tuple[int, int, int]:
+    """(runs, succeeded, failed) from a row's strip of outcomes."""
+    got = re.search(r'aria-label="last (\d+) runs: (\d+) succeeded, (\d+) failed', row)
+    assert got is not None, row
+    return int(got[1]), int(got[2]), int(got[3])
+
+
+def _fails_cell(row: str) -> int:
+    got = re.search(r'<td data-sort="(\d+)" class="num', row)
+    assert got is not None, row
+    return int(got[1])
+
+
+def test_overview_rows_follow_the_history_between_requests(live: LiveLog) -> None:
+    """The rows are kept between requests (strips of unchanged tasks are not rebuilt): each
+    overview still shows what the history holds then."""
+    app = _app()
+    board = create_dashboard(app, live=live)
+    pages: list[str] = []
+
+    async def check(client: httpx.AsyncClient) -> None:
+        pages.append((await client.get("/")).text)
+
+    def expected(name: str) -> tuple[int, int, int]:
+        log = app.session.history.of(name)
+        ok, bad = len(list(log.times("success"))), len(list(log.times("fail")))
+        return min(ok + bad, 30), min(ok, 30), min(bad, 30)
+
+    serve(board, check)
+    before = _rows(pages[0])
+    assert _strip_of(before["flaky"]) == expected("flaky") == (4, 0, 4)
+    assert _fails_cell(before["flaky"]) == 4
+    run_for(app, "2 hours")
+    app.session["tick"].start_cond = "every 20 minutes"
+    serve(board, check)
+    after = _rows(pages[1])
+    assert _strip_of(after["flaky"]) == expected("flaky") == (12, 0, 12)
+    assert _strip_of(after["tick"]) == expected("tick")
+    assert _strip_of(after["tick"]) != _strip_of(before["tick"])
+    assert _fails_cell(after["flaky"]) == 12
+    assert "<code>every 20 minutes</code>" in after["tick"]
+    # a day later the failures have left the 24-hour count, the strip stays
+    downtime(app, "25 hours")
+    serve(board, check)
+    later = _rows(pages[2])
+    assert _fails_cell(later["flaky"]) == 0
+    assert _strip_of(later["flaky"]) == (12, 0, 12)

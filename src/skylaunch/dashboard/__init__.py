@@ -55,6 +55,7 @@ from skylaunch.app import App
 from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState
 from skylaunch.dashboard.live import LiveLog, LiveSlice
 from skylaunch.exc import TaskLookupError
+from skylaunch.history import TaskLog
 from skylaunch.http import _authorized, _bearer, _check_token, _controller, _same_token
 from skylaunch.session import Session
 
@@ -123,9 +124,8 @@ def _time_tag(at: datetime | None, now: datetime) -> str:
     return f'<time datetime="{at.isoformat()}">{rel}</time>'
 
 
-def _outcomes(control: Controller, name: str, now_ts: float) -> tuple[list[tuple[float, str]], int]:
-    """The task's newest ``_STRIP`` ends (oldest first) and its failures in the last 24 h."""
-    log = control.session.history.of(name)
+def _ends(log: TaskLog) -> list[tuple[float, str]]:
+    """The task's newest ``_STRIP`` ends, oldest first."""
     ends: list[tuple[float, str]] = []
     # read from the in-memory index (bounded per action), never from the repo: the overview
     # costs the same with a million records
@@ -135,7 +135,7 @@ def _outcomes(control: Controller, name: str, now_ts: float) -> tuple[list[tuple
         if got:
             ends.extend(zip(got[-_STRIP:], repeat(action)))
     ends.sort()
-    return ends[-_STRIP:], log.count("fail", now_ts - _DAY_S, None)
+    return ends[-_STRIP:]
 
 
 _CELLS = {a: f'<i class="o-{a}"></i>' for a in _FINISHES}
@@ -318,6 +318,11 @@ class _Dashboard:
         self.metrics = metrics
         self.title = title
         self.upcoming_hours = upcoming_hours
+        # task -> (its log, the log's version, the strip of its last outcomes): a strip is
+        # built again only for a task whose history changed since the last overview
+        self._strips: dict[str, tuple[TaskLog, int, str]] = {}
+        # (root, task, condition) -> the row's fixed parts (the escaped name, link, condition)
+        self._heads: dict[tuple[str, str, str], tuple[str, str]] = {}
 
     # --- auth ------------------------------------------------------------------------------
     async def may_control(self, request: Request) -> bool:
@@ -364,24 +369,45 @@ class _Dashboard:
     def overview_body(self, request: Request, states: list[TaskState]) -> str:
         root = _root(request)
         now = self.control.session.clock.now()
-        now_ts = now.timestamp()
+        since = now.timestamp() - _DAY_S
+        history = self.control.session.history
+        strips = self._strips
+        kept: dict[str, tuple[TaskLog, int, str]] = {}
+        heads = self._heads
+        kept_heads: dict[tuple[str, str, str], tuple[str, str]] = {}
         rows = []
         for st in states:
-            ends, fails = _outcomes(self.control, st.name, now_ts)
+            log = history.of(st.name)
+            version = log.version  # read first: a change while building shows next time
+            got = strips.get(st.name)
+            if got is None or got[0] is not log or got[1] != version:
+                got = (log, version, _strip(_ends(log)))
+            kept[st.name] = got
+            fails = log.count("fail", since, None)
             last_cell, outcome = _last_cell(st, now)
             sort_next = st.next_run.at.timestamp() if st.next_run.at is not None else 9e18
             sort_last = st.last.started.timestamp() if st.last is not None else 0
-            name = _esc(st.name)
+            key = (root, st.name, st.condition)
+            fixed = heads.get(key)
+            if fixed is None:
+                name = _esc(st.name)
+                fixed = (
+                    f'<tr data-name="{name}"',
+                    (
+                        f'<th scope="row"><a href="{root}/tasks/{quote(st.name, safe="")}">'
+                        f"{name}</a></th><td><code>{_esc(st.condition)}</code></td>"
+                    ),
+                )
+            kept_heads[key] = fixed
             rows.append(
-                f'<tr data-name="{name}" data-status="{st.status}" data-outcome="{outcome}">'
-                f'<th scope="row"><a href="{root}/tasks/{quote(st.name, safe="")}">{name}</a></th>'
-                f"<td><code>{_esc(st.condition)}</code></td>"
+                f'{fixed[0]} data-status="{st.status}" data-outcome="{outcome}">{fixed[1]}'
                 f'<td data-sort="{st.status}">{_status_badge(st)}</td>'
                 f'<td data-sort="{sort_last}">{last_cell}</td>'
                 f'<td data-sort="{sort_next}">{_next_cell(st, now)}</td>'
-                f"<td>{_strip(ends)}</td>"
+                f"<td>{got[2]}</td>"
                 f'<td data-sort="{fails}" class="num{" bad" if fails else ""}">{fails}</td></tr>'
             )
+        self._strips, self._heads = kept, kept_heads  # tasks gone are forgotten
         statuses = "".join(
             f'<option value="{s}">{s}</option>' for s in ("idle", "running", "disabled", "paused")
         )
