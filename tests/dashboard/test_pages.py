@@ -167,3 +167,32 @@ def test_overview_rows_follow_the_history_between_requests(live: LiveLog) -> Non
     later = _rows(pages[2])
     assert _fails_cell(later["flaky"]) == 0
     assert _strip_of(later["flaky"]) == (12, 0, 12)
+
+
+def test_the_lifespan_takes_the_dashboards_handlers_off_the_task_logger() -> None:
+    app = _app()
+    logger = app.session.task_logger
+    before = list(logger.handlers)
+    mine = LiveLog()
+    mine.attach(logger)  # attached by its owner before the dashboards: stays attached
+    shared = LiveLog()  # given to a dashboard that attaches it: taken off again
+    boards = [
+        create_dashboard(app, metrics=True),
+        create_dashboard(app, live=mine),
+        create_dashboard(app, live=shared),
+    ]
+    added = [h for h in logger.handlers if h not in before]
+    assert len(added) == 4  # the made live log, the metrics' listener, mine, shared
+    assert shared in added
+    assert app.session.scheduler.planned_due is not None  # the metrics watch launches
+
+    async def lifespans() -> None:
+        for board in boards:
+            async with board.router.lifespan_context(board):
+                pass
+
+    anyio.run(lifespans)
+    assert [h for h in logger.handlers if h not in before] == [mine]
+    assert app.session.scheduler.planned_due is None
+    mine.close()
+    assert logger.handlers == before

@@ -25,6 +25,7 @@ Needs the ``http`` extra (Starlette). Everything the page needs is in the packag
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
@@ -314,8 +315,10 @@ class _Dashboard:
         self.authorize = authorize
         self.protect_reads = protect_reads
         self.live = live if live is not None else LiveLog()
-        self.live.attach(control.session.task_logger)
+        self.own_live = live is None
+        self._attached = self.live.attach(control.session.task_logger)
         self.metrics = metrics
+        self.own_metrics = False
         self.title = title
         self.upcoming_hours = upcoming_hours
         # task -> (its log, the log's version, the strip of its last outcomes): a strip is
@@ -323,6 +326,17 @@ class _Dashboard:
         self._strips: dict[str, tuple[TaskLog, int, str]] = {}
         # (root, task, condition) -> the row's fixed parts (the escaped name, link, condition)
         self._heads: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+    def close(self) -> None:
+        """Undo what the dashboard attached: its live log (closed if it made it, else taken
+        off the loggers it put it on) and the metrics it made (``metrics=True``)."""
+        if self.own_live:
+            self.live.close()
+        else:
+            self.live.detach(self._attached)
+        self._attached = []
+        if self.own_metrics and self.metrics is not None:
+            self.metrics.close()
 
     # --- auth ------------------------------------------------------------------------------
     async def may_control(self, request: Request) -> bool:
@@ -760,22 +774,48 @@ def dashboard_routes(
     title: str = "skylaunch",
     upcoming_hours: float = 24.0,
 ) -> list[BaseRoute]:
-    """The dashboard's routes, to put in a Starlette app of your own (see :func:`create_dashboard`)."""
+    """The dashboard's routes, to put in a Starlette app of your own (see :func:`create_dashboard`).
+
+    Nothing takes the live log off the task logger here: pass a ``live=`` you close yourself
+    (:meth:`LiveLog.close`) when the app ends, or use :func:`create_dashboard` (its lifespan does).
+    """
+    return _routes(
+        _board(
+            target,
+            token=token,
+            authorize=authorize,
+            protect_reads=protect_reads,
+            live=live,
+            metrics=metrics,
+            title=title,
+            upcoming_hours=upcoming_hours,
+        )
+    )
+
+
+def _board(target: App | Session | Controller, **options: Unpack[DashboardOptions]) -> _Dashboard:
     control = _controller(target)
+    metrics = options.get("metrics")
+    own_metrics = metrics is True
     if metrics is True:
         from skylaunch.metrics import Metrics
 
         metrics = Metrics(control.session)
     board = _Dashboard(
         control,
-        token=token,
-        authorize=authorize,
-        protect_reads=protect_reads,
-        live=live,
+        token=options.get("token"),
+        authorize=options.get("authorize"),
+        protect_reads=options.get("protect_reads", False),
+        live=options.get("live"),
         metrics=metrics or None,
-        title=title,
-        upcoming_hours=upcoming_hours,
+        title=options.get("title", "skylaunch"),
+        upcoming_hours=options.get("upcoming_hours", 24.0),
     )
+    board.own_metrics = own_metrics
+    return board
+
+
+def _routes(board: _Dashboard) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", board.overview, methods=["GET"]),
         Route("/timeline", board.timeline, methods=["GET"]),
@@ -805,5 +845,18 @@ def create_dashboard(
     to watch other replicas). ``metrics``: ``True`` or a :class:`skylaunch.metrics.Metrics`
     to serve ``/metrics``. ``title``: the pages' heading. ``upcoming_hours``: the timeline's
     window.
+
+    The app's lifespan takes the dashboard's live log (and the metrics it made) off the task
+    logger at shut-down. Starlette does not run the lifespan of a mounted app: enter it from
+    your web app's (``async with board.router.lifespan_context(board): ...``).
     """
-    return Starlette(routes=dashboard_routes(target, **options))
+    board = _board(target, **options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            board.close()
+
+    return Starlette(routes=_routes(board), lifespan=lifespan)
