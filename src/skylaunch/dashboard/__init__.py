@@ -86,6 +86,9 @@ _ACTIONS = ("run", "disable", "enable", "terminate")
 #: Seconds an events stream stays open before the browser reconnects (Last-Event-ID resumes).
 _STREAM_S = 300.0
 _POLL_S = 0.25
+#: Lines per event at most: a reader further behind skips to the newest (4,000 lines/s at
+#: one event per _POLL_S before anything is skipped; bench/dashboard_browser.py)
+_EVENT_LINES = 1000
 
 _esc = html.escape
 
@@ -669,7 +672,7 @@ class _Dashboard:
             yield "retry: 1000\n\n"
             with anyio.move_on_after(_STREAM_S):
                 while True:
-                    got = live.after(seq, limit=500, task=task)
+                    got = live.after(seq, limit=_EVENT_LINES, task=task)
                     if got.lines or got.skipped:
                         data = json.dumps({"lines": got.lines, "skipped": got.skipped}, default=str)
                         yield f"id: {got.last}\nevent: lines\ndata: {data}\n\n"
