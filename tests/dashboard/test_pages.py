@@ -196,3 +196,65 @@ def test_the_lifespan_takes_the_dashboards_handlers_off_the_task_logger() -> Non
     assert app.session.scheduler.planned_due is None
     mine.close()
     assert logger.handlers == before
+
+
+def test_the_timeline_is_reused_while_it_holds_and_equals_a_fresh_one(
+    live: LiveLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = simulated_app("2026-01-05 10:00:30")
+
+    @app.task("every 10 minutes")
+    def tick() -> None: ...
+
+    @app.task("daily after 10:05")
+    def daily() -> None: ...
+
+    @app.task("after task 'tick'")
+    def follow() -> None: ...
+
+    run_for(app, "1 minute")  # the first runs are done: the next one is minutes ahead
+    computed: list[object] = []
+    upcoming = app.control.upcoming
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        computed.append(kwargs)
+        return upcoming(*args, **kwargs)
+
+    monkeypatch.setattr(app.control, "upcoming", counted)
+    board = create_dashboard(app, live=live)
+
+    def timeline(target: Any) -> str:
+        got: list[str] = []
+
+        async def check(client: httpx.AsyncClient) -> None:
+            got.append((await client.get("/timeline?fragment=1")).text)
+
+        serve(target, check)
+        return got[0]
+
+    def fresh() -> str:  # a dashboard with nothing kept
+        other = LiveLog()
+        try:
+            return timeline(create_dashboard(app, live=other))
+        finally:
+            other.close()
+
+    first = timeline(board)
+    assert "tick" in first
+    assert "daily" in first
+    assert len(computed) == 1
+    assert timeline(board) == first == fresh()
+    assert len(computed) == 2  # the fresh one's; the board's second answer was kept
+    downtime(app, "30 seconds")  # still before the next run: the kept runs hold
+    assert timeline(board) == fresh()
+    assert len(computed) == 3
+    downtime(app, "31 seconds")  # past the margin: computed again
+    assert timeline(board) == fresh()
+    assert len(computed) == 5
+    run_for(app, "20 minutes")  # the history changed
+    assert timeline(board) == fresh()
+    assert len(computed) == 7
+    app.session["daily"].start_cond = "daily after 11:00"  # a condition changed
+    changed = timeline(board)
+    assert changed == fresh()
+    assert len(computed) == 9

@@ -52,8 +52,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from typing_extensions import Unpack
 
+from skylaunch._scheduler import _counts_cycles, _unsure
 from skylaunch.app import App
-from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState
+from skylaunch.conds.base import EVERY_PASS, Condition
+from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState, Upcoming
 from skylaunch.dashboard.live import LiveLog, LiveSlice
 from skylaunch.exc import TaskLookupError
 from skylaunch.history import TaskLog
@@ -89,6 +91,9 @@ _POLL_S = 0.25
 #: Lines per event at most: a reader further behind skips to the newest (4,000 lines/s at
 #: one event per _POLL_S before anything is skipped; bench/dashboard_browser.py)
 _EVENT_LINES = 1000
+_TIMELINE_RUNS = 500
+#: How far past its window one timeline computation looks, so it serves later requests too.
+_TIMELINE_MARGIN_S = 60.0
 
 _esc = html.escape
 
@@ -284,6 +289,41 @@ def _tree(node: Explanation) -> str:
     return f"<li>{head}{f'<ul>{kids}</ul>' if kids else ''}</li>"
 
 
+def _plan_key(session: Session) -> tuple[Any, list[Condition]] | None:
+    """What the timeline is computed from (the history's version, each task's condition and
+    settings), or None when a computation at a later instant may differ with nothing changed:
+    a run going on (assumed to end at the instant computed from), a condition looked at on
+    every pass, one of a class from outside skylaunch, or one counting scheduler passes.
+
+    Conditions are compared by identity (``id``); the list of them returned with the key is
+    kept with it, so an id is not reused by another condition meanwhile.
+    """
+    history = session.history
+    parts: list[Any] = [history.version, session.config.cycle_sleep]
+    conds: list[Condition] = []
+    for task in session.tasks_in_order():
+        cond = task.start_cond
+        if (
+            history.of(task.name).running
+            or _unsure(cond)
+            or _counts_cycles(cond)
+            or EVERY_PASS in cond.watches(task.name)
+        ):
+            return None
+        conds.append(cond)
+        parts.append(
+            (
+                task.name,
+                id(cond),
+                task.priority,
+                task.disabled or task.on_startup or task.on_shutdown,
+                task.multilaunch,
+                len(task.batches),
+            )
+        )
+    return tuple(parts), conds
+
+
 # --- the app -------------------------------------------------------------------------------------
 
 
@@ -327,6 +367,8 @@ class _Dashboard:
         # task -> (its log, the log's version, the strip of its last outcomes): a strip is
         # built again only for a task whose history changed since the last overview
         self._strips: dict[str, tuple[TaskLog, int, str]] = {}
+        # the timeline's plan key, its start, until when it holds, its runs (see upcoming())
+        self._timeline: tuple[Any, datetime, datetime, Upcoming] | None = None
         # (root, task, condition) -> the row's fixed parts (the escaped name, link, condition)
         self._heads: dict[tuple[str, str, str], tuple[str, str]] = {}
 
@@ -466,11 +508,44 @@ class _Dashboard:
             return states
         return await self.page(request, "Tasks", self.overview_body(request, states))
 
+    def upcoming(self) -> Upcoming:
+        """The timeline's runs: computed once, then reused while nothing it depends on moved.
+
+        One computation covers ``_TIMELINE_MARGIN_S`` more than the window. Until its first
+        run and for at most that margin, with the same history and tasks, a computation from
+        a later instant finds the same runs (nothing starts before the first one), so the kept
+        runs, cut at the later window's end, are what it would return (see :func:`_plan_key`).
+        """
+        session = self.control.session
+        planned = _plan_key(session)  # read before computing: a change meanwhile shows next time
+        now = session.clock.now()
+        window = timedelta(hours=self.upcoming_hours)
+        kept = self._timeline
+        if (
+            planned is not None
+            and kept is not None
+            and kept[0][0] == planned[0]
+            and kept[1] <= now < kept[2]
+        ):
+            full, start = kept[3], now
+        else:
+            full = self.control.upcoming(
+                until=now + window + timedelta(seconds=_TIMELINE_MARGIN_S), limit=_TIMELINE_RUNS
+            )
+            start = full.start
+            until = start + timedelta(seconds=_TIMELINE_MARGIN_S)
+            if full.runs:
+                until = min(until, full.runs[0].at)
+            self._timeline = None if planned is None else (planned, start, until, full)
+        end = start + window
+        runs = tuple(run for run in full.runs if run.at <= end)
+        return Upcoming(start, end, runs, full.complete or len(runs) < len(full.runs))
+
     async def timeline(self, request: Request) -> Response:
         refused = await self.refused_read(request)
         if refused is not None:
             return refused
-        ahead = await self._call(self.control.upcoming, hours=self.upcoming_hours, limit=500)
+        ahead = await self._call(self.upcoming)
         if isinstance(ahead, Response):
             return ahead
         states: list[TaskState] = []
