@@ -11,6 +11,7 @@ import pytest
 LAZY = [
     "celery",
     "multiprocessing",
+    "skylaunch.control",
     "skylaunch.execution.async_",
     "skylaunch.execution.celery",
     "skylaunch.execution.celery_worker",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from skylaunch import App
 from skylaunch import _scheduler as scheduler_module
 from skylaunch.args import TerminationFlag
 from skylaunch.conds import after_success, daily, every, retry, scheduler_cycles, time_of_day, true
@@ -22,6 +23,7 @@ from skylaunch.exc import (
     TaskInaction,
     TaskSetupError,
 )
+from skylaunch.log import MemoryRepo, RepoHandler, TaskRunRecord
 from skylaunch.testing import run_for, run_until, runs, simulated_app
 from skylaunch.time.clock import SimulatedClock
 
@@ -591,3 +593,68 @@ def test_a_shut_condition_made_true_by_a_launch_stops_at_once() -> None:
     assert app.session.clock.now() < datetime(2024, 1, 1, 0, 1, tzinfo=timezone.utc)
     assert app.session["server"].status == "terminate"
     assert runs(app, "noon") == []
+
+
+class _SlowRepo(MemoryRepo):
+    """A store that takes 50 µs a record: a database slower than an always-due task's runs."""
+
+    def insert_items(self, items: Any) -> None:
+        time.sleep(50e-6 * len(items))
+        super().insert_items(items)
+
+
+def test_a_repo_slower_than_the_runs_slows_them_down_and_loses_no_record() -> None:
+    # Before: the runs filled the writer's queue (500 here) within milliseconds, and every
+    # record beyond it was dropped. Now the loop waits while the writer drains.
+    repo = _SlowRepo(TaskRunRecord)
+    handler = RepoHandler(repo, background=True, max_queue=500)
+    logger = logging.getLogger("skylaunch.task")
+    logger.addHandler(handler)
+    try:
+        app = App(config={"execution": "main", "run_record_wait": 0})
+        runs = [0]
+
+        @app.task(true)
+        def busy() -> None:
+            runs[0] += 1
+            if runs[0] == 3_000:
+                app.session.shut_down()
+
+        app.run()
+        assert app.session.repo is repo
+        assert handler.dropped == 0
+        assert repo.filter_by(task_name="busy").count() == 2 * runs[0]
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def test_the_busy_loop_steps_off_the_gil_when_other_threads_live(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A yield to the event loop gives the GIL back for an instant only: a thread waiting for
+    # it never got it (bench W7: a sleeping thread woke up to a second late).
+    handed = [0]
+    real = scheduler_module._hand_off
+
+    def counted() -> None:
+        handed[0] += 1
+        real()
+
+    monkeypatch.setattr(scheduler_module, "_hand_off", counted)
+    app = App(config={"execution": "main"})
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    started = time.monotonic()
+
+    @app.task(true)
+    def busy() -> None:
+        if time.monotonic() - started > 0.05:
+            app.session.shut_down()
+
+    try:
+        app.run()
+    finally:
+        stop.set()
+    assert handed[0] >= 1

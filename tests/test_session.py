@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -21,16 +24,34 @@ def test_run_ids_are_unique_hex_across_sessions_and_restarts() -> None:
     assert ids[0][:16] != ids[1000][:16]
 
 
-def test_a_forked_child_does_not_repeat_the_parents_run_ids(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    session = Session()
-    task = session.create_task(func=lambda: None, name="t")
-    parent = session.new_run_id(task, {})
-    monkeypatch.setattr("skylaunch.session.os.getpid", lambda: -1)
-    child = session.new_run_id(task, {})
-    assert child[:16] != parent[:16]
-    assert child.endswith("0" * 16)
+_FORK_PROBE = """
+import os
+from skylaunch import Session
+
+session = Session()
+task = session.create_task(func=lambda: None, name="t")
+parent = session.new_run_id(task, {})
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(write, session.new_run_id(task, {}).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+print(parent, os.read(read, 64).decode(), session.new_run_id(task, {}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_repeat_the_parents_run_ids() -> None:
+    # A real fork, in a fresh single-threaded interpreter (forking pytest's would warn).
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK_PROBE], check=True, capture_output=True, text=True
+    ).stdout.split()
+    parent, child, parent_again = out
+    assert child[:16] != parent[:16]  # the child drew its own prefix
+    assert child.endswith("0" * 16)  # and counts from zero
+    assert parent_again[:16] == parent[:16]  # the parent goes on with its own
+    assert parent_again.endswith("1".zfill(16))
 
 
 def test_get_task_loggers_lists_the_task_logger_and_those_under_it() -> None:

@@ -359,6 +359,12 @@ class Journal:
                     exc_text="the run had no end when the scheduler started (process died?)",
                 )
 
+    def writes_behind(self) -> bool:
+        """Whether the repo written in the background falls behind the records (see
+        :attr:`RepoHandler.behind`): the scheduler then waits a moment before launching more."""
+        handler = self.handler
+        return handler is not None and handler.behind
+
     def flush(self, timeout: float | None = None) -> bool:
         """See :meth:`Session.flush_logs` (the public name)."""
         handler = self.handler

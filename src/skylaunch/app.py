@@ -13,7 +13,6 @@ from skylaunch.args import FuncArg
 from skylaunch.conds.base import Condition
 from skylaunch.conds.func import FuncCond
 from skylaunch.config import Config
-from skylaunch.control import Controller
 from skylaunch.embed import BackgroundRunner, check_blocking, refuse_running_loop, running
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.execution.base import Executor
@@ -23,6 +22,7 @@ from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock
 
 if TYPE_CHECKING:
+    from skylaunch.control import Controller
     from skylaunch.tasks.command import CommandTask
 
 __all__ = ["App", "Grouper"]
@@ -383,6 +383,8 @@ class App:
     def control(self) -> Controller:
         """Inspect and control this app's scheduler: :class:`~skylaunch.control.Controller`."""
         if self._controller is None:
+            from skylaunch.control import Controller  # loaded on first use (import time, W5)
+
             self._controller = Controller(self.session)
         return self._controller
 

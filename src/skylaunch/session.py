@@ -46,6 +46,18 @@ if TYPE_CHECKING:
 
 __all__ = ["Session"]
 
+# Forks this process is a child of (counted by an at-fork hook): a forked session draws a new
+# run-id prefix. Reading it costs less than the getpid() system call it replaces (per run).
+_forks = [0]
+
+
+def _count_fork() -> None:
+    _forks[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_fork)
+
 
 class _Facts:
     """What this session's conditions read (:class:`~skylaunch.conds.base.Facts`)."""
@@ -112,7 +124,7 @@ class Session:
         self.registry = TaskRegistry(lambda: self.config.task_pre_exist)
         """This session's tasks by name and in scheduling order."""
         self.parameters: dict[str, Any] = dict(parameters or {})
-        self._run_id_pid = os.getpid()
+        self._run_id_forks = _forks[0]
         self._run_id_prefix = secrets.token_hex(8)
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
@@ -323,9 +335,8 @@ class Session:
         factory = task.func_run_id or self.config.func_run_id
         if factory is not None:
             return str(factory(task, params))
-        pid = os.getpid()
-        if pid != self._run_id_pid:  # a forked child must not repeat its parent's ids
-            self._run_id_pid = pid
+        if _forks[0] != self._run_id_forks:  # a forked child must not repeat its parent's ids
+            self._run_id_forks = _forks[0]
             self._run_id_prefix = secrets.token_hex(8)
             self._run_ids = itertools.count()
         return f"{self._run_id_prefix}{next(self._run_ids):016x}"

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,20 @@ def log() -> Iterator[tuple[logging.Logger, Keep]]:
     logger.addHandler(keep)
     yield logger, keep
     logger.removeHandler(keep)
+
+
+def _probe(
+    write: Callable[[list[int]], None], now: list[float], **options: Any
+) -> QueuedWriter[int]:
+    """A writer of ints, every failure transient, a queue of 10, on the clock ``now[0]``."""
+    return QueuedWriter(
+        "probe",
+        write,
+        is_transient=lambda e: True,
+        max_queue=10,
+        monotonic=lambda: now[0],
+        **options,
+    )
 
 
 def _until(check: object, timeout_s: float = 5.0) -> bool:
@@ -267,14 +282,7 @@ def test_an_item_queued_after_a_failure_is_never_seen_before_its_backoff_is_set(
     def fail(items: list[int]) -> None:
         raise ConnectionError("down")
 
-    writer: QueuedWriter[int] = QueuedWriter(
-        "probe",
-        fail,
-        is_transient=lambda e: True,
-        max_queue=10,
-        backoff_s=1.0,
-        monotonic=lambda: now[0],
-    )
+    writer = _probe(fail, now, backoff_s=1.0)
     seen: list[tuple[int, float]] = []
     notify = writer._cond.notify_all
 
@@ -288,4 +296,45 @@ def test_an_item_queued_after_a_failure_is_never_seen_before_its_backoff_is_set(
     assert all(retry_at == 1.0 for queued, retry_at in seen if queued)
     time.sleep(0.05)
     assert writer.failures == 1  # the worker waits for the backoff: no second attempt yet
+    writer.close(0)
+
+
+def test_behind_means_half_the_queue_waits_while_the_backend_drains() -> None:
+    # The scheduler slows its launches down while this holds (instead of filling the queue
+    # until it drops); it must never hold while nothing drains, or the producer would stall.
+    now = [100.0]
+    gate = threading.Event()
+    failing = [False]
+
+    def write(items: list[int]) -> None:
+        gate.wait(5)
+        if failing[0]:
+            raise ConnectionError("down")
+
+    writer = _probe(write, now, batch=1, backoff_s=60.0)
+    for i in range(6):
+        writer.put(i)
+    assert not writer.behind  # nothing written yet: no sign the backend drains at all
+    gate.set()
+    assert _until(lambda: writer.pending == 0)
+    gate.clear()
+    for i in range(5):
+        writer.put(i)
+    assert writer.behind  # half the queue waits, and a batch was written just now
+    now[0] += 2.0
+    assert not writer.behind  # no batch for longer than the window: hung, do not wait for it
+    now[0] -= 2.0
+    failing[0] = True
+    gate.set()
+    assert _until(lambda: writer.failing)
+    assert not writer.behind  # failing: it is not draining either
+    writer.close(0)
+
+
+def test_behind_is_false_below_half_the_queue() -> None:
+    now = [0.0]
+    writer = _probe(lambda items: None, now)
+    writer.put(1)
+    assert _until(lambda: writer.pending == 0)
+    assert not writer.behind
     writer.close(0)

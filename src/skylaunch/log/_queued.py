@@ -43,6 +43,8 @@ __all__: list[str] = []
 T = TypeVar("T")
 
 _scheduler_log = logging.getLogger("skylaunch.scheduler")
+#: How recent the last written batch must be for a writer to count as draining (``behind``).
+_PROGRESS_WINDOW_S = 1.0
 
 
 class WriterCounts:
@@ -174,6 +176,7 @@ class QueuedWriter(Generic[T]):
         # is the n-th accepted one, and it leaves the queue when ``_settled_locked() >= n``.
         self._tickets: deque[tuple[int, Callable[[bool], None]]] = deque()
         self._last_stored = True  # whether the newest item that left the queue was written
+        self._progress_at: float | None = None  # monotonic time of the last batch written
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -192,6 +195,18 @@ class QueuedWriter(Generic[T]):
             self._failing = value
             if self._on_failing is not None:
                 self._on_failing(value)
+
+    @property
+    def behind(self) -> bool:
+        """The backend takes items, but slower than they come: half the queue or more waits
+        while batches were written within the last second. A producer that can slow
+        down should (:class:`~skylaunch.log.handler.RepoHandler`'s scheduler does), or the
+        queue fills and drops. False while the backend fails or stops answering: then
+        nothing would drain the queue, and waiting for it would stop the producer."""
+        if len(self._queue) * 2 < self.max_queue or self._failing:
+            return False
+        progress = self._progress_at
+        return progress is not None and self._monotonic() - progress <= _PROGRESS_WINDOW_S
 
     @property
     def queue_view(self) -> Sized:
@@ -558,6 +573,7 @@ class QueuedWriter(Generic[T]):
             self.written += written
             if written:
                 self._consecutive = 0
+                self._progress_at = self._monotonic()
             self.rejected += len(rejected)
             if written or rejected:
                 self._last_stored = not rejected  # the refused ones come last

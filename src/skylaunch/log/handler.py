@@ -77,7 +77,7 @@ class RepoHandler(logging.Handler):
         level: int = logging.NOTSET,
         retry_initial_s: float = 0.1,
         retry_max_s: float = 30.0,
-        batch_size: int = 500,
+        batch_size: int = 5_000,
         max_queue: int = 100_000,
         flush_timeout_s: float = 10.0,
         report_interval_s: float = 60.0,
@@ -137,6 +137,13 @@ class RepoHandler(logging.Handler):
             and (model is None or model is getattr(repo, "model", None))
             else None
         )
+        # Written in the background: lifecycle field dicts are queued as they are and the
+        # store builds its rows on the handler's thread (nothing validated on the loop's).
+        self._trusted_queued = (
+            not self._inline
+            and self.store.takes_trusted
+            and (model is None or model is getattr(repo, "model", None))
+        )
         self._errors: deque[TaskLoggingError] = deque()
         self.failing = False
         """True from a transient write failure until the queue has been written out (a plain
@@ -186,6 +193,12 @@ class RepoHandler(logging.Handler):
         return self._writer.when_settled(callback)
 
     @property
+    def behind(self) -> bool:
+        """The repo takes records slower than they come (see ``QueuedWriter.behind``): the
+        scheduler then slows its launches down rather than let the queue fill and drop."""
+        return self._writer.behind
+
+    @property
     def pending(self) -> int:
         """Records waiting to be written (the repo is slow or unavailable)."""
         return self._writer.pending
@@ -207,19 +220,25 @@ class RepoHandler(logging.Handler):
 
     @property
     def takes_trusted(self) -> bool:
-        """Whether :meth:`emit_trusted` skips the ``LogRecord`` path (our memory repo)."""
-        return self._trusted is not None and self._inline
+        """Whether :meth:`emit_trusted` skips the ``LogRecord`` path: our memory repo, or a
+        repo written in the background whose model the lifecycle fields fill
+        (:attr:`~skylaunch.log.repos.base.BaseRepo.takes_trusted`)."""
+        return (self._trusted is not None and self._inline) or self._trusted_queued
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
-        """Write a lifecycle record given as its fields (``_TRUSTED_FIELDS`` of the memory repo), no ``LogRecord``.
+        """Write a lifecycle record given as its fields (those of
+        :class:`~skylaunch.log.records.TaskRunRecord`), no ``LogRecord``.
 
         The session's hot path, used only when this handler is the sole consumer of the task
-        logger's records; the dict is stored as it is (do not reuse it).
+        logger's records; the dict is stored (or queued) as it is (do not reuse it).
         """
-        if self._trusted is not None:
+        if self._trusted_queued:
+            self._writer.put(fields)
+            self._raise_deferred()
+        elif self._trusted is not None:
             self._write_trusted(fields)
-            return
-        self._enqueue(self.store.to_item(fields))
+        else:
+            self._enqueue(self.store.to_item(fields))
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
         if self._inline and not self._queued:
@@ -270,12 +289,12 @@ class RepoHandler(logging.Handler):
         task_name = fields.get("task_name")
         # Records that do not look like the lifecycle's own go through validation instead.
         if (
-            trusted is not None
+            (trusted is not None or self._trusted_queued)
             and action in _ACTIONS
             and type(task_name) is str
             and not isinstance(fields.get("run_id"), (int, float))
         ):
-            self._write_trusted(
+            self.emit_trusted(
                 {
                     "task_name": task_name,
                     "action": action,

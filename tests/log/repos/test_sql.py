@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -373,6 +375,54 @@ def test_query_values_reads_only_the_wanted_columns(tmp_path: Path) -> None:
     got = list(repo.query_values(query, ("created", "run_id"), order="-created", limit=2))
     assert got == [(3.0, None), (2.0, None)]  # run_id: no such column, reads as None
     repo.engine.dispose()
+
+
+@pytest.mark.pg
+def test_pg_a_batch_the_table_refuses_raises_as_a_single_write_does(
+    pg_engine: Any, pg_table: str
+) -> None:
+    # A batch goes in by COPY, straight through the driver: its errors must still be
+    # SQLAlchemy's (what the repo translates and the writers classify), not psycopg's.
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{pg_table}" (id serial primary key, task_name text not null, '
+            "action text not null, created float8 not null, host text not null)"
+        )
+    repo = SQLRepo(MinimalRecord, engine=pg_engine, table=pg_table)
+    row = {"task_name": "t", "action": "run", "created": 1.0}
+    with pytest.raises(sa.exc.IntegrityError) as single:
+        repo.insert([row])
+    with pytest.raises(sa.exc.IntegrityError) as batch:
+        repo.insert([row, {**row, "created": 2.0}])
+    assert "host" in str(single.value.orig)
+    assert "host" in str(batch.value.orig)
+    assert repo.filter_by().count() == 0
+
+
+def test_sqlite_batches_take_the_same_path_types_as_single_writes(sqlite_engine: Any) -> None:
+    # Each column's bind processing (aware datetimes as UTC text, intervals) is applied once
+    # per batch by the driver path: the values read back must be the ones written.
+    repo = SQLRepo(TaskRunRecord, engine=sqlite_engine, table="log", if_missing="create")
+    start = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Helsinki"))
+    items = [
+        {
+            "task_name": "t",
+            "action": "success",
+            "created": start.timestamp() + i,
+            "start": start,
+            "end": start + timedelta(seconds=i),
+            "runtime": timedelta(seconds=i, microseconds=7),
+            "message": "m",
+            "run_id": str(i),
+        }
+        for i in range(3)
+    ]
+    repo.insert(items)
+    back = repo.filter_by().all()
+    assert [(r.start, r.end, r.runtime) for r in back] == [
+        (i["start"], i["end"], i["runtime"]) for i in items
+    ]
+    assert all(r.start.utcoffset() == timedelta(0) for r in back)  # stored and read as UTC
 
 
 def _restore_many(repo: SQLRepo) -> None:

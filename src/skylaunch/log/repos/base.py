@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from skylaunch.exc import RepoSchemaError, RepoUnavailableError
 from skylaunch.log.query import Query
+from skylaunch.log.records import MinimalRecord, TaskRunRecord
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -32,6 +33,7 @@ __all__ = [
     "Result",
     "check_log_repo",
     "field_getter",
+    "trusted_fields_fill",
 ]
 
 REQUIRED_FIELDS: tuple[str, ...] = ("task_name", "action", "created")
@@ -101,6 +103,23 @@ def field_getter(item: Any) -> Callable[[str], Any]:
     return lambda name: getattr(item, name, None)
 
 
+def trusted_fields_fill(model: type[BaseModel] | None) -> bool:
+    """Whether a lifecycle record's field dict, unvalidated, is a complete and correctly typed
+    ``model`` (its other fields optional): the condition for :attr:`BaseRepo.takes_trusted`."""
+    if model is None:
+        return True
+    if not issubclass(model, MinimalRecord):
+        return False
+    ours = TaskRunRecord.model_fields
+    for name, info in model.model_fields.items():
+        if name in ours:
+            if info.annotation != ours[name].annotation:
+                return False
+        elif info.is_required():
+            return False
+    return True
+
+
 class BaseRepo(ABC, Generic[R]):
     """The shared half of our backends.
 
@@ -120,6 +139,13 @@ class BaseRepo(ABC, Generic[R]):
     reads_by_index: ClassVar[bool] = True
     """Whether a narrow query (one task, one action, newest n) is cheaper than reading all of
     a task's records once: start-up restore then asks per action."""
+
+    takes_trusted: bool = False
+    """Whether :meth:`insert_items` also takes a scheduler's lifecycle record as the plain dict
+    of its fields (the fields of :class:`~skylaunch.log.records.TaskRunRecord`, already of the
+    right types) in place of an item: the writers skip building and validating a model for
+    the two records of every run. Set by backends whose model those fields fill completely
+    (see :func:`trusted_fields_fill`)."""
 
     def __init__(self, model: type[Any] | None = None, id_field: str | None = None) -> None:
         if model is dict:  # Red Bird's spelling of "no model"

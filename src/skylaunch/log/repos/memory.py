@@ -39,29 +39,13 @@ from skylaunch.log.query import (
     Operator,
     Query,
 )
-from skylaunch.log.records import MinimalRecord, TaskRunRecord
-from skylaunch.log.repos.base import BaseRepo, Order, field_getter
+from skylaunch.log.records import TaskRunRecord
+from skylaunch.log.repos.base import BaseRepo, Order, field_getter, trusted_fields_fill
 
 __all__ = ["MemoryRepo"]
 
 _TRUSTED_FIELDS: tuple[str, ...] = tuple(TaskRunRecord.model_fields)
 """The fields of a lifecycle record as ``RepoHandler`` hands them to :meth:`MemoryRepo.add_trusted`."""
-
-
-def _takes_trusted(model: type[BaseModel] | None) -> bool:
-    """Whether ``model_construct`` on a trusted dict gives a complete, correctly typed model."""
-    if model is None:
-        return True
-    if not issubclass(model, MinimalRecord):
-        return False
-    ours = TaskRunRecord.model_fields
-    for name, info in model.model_fields.items():
-        if name in ours:
-            if info.annotation != ours[name].annotation:
-                return False
-        elif info.is_required():
-            return False
-    return True
 
 
 _INDEXED = ("task_name", "action")
@@ -183,7 +167,7 @@ class MemoryRepo(BaseRepo[Any]):
         ):
             raise ValueError(f"max_per_task must be a positive int or None; got {max_per_task!r}")
         self.max_per_task = max_per_task
-        self.takes_trusted = _takes_trusted(self.model)
+        self.takes_trusted = trusted_fields_fill(self.model)
         """Whether :meth:`add_trusted` may be used (the model needs no more than those fields)."""
         self._tasks: dict[Any, dict[Any, _Bucket]] = {}
         self._task_sizes: dict[Any, int] = {}
