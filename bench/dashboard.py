@@ -7,7 +7,10 @@ starts an App on it with a simulated clock (not running: the pages read the rest
 then times ``GET /`` through the ASGI app in process: the whole server side (controller,
 history reads, HTML), no network and no browser (issue 17 target: <= 200 ms). Also the task
 page (which reads the repo), the timeline, and how many lines per second the live log buffer
-takes and hands to an events reader.
+takes and hands to an events reader. Each page's figures: wall and CPU time (the machine's load
+stretches the first, less the second) and the function calls on the event loop (cProfile; the
+overview's read of every task's state in a worker thread is counted on its own line). The
+first line times the first read of the history (1,000 tasks' restore from the repo).
 """
 
 from __future__ import annotations
