@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -62,22 +62,19 @@ def test_a_run_is_a_span_with_its_run_id_and_failures_are_errors() -> None:
         run_for(app, "1 hour")
     finally:
         metrics.close()
-    spans = exporter.get_finished_spans()
-    by_task: dict[str, list[object]] = {}
-    for span in spans:
-        assert span.attributes is not None
-        by_task.setdefault(str(span.attributes["skylaunch.task"]), []).append(span)
+    by_task: dict[str, list[ReadableSpan]] = {}
+    for span in exporter.get_finished_spans():
+        by_task.setdefault(str((span.attributes or {})["skylaunch.task"]), []).append(span)
     for task, outcome in (("fine", "success"), ("broken", "fail")):
         rows = run_rows(app.session.repo, task)
         assert rows
         got = by_task[task]
-        assert {s.attributes["skylaunch.run_id"] for s in got} == {r.run_id for r in rows}  # type: ignore[attr-defined]
+        assert {(s.attributes or {})["skylaunch.run_id"] for s in got} == {r.run_id for r in rows}
         for span in got:
-            assert span.name == f"skylaunch run {task}"  # type: ignore[attr-defined]
-            assert span.attributes["skylaunch.outcome"] == outcome  # type: ignore[attr-defined]
-            status = span.status  # type: ignore[attr-defined]
+            assert span.name == f"skylaunch run {task}"
+            assert (span.attributes or {})["skylaunch.outcome"] == outcome
             if outcome == "fail":
-                assert status.status_code is StatusCode.ERROR
-                assert status.description == "ValueError: the input was empty"
+                assert span.status.status_code is StatusCode.ERROR
+                assert span.status.description == "ValueError: the input was empty"
             else:
-                assert status.status_code is StatusCode.UNSET
+                assert span.status.status_code is StatusCode.UNSET

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, MutableMapping
 from typing import Any
 
 import anyio
@@ -258,3 +259,59 @@ def test_the_timeline_is_reused_while_it_holds_and_equals_a_fresh_one(
     changed = timeline(board)
     assert changed == fresh()
     assert len(computed) == 9
+
+
+def test_an_event_carries_at_most_a_thousand_lines_and_counts_the_rest() -> None:
+    app = _app()
+    live = LiveLog(max_lines=5000)
+    board = create_dashboard(app, live=live)
+    for i in range(1500):
+        live.append({"message": f"line {i}", "task_name": "tick", "created": float(i)})
+    events: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        got_event = anyio.Event()
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await got_event.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            body = message.get("body", b"").decode()
+            for block in body.split("\n\n"):
+                if block.startswith("id:") and "event: lines" in block:
+                    data = block.split("data: ", 1)[1]
+                    events.append(json.loads(data))
+                    got_event.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/live/events",
+            "raw_path": b"/live/events",
+            "root_path": "",
+            "query_string": b"after=0",
+            "headers": [(b"host", b"board")],
+            "client": ("127.0.0.1", 1),
+            "server": ("board", 80),
+        }
+        with anyio.fail_after(10):
+            await board(scope, receive, send)
+
+    try:
+        anyio.run(main)
+    finally:
+        live.close()
+    first = events[0]
+    assert len(first["lines"]) == 1000
+    assert first["skipped"] == 500
+    assert first["lines"][0]["message"] == "line 500"  # the newest thousand
+    assert first["lines"][-1]["message"] == "line 1499"
