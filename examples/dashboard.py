@@ -58,17 +58,18 @@ def mail_report() -> None:
 def vacuum() -> None: ...
 
 
+board = create_dashboard(scheduler, token=TOKEN, metrics=True, title="shop")
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
-    async with scheduler.running():
+    # a mounted app's lifespan is not run by Starlette: the dashboard's is entered here
+    async with scheduler.running(), board.router.lifespan_context(board):
         yield
 
 
 web = Starlette(
-    routes=[
-        Mount("/api", app=create_api(scheduler, token=TOKEN)),
-        Mount("/", app=create_dashboard(scheduler, token=TOKEN, metrics=True, title="shop")),
-    ],
+    routes=[Mount("/api", app=create_api(scheduler, token=TOKEN)), Mount("/", app=board)],
     lifespan=lifespan,
 )
 

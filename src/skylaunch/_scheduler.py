@@ -202,9 +202,11 @@ class Scheduler:
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
-        # task -> the planned instant (POSIX s) its last look was due at; the metrics read
-        # it on the task's next 'run' record to measure how late the launch was
-        self.planned_due: dict[str, float] = {}
+        # task -> the planned instant (POSIX s) its last look was due at, kept only while a
+        # skylaunch.metrics.Metrics watches (watch_lateness): it reads the entry on the task's
+        # next 'run' record to measure how late the launch was. None: nobody watches.
+        self.planned_due: dict[str, float] | None = None
+        self._lateness_watchers = 0
         self._due_at: dict[str, float] = {}  # this pass: task -> the planned instant it was due
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
@@ -275,6 +277,17 @@ class Scheduler:
         """Run ``task_name`` once with ``params`` as soon as possible (any thread)."""
         self._batches.setdefault(task_name, []).append(params)
         self.notify(task_name)
+
+    def watch_lateness(self, on: bool) -> None:
+        """Keep (``on``) or stop keeping the planned instant of each launch in
+        :attr:`planned_due`; counted, so each watcher (a ``Metrics``) turns it off once."""
+        self._lateness_watchers += 1 if on else -1
+        if self._lateness_watchers > 0:
+            if self.planned_due is None:
+                self.planned_due = {}
+        else:
+            self._lateness_watchers = 0
+            self.planned_due = None
 
     def pending_runs(self, task_name: str) -> list[dict[str, Any]]:
         """The runs asked for and not started yet (the list itself: ``task.batches``)."""
@@ -662,13 +675,15 @@ class Scheduler:
         planned = self._planned
         due_at = self._due_at
         due_at.clear()
+        planned_due = self.planned_due
         while heap and heap[0][0] <= ts:
             when, _, name = heapq.heappop(heap)
             if planned.get(name) == when:
                 del planned[name]
                 due.add(name)
                 due_at[name] = when
-                self.planned_due[name] = when  # launch lateness (skylaunch.metrics)
+                if planned_due is not None:  # launch lateness (skylaunch.metrics)
+                    planned_due[name] = when
         if self._every_pass:
             due |= self._every_pass
         if not due:

@@ -27,10 +27,21 @@ ROW_RESETS: tuple[Action, ...] = ("success", "crash", "inaction", "terminate")
 class TaskLog:
     """The actions of one task."""
 
-    __slots__ = ("_fails_in_row", "_times", "last_action", "last_time", "max_records", "running")
+    __slots__ = (
+        "_fails_in_row",
+        "_times",
+        "last_action",
+        "last_time",
+        "max_records",
+        "running",
+        "version",
+    )
 
     def __init__(self, max_records: int) -> None:
         self.max_records = max_records
+        #: Counts the changes of this log: a reader that keeps something computed from it
+        #: (the dashboard's outcome strips) recomputes only when the number moved.
+        self.version = 0
         self._times: dict[str, array[float]] = {a: array("d") for a in ACTIONS}
         self.last_action: Action | None = None
         self.last_time: float | None = None
@@ -41,6 +52,7 @@ class TaskLog:
         self._fails_in_row: int | None = 0
 
     def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
+        self.version += 1
         times = self._times[action]
         if self.last_time is not None and ts < self.last_time:
             self._fails_in_row = None  # out of order: count by timestamps from now on
@@ -79,6 +91,7 @@ class TaskLog:
         for: a ``run`` whose ``run_id`` no later record ends is open. Runs without an id follow
         Rocketry's rule: open when the newest id-less record is a ``run``.
         """
+        self.version += 1
         last: tuple[float, int] | None = None
         last_action: str | None = None
         for action in ACTIONS:
@@ -190,13 +203,16 @@ def _fails_in_row(recent: Sequence[tuple[float, str, str | None]], n_fails: int)
 class TaskHistory:
     """The history of every task of a session, with a hook called on each change."""
 
-    __slots__ = ("_logs", "max_records", "on_change")
+    __slots__ = ("_logs", "max_records", "on_change", "version")
 
     def __init__(self, max_records: int = 10_000) -> None:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")
         self.max_records = max_records
         self._logs: dict[str, TaskLog] = {}
+        #: Counts the changes of every task's log (added, loaded, forgotten): what a cache of
+        #: something computed from the whole history (the dashboard's timeline) compares.
+        self.version = 0
         self.on_change: Callable[[str], None] | None = None
 
     def of(self, task_name: str) -> TaskLog:
@@ -206,6 +222,7 @@ class TaskHistory:
         return log
 
     def add(self, task_name: str, action: Action, ts: float, run_id: str | None = None) -> None:
+        self.version += 1
         self.of(task_name).add(action, ts, run_id)
         if self.on_change is not None:
             self.on_change(task_name)
@@ -217,6 +234,7 @@ class TaskHistory:
         recent: Sequence[tuple[float, str, str | None]] = (),
     ) -> TaskLog:
         """Replace a task's log with restored records (see :meth:`TaskLog.load`)."""
+        self.version += 1
         log = self._logs[task_name] = TaskLog(self.max_records)
         log.load(times, recent)
         if self.on_change is not None:
@@ -224,9 +242,11 @@ class TaskHistory:
         return log
 
     def forget(self, task_name: str) -> None:
+        self.version += 1
         self._logs.pop(task_name, None)
 
     def clear(self) -> None:
+        self.version += 1
         self._logs.clear()
 
     def __contains__(self, task_name: object) -> bool:

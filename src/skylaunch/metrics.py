@@ -48,9 +48,16 @@ if TYPE_CHECKING:
 __all__ = ["DURATION_BUCKETS", "LATENESS_BUCKETS", "WRITE_BUCKETS", "Metrics"]
 
 _FINISHES = frozenset({"success", "fail", "terminate", "inaction", "crash"})
+_ERRORS = frozenset({"fail", "crash"})  # the ends whose span has the error status
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600)
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300)
 WRITE_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5)
+
+
+def _last_line(text: Any) -> str:
+    """The last line of a traceback (the exception), for a span's status description."""
+    lines = str(text or "").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _session(target: App | Session) -> Session:
@@ -129,7 +136,13 @@ class _Scraped(Collector):
 
 
 class Metrics:
-    """The metrics of one session, in a registry of their own (``registry=`` to share one)."""
+    """The metrics of one session, in a registry of their own (``registry=`` to share one).
+
+    ``otel=True``: a span per run from OpenTelemetry's global tracer provider (attributes
+    ``skylaunch.task``, ``skylaunch.run_id``, ``skylaunch.outcome``; a failed or crashed run
+    ends its span with the error status). ``tracer_provider=``: that provider instead of the
+    global one (implies ``otel``).
+    """
 
     def __init__(
         self,
@@ -137,6 +150,7 @@ class Metrics:
         *,
         registry: CollectorRegistry | None = None,
         otel: bool = False,
+        tracer_provider: Any = None,
     ) -> None:
         self.session = _session(target)
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -167,19 +181,22 @@ class Metrics:
         )
         self.registry.register(_Scraped(self))
         self._starts: dict[str, float] = {}
+        self._measured: dict[str, float] = {}  # task -> the planned instant last measured
         self._lock = threading.Lock()
         self._spans: dict[str, Any] = {}
         self._tracer: Any = None
-        if otel:
+        if otel or tracer_provider is not None:
             try:
                 from opentelemetry import trace
             except ImportError as exc:
                 raise ImportError(
                     "Metrics(otel=True) needs 'opentelemetry-api': pip install 'skylaunch[otel]'"
                 ) from exc
-            self._tracer = trace.get_tracer("skylaunch")
+            self._tracer = trace.get_tracer("skylaunch", tracer_provider=tracer_provider)
         self.listener = _Listener(self)
         self.session.task_logger.addHandler(self.listener)
+        self.session.scheduler.watch_lateness(True)
+        self._closed = False
         self.watch_repo_writes()
 
     # --- from the status records -----------------------------------------------------------
@@ -189,9 +206,14 @@ class Metrics:
         if action == "run":
             with self._lock:
                 self._starts[key] = record.created
-            planned = self.session.scheduler.planned_due.pop(task, None)
-            if planned is not None and 0 <= record.created - planned < 86_400:
-                self.lateness.observe(record.created - planned)
+            # the instant the scheduler's look that launched it was planned for; left in place
+            # for any other Metrics of the session, each measures a planned instant once
+            planned_due = self.session.scheduler.planned_due
+            planned = None if planned_due is None else planned_due.get(task)
+            if planned is not None and self._measured.get(task) != planned:
+                self._measured[task] = planned
+                if 0 <= record.created - planned < 86_400:
+                    self.lateness.observe(record.created - planned)
             if self._tracer is not None:
                 span = self._tracer.start_span(
                     f"skylaunch run {task}",
@@ -214,6 +236,11 @@ class Metrics:
             self.duration.labels(task).observe(seconds)
         if span is not None:
             span.set_attribute("skylaunch.outcome", action)
+            if action in _ERRORS:
+                from opentelemetry.trace import Status, StatusCode
+
+                exc_text = getattr(record, "exc_text", None)
+                span.set_status(Status(StatusCode.ERROR, _last_line(exc_text) or action))
             span.end()
 
     # --- outputs and the repo --------------------------------------------------------------
@@ -271,5 +298,9 @@ class Metrics:
         return app
 
     def close(self) -> None:
-        """Stop listening to the task logger."""
+        """Stop listening to the task logger (the scheduler stops noting planned instants
+        when no other ``Metrics`` of the session listens)."""
         self.session.task_logger.removeHandler(self.listener)
+        if not self._closed:
+            self._closed = True
+            self.session.scheduler.watch_lateness(False)

@@ -47,16 +47,16 @@ def manual() -> None:
 def nightly() -> None: ...
 
 
+board = create_dashboard(app, token=TOKEN, metrics=True, title="test board")
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
-    async with app.running():
+    async with app.running(), board.router.lifespan_context(board):
         yield
 
 
 server = Starlette(
-    routes=[
-        Mount("/api", app=create_api(app, token=TOKEN)),
-        Mount("/", app=create_dashboard(app, token=TOKEN, metrics=True, title="test board")),
-    ],
+    routes=[Mount("/api", app=create_api(app, token=TOKEN)), Mount("/", app=board)],
     lifespan=lifespan,
 )

@@ -25,6 +25,7 @@ Needs the ``http`` extra (Starlette). Everything the page needs is in the packag
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
@@ -51,10 +52,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from typing_extensions import Unpack
 
+from skylaunch._scheduler import _counts_cycles, _unsure
 from skylaunch.app import App
-from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState
+from skylaunch.conds.base import EVERY_PASS, Condition
+from skylaunch.control import Controller, ControlTimeout, Explanation, TaskState, Upcoming
 from skylaunch.dashboard.live import LiveLog, LiveSlice
 from skylaunch.exc import TaskLookupError
+from skylaunch.history import TaskLog
 from skylaunch.http import _authorized, _bearer, _check_token, _controller, _same_token
 from skylaunch.session import Session
 
@@ -84,6 +88,12 @@ _ACTIONS = ("run", "disable", "enable", "terminate")
 #: Seconds an events stream stays open before the browser reconnects (Last-Event-ID resumes).
 _STREAM_S = 300.0
 _POLL_S = 0.25
+#: Lines per event at most: a reader further behind skips to the newest (4,000 lines/s at
+#: one event per _POLL_S before anything is skipped; bench/dashboard_browser.py)
+_EVENT_LINES = 1000
+_TIMELINE_RUNS = 500
+#: How far past its window one timeline computation looks, so it serves later requests too.
+_TIMELINE_MARGIN_S = 60.0
 
 _esc = html.escape
 
@@ -123,9 +133,8 @@ def _time_tag(at: datetime | None, now: datetime) -> str:
     return f'<time datetime="{at.isoformat()}">{rel}</time>'
 
 
-def _outcomes(control: Controller, name: str, now_ts: float) -> tuple[list[tuple[float, str]], int]:
-    """The task's newest ``_STRIP`` ends (oldest first) and its failures in the last 24 h."""
-    log = control.session.history.of(name)
+def _ends(log: TaskLog) -> list[tuple[float, str]]:
+    """The task's newest ``_STRIP`` ends, oldest first."""
     ends: list[tuple[float, str]] = []
     # read from the in-memory index (bounded per action), never from the repo: the overview
     # costs the same with a million records
@@ -135,7 +144,7 @@ def _outcomes(control: Controller, name: str, now_ts: float) -> tuple[list[tuple
         if got:
             ends.extend(zip(got[-_STRIP:], repeat(action)))
     ends.sort()
-    return ends[-_STRIP:], log.count("fail", now_ts - _DAY_S, None)
+    return ends[-_STRIP:]
 
 
 _CELLS = {a: f'<i class="o-{a}"></i>' for a in _FINISHES}
@@ -280,6 +289,41 @@ def _tree(node: Explanation) -> str:
     return f"<li>{head}{f'<ul>{kids}</ul>' if kids else ''}</li>"
 
 
+def _plan_key(session: Session) -> tuple[Any, list[Condition]] | None:
+    """What the timeline is computed from (the history's version, each task's condition and
+    settings), or None when a computation at a later instant may differ with nothing changed:
+    a run going on (assumed to end at the instant computed from), a condition looked at on
+    every pass, one of a class from outside skylaunch, or one counting scheduler passes.
+
+    Conditions are compared by identity (``id``); the list of them returned with the key is
+    kept with it, so an id is not reused by another condition meanwhile.
+    """
+    history = session.history
+    parts: list[Any] = [history.version, session.config.cycle_sleep]
+    conds: list[Condition] = []
+    for task in session.tasks_in_order():
+        cond = task.start_cond
+        if (
+            history.of(task.name).running
+            or _unsure(cond)
+            or _counts_cycles(cond)
+            or EVERY_PASS in cond.watches(task.name)
+        ):
+            return None
+        conds.append(cond)
+        parts.append(
+            (
+                task.name,
+                id(cond),
+                task.priority,
+                task.disabled or task.on_startup or task.on_shutdown,
+                task.multilaunch,
+                len(task.batches),
+            )
+        )
+    return tuple(parts), conds
+
+
 # --- the app -------------------------------------------------------------------------------------
 
 
@@ -314,10 +358,30 @@ class _Dashboard:
         self.authorize = authorize
         self.protect_reads = protect_reads
         self.live = live if live is not None else LiveLog()
-        self.live.attach(control.session.task_logger)
+        self.own_live = live is None
+        self._attached = self.live.attach(control.session.task_logger)
         self.metrics = metrics
+        self.own_metrics = False
         self.title = title
         self.upcoming_hours = upcoming_hours
+        # task -> (its log, the log's version, the strip of its last outcomes): a strip is
+        # built again only for a task whose history changed since the last overview
+        self._strips: dict[str, tuple[TaskLog, int, str]] = {}
+        # the timeline's plan key, its start, until when it holds, its runs (see upcoming())
+        self._timeline: tuple[Any, datetime, datetime, Upcoming] | None = None
+        # (root, task, condition) -> the row's fixed parts (the escaped name, link, condition)
+        self._heads: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+    def close(self) -> None:
+        """Undo what the dashboard attached: its live log (closed if it made it, else taken
+        off the loggers it put it on) and the metrics it made (``metrics=True``)."""
+        if self.own_live:
+            self.live.close()
+        else:
+            self.live.detach(self._attached)
+        self._attached = []
+        if self.own_metrics and self.metrics is not None:
+            self.metrics.close()
 
     # --- auth ------------------------------------------------------------------------------
     async def may_control(self, request: Request) -> bool:
@@ -364,24 +428,45 @@ class _Dashboard:
     def overview_body(self, request: Request, states: list[TaskState]) -> str:
         root = _root(request)
         now = self.control.session.clock.now()
-        now_ts = now.timestamp()
+        since = now.timestamp() - _DAY_S
+        history = self.control.session.history
+        strips = self._strips
+        kept: dict[str, tuple[TaskLog, int, str]] = {}
+        heads = self._heads
+        kept_heads: dict[tuple[str, str, str], tuple[str, str]] = {}
         rows = []
         for st in states:
-            ends, fails = _outcomes(self.control, st.name, now_ts)
+            log = history.of(st.name)
+            version = log.version  # read first: a change while building shows next time
+            got = strips.get(st.name)
+            if got is None or got[0] is not log or got[1] != version:
+                got = (log, version, _strip(_ends(log)))
+            kept[st.name] = got
+            fails = log.count("fail", since, None)
             last_cell, outcome = _last_cell(st, now)
             sort_next = st.next_run.at.timestamp() if st.next_run.at is not None else 9e18
             sort_last = st.last.started.timestamp() if st.last is not None else 0
-            name = _esc(st.name)
+            key = (root, st.name, st.condition)
+            fixed = heads.get(key)
+            if fixed is None:
+                name = _esc(st.name)
+                fixed = (
+                    f'<tr data-name="{name}"',
+                    (
+                        f'<th scope="row"><a href="{root}/tasks/{quote(st.name, safe="")}">'
+                        f"{name}</a></th><td><code>{_esc(st.condition)}</code></td>"
+                    ),
+                )
+            kept_heads[key] = fixed
             rows.append(
-                f'<tr data-name="{name}" data-status="{st.status}" data-outcome="{outcome}">'
-                f'<th scope="row"><a href="{root}/tasks/{quote(st.name, safe="")}">{name}</a></th>'
-                f"<td><code>{_esc(st.condition)}</code></td>"
+                f'{fixed[0]} data-status="{st.status}" data-outcome="{outcome}">{fixed[1]}'
                 f'<td data-sort="{st.status}">{_status_badge(st)}</td>'
                 f'<td data-sort="{sort_last}">{last_cell}</td>'
                 f'<td data-sort="{sort_next}">{_next_cell(st, now)}</td>'
-                f"<td>{_strip(ends)}</td>"
+                f"<td>{got[2]}</td>"
                 f'<td data-sort="{fails}" class="num{" bad" if fails else ""}">{fails}</td></tr>'
             )
+        self._strips, self._heads = kept, kept_heads  # tasks gone are forgotten
         statuses = "".join(
             f'<option value="{s}">{s}</option>' for s in ("idle", "running", "disabled", "paused")
         )
@@ -423,11 +508,44 @@ class _Dashboard:
             return states
         return await self.page(request, "Tasks", self.overview_body(request, states))
 
+    def upcoming(self) -> Upcoming:
+        """The timeline's runs: computed once, then reused while nothing it depends on moved.
+
+        One computation covers ``_TIMELINE_MARGIN_S`` more than the window. Until its first
+        run and for at most that margin, with the same history and tasks, a computation from
+        a later instant finds the same runs (nothing starts before the first one), so the kept
+        runs, cut at the later window's end, are what it would return (see :func:`_plan_key`).
+        """
+        session = self.control.session
+        planned = _plan_key(session)  # read before computing: a change meanwhile shows next time
+        now = session.clock.now()
+        window = timedelta(hours=self.upcoming_hours)
+        kept = self._timeline
+        if (
+            planned is not None
+            and kept is not None
+            and kept[0][0] == planned[0]
+            and kept[1] <= now < kept[2]
+        ):
+            full, start = kept[3], now
+        else:
+            full = self.control.upcoming(
+                until=now + window + timedelta(seconds=_TIMELINE_MARGIN_S), limit=_TIMELINE_RUNS
+            )
+            start = full.start
+            until = start + timedelta(seconds=_TIMELINE_MARGIN_S)
+            if full.runs:
+                until = min(until, full.runs[0].at)
+            self._timeline = None if planned is None else (planned, start, until, full)
+        end = start + window
+        runs = tuple(run for run in full.runs if run.at <= end)
+        return Upcoming(start, end, runs, full.complete or len(runs) < len(full.runs))
+
     async def timeline(self, request: Request) -> Response:
         refused = await self.refused_read(request)
         if refused is not None:
             return refused
-        ahead = await self._call(self.control.upcoming, hours=self.upcoming_hours, limit=500)
+        ahead = await self._call(self.upcoming)
         if isinstance(ahead, Response):
             return ahead
         states: list[TaskState] = []
@@ -629,7 +747,7 @@ class _Dashboard:
             yield "retry: 1000\n\n"
             with anyio.move_on_after(_STREAM_S):
                 while True:
-                    got = live.after(seq, limit=500, task=task)
+                    got = live.after(seq, limit=_EVENT_LINES, task=task)
                     if got.lines or got.skipped:
                         data = json.dumps({"lines": got.lines, "skipped": got.skipped}, default=str)
                         yield f"id: {got.last}\nevent: lines\ndata: {data}\n\n"
@@ -734,22 +852,48 @@ def dashboard_routes(
     title: str = "skylaunch",
     upcoming_hours: float = 24.0,
 ) -> list[BaseRoute]:
-    """The dashboard's routes, to put in a Starlette app of your own (see :func:`create_dashboard`)."""
+    """The dashboard's routes, to put in a Starlette app of your own (see :func:`create_dashboard`).
+
+    Nothing takes the live log off the task logger here: pass a ``live=`` you close yourself
+    (:meth:`LiveLog.close`) when the app ends, or use :func:`create_dashboard` (its lifespan does).
+    """
+    return _routes(
+        _board(
+            target,
+            token=token,
+            authorize=authorize,
+            protect_reads=protect_reads,
+            live=live,
+            metrics=metrics,
+            title=title,
+            upcoming_hours=upcoming_hours,
+        )
+    )
+
+
+def _board(target: App | Session | Controller, **options: Unpack[DashboardOptions]) -> _Dashboard:
     control = _controller(target)
+    metrics = options.get("metrics")
+    own_metrics = metrics is True
     if metrics is True:
         from skylaunch.metrics import Metrics
 
         metrics = Metrics(control.session)
     board = _Dashboard(
         control,
-        token=token,
-        authorize=authorize,
-        protect_reads=protect_reads,
-        live=live,
+        token=options.get("token"),
+        authorize=options.get("authorize"),
+        protect_reads=options.get("protect_reads", False),
+        live=options.get("live"),
         metrics=metrics or None,
-        title=title,
-        upcoming_hours=upcoming_hours,
+        title=options.get("title", "skylaunch"),
+        upcoming_hours=options.get("upcoming_hours", 24.0),
     )
+    board.own_metrics = own_metrics
+    return board
+
+
+def _routes(board: _Dashboard) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", board.overview, methods=["GET"]),
         Route("/timeline", board.timeline, methods=["GET"]),
@@ -779,5 +923,18 @@ def create_dashboard(
     to watch other replicas). ``metrics``: ``True`` or a :class:`skylaunch.metrics.Metrics`
     to serve ``/metrics``. ``title``: the pages' heading. ``upcoming_hours``: the timeline's
     window.
+
+    The app's lifespan takes the dashboard's live log (and the metrics it made) off the task
+    logger at shut-down. Starlette does not run the lifespan of a mounted app: enter it from
+    your web app's (``async with board.router.lifespan_context(board): ...``).
     """
-    return Starlette(routes=dashboard_routes(target, **options))
+    board = _board(target, **options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            board.close()
+
+    return Starlette(routes=_routes(board), lifespan=lifespan)

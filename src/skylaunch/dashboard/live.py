@@ -133,12 +133,25 @@ class LiveLog(logging.Handler):
         return [line for _, line in items if line.get("run_id") == run_id]
 
     # --- attaching -------------------------------------------------------------------------
-    def attach(self, task_logger: logging.Logger) -> None:
-        """Listen to ``task_logger`` and to the loggers named at construction (idempotent)."""
+    def attach(self, task_logger: logging.Logger) -> list[logging.Logger]:
+        """Listen to ``task_logger`` and to the loggers named at construction (idempotent).
+
+        Returns the loggers it was not attached to before (what :meth:`detach` undoes).
+        """
+        added = []
         for logger in (task_logger, *(logging.getLogger(name) for name in self.loggers)):
             if self not in logger.handlers:
                 logger.addHandler(self)
                 self._attached.append(logger)
+                added.append(logger)
+        return added
+
+    def detach(self, loggers: Iterable[logging.Logger] | None = None) -> None:
+        """Stop listening to ``loggers`` (all it is attached to: ``None``); the buffer stays."""
+        for logger in list(self._attached if loggers is None else loggers):
+            logger.removeHandler(self)
+            if logger in self._attached:
+                self._attached.remove(logger)
 
     def follow_redis(self, url: str, key: str = "skylaunch:global") -> None:
         """Also read the Redis stream ``key`` (the output's global stream) into the buffer.
@@ -181,10 +194,9 @@ class LiveLog(logging.Handler):
         return bool(line.get("host") == self._host and line.get("pid") == os.getpid())
 
     def close(self) -> None:
+        """Detach from every logger and stop following Redis."""
         self._stop.set()
-        for logger in self._attached:
-            logger.removeHandler(self)
-        self._attached.clear()
+        self.detach()
         for thread in self._threads:
             thread.join(timeout=2)
         self._threads.clear()

@@ -71,7 +71,7 @@ def restore_recent(
     values = as_store(repo).query_values(
         _of_task(task_name), ("created", "action", "run_id"), order="-created", limit=limit
     )
-    rows = [(_seconds(c), a, r) for c, a, r in values if c is not None]
+    rows = [(c if type(c) is float else _seconds(c), a, r) for c, a, r in values if c is not None]
     rows.reverse()
     return rows
 

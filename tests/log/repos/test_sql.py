@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from skylaunch.exc import RepoSchemaError, RepoSchemaWarning, RepoUnavailableError
 from skylaunch.log import MinimalRecord, MinimalRunRecord, RepoHandler, RunRecord, TaskRunRecord
+from skylaunch.log.query import Equal, GreaterEqual, Query
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
 
 from .conftest import unique_table
@@ -422,3 +423,67 @@ def test_sqlite_batches_take_the_same_path_types_as_single_writes(sqlite_engine:
         (i["start"], i["end"], i["runtime"]) for i in items
     ]
     assert all(r.start.utcoffset() == timedelta(0) for r in back)  # stored and read as UTC
+
+
+def _restore_many(repo: SQLRepo) -> None:
+    """Restore 20 tasks' history: what each read returns, and that the SQL is built per
+    query shape (two: one column per action, the recent window), not per task."""
+    from skylaunch.history import ACTIONS
+    from skylaunch.log._restore import restore_recent, restore_times
+
+    rows = []
+    for t in range(20):
+        for i in range(6):
+            rows.append(
+                {
+                    "task_name": f"t{t}",
+                    "action": "run",
+                    "created": i * 10.0 + t,
+                    "run_id": f"{t}-{i}",
+                    "message": "m",
+                }
+            )
+            end = "fail" if i % 3 == 0 else "success"
+            rows.append(
+                {
+                    "task_name": f"t{t}",
+                    "action": end,
+                    "created": i * 10.0 + t + 1,
+                    "run_id": f"{t}-{i}",
+                    "message": "m",
+                }
+            )
+    repo.insert(rows)
+    for t in range(20):
+        times = restore_times(repo, f"t{t}", limit=3, actions=ACTIONS)
+        assert times["run"] == [30.0 + t, 40.0 + t, 50.0 + t]
+        assert times["fail"] == [1.0 + t, 31.0 + t]
+        assert times["success"] == [21.0 + t, 41.0 + t, 51.0 + t]
+        assert times["crash"] == []
+        recent = restore_recent(repo, f"t{t}", limit=3)
+        assert recent == [
+            (41.0 + t, "success", f"{t}-4"),
+            (50.0 + t, "run", f"{t}-5"),
+            (51.0 + t, "success", f"{t}-5"),
+        ]
+        assert all(type(ts) is float for ts, _, _ in recent)
+    assert len(repo._selects) == 2
+    # a query the statements are not kept for (a None, a range) is answered the same way
+    none = repo.parse_query({"task_name": "t1", "exc_text": None})
+    assert len(list(repo.query_values(none, ("created",), order="-created", limit=None))) == 12
+    since = Query((("task_name", Equal("t1")), ("created", GreaterEqual(50.0))))
+    assert repo.query_column(since, "created", order="-created", limit=None) == [52.0, 51.0]
+    assert len(repo._selects) == 2
+
+
+def test_restores_reuse_one_statement_per_query_shape(sqlite_engine: Any) -> None:
+    _restore_many(SQLRepo(TaskRunRecord, engine=sqlite_engine, table="log", if_missing="create"))
+
+
+@pytest.mark.pg
+def test_pg_restores_reuse_one_statement_per_query_shape(pg_url: str, pg_table: str) -> None:
+    repo = SQLRepo(TaskRunRecord, conn_string=pg_url, table=pg_table, if_missing="create")
+    try:
+        _restore_many(repo)
+    finally:
+        repo.engine.dispose()
