@@ -74,7 +74,21 @@ def pg_engine(pg_url: str) -> Iterator[Any]:
     engine.dispose()
 
 
-@pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign"])
+def drop_redis_keys(url: str, key_prefix: str) -> None:
+    """Delete every key of the Redis repo ``key_prefix`` (never the whole database: other
+    tests use the same server at the same time)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match="{" + key_prefix + "}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign", "redis"])
 def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFactory]:
     """A factory ``model -> empty repo`` on the parametrized backend; tables dropped after."""
     cleanup: list[Callable[[], None]] = []
@@ -89,6 +103,18 @@ def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFa
 
         def factory(model: type[BaseModel]) -> BaseRepo[Any]:
             return ForeignRepo(DuckRepo(), model)
+
+    elif backend == "redis":
+        from skylaunch.log.repos.redis import RedisRepo
+
+        url = request.getfixturevalue("redis_url")
+
+        def factory(model: type[BaseModel]) -> BaseRepo[Any]:
+            prefix = f"sltest:{uuid.uuid4().hex[:12]}"
+            repo = RedisRepo(url, model, key_prefix=prefix)
+            cleanup.append(repo.close)
+            cleanup.append(lambda: drop_redis_keys(url, prefix))
+            return repo
 
     elif backend == "csv":
 
