@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration._proc import child_env
-from tests.integration.replica_chaos import Chaos, _engine, _holder, analyse
+from tests.integration.replica_chaos import Chaos, Store, _engine, analyse
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -97,7 +97,7 @@ def test_four_uvicorn_workers_run_each_task_once_and_hand_over(pg_url: str, tmp_
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group: the test ends it whole
     )  # fmt: skip
-    engine = _engine(pg_url)
+    store = Store(pg_url, table, lease)
     try:
         master: list[int] = []
 
@@ -114,8 +114,8 @@ def test_four_uvicorn_workers_run_each_task_once_and_hand_over(pg_url: str, tmp_
             return len(workers) >= 4
 
         _wait(four_workers, 60, "four workers")
-        _wait(lambda: _holder(engine, "skylaunch_lease", lease)[0] is not None, 60, "a lease")
-        first, epoch = _holder(engine, "skylaunch_lease", lease)
+        _wait(lambda: store.holder()[0] is not None, 60, "a lease")
+        first, epoch = store.holder()
         assert first in workers
         _wait(lambda: Counter(t for _, t in _runs(runs_file))["tick"] >= 4, 30, "ticks")
         before = _runs(runs_file)
@@ -124,15 +124,12 @@ def test_four_uvicorn_workers_run_each_task_once_and_hand_over(pg_url: str, tmp_
         os.kill(first, signal.SIGKILL)
         killed = time.monotonic()
         _wait(
-            lambda: (
-                _holder(engine, "skylaunch_lease", lease)[1] > epoch
-                and _holder(engine, "skylaunch_lease", lease)[0] is not None
-            ),
+            lambda: store.holder()[1] > epoch and store.holder()[0] is not None,
             10 * LEASE_S,
             "a take-over",
         )
         took = time.monotonic() - killed
-        second, _ = _holder(engine, "skylaunch_lease", lease)
+        second, _ = store.holder()
         assert second != first
         assert second in workers | _children(master[0])
         _wait(
@@ -152,7 +149,7 @@ def test_four_uvicorn_workers_run_each_task_once_and_hand_over(pg_url: str, tmp_
         assert server.stderr is not None
         with server.stderr:
             stderr = server.stderr.read().decode()
-        engine.dispose()
+        store.close()
 
     after = handed[len(before) :]
     assert {pid for pid, _ in after} <= {first, second}, (after, stderr[-3000:])
