@@ -16,7 +16,6 @@ RABBITMQ_URL = os.environ.get("SKYLAUNCH_TEST_RABBITMQ_URL", "amqp://guest:guest
 # examples that need services: (name, URL, default port), and the URLs handed to them
 SERVICES = {
     "celery_cluster.py": [("rabbitmq", RABBITMQ_URL, 5672), ("redis", REDIS_URL, 6379)],
-    "replicas_redis.py": [("redis", REDIS_URL, 6379)],
 }
 
 
