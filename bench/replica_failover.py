@@ -130,7 +130,7 @@ def _w3_once(coordinated: bool, window_s: float, store: str) -> float:
     app.run()
     repo.close()
     if store == "redis":
-        from tests.log.repos.conftest import drop_redis_keys
+        from tests.conftest import drop_redis_keys
 
         drop_redis_keys(REDIS_URL, table)
         return (counted[2] - counted[0]) / (counted[3] - counted[1])

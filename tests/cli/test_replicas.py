@@ -12,7 +12,7 @@ from skylaunch.cli import main
 from skylaunch.coordination import PostgresLease, RedisLease
 from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import normalize_url
-from tests.log.repos.conftest import drop_redis_keys
+from tests.conftest import drop_redis_keys
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from skylaunch.log import TaskRunRecord
 from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
 from tests.integration.relay import Relay
-from tests.log.repos.conftest import drop_redis_keys
 
 WAIT_S = 15.0
 
@@ -50,13 +49,6 @@ def store(request: pytest.FixtureRequest) -> tuple[str, str]:
         return url, request.getfixturevalue("redis_prefix")
     request.applymarker(pytest.mark.pg)
     return request.getfixturevalue("pg_url"), request.getfixturevalue("table")
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"sltest:{secrets.token_hex(6)}"
-    yield prefix
-    drop_redis_keys(redis_url, prefix)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from skylaunch.coordination import Coordination, FencedWriteError, RedisLease
 from skylaunch.log import TaskRunRecord
 from skylaunch.log.repos.redis import RedisRepo
 from tests.integration._proc import child_env, wait_for
-from tests.log.repos.conftest import drop_redis_keys
 
 pytestmark = pytest.mark.redis
 
@@ -30,12 +28,9 @@ WRITER = Path(__file__).parents[1] / "integration" / "redis_writer.py"
 
 
 @pytest.fixture
-def repo(redis_url: str) -> Iterator[RedisRepo]:
-    prefix = f"sltest:{uuid.uuid4().hex[:12]}"
-    repo = RedisRepo(redis_url, TaskRunRecord, key_prefix=prefix)
-    yield repo
-    repo.close()
-    drop_redis_keys(redis_url, prefix)
+def repo(redis_url: str, redis_prefix: str) -> Iterator[RedisRepo]:
+    with RedisRepo(redis_url, TaskRunRecord, key_prefix=redis_prefix) as repo:
+        yield repo
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ class Store:
         """``(task, action, run_id, created)`` of every record, oldest first; then the
         records and the lease are deleted."""
         if self.redis:
-            from tests.log.repos.conftest import drop_redis_keys
+            from tests.conftest import drop_redis_keys
 
             rows = [
                 (r.task_name, r.action, r.run_id, r.created) for r in self.repo.filter_by().all()

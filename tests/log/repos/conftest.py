@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from skylaunch.log import CSVFileRepo, MemoryRepo
 from skylaunch.log.repos.base import BaseRepo, field_getter
 from skylaunch.log.repos.foreign import ForeignRepo
+from tests.conftest import drop_redis_keys
 
 RepoFactory = Callable[[type[BaseModel]], BaseRepo[Any]]
 
@@ -72,20 +73,6 @@ def pg_engine(pg_url: str) -> Iterator[Any]:
     engine = sa.create_engine(normalize_url(pg_url), pool_pre_ping=True)
     yield engine
     engine.dispose()
-
-
-def drop_redis_keys(url: str, key_prefix: str) -> None:
-    """Delete every key of the Redis repo ``key_prefix`` (never the whole database: other
-    tests use the same server at the same time)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match="{" + key_prefix + "}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 @pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign", "redis"])
