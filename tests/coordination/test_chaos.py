@@ -23,16 +23,6 @@ POLL_S = LEASE_S / 3
 FAILOVER_BOUND_S = LEASE_S + POLL_S + 2.0
 
 
-@pytest.fixture(params=["postgres", "redis"])
-def url(request: pytest.FixtureRequest) -> str:
-    """The repo's server: each chaos run on PostgreSQL and on Redis."""
-    if request.param == "redis":
-        request.applymarker(pytest.mark.redis)
-        return str(request.getfixturevalue("redis_url"))
-    request.applymarker(pytest.mark.pg)
-    return str(request.getfixturevalue("pg_url"))
-
-
 def test_three_replicas_killed_and_paused_run_each_decision_once(url: str, tmp_path: Path) -> None:
     chaos = run_chaos(
         url,

@@ -40,15 +40,12 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> N
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
-@pytest.fixture(params=["postgres", "redis"])
-def store(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """``(url, name)``: a database and a table (PostgreSQL) or key prefix (Redis) of its own."""
-    if request.param == "redis":
-        request.applymarker(pytest.mark.redis)
-        url = request.getfixturevalue("redis_url")
+@pytest.fixture
+def store(url: str, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """``(url, name)``: a table (PostgreSQL) or key prefix (Redis) of the test's own."""
+    if url.startswith("redis"):
         return url, request.getfixturevalue("redis_prefix")
-    request.applymarker(pytest.mark.pg)
-    return request.getfixturevalue("pg_url"), request.getfixturevalue("table")
+    return url, request.getfixturevalue("table")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -388,6 +389,9 @@ def analyse(chaos: Chaos) -> dict[str, Any]:
         "open": [run_id for run_id in opened if not ends.get(run_id)],
         "ended_twice": [run_id for run_id, acts in ends.items() if len(acts) > 1],
         "crashes": sum(acts.count("crash") for acts in ends.values()),
+        "succeeded": Counter(
+            opened.get(run_id) for run_id, acts in ends.items() if "success" in acts
+        ),
         "extract_ok": sum(
             1
             for run_id, acts in ends.items()

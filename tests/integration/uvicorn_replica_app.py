@@ -1,7 +1,7 @@
 """An ASGI app embedding a coordinated scheduler, for ``uvicorn --workers N`` (a test runs it).
 
 ``uvicorn tests.integration.uvicorn_replica_app:web --workers 4`` with the environment:
-``REPLICA_URL`` (the PostgreSQL repo), ``REPLICA_TABLE``, ``REPLICA_LEASE``, ``REPLICA_LEASE_S``
+``REPLICA_URL`` (PostgreSQL or Redis), ``REPLICA_TABLE`` (the table or key prefix), ``REPLICA_LEASE``, ``REPLICA_LEASE_S``
 and ``REPLICA_RUNS`` (a file each run appends ``pid task`` to, so the test sees which worker
 ran what). Every worker imports this module and starts its own scheduler from the lifespan
 (``async with app.running()``); the lease makes one of them the active one.
@@ -19,17 +19,17 @@ from skylaunch import App
 from skylaunch.conds import after_success, daily, every
 from skylaunch.coordination import Coordination
 from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import SQLRepo
 
 RUNS = os.environ.get("REPLICA_RUNS", os.devnull)
 
+URL, TABLE = os.environ["REPLICA_URL"], os.environ["REPLICA_TABLE"]
+
 scheduler = App(
-    logger_repo=SQLRepo(
-        model=TaskRunRecord,
-        conn_string=os.environ["REPLICA_URL"],
-        table=os.environ["REPLICA_TABLE"],
-        if_missing="create",
-    ),
+    logger_repo=RedisRepo(URL, TaskRunRecord, key_prefix=TABLE)
+    if URL.startswith("redis")
+    else SQLRepo(model=TaskRunRecord, conn_string=URL, table=TABLE, if_missing="create"),
     coordination=Coordination(
         name=os.environ["REPLICA_LEASE"], lease_s=float(os.environ.get("REPLICA_LEASE_S", "3"))
     ),
