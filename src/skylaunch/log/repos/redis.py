@@ -326,17 +326,35 @@ class RedisRepo(BaseRepo[Any]):
     def query_values(
         self, query: Query, fields: Sequence[str], *, order: Order, limit: int | None
     ) -> Iterator[tuple[Any, ...]]:
-        if tuple(fields) == ("created",) and limit != 0:
+        if limit != 0:
             with self._translate():
                 keys, lo, hi, residual = self._plan(query)
-                if not residual:  # the scores are the answer: no document is read
+                if not residual:
                     members = self._members(keys, lo, hi, order, limit)
-                    return iter([(score,) for _, score in members])
+                    if tuple(fields) == ("created",):  # the scores are the answer
+                        return iter([(score,) for _, score in members])
+                    return iter(self._raw_values(members, fields))
         rows = [
             tuple(field_getter(item)(name) for name in fields)
             for _, _, item in self._select(query, order, limit)
         ]
         return iter(rows)
+
+    def _raw_values(
+        self, members: list[tuple[str, float]], fields: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        """``fields`` of each member's document as JSON has them, no model built: what
+        start-up reads (``created``, ``action``, ``run_id``) needs no conversion."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(members), _CHUNK):
+            chunk = [member for member, _ in members[start : start + _CHUNK]]
+            with self._translate():
+                docs = cast("list[str | None]", self.client.hmget(self._items_key, chunk))
+            for raw in docs:
+                if raw is not None:
+                    data = json.loads(raw)
+                    rows.append(tuple(data.get(name) for name in fields))
+        return rows
 
     def count(self, query: Query) -> int:
         with self._translate():
