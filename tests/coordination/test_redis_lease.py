@@ -192,3 +192,25 @@ def test_a_lease_needs_a_name(repo: RedisRepo) -> None:
     with pytest.raises(ValueError, match="non-empty"):
         RedisLease(repo.client, key=repo.key("lease", ""), name="")
     assert isinstance(repo.client, redis.Redis)
+
+
+def test_of_many_replicas_racing_for_a_free_lease_exactly_one_gets_it(
+    lease: RedisLease,
+) -> None:
+    start = threading.Barrier(8)
+    won: list[str] = []
+
+    def race(holder: str) -> None:
+        start.wait()
+        if lease.take(holder, 30) is not None:
+            won.append(holder)
+
+    threads = [threading.Thread(target=race, args=(f"r{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(won) == 1
+    state = lease.read()
+    assert state is not None
+    assert (state.holder, state.epoch) == (won[0], 1)
