@@ -8,9 +8,12 @@ every-second task on it (from the repo). Then the checks of the chaos test over 
 ``w3``: W3 (runs per second of an always-due task, its records written to PostgreSQL before each
 run starts) with ``coordination`` off and on: the price of the fenced write.
 
+``store=redis`` runs either on Redis instead (a RedisRepo and its lease, at
+$SKYLAUNCH_TEST_REDIS_URL).
+
 Run from the repo root, PostgreSQL at $SKYLAUNCH_TEST_PG_URL (default the test server):
-    .venv/bin/python bench/replica_failover.py failover [disruptions=30] [lease_s=3.0]
-    .venv/bin/python bench/replica_failover.py w3 [window_s=5]
+    .venv/bin/python bench/replica_failover.py failover [disruptions=30] [lease_s=3.0] [store=redis]
+    .venv/bin/python bench/replica_failover.py w3 [window_s=5] [store=redis]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 URL = os.environ.get("SKYLAUNCH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SKYLAUNCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _quantiles(values: list[float]) -> str:
@@ -41,13 +45,13 @@ def _quantiles(values: list[float]) -> str:
     )
 
 
-def failover(disruptions: int, lease_s: float) -> None:
+def failover(disruptions: int, lease_s: float, store: str) -> None:
     from tests.integration.replica_chaos import analyse, run_chaos
 
     with tempfile.TemporaryDirectory() as work:
         began = time.monotonic()
         chaos = run_chaos(
-            URL,
+            REDIS_URL if store == "redis" else URL,
             Path(work),
             seconds=disruptions * (lease_s * 3 + 2),
             lease_s=lease_s,
@@ -65,7 +69,7 @@ def failover(disruptions: int, lease_s: float) -> None:
             first_run.append(after[0] - wall)
     kills = sum(1 for kind, _, _ in chaos.events if kind == "kill")
     print(
-        f"failover: {len(chaos.events)} disruptions ({kills} SIGKILL, "
+        f"failover on {store}: {len(chaos.events)} disruptions ({kills} SIGKILL, "
         f"{len(chaos.events) - kills} SIGSTOP), lease_s={lease_s}, {took:.0f} s"
     )
     print(f"  disruption -> another replica holds the lease: {_quantiles(chaos.takeovers)}")
@@ -77,25 +81,28 @@ def failover(disruptions: int, lease_s: float) -> None:
     )
 
 
-def w3(window_s: float) -> None:
+def w3(window_s: float, store: str) -> None:
     for coordinated in (False, True):
-        rate = _w3_once(coordinated, window_s)
-        print(
-            f"w3 postgresql repo, coordination {'on ' if coordinated else 'off'}: {rate:.0f} runs/s"
-        )
+        rate = _w3_once(coordinated, window_s, store)
+        print(f"w3 {store} repo, coordination {'on ' if coordinated else 'off'}: {rate:.0f} runs/s")
 
 
-def _w3_once(coordinated: bool, window_s: float) -> float:
+def _w3_once(coordinated: bool, window_s: float, store: str) -> float:
     import sqlalchemy as sa
 
     from skylaunch import App
     from skylaunch.conds import true
     from skylaunch.coordination import Coordination
     from skylaunch.log import TaskRunRecord
+    from skylaunch.log.repos.redis import RedisRepo
     from skylaunch.log.repos.sql import SQLRepo, normalize_url
 
     table = f"w3_{secrets.token_hex(4)}"
-    repo = SQLRepo(model=TaskRunRecord, conn_string=URL, table=table, if_missing="create")
+    repo: SQLRepo | RedisRepo
+    if store == "redis":
+        repo = RedisRepo(REDIS_URL, TaskRunRecord, key_prefix=table)
+    else:
+        repo = SQLRepo(model=TaskRunRecord, conn_string=URL, table=table, if_missing="create")
     app = App(
         logger_repo=repo,
         execution="main",
@@ -122,6 +129,11 @@ def _w3_once(coordinated: bool, window_s: float) -> float:
     threading.Thread(target=measure, daemon=True).start()
     app.run()
     repo.close()
+    if store == "redis":
+        from tests.conftest import drop_redis_keys
+
+        drop_redis_keys(REDIS_URL, table)
+        return (counted[2] - counted[0]) / (counted[3] - counted[1])
     engine = sa.create_engine(normalize_url(URL))
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP TABLE {table}"))
@@ -133,10 +145,13 @@ def _w3_once(coordinated: bool, window_s: float) -> float:
 def main(argv: list[str]) -> None:
     what = argv[0] if argv else "failover"
     opts = dict(arg.split("=", 1) for arg in argv[1:])
+    store = opts.get("store", "postgresql")
+    if store not in ("postgresql", "redis"):
+        raise SystemExit(f"unknown store {store!r}: postgresql or redis")
     if what == "failover":
-        failover(int(opts.get("disruptions", 30)), float(opts.get("lease_s", 3.0)))
+        failover(int(opts.get("disruptions", 30)), float(opts.get("lease_s", 3.0)), store)
     elif what == "w3":
-        w3(float(opts.get("window_s", 5.0)))
+        w3(float(opts.get("window_s", 5.0)), store)
     else:
         raise SystemExit(f"unknown {what!r}: failover or w3")
 

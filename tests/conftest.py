@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
@@ -46,6 +47,28 @@ def pg_url() -> str:
 @pytest.fixture
 def redis_url() -> str:
     return require_service("redis", REDIS_URL, 6379)
+
+
+def drop_redis_keys(url: str, key_prefix: str) -> None:
+    """Delete every key of the Redis repo ``key_prefix`` (never the whole database: other
+    tests use the same server at the same time)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match="{" + key_prefix + "}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis repo key prefix of this test alone; its keys are deleted afterwards."""
+    prefix = f"sltest:{uuid.uuid4().hex[:12]}"
+    yield prefix
+    drop_redis_keys(redis_url, prefix)
 
 
 @pytest.fixture

@@ -85,6 +85,16 @@ def pg_repo_url(pg_url: str) -> Iterator[str]:
     repo.engine.dispose()
 
 
+@pytest.fixture
+def redis_repo_args(redis_url: str, redis_prefix: str) -> list[str]:
+    """``--repo URL --table PREFIX`` of a filled Redis repo (its keys deleted after)."""
+    from skylaunch.log.repos.redis import RedisRepo
+
+    with RedisRepo(redis_url, TaskRunRecord, key_prefix=redis_prefix) as repo:
+        fill(repo)
+    return ["--repo", redis_url, "--table", redis_prefix]
+
+
 Run = Callable[..., tuple[int, str, str]]
 
 
@@ -98,7 +108,7 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
     return go
 
 
-@pytest.fixture(params=["sqlite-url", "sqlite-file", "csv", "postgres"])
+@pytest.fixture(params=["sqlite-url", "sqlite-file", "csv", "postgres", "redis"])
 def repo_args(request: pytest.FixtureRequest) -> list[str]:
     """The same history in every kind of repo the command reads."""
     if request.param == "sqlite-url":
@@ -107,6 +117,8 @@ def repo_args(request: pytest.FixtureRequest) -> list[str]:
         return ["--repo", str(request.getfixturevalue("sqlite_file"))]
     if request.param == "csv":
         return ["--repo", str(request.getfixturevalue("csv_file"))]
+    if request.param == "redis":
+        return list(request.getfixturevalue("redis_repo_args"))
     url, _, table = request.getfixturevalue("pg_repo_url").partition(" --table ")
     return ["--repo", url, "--table", table]
 

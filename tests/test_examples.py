@@ -14,7 +14,9 @@ from tests.conftest import REDIS_URL, require_service
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 RABBITMQ_URL = os.environ.get("SKYLAUNCH_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 # examples that need services: (name, URL, default port), and the URLs handed to them
-SERVICES = {"celery_cluster.py": [("rabbitmq", RABBITMQ_URL, 5672), ("redis", REDIS_URL, 6379)]}
+SERVICES = {
+    "celery_cluster.py": [("rabbitmq", RABBITMQ_URL, 5672), ("redis", REDIS_URL, 6379)],
+}
 
 
 @pytest.mark.slow

@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from skylaunch.cli import main
-from skylaunch.coordination import PostgresLease
+from skylaunch.coordination import PostgresLease, RedisLease
+from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import normalize_url
+from tests.conftest import drop_redis_keys
 
 
 @pytest.fixture
@@ -56,7 +58,10 @@ def test_mistakes_end_with_one_line_and_exit_code_2(
     code, _, err = run(["replicas", "--repo", "sqlite:///x.db"], capsys)
     assert (code, err) == (
         2,
-        "skylaunch: error: --repo sqlite:///x.db: coordination keeps its lease in PostgreSQL\n",
+        (
+            "skylaunch: error: --repo sqlite:///x.db: coordination keeps its lease in "
+            "PostgreSQL or Redis\n"
+        ),
     )
     code, _, err = run(["replicas", "--repo", pg_url, "--lease-table", "no_such_lease"], capsys)
     assert code == 2
@@ -64,3 +69,36 @@ def test_mistakes_end_with_one_line_and_exit_code_2(
     code, _, err = run(["replicas", "--repo", pg_url, "--lease-table", "x;y"], capsys)
     assert code == 2
     assert "identifier" in err
+
+
+@pytest.mark.redis
+def test_shows_the_live_redis_leases_of_a_key_prefix(
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = f"sltest:{secrets.token_hex(6)}"
+    repo = RedisRepo(redis_url, key_prefix=prefix)
+    try:
+        args = ["replicas", "--repo", redis_url, "--key-prefix", prefix, "--tz", "UTC"]
+        assert run(args, capsys) == (1, "no lease\n", "")
+        nightly = RedisLease(repo.client, key=repo.key("lease", "nightly"), name="nightly")
+        hourly = RedisLease(repo.client, key=repo.key("lease", "hourly"), name="hourly")
+        state = nightly.take("web-1:42:ab", 30)
+        assert state is not None
+        assert hourly.take("web-2:7:cd", 30) is not None
+        code, out, _ = run(args, capsys)
+        since = state.acquired_at.isoformat(sep=" ", timespec="seconds")
+        assert code == 0
+        first, second = out.splitlines()
+        assert first.startswith("hourly: active web-2:7:cd (epoch 1)")
+        assert second.startswith(f"nightly: active web-1:42:ab (epoch 1) since {since}, lease")
+        assert nightly.release("web-1:42:ab", 1)
+        assert run([*args, "--name", "nightly"], capsys)[1] == "no lease named 'nightly'\n"
+        code, out, _ = run([*args, "--name", "hourly"], capsys)
+        assert code == 0
+        assert out.startswith("hourly: active web-2:7:cd")
+    finally:
+        repo.close()
+        drop_redis_keys(redis_url, prefix)
+    code, _, err = run(["replicas", "--repo", "redis://127.0.0.1:1/0"], capsys)
+    assert code == 2
+    assert "cannot read" in err

@@ -1,4 +1,4 @@
-"""Three replica processes on one PostgreSQL repo, SIGKILLed and SIGSTOPped at random.
+"""Three replica processes on one PostgreSQL or Redis repo, SIGKILLed and SIGSTOPped at random.
 
 A short, bounded run of tests/integration/replica_chaos.py (the long one with its figures is
 bench/replica_failover.py). Afterwards, from the repo alone: no decision ran twice, the longest
@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.replica_chaos import analyse, run_chaos
 
-pytestmark = [pytest.mark.pg, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 LEASE_S = 1.5
 POLL_S = LEASE_S / 3
@@ -23,11 +23,9 @@ POLL_S = LEASE_S / 3
 FAILOVER_BOUND_S = LEASE_S + POLL_S + 2.0
 
 
-def test_three_replicas_killed_and_paused_run_each_decision_once(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_three_replicas_killed_and_paused_run_each_decision_once(url: str, tmp_path: Path) -> None:
     chaos = run_chaos(
-        pg_url,
+        url,
         tmp_path,
         seconds=10.0,
         lease_s=LEASE_S,

@@ -1,7 +1,8 @@
 """Two coordinated sessions in one process: take-over on release, and a black-holed active.
 
-Each session runs its scheduler in its own thread on one PostgreSQL table; one reaches the
-database through a TCP relay the test black-holes. Waits poll the sessions' state with a
+Each session runs its scheduler in its own thread on one PostgreSQL table or one Redis key
+prefix (each test runs on both); one reaches the database through a TCP relay the test
+black-holes. Waits poll the sessions' state with a
 deadline (never an assertion on elapsed time); transition instants come from the
 coordinations' own ``transitions`` (one monotonic clock: one process).
 """
@@ -12,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from itertools import pairwise
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -22,10 +24,9 @@ from skylaunch.conds import daily, every
 from skylaunch.coordination import Coordination
 from skylaunch.exc import ConfigError
 from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
 from tests.integration.relay import Relay
-
-pytestmark = pytest.mark.pg
 
 WAIT_S = 15.0
 
@@ -40,6 +41,14 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> N
 
 
 @pytest.fixture
+def store(url: str, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """``(url, name)``: a table (PostgreSQL) or key prefix (Redis) of the test's own."""
+    if url.startswith("redis"):
+        return url, request.getfixturevalue("redis_prefix")
+    return url, request.getfixturevalue("table")
+
+
+@pytest.fixture
 def table(pg_url: str) -> Iterator[str]:
     name = f"coord_{secrets.token_hex(4)}"
     yield name
@@ -50,9 +59,15 @@ def table(pg_url: str) -> Iterator[str]:
     engine.dispose()
 
 
+def repo_for(url: str, name: str) -> SQLRepo | RedisRepo:
+    if url.startswith("redis"):
+        return RedisRepo(url, TaskRunRecord, key_prefix=name)
+    return SQLRepo(model=TaskRunRecord, conn_string=url, table=name, if_missing="create")
+
+
 class Replica:
     def __init__(self, url: str, table: str, *, lease_s: float = 1.0) -> None:
-        self.repo = SQLRepo(model=TaskRunRecord, conn_string=url, table=table, if_missing="create")
+        self.repo = repo_for(url, table)
         self.coordination = Coordination(name=table, lease_s=lease_s)
         self.app = App(
             logger_repo=self.repo, coordination=self.coordination, execution="main", timeout=None
@@ -78,6 +93,9 @@ class Replica:
 
 
 def runs(url: str, table: str, task: str) -> list[float]:
+    if url.startswith("redis"):
+        with RedisRepo(url, TaskRunRecord, key_prefix=table) as repo:
+            return [r.created for r in repo.filter_by(task_name=task, action="run").all()]
     engine = sa.create_engine(normalize_url(url))
     with engine.connect() as conn:
         rows = conn.execute(
@@ -115,7 +133,10 @@ def _replica_gauge(replica: Replica) -> float:
     return float(sample.value)
 
 
-def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(pg_url: str, table: str) -> None:
+def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(
+    store: tuple[str, str],
+) -> None:
+    pg_url, table = store
     first = Replica(pg_url, table).start()
     wait_for(lambda: first.coordination.active, "the first replica is active")
     second = Replica(pg_url, table).start()
@@ -142,13 +163,26 @@ def test_a_clean_shutdown_hands_over_and_the_history_comes_with_it(pg_url: str, 
     assert min(b - a for a, b in pairwise(ticks)) >= 0.99
 
 
+def via(url: str, port: int) -> str:
+    """``url`` with its host and port replaced by 127.0.0.1:``port`` (a relay)."""
+    if url.startswith("redis"):
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        return urlunsplit(parts._replace(netloc=f"{netloc}127.0.0.1:{port}"))
+    moved = make_url(normalize_url(url)).set(host="127.0.0.1", port=port)
+    return moved.render_as_string(hide_password=False)
+
+
 def test_a_black_holed_active_stops_before_another_starts_and_its_writes_are_refused(
-    pg_url: str, table: str
+    store: tuple[str, str],
 ) -> None:
-    port = make_url(normalize_url(pg_url)).port or 5432
+    pg_url, table = store
+    if pg_url.startswith("redis"):
+        port = urlsplit(pg_url).port or 6379
+    else:
+        port = make_url(normalize_url(pg_url)).port or 5432
     with Relay(port) as relay:
-        via_relay = make_url(normalize_url(pg_url)).set(host="127.0.0.1", port=relay.port)
-        active = Replica(via_relay.render_as_string(hide_password=False), table).start()
+        active = Replica(via(pg_url, relay.port), table).start()
         wait_for(lambda: active.coordination.active, "the first replica is active")
         standby = Replica(pg_url, table).start()
         wait_for(lambda: len(runs(pg_url, table, "tick")) >= 2, "ticks on the first active")
@@ -174,13 +208,14 @@ def test_a_black_holed_active_stops_before_another_starts_and_its_writes_are_ref
     assert len(runs(pg_url, table, "report")) == 1
 
 
-def test_coordination_needs_a_postgresql_repo() -> None:
-    with pytest.raises(ConfigError, match="PostgreSQL"):
+def test_coordination_needs_a_postgresql_or_redis_repo() -> None:
+    with pytest.raises(ConfigError, match="PostgreSQL or a RedisRepo"):
         App(coordination=True)
     with pytest.raises(ConfigError, match="lease name"):
         App(coordination=3)
 
 
+@pytest.mark.pg
 def test_coordination_takes_a_lease_name_or_an_object_and_says_what_it_is(
     pg_url: str, table: str
 ) -> None:

@@ -1,7 +1,7 @@
 """One replica of a coordinated app (tests/coordination/test_chaos.py runs three and kills them).
 
 ``python replica_app.py URL TABLE LEASE_NAME LEASE_S [RUN_FOR_S]``: an app on the PostgreSQL
-repo ``TABLE`` of ``URL`` with ``coordination`` under the lease ``LEASE_NAME``. It prints
+repo ``TABLE`` of ``URL`` (or, for a ``redis://`` URL, the Redis repo of key prefix ``TABLE``) with ``coordination`` under the lease ``LEASE_NAME``. It prints
 ``ready`` once the scheduler started, ``active`` each time it takes over, and stops by itself
 after ``RUN_FOR_S`` seconds (default 60) so that nothing outlives a test that died.
 
@@ -21,6 +21,7 @@ from skylaunch import App
 from skylaunch.conds import after_success, daily, every
 from skylaunch.coordination import Coordination
 from skylaunch.log import TaskRunRecord
+from skylaunch.log.repos.redis import RedisRepo
 from skylaunch.log.repos.sql import SQLRepo
 
 
@@ -33,7 +34,11 @@ def proc_body() -> None:
 
 
 def main(url: str, table: str, name: str, lease_s: float, run_for_s: float) -> None:
-    repo = SQLRepo(model=TaskRunRecord, conn_string=url, table=table, if_missing="create")
+    repo: SQLRepo | RedisRepo
+    if url.startswith("redis"):
+        repo = RedisRepo(url, TaskRunRecord, key_prefix=table)
+    else:
+        repo = SQLRepo(model=TaskRunRecord, conn_string=url, table=table, if_missing="create")
     coordination = Coordination(name=name, lease_s=lease_s)
     app = App(
         logger_repo=repo,

@@ -1,4 +1,4 @@
-"""Three replicas of ``replica_app.py`` on one PostgreSQL repo, killed and paused at random.
+"""Three replicas of ``replica_app.py`` on one repo (PostgreSQL or Redis), killed and paused at random.
 
 Used by tests/coordination/test_chaos.py (a few seconds) and bench/replica_failover.py (the
 long run). :func:`run_chaos` drives the replicas; :func:`analyse` reads the repo afterwards and
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -159,16 +160,71 @@ def _engine(url: str) -> sa.Engine:
     return sa.create_engine(normalize_url(url), poolclass=sa.pool.NullPool)
 
 
-def _holder(engine: sa.Engine, table: str, name: str) -> tuple[int | None, int]:
-    """The pid and epoch of the replica holding a valid lease (pid None: nobody)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.text(f"SELECT holder, epoch, expires_at > now() FROM {table} WHERE name = :n"),
-            {"n": name},
-        ).first()
-    if row is None or not row[2]:
-        return None, 0 if row is None else int(row[1])
-    return int(str(row[0]).split(":")[1]), int(row[1])
+class Store:
+    """The records and the lease of a run, on PostgreSQL or Redis (by the URL's scheme):
+    ``table`` is the table or the Redis key prefix, ``name`` the lease."""
+
+    def __init__(self, url: str, table: str, name: str, lease_table: str = "skylaunch_lease"):
+        self.url, self.table, self.name, self.lease_table = url, table, name, lease_table
+        self.redis = url.startswith("redis")
+        if self.redis:
+            from skylaunch.coordination.redis import RedisLease
+            from skylaunch.log import TaskRunRecord
+            from skylaunch.log.repos.redis import RedisRepo
+
+            self.repo = RedisRepo(url, TaskRunRecord, key_prefix=table)
+            self.lease = RedisLease(self.repo.client, key=self.repo.key("lease", name))
+        else:
+            self.engine = _engine(url)
+
+    def holder(self) -> tuple[int | None, int]:
+        """The pid and epoch of the replica holding a valid lease (pid None: nobody)."""
+        if self.redis:
+            state = self.lease.read()
+            if state is None:
+                return None, self.lease.epoch
+            return int(state.holder.split(":")[1]), state.epoch
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.text(
+                    f"SELECT holder, epoch, expires_at > now() FROM {self.lease_table} "
+                    "WHERE name = :n"
+                ),
+                {"n": self.name},
+            ).first()
+        if row is None or not row[2]:
+            return None, 0 if row is None else int(row[1])
+        return int(str(row[0]).split(":")[1]), int(row[1])
+
+    def take_records(self) -> list[tuple[str, str, str | None, float]]:
+        """``(task, action, run_id, created)`` of every record, oldest first; then the
+        records and the lease are deleted."""
+        if self.redis:
+            from tests.conftest import drop_redis_keys
+
+            rows = [
+                (r.task_name, r.action, r.run_id, r.created) for r in self.repo.filter_by().all()
+            ]
+            drop_redis_keys(self.url, self.table)
+            return rows
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.text(
+                    f"SELECT task_name, action, run_id, created FROM {self.table} ORDER BY created"
+                )
+            ).all()
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {self.table}"))
+            conn.execute(
+                sa.text(f"DELETE FROM {self.lease_table} WHERE name = :n"), {"n": self.name}
+            )
+            conn.commit()
+        return [(t, a, r, float(c)) for t, a, r, c in found]
+
+    def close(self) -> None:
+        if self.redis:
+            self.repo.close()
+        else:
+            self.engine.dispose()
 
 
 def start_replica(
@@ -224,7 +280,7 @@ def run_chaos(
     """
     rng = random.Random(seed)
     chaos = Chaos(url, f"chaos_{secrets.token_hex(4)}", f"chaos_{secrets.token_hex(4)}", lease_s)
-    engine = _engine(url)
+    store = Store(url, chaos.table, chaos.name, lease_table)
     run_for = seconds + 4 * lease_s + 30  # a safety net: replicas stop by themselves
     zygote = Zygote() if fork else None
     replicas = [start_replica(chaos, workdir, run_for, zygote) for _ in range(3)]
@@ -239,7 +295,7 @@ def run_chaos(
             # (seconds of imports on a loaded machine) is not one yet
             _wait_ready(replicas)
             _sleep(rng.uniform(1.0, 2.0))  # the new active makes its first runs meanwhile
-            pid, epoch = _holder(engine, lease_table, chaos.name)
+            pid, epoch = store.holder()
             victim = next((r for r in replicas if r.pid == pid), None)
             if victim is None:
                 continue
@@ -260,7 +316,7 @@ def run_chaos(
             else:
                 victim.proc.send_signal(signal.SIGSTOP)
             # wait for another replica to take over (a new epoch held by a live pid)
-            took = _wait_takeover(engine, lease_table, chaos.name, epoch, began + 10 * lease_s)
+            took = _wait_takeover(store, epoch, began + 10 * lease_s)
             if took is not None:
                 chaos.takeovers.append(took - began)
             if kind == "stop":
@@ -283,7 +339,7 @@ def run_chaos(
             if replica.proc.poll() is None:
                 replica.proc.kill()
                 replica.proc.wait()
-        engine.dispose()
+        store.close()
         if zygote is not None:
             zygote.close()
     return chaos
@@ -295,11 +351,9 @@ def _wait_ready(replicas: list[Replica], timeout: float = 30.0) -> None:
         _sleep(0.05)
 
 
-def _wait_takeover(
-    engine: sa.Engine, table: str, name: str, epoch: int, until: float
-) -> float | None:
+def _wait_takeover(store: Store, epoch: int, until: float) -> float | None:
     while time.monotonic() < until:
-        pid, now_epoch = _holder(engine, table, name)
+        pid, now_epoch = store.holder()
         if pid is not None and now_epoch > epoch:
             return time.monotonic()
         _sleep(0.02)
@@ -308,19 +362,11 @@ def _wait_takeover(
 
 def analyse(chaos: Chaos) -> dict[str, Any]:
     """Read the repo: runs per task, gaps of ``tick``, runs without exactly one end."""
-    engine = _engine(chaos.url)
+    store = Store(chaos.url, chaos.table, chaos.name)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(
-                    f"SELECT task_name, action, run_id, created FROM {chaos.table} ORDER BY created"
-                )
-            ).all()
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {chaos.table}"))
-            conn.execute(sa.text("DELETE FROM skylaunch_lease WHERE name = :n"), {"n": chaos.name})
-            conn.commit()
+        rows = store.take_records()
     finally:
-        engine.dispose()
+        store.close()
     runs: dict[str, list[float]] = {}
     ends: dict[str, list[str]] = {}
     opened: dict[str, str] = {}
@@ -343,6 +389,9 @@ def analyse(chaos: Chaos) -> dict[str, Any]:
         "open": [run_id for run_id in opened if not ends.get(run_id)],
         "ended_twice": [run_id for run_id, acts in ends.items() if len(acts) > 1],
         "crashes": sum(acts.count("crash") for acts in ends.values()),
+        "succeeded": Counter(
+            opened.get(run_id) for run_id, acts in ends.items() if "success" in acts
+        ),
         "extract_ok": sum(
             1
             for run_id, acts in ends.items()

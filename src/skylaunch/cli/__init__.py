@@ -69,10 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--repo",
         metavar="URL_OR_FILE",
-        help="sqlite:///app.db, postgresql://user@host/db, a SQLite file or a .csv file",
+        help="sqlite:///app.db, postgresql://user@host/db, redis://host/0, a SQLite file or a "
+        ".csv file",
     )
     source.add_argument(
-        "--table", help=f"table of a SQL repo (default: {DEFAULT_TABLE})", default=None
+        "--table",
+        help=f"table of a SQL repo (default: {DEFAULT_TABLE}), or key_prefix of a Redis repo "
+        "(default: skylaunch)",
+        default=None,
     )
     source.add_argument(
         "--follow", action="store_true", help="print records from Redis as they come"
@@ -216,6 +220,8 @@ def _logs(args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock) -> i
         engine = getattr(repo, "engine", None)
         if engine is not None:
             engine.dispose()  # close the connections now, not at interpreter exit
+        else:
+            repo.close()
     if not entries:
         err.write("skylaunch logs: no records match\n")
         return 0

@@ -111,7 +111,9 @@ def _sqlite_path(url: str) -> str | None:
 
 
 def open_repo(spec: str, table: str | None) -> tuple[Any, bool]:
-    """The repo ``--repo`` names and whether it is SQL (filters are pushed down to SQL)."""
+    """The repo ``--repo`` names and whether it is SQL or Redis (filters are pushed down)."""
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        return _open_redis(spec, table or "skylaunch"), True
     if "://" in spec:
         return _open_sql(spec, table or DEFAULT_TABLE), True
     path = Path(spec)
@@ -162,6 +164,19 @@ def _open_sql(url: str, table: str, *, shown: str | None = None) -> Any:
         f"--repo {shown}: table {table!r} is not a task log (it lacks the columns "
         f"{', '.join(missing)})"
     )
+
+
+def _open_redis(url: str, key_prefix: str) -> Any:
+    try:
+        from skylaunch.log.repos.redis import RedisRepo
+
+        return RedisRepo(url, TaskRunRecord, key_prefix=key_prefix)
+    except ImportError:
+        raise CLIError(
+            f"--repo {redact_url(url)}: needs the 'redis' package (pip install 'skylaunch[redis]')"
+        ) from None
+    except ValueError as exc:
+        raise CLIError(f"--repo {redact_url(url)}: {first_line(exc)}") from None
 
 
 def _open_csv(path: Path) -> CSVFileRepo:

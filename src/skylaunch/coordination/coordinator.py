@@ -1,7 +1,8 @@
 """Several replicas of one app, one scheduler: the active replica holds a lease, the others wait.
 
 A :class:`Coordination` is attached to a session whose repo is a PostgreSQL
-:class:`~skylaunch.log.repos.sql.SQLRepo`. Its thread (``skylaunch-lease``) takes or renews the
+:class:`~skylaunch.log.repos.sql.SQLRepo` (lease: :mod:`skylaunch.coordination.lease`) or a
+:class:`~skylaunch.log.repos.redis.RedisRepo` (lease: :mod:`skylaunch.coordination.redis`). Its thread (``skylaunch-lease``) takes or renews the
 lease every ``poll_s`` seconds. The scheduler asks :meth:`Coordination.may_act` before each pass
 and each launch: only the replica whose lease is valid by its *own* monotonic clock schedules
 and runs tasks. That local validity ends ``safety`` (a fraction of the lease) before the
@@ -24,6 +25,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from skylaunch._scheduler import Scheduler
+    from skylaunch.coordination.redis import RedisLease
+    from skylaunch.log.repos.redis import RedisRepo
     from skylaunch.session import Session
 
 __all__ = ["Coordination", "coordination_for"]
@@ -81,7 +85,7 @@ def _call_with_timeout(func: Callable[[], T], timeout: float, what: str) -> T:
 
 
 class Coordination:
-    """Make the replicas of one app, on one PostgreSQL repo, behave as one scheduler.
+    """Make the replicas of one app, on one PostgreSQL or Redis repo, behave as one scheduler.
 
     ``name`` tells apart the schedulers that share a database (one lease each). ``lease_s``
     is how long a lease lasts without renewal; ``poll_s`` (default a third of it) how often
@@ -89,7 +93,8 @@ class Coordination:
     active to the first run on another replica is ``lease_s + poll_s`` plus the restore of
     the history (defaults: 3 s + 1 s). ``safety`` is the fraction of the lease the active
     gives up early (default 0.2) against the drift between its clock and the database's.
-    ``holder`` names this replica (default ``host:pid:random``).
+    ``holder`` names this replica (default ``host:pid:random``). ``table`` is the lease
+    table on PostgreSQL; on Redis the lease is the key ``{key_prefix}:lease:<name>``.
     """
 
     def __init__(
@@ -124,7 +129,7 @@ class Coordination:
         self.safety = float(safety)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.table = table
-        self.lease: PostgresLease | None = None
+        self.lease: PostgresLease | RedisLease | None = None
         self._session: Session | None = None
         self._scheduler: Scheduler | None = None
         self._lock = threading.Lock()
@@ -154,24 +159,35 @@ class Coordination:
     def attach(self, session: Session) -> None:
         """Fence ``session``'s record writes with this lease, and gate its scheduler.
 
-        The session's repo must be a :class:`~skylaunch.log.repos.sql.SQLRepo` on PostgreSQL:
-        the lease lives in the same database, so that a record and the lease are checked in
-        one transaction.
+        The session's repo must be a :class:`~skylaunch.log.repos.sql.SQLRepo` on PostgreSQL
+        or a :class:`~skylaunch.log.repos.redis.RedisRepo`: the lease lives in the same
+        database, so that a record and the lease are checked in one step (a transaction; a
+        Lua script).
         """
-        from skylaunch.log.repos.sql import SQLRepo
-
         repo = session.repo
-        if not isinstance(repo, SQLRepo) or repo.engine.dialect.name != "postgresql":
-            raise ConfigError(
-                "coordination",
-                repo,
-                "a session whose repo is an SQLRepo on PostgreSQL (the lease and the task "
-                "records must live in one database, so that the database fences the writes)",
+        redis_repo = _redis_repo(repo)
+        if redis_repo is not None:
+            from skylaunch.coordination.redis import RedisLease
+
+            self.lease = RedisLease(
+                redis_repo.client, key=redis_repo.key("lease", self.name), name=self.name
             )
-        self.lease = PostgresLease(
-            repo.engine, name=self.name, table=self.table, idle_s=self.lease_s / 2
-        )
-        repo.write_guard = self._guard
+            redis_repo.write_guard = self._redis_guard
+        else:
+            from skylaunch.log.repos.sql import SQLRepo
+
+            if not isinstance(repo, SQLRepo) or repo.engine.dialect.name != "postgresql":
+                raise ConfigError(
+                    "coordination",
+                    repo,
+                    "a session whose repo is an SQLRepo on PostgreSQL or a RedisRepo (the "
+                    "lease and the task records must live in one database, so that the "
+                    "database fences the writes)",
+                )
+            self.lease = PostgresLease(
+                repo.engine, name=self.name, table=self.table, idle_s=self.lease_s / 2
+            )
+            repo.write_guard = self._guard
         self._session = session
         session.coordination = self
         session.scheduler.coordination = self
@@ -180,10 +196,21 @@ class Coordination:
         session.config.run_record_wait = None
 
     def _guard(self, conn: Connection) -> None:
-        """Called by the repo inside every write transaction (the handler's thread)."""
-        assert self.lease is not None
+        """Called by the SQL repo inside every write transaction (the handler's thread)."""
+        assert isinstance(self.lease, PostgresLease)
         try:
             self.lease.guard(conn, self.holder, self._write_epoch)
+        except FencedWriteError:
+            self.refused += 1
+            raise
+
+    def _redis_guard(self, write: Callable[[str, str], None]) -> None:
+        """Called by the Redis repo for every insert: its script checks the lease's token."""
+        from skylaunch.coordination.redis import RedisLease
+
+        assert isinstance(self.lease, RedisLease)
+        try:
+            write(self.lease.key, self.lease.token(self.holder, self._write_epoch))
         except FencedWriteError:
             self.refused += 1
             raise
@@ -380,6 +407,15 @@ class Coordination:
         scheduler = self._scheduler
         if scheduler is not None:
             scheduler.stand_down(f"lease lost: {reason}")
+
+
+def _redis_repo(repo: object) -> RedisRepo | None:
+    """``repo`` if it is a RedisRepo (without importing redis for apps that do not use it)."""
+    module = sys.modules.get("skylaunch.log.repos.redis")
+    if module is None:
+        return None
+    redis_repo: type[RedisRepo] = module.RedisRepo
+    return repo if isinstance(repo, redis_repo) else None
 
 
 def coordination_for(session: Session, value: Any) -> Coordination | None:

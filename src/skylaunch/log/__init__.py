@@ -35,6 +35,7 @@ from skylaunch.log.repos.base import check_log_repo
 
 if TYPE_CHECKING:
     from skylaunch.log.repos.csv import CSVFileRepo
+    from skylaunch.log.repos.redis import RedisRepo
     from skylaunch.log.repos.sql import SQLRepo
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "MinimalRecord",
     "MinimalRunRecord",
     "Query",
+    "RedisRepo",
     "Repo",
     "RepoHandler",
     "Result",
@@ -68,5 +70,10 @@ __all__ = [
 
 
 __getattr__ = lazy_attributes(
-    __name__, {"SQLRepo": "skylaunch.log.repos.sql", "CSVFileRepo": "skylaunch.log.repos.csv"}
+    __name__,
+    {
+        "SQLRepo": "skylaunch.log.repos.sql",
+        "CSVFileRepo": "skylaunch.log.repos.csv",
+        "RedisRepo": "skylaunch.log.repos.redis",
+    },
 )

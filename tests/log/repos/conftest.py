@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from skylaunch.log import CSVFileRepo, MemoryRepo
 from skylaunch.log.repos.base import BaseRepo, field_getter
 from skylaunch.log.repos.foreign import ForeignRepo
+from tests.conftest import drop_redis_keys
 
 RepoFactory = Callable[[type[BaseModel]], BaseRepo[Any]]
 
@@ -74,7 +75,7 @@ def pg_engine(pg_url: str) -> Iterator[Any]:
     engine.dispose()
 
 
-@pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign"])
+@pytest.fixture(params=["memory", "csv", "sqlite", "postgres", "foreign", "redis"])
 def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFactory]:
     """A factory ``model -> empty repo`` on the parametrized backend; tables dropped after."""
     cleanup: list[Callable[[], None]] = []
@@ -89,6 +90,18 @@ def make_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RepoFa
 
         def factory(model: type[BaseModel]) -> BaseRepo[Any]:
             return ForeignRepo(DuckRepo(), model)
+
+    elif backend == "redis":
+        from skylaunch.log.repos.redis import RedisRepo
+
+        url = request.getfixturevalue("redis_url")
+
+        def factory(model: type[BaseModel]) -> BaseRepo[Any]:
+            prefix = f"sltest:{uuid.uuid4().hex[:12]}"
+            repo = RedisRepo(url, model, key_prefix=prefix)
+            cleanup.append(repo.close)
+            cleanup.append(lambda: drop_redis_keys(url, prefix))
+            return repo
 
     elif backend == "csv":
 

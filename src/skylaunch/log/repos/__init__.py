@@ -1,6 +1,7 @@
 """Log repositories: where task records are stored and read back.
 
-``SQLRepo`` is imported on first use, so SQLAlchemy loads only for apps that use it.
+``SQLRepo`` and ``RedisRepo`` are imported on first use, so SQLAlchemy and redis load only for
+apps that use them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from skylaunch.log.repos.memory import MemoryRepo
 
 if TYPE_CHECKING:
     from skylaunch.log.repos.csv import CSVFileRepo
+    from skylaunch.log.repos.redis import RedisRepo
     from skylaunch.log.repos.sql import SQLRepo
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "CSVFileRepo",
     "MemoryRepo",
     "Order",
+    "RedisRepo",
     "Repo",
     "Result",
     "SQLRepo",
@@ -28,5 +31,10 @@ __all__ = [
 
 
 __getattr__ = lazy_attributes(
-    __name__, {"SQLRepo": "skylaunch.log.repos.sql", "CSVFileRepo": "skylaunch.log.repos.csv"}
+    __name__,
+    {
+        "SQLRepo": "skylaunch.log.repos.sql",
+        "CSVFileRepo": "skylaunch.log.repos.csv",
+        "RedisRepo": "skylaunch.log.repos.redis",
+    },
 )
