@@ -111,6 +111,11 @@ class Relay:
             if self._closed:
                 _close(client, None)
                 return
+        if self._closed or self._cut:
+            # close() and cut() release held connections too: they must not reach the
+            # upstream now (a server shut down right after would find a connection open)
+            _close(client, None)
+            return
         try:
             upstream = socket.create_connection(self.upstream, timeout=5)
         except OSError:
