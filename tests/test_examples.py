@@ -25,10 +25,27 @@ SERVICES = {"celery_cluster.py": [("rabbitmq", RABBITMQ_URL, 5672), ("redis", RE
 TIMEOUT_S = 100
 
 
+ENV = {
+    **os.environ,
+    "SKYLAUNCH_DEMO_SECONDS": "2",
+    "SKYLAUNCH_DEMO_BROKER": RABBITMQ_URL,
+    "SKYLAUNCH_DEMO_BACKEND": REDIS_URL,
+}
+
+
 @dataclass
 class Started:
     proc: subprocess.Popen[bytes]
     stderr: Path
+
+    @classmethod
+    def start(cls, path: Path, cwd: Path) -> Started:
+        """``python path`` in ``cwd``, its output in files there (no pipe left unread)."""
+        with (cwd / "stdout.txt").open("wb") as out, (cwd / "stderr.txt").open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(path)], cwd=cwd, env=ENV, stdout=out, stderr=err
+            )
+        return cls(proc, cwd / "stderr.txt")
 
     def stderr_tail(self) -> str:
         return self.stderr.read_text(errors="replace")[-3000:]
@@ -43,27 +60,15 @@ def started(
     selected = {
         item.callspec.params["path"]
         for item in request.session.items
-        if item.path == Path(__file__) and hasattr(item, "callspec")
-    }
-    env = {
-        **os.environ,
-        "SKYLAUNCH_DEMO_SECONDS": "2",
-        "SKYLAUNCH_DEMO_BROKER": RABBITMQ_URL,
-        "SKYLAUNCH_DEMO_BACKEND": REDIS_URL,
+        if item.path.name == Path(__file__).name and hasattr(item, "callspec")
     }
     running: dict[str, Started] = {}
     try:
         for path in EXAMPLES:
-            if path not in selected or not all(
+            if path in selected and all(
                 _reachable(url, port) for _, url, port in SERVICES.get(path.name, [])
             ):
-                continue
-            cwd = tmp_path_factory.mktemp(path.stem)
-            with (cwd / "stdout.txt").open("wb") as out, (cwd / "stderr.txt").open("wb") as err:
-                proc = subprocess.Popen(
-                    [sys.executable, str(path)], cwd=cwd, env=env, stdout=out, stderr=err
-                )
-            running[path.name] = Started(proc, cwd / "stderr.txt")
+                running[path.name] = Started.start(path, tmp_path_factory.mktemp(path.stem))
         yield running
     finally:
         for example in running.values():
@@ -75,10 +80,11 @@ def started(
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs(path: Path, started: dict[str, Started]) -> None:
+def test_example_runs(path: Path, started: dict[str, Started], tmp_path: Path) -> None:
     for name, url, port in SERVICES.get(path.name, []):
         require_service(name, url, port)
-    example = started[path.name]
+    # started with the others by the fixture; else (not found selected there) now
+    example = started.get(path.name) or Started.start(path, tmp_path)
     try:
         code = example.proc.wait(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:

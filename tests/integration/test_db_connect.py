@@ -56,40 +56,51 @@ class Waiting:
     thread: threading.Thread
     outcome: dict[str, Any]
 
+    @classmethod
+    def start(cls) -> Waiting:
+        relay = Relay(5432)
+        relay.black_hole()
+        outcome: dict[str, Any] = {}
+
+        def start_up() -> None:
+            started = time.monotonic()
+            try:
+                SQLRepo(
+                    TaskRunRecord,
+                    conn_string=_through(PG_URL, relay),
+                    table="t",
+                    if_missing="create",
+                )
+            except Exception as exc:
+                outcome["error"] = exc
+            outcome["elapsed"] = time.monotonic() - started
+
+        thread = threading.Thread(target=start_up, name="default-start-up", daemon=True)
+        thread.start()
+        return cls(relay, thread, outcome)
+
+    def close(self) -> None:
+        self.thread.join(30)
+        self.relay.close()
+
 
 @pytest.fixture(scope="module", autouse=True)
-def default_start_up(request: pytest.FixtureRequest) -> Iterator[Waiting | None]:
-    """Started before the module's first test: the 10 s that the start-up with the default
-    timeouts waits for nothing pass while the other tests run (the last test reads them)."""
+def early_start_up(request: pytest.FixtureRequest) -> Iterator[Waiting | None]:
+    """Started before the module's first test when the last test is selected: the 10 s that
+    the start-up with the default timeouts waits for nothing pass while the others run."""
     wanted = any(
-        item.path == Path(__file__)
-        and item.name == "test_default_timeouts_end_start_up_within_15_s"
+        item.name == "test_default_timeouts_end_start_up_within_15_s"
+        and item.path.name == Path(__file__).name
         for item in request.session.items
     )
     if not wanted or not _reachable(PG_URL, 5432):
-        yield None  # not selected; or the test asks for pg_url, and skips (under CI fails)
+        yield None  # the test starts it itself, or skips (under CI fails) without a server
         return
-    relay = Relay(5432)
-    relay.black_hole()
-    outcome: dict[str, Any] = {}
-
-    def start_up() -> None:
-        started = time.monotonic()
-        try:
-            SQLRepo(
-                TaskRunRecord, conn_string=_through(PG_URL, relay), table="t", if_missing="create"
-            )
-        except Exception as exc:
-            outcome["error"] = exc
-        outcome["elapsed"] = time.monotonic() - started
-
-    thread = threading.Thread(target=start_up, name="default-start-up", daemon=True)
-    thread.start()
+    waiting = Waiting.start()
     try:
-        yield Waiting(relay, thread, outcome)
+        yield waiting
     finally:
-        thread.join(30)
-        relay.close()
+        waiting.close()
 
 
 def _through(pg_url: str, relay: Relay) -> str:
@@ -280,14 +291,18 @@ def test_eight_processes_create_one_postgres_table(pg_url: str, pg_table: str) -
 
 
 def test_default_timeouts_end_start_up_within_15_s(
-    pg_url: str, default_start_up: Waiting | None
+    pg_url: str, early_start_up: Waiting | None
 ) -> None:
-    # last in the module: its start-up began before the first test (fixture default_start_up)
-    assert default_start_up is not None
-    default_start_up.thread.join(30)
-    assert not default_start_up.thread.is_alive(), "the start-up still waits after 30 s"
-    error = default_start_up.outcome.get("error")
+    # last in the module: its start-up began before the first test (fixture early_start_up)
+    waiting = early_start_up or Waiting.start()
+    try:
+        waiting.thread.join(30)
+        assert not waiting.thread.is_alive(), "the start-up still waits after 30 s"
+    finally:
+        if early_start_up is None:
+            waiting.close()
+    error = waiting.outcome.get("error")
     assert isinstance(error, RepoUnavailableError), error
     assert "connect_s=10" in str(error)
-    assert default_start_up.relay.connections >= 1  # it did reach the black hole
-    assert 9 <= default_start_up.outcome["elapsed"] < 15
+    assert waiting.relay.connections >= 1  # it did reach the black hole
+    assert 9 <= waiting.outcome["elapsed"] < 15
