@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,21 @@ def parsed(path: Path) -> list[dict[str, str]]:
 
 def file_outputs() -> list[FileLogger]:
     return [h for h in logging.getLogger("skylaunch.task").handlers if isinstance(h, FileLogger)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_only_this_modules_objects() -> Iterator[None]:
+    """One full collection before the module, then every object older than it is frozen.
+
+    The per-test ``gc.collect()`` below then walks only what this module created, instead of
+    the whole suite's heap (about 0.6 s a test late in a full run with coverage).
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

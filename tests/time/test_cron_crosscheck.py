@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -59,8 +60,10 @@ RANDOM_STARTS = 160
 STARTS_PER_TRANSITION = 12
 
 
+@cache
 def _transitions(tz: tzinfo) -> list[datetime]:
-    """The UTC instants in [START, END) at which ``tz``'s offset changes."""
+    """The UTC instants in [START, END) at which ``tz``'s offset changes (found hour by hour,
+    once per zone: every expression reuses them)."""
     found: list[datetime] = []
     t = START
     offset = t.astimezone(tz).utcoffset()
