@@ -105,6 +105,30 @@ def test_a_run_found_due_just_after_its_instant_is_recorded_at_the_instant(
         assert [f"{s % 2:.4f}" for s in starts[1:]] == [f"{late_s:.4f}"] * 3  # bodies still late
 
 
+def test_a_snapped_run_is_never_recorded_before_a_record_of_the_same_pass() -> None:
+    # Found by review: A and B are due at the same planned instant; A runs inline and its
+    # success is recorded a moment later; B, snapped back to the planned instant, started
+    # "before" A's success, so `after_success("A")` made it run a second time.
+    clock = _WakesLate(datetime(2024, 1, 1, tzinfo=timezone.utc))
+    clock.late_s = 0.0015
+    app = App(config={"execution": "main"}, clock=clock)
+
+    @app.task(every("1 hour"), name="A")
+    def a() -> None:
+        clock.advance(0.0003)  # the run takes a moment
+
+    @app.task(every("1 hour") | after_success("A"), name="B")
+    def b() -> None: ...
+
+    run_for(app, "90 minutes")
+    assert len(runs(app, "A")) == 2
+    assert len(runs(app, "B")) == 2  # at the start and at 01:00, not a third time
+    ordered = app.session.repo.filter_by(action="run").all()
+    b_second = [r for r in ordered if r.task_name == "B"][1]
+    a_success = app.session.repo.filter_by(task_name="A", action="success").all()[1]
+    assert b_second.created >= a_success.created
+
+
 def test_a_long_main_thread_run_moves_the_pass_to_the_current_instant() -> None:
     """The next task of the same pass is judged, and recorded, when it is looked at."""
     app = simulated_app("2024-01-01 00:00:00")

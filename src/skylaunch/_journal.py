@@ -204,6 +204,9 @@ class Journal:
         self._seen: tuple[int, int, int] | None = None
         self._level_reported = False
         self._restored: set[str] | None = None
+        self.last_ts = float("-inf")
+        """The latest ``created`` recorded so far (POSIX seconds): the scheduler never records
+        a run earlier than a record it has already seen (see ``Scheduler._consider``)."""
         self._buffering_reported = False
         self._file_output: FileLogger | None = None
 
@@ -411,6 +414,7 @@ class Journal:
         clock = self.clock
         if ts is None:
             ts = clock.timestamp()
+        self.last_ts = max(self.last_ts, ts)
         self.history.add(task_name, action, ts, run_id)
         logger = task_logger = self.task_logger
         if self._handlers_key(logger.handlers) != self._seen:

@@ -752,7 +752,11 @@ class Scheduler:
                 # Found due within the last stretch of the wake-up (the OS wakes the loop a
                 # little late): record the run at the instant its condition became true, so
                 # that `every` counts from there and the lateness does not add up as drift.
-                now = datetime.fromtimestamp(became, now.tzinfo)
+                # Never before a record already made (another task's run or end in this
+                # pass): conditions read that order (after_success, retry).
+                became = max(became, self._journal.last_ts)
+                if became < now.timestamp():
+                    now = datetime.fromtimestamp(became, now.tzinfo)
             return self._launch(task, now, {})
         change = self._next_change(task.start_cond, ctx, name)
         if change is None and name in self._unsure:

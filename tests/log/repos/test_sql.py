@@ -487,3 +487,67 @@ def test_pg_restores_reuse_one_statement_per_query_shape(pg_url: str, pg_table: 
         _restore_many(repo)
     finally:
         repo.engine.dispose()
+
+
+class _WithHost(TaskRunRecord):
+    host: str = "scheduler-1"
+
+
+def test_only_models_a_lifecycle_record_fills_whole_take_trusted_dicts(sqlite_engine: Any) -> None:
+    # Found by review: a model with more fields (defaults, validators) got the lifecycle dict
+    # as its row, so its own fields were stored as NULL instead of their defaults.
+    assert SQLRepo(
+        TaskRunRecord, engine=sqlite_engine, table="a", if_missing="create"
+    ).takes_trusted
+    assert SQLRepo(
+        MinimalRunRecord, engine=sqlite_engine, table="b", if_missing="create"
+    ).takes_trusted
+    repo = SQLRepo(_WithHost, engine=sqlite_engine, table="c", if_missing="create")
+    assert not repo.takes_trusted
+    handler = RepoHandler(repo)
+    try:
+        handler.emit_trusted({"task_name": "t", "action": "run", "created": 1.0, "message": "m"})
+        assert handler.flush(5)
+    finally:
+        handler.close()
+    assert repo.filter_by().last().host == "scheduler-1"
+
+
+class _WithExtra(MinimalRecord):
+    extra: dict[str, int] | None = None
+
+
+def test_a_batch_stores_none_as_a_single_write_does(sqlite_engine: Any) -> None:
+    # JSON stores Python None as the value 'null'; the driver path applied bind processing to
+    # values but not to None, so a batch stored SQL NULL where a single write stored 'null'.
+    repo = SQLRepo(_WithExtra, engine=sqlite_engine, table="j", if_missing="create")
+    row = {"task_name": "t", "action": "run", "created": 1.0, "extra": None}
+    repo.insert([row])
+    repo.insert([row, row])
+    with sqlite_engine.connect() as conn:
+        stored = [r[0] for r in conn.exec_driver_sql("SELECT extra FROM j").all()]
+    assert len(set(stored)) == 1
+    assert len(stored) == 3
+
+
+@pytest.mark.pg
+def test_pg_a_table_that_refuses_copy_is_written_by_insert(pg_engine: Any, pg_table: str) -> None:
+    # COPY does not go into a view (nor a table under row-level security): the first batch is
+    # refused as unavailable (the writer retries it) and from then on batches go by INSERT.
+    view = f"{pg_table}_v"
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{pg_table}" (id serial primary key, task_name text not null, '
+            "action text not null, created float8 not null)"
+        )
+        conn.exec_driver_sql(f'CREATE VIEW "{view}" AS SELECT * FROM "{pg_table}"')
+    try:
+        repo = SQLRepo(MinimalRecord, engine=pg_engine, table=view)
+        rows = [{"task_name": "t", "action": "run", "created": float(i)} for i in range(3)]
+        with pytest.raises(RepoUnavailableError, match="COPY"):
+            repo.insert(rows)
+        repo.insert(rows)
+        assert [r.created for r in repo.filter_by().all()] == [0.0, 1.0, 2.0]
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{view}"')

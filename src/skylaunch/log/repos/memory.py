@@ -208,8 +208,9 @@ class MemoryRepo(BaseRepo[Any]):
     """Records in this process's memory, indexed by task and action.
 
     ``model=None`` stores dicts; a pydantic model stores (and returns) its instances. Reads
-    return the stored objects themselves, as Red Bird does: do not mutate them, use
-    ``filter_by(...).update(...)``. Safe to use from several threads.
+    return the stored objects themselves, as Red Bird does (do not mutate them, use
+    ``filter_by(...).update(...)``), except the scheduler's own records, which are kept compact
+    and built anew on each read. Safe to use from several threads.
     """
 
     def __init__(

@@ -71,6 +71,7 @@ from skylaunch.log.query import (
     Operator,
     Query,
 )
+from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.base import REQUIRED_FIELDS, BaseRepo, Order, trusted_fields_fill
 
 __all__ = ["SQLRepo", "SQLTimeouts", "normalize_url"]
@@ -145,6 +146,9 @@ class SQLTimeouts:
 
 #: From this many rows a batch is inserted through the driver (see SQLRepo._bulk_insert).
 _BULK_FROM = 2
+#: SQLSTATEs of a COPY PostgreSQL does not do on a table that takes INSERTs: feature not
+#: supported (row-level security), wrong object type (a view with INSTEAD OF triggers).
+_NO_COPY = frozenset({"0A000", "42809"})
 #: ... in chunks of this many rows, with a pause of _HAND_OFF_S between them (_let_others_run).
 _CHUNK_ROWS = 250
 _HAND_OFF_S = 0.00002
@@ -471,7 +475,15 @@ class SQLRepo(BaseRepo[Any]):
         self.schema = schema
         # Lifecycle records go in as plain field dicts when the model takes them whole; a
         # repo without a model has the database's columns, which such a dict may not fill.
-        self.takes_trusted = self.model is not None and trusted_fields_fill(self.model)
+        # Only a model with no fields beyond a lifecycle record's: the rows are built from
+        # the dict, so extra fields would miss their defaults and validators.
+        self.takes_trusted = (
+            self.model is not None
+            and trusted_fields_fill(self.model)
+            and set(self.model.model_fields) <= set(TaskRunRecord.model_fields)
+            and type(self).insert_items is SQLRepo.insert_items
+        )
+        self._copy_works = True  # until PostgreSQL refuses COPY on the table (a view, RLS)
         self.write_guard: Callable[[Connection], None] | None = None
         """Called first in the transaction of every insert; raising refuses the write
         (:class:`~skylaunch.coordination.Coordination` fences records with it)."""
@@ -809,13 +821,16 @@ class SQLRepo(BaseRepo[Any]):
         columns = [self.table.c[key] for key in keys]
         processors = [col.type.dialect_impl(dialect).bind_processor(dialect) for col in columns]
         values = [[row[key] for key in keys] for row in rows]
-        for i, process in enumerate(processors):
+        for i, (process, column) in enumerate(zip(processors, columns, strict=True)):
             if process is not None:
+                # None too where the type stores it as a value (JSON's 'null'), as the
+                # statement path does
+                nones = column.type.should_evaluate_none
                 for row_values in values:
                     value = row_values[i]
-                    if value is not None:
+                    if value is not None or nones:
                         row_values[i] = process(value)
-        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        if dialect.name == "postgresql" and dialect.driver == "psycopg" and self._copy_works:
             quote = dialect.identifier_preparer.quote
             sql = (
                 f"COPY {dialect.identifier_preparer.format_table(self.table)} "
@@ -830,6 +845,13 @@ class SQLRepo(BaseRepo[Any]):
                         if n % _CHUNK_ROWS == 0:
                             _let_others_run()
             except dialect.loaded_dbapi.Error as exc:
+                if getattr(exc, "sqlstate", None) in _NO_COPY:
+                    # a view, or row-level security: this table takes INSERTs only; the
+                    # writer retries the batch, which then goes in by executemany
+                    self._copy_works = False
+                    raise RepoUnavailableError(
+                        f"COPY into {self.table_name!r} refused ({exc}); writing by INSERT"
+                    ) from exc
                 raise sa_exc.DBAPIError.instance(
                     sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
                 ) from exc
