@@ -1,4 +1,5 @@
-"""W4b memory, skylaunch: RSS growth over N runs of an always-due task, default settings.
+"""W4b memory, skylaunch: RSS growth over N runs of an always-due task, default settings
+(``retention=full``: with every record kept in memory).
 
 The baseline is taken after 1,000 runs so that lazily imported code is not counted as growth.
 """
@@ -9,9 +10,14 @@ from _probe import emit, params, rss_kib
 
 from skylaunch import App
 from skylaunch.conds import true
+from skylaunch.log import MemoryRepo, TaskRunRecord
 
-p = params(n=10_000)
-app = App(config={"execution": "main"})
+p = params(n=10_000, retention="window")
+if p["retention"] not in ("window", "full"):
+    raise SystemExit("retention: 'window' (the default repo) or 'full' (every record kept)")
+# full: every record stays in memory, none dropped (what Rocketry's default repo does)
+repo = MemoryRepo(TaskRunRecord, max_per_task=None) if p["retention"] == "full" else None
+app = App(config={"execution": "main"}, logger_repo=repo)
 runs = 0
 baseline = [0]
 
