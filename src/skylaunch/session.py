@@ -33,13 +33,14 @@ from skylaunch.exc import ConfigError, TaskDefinitionError
 from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
-from skylaunch.history import TaskHistory
+from skylaunch.history import ACTIONS, TaskHistory
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock, local_zone
+from skylaunch.time.periods import aware
 
 if TYPE_CHECKING:
     from skylaunch.coordination import Coordination
@@ -204,6 +205,29 @@ class Session:
 
     def get_task_log(self, **query: Any) -> list[Any]:
         return list(self.repo.filter_by(**query).all())
+
+    def handle_record(self, record: logging.LogRecord, task_name: str) -> None:
+        """Record a ready-made lifecycle record of ``task_name`` as the scheduler records one.
+
+        Into the history conditions read, then through the task logger to the repo, at the
+        record's ``created`` instant, with its ``run_id`` and ``start`` if it has them (what
+        ``task.logger.handle(record)`` does; Rocketry's tests seed history so).
+        """
+        action = getattr(record, "action", None)
+        if action not in ACTIONS:
+            raise ValueError(f"record action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        ts = float(record.created)
+        start = getattr(record, "start", None)
+        if not isinstance(start, datetime):
+            start = datetime.fromtimestamp(ts, self.clock.tz)
+        self.journal.record(
+            task_name,
+            action,
+            getattr(record, "run_id", None),
+            aware(start),
+            exc_text=record.exc_text,
+            ts=ts,
+        )
 
     def get_task_loggers(self, with_adapters: bool = True) -> dict[str, Any]:
         """The loggers named ``config.task_logger_basename`` or under it, by name (Rocketry's).
@@ -393,7 +417,13 @@ class Session:
             os.execv(sys.executable, command)
         subprocess.Popen(command, close_fds=True)  # relaunch, fresh
 
-    def run(self, *task_names: str, execution: str | None = None, obey_cond: bool = False) -> None:
+    def run(
+        self,
+        *task_names: str,
+        execution: str | None = None,
+        obey_cond: bool = False,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         """Run the named tasks once each, then return (Rocketry's entry point for tests).
 
         Other tasks are held meanwhile. Without ``obey_cond`` each task runs at once whatever
@@ -401,21 +431,29 @@ class Session:
         whose condition holds then runs (and is waited for), the others do not.
         ``execution`` overrides the tasks' execution mode for this call only. The tasks'
         settings and ``config.shut_cond`` are not touched: the scheduler applies the override.
+        ``params`` are run parameters for each of the runs (as ``task.run(**params)`` gives).
+        Not while this session's scheduler runs (from a task, a hook): ``task.run()`` asks it
+        for a run there.
         """
         if not task_names:
             raise ValueError("run() needs the names of the tasks to run")
+        if self.scheduler.is_running:
+            raise RuntimeError(
+                f"session.run({', '.join(map(repr, task_names))}) (or calling a task) while the "
+                "scheduler runs: use task.run() to ask for a run"
+            )
         chosen = [self[name] for name in task_names]
         names = frozenset(t.name for t in chosen)
         executions = (
             {} if execution is None else {t.name: t.execution_with(execution) for t in chosen}
         )
-        stop: Condition = _RanOnce(names, self.clock.timestamp())
+        stop: Condition = _RanOnce(names, self.clock.timestamp(), self.history)
         if obey_cond:
             stop = stop | (SchedulerCycles() >= 1)
         with self.scheduler.running_only(RunOnly(names, executions, stop)):
             if not obey_cond:
                 for task in chosen:
-                    self.scheduler.request_run(task.name, {})
+                    self.scheduler.request_run(task.name, dict(params or {}))
             self.start()
 
     def shut_down(self, force: bool | None = None) -> None:
@@ -470,20 +508,26 @@ def _appender(
 
 
 class _RanOnce(Condition):
-    """True once each named task has started a run at or after ``since`` and is not running."""
+    """True once each named task has started a new run at or after ``since`` and is not running.
 
-    __slots__ = ("names", "since")
+    Runs already at ``since`` are counted first: a simulated clock that has not moved since
+    an earlier call still needs a new run.
+    """
 
-    def __init__(self, names: frozenset[str], since: float) -> None:
+    __slots__ = ("before", "names", "since")
+
+    def __init__(self, names: frozenset[str], since: float, history: TaskHistory) -> None:
         self.names = names
         self.since = since
+        self.before = {name: self._started(history, name) for name in names}
+
+    def _started(self, history: TaskHistory, name: str) -> int:
+        return len(history.of(name).times_between("run", self.since, None))
 
     def is_true(self, ctx: Context) -> bool:
         history = ctx.history
         for name in self.names:
-            log = history.of(name)
-            started = log.last("run")
-            if started is None or started < self.since or log.running:
+            if history.of(name).running or self._started(history, name) <= self.before[name]:
                 return False
         return True
 
