@@ -29,7 +29,7 @@ from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
-from skylaunch.exc import ConfigError, TaskDefinitionError
+from skylaunch.exc import ConfigError, SchedulerRestart, TaskDefinitionError
 from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
@@ -399,16 +399,21 @@ class Session:
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
         return, ``recall`` runs the loop again in this process.
         """
+        while self._serve(until):
+            self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+            if self.config.restarting != "recall":
+                self._restart_process(self.config.restarting)
+                return
+
+    def _serve(self, until: datetime | None = None) -> bool:
+        """One run of the scheduler's loop; True when a restart was asked for."""
         refuse_start_while_bootstrapping()
         try:
             with self.scheduler.stopping_on_signals():
-                while asyncio.run(self.scheduler.serve(until=until)):
-                    self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
-                    if self.config.restarting != "recall":
-                        self._restart_process(self.config.restarting)
-                        return
+                return asyncio.run(self.scheduler.serve(until=until))
         except KeyboardInterrupt:  # SIGINT handled by someone else's handler, or not ours
             self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
+            return False
 
     def _restart_process(self, how: str) -> None:
         command = [sys.executable, *sys.orig_argv[1:]]
@@ -433,7 +438,9 @@ class Session:
         settings and ``config.shut_cond`` are not touched: the scheduler applies the override.
         ``params`` are run parameters for each of the runs (as ``task.run(**params)`` gives).
         Not while this session's scheduler runs (from a task, a hook): ``task.run()`` asks it
-        for a run there.
+        for a run there. A run that asks for a restart (a ``Restart`` task) raises
+        :class:`~skylaunch.exc.SchedulerRestart` here, as Rocketry's ``task()`` did: the process
+        is not restarted.
         """
         if not task_names:
             raise ValueError("run() needs the names of the tasks to run")
@@ -454,7 +461,12 @@ class Session:
             if not obey_cond:
                 for task in chosen:
                     self.scheduler.request_run(task.name, dict(params or {}))
-            self.start()
+            restart = self._serve()
+        if restart:
+            raise SchedulerRestart(
+                f"a run of {', '.join(sorted(names))} asked for a restart; session.run() "
+                "returns instead of restarting"
+            )
 
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task).

@@ -333,6 +333,38 @@ class _Anchored(TimePeriod):
     _length: ClassVar[int]  # nominal cycle length in µs (a month: 31 days)
     _resolution: ClassVar[int]  # what an integer bound or .at() spans
     _at_word: ClassVar[str] = "at"
+    # The positions ``at`` takes, one per unit of the cycle in order (``create_range``).
+    _units: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def create_range(
+        cls, start: str | int | None = None, end: str | int | None = None, step: int | None = None
+    ) -> TimePeriod:
+        """Every ``step``-th unit of the cycle, as one period (Rocketry's ``create_range``).
+
+        ``TimeOfDay.create_range(step=2)`` is ``Any(TimeOfDay.at("00:00"),
+        TimeOfDay.at("02:00"), ...)``, every second hour. ``start`` and ``end`` slice the units
+        as Python slices do, by index or by a position ``at`` takes (``"Tue"``, ``"06:00"``).
+        """
+        from .combine import Any
+
+        units = cls._units
+        if not units:
+            raise TypeError(f"{cls.__name__} has no units to make a range of")
+
+        def index(value: str | int | None) -> int | None:
+            if value is None or isinstance(value, int):
+                return value
+            wanted = cls.at(value)
+            for i, unit in enumerate(units):
+                if cls.at(unit) == wanted:
+                    return i
+            raise ValueError(f"{cls.__name__}.create_range: {value!r} is not a unit's position")
+
+        chosen = units[index(start) : index(end) : step]
+        if not chosen:
+            raise ValueError(f"{cls.__name__}.create_range({start!r}, {end!r}, {step!r}) is empty")
+        return Any(*(cls.at(unit) for unit in chosen))
 
     def __init__(
         self,
