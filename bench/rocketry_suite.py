@@ -295,6 +295,17 @@ def copy_file_to_tmpdir(tmpdir, source_file, target_path):
 
 
 @pytest.fixture(autouse=True)
+def no_process_replacement(monkeypatch):
+    """A restart under config.restarting="replace" would exec a new pytest in this process
+    (and loop): make it a failure of the test that asked for it."""
+
+    def refuse(*args):
+        raise RuntimeError("the test asked to replace the test process (config.restarting)")
+
+    monkeypatch.setattr(os, "execv", refuse)
+
+
+@pytest.fixture(autouse=True)
 def sys_paths():
     orig = sys.path.copy()
     yield
