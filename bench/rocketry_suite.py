@@ -21,10 +21,15 @@ What it does:
 3. replaces Rocketry's ``conftest.py`` with one giving the same fixtures on skylaunch (a fresh
    session per test whose clock follows ``time.time``, so the tests' ``mock_time`` fixtures move
    it; the same ``mock_datetime_now``/``mock_pydatetime``/``script_files`` helpers);
-4. runs pytest there and sorts every test into *public* (its file imports only Rocketry's public
-   modules: those ``docs/migrating-from-rocketry.md`` maps) or *internal* (it imports
-   ``rocketry.pybox``, ``rocketry.core.hook``, ``rocketry.parse.utils``... which have no
-   counterpart by design), and every failure into a group by its exception and message.
+4. replaces Rocketry's test helpers that reach into its internals (``wait_till_task_finish``
+   called ``Scheduler.handle_logs``) with ones doing the same on skylaunch;
+5. runs pytest there and sorts every test into *public* or *internal* by the explicit rules
+   below (``INTERNAL_RULES``, printed with their counts), and every failure into a group by its
+   exception and message. A test is internal when its file imports a Rocketry module with no
+   counterpart by design (``rocketry.pybox``, ``rocketry.core.hook``...: the ``None`` entries
+   of ``MODULES``), or when its own body uses a name of Rocketry's internals that its
+   documentation does not give users (each rule names the names and why). Rules apply to a
+   test whether it passes or fails.
 
 The pass rate reported is over public tests that ran (skips excluded). ``--json`` writes the
 figures for comparison between branches.
@@ -33,6 +38,7 @@ figures for comparison between branches.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -108,6 +114,52 @@ CORE_NAMES: dict[str, str | None] = {
     "BaseArgument": "skylaunch.args",
     "Parameters": "skylaunch.args",
 }
+
+# A test whose own source matches one of these uses Rocketry's internals, not its documented
+# API: (rule, pattern, why). Reviewable on purpose; tests of documented behaviour stay public
+# even when they fail.
+INTERNAL_RULES: list[tuple[str, str, str]] = [
+    (
+        "cron-subperiods",
+        r"\.get_subperiod\(",
+        "Cron.get_subperiod: how Rocketry's Cron builds itself from TimeOfX periods",
+    ),
+    (
+        "scheduler-internals",
+        r"\.(handle_logs|n_alive|check_shut_cond|_flag_shutdown|n_cycles)\b",
+        "Scheduler methods/counters Rocketry's loop uses (its docs give session.run/start)",
+    ),
+    (
+        "task-cache",
+        r"\.set_cached\(",
+        "Task.set_cached: Rocketry's status cache, filled from its repo",
+    ),
+    (
+        "parameter-materialize",
+        r"\.materialize\(",
+        "Parameters.materialize: Rocketry's resolving of arguments before a run",
+    ),
+    (
+        "asserts-private-attribute",
+        r"^\s*assert\b[^\n]*\w\._[a-z]\w*",
+        "an assert reads an underscore attribute of a Rocketry object",
+    ),
+]
+
+TASK_HELPERS = '''
+"""Rocketry's task helpers, made on skylaunch (its wait_till_task_finish polled Scheduler.handle_logs)."""
+import time
+
+TOLERANCE = 2
+
+
+def wait_till_task_finish(task):
+    start = time.monotonic()
+    while task.is_alive():
+        time.sleep(0.001)
+        if time.monotonic() - start >= TOLERANCE:
+            raise TimeoutError("Task did not finish.")
+'''
 
 NAMES = {
     "Rocketry": "App",
@@ -243,6 +295,17 @@ def copy_file_to_tmpdir(tmpdir, source_file, target_path):
 
 
 @pytest.fixture(autouse=True)
+def no_process_replacement(monkeypatch):
+    """A restart under config.restarting="replace" would exec a new pytest in this process
+    (and loop): make it a failure of the test that asked for it."""
+
+    def refuse(*args):
+        raise RuntimeError("the test asked to replace the test process (config.restarting)")
+
+    monkeypatch.setattr(os, "execv", refuse)
+
+
+@pytest.fixture(autouse=True)
 def sys_paths():
     orig = sys.path.copy()
     yield
@@ -318,24 +381,42 @@ def mock_pydatetime(mock_time, mock_datetime_now):
 '''
 
 
-def prepare(peer: Path, dest: Path) -> dict[str, bool]:
-    """Copy and rewrite the suite into ``dest``; return {test file: public}."""
+def internal_tests(path: Path, source: str) -> dict[tuple[str, str], str]:
+    """{(test file, test function): rule} for the tests in ``source`` an INTERNAL_RULES rule matches."""
+    found: dict[tuple[str, str], str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+            "test"
+        ):
+            body = ast.get_source_segment(source, node) or ""
+            for rule, pattern, _why in INTERNAL_RULES:
+                if re.search(pattern, body, re.MULTILINE):
+                    found[(str(path), node.name)] = rule
+                    break
+    return found
+
+
+def prepare(peer: Path, dest: Path) -> tuple[dict[str, bool], dict[tuple[str, str], str]]:
+    """Copy and rewrite the suite into ``dest``; return ({test file: public}, internal tests)."""
     found = sorted(peer.glob("lib/python3*/site-packages/rocketry/test"))
     if not found:
         raise SystemExit(f"no rocketry/test under {peer}: install rocketry==2.5.1 there")
     src = found[0]
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
     files: dict[str, bool] = {}
+    tests: dict[tuple[str, str], str] = {}
     for path in dest.rglob("*.py"):
         text, public = rewrite(path.read_text(encoding="utf-8"))
         path.write_text(text, encoding="utf-8")
         if path.name.startswith("test_"):
             rel = path.relative_to(dest.parent)
             files[str(rel)] = public and "pybox" not in rel.parts
+            tests.update(internal_tests(rel, text))
     (dest / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     (dest / "helpers" / "_rocketry_helpers.py").write_text(HELPERS, encoding="utf-8")
+    (dest / "helpers" / "task_helpers.py").write_text(TASK_HELPERS, encoding="utf-8")
     (dest / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    return files
+    return files, tests
 
 
 def collect(peer: Path, dest: Path) -> Counter[str]:
@@ -377,7 +458,11 @@ def _group(message: str) -> str:
 
 
 def run(
-    dest: Path, files: dict[str, bool], sizes: Counter[str], extra: list[str]
+    dest: Path,
+    files: dict[str, bool],
+    tests: dict[tuple[str, str], str],
+    sizes: Counter[str],
+    extra: list[str],
 ) -> dict[str, object]:
     report = dest.parent / "report.xml"
     cmd = [
@@ -401,12 +486,16 @@ def run(
     tree = ET.parse(report)
     counts: Counter[str] = Counter()
     groups: Counter[str] = Counter()
+    by_rule: Counter[str] = Counter()
     failing: list[str] = []
     for case in tree.iter("testcase"):
         dotted = case.get("classname") or case.get("name", "")
         parts = [p for p in dotted.split(".") if not p[:1].isupper()]  # drop a test class
         path = "/".join(parts) + ".py"
-        public = files.get(path, True)
+        rule = tests.get((path, case.get("name", "").split("[")[0]))
+        if not files.get(path, True):
+            rule = "imports-internal-module"
+        public = rule is None
         kind = "public" if public else "internal"
         outcome = "passed"
         weight = 1
@@ -425,11 +514,14 @@ def run(
             elif child.tag == "skipped":
                 outcome = "skipped"
         counts[f"{kind} {outcome}"] += weight
+        if rule is not None:
+            by_rule[f"{rule} {outcome}"] += weight
     ran = counts["public passed"] + counts["public failed"]
     return {
         "counts": dict(counts),
         "public_pass_rate": round(100 * counts["public passed"] / ran, 1) if ran else 0.0,
         "groups": groups.most_common(),
+        "internal_by_rule": dict(sorted(by_rule.items())),
         "failing": failing,
     }
 
@@ -447,11 +539,16 @@ def main() -> None:
     if dest.exists():
         shutil.rmtree(dest)
     work.mkdir(parents=True, exist_ok=True)
-    files = prepare(args.peer, dest)
+    files, tests = prepare(args.peer, dest)
     sizes = collect(args.peer, dest)
-    result = run(dest, files, sizes, args.pytest_args)
+    result = run(dest, files, tests, sizes, args.pytest_args)
     counts = result["counts"]
     print(json.dumps(counts, sort_keys=True))
+    print("internal tests by rule (rule outcome: tests):")
+    for key, n in result["internal_by_rule"].items():  # type: ignore[attr-defined]
+        print(f"  {key}: {n}")
+    for rule, pattern, why in INTERNAL_RULES:
+        print(f"  rule {rule}: {why} ({pattern})")
     print(f"public pass rate: {result['public_pass_rate']} %")
     for group, n in result["groups"][: args.groups]:  # type: ignore[index]
         print(f"{n:5d}  {group}")

@@ -157,8 +157,9 @@ SESSION_READS = {
         "parameters",
         "registry",
         "get",
+        "run",
     },
-    "log": {"config", "repo", "set_repo"},
+    "log": {"config", "repo", "set_repo", "handle_record"},
 }
 
 

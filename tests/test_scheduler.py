@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -724,3 +724,22 @@ def test_the_busy_loop_steps_off_the_gil_when_other_threads_live(
     finally:
         stop.set()
     assert handed[0] >= 1
+
+
+def test_the_scheduler_reads_naive_datetimes_in_its_zone_across_a_dst_change() -> None:
+    """A period holding naive wall times runs at those wall times in the session's zone, also
+    on the day Helsinki springs forward (03:30 does not exist: the window opens at 04:00)."""
+    from skylaunch.conds import IsPeriod
+    from skylaunch.time import StaticInterval
+
+    app = simulated_app("2024-03-31 00:00", tz="Europe/Helsinki")
+    window = StaticInterval(datetime(2024, 3, 31, 3, 30), datetime(2024, 3, 31, 5))
+
+    @app.task(IsPeriod(window) & daily, name="early")
+    def early() -> None:
+        pass
+
+    run_for(app, "6 hours")
+    [first] = runs(app, "early")
+    assert (first.hour, first.minute) == (4, 0)
+    assert first.utcoffset() == timedelta(hours=3)

@@ -35,6 +35,7 @@ from skylaunch.exc import (
     condition_check_error,
 )
 from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
+from skylaunch.time.periods import naive_zone
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -517,7 +518,14 @@ class Scheduler:
 
     # --- the loop -----------------------------------------------------------------------
     async def serve(self, until: datetime | None = None) -> bool:
-        """Run until shut down (or ``until``); returns True when a restart was asked for."""
+        """Run until shut down (or ``until``); returns True when a restart was asked for.
+
+        Meanwhile naive datetimes that periods are asked about are read in the clock's zone.
+        """
+        with naive_zone(self._clock):
+            return await self._serve(until)
+
+    async def _serve(self, until: datetime | None) -> bool:
         clock = self._clock
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()

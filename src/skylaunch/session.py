@@ -29,17 +29,18 @@ from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
-from skylaunch.exc import ConfigError, TaskDefinitionError
+from skylaunch.exc import ConfigError, SchedulerRestart, TaskDefinitionError
 from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
-from skylaunch.history import TaskHistory
+from skylaunch.history import ACTIONS, TaskHistory
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
 from skylaunch.tasks.base import Task
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock, local_zone
+from skylaunch.time.periods import aware
 
 if TYPE_CHECKING:
     from skylaunch.coordination import Coordination
@@ -217,6 +218,29 @@ class Session:
     def get_task_log(self, **query: Any) -> list[Any]:
         return list(self.repo.filter_by(**query).all())
 
+    def handle_record(self, record: logging.LogRecord, task_name: str) -> None:
+        """Record a ready-made lifecycle record of ``task_name`` as the scheduler records one.
+
+        Into the history conditions read, then through the task logger to the repo, at the
+        record's ``created`` instant, with its ``run_id`` and ``start`` if it has them (what
+        ``task.logger.handle(record)`` does; Rocketry's tests seed history so).
+        """
+        action = getattr(record, "action", None)
+        if action not in ACTIONS:
+            raise ValueError(f"record action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        ts = float(record.created)
+        start = getattr(record, "start", None)
+        if not isinstance(start, datetime):
+            start = datetime.fromtimestamp(ts, self.clock.tz)
+        self.journal.record(
+            task_name,
+            action,
+            getattr(record, "run_id", None),
+            aware(start),
+            exc_text=record.exc_text,
+            ts=ts,
+        )
+
     def get_task_loggers(self, with_adapters: bool = True) -> dict[str, Any]:
         """The loggers named ``config.task_logger_basename`` or under it, by name (Rocketry's).
 
@@ -386,16 +410,21 @@ class Session:
         Python with the same command line in this process, ``relaunch``/``fresh`` start one and
         return, ``recall`` runs the loop again in this process.
         """
+        while self._serve(until):
+            self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
+            if self.config.restarting != "recall":
+                self._restart_process(self.config.restarting)
+                return
+
+    def _serve(self, until: datetime | None = None) -> bool:
+        """One run of the scheduler's loop; True when a restart was asked for."""
         refuse_start_while_bootstrapping()
         try:
             with self.scheduler.stopping_on_signals():
-                while asyncio.run(self.scheduler.serve(until=until)):
-                    self.scheduler_logger.info("Restarting...", extra={"action": "restart"})
-                    if self.config.restarting != "recall":
-                        self._restart_process(self.config.restarting)
-                        return
+                return asyncio.run(self.scheduler.serve(until=until))
         except KeyboardInterrupt:  # SIGINT handled by someone else's handler, or not ours
             self.scheduler_logger.info("Interrupted", extra={"action": "shutdown"})
+            return False
 
     def _restart_process(self, how: str) -> None:
         command = [sys.executable, *sys.orig_argv[1:]]
@@ -404,7 +433,13 @@ class Session:
             os.execv(sys.executable, command)
         subprocess.Popen(command, close_fds=True)  # relaunch, fresh
 
-    def run(self, *task_names: str, execution: str | None = None, obey_cond: bool = False) -> None:
+    def run(
+        self,
+        *task_names: str,
+        execution: str | None = None,
+        obey_cond: bool = False,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
         """Run the named tasks once each, then return (Rocketry's entry point for tests).
 
         Other tasks are held meanwhile. Without ``obey_cond`` each task runs at once whatever
@@ -412,22 +447,37 @@ class Session:
         whose condition holds then runs (and is waited for), the others do not.
         ``execution`` overrides the tasks' execution mode for this call only. The tasks'
         settings and ``config.shut_cond`` are not touched: the scheduler applies the override.
+        ``params`` are run parameters for each of the runs (as ``task.run(**params)`` gives).
+        Not while this session's scheduler runs (from a task, a hook): ``task.run()`` asks it
+        for a run there. A run that asks for a restart (a ``Restart`` task) raises
+        :class:`~skylaunch.exc.SchedulerRestart` here, as Rocketry's ``task()`` did: the process
+        is not restarted.
         """
         if not task_names:
             raise ValueError("run() needs the names of the tasks to run")
+        if self.scheduler.is_running:
+            raise RuntimeError(
+                f"session.run({', '.join(map(repr, task_names))}) (or calling a task) while the "
+                "scheduler runs: use task.run() to ask for a run"
+            )
         chosen = [self[name] for name in task_names]
         names = frozenset(t.name for t in chosen)
         executions = (
             {} if execution is None else {t.name: t.execution_with(execution) for t in chosen}
         )
-        stop: Condition = _RanOnce(names, self.clock.timestamp())
+        stop: Condition = _RanOnce(names, self.clock.timestamp(), self.history)
         if obey_cond:
             stop = stop | (SchedulerCycles() >= 1)
         with self.scheduler.running_only(RunOnly(names, executions, stop)):
             if not obey_cond:
                 for task in chosen:
-                    self.scheduler.request_run(task.name, {})
-            self.start()
+                    self.scheduler.request_run(task.name, dict(params or {}))
+            restart = self._serve()
+        if restart:
+            raise SchedulerRestart(
+                f"a run of {', '.join(sorted(names))} asked for a restart; session.run() "
+                "returns instead of restarting"
+            )
 
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task).
@@ -481,20 +531,26 @@ def _appender(
 
 
 class _RanOnce(Condition):
-    """True once each named task has started a run at or after ``since`` and is not running."""
+    """True once each named task has started a new run at or after ``since`` and is not running.
 
-    __slots__ = ("names", "since")
+    Runs already at ``since`` are counted first: a simulated clock that has not moved since
+    an earlier call still needs a new run.
+    """
 
-    def __init__(self, names: frozenset[str], since: float) -> None:
+    __slots__ = ("before", "names", "since")
+
+    def __init__(self, names: frozenset[str], since: float, history: TaskHistory) -> None:
         self.names = names
         self.since = since
+        self.before = {name: self._started(history, name) for name in names}
+
+    def _started(self, history: TaskHistory, name: str) -> int:
+        return len(history.of(name).times_between("run", self.since, None))
 
     def is_true(self, ctx: Context) -> bool:
         history = ctx.history
         for name in self.names:
-            log = history.of(name)
-            started = log.last("run")
-            if started is None or started < self.since or log.running:
+            if history.of(name).running or self._started(history, name) <= self.before[name]:
                 return False
         return True
 

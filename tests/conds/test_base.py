@@ -158,3 +158,23 @@ def test_a_rocketry_style_condition_class_with_get_state_works() -> None:
     assert IsWeekend().observe(session=app.session)
     assert NamesItsTask().observe(task=task)
     assert not (~NamesItsTask()).observe(task=task)
+
+
+def test_observe_reads_naive_datetimes_of_its_periods_in_the_sessions_zone() -> None:
+    """Rocketry's ``IsPeriod(StaticInterval(naive, naive))``: wall times in the session's zone."""
+    from datetime import datetime, timezone
+
+    from skylaunch.conds import IsPeriod
+    from skylaunch.time import StaticInterval, aware
+
+    app = simulated_app("2024-01-01 10:30", tz="Europe/Helsinki")  # 08:30 UTC
+    helsinki_morning = IsPeriod(StaticInterval(datetime(2024, 1, 1, 10), datetime(2024, 1, 1, 11)))
+    assert helsinki_morning.observe(session=app.session)
+    utc_morning = IsPeriod(StaticInterval(datetime(2024, 1, 1, 8), datetime(2024, 1, 1, 9)))
+    assert not utc_morning.observe(session=app.session)  # 08:00 Helsinki is past
+    # the zone is the session's now, also after config.timezone changes
+    app.session.config.timezone = timezone.utc
+    assert utc_morning.observe(session=app.session)
+    assert not helsinki_morning.observe(session=app.session)
+    # outside the session's evaluation a naive datetime is the system's local time again
+    assert aware(datetime(2024, 1, 1, 10)) == datetime(2024, 1, 1, 10).astimezone()

@@ -278,3 +278,44 @@ def test_renaming_a_task_rekeys_the_session_and_keeps_it_scheduled() -> None:
         task.name = "store"
     with pytest.raises(TaskDefinitionError, match="non-empty"):
         task.name = ""
+
+
+def test_calling_a_task_runs_it_once_with_its_parameters_and_returns_when_done() -> None:
+    """Rocketry's ``task(params={...})``: one run now, whatever the start condition says."""
+    from skylaunch.conds import false
+
+    app = simulated_app()
+    got: list[tuple[int, str]] = []
+
+    @app.task(false, name="job", execution="thread")
+    def job(x: int = 0, y: str = "") -> None:
+        got.append((x, y))
+
+    task = app.session["job"]
+    task(params={"x": 1}, y="a")
+    assert got == [(1, "a")]
+    assert task.status == "success"
+    assert not task.is_alive()
+    task()
+    assert got == [(1, "a"), (0, "")]
+    assert [r.action for r in task.logger.get_records()] == ["run", "success"] * 2
+
+
+def test_calling_a_task_while_the_scheduler_runs_is_refused() -> None:
+    app = simulated_app()
+    errors: list[str] = []
+
+    @app.task(daily, name="inner")
+    def inner() -> None:
+        pass
+
+    @app.task(daily, name="outer")
+    def outer() -> None:
+        try:
+            app.session["inner"]()
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    run_for(app, "1 second")
+    assert errors
+    assert "use task.run()" in errors[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skylaunch.conds import every
+from skylaunch.exc import SchedulerRestart
 from skylaunch.tasks.maintain import Restart, ShutDown
 from skylaunch.testing import run_for, runs, simulated_app
 from tests.execution.test_contract import Collector, Running, make_app, records  # noqa: F401
@@ -58,3 +59,16 @@ def test_shutdown_works_from_another_execution_mode(mode: str, records: Collecto
         running.thread.join(15)
         assert not running.thread.is_alive()
     assert records.actions("shutdown") == ["run", "success"]
+
+
+def test_calling_a_restart_task_raises_and_does_not_restart_the_process() -> None:
+    """Rocketry's ``Restart(session=s)()`` raised SchedulerRestart; the process stays."""
+    app = simulated_app()  # restarting="recall": a restart here would run the loop again
+    app.session.config.restarting = "replace"  # would exec a new Python if it were honoured
+    task = Restart(session=app.session)
+    with pytest.raises(SchedulerRestart, match="returns instead of restarting"):
+        task()
+    assert task.status == "success"
+    stop = ShutDown(session=app.session)
+    stop()
+    assert stop.status == "success"

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skylaunch.time.cron import CronExpr, CronParseError, localize
+from skylaunch.time.periods import naive_zone
 
 UTC = timezone.utc
 HEL = ZoneInfo("Europe/Helsinki")
@@ -145,12 +146,16 @@ def test_prev_returns_none_near_the_beginning_of_time() -> None:
     assert CronExpr.parse("0 0 2 1 *").prev_at_or_before(utc(1, 1, 1, 12)) is None
 
 
-def test_results_are_utc_and_naive_input_is_refused() -> None:
+def test_results_are_utc_and_naive_input_is_a_wall_time() -> None:
     result = CronExpr.parse("0 9 * * *").next_after(datetime(2024, 1, 1, tzinfo=HEL))
     assert result.tzinfo is UTC
     assert result == datetime(2024, 1, 1, 9, tzinfo=HEL)
-    with pytest.raises(ValueError, match="naive"):
-        CronExpr.parse("* * * * *").next_after(datetime(2024, 1, 1))
+    with naive_zone(HEL):  # the session's zone while it evaluates
+        assert CronExpr.parse("0 9 * * *").next_after(datetime(2024, 1, 1)) == result
+        # 03:30 on the spring-forward day does not exist: read as 04:00, the end of the gap
+        assert CronExpr.parse("0 5 * * *").next_after(datetime(2024, 3, 31, 3, 30)) == datetime(
+            2024, 3, 31, 5, tzinfo=HEL
+        )
 
 
 def test_far_future_only_expression_is_fast() -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skylaunch.time.combine import Any
 from skylaunch.time.cycles import (
     TimeOfDay,
     TimeOfHour,
@@ -17,6 +18,7 @@ from skylaunch.time.cycles import (
     TimeOfMonth,
     TimeOfSecond,
     TimeOfWeek,
+    TimeOfYear,
 )
 from skylaunch.time.periods import Interval, TimePeriod, _Anchored
 from skylaunch.time.spans import Cron, TimeDelta, always, never
@@ -479,3 +481,35 @@ def test_is_full_as_rocketry_answers_it() -> None:
     assert TimeOfDay("00:00", "24:00").is_full()
     assert not TimeOfDay("10:00", "12:00").is_full()
     assert not TimeOfWeek.on("Mon").is_full()
+
+
+# -- create_range: every n-th unit of the cycle (Rocketry's) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "units"),
+    [(TimeOfMinute, 60), (TimeOfHour, 60), (TimeOfDay, 24), (TimeOfWeek, 7), (TimeOfMonth, 31)],
+)
+@pytest.mark.parametrize("step", [1, 2, 3, 100])
+def test_create_range_takes_every_nth_unit(cls: type[TimeOfDay], units: int, step: int) -> None:
+    every = cls.create_range(step=step)
+    assert isinstance(every, Any)
+    assert len(every.periods) == -(-units // step)
+
+
+def test_create_range_is_those_units_and_slices_by_position() -> None:
+    every_second_hour = TimeOfDay.create_range(step=2)
+    assert every_second_hour == Any(*(TimeOfDay.at(f"{h:02d}:00") for h in range(0, 24, 2)))
+    assert datetime(2024, 1, 1, 2, 30, tzinfo=UTC) in every_second_hour
+    assert datetime(2024, 1, 1, 3, 30, tzinfo=UTC) not in every_second_hour
+    midweek = TimeOfWeek.create_range("Tue", "Fri")
+    assert midweek == Any(TimeOfWeek.at("Tue"), TimeOfWeek.at("Wed"), TimeOfWeek.at("Thu"))
+    assert TimeOfYear.create_range(step=3) == Any(
+        *(TimeOfYear.at(m) for m in ("Jan", "Apr", "Jul", "Oct"))
+    )
+    with pytest.raises(ValueError, match="not a unit's position"):
+        TimeOfDay.create_range("10:30")
+    with pytest.raises(ValueError, match="empty"):
+        TimeOfWeek.create_range(5, 2)
+    with pytest.raises(TypeError, match="no units"):
+        TimeOfSecond.create_range(step=2)

@@ -1,18 +1,21 @@
-"""Intervals: what every period returns (UTC, half-open, aware datetimes only)."""
+"""Intervals: what every period returns (UTC, half-open); naive datetimes as wall times."""
 
 from __future__ import annotations
 
 import pickle
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from skylaunch.time.cycles import TimeOfDay
-from skylaunch.time.periods import Interval
+from skylaunch.time.periods import Interval, aware, naive_zone
 
 UTC = timezone.utc
 HEL = ZoneInfo("Europe/Helsinki")
+NYC = ZoneInfo("America/New_York")
 
 
 def utc(*args: int) -> datetime:
@@ -23,11 +26,62 @@ def utc(*args: int) -> datetime:
 WED_9 = utc(2024, 1, 10, 9)
 
 
-def test_naive_datetimes_are_refused() -> None:
-    with pytest.raises(ValueError, match="naive"):
-        TimeOfDay().rollforward(datetime(2024, 1, 1))
-    with pytest.raises(ValueError, match="naive"):
-        Interval(datetime(2024, 1, 1), WED_9)
+@pytest.fixture
+def helsinki_local(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The system's local zone is Helsinki for the test (TZ and tzset), then restored."""
+    monkeypatch.setenv("TZ", "Europe/Helsinki")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_datetimes_are_local_time_without_a_bound_zone(helsinki_local: None) -> None:
+    # As Rocketry: 11:00 local (Helsinki, UTC+2 in winter) is 09:00 UTC.
+    assert TimeOfDay("10:00", "12:00").rollforward(datetime(2024, 1, 1, 11)) == Interval(
+        utc(2024, 1, 1, 8), utc(2024, 1, 1, 10)
+    )
+    assert Interval(datetime(2024, 1, 1), datetime(2024, 1, 2)).start == utc(2023, 12, 31, 22)
+    assert datetime(2024, 7, 1, 11) in TimeOfDay("10:00", "12:00")  # summer: UTC+3
+    assert aware(datetime(2024, 7, 1, 11)) == utc(2024, 7, 1, 8)
+
+
+def test_naive_local_time_in_a_gap_is_the_end_of_the_gap(helsinki_local: None) -> None:
+    # 2024-03-31 03:00 -> 04:00 in Helsinki: 03:30 does not happen; it is read as 04:00 (01:00 UTC).
+    assert aware(datetime(2024, 3, 31, 3, 30)) == utc(2024, 3, 31, 1)
+    # 2024-10-27 04:00 -> 03:00: 03:30 happens twice; the first (summer time) is meant.
+    assert aware(datetime(2024, 10, 27, 3, 30)).astimezone(UTC) == utc(2024, 10, 27, 0, 30)
+
+
+def test_a_bound_zone_reads_naive_datetimes_and_dst_edges() -> None:
+    with naive_zone(HEL):
+        assert TimeOfDay("10:00", "12:00").rollforward(datetime(2024, 1, 1, 11)) == Interval(
+            utc(2024, 1, 1, 8), utc(2024, 1, 1, 10)
+        )
+        assert aware(datetime(2024, 3, 31, 3, 30)) == utc(2024, 3, 31, 1)  # gap: its end
+        assert aware(datetime(2024, 3, 31, 3, 30)).tzinfo is HEL
+    with naive_zone(NYC):
+        # 2024-11-03 01:30 happens twice in New York: the first, EDT (05:30 UTC).
+        assert aware(datetime(2024, 11, 3, 1, 30)).astimezone(UTC) == utc(2024, 11, 3, 5, 30)
+        # the day of the fall-back is 25 hours long, read from a naive instant in it
+        day = TimeOfDay().rollforward(datetime(2024, 11, 3, 12))
+        assert day.end - day.start == timedelta(hours=25)
+    assert aware(datetime(2024, 1, 1, 11), UTC) == utc(2024, 1, 1, 11)  # given zone wins
+    assert aware(WED_9) is WED_9  # aware ones are left alone
+
+
+def test_a_bound_clock_is_read_each_time() -> None:
+    class Zoned:
+        tz: timezone | ZoneInfo = HEL
+
+    clock = Zoned()
+    with naive_zone(clock):
+        assert aware(datetime(2024, 1, 1, 12)) == utc(2024, 1, 1, 10)
+        clock.tz = NYC
+        assert aware(datetime(2024, 1, 1, 12)) == utc(2024, 1, 1, 17)
+
+
+def test_interval_order_is_still_checked() -> None:
     with pytest.raises(ValueError, match="before its start"):
         Interval(WED_9, WED_9 - timedelta(1))
 
@@ -42,12 +96,13 @@ def test_interval_is_utc_and_half_open() -> None:
     assert pickle.loads(pickle.dumps(interval)) == interval
 
 
-def test_naive_datetimes_are_refused_with_the_fix_for_rocketry_code() -> None:
+def test_rocketry_code_with_naive_datetimes_runs() -> None:
     from datetime import datetime as dt
 
     from skylaunch.time import Cron, TimeOfDay
 
-    with pytest.raises(ValueError, match=r"Rocketry read naive ones as local time.*astimezone"):
-        dt(2024, 1, 1, 11) in TimeOfDay("10:00", "12:00")  # noqa: B015
-    with pytest.raises(ValueError, match=r"Rocketry read naive ones as local time"):
-        Cron.from_expr("0 * * * *").rollforward(dt(2024, 1, 1, 11))
+    with naive_zone(UTC):
+        assert dt(2024, 1, 1, 11) in TimeOfDay("10:00", "12:00")
+        assert Cron.from_expr("0 * * * *").rollforward(dt(2024, 1, 1, 11, 30)).start == utc(
+            2024, 1, 1, 12
+        )

@@ -204,12 +204,8 @@ def test_time_span_delta_bad_input_is_a_clear_error() -> None:
         TimeSpanDelta("2 hours", "1 hour")
     with pytest.raises(ValueError, match="negative"):
         TimeSpanDelta(-60)
-    with pytest.raises(ValueError, match="naive"):
-        TimeSpanDelta("1 hour", reference=datetime(2020, 1, 1))
     with pytest.raises(TypeError, match="reference must be a datetime"):
         TimeSpanDelta("1 hour", reference="2020-01-01")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="naive"):
-        TimeSpanDelta("1 hour").rollback(datetime(2020, 1, 1))
 
 
 def test_timedelta_takes_rocketrys_future_and_reference() -> None:
@@ -227,5 +223,49 @@ def test_timedelta_takes_rocketrys_future_and_reference() -> None:
     assert (ahead.start, ahead.end) == (ref, ref + timedelta(minutes=30, microseconds=1))
     assert TimeDelta("1 hour").rollforward(ref) == TimeDelta("1 hour").rollback(ref)
     assert pickle.loads(pickle.dumps(span)) == span
-    with pytest.raises(ValueError, match="naive"):
-        TimeDelta("1 hour", reference=datetime(2024, 1, 1))
+
+
+# -- naive datetimes held by a period: wall times in the zone of the instant asked about --------
+
+
+def test_a_naive_reference_is_a_wall_time_in_the_zone_asked_about() -> None:
+    span = TimeDelta("1 hour", reference=datetime(2024, 1, 1, 12))
+    assert span.reference == datetime(2024, 1, 1, 12)  # kept as given: the period is exact
+    assert datetime(2024, 1, 1, 11, 30, tzinfo=HEL) in span
+    assert datetime(2024, 1, 1, 11, 30, tzinfo=UTC) in span
+    assert datetime(2024, 1, 1, 10, 30, tzinfo=HEL) not in span
+    # One instant, two zones: 09:30 UTC is 11:30 in Helsinki.
+    assert datetime(2024, 1, 1, 9, 30, tzinfo=UTC) not in span
+    assert datetime(2024, 1, 1, 9, 30, tzinfo=UTC).astimezone(HEL) in span
+    assert span.next_boundary(datetime(2024, 1, 1, 11, tzinfo=HEL)) == datetime(
+        2024, 1, 1, 12, 0, 0, 1, tzinfo=HEL
+    )
+    around = TimeSpanDelta("1 hour", "2 hours", reference=datetime(2024, 1, 1, 12))
+    assert datetime(2024, 1, 1, 13, 30, tzinfo=HEL) in around
+    assert datetime(2024, 1, 1, 13, 30, tzinfo=UTC) in around
+    assert datetime(2024, 1, 1, 10, 30, tzinfo=HEL) in around
+    assert datetime(2024, 1, 1, 11, 30, tzinfo=HEL) not in around  # nearer than an hour
+    assert pickle.loads(pickle.dumps(around)) == around
+
+
+def test_static_interval_keeps_naive_ends_and_reads_them_in_the_zone_asked_about() -> None:
+    period = StaticInterval(datetime(2024, 3, 31, 3, 30), datetime(2024, 3, 31, 12))
+    assert period.start == datetime(2024, 3, 31, 3, 30)
+    assert period == StaticInterval(datetime(2024, 3, 31, 3, 30), datetime(2024, 3, 31, 12))
+    # In Helsinki 03:30 falls in the spring-forward gap: the span starts when the gap ends.
+    seen = period.rollforward(datetime(2024, 3, 31, 2, tzinfo=HEL))
+    assert (seen.start, seen.end) == (
+        datetime(2024, 3, 31, 1, tzinfo=UTC),
+        datetime(2024, 3, 31, 12, tzinfo=HEL),
+    )
+    assert datetime(2024, 3, 31, 4, 1, tzinfo=HEL) in period
+    assert datetime(2024, 3, 31, 3, tzinfo=UTC) not in period  # 03:30-12:00 UTC there
+    assert datetime(2024, 3, 31, 3, tzinfo=UTC).astimezone(HEL) in period
+    assert period.next_boundary(datetime(2024, 3, 31, 1, tzinfo=UTC)) == datetime(
+        2024, 3, 31, 3, 30, tzinfo=UTC
+    )
+    assert pickle.loads(pickle.dumps(period)) == period
+    with pytest.raises(ValueError, match="before its start"):
+        StaticInterval(datetime(2024, 1, 2), datetime(2024, 1, 1))
+    aware_ends = StaticInterval(datetime(2024, 1, 1, 2, tzinfo=HEL), None)
+    assert aware_ends.start == datetime(2024, 1, 1, tzinfo=UTC)  # aware ends are stored in UTC

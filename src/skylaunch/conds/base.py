@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from skylaunch.history import TaskHistory, TaskLog
+from skylaunch.time.periods import naive_zone
 
 if TYPE_CHECKING:
     from skylaunch.session import Session
@@ -201,7 +202,8 @@ class Condition(ABC):
             session = task.session
         if isinstance(task, str):
             task = session[task]
-        return self.is_true(Context(session.clock.now(), session.cond_facts, task))
+        with naive_zone(session.clock):  # naive datetimes in its periods: the session's zone
+            return self.is_true(Context(session.clock.now(), session.cond_facts, task))
 
     def __and__(self, other: object) -> Condition:
         return All.of(self, _check(other, "&"))

@@ -37,6 +37,22 @@ class TaskAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
         kwargs["extra"] = {**(kwargs.get("extra") or {}), "task_name": self.task_name}
         return msg, kwargs
 
+    def handle(self, record: logging.LogRecord) -> None:
+        """Take a ready-made record, as ``Logger.handle`` does (Rocketry's tests seed history so).
+
+        A record with a lifecycle ``action`` (run, success, fail...) is recorded as the
+        scheduler records one: into the history conditions read, then through the task logger
+        to the repo, at its ``created`` instant, with its ``run_id`` and ``start`` if it has
+        them (the task is the record's ``task_name``, else this adapter's). Any other record
+        goes to the wrapped logger's handlers.
+        """
+        action = getattr(record, "action", None)
+        task_name = getattr(record, "task_name", None) or self.task_name
+        if action is None or task_name is None:
+            self.logger.handle(record)
+            return
+        self.session.handle_record(record, task_name)
+
     def filter_by(self, **query: Any) -> Any:
         if self.task_name is None:
             return self.session.repo.filter_by(**query)

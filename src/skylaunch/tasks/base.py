@@ -297,6 +297,16 @@ class Task(ABC):
         return dict(params)
 
     # --- control ----------------------------------------------------------------------
+    def __call__(self, params: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Run once now and return when the run has ended (Rocketry's ``task()``).
+
+        ``task(params={"x": 1})`` or ``task(x=1)`` gives run parameters. It is
+        ``session.run(task.name, params=...)``: the scheduler runs only this task, whatever
+        its start condition says, in the task's execution mode, and the run is logged as any
+        other. Not while the session's scheduler is running: use :meth:`run` there.
+        """
+        self.session.run(self.name, params={**(params or {}), **kwargs})
+
     def run(self, **params: Any) -> None:
         """Run once as soon as the scheduler can, whatever the start condition says."""
         self._runtime.request_run(self.name, params)

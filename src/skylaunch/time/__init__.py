@@ -28,7 +28,7 @@ from .parse import (
     parse_weekday,
     to_timedelta,
 )
-from .periods import MAX_UTC, MIN_UTC, Interval, TimePeriod
+from .periods import MAX_UTC, MIN_UTC, Interval, TimePeriod, aware, naive_zone
 from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta, always, never
 
 __all__ = [
@@ -57,9 +57,11 @@ __all__ = [
     "TimePeriod",
     "TimeSpanDelta",
     "always",
+    "aware",
     "format_timedelta",
     "local_zone",
     "localize",
+    "naive_zone",
     "never",
     "parse_day_of_month",
     "parse_time_of_day",

@@ -549,13 +549,11 @@ class CronExpr:
 
 def _split(dt: datetime, *, whole_seconds: bool = False) -> tuple[tzinfo, datetime, datetime]:
     """(zone, the instant in UTC, the wall-clock minute (or second) in the zone, naive)."""
+    from .periods import aware  # periods builds on this module
+
+    dt = aware(dt)  # a naive one is a wall time (the session's zone, else local)
     tz = dt.tzinfo
-    if tz is None or dt.utcoffset() is None:
-        raise ValueError(
-            f"datetime {dt!r} is naive; cron arithmetic needs an aware datetime (Rocketry read naive ones as local "
-            "time): give it a zone, e.g. dt.replace(tzinfo=ZoneInfo('Europe/Helsinki')), "
-            "or dt.astimezone() for the system's local zone"
-        )
+    assert tz is not None
     instant = dt.astimezone(_UTC)
     local = instant.astimezone(tz)
     wall = local.replace(tzinfo=None, microsecond=0, fold=0)

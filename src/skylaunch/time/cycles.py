@@ -94,6 +94,7 @@ class TimeOfMinute(_FixedCycle):
 
     __slots__ = ()
     _unit_name = "minute"
+    _units = tuple(f"{n:02d}" for n in range(60))
     _length = _MIN
     _resolution = _S
 
@@ -117,6 +118,7 @@ class TimeOfHour(_FixedCycle):
 
     __slots__ = ()
     _unit_name = "hour"
+    _units = tuple(f"{n:02d}:00" for n in range(60))
     _length = _H
     _resolution = _MIN
 
@@ -144,6 +146,7 @@ class TimeOfDay(_CalendarCycle):
 
     __slots__ = ()
     _unit_name = "day"
+    _units = tuple(f"{n:02d}:00" for n in range(24))
     _length = _D
     _resolution = _H
 
@@ -183,6 +186,7 @@ class TimeOfWeek(_CalendarCycle):
 
     __slots__ = ()
     _unit_name = "week"
+    _units = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     _length = 7 * _D
     _resolution = _D
     _at_word = "on"
@@ -237,6 +241,7 @@ class TimeOfMonth(_CalendarCycle):
 
     __slots__ = ()
     _unit_name = "month"
+    _units = tuple(f"{n}." for n in range(1, 32))
     _length = 31 * _D
     _resolution = _D
     _at_word = "on"
@@ -335,6 +340,7 @@ class TimeOfYear(_CalendarCycle):
 
     __slots__ = ()
     _unit_name = "year"
+    _units = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     _length = 12 * _MONTH
     _resolution = _MONTH
     _at_word = "on"

@@ -18,19 +18,31 @@ gap / fold rule.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeAlias
 
 from .cron import localize
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["MAX_UTC", "MIN_UTC", "Bound", "Interval", "Kind", "TimePeriod"]
+__all__ = [
+    "MAX_UTC",
+    "MIN_UTC",
+    "Bound",
+    "Interval",
+    "Kind",
+    "TimePeriod",
+    "aware",
+    "naive_zone",
+]
 
 _UTC = timezone.utc
 MIN_UTC = datetime.min.replace(tzinfo=_UTC)
@@ -51,14 +63,85 @@ Bound: TypeAlias = "str | int | float | None"
 Kind = Literal["full", "between", "before", "after", "starting", "at"]
 
 
+class _Zoned(Protocol):
+    """Something with a current zone (a clock): read when a naive datetime needs it."""
+
+    @property
+    def tz(self) -> tzinfo: ...
+
+
+# The zone a naive datetime asked about is read in: the session's while it evaluates (its
+# scheduler, ``observe``), unset elsewhere (the system's local zone, as Rocketry read them).
+_NAIVE_ZONE: ContextVar[tzinfo | _Zoned | None] = ContextVar("skylaunch_naive_zone", default=None)
+
+
+@contextmanager
+def naive_zone(tz: tzinfo | _Zoned | None) -> Iterator[None]:
+    """Read naive datetimes as wall times in ``tz`` inside the block (``None``: local time).
+
+    ``tz`` may be a clock: its zone is read each time (it follows ``config.timezone``). The
+    session binds its clock this way while its scheduler runs and in ``Condition.observe``;
+    use it to ask a period about naive datetimes in a zone of your choosing.
+    """
+    token = _NAIVE_ZONE.set(tz)
+    try:
+        yield
+    finally:
+        _NAIVE_ZONE.reset(token)
+
+
+def aware(dt: datetime, zone: tzinfo | None = None) -> datetime:
+    """``dt`` if it is aware; a naive ``dt`` as a wall time in a zone (aware, in that zone).
+
+    The zone: ``zone`` if given, else the one bound by :func:`naive_zone` (the session's while
+    it evaluates), else the system's local zone, as Rocketry read naive datetimes. A wall time
+    in a spring-forward gap is the instant the gap ends, one repeated by a fall-back is the
+    first of the two (the rule of :func:`~skylaunch.time.localize`).
+    """
+    if dt.tzinfo is not None and dt.utcoffset() is not None:
+        return dt
+    wall = dt.replace(tzinfo=None, fold=0)
+    bound = zone if zone is not None else _NAIVE_ZONE.get()
+    tz = bound if bound is None or isinstance(bound, tzinfo) else bound.tz
+    if tz is None:
+        return _local(wall)
+    return localize(wall, tz).astimezone(tz)
+
+
+def _local(wall: datetime) -> datetime:
+    """A naive wall time in the system's local zone, with :func:`localize`'s gap/fold rule."""
+    first = wall.astimezone()  # fold=0: the first of two readings in a fold
+    if first.replace(tzinfo=None) == wall:
+        return first
+    # In a spring-forward gap: the two readings straddle the transition; find its instant.
+    lo, hi = sorted((first.astimezone(_UTC), wall.replace(fold=1).astimezone().astimezone(_UTC)))
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone().replace(tzinfo=None) < wall:
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0).astimezone()
+
+
 def _utc(dt: datetime) -> datetime:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(
-            f"datetime {dt!r} is naive; periods need aware datetimes (Rocketry read naive ones as local "
-            "time): give it a zone, e.g. dt.replace(tzinfo=ZoneInfo('Europe/Helsinki')), "
-            "or dt.astimezone() for the system's local zone"
-        )
-    return dt.astimezone(_UTC)
+    return aware(dt).astimezone(_UTC)
+
+
+_Method = Callable[..., object]
+
+
+def _reading_naive(method: _Method) -> _Method:
+    """``method(self, dt)`` with a naive ``dt`` made aware first (see :func:`aware`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: object, dt: datetime) -> object:
+        if dt.tzinfo is None:
+            dt = aware(dt)
+        return method(self, dt)
+
+    wrapper.__reads_naive__ = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +178,22 @@ def _no_windows(cls: type, method: str) -> TypeError:
 
 
 class TimePeriod(ABC):
-    """A set of instants; pure arithmetic, no clock, no session. Immutable and hashable."""
+    """A set of instants; pure arithmetic, no clock, no session. Immutable and hashable.
+
+    Naive datetimes are wall times: one asked about is read in the zone :func:`aware` gives
+    (the session's while it evaluates, else the local zone); one a period holds (a
+    ``reference``, a ``StaticInterval``'s ends) is kept as given and read in the zone of the
+    instant asked about, so the period itself never depends on where it was made.
+    """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("rollforward", "rollback", "__contains__", "next_boundary"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__reads_naive__", False):
+                setattr(cls, name, _reading_naive(method))
 
     @abstractmethod
     def rollforward(self, dt: datetime) -> Interval:
@@ -237,6 +333,38 @@ class _Anchored(TimePeriod):
     _length: ClassVar[int]  # nominal cycle length in µs (a month: 31 days)
     _resolution: ClassVar[int]  # what an integer bound or .at() spans
     _at_word: ClassVar[str] = "at"
+    # The positions ``at`` takes, one per unit of the cycle in order (``create_range``).
+    _units: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def create_range(
+        cls, start: str | int | None = None, end: str | int | None = None, step: int | None = None
+    ) -> TimePeriod:
+        """Every ``step``-th unit of the cycle, as one period (Rocketry's ``create_range``).
+
+        ``TimeOfDay.create_range(step=2)`` is ``Any(TimeOfDay.at("00:00"),
+        TimeOfDay.at("02:00"), ...)``, every second hour. ``start`` and ``end`` slice the units
+        as Python slices do, by index or by a position ``at`` takes (``"Tue"``, ``"06:00"``).
+        """
+        from .combine import Any
+
+        units = cls._units
+        if not units:
+            raise TypeError(f"{cls.__name__} has no units to make a range of")
+
+        def index(value: str | int | None) -> int | None:
+            if value is None or isinstance(value, int):
+                return value
+            wanted = cls.at(value)
+            for i, unit in enumerate(units):
+                if cls.at(unit) == wanted:
+                    return i
+            raise ValueError(f"{cls.__name__}.create_range: {value!r} is not a unit's position")
+
+        chosen = units[index(start) : index(end) : step]
+        if not chosen:
+            raise ValueError(f"{cls.__name__}.create_range({start!r}, {end!r}, {step!r}) is empty")
+        return Any(*(cls.at(unit) for unit in chosen))
 
     def __init__(
         self,
@@ -407,9 +535,7 @@ class _Anchored(TimePeriod):
 
     def _segment(self, dt: datetime) -> _Segment:
         """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them)."""
-        tz = dt.tzinfo
-        if tz is None or dt.utcoffset() is None:
-            _utc(dt)  # raises the naive-datetime error
+        tz = dt.tzinfo  # aware: the public methods read a naive one first
         ts = dt.timestamp()
         seg = _SEGMENTS.get((self, tz))
         if seg is not None and seg.lo <= ts < seg.hi:

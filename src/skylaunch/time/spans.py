@@ -17,6 +17,7 @@ from .periods import (
     Interval,
     TimePeriod,
     _utc,
+    aware,
 )
 
 __all__ = [
@@ -54,10 +55,8 @@ class TimeDelta(TimePeriod):
         future: timedelta | float | str | None = None,
         reference: datetime | None = None,
     ) -> None:
-        if reference is not None:
-            if not isinstance(reference, datetime):
-                raise TypeError(f"TimeDelta reference must be a datetime, got {reference!r}")
-            _utc(reference)  # refuses a naive one
+        if reference is not None and not isinstance(reference, datetime):
+            raise TypeError(f"TimeDelta reference must be a datetime, got {reference!r}")
         object.__setattr__(self, "past", to_timedelta(0 if past is None else past))
         object.__setattr__(self, "future", to_timedelta(0 if future is None else future))
         object.__setattr__(self, "reference", reference)
@@ -77,20 +76,21 @@ class TimeDelta(TimePeriod):
         instant = _utc(dt)
         return Interval(instant, _shift(_shift(instant, self.future), _ONE_US))
 
-    def _span(self) -> Interval:
+    def _span(self, dt: datetime) -> Interval:
+        """The span around the reference; a naive one is a wall time in ``dt``'s zone."""
         assert self.reference is not None
-        ref = _utc(self.reference)
+        ref = _utc(aware(self.reference, dt.tzinfo))
         return Interval(_shift(ref, -self.past), _shift(_shift(ref, self.future), _ONE_US))
 
     def __contains__(self, dt: datetime) -> bool:
         _utc(dt)
-        return self.reference is None or dt in self._span()
+        return self.reference is None or dt in self._span(dt)
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         instant = _utc(dt)
         if self.reference is None:
             return None
-        span = self._span()
+        span = self._span(dt)
         edges = [e for e in (span.start, span.end) if MIN_UTC < e < MAX_UTC and e > instant]
         return min(edges, default=None)
 
@@ -166,10 +166,8 @@ class TimeSpanDelta(TimePeriod):
                 f"TimeSpanDelta: far ({format_timedelta(far_td)}) is nearer than near "
                 f"({format_timedelta(near_td)}); give near <= far, or far=None for no bound"
             )
-        if reference is not None:
-            if not isinstance(reference, datetime):
-                raise TypeError(f"TimeSpanDelta reference must be a datetime, got {reference!r}")
-            _utc(reference)  # refuses a naive one
+        if reference is not None and not isinstance(reference, datetime):
+            raise TypeError(f"TimeSpanDelta reference must be a datetime, got {reference!r}")
         object.__setattr__(self, "near", near_td)
         object.__setattr__(self, "far", far_td)
         object.__setattr__(self, "reference", reference)
@@ -188,10 +186,11 @@ class TimeSpanDelta(TimePeriod):
         end = MAX_UTC if self.far is None else _shift(_shift(instant, self.far), _ONE_US)
         return Interval(_shift(instant, self.near), end)
 
-    def _spans(self) -> list[Interval]:
-        """Around the reference: the instants in the span, as merged half-open intervals."""
+    def _spans(self, dt: datetime) -> list[Interval]:
+        """Around the reference: the instants in the span, as merged half-open intervals (a
+        naive reference is a wall time in ``dt``'s zone)."""
         assert self.reference is not None
-        ref = _utc(self.reference)
+        ref = _utc(aware(self.reference, dt.tzinfo))
         before = self.rollback(ref)
         # After the reference: (ref, ...), so it starts one microsecond later when near is zero.
         ahead = self.rollforward(ref)
@@ -205,7 +204,7 @@ class TimeSpanDelta(TimePeriod):
         if self.reference is None:
             _utc(dt)
             return not self.near
-        return any(dt in span for span in self._spans())
+        return any(dt in span for span in self._spans(dt))
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         instant = _utc(dt)
@@ -213,7 +212,7 @@ class TimeSpanDelta(TimePeriod):
             return None
         edges = [
             edge
-            for span in self._spans()
+            for span in self._spans(dt)
             for edge in (span.start, span.end)
             if MIN_UTC < edge < MAX_UTC and edge > instant
         ]
@@ -249,7 +248,12 @@ class TimeSpanDelta(TimePeriod):
 
 
 class StaticInterval(TimePeriod):
-    """One fixed span of time, ``[start, end)``."""
+    """One fixed span of time, ``[start, end)``.
+
+    Aware ends are stored in UTC. A naive end is kept as given, a wall time read in the zone of
+    the instant asked about (the session's zone when its scheduler asks), so the period means
+    the same wall times in whatever zone it is used.
+    """
 
     __slots__ = ("end", "start")
 
@@ -257,33 +261,44 @@ class StaticInterval(TimePeriod):
     end: datetime
 
     def __init__(self, start: datetime | None = None, end: datetime | None = None) -> None:
-        interval = Interval(MIN_UTC if start is None else start, MAX_UTC if end is None else end)
-        object.__setattr__(self, "start", interval.start)
-        object.__setattr__(self, "end", interval.end)
+        bounds = (MIN_UTC if start is None else start, MAX_UTC if end is None else end)
+        Interval(*bounds)  # checks the order (naive ends read as local time for it)
+        first, last = (b if b.tzinfo is None else _utc(b) for b in bounds)
+        object.__setattr__(self, "start", first)
+        object.__setattr__(self, "end", last)
 
     @property
     def interval(self) -> Interval:
+        """The span, naive ends read as :func:`~skylaunch.time.periods.aware` reads them."""
         return Interval(self.start, self.end)
 
+    def _at(self, dt: datetime) -> Interval:
+        """The span as seen from ``dt``: naive ends are wall times in its zone."""
+        zone = dt.tzinfo
+        return Interval(aware(self.start, zone), aware(self.end, zone))
+
     def rollforward(self, dt: datetime) -> Interval:
-        if _utc(dt) < self.end:
-            return self.interval
+        span = self._at(dt)
+        if _utc(dt) < span.end:
+            return span
         return Interval(MAX_UTC, MAX_UTC)
 
     def rollback(self, dt: datetime) -> Interval:
-        if _utc(dt) >= self.start:
-            return self.interval
+        span = self._at(dt)
+        if _utc(dt) >= span.start:
+            return span
         return Interval(MIN_UTC, MIN_UTC)
 
     def __contains__(self, dt: datetime) -> bool:
-        return self.start <= _utc(dt) < self.end
+        return dt in self._at(dt)
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         instant = _utc(dt)
-        if instant < self.start:
-            return self.start
-        if instant < self.end and self.end < MAX_UTC:
-            return self.end
+        span = self._at(dt)
+        if instant < span.start:
+            return span.start
+        if instant < span.end and span.end < MAX_UTC:
+            return span.end
         return None
 
     def __eq__(self, other: object) -> bool:
