@@ -98,6 +98,18 @@ class TestRepoContract:
         assert read_many == read_one
         assert read_one == [TaskRunRecord.model_validate(f).model_dump() for f in fields]
 
+    def test_a_batch_larger_than_a_chunk_keeps_every_record_in_order(
+        self, make_repo: RepoFactory
+    ) -> None:
+        # SQL backends write a batch in chunks of 250 rows within one transaction.
+        fields = _lifecycle(301)  # 602 records: three chunks, the last one short
+        repo = make_repo(TaskRunRecord)
+        repo.insert(fields)
+        stored = repo.filter_by().all()
+        assert [(r.created, r.run_id, r.action) for r in stored] == [
+            (f["created"], f["run_id"], f["action"]) for f in fields
+        ]
+
     def test_trusted_field_dicts_store_what_validated_items_store(
         self, make_repo: RepoFactory
     ) -> None:
