@@ -144,6 +144,10 @@ class SQLTimeouts:
                 raise ValueError(f"SQLTimeouts {name}: got {value!r}; use None for no limit")
 
 
+#: How long set-up retries a SQLite file locked by another process creating the table, and how
+#: often (SQLRepo._setup; with conn_string= the wait is SQLTimeouts.lock_s).
+_SQLITE_SETUP_WAIT_S = 10.0
+_SQLITE_SETUP_RETRY_S = 0.02
 #: From this many rows a batch is inserted through the driver (see SQLRepo._bulk_insert).
 _BULK_FROM = 2
 #: SQLSTATEs of a COPY PostgreSQL does not do on a table that takes INSERTs: feature not
@@ -529,8 +533,26 @@ class SQLRepo(BaseRepo[Any]):
         return self._ready
 
     def _setup(self) -> None:
-        if not self._build_table():
-            self._create_table()
+        waited_until: float | None = None
+        while True:
+            try:
+                if not self._build_table():
+                    self._create_table()
+                break
+            except RepoUnavailableError as exc:
+                # SQLite answers "database is locked" at once, without its busy timeout, to a
+                # statement that read the schema and then writes while another connection
+                # commits (WAL): several processes creating the table together. The other
+                # one finishes within moments; look again until the lock wait runs out.
+                if self.engine.dialect.name != "sqlite" or "database is locked" not in str(exc):
+                    raise
+                now = time.monotonic()
+                if waited_until is None:
+                    wait = self.timeouts.lock_s if self.timeouts is not None else None
+                    waited_until = now + (wait if wait is not None else _SQLITE_SETUP_WAIT_S)
+                if now >= waited_until:
+                    raise
+                time.sleep(_SQLITE_SETUP_RETRY_S)  # noqa: TID251 - another process's lock
         self._ready = True
 
     def _setup_failed(self, exc: RepoUnavailableError) -> None:
