@@ -115,7 +115,9 @@ def test_four_uvicorn_workers_run_each_task_once_and_hand_over(url: str, tmp_pat
         _wait(four_workers, 60, "four workers")
         _wait(lambda: store.holder()[0] is not None, 60, "a lease")
         first, epoch = store.holder()
-        assert first in workers
+        # uvicorn's master restarts a worker that stops answering its health check: the
+        # holder may be a worker started after the four were counted (seen once on 3.13)
+        assert first in workers | _children(master[0]), (first, workers)
         _wait(lambda: Counter(t for _, t in _runs(runs_file))["tick"] >= 4, 30, "ticks")
         before = _runs(runs_file)
         assert {pid for pid, _ in before} == {first}, before  # one worker runs every task
