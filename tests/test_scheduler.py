@@ -325,6 +325,25 @@ def test_failing_condition_stops_the_run_unless_silenced(caplog: pytest.LogCaptu
     assert "cannot tell" in caplog.text
 
 
+def test_a_failing_shut_cond_stops_the_scheduler_even_when_silenced() -> None:
+    # silence_cond_check is about tasks' conditions: a shut condition that cannot be read
+    # would otherwise keep the scheduler running (and logging the failure) for ever.
+    def broken() -> bool:
+        raise RuntimeError("cannot tell")
+
+    for silenced in (False, True):
+        app = simulated_app("2024-01-01 00:00", silence_cond_check=silenced)
+        app.session.config.shut_cond = condition(broken)
+
+        @app.task(every("1 second"))
+        def job() -> None: ...
+
+        with pytest.raises(ConditionCheckError, match="shut_cond") as caught:
+            run_for(app, "1 hour")
+        assert isinstance(caught.value, RuntimeError)
+        assert runs(app, "job") == []
+
+
 def test_failing_prerun_obeys_silence_task_prerun(caplog: pytest.LogCaptureFixture) -> None:
     app = simulated_app("2024-01-01 00:00")
 

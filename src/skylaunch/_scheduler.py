@@ -667,7 +667,9 @@ class Scheduler:
         cond = self._config.shut_cond if only is None else only.stop
         if cond is None:
             return False
-        return self._check(cond, Context(now, self._facts, None), "shut_cond")
+        # Never silenced (as Rocketry): a shut condition that cannot be read would keep the
+        # scheduler running past the point its user wanted it to stop.
+        return self._check(cond, Context(now, self._facts, None), "shut_cond", silence=False)
 
     def _pass(self, now: datetime) -> None:
         """Evaluate every task that may have changed, highest priority first."""
@@ -797,11 +799,11 @@ class Scheduler:
             if self._launch(task, now, params):
                 now = self._clock.now()
 
-    def _check(self, cond: Condition, ctx: Context, what: str) -> bool:
+    def _check(self, cond: Condition, ctx: Context, what: str, *, silence: bool = True) -> bool:
         try:
             return cond.is_true(ctx)
         except Exception as exc:
-            if not self._config.silence_cond_check:
+            if not (silence and self._config.silence_cond_check):
                 raise condition_check_error(
                     f"checking the {what} ({cond}) failed: {exc!r}", exc
                 ) from exc
@@ -810,14 +812,15 @@ class Scheduler:
             )
             return False
 
-    def _next_change(self, cond: Condition, ctx: Context, name: str) -> datetime | None:
+    def _next_change(
+        self, cond: Condition, ctx: Context, name: str, *, silence: bool = True
+    ) -> datetime | None:
         try:
             return cond.next_change(ctx)
         except Exception as exc:
-            if not self._config.silence_cond_check:
-                raise condition_check_error(
-                    f"planning the start_cond of task {name!r} failed: {exc!r}", exc
-                ) from exc
+            if not (silence and self._config.silence_cond_check):
+                what = "the shut_cond" if ctx.task is None else f"the start_cond of task {name!r}"
+                raise condition_check_error(f"planning {what} failed: {exc!r}", exc) from exc
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
@@ -844,7 +847,9 @@ class Scheduler:
             candidates.append(heap[0][0])
         cond = self._shut_cond()
         if cond is not None:
-            change = self._next_change(cond, Context(now, self._facts, None), "shut_cond")
+            change = self._next_change(
+                cond, Context(now, self._facts, None), "shut_cond", silence=False
+            )
             if change is not None:
                 candidates.append(change.timestamp())
         if self._counting_cycles or (cond is not None and _counts_cycles(cond)):
