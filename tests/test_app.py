@@ -104,13 +104,13 @@ def test_bad_execution_and_timeout_fail_at_definition() -> None:
         app.task(name="y", timeout="soonish")(lambda: None)
 
 
-def test_coroutine_in_main_is_refused() -> None:
+def test_coroutine_in_main_runs_as_async() -> None:
     app = App()
 
     async def coro() -> None: ...
 
-    with pytest.raises(TaskDefinitionError, match="coroutine"):
-        app.task(execution="main")(coro)
+    app.task(execution="main")(coro)
+    assert app.session["coro"].execution == "async"
 
 
 def test_custom_condition_by_name() -> None:
@@ -289,7 +289,8 @@ def test_failing_before_run_hook_is_a_prerun_failure(caplog: Any) -> None:
     def job() -> None: ...
 
     run_for(app, "30 minutes")
-    assert runs(app, "job") == []
+    assert len(runs(app, "job")) == 1  # recorded as a failed run, the scheduler goes on
+    assert app.session["job"].status == "fail"
     assert "not now, job" in caplog.text
 
     strict = simulated_app("2024-01-01 00:00")

@@ -259,3 +259,27 @@ def test_parameters_is_rocketrys_mapping_of_parameters() -> None:
     assert app.session.parameters == Parameters({"x": 1}) == {"x": 1}
     assert Parameters(a=0) | {"b": 1} == Parameters(a=0, b=1)
     assert isinstance(Parameters(a=0) | {"b": 1}, Parameters)
+
+
+def test_an_argument_failing_in_stage_fails_the_run_it_was_for() -> None:
+    from typing import Any
+
+    from skylaunch.args import BaseArgument
+    from skylaunch.testing import runs
+
+    class Staged(BaseArgument):
+        def stage(self, **context: Any) -> BaseArgument:
+            raise RuntimeError("cannot stage")
+
+        def get_value(self, **context: Any) -> Any:
+            return 1
+
+    app = simulated_app("2024-01-01 00:00", silence_task_prerun=True)
+
+    @app.task(every("1 hour"), parameters={"x": Staged()})
+    def job(x: int) -> None: ...
+
+    run_for(app, "90 minutes")
+    assert len(runs(app, "job")) == 2  # each a failed run; the scheduler went on
+    assert app.session["job"].status == "fail"
+    assert "RuntimeError: cannot stage" in app.session["job"].logger.get_latest().exc_text

@@ -28,6 +28,7 @@ LAYERS = [
     ("skylaunch.tasks", 4),
     ("skylaunch.execution", 4),
     ("skylaunch._scheduler", 5),
+    ("skylaunch.scheduler", 5),
     ("skylaunch.config", 5),
     ("skylaunch._journal", 5),
     ("skylaunch.coordination", 5),

@@ -356,12 +356,18 @@ def test_failing_prerun_obeys_silence_task_prerun(caplog: pytest.LogCaptureFixtu
     app.session["job"].arguments = bad_arguments  # type: ignore[method-assign,assignment]
     with pytest.raises(TaskSetupError, match="no such parameter"):
         run_for(app, "1 minute")
+    # as in Rocketry, the run happened and failed: recorded, with the traceback
+    assert len(runs(app, "job")) == 1
+    assert app.session["job"].status == "fail"
+    assert "LookupError: no such parameter" in app.session["job"].logger.get_latest().exc_text
 
     app.session.config.silence_task_prerun = True
+    app.session["job"].start_cond = every("1 minute")
     with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
-        run_for(app, "1 minute")
+        run_for(app, "150 seconds")
     assert "no such parameter" in caplog.text
-    assert runs(app, "job") == []
+    assert len(runs(app, "job")) == 3  # the scheduler went on; each run failed
+    assert app.session["job"].status == "fail"
 
 
 def test_keyboard_interrupt_stops_cleanly() -> None:
@@ -762,3 +768,11 @@ def test_the_scheduler_reads_naive_datetimes_in_its_zone_across_a_dst_change() -
     [first] = runs(app, "early")
     assert (first.hour, first.minute) == (4, 0)
     assert first.utcoffset() == timedelta(hours=3)
+
+
+def test_the_scheduler_class_has_a_public_name() -> None:
+    from skylaunch.scheduler import Scheduler
+
+    app = simulated_app("2024-01-01 00:00")
+    assert isinstance(app.session.scheduler, Scheduler)
+    assert Scheduler.__module__ == "skylaunch.scheduler"

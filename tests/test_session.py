@@ -225,9 +225,58 @@ def test_session_parameters_create_task_and_timeout_never() -> None:
     assert task.timeout is None  # no limit, whatever config.timeout says
     assert session.create_task(func=work, name="v").timeout == timedelta(minutes=10)
     assert isinstance(session.create_task(command=["true"], name="c"), CommandTask)
-    with pytest.raises(TaskDefinitionError, match="needs func=, path= or command="):
-        session.create_task(name="nothing")
     assert Session(timeout="never").config.timeout is None
+
+
+def test_create_task_without_a_function_is_a_decorator() -> None:
+    session = Session()
+
+    @session.create_task(name="later", start_cond="daily")
+    def work() -> None: ...
+
+    assert session["later"].func is work
+    assert session[work] is session["later"]
+
+
+def test_lookup_by_something_that_names_no_task_is_a_type_error() -> None:
+    session = Session()
+    with pytest.raises(TypeError, match="a task name"):
+        session[1234]  # type: ignore[index]
+    with pytest.raises(KeyError):
+        session["missing"]
+
+
+def test_clear_removes_every_task_and_parameter() -> None:
+    session = Session(parameters={"x": 1})
+
+    def work() -> None: ...
+
+    session.create_task(func=work)
+    session.clear()
+    assert session.tasks == set()
+    assert session.parameters == {}
+
+
+def test_tasks_without_a_session_join_the_default_one_or_get_their_own() -> None:
+    from skylaunch.tasks.base import _SessionDefault
+    from skylaunch.tasks.func import FuncTask
+
+    def work() -> None: ...
+
+    assert Session.get_default() is None  # nothing is shared until a program asks
+    with pytest.warns(UserWarning, match="without session=: it gets a new session"):
+        alone = FuncTask(work, name="alone")
+    assert isinstance(alone.session, Session)
+    assert alone.session.tasks == {alone}
+    session = Session()
+    session.set_as_default()
+    try:
+        assert Session.get_default() is session
+        joined = FuncTask(work, name="joined")
+        assert joined.session is session
+        assert session.tasks == {joined}
+    finally:
+        _SessionDefault.default = None
 
 
 def test_rocketrys_deprecated_session_methods_warn_and_work() -> None:

@@ -906,15 +906,19 @@ class Scheduler:
             if self._hooks.task_execute and executor.shares_process:
                 func = self._hooks.around(func, task)
             self._hooks.run_before(task)
-        except MissingReturnError as exc:
-            # A missing upstream value is state, not a mistake in the code: after a restart it
-            # stays missing until the upstream succeeds again. The run is recorded as failed, so
-            # its start condition moves on; raising would crash every restart the same way.
-            journal.record(task.name, "run", run_id, now, ts=now.timestamp())
-            outcome = Outcome(run_id, "fail", exc_text=f"{type(exc).__name__}: {exc}")
-            self._finish(task.name, run_id, now, outcome)
-            return False
         except Exception as exc:
+            # The run was decided and could not be prepared (an argument, a hook): as in
+            # Rocketry it is a run that failed, recorded with its traceback (so retry and the
+            # conditions that count runs see it); then, unless silence_task_prerun, the
+            # scheduler stops with TaskSetupError. A missing upstream value (Return) is state,
+            # not a mistake in the code: after a restart it stays missing until the upstream
+            # succeeds again, so it never stops the scheduler.
+            missing = isinstance(exc, MissingReturnError)
+            text = f"{type(exc).__name__}: {exc}" if missing else traceback.format_exc()
+            journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
+            if missing:
+                return False
             if not config.silence_task_prerun:
                 raise TaskSetupError(
                     f"preparing a run of task {task.name!r} failed: {exc!r}"

@@ -88,6 +88,12 @@ class BaseArgument(ABC):
     def get_value(self, **context: Any) -> Any:
         """The value for one run. ``context``: ``task``, ``session``, ``termination_flag``."""
 
+    def stage(self, **context: Any) -> BaseArgument:
+        """The argument whose ``get_value`` gives the run its value (Rocketry's hook, called
+        first for each run, in the scheduler); this one by default. Raising here fails the run
+        as a failing ``get_value`` does."""
+        return self
+
     def __rshift__(self, other: BaseArgument) -> PipeArg:
         if not isinstance(other, BaseArgument):
             raise TypeError(
@@ -455,7 +461,9 @@ def _session_of(context: Mapping[str, Any]) -> _Session:
 
 
 def _resolve(value: Any, context: Mapping[str, Any]) -> Any:
-    return value.get_value(**context) if isinstance(value, BaseArgument) else value
+    if not isinstance(value, BaseArgument):
+        return value
+    return value.stage(**context).get_value(**context)
 
 
 def materialize(

@@ -37,7 +37,7 @@ from skylaunch.history import ACTIONS, TaskHistory
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
-from skylaunch.tasks.base import Task
+from skylaunch.tasks.base import Task, _SessionDefault
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock, local_zone
 from skylaunch.time.periods import aware
@@ -288,15 +288,38 @@ class Session:
     def add_task(self, task: Task) -> None:
         self.registry.add(task)
 
-    def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Task:
-        """A task in this session: ``func=`` (or ``path=``) a FuncTask, ``command=`` a CommandTask."""
+    def create_task(self, *, func: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        """A task in this session: ``func=`` (or ``path=``) a FuncTask, ``command=`` a CommandTask.
+
+        Without any of them it is a decorator, as in Rocketry:
+        ``@session.create_task(start_cond="daily")`` makes a FuncTask of the function it
+        decorates and gives the function back.
+        """
         if "command" in kwargs:
             from skylaunch.tasks.command import CommandTask
 
             return CommandTask(kwargs.pop("command"), session=self, **kwargs)
-        if func is None and "path" not in kwargs:
-            raise TaskDefinitionError("create_task() needs func=, path= or command=")
         return FuncTask(func, session=self, **kwargs)
+
+    def clear(self) -> None:
+        """Remove every task and every session parameter (Rocketry's ``session.clear()``)."""
+        for task in self.tasks:
+            self.remove_task(task)
+        self.parameters.clear()
+
+    def set_as_default(self) -> None:
+        """Make this the session that tasks made without ``session=`` join (Rocketry's name).
+
+        Until some session calls this there is no default: such a task warns and gets a new
+        session of its own, as in Rocketry. ``App`` users never need it (``app.task`` passes
+        its session).
+        """
+        _SessionDefault.default = self
+
+    @staticmethod
+    def get_default() -> Session | None:
+        """The session :meth:`set_as_default` set, or ``None`` (the start: there is none)."""
+        return _SessionDefault.default
 
     @property
     def env(self) -> Any:
@@ -514,6 +537,9 @@ class Session:
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.tasks_in_order())
+
+
+_SessionDefault.new = Session
 
 
 def _deprecated(old: str, new: str) -> None:

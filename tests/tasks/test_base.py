@@ -319,3 +319,28 @@ def test_calling_a_task_while_the_scheduler_runs_is_refused() -> None:
     run_for(app, "1 second")
     assert errors
     assert "use task.run()" in errors[0]
+
+
+def test_a_subclass_defining_execute_instead_of_target_runs_execute() -> None:
+    from typing import Any
+
+    from skylaunch.tasks import Task
+
+    app = simulated_app("2024-01-01 00:00")
+    seen: list[dict[str, Any]] = []
+
+    class Report(Task):  # Rocketry's form of a custom task
+        def execute(self, **params: Any) -> str:
+            seen.append(params)
+            return "done"
+
+    task = Report(name="report", session=app.session, parameters={"x": 1}, execution="main")
+    task()
+    assert seen == [{"x": 1}]
+    assert app.session.returns["report"] == "done"
+
+    class Nothing(Task):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        Nothing(name="nothing", session=app.session)  # type: ignore[abstract]

@@ -23,11 +23,21 @@ from tests.execution.test_contract import MODES, Collector, Running, make_app, r
 
 
 def test_lambda_for_process_fails_at_definition() -> None:
-    app = App(config={"execution": "process"})
+    app = App()
     with pytest.raises(
         TaskDefinitionError, match=r"task 'anon'.*lambda.*cannot be pickled.*module level"
     ):
-        app.session.create_task(func=lambda: None, name="anon")
+        app.session.create_task(func=lambda: None, name="anon", execution="process")
+
+
+def test_process_only_from_the_config_warns_at_definition_and_fails_the_run() -> None:
+    app = App(config={"execution": "process"})
+    with pytest.warns(UserWarning, match=r"task 'anon'.*cannot be pickled.*runs will fail"):
+        task = app.session.create_task(func=lambda: None, name="anon")
+    app.session.run("anon")
+    assert task.status == "fail"
+    assert [r.action for r in task.logger.get_records()] == ["run", "fail"]
+    assert "cannot be sent to a process" in task.logger.get_latest().exc_text
 
 
 def test_closure_for_process_fails_at_definition() -> None:
@@ -50,9 +60,11 @@ def test_switching_to_process_later_is_checked_too() -> None:
 
 
 def test_unpicklable_callable_object_fails_at_definition() -> None:
-    app = App(config={"execution": "process"})
+    app = App()
     with pytest.raises(TaskDefinitionError, match="cannot be pickled"):
-        app.session.create_task(func=functools.partial(t.add, threading.Lock()), name="p")
+        app.session.create_task(
+            func=functools.partial(t.add, threading.Lock()), name="p", execution="process"
+        )
 
 
 def test_module_level_function_is_accepted_for_process() -> None:
@@ -260,15 +272,18 @@ def test_functask_without_a_function_is_a_decorator_as_in_rocketry() -> None:
         FuncTask(name="x", session=app.session)(42)  # type: ignore[arg-type]
 
 
-def test_callable_objects_are_named_after_their_class_lambdas_need_a_name() -> None:
+def test_callable_objects_are_named_after_their_class_lambdas_as_lambda() -> None:
     app = simulated_app()
 
     class Loader:
         def __call__(self) -> None: ...
 
     assert FuncTask(Loader(), session=app.session).name == "Loader"
-    with pytest.raises(TaskDefinitionError, match="lambdas and partials have no name"):
-        FuncTask(lambda: None, session=app.session)
+    assert FuncTask(lambda: None, session=app.session).name == "<lambda>"  # as in Rocketry
+    with pytest.raises(TaskDefinitionError, match="exists already"):
+        FuncTask(lambda: None, session=app.session)  # a second one needs a name=
+    with pytest.raises(TaskDefinitionError, match="a partial has no name"):
+        FuncTask(functools.partial(t.add, 1), session=app.session)
 
 
 def test_the_imported_function_pickles_as_its_file_and_name(tmp_path: Path) -> None:
@@ -310,3 +325,15 @@ def test_permanent_task_is_deprecated_as_in_rocketry() -> None:
     with pytest.warns(DeprecationWarning, match="permanent="):
         task = FuncTask(t.add, name="p", permanent_task=True, session=app.session)
     assert task.permanent
+
+
+def test_a_coroutine_function_given_main_execution_runs_as_async() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    async def fetch() -> int:
+        return 3
+
+    task = FuncTask(fetch, name="fetch", execution="main", session=app.session)
+    assert task.execution == "async"
+    task()
+    assert app.session.returns["fetch"] == 3

@@ -99,12 +99,9 @@ class TaskRegistry:
         return self._tasks.get(name)
 
     def __getitem__(self, task: str | Callable[..., object]) -> Task:
-        try:
-            name: str | None = task_name(task)
-        except TypeError:
-            name = None
-        if name is None or name not in self._tasks:
-            raise TaskLookupError(str(name if name is not None else task), list(self._tasks))
+        name = task_name(task)  # TypeError for what is no name, task or task function
+        if name not in self._tasks:
+            raise TaskLookupError(name, list(self._tasks))
         return self._tasks[name]
 
     def __contains__(self, task: object) -> bool:

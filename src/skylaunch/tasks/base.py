@@ -51,13 +51,45 @@ class TaskRuntime(Protocol):
 _NO_LIMIT = timedelta.max  # a task's timeout="never" (compared by identity)
 
 
+class _SessionDefault:
+    """The session tasks made without ``session=`` join: ``None`` until a program calls
+    ``Session.set_as_default()``, so nothing is shared behind the back of one that never does.
+    ``new`` is the ``Session`` class (set by ``skylaunch.session``, a layer above this one)."""
+
+    default: Session | None = None
+    new: Callable[[], Session] | None = None
+
+    @classmethod
+    def get(cls, task_type: str) -> Session:
+        if cls.default is not None:
+            return cls.default
+        warnings.warn(
+            f"{task_type} made without session=: it gets a new session of its own, which no "
+            "scheduler runs unless you start it; pass session=, use app.task(...) or call "
+            "session.set_as_default() first",
+            UserWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        assert cls.new is not None  # skylaunch.session is imported with the package
+        return cls.new()
+
+
 class Task(ABC):
     """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Rocketry's form of a custom task: a subclass that defines ``execute(self, **params)``
+        and no ``target`` runs ``execute`` (docs/extending.md)."""
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__ and "target" not in cls.__dict__:
+            cls.target = _execute_target  # type: ignore[method-assign]
+            if "arguments" not in cls.__dict__:
+                cls.arguments = _execute_arguments  # type: ignore[method-assign]
 
     def __init__(
         self,
         *,
-        session: Session,
+        session: Session | None = None,
         name: str | None = None,
         start_cond: Condition | str | None = None,
         end_cond: Condition | str | None = None,
@@ -76,6 +108,8 @@ class Task(ABC):
         logger_name: str | logging.Logger | None = None,
         force_run: bool = False,
     ) -> None:
+        if session is None:
+            session = _SessionDefault.get(type(self).__name__)
         init_hooks = session.hooks.task_init
         hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
         self.session = session
@@ -498,6 +532,16 @@ class Task(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, start_cond={str(self.start_cond)!r})"
+
+
+def _execute_target(self: Task) -> Callable[..., Any]:
+    """``target`` of a subclass that defines Rocketry's ``execute`` instead."""
+    return self.execute  # type: ignore[attr-defined,no-any-return]
+
+
+def _execute_arguments(self: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``execute`` gets every parameter: the session's, the task's, then the run's."""
+    return {**self.session.parameters, **self.parameters, **params}
 
 
 def _user_stacklevel() -> int:

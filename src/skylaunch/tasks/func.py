@@ -156,12 +156,11 @@ class FuncTask(Task):
         name = getattr(self.func, "__name__", None)
         if name is None and not isinstance(self.func, functools.partial):
             name = type(self.func).__name__  # a callable object: its class, as Rocketry names it
-        if not isinstance(name, str) or name == "<lambda>":
+        if not isinstance(name, str):
             raise TaskDefinitionError(
-                f"give the task of {self.func!r} a name=... (lambdas and partials have no "
-                "name of their own; two of them would clash)"
+                f"give the task of {self.func!r} a name=... (a partial has no name of its own)"
             )
-        return name
+        return name  # a lambda is named "<lambda>", as in Rocketry: give name= to have two
 
     def validate(self) -> None:
         loader = self._loader
@@ -180,21 +179,31 @@ class FuncTask(Task):
         """A function task can run as ``mode`` (``given``: the mode asked for, if any)."""
         if self._loader is not None:
             return  # the loader pickles by value, whatever the function turns out to be
-        if self.is_async and given == "main":
-            raise TaskDefinitionError(
-                f"task {self.name!r}: {getattr(self.func, '__name__', self.func)} is a "
-                "coroutine function; run it with execution='async'"
-            )
+        if self.is_async and mode == "main":
+            return  # it runs as "async" (see ``execution``)
         if not self.session.executors.shares_process(mode):
-            check_picklable(self.name, self.func, mode)
+            try:
+                check_picklable(self.name, self.func, mode)
+            except TaskDefinitionError as exc:
+                if given is not None:
+                    raise
+                # Only inherited from the session's config: Rocketry accepted the definition
+                # and failed at the run. So does this, with a warning naming the fix now.
+                warnings.warn(
+                    f"{exc}; its runs will fail while the session's execution is {mode!r}",
+                    UserWarning,
+                    stacklevel=_user_stacklevel(),
+                )
 
     def execution_with(self, value: str) -> str:
         mode = super().execution_with(value)
         self._check_mode(mode, mode)
-        return mode
+        return "async" if self.is_async and mode == "main" else mode
 
     @property
     def execution(self) -> str:
+        """The mode runs use; a coroutine function asked to run as ``main`` runs as ``async``
+        (in the scheduler's event loop, which ``main`` cannot block on)."""
         chosen = self._execution or self.session.config.execution
         return "async" if self.is_async and chosen == "main" else chosen
 
