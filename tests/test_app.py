@@ -483,3 +483,15 @@ def test_set_logger_is_deprecated_as_in_rocketry() -> None:
             seen.append(logger)
 
     assert seen == [logging.getLogger("skylaunch.task")]
+
+
+def test_setup_registers_a_function_given_directly() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    calls: list[str] = []
+
+    def prepare() -> None:
+        calls.append("setup")
+
+    assert app.setup(prepare) is prepare
+    run_for(app, "1 minute")
+    assert calls == ["setup"]

@@ -294,3 +294,13 @@ def test_rocketrys_deprecated_session_methods_warn_and_work() -> None:
     with pytest.warns(DeprecationWarning, match="config.execution"):
         assert session.config.task_execution == session.config.execution
     assert session.config.to_dict()["execution"] == session.config.execution
+
+
+def test_remove_task_by_the_function_it_runs() -> None:
+    session = Session()
+
+    def work() -> None: ...
+
+    session.create_task(func=work, name="renamed")
+    session.remove_task(work)
+    assert session.tasks == set()

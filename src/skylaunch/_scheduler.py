@@ -892,7 +892,13 @@ class Scheduler:
             if kwargs and any(isinstance(v, BaseArgument) for v in kwargs.values()):
                 flag = executor.new_flag()
                 if not executor.shares_process:
-                    later = made_in_child(kwargs, config.param_materialize)
+                    later = made_in_child(
+                        kwargs,
+                        config.param_materialize,
+                        session=self._facts.session,
+                        task=task,
+                        termination_flag=flag,
+                    )
                     kwargs = {k: v for k, v in kwargs.items() if k not in later}
                 kwargs = materialize(
                     kwargs,

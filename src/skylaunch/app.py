@@ -303,12 +303,20 @@ class App:
 
         return wrapper
 
-    def setup(self) -> Callable[[F], F]:
-        """Decorate a function to call at scheduler start-up.
+    @overload
+    def setup(self, func: None = None) -> Callable[[F], F]: ...
+
+    @overload
+    def setup(self, func: F) -> F: ...
+
+    def setup(self, func: F | None = None) -> Callable[[F], F] | F:
+        """Decorate a function to call at scheduler start-up (``@app.setup()``), or register
+        one directly (``app.setup(func)``, Rocketry's other form; it gives ``func`` back).
 
         A generator function runs up to its ``yield`` at start-up and the rest at shutdown.
         """
-        return self.startup()
+        register = self.startup()
+        return register if func is None else register(func)
 
     def startup(self) -> Callable[[F], F]:
         """Decorate a function to call when the scheduler starts (before the first run)."""

@@ -229,8 +229,8 @@ class FuncArg(BaseArgument):
     says where a ``process`` run gets the value, as in Rocketry: ``"post"`` calls ``func`` in
     the child process (a connection or a lock made there, not pickled across), ``"pre"`` in the
     scheduler before the child starts. Other modes run in the scheduler's process either way.
-    A ``func`` called in a child has no session there: its argument parameters cannot be
-    filled, so such a ``func`` needs ``materialize="pre"``.
+    A ``func`` called in a child has no session there: its argument parameters are looked up
+    in the scheduler and sent along as values (which must pickle).
     """
 
     def __init__(
@@ -275,25 +275,23 @@ class CallInChild:
         return self.func(**kwargs)
 
 
-def made_in_child(params: Mapping[str, Any], default: str) -> dict[str, FuncArg]:
+def made_in_child(params: Mapping[str, Any], default: str, **context: Any) -> dict[str, FuncArg]:
     """The ``FuncArg`` values of ``params`` that a process run makes itself (``"post"``).
 
-    Raises :class:`ValueError` for one whose function takes arguments such as ``Session()``:
-    the child has no session to fill them from.
+    The child has no session: the function's own parameters whose defaults are arguments
+    (``def connect(url=Arg("db_url"))``) are looked up here, in the scheduler, with ``context``
+    (``session``, ``task``, ``termination_flag``), and sent with it as plain values (they must
+    pickle; ``Session()`` itself does not). A lookup that fails raises as :func:`materialize`.
     """
-    later = {
-        name: value
-        for name, value in params.items()
-        if isinstance(value, FuncArg) and (value.materialize or default) == "post"
-    }
-    for name, arg in later.items():
-        needs = sorted(argument_defaults(arg.func))
+    later: dict[str, FuncArg] = {}
+    for name, value in params.items():
+        if not isinstance(value, FuncArg) or (value.materialize or default) != "post":
+            continue
+        needs = {k: v for k, v in argument_defaults(value.func).items() if k not in value.kwargs}
         if needs:
-            raise ValueError(
-                f"parameter {name!r} = {arg!r} is made in the process child "
-                f"(materialize='post'), which has no session to fill {', '.join(needs)} from: "
-                "give it materialize='pre' to make it in the scheduler"
-            )
+            made = materialize(needs, **context)
+            value = FuncArg(value.func, *value.args, materialize="post", **value.kwargs, **made)
+        later[name] = value
     return later
 
 

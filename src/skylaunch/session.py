@@ -331,7 +331,8 @@ class Session:
         self.parameters["env"] = value
         self.scheduler.notify()
 
-    def remove_task(self, task: Task | str) -> None:
+    def remove_task(self, task: Task | str | Callable[..., Any]) -> None:
+        """Remove a task given by its name, the task or the function it runs."""
         self.registry.remove(task)
 
     def get(self, name: str) -> Task | None:

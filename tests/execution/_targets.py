@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from skylaunch.args import Return, TerminationFlag
+from skylaunch.args import Arg, Return, TerminationFlag
 from skylaunch.args import Session as SessionArg
 from skylaunch.exc import TaskInaction
 from skylaunch.log.context import task_log
@@ -68,8 +68,13 @@ def echo(value: Any = None) -> Any:
 
 
 def connect(session: Any = SessionArg()) -> int:  # noqa: B008 - as users write it
-    """A FuncArg function that needs the session (cannot be made in a process child)."""
+    """A FuncArg function that needs the session (which cannot be sent to a process child)."""
     return 1
+
+
+def where_made(setting: Any = Arg("setting")) -> tuple[Any, int]:  # noqa: B008
+    """A FuncArg function with a session-parameter default: (its value, the pid it ran in)."""
+    return setting, os.getpid()
 
 
 def die_once(marker: str) -> int:

@@ -381,8 +381,20 @@ def test_a_funcarg_needing_the_session_cannot_be_made_in_a_child(records: Collec
     app.session.create_task(func=t.echo, name="needs", parameters={"value": FuncArg(t.connect)})
     with Running(app):
         app.session["needs"].run()
-        records.wait(
-            lambda: any("materialize='pre'" in (r.exc_text or "") for r in records.records),
-            "the pre-run error naming materialize='pre'",
-        )
+        records.wait_action("needs", "fail")
     assert records.actions("needs") == ["run", "fail"]  # a run that failed, as in Rocketry
+    assert "cannot be sent to a process" in records.of("needs", "fail")[0].exc_text
+
+
+def test_a_funcarg_made_in_a_child_gets_its_argument_defaults_from_the_scheduler(
+    records: Collector,
+) -> None:
+    app = make_app("process")
+    app.session.parameters["setting"] = "z"
+    app.session.create_task(func=t.echo, name="nested", parameters={"value": FuncArg(t.where_made)})
+    with Running(app):
+        app.session["nested"].run()
+        records.wait_action("nested", "success")
+    setting, pid = app.session.returns["nested"]
+    assert setting == "z"
+    assert pid != os.getpid()  # made in the child, with the value looked up here

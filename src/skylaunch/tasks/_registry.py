@@ -85,8 +85,8 @@ class TaskRegistry:
         if self.listener is not None:
             self.listener.task_renamed(old, task)
 
-    def remove(self, task: Task | str) -> None:
-        name = task if isinstance(task, str) else task.name
+    def remove(self, task: Task | str | Callable[..., object]) -> None:
+        name = task.name if isinstance(task, Task) else task_name(task)
         if name not in self._tasks:
             raise TaskLookupError(name, list(self._tasks))
         with self._lock:
