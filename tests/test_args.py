@@ -211,7 +211,7 @@ def test_app_param_function_runs_at_each_launch() -> None:
     assert len(calls) == 3  # not called for the task that does not take it
 
 
-def test_precedence_session_task_run() -> None:
+def test_precedence_session_function_task_run() -> None:
     app = _app()
     seen: list[str] = []
     app.params(who=Arg("default_who", default="session-default"))
@@ -228,7 +228,7 @@ def test_precedence_session_task_run() -> None:
     app.session["greet"].run(who="run")
     app.session["bare"].run()
     run_for(app, "1 second")
-    assert sorted(seen) == ["run", "session-default", "task"]
+    assert sorted(seen) == ["run", "signature", "task"]  # the function's beats the session's
 
 
 def test_prerun_failure_raises_unless_silenced() -> None:
@@ -283,3 +283,20 @@ def test_an_argument_failing_in_stage_fails_the_run_it_was_for() -> None:
     assert len(runs(app, "job")) == 2  # each a failed run; the scheduler went on
     assert app.session["job"].status == "fail"
     assert "RuntimeError: cannot stage" in app.session["job"].logger.get_latest().exc_text
+
+
+def test_arg_refers_to_an_app_param_by_its_function() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    seen: list[str] = []
+
+    @app.param("conn")
+    def get_conn() -> str:
+        return "connected"
+
+    @app.task()
+    def job(c: str = Arg(get_conn)) -> None:  # type: ignore[assignment]
+        seen.append(c)
+
+    app.session["job"].run()
+    run_for(app, "1 second")
+    assert seen == ["connected"]

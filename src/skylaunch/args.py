@@ -159,17 +159,31 @@ class SimpleArg(BaseArgument):
 
 
 class Arg(BaseArgument):
-    """A session parameter by name (itself resolved if it is an argument)."""
+    """A session parameter by name (itself resolved if it is an argument).
 
-    def __init__(self, key: str, default: Any = NOTSET) -> None:
+    The key may also be a function made a parameter with ``@app.param(...)``: ``Arg(get_conn)``
+    is the parameter that function fills, whatever its name (Rocketry's form).
+    """
+
+    def __init__(self, key: str | Callable[..., Any], default: Any = NOTSET) -> None:
         self.key = key
         self.default = default
 
     def get_value(self, **context: Any) -> Any:
         session = _session_of(context)
-        if self.key not in session.parameters:
-            return self._default_or(self.default, f"no session parameter {self.key!r}")
-        return _resolve(session.parameters[self.key], context)
+        key = self.key
+        if not isinstance(key, str):
+            key = next(
+                (
+                    n
+                    for n, v in session.parameters.items()
+                    if isinstance(v, FuncArg) and v.func is key
+                ),
+                getattr(key, "__name__", key),
+            )
+        if key not in session.parameters:
+            return self._default_or(self.default, f"no session parameter {key!r}")
+        return _resolve(session.parameters[key], context)
 
     def __repr__(self) -> str:
         return f"Arg({self.key!r})"

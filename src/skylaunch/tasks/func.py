@@ -83,8 +83,8 @@ class FuncTask(Task):
     """Run ``func``. Its parameters are filled by name from session, task and run parameters.
 
     Parameters whose default is an argument (``def load(data=Return("fetch"))``) get the
-    argument's value unless a parameter of that name is given. Precedence, lowest first:
-    argument defaults, session parameters, task ``parameters``, ``run(**params)``.
+    argument's value unless the task or the run gives that name. Precedence, lowest first (as
+    in Rocketry): session parameters, argument defaults, task ``parameters``, ``run(**params)``.
 
     With ``path=`` instead of ``func`` (Rocketry's lazy form), the function ``func_name``
     (default ``"main"``) is imported from that Python file anew at each run, with the file's
@@ -228,7 +228,7 @@ class FuncTask(Task):
             wanted, accepts_any, defaults = self._wanted, self._accepts_any, self._arg_defaults
         if not wanted and not accepts_any:
             return {}
-        merged = {**defaults, **self.session.parameters, **self.parameters, **params}
+        merged = {**self.session.parameters, **defaults, **self.parameters, **params}
         if _THREAD_TERMINATE in wanted and _THREAD_TERMINATE not in merged:
             # Rocketry's convention: a parameter of this name gets the run's termination flag
             merged[_THREAD_TERMINATE] = _FLAG
