@@ -241,6 +241,9 @@ def to_datetime(s, timezone=None):
 
 
 def create_task_record(*args, task_name, action, created=None, **kwargs):
+    actions = ("run", "fail", "success", "terminate", "inaction", "crash")  # Rocketry's Task._actions
+    if action not in actions:
+        raise ValueError(f"Allowed actions: {actions}")
     fields = {"name": "skylaunch.task", "pathname": "", "lineno": 1, "msg": "", "args": None,
               "exc_info": None, "level": logging.ERROR if action == "fail" else logging.INFO}
     fields.update(kwargs)

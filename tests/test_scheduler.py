@@ -776,3 +776,14 @@ def test_the_scheduler_class_has_a_public_name() -> None:
     app = simulated_app("2024-01-01 00:00")
     assert isinstance(app.session.scheduler, Scheduler)
     assert Scheduler.__module__ == "skylaunch.scheduler"
+
+
+def test_calling_the_scheduler_starts_the_session() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 hour"))
+    def job() -> None: ...
+
+    app.session.config.shut_cond = "task 'job' has succeeded"
+    app.session.scheduler()  # Rocketry's spelling of session.start()
+    assert len(runs(app, "job")) >= 1

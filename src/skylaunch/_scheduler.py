@@ -451,6 +451,10 @@ class Scheduler:
         self._restart = True
         self.shut_down("restart requested")
 
+    def __call__(self) -> None:
+        """Rocketry's ``session.scheduler()``: run until shut down, as ``session.start()``."""
+        self._facts.session.start()
+
     # --- stop signals (SIGTERM, SIGINT) ---------------------------------------------------------
     @contextmanager
     def stopping_on_signals(self) -> Iterator[None]:
