@@ -257,26 +257,24 @@ def test_clear_removes_every_task_and_parameter() -> None:
     assert session.parameters == {}
 
 
-def test_tasks_without_a_session_join_the_default_one_or_get_their_own() -> None:
-    from skylaunch.tasks.base import _SessionDefault
+def test_a_task_without_a_session_warns_and_gets_its_own() -> None:
+    from skylaunch import session as session_module
     from skylaunch.tasks.func import FuncTask
 
     def work() -> None: ...
 
-    assert Session.get_default() is None  # nothing is shared until a program asks
-    with pytest.warns(UserWarning, match="without session=: it gets a new session"):
-        alone = FuncTask(work, name="alone")
-    assert isinstance(alone.session, Session)
-    assert alone.session.tasks == {alone}
+    assert Session.get_default() is None  # nothing is recorded until a program asks
     session = Session()
     session.set_as_default()
     try:
         assert Session.get_default() is session
-        joined = FuncTask(work, name="joined")
-        assert joined.session is session
-        assert session.tasks == {joined}
+        with pytest.warns(UserWarning, match="without session=: it gets a new session"):
+            alone = FuncTask(work, name="alone")
+        assert alone.session is not session  # as in Rocketry, even with a default set
+        assert alone.session.tasks == {alone}
+        assert session.tasks == set()
     finally:
-        _SessionDefault.default = None
+        session_module._DEFAULT[0] = None
 
 
 def test_rocketrys_deprecated_session_methods_warn_and_work() -> None:

@@ -214,6 +214,8 @@ class Scheduler:
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
         self._seq = itertools.count()
         self._stop_reason: str | None = None
+        self.exited_by: str | None = None
+        """The task whose run raised SchedulerExit in the last serve (``session.run`` reads it)."""
         self._restart = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -536,6 +538,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         # a stop signal may come before the loop runs: it is not forgotten
         self._stop_reason = None if self._signalled is None else f"{self._signalled} received"
+        self.exited_by = None
         self._forced = (
             self._forced and self._signalled is not None
         )  # a forced stop of an earlier run is over
@@ -1156,6 +1159,7 @@ class Scheduler:
             self._dirty |= self._blocked
             self._blocked.clear()
         if outcome.control == "exit":
+            self.exited_by = name
             self.shut_down(f"task {name!r} raised SchedulerExit")
         elif outcome.control == "restart":
             self.restart()

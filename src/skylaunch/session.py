@@ -29,7 +29,7 @@ from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
-from skylaunch.exc import ConfigError, SchedulerRestart, TaskDefinitionError
+from skylaunch.exc import ConfigError, SchedulerExit, SchedulerRestart, TaskDefinitionError
 from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
@@ -37,7 +37,7 @@ from skylaunch.history import ACTIONS, TaskHistory
 from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
-from skylaunch.tasks.base import Task, _SessionDefault
+from skylaunch.tasks.base import Task, _NewSession
 from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import Clock, SystemClock, local_zone
 from skylaunch.time.periods import aware
@@ -308,18 +308,18 @@ class Session:
         self.parameters.clear()
 
     def set_as_default(self) -> None:
-        """Make this the session that tasks made without ``session=`` join (Rocketry's name).
+        """Record this session as the default one (Rocketry's name): :meth:`get_default`.
 
-        Until some session calls this there is no default: such a task warns and gets a new
-        session of its own, as in Rocketry. ``App`` users never need it (``app.task`` passes
-        its session).
+        Nothing else reads it. As in Rocketry, a task made without ``session=`` does not join
+        it: such a task warns and gets a new session of its own. Until a program calls this
+        there is no default.
         """
-        _SessionDefault.default = self
+        _DEFAULT[0] = self
 
     @staticmethod
     def get_default() -> Session | None:
-        """The session :meth:`set_as_default` set, or ``None`` (the start: there is none)."""
-        return _SessionDefault.default
+        """The session :meth:`set_as_default` set last, or ``None`` if none did."""
+        return _DEFAULT[0]
 
     @property
     def env(self) -> Any:
@@ -475,7 +475,8 @@ class Session:
         Not while this session's scheduler runs (from a task, a hook): ``task.run()`` asks it
         for a run there. A run that asks for a restart (a ``Restart`` task) raises
         :class:`~skylaunch.exc.SchedulerRestart` here, as Rocketry's ``task()`` did: the process
-        is not restarted.
+        is not restarted; one that asks for a shutdown (``ShutDown``) raises
+        :class:`~skylaunch.exc.SchedulerExit` likewise, once the run is logged.
         """
         if not task_names:
             raise ValueError("run() needs the names of the tasks to run")
@@ -502,6 +503,8 @@ class Session:
                 f"a run of {', '.join(sorted(names))} asked for a restart; session.run() "
                 "returns instead of restarting"
             )
+        if self.scheduler.exited_by is not None:
+            raise SchedulerExit(f"a run of {self.scheduler.exited_by!r} asked for a shutdown")
 
     def shut_down(self, force: bool | None = None) -> None:
         """Ask the scheduler to stop after the current pass (safe from any thread or task).
@@ -540,7 +543,8 @@ class Session:
         return iter(self.tasks_in_order())
 
 
-_SessionDefault.new = Session
+_NewSession.new = Session
+_DEFAULT: list[Session | None] = [None]  # Session.set_as_default(); None until it is called
 
 
 def _deprecated(old: str, new: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skylaunch.conds import every
-from skylaunch.exc import SchedulerRestart
+from skylaunch.exc import SchedulerExit, SchedulerRestart
 from skylaunch.tasks.maintain import Restart, ShutDown
 from skylaunch.testing import run_for, runs, simulated_app
 from tests.execution.test_contract import Collector, Running, make_app, records  # noqa: F401
@@ -70,5 +70,7 @@ def test_calling_a_restart_task_raises_and_does_not_restart_the_process() -> Non
         task()
     assert task.status == "success"
     stop = ShutDown(session=app.session)
-    stop()
+    with pytest.raises(SchedulerExit, match="'shutdown' asked for a shutdown"):
+        stop()  # as Rocketry's ShutDown(session=s)() did
     assert stop.status == "success"
+    app.session.run("shutdown", obey_cond=True)  # its condition is false: no run, no raise

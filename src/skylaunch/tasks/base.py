@@ -51,22 +51,18 @@ class TaskRuntime(Protocol):
 _NO_LIMIT = timedelta.max  # a task's timeout="never" (compared by identity)
 
 
-class _SessionDefault:
-    """The session tasks made without ``session=`` join: ``None`` until a program calls
-    ``Session.set_as_default()``, so nothing is shared behind the back of one that never does.
-    ``new`` is the ``Session`` class (set by ``skylaunch.session``, a layer above this one)."""
+class _NewSession:
+    """A task made without ``session=`` gets a new session of its own, with a warning, as in
+    Rocketry (even after ``set_as_default()``: Rocketry's own tests assert that). ``new`` is the
+    ``Session`` class, set by ``skylaunch.session`` (a layer above this one)."""
 
-    default: Session | None = None
     new: Callable[[], Session] | None = None
 
     @classmethod
-    def get(cls, task_type: str) -> Session:
-        if cls.default is not None:
-            return cls.default
+    def make(cls, task_type: str) -> Session:
         warnings.warn(
             f"{task_type} made without session=: it gets a new session of its own, which no "
-            "scheduler runs unless you start it; pass session=, use app.task(...) or call "
-            "session.set_as_default() first",
+            "scheduler runs unless you start that one; pass session= or use app.task(...)",
             UserWarning,
             stacklevel=_user_stacklevel(),
         )
@@ -109,7 +105,7 @@ class Task(ABC):
         force_run: bool = False,
     ) -> None:
         if session is None:
-            session = _SessionDefault.get(type(self).__name__)
+            session = _NewSession.make(type(self).__name__)
         init_hooks = session.hooks.task_init
         hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
         self.session = session
