@@ -344,3 +344,13 @@ def test_a_subclass_defining_execute_instead_of_target_runs_execute() -> None:
 
     with pytest.raises(TypeError, match="abstract"):
         Nothing(name="nothing", session=app.session)  # type: ignore[abstract]
+
+
+def test_delete_removes_the_task_from_its_session() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("1 hour"))
+    def job() -> None: ...
+
+    app.session["job"].delete()
+    assert app.session.tasks == set()

@@ -387,6 +387,10 @@ class Task(ABC):
         self._disabled = bool(value)
         self._runtime.notify(self.name)
 
+    def delete(self) -> None:
+        """Remove this task from its session (Rocketry's name): ``session.remove_task(task)``."""
+        self.session.remove_task(self)
+
     def disable(self) -> None:
         self.disabled = True
 
