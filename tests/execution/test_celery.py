@@ -210,6 +210,8 @@ def test_only_importable_functions_can_be_sent() -> None:
 def test_a_run_that_cannot_be_sent_fails_with_the_reason(records: Collector) -> None:
     app = make_app(CeleryExecutor(local_app()))
     with pytest.raises(TaskDefinitionError, match="lambda"):  # refused at definition already
+        app.session.create_task(func=lambda: None, name="anon", execution="celery")
+    with pytest.warns(UserWarning, match="lambda.*runs will fail"):  # only from the config
         app.session.create_task(func=lambda: None, name="anon")
     app.session.create_task(func=t.echo, name="locked", parameters={"value": threading.Lock()})
     with Running(app):

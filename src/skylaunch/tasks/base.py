@@ -389,7 +389,7 @@ class Task(ABC):
 
     def delete(self) -> None:
         """Remove this task from its session (Rocketry's name): ``session.remove_task(task)``."""
-        self.session.remove_task(self)
+        self.session.registry.remove(self)
 
     def disable(self) -> None:
         self.disabled = True
