@@ -25,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
-from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
+from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not, false
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.exc import (
@@ -345,25 +345,29 @@ class Scheduler:
             self._dirty |= self._stalled_unsure
 
     def _index_task(self, task: Task) -> None:
-        names = set(task.start_cond.watches(task.name))
-        names.add(task.name)
+        own = task.name
+        start_cond = task.start_cond
+        names = set(start_cond.watches(own))
+        names.add(own)
         if EVERY_PASS in names:
-            self._every_pass.add(task.name)
+            self._every_pass.add(own)
             names.discard(EVERY_PASS)
         watchers = self._watchers
         for name in names:
             watching = watchers.get(name)
             if watching is None:
-                watchers[name] = {task.name}
+                watchers[name] = {own}
             else:
-                watching.add(task.name)
-        self._watching[task.name] = names
-        if _unsure(task.start_cond):
-            self._unsure.add(task.name)
-        if not isinstance(task.end_cond, AlwaysFalse):
-            self._end_conds.add(task.name)
-        if _counts_cycles(task.start_cond):
-            self._counting_cycles.add(task.name)
+                watching.add(own)
+        self._watching[own] = names
+        unsure, counts_cycles = _traits(start_cond)
+        if unsure:
+            self._unsure.add(own)
+        end_cond = task.end_cond
+        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
+            self._end_conds.add(own)
+        if counts_cycles:
+            self._counting_cycles.add(own)
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
@@ -391,12 +395,14 @@ class Scheduler:
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
-        self._unindex(task.name)
+        name = task.name
+        if name in self._watching:  # every indexed name is; a new task's is not
+            self._unindex(name)
         self._index_task(task)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
-            self._journal.restore([task.name])
-        self._mark(task.name)
+            self._journal.restore([name])
+        self._mark(name)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -783,8 +789,10 @@ class Scheduler:
         """
         now = self._clock.now()
         for task in self._tasks.in_order():
+            if not getattr(task, which):
+                continue
             batches = self._batches.get(task.name)
-            if not getattr(task, which) or (self._held_back(task) and not batches):
+            if self._held_back(task) and not batches:
                 continue
             if batches:
                 params = batches.pop(0)
@@ -1296,6 +1304,22 @@ def _unsure(cond: Condition) -> bool:
     if isinstance(cond, Not):
         return _unsure(cond.cond)
     return not type(cond).__module__.startswith("skylaunch.")
+
+
+#: (_unsure, _counts_cycles) of each condition class that is no combination: both depend on
+#: the class alone, so defining thousands of tasks asks each class once.
+_LEAF_TRAITS: dict[type[Condition], tuple[bool, bool]] = {}
+
+
+def _traits(cond: Condition) -> tuple[bool, bool]:
+    """``(_unsure(cond), _counts_cycles(cond))``."""
+    kind = type(cond)
+    traits = _LEAF_TRAITS.get(kind)
+    if traits is None:
+        traits = (_unsure(cond), _counts_cycles(cond))
+        if not isinstance(cond, (All, AnyCond, Not)):
+            _LEAF_TRAITS[kind] = traits
+    return traits
 
 
 def _counts_cycles(cond: Condition) -> bool:

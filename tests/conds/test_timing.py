@@ -200,3 +200,18 @@ def test_downtime_over_the_window_is_caught_up_once_or_skipped_after_the_grace(
     assert runs(app, "report")[len(runs_that_day) :] == [
         datetime.fromisoformat("2024-03-15 03:00+00:00")
     ]
+
+
+def test_the_same_narrowing_gives_the_one_condition_and_bad_bounds_still_raise() -> None:
+    # thousands of tasks defined with daily.at("03:00") share one parsed condition
+    assert daily.at("03:00") is daily.at("03:00")
+    assert daily.between("10:00", "12:00") is daily.between("10:00", "12:00")
+    assert daily.at("03:00") is not time_of_day.at("03:00")
+    assert daily.at(3) == daily.at("03:00")
+    for _ in range(2):  # not remembered as a success
+        with pytest.raises(ValueError, match="out of range"):
+            daily.at("25:00")
+    # True == 1 as a dict key, but only 1 is an hour
+    assert str(daily.at(1)) == "daily at 01:00"
+    with pytest.raises(TypeError, match="not True"):
+        daily.at(True)  # type: ignore[arg-type]

@@ -58,6 +58,11 @@ def _phrase(head: str, period: TimePeriod) -> str:
     return f"{head} {words}" if words else head
 
 
+#: What :meth:`PeriodMethods._narrowed` made, by (condition, method, bounds); emptied when full.
+_NARROWED: dict[tuple[object, ...], Condition] = {}
+_NARROWED_MAX = 1024
+
+
 class PeriodMethods:
     """``.between()``, ``.before()``, ``.after()``, ``.at()``/``.on()``, ``.starting()``.
 
@@ -72,20 +77,39 @@ class PeriodMethods:
         new: Condition = replace(self, period=period)  # type: ignore[type-var,assignment]
         return new
 
+    def _narrowed(self, how: str, *bounds: str | int) -> Condition:
+        """``self`` with its period narrowed by ``type(period).<how>(*bounds)``, made once.
+
+        Conditions are immutable values: the same phrase written for thousands of tasks
+        (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
+        """
+        try:
+            # the bounds' types too: True == 1, but only 1 is a valid bound
+            key = (self, how, *[(type(b), b) for b in bounds])
+            cached = _NARROWED.get(key)
+        except TypeError:  # an unhashable condition or bound: made anew (and checked) each time
+            return self._with(getattr(type(self.period), how)(*bounds))
+        if cached is None:
+            cached = self._with(getattr(type(self.period), how)(*bounds))
+            if len(_NARROWED) >= _NARROWED_MAX:
+                _NARROWED.clear()
+            _NARROWED[key] = cached
+        return cached
+
     def between(self, start: str | int, end: str | int) -> Condition:
-        return self._with(type(self.period).between(start, end))
+        return self._narrowed("between", start, end)
 
     def before(self, end: str | int) -> Condition:
-        return self._with(type(self.period).before(end))
+        return self._narrowed("before", end)
 
     def after(self, start: str | int) -> Condition:
-        return self._with(type(self.period).after(start))
+        return self._narrowed("after", start)
 
     def starting(self, start: str | int) -> Condition:
-        return self._with(type(self.period).starting(start))
+        return self._narrowed("starting", start)
 
     def at(self, span: str | int) -> Condition:
-        return self._with(type(self.period).at(span))
+        return self._narrowed("at", span)
 
     def on(self, span: str | int) -> Condition:
         return self.at(span)

@@ -533,10 +533,12 @@ class _Anchored(TimePeriod):
 
     # -- the hot path: a small cache of the intervals around the instants recently asked about --
 
-    def _segment(self, dt: datetime) -> _Segment:
-        """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them)."""
+    def _segment(self, dt: datetime, ts: float) -> _Segment:
+        """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them).
+
+        ``ts`` is ``dt.timestamp()``, which every caller needs too (computed once).
+        """
         tz = dt.tzinfo  # aware: the public methods read a naive one first
-        ts = dt.timestamp()
         seg = _SEGMENTS.get((self, tz))
         if seg is not None and seg.lo <= ts < seg.hi:
             return seg
@@ -565,23 +567,24 @@ class _Anchored(TimePeriod):
         return seg
 
     def rollforward(self, dt: datetime) -> Interval:
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         if i < len(seg.intervals):
             return seg.intervals[i]
         return self._rollforward_slow(dt)
 
     def rollback(self, dt: datetime) -> Interval:
-        seg = self._segment(dt)
-        i = bisect_right(seg.starts, dt.timestamp())
+        ts = dt.timestamp()
+        seg = self._segment(dt, ts)
+        i = bisect_right(seg.starts, ts)
         if i:
             return seg.intervals[i - 1]
         return self._rollback_slow(dt)
 
     def __contains__(self, dt: datetime) -> bool:
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         if i < len(seg.intervals):
             return seg.starts[i] <= ts
@@ -615,8 +618,8 @@ class _Anchored(TimePeriod):
         if self._kind in ("full", "starting"):
             _utc(dt)
             return None
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         n = len(seg.intervals)
         if i < n:
