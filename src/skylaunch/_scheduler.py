@@ -195,7 +195,9 @@ class Scheduler:
         # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
         self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
-        self._watching: dict[str, set[str]] = {}  # task -> the names it watches
+        # task -> the names it watches (a tuple: the garbage collector stops tracking a tuple of
+        # strings, so 10,000 tasks do not leave 10,000 more containers for every full collection)
+        self._watching: dict[str, tuple[str, ...]] = {}
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
         # is false with no next change it is looked at again on every task's event, not only
@@ -359,7 +361,7 @@ class Scheduler:
                 watchers[name] = {own}
             else:
                 watching.add(own)
-        self._watching[own] = names
+        self._watching[own] = tuple(names)
         unsure, counts_cycles = _traits(start_cond)
         if unsure:
             self._unsure.add(own)
