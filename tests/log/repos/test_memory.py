@@ -206,7 +206,7 @@ def test_compact_lifecycle_records_read_back_as_their_fields() -> None:
     tz = ZoneInfo("Europe/Helsinki")
     compact, full = MemoryRepo(TaskRunRecord), MemoryRepo(TaskRunRecord)
     for parts in _lifecycle_pairs(tz):
-        compact.add_lifecycle((*parts, tz))
+        compact.add_lifecycle((*parts, tz, None))
         full.add_trusted(lifecycle_fields(*parts, tz))
     assert type(compact._tasks["t"]["run"].items[0]) is str  # stored compact
     dump = [r.model_dump() for r in full.filter_by().all()]
@@ -226,12 +226,12 @@ def test_compact_records_keep_the_window_and_fall_back_to_dicts_when_they_must()
     repo = MemoryRepo(TaskRunRecord, max_per_task=16)
     start = datetime(2026, 1, 1, tzinfo=utc)
     for i in range(40):
-        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc))
+        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc, None))
     assert [r.run_id for r in repo.filter_by().all()] == [f"r{i}" for i in range(24, 40)]
     # a run without an id, and a start in another zone (the session's zone changed): dicts
-    repo.add_lifecycle(("t", "crash", start.timestamp() + 50, start, None, "gone", utc))
+    repo.add_lifecycle(("t", "crash", start.timestamp() + 50, start, None, "gone", utc, None))
     other = start.astimezone(helsinki)
-    repo.add_lifecycle(("t", "run", start.timestamp() + 51, other, "z", None, helsinki))
+    repo.add_lifecycle(("t", "run", start.timestamp() + 51, other, "z", None, helsinki, None))
     stored = repo._tasks["t"]
     assert type(stored["crash"].items[-1]) is dict
     assert type(stored["run"].items[-1]) is dict
