@@ -292,8 +292,20 @@ class MemoryRepo(BaseRepo[Any]):
                 bucket.place(created, seq, lifecycle_fields(*parts))
                 self._count_one(task_name, actions)
                 return
-            bucket.place(created, seq, item, start_ts)
-            self._count_one(task_name, actions)
+            keys = bucket.created
+            if keys and created < keys[-1]:
+                bucket.place(created, seq, item, start_ts)
+            else:  # the newest, as usual: place()'s append, without its call
+                keys.append(created)
+                bucket.seqs.append(seq)
+                bucket.items.append(item)
+                bucket.starts.append(start_ts)
+            size = self._task_sizes.get(task_name, 0) + 1
+            limit = self.max_per_task
+            if limit is None or size <= limit + (limit >> 4):  # _count_one's common case
+                self._task_sizes[task_name] = size
+            else:
+                self._count_one(task_name, actions)
 
     def _bucket_of(self, task: Any, action: Any) -> tuple[dict[Any, _Bucket], _Bucket]:
         """The task's buckets and the one of ``action``, made when missing."""
