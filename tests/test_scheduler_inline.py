@@ -23,6 +23,7 @@ from skylaunch.exc import SchedulerExit, TaskInaction
 from skylaunch.execution.base import Outcome
 from skylaunch.execution.main import MainExecutor
 from skylaunch.log import MemoryRepo, TaskRunRecord
+from skylaunch.log.context import current_run
 from skylaunch.tasks.base import Task
 from skylaunch.testing import run_for, runs, simulated_app
 
@@ -213,3 +214,48 @@ def test_an_inline_run_whose_end_cannot_be_handled_is_recorded_as_failed(
     records = app.session.repo.filter_by().all()
     assert [r.action for r in records] == ["run", "fail"]
     assert "RuntimeError: bookkeeping failed" in (records[1].exc_text or "")
+
+
+class _Foreign:
+    """A repo of the user's own (add/filter_by): written from the handler's thread."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+
+    def filter_by(self, **query: Any) -> Any:
+        found = [i for i in self.items if all(i.get(k) == v for k, v in query.items())]
+
+        class Result:
+            def all(self) -> list[dict[str, Any]]:
+                return found
+
+        return Result()
+
+
+def test_a_background_repo_set_while_running_makes_the_next_runs_wait_for_their_record() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    foreign = _Foreign()
+    stored_before_body: list[bool] = []
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        info = current_run.get()
+        assert info is not None
+        if app.session.repo is foreign:  # off the inline path: the run record came first
+            stored_before_body.append(
+                any(i["run_id"] == info.run_id and i["action"] == "run" for i in foreign.items)
+            )
+        elif len(runs(app, "job")) == 2:
+            app.session.set_repo(foreign)
+
+    try:
+        run_for(app, "35 seconds")
+    finally:
+        handler = app.session.journal.handler
+        assert handler is not None
+        handler.close(5)
+    assert len(stored_before_body) >= 2
+    assert all(stored_before_body)
