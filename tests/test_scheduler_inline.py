@@ -26,6 +26,7 @@ from skylaunch.log import MemoryRepo, TaskRunRecord
 from skylaunch.log.context import current_run
 from skylaunch.tasks.base import Task
 from skylaunch.testing import run_for, runs, simulated_app
+from tests.test_durable_start import Gated
 
 
 class _Submitted(MainExecutor):
@@ -216,28 +217,10 @@ def test_an_inline_run_whose_end_cannot_be_handled_is_recorded_as_failed(
     assert "RuntimeError: bookkeeping failed" in (records[1].exc_text or "")
 
 
-class _Foreign:
-    """A repo of the user's own (add/filter_by): written from the handler's thread."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, item: dict[str, Any]) -> None:
-        self.items.append(item)
-
-    def filter_by(self, **query: Any) -> Any:
-        found = [i for i in self.items if all(i.get(k) == v for k, v in query.items())]
-
-        class Result:
-            def all(self) -> list[dict[str, Any]]:
-                return found
-
-        return Result()
-
-
 def test_a_background_repo_set_while_running_makes_the_next_runs_wait_for_their_record() -> None:
     app = simulated_app("2024-01-01 00:00")
-    foreign = _Foreign()
+    foreign = Gated()  # a repo of the user's own: written from the handler's thread
+    foreign.gate.set()
     stored_before_body: list[bool] = []
 
     @app.task(every("10 seconds"))
