@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not, false
 from skylaunch.conds.base import Any as AnyCond
@@ -34,7 +35,15 @@ from skylaunch.exc import (
     TaskSetupError,
     condition_check_error,
 )
-from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
+from skylaunch.execution.base import (
+    Executor,
+    Outcome,
+    OutcomeAction,
+    RunHandle,
+    TaskCall,
+    run_inline,
+)
+from skylaunch.execution.main import MainExecutor
 from skylaunch.time.periods import naive_zone
 
 if TYPE_CHECKING:
@@ -173,6 +182,12 @@ class Scheduler:
         self._facts = facts
         self._new_run_id = new_run_id
         self._returns = returns
+        # A task's name is a str: TaskKeyed's own __setitem__ would store it as it is.
+        self._set_return: Callable[[str, Any], None] = (
+            partial(dict.__setitem__, returns)
+            if type(returns) is TaskKeyed
+            else returns.__setitem__
+        )
         # runtime state of the tasks, by name
         self._batches: dict[str, list[dict[str, Any]]] = {}
         self._terminate: set[str] = set()
@@ -568,13 +583,16 @@ class Scheduler:
             next_yield = next_hand_off = loop.time() + _YIELD_EVERY_S
             virtual = getattr(clock, "virtual", False)
             stuck_at, stuck = 0.0, 0
+            config, hooks = self._config, self._hooks
             while True:
                 now = clock.now()
                 if self._stop_reason is not None or (
                     until is not None and now.timestamp() >= until.timestamp()
                 ):
                     break
-                if self._shut_cond_holds(now):
+                only = self._only
+                stop = config.shut_cond if only is None else only.stop
+                if stop is not None and self._shut_cond_holds(now):
                     self._stop_reason = "shut_cond is true"
                     break
                 if coordination is not None and not coordination.may_act():
@@ -582,7 +600,7 @@ class Scheduler:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                cycle = self._hooks.cycle_round()
+                cycle = hooks.cycle_round() if hooks.cycle else None
                 self._pass(now)
                 self.cycles += 1  # as in Rocketry: a pass counts once it is done
                 if cycle is not None:
@@ -592,7 +610,7 @@ class Scheduler:
                 if self._stop_reason is not None:
                     continue
                 only = self._only
-                stop = self._config.shut_cond if only is None else only.stop
+                stop = config.shut_cond if only is None else only.stop
                 if stop is not None and self._shut_cond_holds(clock.now()):
                     # made true by this pass (a launch): stop now, not at the next wake-up,
                     # which may be much later (Rocketry checks it after every cycle)
@@ -649,7 +667,7 @@ class Scheduler:
             if task is None or not handles:
                 continue
             ctx = Context(now, self._facts, task)
-            if self._check(task.end_cond, ctx, f"end_cond of task {name!r}"):
+            if self._check(task.end_cond, ctx, "end_cond", of_task=name):
                 for handle in list(handles.values()):
                     handle.terminate("end_cond is true")
                 continue
@@ -729,10 +747,13 @@ class Scheduler:
                 # A run in the loop's thread took time: the next task is judged, and its run
                 # recorded, at the instant it is looked at, not when the pass began.
                 now = self._clock.now()
-            stale = self._consider(task, now)
+                ts = now.timestamp()
+            stale = self._consider(task, now, ts)
 
-    def _consider(self, task: Task, now: datetime) -> bool:
-        """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
+    def _consider(self, task: Task, now: datetime, ts: float) -> bool:
+        """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
+
+        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap)."""
         name = task.name
         if self._stalled_unsure:
             self._stalled_unsure.discard(name)
@@ -756,7 +777,7 @@ class Scheduler:
             return False
         if batches:
             params = batches.pop(0)
-            inline = self._launch(task, now, params)
+            inline = self._launch(task, now, params, ts)
             if batches:
                 self._dirty.add(name)
             return inline
@@ -764,22 +785,23 @@ class Scheduler:
             self._held.add(name)
             return False
         ctx = Context(now, self._facts, task)
-        if self._check(task.start_cond, ctx, f"start_cond of task {name!r}"):
-            became = self._due_at.get(name)
-            if became is not None and 0.0 < now.timestamp() - became <= _SNAP_S:
+        if self._check(task.start_cond, ctx, "start_cond", of_task=name):
+            became = self._due_at.get(name) if self._due_at else None
+            if became is not None and 0.0 < ts - became <= _SNAP_S:
                 # Found due within the last stretch of the wake-up (the OS wakes the loop a
                 # little late): record the run at the instant its condition became true, so
                 # that `every` counts from there and the lateness does not add up as drift.
                 # Never before a record already made (another task's run or end in this
                 # pass): conditions read that order (after_success, retry).
                 became = max(became, self._journal.last_ts)
-                if became < now.timestamp():
+                if became < ts:
                     now = datetime.fromtimestamp(became, now.tzinfo)
-            return self._launch(task, now, {})
+                    ts = now.timestamp()
+            return self._launch(task, now, {}, ts)
         change = self._next_change(task.start_cond, ctx, name)
         if change is None and name in self._unsure:
             self._stalled_unsure.add(name)
-        self._plan(name, change, now.timestamp())
+        self._plan(name, change, ts)
         return False
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
@@ -801,7 +823,8 @@ class Scheduler:
             elif isinstance(task.start_cond, AlwaysFalse) or self._check(
                 task.start_cond,
                 Context(now, self._facts, task),
-                f"start_cond of task {task.name!r}",
+                "start_cond",
+                of_task=task.name,
             ):
                 params = {}
             else:
@@ -809,10 +832,21 @@ class Scheduler:
             if self._launch(task, now, params):
                 now = self._clock.now()
 
-    def _check(self, cond: Condition, ctx: Context, what: str, *, silence: bool = True) -> bool:
+    def _check(
+        self,
+        cond: Condition,
+        ctx: Context,
+        what: str,
+        *,
+        silence: bool = True,
+        of_task: str | None = None,
+    ) -> bool:
+        """``cond.is_true(ctx)``; ``what`` (``of_task``'s, if given) names it in errors."""
         try:
             return cond.is_true(ctx)
         except Exception as exc:
+            if of_task is not None:  # formatted only now: a check per task per pass
+                what = f"{what} of task {of_task!r}"
             if not (silence and self._config.silence_cond_check):
                 raise condition_check_error(
                     f"checking the {what} ({cond}) failed: {exc!r}", exc
@@ -877,12 +911,14 @@ class Scheduler:
         return datetime.fromtimestamp(min(candidates), now.tzinfo)
 
     # --- runs -----------------------------------------------------------------------------
-    def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> bool:
+    def _launch(
+        self, task: Task, now: datetime, params: dict[str, Any], ts: float | None = None
+    ) -> bool:
         """Start a run of ``task`` decided at ``now``; True if it ran in the loop's thread.
 
         The run is recorded at ``now``, the instant its condition was found true, so that
         ``every`` and the other conditions that count from the last run do not drift by the
-        time the bookkeeping takes.
+        time the bookkeeping takes. ``ts``: ``now.timestamp()`` when the caller has it.
         """
         if self.coordination is not None and not self.coordination.may_act():
             self._dirty.add(task.name)  # looked at again once this replica is the active one
@@ -892,6 +928,9 @@ class Scheduler:
         executor = self._executor(
             task.execution if self._only is None else self._execution_of(task)
         )
+        if ts is None:
+            ts = now.timestamp()
+        hooks = self._hooks
         run_id = self._new_run_id(task, params)
         flag = None
         try:
@@ -913,16 +952,17 @@ class Scheduler:
             func = task.target()
             if later:
                 func = CallInChild(func, later)
-            if self._hooks.task_execute and executor.shares_process:
-                func = self._hooks.around(func, task)
-            self._hooks.run_before(task)
+            if hooks.task_execute and executor.shares_process:
+                func = hooks.around(func, task)
+            if hooks.before_run:
+                hooks.run_before(task)
         except MissingReturnError as exc:
             # A missing upstream value is state, not a mistake in the code: after a restart it
             # stays missing until the upstream succeeds again. The run is recorded as failed, so
             # its start condition moves on; raising would crash every restart the same way.
-            journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+            journal.record(task.name, "run", run_id, now, ts=ts, start_ts=ts)
             outcome = Outcome(run_id, "fail", exc_text=f"{type(exc).__name__}: {exc}")
-            self._finish(task.name, run_id, now, outcome)
+            self._finish(task.name, run_id, now, outcome, start_ts=ts)
             return False
         except Exception as exc:
             if not config.silence_task_prerun:
@@ -933,6 +973,21 @@ class Scheduler:
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
             return False
+        handler = journal.handler
+        if type(executor) is MainExecutor and (handler is None or not handler.background):
+            # The common inline case (the in-memory repo): what MainExecutor.submit does,
+            # without the TaskCall, the callback and the handle it would make for it.
+            name = task.name
+            journal.record(name, "run", run_id, now, ts=ts, start_ts=ts)
+            if name not in self._handles:  # as _submit leaves it
+                self._handles[name] = {}
+            try:
+                value, ended = run_inline(name, run_id, func, kwargs)
+                self._finish(name, run_id, now, ended, start_ts=ts, value=value)
+            except Exception:  # as _submit does when submit() raises
+                failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
+                self._finish(name, run_id, now, failed, start_ts=ts)
+            return True
         timeout = None if task.permanent else task.timeout  # a permanent task never times out
         timeout_s = None if timeout is None else timeout.total_seconds()
         call = TaskCall(task.name, run_id, func, kwargs, timeout_s, flag)
@@ -940,12 +995,11 @@ class Scheduler:
         # Write-ahead of the run record (docs/persistence.md): with a repo written in the
         # background, the body starts once the repo has the record, so a scheduler killed
         # meanwhile cannot lose a run that happened. The in-memory repo skips all of it.
-        handler = journal.handler
         if handler is not None and handler.background:
             wait = config.run_record_wait
             if (wait is None or wait) and not (task.on_startup or task.on_shutdown):
                 queued, dropped = handler.accepted, handler.dropped
-                journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+                journal.record(task.name, "run", run_id, now, ts=ts)
                 if handler.accepted != queued:
                     pending = _AwaitedStart(self, task, run_id, call, executor, now, inline)
                     if self._await_record(pending, handler, wait):
@@ -955,7 +1009,7 @@ class Scheduler:
                 return self._submit(
                     task.name, run_id, call, executor, now, inline, task.multilaunch
                 )
-        journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+        journal.record(task.name, "run", run_id, now, ts=ts)
         return self._submit(task.name, run_id, call, executor, now, inline, task.multilaunch)
 
     def _submit(
@@ -1128,9 +1182,19 @@ class Scheduler:
             self._loop.call_soon_threadsafe(self._finish, name, run_id, started, outcome, True)
 
     def _finish(
-        self, name: str, run_id: str, started: datetime, outcome: Outcome, counted: bool = False
+        self,
+        name: str,
+        run_id: str,
+        started: datetime,
+        outcome: Outcome | None,
+        counted: bool = False,
+        start_ts: float | None = None,
+        value: object = None,
     ) -> None:
-        if run_id in self._abandoned:
+        """Log how a run ended: ``outcome``, or None for a success that returned ``value``
+        (an inline run: its Outcome is made only for the after-run hooks).
+        ``start_ts``: ``started.timestamp()`` when the caller has it."""
+        if self._abandoned and run_id in self._abandoned:
             self._abandoned.discard(run_id)
             return  # its end was logged at shutdown and it no longer counts as going on
         if counted:
@@ -1138,22 +1202,35 @@ class Scheduler:
         handles = self._handles.get(name)
         if (handles is None or handles.pop(run_id, None) is None) and counted:
             self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
-        self._time_limits.pop(run_id, None)
-        if outcome.action == "success":
-            self._returns[name] = outcome.value
+        if self._time_limits:
+            self._time_limits.pop(run_id, None)
+        if outcome is None:
+            action: OutcomeAction = "success"
+            exc_text = control = None
+        else:
+            action, value, exc_text = outcome.action, outcome.value, outcome.exc_text
+            control = outcome.control
+        if action == "success":
+            self._set_return(name, value)
         try:
-            self._journal.record(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
+            self._journal.record(
+                name, action, run_id, started, exc_text=exc_text, start_ts=start_ts
+            )
         except Exception as exc:
             self._error = exc
-        task = self._tasks.get(name)
-        if task is not None:
-            self._hooks.run_after(task, outcome)
+        hooks = self._hooks
+        if hooks.after_run:
+            task = self._tasks.get(name)
+            if task is not None:
+                if outcome is None:
+                    outcome = Outcome(run_id, "success", value)
+                hooks.run_after(task, outcome)
         if self._blocked:
             self._dirty |= self._blocked
             self._blocked.clear()
-        if outcome.control == "exit":
+        if control == "exit":
             self.shut_down(f"task {name!r} raised SchedulerExit")
-        elif outcome.control == "restart":
+        elif control == "restart":
             self.restart()
         self._poke()
 

@@ -18,7 +18,7 @@ import pytest
 
 from skylaunch import App
 from skylaunch.args import FuncArg, Return
-from skylaunch.conds import after_success
+from skylaunch.conds import TaskStarted, after_success, true
 from skylaunch.log.context import RunContextFilter
 from tests.execution import _targets as t
 from tests.execution._own_thread import OwnThreadExecutor
@@ -287,6 +287,20 @@ def test_instant_shutdown_terminates_running_tasks(mode: str, records: Collector
         records.wait_action("long", "run")
         running.stop()
     assert records.actions("long") == ["run", "terminate"]
+
+
+@pytest.mark.parametrize("mode", ["async", "thread", "process", "own-thread"])
+def test_a_run_terminated_in_the_pass_that_launched_it_ends(mode: str, records: Collector) -> None:
+    # The shut condition holds once the permanent task is launched: the shutdown terminates
+    # a run that may not have taken its first step yet (an asyncio task cancelled before it
+    # started never ran its body, and its end was never reported: the shutdown waited for ever).
+    app = make_app(mode)
+    app.session.create_task(func=t.wait_for_flag, name="forever", start_cond=true, permanent=True)
+    app.session.config.shut_cond = TaskStarted(task="forever") >= 1
+    with Running(app) as running:
+        running.thread.join(WAIT_S)
+        assert not running.thread.is_alive(), "the shutdown waited for a run that never ended"
+    assert records.actions("forever") == ["run", "terminate"]
 
 
 @pytest.mark.parametrize("mode", BACKGROUND)

@@ -76,14 +76,19 @@ class AsyncExecutor:
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             on_done(outcome)
 
+        def ended(task: asyncio.Task[Any]) -> None:
+            self._runs.pop(task, None)
+            if task.cancelled():
+                # Cancelled before its first step (terminated in the pass that launched it):
+                # the coroutine never ran, so its end must be reported from here, or the run
+                # would count as going on for ever (and a shutdown would wait for it).
+                on_done(Outcome(call.run_id, "terminate", exc_text=handle.reason))
+
         task = asyncio.get_running_loop().create_task(runner(), name=f"skylaunch:{call.task_name}")
         handle._task = task
         self._runs[task] = handle
-        task.add_done_callback(self._forget)
+        task.add_done_callback(ended)
         return handle
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._runs.pop(task, None)
 
     def shutdown(self, *, terminate: bool) -> None:
         if terminate:
