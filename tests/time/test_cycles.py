@@ -20,7 +20,7 @@ from skylaunch.time.cycles import (
     TimeOfWeek,
     TimeOfYear,
 )
-from skylaunch.time.periods import Interval, TimePeriod, _Anchored
+from skylaunch.time.periods import AnchoredInterval, Interval, TimePeriod
 from skylaunch.time.spans import Cron, TimeDelta, always, never
 
 UTC = timezone.utc
@@ -379,7 +379,7 @@ _ANCHORED = _PERIODS.filter(lambda p: not isinstance(p, Cron))
 @settings(max_examples=200, deadline=None)
 @given(period=_ANCHORED, instant=_INSTANTS, zone=_ZONES, step=st.integers(-90, 90))
 def test_cached_answers_equal_the_computed_ones(
-    period: _Anchored, instant: datetime, zone: timezone, step: int
+    period: AnchoredInterval, instant: datetime, zone: timezone, step: int
 ) -> None:
     # Warm the cache near the instant (a few days away either side), then ask.
     period.rollforward((instant + timedelta(days=step / 30)).astimezone(zone))

@@ -51,7 +51,7 @@ def test_static_interval() -> None:
     assert period.next_boundary(utc(2024, 1, 1)) == utc(2024, 1, 2)
     assert period.next_boundary(utc(2024, 1, 2)) is None
     assert StaticInterval().next_boundary(WED_9) is None
-    assert str(period) == "between 2024-01-01T00:00:00+00:00 and 2024-01-02T00:00:00+00:00"
+    assert str(period) == "between 2024-01-01 00:00:00+00:00 and 2024-01-02 00:00:00+00:00"
 
 
 def test_always_and_never() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .periods import _ONE_US, MAX_UTC, MIN_UTC, Interval, TimePeriod, _utc
+from .spans import always
 
 __all__ = ["All", "Any"]
 
@@ -42,7 +43,12 @@ class _Combined(TimePeriod):
                     flat.append(part)
         if not flat:
             raise ValueError(f"{type(self).__name__}() needs at least one period")
-        object.__setattr__(self, "periods", tuple(flat))
+        object.__setattr__(self, "periods", self._reduce(tuple(flat)))
+
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        """The parts with ``always`` simplified away (what it means for each combination)."""
+        return parts
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         if self.rollforward(dt).start >= MAX_UTC:
@@ -75,6 +81,11 @@ class All(_Combined):
 
     __slots__ = ()
     symbol = "&"
+
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        # always holds every instant: a part of an All that changes nothing (kept when alone)
+        return tuple(p for p in parts if p != always) or parts[:1]
 
     def rollforward(self, dt: datetime) -> Interval:
         at = _utc(dt)
@@ -112,6 +123,11 @@ class Any(_Combined):
 
     __slots__ = ()
     symbol = "|"
+
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        # always holds every instant: an Any with it is always, whatever its other parts
+        return (always,) if always in parts else parts
 
     def _grow(self, span: Interval, like: datetime) -> Interval:
         """``span`` widened over the parts' intervals that overlap or touch it."""
