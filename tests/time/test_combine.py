@@ -98,3 +98,18 @@ def test_membership_agrees_with_the_parts(
     if span.start < MAX_UTC:
         assert span.start.astimezone(HEL) in hours
         assert span.start.astimezone(HEL) in week
+
+
+def test_always_is_reduced_as_rocketry_did() -> None:
+    from skylaunch.time import always
+
+    assert (always & always) is always
+    assert (WINDOW & always) is WINDOW
+    assert (always & WINDOW) is WINDOW
+    assert (always | WINDOW) is always
+    assert (WINDOW | always) is always
+    # in an All, always changes nothing; in an Any, it is the whole
+    assert All(WINDOW, always, MONDAY) == All(WINDOW, MONDAY)
+    assert All(always).periods == (always,)
+    assert Any(WINDOW, All(WINDOW, MONDAY), always) == Any(always)
+    assert Any(WINDOW, always).periods == (always,)
