@@ -113,3 +113,21 @@ def test_always_is_reduced_as_rocketry_did() -> None:
     assert All(always).periods == (always,)
     assert Any(WINDOW, All(WINDOW, MONDAY), always) == Any(always)
     assert Any(WINDOW, always).periods == (always,)
+
+
+def test_combined_roll_reads_as_rocketry_from_the_asked_instant() -> None:
+    # the parts are rolled without recording the instant; the combination's answer records it
+    both = All(TimeOfDay("08:00", "18:00"), TimeOfDay("10:00", "14:00"))
+    rolled = both.rollforward(datetime(2024, 1, 1, 12, tzinfo=HEL))
+    assert rolled.start == datetime(2024, 1, 1, 10, tzinfo=HEL)
+    assert (rolled.left, rolled.right) == (
+        datetime(2024, 1, 1, 12, tzinfo=HEL),
+        datetime(2024, 1, 1, 14, tzinfo=HEL),
+    )
+    either = Any(TimeOfDay("08:00", "09:00"), TimeOfDay("09:00", "10:00"))
+    back = either.rollback(datetime(2024, 1, 1, 9, 30, tzinfo=HEL))
+    assert (back.left, back.right, back.closed) == (
+        datetime(2024, 1, 1, 8, tzinfo=HEL),
+        datetime(2024, 1, 1, 9, 30, tzinfo=HEL),
+        "left",
+    )

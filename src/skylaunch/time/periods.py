@@ -150,6 +150,19 @@ def _reading_naive(method: _Method) -> _Method:
 _ROLLS = {"rollforward": 1, "rollback": -1}
 
 
+def _forward(period: TimePeriod, dt: datetime) -> Interval:
+    """``period.rollforward(dt)`` for an aware ``dt``, skipping the wrapper that records ``dt``
+    for Rocketry's reading: what the periods use among themselves (a hot path)."""
+    method = type(period).rollforward
+    return getattr(method, "__wrapped__", method)(period, dt)
+
+
+def _back(period: TimePeriod, dt: datetime) -> Interval:
+    """``period.rollback(dt)`` for an aware ``dt`` (see :func:`_forward`)."""
+    method = type(period).rollback
+    return getattr(method, "__wrapped__", method)(period, dt)
+
+
 def _rolling(method: _Method, side: int) -> _Method:
     """``rollforward``/``rollback`` reading a naive ``dt`` as :func:`aware` does, its answer
     remembering ``dt`` for Rocketry's ``left``/``right``/``closed`` (see :class:`Interval`)."""
@@ -359,7 +372,7 @@ class TimePeriod(ABC):
         """The interval containing ``dt``, else the latest one that ended at or before ``dt``."""
 
     def __contains__(self, dt: datetime) -> bool:
-        return self.rollforward(dt).start <= _utc(dt)
+        return _forward(self, aware(dt)).start <= _utc(dt)
 
     # -- windows: only periods of a cycle (time of day, of week...) have them ------------------
     # Declared here so that code holding any period (a condition's) type-checks; the
@@ -397,14 +410,14 @@ class TimePeriod(ABC):
         they are walked over; callers who care about interval changes use ``rollforward``.
         """
         instant = _utc(dt)
-        current = self.rollforward(dt)
+        current = _forward(self, aware(dt))
         if current.start > instant:
             return current.start
         end = current.end
         for _ in range(_MAX_CYCLES):
             if end >= MAX_UTC:
                 return None
-            following = self.rollforward(end.astimezone(dt.tzinfo))
+            following = _forward(self, end.astimezone(dt.tzinfo))
             if following.start > end:
                 return end
             end = following.end
