@@ -332,3 +332,13 @@ def test_parse_time_gives_the_period_of_a_time_phrase() -> None:
     )
     with pytest.raises(ConditionParseError, match="a time period"):
         parse_time("task 'x' has failed")
+
+
+def test_parse_error_is_given_where_the_parsers_are() -> None:
+    # Rocketry's `from rocketry.parse import parse_time, ParserError`
+    from skylaunch.conds import ConditionParseError as FromConds
+    from skylaunch.conds import parse_time
+
+    assert FromConds is ConditionParseError
+    with pytest.raises(FromConds):
+        parse_time("invalid string")
