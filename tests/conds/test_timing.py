@@ -6,9 +6,18 @@ from datetime import datetime
 
 import pytest
 
-from skylaunch.conds import daily, every, time_of_day
+from skylaunch.conds import (
+    TaskExecutable,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+    daily,
+    every,
+    time_of_day,
+)
 from skylaunch.conds.base import Condition, Context
 from skylaunch.testing import run_for, runs, seed, simulated_app
+from skylaunch.time import TimeDelta
 
 UTC_DAY = "2024-03-14"
 
@@ -200,3 +209,38 @@ def test_downtime_over_the_window_is_caught_up_once_or_skipped_after_the_grace(
     assert runs(app, "report")[len(runs_that_day) :] == [
         datetime.fromisoformat("2024-03-15 03:00+00:00")
     ]
+
+
+@pytest.mark.parametrize(
+    ("based", "spelled"),
+    [
+        ("run", TaskStarted(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("success", TaskSucceeded(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("fail", TaskFailed(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("finish", TaskExecutable(TimeDelta("10 mins"))),
+    ],
+)
+def test_every_equals_rocketrys_spelled_out_form(based: str, spelled: Condition) -> None:
+    cond = every("10 mins", based=based)
+    assert cond == spelled
+    assert spelled == cond
+    assert hash(cond) == hash(spelled)
+    assert cond.spelled_out() == spelled  # type: ignore[attr-defined]
+    assert cond != every("20 mins", based=based)
+    # with jitter (which Rocketry had not) it is only equal to itself
+    assert every("10 mins", based=based, jitter="1 min") != spelled  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("based", ["run", "success", "fail", "finish"])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "success")],
+        [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "fail")],
+        [(f"{UTC_DAY} 11:40", "run"), (f"{UTC_DAY} 11:41", "success")],
+    ],
+)
+def test_every_and_its_spelled_out_form_agree(based: str, history: list[tuple[str, str]]) -> None:
+    cond = every("10 mins", based=based)
+    assert at(cond, "12:00", history)[0] == at(cond.spelled_out(), "12:00", history)[0]

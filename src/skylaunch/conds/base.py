@@ -205,6 +205,11 @@ class Condition(ABC):
         with naive_zone(session.clock):  # naive datetimes in its periods: the session's zone
             return self.is_true(Context(session.clock.now(), session.cond_facts, task))
 
+    def get_cond(self) -> Condition:
+        """The condition itself: Rocketry's API objects (``daily``, ``failed``...) were
+        wrappers whose ``get_cond()`` gave the condition; here they are conditions already."""
+        return self
+
     def __and__(self, other: object) -> Condition:
         return All.of(self, _check(other, "&"))
 

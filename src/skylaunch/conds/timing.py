@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.conds.status import TaskFailed, TaskStarted, TaskSucceeded
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
+    TimeDelta,
     TimeOfDay,
     TimeOfHour,
     TimeOfMinute,
@@ -249,7 +251,7 @@ _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class Every(Condition):
     """True when the task has not started (or, by ``based``, ended) in the past ``period``.
 
@@ -291,6 +293,30 @@ class Every(Condition):
         object.__setattr__(self, "task", task)
         object.__setattr__(self, "jitter", spread)
         object.__setattr__(self, "seed", seed)
+
+    def spelled_out(self) -> Condition:
+        """Rocketry's spelling of this condition (without jitter, which Rocketry had not):
+        ``TaskStarted(period=TimeDelta(period)) == 0`` for ``based="run"``, ``TaskSucceeded``
+        or ``TaskFailed`` likewise, ``TaskExecutable(period=TimeDelta(period))`` for
+        ``"finish"``. The two compare equal; the scheduler evaluates this one."""
+        past = TimeDelta(self.period)
+        if self.based == "finish":
+            return TaskExecutable(past, task=self.task)
+        status = {"run": TaskStarted, "success": TaskSucceeded, "fail": TaskFailed}[self.based]
+        return status(task=self.task, period=past, op="==", n=0)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Every):
+            return self._key() == other._key()
+        if isinstance(other, Condition) and not self.jitter:
+            return self.spelled_out() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key()) if self.jitter else hash(self.spelled_out())
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.period, self.based, self.task, self.jitter, self.seed)
 
     def _last(self, ctx: Context) -> float | None:
         return ctx.log_of(self.task).last_of(_BASED_ACTIONS[self.based])
