@@ -35,6 +35,7 @@ __all__ = [
     "Not",
     "false",
     "instant_from",
+    "normal_form",
     "true",
 ]
 
@@ -336,14 +337,26 @@ class _Combined(Condition):
         """The parts, in order (``list(All(a, b)) == [a, b]``, as in Rocketry)."""
         return iter(self.conds)
 
+    def __getitem__(self, index: int) -> Condition:
+        """A part by its position (``All(a, b)[1] is b``, as in Rocketry)."""
+        return self.conds[index]
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self) and self.conds == other.conds:
+            return True
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return _same(self, other)
+
+    def __hash__(self) -> int:
+        return _normal_hash(self)
+
     @classmethod
     def of(cls, *conds: Condition) -> Condition:
         flat: list[Condition] = []
         for cond in conds:
             parts = cond.conds if type(cond) is cls else (cond,)
-            for part in parts:
-                if part not in flat:
-                    flat.append(part)
+            flat.extend(parts)
         if len(flat) == 1:
             return flat[0]
         return cls(tuple(flat))
@@ -358,7 +371,7 @@ class _Combined(Condition):
         return names
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class All(_Combined):
     """True when every part is true (``a & b``)."""
 
@@ -390,7 +403,7 @@ class All(_Combined):
         return " & ".join(_wrap(c, Any) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class Any(_Combined):
     """True when some part is true (``a | b``)."""
 
@@ -440,11 +453,73 @@ class Not(Condition):
     def __invert__(self) -> Condition:
         return self.cond
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Not) and self.cond == other.cond:
+            return True
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return _same(self, other)
+
+    def __hash__(self) -> int:
+        return _normal_hash(self)
+
     def __str__(self) -> str:
         inner = str(self.cond)
         if isinstance(self.cond, (All, Any)) or " " in inner:
             return f"~({inner})"
         return f"~{inner}"
+
+
+def normal_form(cond: Condition) -> Condition:
+    """``cond`` with its logic written one way: nested ``All``/``Any`` of the same kind flattened
+    (``All(a, All(b, c))`` is ``All(a, b, c)``; one part is that part), ``~~a`` is ``a``,
+    ``~true`` is ``false`` and ``~false`` is ``true``. ``==`` on ``All``, ``Any`` and ``Not``
+    compares these, as Rocketry's equality did (``true & (true & true) == All(true, true,
+    true)``, ``Not(true) == false``). Nothing else is simplified: parts keep their order and
+    repeats (``a & b`` is not ``b & a``, ``All(a, a)`` is not ``a``).
+    """
+    if isinstance(cond, Not):
+        inner = normal_form(cond.cond)
+        if isinstance(inner, Not):
+            return inner.cond
+        if isinstance(inner, AlwaysTrue):
+            return false
+        if isinstance(inner, AlwaysFalse):
+            return true
+        return Not(inner)
+    if isinstance(cond, _Combined):
+        kind = type(cond)
+        parts: list[Condition] = []
+        for part in cond.conds:
+            normal = normal_form(part)
+            parts.extend(normal.conds if type(normal) is kind else (normal,))
+        return parts[0] if len(parts) == 1 else kind(tuple(parts))
+    return cond
+
+
+def _plain_eq(a: Condition, b: Condition) -> bool:
+    """Equality of two conditions in normal form (their parts are normal already)."""
+    if isinstance(a, Not):
+        return isinstance(b, Not) and _plain_eq(a.cond, b.cond)
+    if isinstance(a, _Combined):
+        if type(a) is not type(b):
+            return False
+        other = b.conds
+        return len(a.conds) == len(other) and all(map(_plain_eq, a.conds, other))
+    return a == b
+
+
+def _same(a: Condition, b: Condition) -> bool:
+    return _plain_eq(normal_form(a), normal_form(b))
+
+
+def _normal_hash(cond: Condition) -> int:
+    normal = normal_form(cond)
+    if isinstance(normal, Not):
+        return hash(("Not", _normal_hash(normal.cond)))
+    if isinstance(normal, _Combined):
+        return hash((type(normal).__name__, tuple(_normal_hash(c) for c in normal.conds)))
+    return hash(normal)
 
 
 def _wrap(cond: Condition, kind: type) -> str:
