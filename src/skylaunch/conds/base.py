@@ -317,7 +317,21 @@ class AlwaysFalse(Condition):
         return "false"
 
 
-class _Combined(Condition):
+class _Logic(Condition):
+    """``All``, ``Any`` and ``Not``: equal when their normal forms are (see :func:`normal_form`)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return _plain_eq(normal_form(self), normal_form(other))
+
+    def __hash__(self) -> int:
+        return _normal_hash(self)
+
+
+class _Combined(_Logic):
     __slots__ = ()
     conds: tuple[Condition, ...]
     symbol: ClassVar[str]
@@ -340,16 +354,6 @@ class _Combined(Condition):
     def __getitem__(self, index: int) -> Condition:
         """A part by its position (``All(a, b)[1] is b``, as in Rocketry)."""
         return self.conds[index]
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is type(self) and self.conds == other.conds:
-            return True
-        if not isinstance(other, Condition):
-            return NotImplemented
-        return _same(self, other)
-
-    def __hash__(self) -> int:
-        return _normal_hash(self)
 
     @classmethod
     def of(cls, *conds: Condition) -> Condition:
@@ -435,8 +439,8 @@ class Any(_Combined):
         return " | ".join(str(c) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True)
-class Not(Condition):
+@dataclass(frozen=True, slots=True, eq=False)
+class Not(_Logic):
     """True when its part is false (``~a``)."""
 
     cond: Condition
@@ -452,16 +456,6 @@ class Not(Condition):
 
     def __invert__(self) -> Condition:
         return self.cond
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Not) and self.cond == other.cond:
-            return True
-        if not isinstance(other, Condition):
-            return NotImplemented
-        return _same(self, other)
-
-    def __hash__(self) -> int:
-        return _normal_hash(self)
 
     def __str__(self) -> str:
         inner = str(self.cond)
@@ -507,10 +501,6 @@ def _plain_eq(a: Condition, b: Condition) -> bool:
         other = b.conds
         return len(a.conds) == len(other) and all(map(_plain_eq, a.conds, other))
     return a == b
-
-
-def _same(a: Condition, b: Condition) -> bool:
-    return _plain_eq(normal_form(a), normal_form(b))
 
 
 def _normal_hash(cond: Condition) -> int:
