@@ -244,3 +244,13 @@ def test_every_equals_rocketrys_spelled_out_form(based: str, spelled: Condition)
 def test_every_and_its_spelled_out_form_agree(based: str, history: list[tuple[str, str]]) -> None:
     cond = every("10 mins", based=based)
     assert at(cond, "12:00", history)[0] == at(cond.spelled_out(), "12:00", history)[0]
+
+
+def test_is_period_refuses_a_duration_that_would_always_hold() -> None:
+    from skylaunch.conds import IsPeriod
+    from skylaunch.time import TimeSpanDelta
+
+    with pytest.raises(TypeError, match="always be true"):
+        IsPeriod(TimeDelta("2 hours"))
+    with pytest.raises(TypeError, match="always be true"):
+        IsPeriod(TimeSpanDelta(far="2 hours"))

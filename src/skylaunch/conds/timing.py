@@ -20,6 +20,7 @@ from skylaunch.time import (
     TimeOfSecond,
     TimeOfWeek,
     TimePeriod,
+    TimeSpanDelta,
 )
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
@@ -102,6 +103,15 @@ class IsPeriod(PeriodMethods, Condition):
     """
 
     period: TimePeriod
+
+    def __post_init__(self) -> None:
+        if isinstance(self.period, TimeDelta | TimeSpanDelta) and self.period.reference is None:
+            # "now in the past 2 hours" holds at every instant: a condition always true
+            raise TypeError(
+                f"IsPeriod({self.period!r}) would always be true: a duration is measured from "
+                "an instant; for 'not run in the past 2 hours' use every('2 hours') or "
+                "started.in_past('2 hours') == 0"
+            )
 
     def is_true(self, ctx: Context) -> bool:
         return ctx.now in self.period
