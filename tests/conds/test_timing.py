@@ -254,3 +254,31 @@ def test_is_period_refuses_a_duration_that_would_always_hold() -> None:
         IsPeriod(TimeDelta("2 hours"))
     with pytest.raises(TypeError, match="always be true"):
         IsPeriod(TimeSpanDelta(far="2 hours"))
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [TaskExecutable(TimeDelta("10 minutes")), every("10 minutes", based="finish")],
+    ids=["TaskExecutable(TimeDelta)", "every finish"],
+)
+def test_task_executable_with_a_duration_slides_as_every_finish(cond: Condition) -> None:
+    # Rocketry's spelling of every(..., based="finish"): due when no finish in the past 10 min
+    app = simulated_app(f"{UTC_DAY} 00:00")
+
+    @app.task(cond, name="t", execution="main")
+    def t() -> None: ...
+
+    run_for(app, "35 minutes")
+    assert [r.strftime("%H:%M") for r in runs(app, "t")] == ["00:00", "00:10", "00:20", "00:30"]
+
+
+def test_task_executable_with_a_duration_changes_when_the_finish_slides_out() -> None:
+    cond = TaskExecutable(TimeDelta("10 minutes"), retries=1)
+    one_fail = [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "fail")]
+    assert at(cond, "12:00", one_fail) == (True, None)  # one failure is retried
+    two_fails = [*one_fail, (f"{UTC_DAY} 11:57", "run"), (f"{UTC_DAY} 11:58", "fail")]
+    due, change = at(cond, "12:00", two_fails)
+    assert not due
+    assert change is not None
+    assert change.strftime("%H:%M") == "12:06"  # the fail at 11:56 slides out
+    assert at(cond, "12:06", two_fails)[0]

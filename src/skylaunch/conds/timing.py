@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
@@ -187,8 +188,37 @@ class TaskExecutable(PeriodMethods, Condition):
         others = tuple(a for a in self.actions if a != "fail")
         return log.any_between(others, start, end) or (log.count("fail", start, end) > self.retries)
 
+    def _sliding(self) -> float | None:
+        """Seconds of a ``TimeDelta("10 mins")`` period (Rocketry's ``every(...,
+        based="finish")``): done when a finish is in the past 10 minutes, a window that slides
+        with the clock (``None`` for a period of the calendar)."""
+        period = self.period
+        if isinstance(period, TimeDelta) and period.reference is None and not period.future:
+            return period.past.total_seconds()
+        return None
+
+    def _sliding_done(self, log: TaskLog, ts: float, past: float) -> bool:
+        # (ts - past, ts]: a record exactly `past` ago is out, as in every()
+        return self._done(log, math.nextafter(ts - past, math.inf), ts)
+
+    def _sliding_change(self, ctx: Context, past: float) -> datetime | None:
+        """When the finishes that make it done have slid out (task events aside)."""
+        log = ctx.log_of(self.task)
+        if not self._sliding_done(log, ctx.ts, past):
+            return None  # due: only a task event ends that
+        start = math.nextafter(ctx.ts - past, math.inf)
+        times = sorted(t for a in self.actions for t in log.times_between(a, start, ctx.ts))
+        for ts in times:
+            at = instant_from(ts + past, ctx.now.tzinfo)
+            if not self._sliding_done(log, at.timestamp(), past):
+                return at
+        return None  # pragma: no cover - the last record leaving always makes it due
+
     def is_true(self, ctx: Context) -> bool:
         now = ctx.now
+        past = self._sliding()
+        if past is not None:
+            return not self._sliding_done(ctx.log_of(self.task), ctx.ts, past)
         interval = self.period.rollforward(now)
         if interval.start > now:
             return self.catch_up_within is not None and self._missed(ctx, now)[0]
@@ -197,6 +227,9 @@ class TaskExecutable(PeriodMethods, Condition):
 
     def next_change(self, ctx: Context) -> datetime | None:
         now = ctx.now
+        past = self._sliding()
+        if past is not None:
+            return self._sliding_change(ctx, past)
         interval = self.period.rollforward(now)
         if interval.start > now:
             if self.catch_up_within is not None:
@@ -243,6 +276,9 @@ class TaskRunnable(PeriodMethods, Condition):
     catch_up_within: ClassVar[timedelta | None] = None
 
     _done = TaskExecutable._done
+    _sliding = TaskExecutable._sliding
+    _sliding_done = TaskExecutable._sliding_done
+    _sliding_change = TaskExecutable._sliding_change
     is_true = TaskExecutable.is_true
     next_change = TaskExecutable.next_change
     watches = TaskExecutable.watches
