@@ -103,8 +103,10 @@ def count_phrase(op: str, n: int) -> str:
 class Counted(Condition):
     """A condition that is a count compared with a number; compare it to get a new one.
 
-    ``cond >= 3`` and friends return a copy with the comparison replaced; ``cond == other``
-    with a condition is structural equality (so ``==`` with a number builds, it does not test).
+    ``cond >= 3`` and friends return a copy with the default comparison replaced; on a count
+    compared already, both must hold (``(cond > 1) < 5`` is ``All(cond > 1, cond < 5)``, as
+    Rocketry added comparisons up). ``cond == other`` with a condition is structural equality
+    (so ``==`` with a number builds, it does not test).
     """
 
     __slots__ = ()
