@@ -342,3 +342,21 @@ def test_parse_error_is_given_where_the_parsers_are() -> None:
     assert FromConds is ConditionParseError
     with pytest.raises(FromConds):
         parse_time("invalid string")
+
+
+def test_parse_condition_takes_rocketrys_bools_and_conditions() -> None:
+    from skylaunch.conds import daily, false, true
+
+    assert parse_condition(True) is true
+    assert parse_condition(False) is false
+    assert parse_condition(daily) is daily
+    with pytest.raises(TypeError, match="condition string"):
+        parse_condition(3)  # type: ignore[arg-type]
+
+
+def test_nested_negations_parse_equal_to_what_they_mean() -> None:
+    from skylaunch.conds import AlwaysTrue, Not, daily
+
+    assert parse_condition("~~true") == AlwaysTrue()
+    assert parse_condition("~~daily") == daily
+    assert parse_condition("~~~true") == Not(AlwaysTrue())
