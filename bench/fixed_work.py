@@ -6,7 +6,7 @@ BEFORE_SRC and AFTER_SRC are ``src`` folders (for example of a ``git worktree`` 
 commit, and this checkout's ``src``). Each round runs, for each tree in turn, in a fresh process
 with that tree first on ``sys.path``: W3 (CPU microseconds per run of an always-due inline task
 over 100,000 runs, after 1,000 runs of warm-up, the default repo) and W5 (CPU seconds for
-import + 10,000 daily tasks + the first pass). CPU time, not wall time: less sensitive to the
+import + 10,000 daily tasks + the first pass), both trees byte-compiled first. CPU time, not wall time: less sensitive to the
 other work on a shared machine; still compare the two trees within one invocation only.
 """
 
@@ -67,6 +67,14 @@ def main() -> None:
     parser.add_argument("after")
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
+    for src in (options.before, options.after):
+        # As bench/run.py does: with PYTHONDONTWRITEBYTECODE (or a tree just edited) each
+        # child would otherwise compile the modules it imports and W5 would count it.
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", os.path.join(src, "skylaunch")],
+            check=False,
+            capture_output=True,
+        )
     for n in range(options.rounds):
         load = os.getloadavg()[0]
         for label, src in (("before", options.before), ("after", options.after)):

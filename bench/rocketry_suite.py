@@ -220,11 +220,15 @@ def rewrite(source: str) -> tuple[str, bool]:
 
 
 HELPERS = '''
-"""Rocketry's test helpers (to_datetime, create_task_record), for the rewritten suite."""
+"""Rocketry's test helpers (to_datetime, Interval, create_task_record), for the rewritten suite."""
 import datetime
 import logging
 
 from dateutil.parser import parse
+
+# Rocketry's pandas-like interval (rocketry.pybox.time.Interval): skylaunch's public one, which
+# reads Rocketry's left/right/closed.
+from skylaunch.time import Interval
 
 
 def to_datetime(s, timezone=None):

@@ -37,11 +37,15 @@ print(",".join(m for m in {LAZY!r} if m in sys.modules))
 """
 
 
+def _printed_by(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (nothing imported yet)."""
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return done.stdout.rstrip("\n")
+
+
 def test_defining_main_tasks_loads_none_of_the_rare_modules() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], check=True, capture_output=True, text=True
-    ).stdout
-    assert out.strip() == "", f"loaded eagerly: {out.strip()}"
+    out = _printed_by(PROBE)
+    assert out == "", f"loaded eagerly: {out}"
 
 
 def test_the_lazy_names_still_resolve() -> None:
@@ -80,3 +84,48 @@ def test_each_executor_is_made_on_first_use() -> None:
     executor = app.session.executor("thread")
     assert isinstance(executor, ThreadExecutor)
     assert app.session.executor("thread") is executor
+
+
+FIRST_PASS = """
+import sys
+from skylaunch import App
+from skylaunch.conds import daily, every
+from skylaunch.log import records
+
+app = App(config={"execution": "main"})
+app.task(daily.at("03:00"), name="t")(lambda: None)
+
+@app.task(every("1 day"), name="marker")
+def marker():
+    app.session.shut_down()
+
+app.run()
+print(",".join(n for n in records.__all__ if n != "Action" and getattr(records, n).__pydantic_complete__))
+tokenize = sys.modules.get("tokenize")
+print(tokenize is not None and tokenize._compile.cache_info().currsize)
+"""
+
+
+def test_the_record_models_are_built_on_first_use_not_by_import_or_the_first_pass() -> None:
+    built, _ = _printed_by(FIRST_PASS).split("\n")
+    assert built == "", f"built without being used: {built}"
+
+
+def test_a_cold_start_does_not_compile_tokenize_for_a_builtins_signature() -> None:
+    # inspect.signature(list) parses a text signature with tokenize, whose first use
+    # compiles its regular expressions: pydantic reads each default_factory's signature
+    _, compiled = _printed_by(FIRST_PASS).split("\n")
+    assert compiled in ("False", "0"), "tokenize's regular expressions were compiled"
+
+
+def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:
+    from pydantic import ValidationError
+
+    from skylaunch.log.records import MinimalRecord
+
+    class Mine(MinimalRecord):
+        host: str
+
+    assert Mine(task_name="t", action="run", created=1.0, host="a", other=1).host == "a"
+    with pytest.raises(ValidationError, match="host"):
+        Mine(task_name="t", action="run", created=1.0)

@@ -404,20 +404,28 @@ class Journal:
         *,
         exc_text: str | None = None,
         ts: float | None = None,
+        start_ts: float | None = None,
     ) -> None:
         """Record an action: in the history first (it happened), then through the task logger.
 
         When this session's repo handler is the only consumer of task records and takes
         trusted writes (the default memory repo), the record goes to it as a dict, without a
         ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
+        ``start_ts`` is ``start.timestamp()`` when the caller has it (it saves computing it).
         """
         clock = self.clock
         if ts is None:
             ts = clock.timestamp()
-        self.last_ts = max(self.last_ts, ts)
+        if ts > self.last_ts:  # noqa: PLR1730 - max() is a call, on a path taken twice a run
+            self.last_ts = ts
         self.history.add(task_name, action, ts, run_id)
         logger = task_logger = self.task_logger
-        if self._handlers_key(logger.handlers) != self._seen:
+        handlers = logger.handlers
+        if (
+            id(handlers),
+            len(handlers),
+            id(handlers[-1]) if handlers else 0,
+        ) != self._seen:  # _handlers_key, inline: two records per run
             self.sync()
         task = self.tasks.get(task_name)
         own = None if task is None else task._logger_name  # set only when the task has its own
@@ -440,7 +448,9 @@ class Journal:
                 and not blocked
                 and self._sole_trusted_consumer(logger, handler, level)
             ):
-                handler.emit_lifecycle((task_name, action, ts, start, run_id, exc_text, clock.tz))
+                handler.emit_lifecycle(
+                    (task_name, action, ts, start, run_id, exc_text, clock.tz, start_ts)
+                )
                 if level >= _LAST_RESORT_LEVEL and _levels_allow(task_logger, level):
                     # nobody else hears it: Python's last resort
                     _last_resort(_status_record(logger, level, task_name, action, ts, exc_text))

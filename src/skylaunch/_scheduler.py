@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
-from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
+from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not, false
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.exc import (
@@ -34,7 +35,15 @@ from skylaunch.exc import (
     TaskSetupError,
     condition_check_error,
 )
-from skylaunch.execution.base import Executor, Outcome, RunHandle, TaskCall
+from skylaunch.execution.base import (
+    Executor,
+    Outcome,
+    OutcomeAction,
+    RunHandle,
+    TaskCall,
+    run_inline,
+)
+from skylaunch.execution.main import MainExecutor
 from skylaunch.time.periods import naive_zone
 
 if TYPE_CHECKING:
@@ -173,6 +182,12 @@ class Scheduler:
         self._facts = facts
         self._new_run_id = new_run_id
         self._returns = returns
+        # A task's name is a str: TaskKeyed's own __setitem__ would store it as it is.
+        self._set_return: Callable[[str, Any], None] = (
+            partial(dict.__setitem__, returns)
+            if type(returns) is TaskKeyed
+            else returns.__setitem__
+        )
         # runtime state of the tasks, by name
         self._batches: dict[str, list[dict[str, Any]]] = {}
         self._terminate: set[str] = set()
@@ -195,7 +210,9 @@ class Scheduler:
         # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
         self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
-        self._watching: dict[str, set[str]] = {}  # task -> the names it watches
+        # task -> the names it watches (a tuple: the garbage collector stops tracking a tuple of
+        # strings, so 10,000 tasks do not leave 10,000 more containers for every full collection)
+        self._watching: dict[str, tuple[str, ...]] = {}
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
         # is false with no next change it is looked at again on every task's event, not only
@@ -347,25 +364,29 @@ class Scheduler:
             self._dirty |= self._stalled_unsure
 
     def _index_task(self, task: Task) -> None:
-        names = set(task.start_cond.watches(task.name))
-        names.add(task.name)
+        own = task.name
+        start_cond = task.start_cond
+        names = set(start_cond.watches(own))
+        names.add(own)
         if EVERY_PASS in names:
-            self._every_pass.add(task.name)
+            self._every_pass.add(own)
             names.discard(EVERY_PASS)
         watchers = self._watchers
         for name in names:
             watching = watchers.get(name)
             if watching is None:
-                watchers[name] = {task.name}
+                watchers[name] = {own}
             else:
-                watching.add(task.name)
-        self._watching[task.name] = names
-        if _unsure(task.start_cond):
-            self._unsure.add(task.name)
-        if not isinstance(task.end_cond, AlwaysFalse):
-            self._end_conds.add(task.name)
-        if _counts_cycles(task.start_cond):
-            self._counting_cycles.add(task.name)
+                watching.add(own)
+        self._watching[own] = tuple(names)
+        unsure, counts_cycles = _traits(start_cond)
+        if unsure:
+            self._unsure.add(own)
+        end_cond = task.end_cond
+        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
+            self._end_conds.add(own)
+        if counts_cycles:
+            self._counting_cycles.add(own)
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
@@ -393,12 +414,14 @@ class Scheduler:
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
-        self._unindex(task.name)
+        name = task.name
+        if name in self._watching:  # every indexed name is; a new task's is not
+            self._unindex(name)
         self._index_task(task)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
-            self._journal.restore([task.name])
-        self._mark(task.name)
+            self._journal.restore([name])
+        self._mark(name)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -567,13 +590,16 @@ class Scheduler:
             next_yield = next_hand_off = loop.time() + _YIELD_EVERY_S
             virtual = getattr(clock, "virtual", False)
             stuck_at, stuck = 0.0, 0
+            config, hooks = self._config, self._hooks
             while True:
                 now = clock.now()
                 if self._stop_reason is not None or (
                     until is not None and now.timestamp() >= until.timestamp()
                 ):
                     break
-                if self._shut_cond_holds(now):
+                only = self._only
+                stop = config.shut_cond if only is None else only.stop
+                if stop is not None and self._shut_cond_holds(now):
                     self._stop_reason = "shut_cond is true"
                     break
                 if coordination is not None and not coordination.may_act():
@@ -581,7 +607,7 @@ class Scheduler:
                     self._wake.clear()
                     await self._wake.wait()
                     continue
-                cycle = self._hooks.cycle_round()
+                cycle = hooks.cycle_round() if hooks.cycle else None
                 self._pass(now)
                 self.cycles += 1  # as in Rocketry: a pass counts once it is done
                 if cycle is not None:
@@ -591,7 +617,7 @@ class Scheduler:
                 if self._stop_reason is not None:
                     continue
                 only = self._only
-                stop = self._config.shut_cond if only is None else only.stop
+                stop = config.shut_cond if only is None else only.stop
                 if stop is not None and self._shut_cond_holds(clock.now()):
                     # made true by this pass (a launch): stop now, not at the next wake-up,
                     # which may be much later (Rocketry checks it after every cycle)
@@ -648,7 +674,7 @@ class Scheduler:
             if task is None or not handles:
                 continue
             ctx = Context(now, self._facts, task)
-            if self._check(task.end_cond, ctx, f"end_cond of task {name!r}"):
+            if self._check(task.end_cond, ctx, "end_cond", of_task=name):
                 for handle in list(handles.values()):
                     handle.terminate("end_cond is true")
                 continue
@@ -728,10 +754,13 @@ class Scheduler:
                 # A run in the loop's thread took time: the next task is judged, and its run
                 # recorded, at the instant it is looked at, not when the pass began.
                 now = self._clock.now()
-            stale = self._consider(task, now)
+                ts = now.timestamp()
+            stale = self._consider(task, now, ts)
 
-    def _consider(self, task: Task, now: datetime) -> bool:
-        """Launch ``task`` if it is due, else plan its next look; True if it ran inline."""
+    def _consider(self, task: Task, now: datetime, ts: float) -> bool:
+        """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
+
+        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap)."""
         name = task.name
         if self._stalled_unsure:
             self._stalled_unsure.discard(name)
@@ -755,7 +784,7 @@ class Scheduler:
             return False
         if batches:
             params = batches.pop(0)
-            inline = self._launch(task, now, params)
+            inline = self._launch(task, now, params, ts)
             if batches:
                 self._dirty.add(name)
             return inline
@@ -763,22 +792,23 @@ class Scheduler:
             self._held.add(name)
             return False
         ctx = Context(now, self._facts, task)
-        if self._check(task.start_cond, ctx, f"start_cond of task {name!r}"):
-            became = self._due_at.get(name)
-            if became is not None and 0.0 < now.timestamp() - became <= _SNAP_S:
+        if self._check(task.start_cond, ctx, "start_cond", of_task=name):
+            became = self._due_at.get(name) if self._due_at else None
+            if became is not None and 0.0 < ts - became <= _SNAP_S:
                 # Found due within the last stretch of the wake-up (the OS wakes the loop a
                 # little late): record the run at the instant its condition became true, so
                 # that `every` counts from there and the lateness does not add up as drift.
                 # Never before a record already made (another task's run or end in this
                 # pass): conditions read that order (after_success, retry).
                 became = max(became, self._journal.last_ts)
-                if became < now.timestamp():
+                if became < ts:
                     now = datetime.fromtimestamp(became, now.tzinfo)
-            return self._launch(task, now, {})
+                    ts = now.timestamp()
+            return self._launch(task, now, {}, ts)
         change = self._next_change(task.start_cond, ctx, name)
         if change is None and name in self._unsure:
             self._stalled_unsure.add(name)
-        self._plan(name, change, now.timestamp())
+        self._plan(name, change, ts)
         return False
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
@@ -790,15 +820,18 @@ class Scheduler:
         """
         now = self._clock.now()
         for task in self._tasks.in_order():
+            if not getattr(task, which):
+                continue
             batches = self._batches.get(task.name)
-            if not getattr(task, which) or (self._held_back(task) and not batches):
+            if self._held_back(task) and not batches:
                 continue
             if batches:
                 params = batches.pop(0)
             elif isinstance(task.start_cond, AlwaysFalse) or self._check(
                 task.start_cond,
                 Context(now, self._facts, task),
-                f"start_cond of task {task.name!r}",
+                "start_cond",
+                of_task=task.name,
             ):
                 params = {}
             else:
@@ -806,10 +839,21 @@ class Scheduler:
             if self._launch(task, now, params):
                 now = self._clock.now()
 
-    def _check(self, cond: Condition, ctx: Context, what: str, *, silence: bool = True) -> bool:
+    def _check(
+        self,
+        cond: Condition,
+        ctx: Context,
+        what: str,
+        *,
+        silence: bool = True,
+        of_task: str | None = None,
+    ) -> bool:
+        """``cond.is_true(ctx)``; ``what`` (``of_task``'s, if given) names it in errors."""
         try:
             return cond.is_true(ctx)
         except Exception as exc:
+            if of_task is not None:  # formatted only now: a check per task per pass
+                what = f"{what} of task {of_task!r}"
             if not (silence and self._config.silence_cond_check):
                 raise condition_check_error(
                     f"checking the {what} ({cond}) failed: {exc!r}", exc
@@ -874,12 +918,14 @@ class Scheduler:
         return datetime.fromtimestamp(min(candidates), now.tzinfo)
 
     # --- runs -----------------------------------------------------------------------------
-    def _launch(self, task: Task, now: datetime, params: dict[str, Any]) -> bool:
+    def _launch(
+        self, task: Task, now: datetime, params: dict[str, Any], ts: float | None = None
+    ) -> bool:
         """Start a run of ``task`` decided at ``now``; True if it ran in the loop's thread.
 
         The run is recorded at ``now``, the instant its condition was found true, so that
         ``every`` and the other conditions that count from the last run do not drift by the
-        time the bookkeeping takes.
+        time the bookkeeping takes. ``ts``: ``now.timestamp()`` when the caller has it.
         """
         if self.coordination is not None and not self.coordination.may_act():
             self._dirty.add(task.name)  # looked at again once this replica is the active one
@@ -889,6 +935,9 @@ class Scheduler:
         executor = self._executor(
             task.execution if self._only is None else self._execution_of(task)
         )
+        if ts is None:
+            ts = now.timestamp()
+        hooks = self._hooks
         run_id = self._new_run_id(task, params)
         flag = None
         try:
@@ -916,9 +965,10 @@ class Scheduler:
             func = task.target()
             if later:
                 func = CallInChild(func, later)
-            if self._hooks.task_execute and executor.shares_process:
-                func = self._hooks.around(func, task)
-            self._hooks.run_before(task)
+            if hooks.task_execute and executor.shares_process:
+                func = hooks.around(func, task)
+            if hooks.before_run:
+                hooks.run_before(task)
         except Exception as exc:
             # The run was decided and could not be prepared (an argument, a hook): as in
             # Rocketry it is a run that failed, recorded with its traceback (so retry and the
@@ -928,8 +978,9 @@ class Scheduler:
             # succeeds again, so it never stops the scheduler.
             missing = isinstance(exc, MissingReturnError)
             text = f"{type(exc).__name__}: {exc}" if missing else traceback.format_exc()
-            journal.record(task.name, "run", run_id, now, ts=now.timestamp())
-            self._finish(task.name, run_id, now, Outcome(run_id, "fail", exc_text=text))
+            journal.record(task.name, "run", run_id, now, ts=ts, start_ts=ts)
+            outcome = Outcome(run_id, "fail", exc_text=text)
+            self._finish(task.name, run_id, now, outcome, start_ts=ts)
             if missing:
                 return False
             if not config.silence_task_prerun:
@@ -940,6 +991,21 @@ class Scheduler:
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
             return False
+        handler = journal.handler
+        if type(executor) is MainExecutor and (handler is None or not handler.background):
+            # The common inline case (the in-memory repo): what MainExecutor.submit does,
+            # without the TaskCall, the callback and the handle it would make for it.
+            name = task.name
+            journal.record(name, "run", run_id, now, ts=ts, start_ts=ts)
+            if name not in self._handles:  # as _submit leaves it
+                self._handles[name] = {}
+            try:
+                value, ended = run_inline(name, run_id, func, kwargs)
+                self._finish(name, run_id, now, ended, start_ts=ts, value=value)
+            except Exception:  # as _submit does when submit() raises
+                failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
+                self._finish(name, run_id, now, failed, start_ts=ts)
+            return True
         timeout = None if task.permanent else task.timeout  # a permanent task never times out
         timeout_s = None if timeout is None else timeout.total_seconds()
         call = TaskCall(task.name, run_id, func, kwargs, timeout_s, flag)
@@ -947,12 +1013,11 @@ class Scheduler:
         # Write-ahead of the run record (docs/persistence.md): with a repo written in the
         # background, the body starts once the repo has the record, so a scheduler killed
         # meanwhile cannot lose a run that happened. The in-memory repo skips all of it.
-        handler = journal.handler
         if handler is not None and handler.background:
             wait = config.run_record_wait
             if (wait is None or wait) and not (task.on_startup or task.on_shutdown):
                 queued, dropped = handler.accepted, handler.dropped
-                journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+                journal.record(task.name, "run", run_id, now, ts=ts)
                 if handler.accepted != queued:
                     pending = _AwaitedStart(self, task, run_id, call, executor, now, inline)
                     if self._await_record(pending, handler, wait):
@@ -962,7 +1027,7 @@ class Scheduler:
                 return self._submit(
                     task.name, run_id, call, executor, now, inline, task.multilaunch
                 )
-        journal.record(task.name, "run", run_id, now, ts=now.timestamp())
+        journal.record(task.name, "run", run_id, now, ts=ts)
         return self._submit(task.name, run_id, call, executor, now, inline, task.multilaunch)
 
     def _submit(
@@ -1135,9 +1200,19 @@ class Scheduler:
             self._loop.call_soon_threadsafe(self._finish, name, run_id, started, outcome, True)
 
     def _finish(
-        self, name: str, run_id: str, started: datetime, outcome: Outcome, counted: bool = False
+        self,
+        name: str,
+        run_id: str,
+        started: datetime,
+        outcome: Outcome | None,
+        counted: bool = False,
+        start_ts: float | None = None,
+        value: object = None,
     ) -> None:
-        if run_id in self._abandoned:
+        """Log how a run ended: ``outcome``, or None for a success that returned ``value``
+        (an inline run: its Outcome is made only for the after-run hooks).
+        ``start_ts``: ``started.timestamp()`` when the caller has it."""
+        if self._abandoned and run_id in self._abandoned:
             self._abandoned.discard(run_id)
             return  # its end was logged at shutdown and it no longer counts as going on
         if counted:
@@ -1145,23 +1220,36 @@ class Scheduler:
         handles = self._handles.get(name)
         if (handles is None or handles.pop(run_id, None) is None) and counted:
             self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
-        self._time_limits.pop(run_id, None)
-        if outcome.action == "success":
-            self._returns[name] = outcome.value
+        if self._time_limits:
+            self._time_limits.pop(run_id, None)
+        if outcome is None:
+            action: OutcomeAction = "success"
+            exc_text = control = None
+        else:
+            action, value, exc_text = outcome.action, outcome.value, outcome.exc_text
+            control = outcome.control
+        if action == "success":
+            self._set_return(name, value)
         try:
-            self._journal.record(name, outcome.action, run_id, started, exc_text=outcome.exc_text)
+            self._journal.record(
+                name, action, run_id, started, exc_text=exc_text, start_ts=start_ts
+            )
         except Exception as exc:
             self._error = exc
-        task = self._tasks.get(name)
-        if task is not None:
-            self._hooks.run_after(task, outcome)
+        hooks = self._hooks
+        if hooks.after_run:
+            task = self._tasks.get(name)
+            if task is not None:
+                if outcome is None:
+                    outcome = Outcome(run_id, "success", value)
+                hooks.run_after(task, outcome)
         if self._blocked:
             self._dirty |= self._blocked
             self._blocked.clear()
-        if outcome.control == "exit":
+        if control == "exit":
             self.exited_by = name
             self.shut_down(f"task {name!r} raised SchedulerExit")
-        elif outcome.control == "restart":
+        elif control == "restart":
             self.restart()
         self._poke()
 
@@ -1314,6 +1402,22 @@ def _unsure(cond: Condition) -> bool:
     if isinstance(cond, Not):
         return _unsure(cond.cond)
     return not type(cond).__module__.startswith("skylaunch.")
+
+
+#: (_unsure, _counts_cycles) of each condition class that is no combination: both depend on
+#: the class alone, so defining thousands of tasks asks each class once.
+_LEAF_TRAITS: dict[type[Condition], tuple[bool, bool]] = {}
+
+
+def _traits(cond: Condition) -> tuple[bool, bool]:
+    """``(_unsure(cond), _counts_cycles(cond))``."""
+    kind = type(cond)
+    traits = _LEAF_TRAITS.get(kind)
+    if traits is None:
+        traits = (_unsure(cond), _counts_cycles(cond))
+        if not isinstance(cond, (All, AnyCond, Not)):
+            _LEAF_TRAITS[kind] = traits
+    return traits
 
 
 def _counts_cycles(cond: Condition) -> bool:

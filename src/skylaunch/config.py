@@ -73,6 +73,13 @@ def _duration(value: Any) -> Any:
 _Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def _no_listeners() -> list[Callable[[tzinfo | None], None]]:
+    # Not ``default_factory=list``: pydantic reads the factory's signature on the first
+    # Config(), and for a builtin that means inspect's text-signature parser, whose first use
+    # compiles tokenize's regular expressions (a few milliseconds of every cold start).
+    return []
+
+
 class Config(BaseModel):
     """Settings of a session. See docs/concepts.md for what each key does."""
 
@@ -118,7 +125,9 @@ class Config(BaseModel):
     # and takes the few locks it needs (threads adding tasks, runs ending) itself.
     cls_lock: Any = None
     # Called with the new zone when ``timezone`` is assigned (the session moves its clock).
-    _timezone_listeners: list[Callable[[tzinfo | None], None]] = PrivateAttr(default_factory=list)
+    _timezone_listeners: list[Callable[[tzinfo | None], None]] = PrivateAttr(
+        default_factory=_no_listeners
+    )
     # Set by the session: refuses an ``execution`` that names none of its executors.
     _execution_check: Callable[[object], None] | None = PrivateAttr(default=None)
 

@@ -54,7 +54,8 @@ class TaskLog:
     def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
         self.version += 1
         times = self._times[action]
-        if self.last_time is not None and ts < self.last_time:
+        last_time = self.last_time
+        if last_time is not None and ts < last_time:
             self._fails_in_row = None  # out of order: count by timestamps from now on
         elif self._fails_in_row is not None:
             if action == "fail":
@@ -65,9 +66,10 @@ class TaskLog:
             times.append(ts)
         else:  # out of order (restore, clock set back): keep the index sorted
             insort(times, ts)
-        if len(times) > self.max_records + (self.max_records >> 2):
-            del times[: len(times) - self.max_records]
-        if self.last_time is None or ts >= self.last_time:
+        limit = self.max_records
+        if len(times) > limit + (limit >> 2):
+            del times[: len(times) - limit]
+        if last_time is None or ts >= last_time:
             self.last_action = action
             self.last_time = ts
         if action == "run":
@@ -223,9 +225,13 @@ class TaskHistory:
 
     def add(self, task_name: str, action: Action, ts: float, run_id: str | None = None) -> None:
         self.version += 1
-        self.of(task_name).add(action, ts, run_id)
-        if self.on_change is not None:
-            self.on_change(task_name)
+        log = self._logs.get(task_name)
+        if log is None:
+            log = self.of(task_name)
+        log.add(action, ts, run_id)
+        on_change = self.on_change
+        if on_change is not None:
+            on_change(task_name)
 
     def load(
         self,

@@ -19,13 +19,36 @@ from skylaunch.conds import (
 from skylaunch.testing import simulated_app
 
 
-def test_operators_build_flat_deduplicated_combinations() -> None:
+def test_operators_build_flat_combinations() -> None:
     a, b, c = every("1 hour"), after_success("x"), retry(2)
     assert (a & b) & c == All((a, b, c))
     assert a | (b | c) == Any((a, b, c))
-    assert (a & a) == a
+    # as in Rocketry, a repeated part stays (All(a, a) is what was written)
+    assert (a & a) == All(a, a)
+    assert (a & a) != a
     assert ~a == Not(a)
     assert ~~a == a
+
+
+def test_equality_compares_the_logic_written_one_way_as_rocketry() -> None:
+    # nested All/Any of one kind are flat, ~~x is x, ~true is false
+    assert All(All(true, true), Any(false, false)) == (true & true) & (false | false)
+    assert All(true, All(true, true)) == All(true, true, true)
+    assert hash(All(true, All(true, true))) == hash(All(true, true, true))
+    assert Not(Not(daily)) == daily
+    assert daily == Not(Not(daily))
+    assert hash(Not(Not(daily))) == hash(daily)
+    assert Not(true) == false
+    assert false == Not(true)
+    assert Not(false) == true
+    assert Not(true) != true
+    assert Not(false) != "invalid"
+    # nothing else is simplified
+    assert All(true, true) != Any(true, true)
+    assert All(true, true) != true
+    assert (daily & retry) != (retry & daily)
+    assert All(true, false)[1] is false
+    assert Any(true, false)[0] is true
 
 
 def test_equal_when_built_equal_and_hashable() -> None:

@@ -28,3 +28,13 @@ def test_funccond_refuses_what_it_cannot_use() -> None:
         FuncCond(lambda: True, syntax="")
     with pytest.raises(TypeError, match="needs a callable"):
         FuncCond(42)  # type: ignore[arg-type]
+
+
+def test_func_cond_decorator_may_give_back_the_function_as_rocketry() -> None:
+    def is_ready() -> bool:
+        return True
+
+    as_cond = FuncCond(decor_return_func=False)(is_ready)
+    assert isinstance(as_cond, FuncCond)
+    assert as_cond == FuncCond(is_ready, "is_ready")
+    assert FuncCond(decor_return_func=True)(is_ready) is is_ready

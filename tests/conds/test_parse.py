@@ -332,3 +332,31 @@ def test_parse_time_gives_the_period_of_a_time_phrase() -> None:
     )
     with pytest.raises(ConditionParseError, match="a time period"):
         parse_time("task 'x' has failed")
+
+
+def test_parse_error_is_given_where_the_parsers_are() -> None:
+    # Rocketry's `from rocketry.parse import parse_time, ParserError`
+    from skylaunch.conds import ConditionParseError as FromConds
+    from skylaunch.conds import parse_time
+
+    assert FromConds is ConditionParseError
+    with pytest.raises(FromConds):
+        parse_time("invalid string")
+
+
+def test_parse_condition_takes_rocketrys_bools_and_conditions() -> None:
+    from skylaunch.conds import daily, false, true
+
+    assert parse_condition(True) is true
+    assert parse_condition(False) is false
+    assert parse_condition(daily) is daily
+    with pytest.raises(TypeError, match="condition string"):
+        parse_condition(3)  # type: ignore[arg-type]
+
+
+def test_nested_negations_parse_equal_to_what_they_mean() -> None:
+    from skylaunch.conds import AlwaysTrue, Not, daily
+
+    assert parse_condition("~~true") == AlwaysTrue()
+    assert parse_condition("~~daily") == daily
+    assert parse_condition("~~~true") == Not(AlwaysTrue())

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from skylaunch.conds import (
+    All,
     SchedulerCycles,
     SchedulerRunning,
     SchedulerStarted,
@@ -199,3 +200,30 @@ def test_scheduler_started_without_a_period_holds_once_started() -> None:
     app.task(every("1 hour") & SchedulerStarted(), name="c")(lambda: None)
     run_for(app, "150 minutes")
     assert hm(runs(app, "c")) == ["01 00:00", "01 01:00", "01 02:00"]
+
+
+def test_a_second_comparison_adds_to_the_first_as_in_rocketry() -> None:
+    # Rocketry kept every comparison made: (cycles > 1) < 5 is "more than 1 and less than 5"
+    between = (SchedulerCycles() > 1) < 5
+    assert between == scheduler_cycles(1, 5)
+    assert between == All(SchedulerCycles() > 1, SchedulerCycles() < 5)
+    # on the bare condition a comparison replaces the default "more than 0"
+    assert (SchedulerCycles() < 5) == scheduler_cycles(less_than=5)
+
+
+def test_from_magic_builds_rocketry_comparisons() -> None:
+    assert SchedulerCycles.from_magic(__eq__=3) == (SchedulerCycles() == 3)  # type: ignore[comparison-overlap]
+    assert SchedulerCycles.from_magic(__gt__=1, __lt__="5") == scheduler_cycles(1, 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown comparison 'invalid'"):
+        SchedulerCycles.from_magic(invalid=3)
+
+
+def test_scheduler_running_equals_rocketrys_started_span() -> None:
+    more = SchedulerStarted(TimeSpanDelta(near="10 minutes"))
+    less = SchedulerStarted(TimeSpanDelta(far="10 minutes"))
+    assert scheduler_running("10 minutes") == more
+    assert more == scheduler_running("10 minutes")
+    assert scheduler_running(less_than="10 minutes") == less
+    assert hash(scheduler_running("10 minutes")) == hash(more)
+    assert scheduler_running("10 minutes") != less
+    assert scheduler_running("10 minutes") != SchedulerStarted()

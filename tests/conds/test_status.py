@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skylaunch.conds import (
+    All,
     IsEnv,
     ParamExists,
     condition,
@@ -388,3 +389,48 @@ def test_running_with_more_than_is_deprecated_as_in_rocketry() -> None:
     with pytest.warns(DeprecationWarning, match=r"running\.more_than"):
         cond = running("x", more_than="1 hour")
     assert cond == running("x").more_than("1 hour")
+
+
+def test_task_running_takes_rocketrys_time_span_delta() -> None:
+    from skylaunch.conds import TaskRunning
+
+    # Rocketry counted runs started between far and near ago: running for near..far
+    assert TaskRunning(task="x", period=TimeSpanDelta(near="10 mins")) == running("x").more_than(
+        "10 mins"
+    )
+    assert TaskRunning(task="x", period=TimeSpanDelta(far="10 mins")) == running("x").less_than(
+        "10 mins"
+    )
+    assert TaskRunning(task="x", period=TimeSpanDelta(near="15 mins", far="20 mins")) == running(
+        "x"
+    ).between("15 mins", "20 mins")
+    assert running.more_than(0) == running  # "for more than 0 s" is no bound
+    with pytest.raises(TypeError, match="TimeSpanDelta"):
+        TaskRunning(period=TimeSpanDelta("1 min").use_reference(datetime(2024, 1, 1)))
+
+
+def test_running_called_without_a_task_is_deprecated_as_in_rocketry() -> None:
+    with pytest.warns(DeprecationWarning, match="deprecated"):
+        cond = running()
+    assert cond == running
+
+
+def test_a_second_count_comparison_adds_to_the_first() -> None:
+    # Rocketry kept every comparison: (started > 1) < 5 is "between 2 and 4 starts"
+    assert ((started > 1) < 5) == All(started > 1, started < 5)
+    assert (started.today >= 3) == TaskStarted(period=TimeOfDay(), op=">=", n=3)
+    assert ((started == 2) == 2) == (started == 2)  # type: ignore[comparison-overlap]
+    app = simulated_app("2024-01-01 12:00")
+
+    @app.task("false")
+    def job() -> None: ...
+
+    seed(app, "job", [("2024-01-01 10:00", "run")])
+    between = (started > 1) < 5
+    ctx = Context(app.session.clock.now(), app.session, app.session["job"])
+    assert not between.is_true(ctx)  # one start: "< 5" alone would hold
+
+
+def test_get_cond_gives_the_condition_itself() -> None:
+    assert started.get_cond() is started
+    assert running("x").get_cond() == running("x")

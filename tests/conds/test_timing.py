@@ -6,9 +6,18 @@ from datetime import datetime
 
 import pytest
 
-from skylaunch.conds import daily, every, time_of_day
+from skylaunch.conds import (
+    TaskExecutable,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+    daily,
+    every,
+    time_of_day,
+)
 from skylaunch.conds.base import Condition, Context
 from skylaunch.testing import run_for, runs, seed, simulated_app
+from skylaunch.time import TimeDelta
 
 UTC_DAY = "2024-03-14"
 
@@ -200,3 +209,91 @@ def test_downtime_over_the_window_is_caught_up_once_or_skipped_after_the_grace(
     assert runs(app, "report")[len(runs_that_day) :] == [
         datetime.fromisoformat("2024-03-15 03:00+00:00")
     ]
+
+
+def test_the_same_narrowing_gives_the_one_condition_and_bad_bounds_still_raise() -> None:
+    # thousands of tasks defined with daily.at("03:00") share one parsed condition
+    assert daily.at("03:00") is daily.at("03:00")
+    assert daily.between("10:00", "12:00") is daily.between("10:00", "12:00")
+    assert daily.at("03:00") is not time_of_day.at("03:00")
+    assert daily.at(3) == daily.at("03:00")
+    for _ in range(2):  # not remembered as a success
+        with pytest.raises(ValueError, match="out of range"):
+            daily.at("25:00")
+    # True == 1 as a dict key, but only 1 is an hour
+    assert str(daily.at(1)) == "daily at 01:00"
+    with pytest.raises(TypeError, match="not True"):
+        daily.at(True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("based", "spelled"),
+    [
+        ("run", TaskStarted(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("success", TaskSucceeded(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("fail", TaskFailed(period=TimeDelta("10 mins"), op="==", n=0)),
+        ("finish", TaskExecutable(TimeDelta("10 mins"))),
+    ],
+)
+def test_every_equals_rocketrys_spelled_out_form(based: str, spelled: Condition) -> None:
+    cond = every("10 mins", based=based)
+    assert cond == spelled
+    assert spelled == cond
+    assert hash(cond) == hash(spelled)
+    assert cond.spelled_out() == spelled  # type: ignore[attr-defined]
+    assert cond != every("20 mins", based=based)
+    # with jitter (which Rocketry had not) it is only equal to itself
+    assert every("10 mins", based=based, jitter="1 min") != spelled  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("based", ["run", "success", "fail", "finish"])
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "success")],
+        [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "fail")],
+        [(f"{UTC_DAY} 11:40", "run"), (f"{UTC_DAY} 11:41", "success")],
+    ],
+)
+def test_every_and_its_spelled_out_form_agree(based: str, history: list[tuple[str, str]]) -> None:
+    cond = every("10 mins", based=based)
+    assert at(cond, "12:00", history)[0] == at(cond.spelled_out(), "12:00", history)[0]
+
+
+def test_is_period_refuses_a_duration_that_would_always_hold() -> None:
+    from skylaunch.conds import IsPeriod
+    from skylaunch.time import TimeSpanDelta
+
+    with pytest.raises(TypeError, match="always be true"):
+        IsPeriod(TimeDelta("2 hours"))
+    with pytest.raises(TypeError, match="always be true"):
+        IsPeriod(TimeSpanDelta(far="2 hours"))
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [TaskExecutable(TimeDelta("10 minutes")), every("10 minutes", based="finish")],
+    ids=["TaskExecutable(TimeDelta)", "every finish"],
+)
+def test_task_executable_with_a_duration_slides_as_every_finish(cond: Condition) -> None:
+    # Rocketry's spelling of every(..., based="finish"): due when no finish in the past 10 min
+    app = simulated_app(f"{UTC_DAY} 00:00")
+
+    @app.task(cond, name="t", execution="main")
+    def t() -> None: ...
+
+    run_for(app, "35 minutes")
+    assert [r.strftime("%H:%M") for r in runs(app, "t")] == ["00:00", "00:10", "00:20", "00:30"]
+
+
+def test_task_executable_with_a_duration_changes_when_the_finish_slides_out() -> None:
+    cond = TaskExecutable(TimeDelta("10 minutes"), retries=1)
+    one_fail = [(f"{UTC_DAY} 11:55", "run"), (f"{UTC_DAY} 11:56", "fail")]
+    assert at(cond, "12:00", one_fail) == (True, None)  # one failure is retried
+    two_fails = [*one_fail, (f"{UTC_DAY} 11:57", "run"), (f"{UTC_DAY} 11:58", "fail")]
+    due, change = at(cond, "12:00", two_fails)
+    assert not due
+    assert change is not None
+    assert change.strftime("%H:%M") == "12:06"  # the fail at 11:56 slides out
+    assert at(cond, "12:06", two_fails)[0]

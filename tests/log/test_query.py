@@ -104,3 +104,31 @@ def test_query_from_kwargs() -> None:
     assert not query.matches({"task_name": "x", "created": 1}.get)
     assert not Query.from_kwargs({})
     assert Query.from_kwargs({}).matches({}.get)
+
+
+def test_operators_are_frozen_values() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from skylaunch.log.query import NotEqual, Skip
+
+    ops = [Equal(1), NotEqual(1), GreaterEqual(1), LessEqual(3), Between(1, 3), In((1, 2)), Skip()]
+    for op in ops:
+        assert pickle.loads(pickle.dumps(op)) == op
+        assert copy.deepcopy(op) == op
+        assert hash(copy.copy(op)) == hash(op)
+        assert not hasattr(op, "__dict__")
+    assert Equal(1) != NotEqual(1)  # same field, another class
+    assert Equal(1) != 1
+    assert len({Equal(1), Equal(1), Equal(2)}) == 2
+    assert repr(Between(1, 3)) == "Between(start=1, end=3)"
+    assert repr(Equal("a")) == "Equal(value='a')"
+    assert repr(Skip()) == "Skip()"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Equal(1).value = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del Between(1, 3).start
+    match Between(1, 3):
+        case Between(start, end):
+            assert (start, end) == (1, 3)

@@ -98,3 +98,36 @@ def test_membership_agrees_with_the_parts(
     if span.start < MAX_UTC:
         assert span.start.astimezone(HEL) in hours
         assert span.start.astimezone(HEL) in week
+
+
+def test_always_is_reduced_as_rocketry_did() -> None:
+    from skylaunch.time import always
+
+    assert (always & always) is always
+    assert (WINDOW & always) is WINDOW
+    assert (always & WINDOW) is WINDOW
+    assert (always | WINDOW) is always
+    assert (WINDOW | always) is always
+    # in an All, always changes nothing; in an Any, it is the whole
+    assert All(WINDOW, always, MONDAY) == All(WINDOW, MONDAY)
+    assert All(always).periods == (always,)
+    assert Any(WINDOW, All(WINDOW, MONDAY), always) == Any(always)
+    assert Any(WINDOW, always).periods == (always,)
+
+
+def test_combined_roll_reads_as_rocketry_from_the_asked_instant() -> None:
+    # the parts are rolled without recording the instant; the combination's answer records it
+    both = All(TimeOfDay("08:00", "18:00"), TimeOfDay("10:00", "14:00"))
+    rolled = both.rollforward(datetime(2024, 1, 1, 12, tzinfo=HEL))
+    assert rolled.start == datetime(2024, 1, 1, 10, tzinfo=HEL)
+    assert (rolled.left, rolled.right) == (
+        datetime(2024, 1, 1, 12, tzinfo=HEL),
+        datetime(2024, 1, 1, 14, tzinfo=HEL),
+    )
+    either = Any(TimeOfDay("08:00", "09:00"), TimeOfDay("09:00", "10:00"))
+    back = either.rollback(datetime(2024, 1, 1, 9, 30, tzinfo=HEL))
+    assert (back.left, back.right, back.closed) == (
+        datetime(2024, 1, 1, 8, tzinfo=HEL),
+        datetime(2024, 1, 1, 9, 30, tzinfo=HEL),
+        "left",
+    )

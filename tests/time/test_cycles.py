@@ -20,7 +20,7 @@ from skylaunch.time.cycles import (
     TimeOfWeek,
     TimeOfYear,
 )
-from skylaunch.time.periods import Interval, TimePeriod, _Anchored
+from skylaunch.time.periods import AnchoredInterval, Interval, PositionTypeError, TimePeriod
 from skylaunch.time.spans import Cron, TimeDelta, always, never
 
 UTC = timezone.utc
@@ -379,7 +379,7 @@ _ANCHORED = _PERIODS.filter(lambda p: not isinstance(p, Cron))
 @settings(max_examples=200, deadline=None)
 @given(period=_ANCHORED, instant=_INSTANTS, zone=_ZONES, step=st.integers(-90, 90))
 def test_cached_answers_equal_the_computed_ones(
-    period: _Anchored, instant: datetime, zone: timezone, step: int
+    period: AnchoredInterval, instant: datetime, zone: timezone, step: int
 ) -> None:
     # Warm the cache near the instant (a few days away either side), then ask.
     period.rollforward((instant + timedelta(days=step / 30)).astimezone(zone))
@@ -513,3 +513,46 @@ def test_create_range_is_those_units_and_slices_by_position() -> None:
         TimeOfWeek.create_range(5, 2)
     with pytest.raises(TypeError, match="no units"):
         TimeOfSecond.create_range(step=2)
+
+
+# -- Rocketry's forms ---------------------------------------------------------------------------
+
+
+def test_right_closed_window_holds_its_end_instant() -> None:
+    window = TimeOfDay("08:00", "09:00", right_closed=True)
+    assert utc(2024, 1, 1, 9) in window
+    assert utc(2024, 1, 1, 9, 0, 0, 1) not in window
+    assert utc(2024, 1, 1, 9) not in TimeOfDay("08:00", "09:00")
+    assert window.rollforward(utc(2024, 1, 1, 7)).end == utc(2024, 1, 1, 9, 0, 0, 1)
+    assert utc(2024, 1, 1, 9) in TimeOfDay(None, "09:00", right_closed=True)
+    with pytest.raises(ValueError, match="needs an end"):
+        TimeOfDay("08:00", right_closed=True)
+
+
+def test_every_time_of_x_is_an_anchored_interval() -> None:
+    classes = set(AnchoredInterval.__subclasses__())
+    assert classes == {
+        TimeOfSecond,
+        TimeOfMinute,
+        TimeOfHour,
+        TimeOfDay,
+        TimeOfWeek,
+        TimeOfMonth,
+        TimeOfYear,
+    }
+    for cls in classes:
+        assert cls().is_full()
+        assert repr(cls()) == f"{cls.__name__}()"
+
+
+@pytest.mark.parametrize("cls", [TimeOfHour, TimeOfDay, TimeOfWeek, TimeOfMonth, TimeOfYear])
+def test_float_position_is_a_type_error_and_a_value_error(cls: type[AnchoredInterval]) -> None:
+    with pytest.raises(PositionTypeError) as raised:
+        cls(2.5, None)
+    assert isinstance(raised.value, TypeError)
+    assert isinstance(raised.value, ValueError)  # what Rocketry raised
+
+
+def test_time_of_hour_in_quarters() -> None:
+    assert TimeOfHour("1 quarter", "3 quarter") == TimeOfHour("15:00", "45:00")
+    assert TimeOfHour("2q", None) == TimeOfHour("30:00", None)

@@ -232,3 +232,12 @@ def test_from_iso_reads_a_z_suffix_on_every_python() -> None:
     )
     assert from_iso("2026-11-27T21:56:19+02:00").utcoffset() is not None
     assert from_iso("2026-11-27 21:56").tzinfo is None
+
+
+def test_time_of_hour_quarters() -> None:
+    assert parse_time_of_hour("1 quarter") == timedelta(minutes=15)
+    assert parse_time_of_hour("3 Quarters") == timedelta(minutes=45)
+    assert parse_time_of_hour("4q") == timedelta(hours=1)
+    assert parse_time_of_hour("0 quarter") == timedelta(0)
+    with pytest.raises(ValueError, match="quarters"):
+        parse_time_of_hour("5 quarter")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from skylaunch.time.cycles import TimeOfDay
-from skylaunch.time.periods import Interval, aware, naive_zone
+from skylaunch.time.periods import MAX_UTC, MIN_UTC, Interval, aware, naive_zone
 
 UTC = timezone.utc
 HEL = ZoneInfo("Europe/Helsinki")
@@ -106,3 +106,87 @@ def test_rocketry_code_with_naive_datetimes_runs() -> None:
         assert Cron.from_expr("0 * * * *").rollforward(dt(2024, 1, 1, 11, 30)).start == utc(
             2024, 1, 1, 12
         )
+
+
+# -- Rocketry's reading of an interval: left / right / closed ------------------------------------
+
+
+def test_made_interval_reads_as_rocketry_left_closed() -> None:
+    span = Interval(utc(2024, 1, 1, 10), utc(2024, 1, 1, 12))
+    assert (span.left, span.right, span.closed) == (span.start, span.end, "left")
+    assert Interval(utc(2024, 1, 1), utc(2024, 1, 2), closed="left") == Interval(
+        utc(2024, 1, 1), utc(2024, 1, 2)
+    )
+    with pytest.raises(ValueError, match="half-open"):
+        Interval(utc(2024, 1, 1), utc(2024, 1, 2), closed="both")
+    with pytest.raises(AttributeError):
+        span.start = utc(2024, 1, 1)  # type: ignore[misc]
+
+
+def test_rollforward_left_is_the_asked_instant_inside() -> None:
+    window = TimeOfDay("10:00", "12:00")
+    inside = window.rollforward(utc(2024, 1, 1, 11))
+    # skylaunch's whole interval, Rocketry's part from the instant on
+    assert (inside.start, inside.end) == (utc(2024, 1, 1, 10), utc(2024, 1, 1, 12))
+    assert (inside.left, inside.right, inside.closed) == (
+        utc(2024, 1, 1, 11),
+        utc(2024, 1, 1, 12),
+        "left",
+    )
+    before = window.rollforward(utc(2024, 1, 1, 9))
+    assert (before.left, before.right) == (utc(2024, 1, 1, 10), utc(2024, 1, 1, 12))
+    # equality reads start/end: the view is not part of the value
+    assert inside == Interval(utc(2024, 1, 1, 10), utc(2024, 1, 1, 12))
+
+
+def test_rollback_right_is_the_asked_instant_and_a_point_at_the_start_is_closed() -> None:
+    window = TimeOfDay("10:00", "12:00")
+    middle = window.rollback(utc(2024, 1, 1, 11))
+    assert (middle.left, middle.right, middle.closed) == (
+        utc(2024, 1, 1, 10),
+        utc(2024, 1, 1, 11),
+        "left",
+    )
+    at_start = window.rollback(utc(2024, 1, 1, 10))
+    assert (at_start.left, at_start.right, at_start.closed) == (
+        utc(2024, 1, 1, 10),
+        utc(2024, 1, 1, 10),
+        "both",
+    )
+    after = window.rollback(utc(2024, 1, 1, 13))
+    assert (after.left, after.right, after.closed) == (
+        utc(2024, 1, 1, 10),
+        utc(2024, 1, 1, 12),
+        "left",
+    )
+
+
+def test_rocketry_reading_is_in_the_asked_instants_form() -> None:
+    window = TimeOfDay("10:00", "12:00")
+    with naive_zone(HEL):
+        rolled = window.rollforward(datetime(2024, 1, 1, 11))
+    assert rolled.start == datetime(2024, 1, 1, 10, tzinfo=HEL)
+    assert rolled.left == datetime(2024, 1, 1, 11)
+    assert rolled.right == datetime(2024, 1, 1, 12)
+    in_nyc = window.rollforward(datetime(2024, 1, 1, 9, tzinfo=NYC))
+    assert in_nyc.left == datetime(2024, 1, 1, 10, tzinfo=NYC)
+    assert in_nyc.left.tzinfo is NYC
+
+
+def test_open_ends_read_as_period_min_and_max() -> None:
+    from skylaunch.time import TimePeriod, TimeSpanDelta, always
+
+    assert TimePeriod.min == MIN_UTC.replace(tzinfo=None)
+    assert TimeSpanDelta.max == MAX_UTC.replace(tzinfo=None)
+    naive = datetime(2024, 1, 1)
+    whole = always.rollback(naive)
+    assert (whole.left, whole.right) == (TimePeriod.min, naive)
+    aware_whole = always.rollforward(utc(2024, 1, 1))
+    assert (aware_whole.left, aware_whole.right) == (utc(2024, 1, 1), MAX_UTC)
+
+
+def test_pickled_rolled_interval_is_the_plain_interval() -> None:
+    rolled = TimeOfDay("10:00", "12:00").rollforward(utc(2024, 1, 1, 11))
+    again = pickle.loads(pickle.dumps(rolled))
+    assert again == rolled
+    assert again.left == again.start

@@ -51,7 +51,7 @@ def test_static_interval() -> None:
     assert period.next_boundary(utc(2024, 1, 1)) == utc(2024, 1, 2)
     assert period.next_boundary(utc(2024, 1, 2)) is None
     assert StaticInterval().next_boundary(WED_9) is None
-    assert str(period) == "between 2024-01-01T00:00:00+00:00 and 2024-01-02T00:00:00+00:00"
+    assert str(period) == "between 2024-01-01 00:00:00+00:00 and 2024-01-02 00:00:00+00:00"
 
 
 def test_always_and_never() -> None:
@@ -269,3 +269,36 @@ def test_static_interval_keeps_naive_ends_and_reads_them_in_the_zone_asked_about
         StaticInterval(datetime(2024, 1, 2), datetime(2024, 1, 1))
     aware_ends = StaticInterval(datetime(2024, 1, 1, 2, tzinfo=HEL), None)
     assert aware_ends.start == datetime(2024, 1, 1, tzinfo=UTC)  # aware ends are stored in UTC
+
+
+def test_static_interval_from_iso_text_prints_as_rocketry() -> None:
+    period = StaticInterval("2022-08-01", "2022-08-10 12:00")
+    assert period == StaticInterval(datetime(2022, 8, 1), datetime(2022, 8, 10, 12))
+    assert str(period) == "between 2022-08-01 00:00:00 and 2022-08-10 12:00:00"
+    assert repr(period) == (
+        "StaticInterval(start=datetime.datetime(2022, 8, 1, 0, 0), "
+        "end=datetime.datetime(2022, 8, 10, 12, 0))"
+    )
+    assert (
+        eval(repr(period), {"StaticInterval": StaticInterval, "datetime": __import__("datetime")})
+        == period
+    )
+    with pytest.raises(ValueError, match="ISO"):
+        StaticInterval("first of August")
+    with pytest.raises(TypeError):
+        StaticInterval(20220801)  # type: ignore[arg-type]
+
+
+def test_past_x_reads_its_included_end_as_rocketry_right() -> None:
+    noon = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+    past = TimeDelta("1 hour").rollback(noon)
+    assert past.end == noon + timedelta(microseconds=1)  # half-open, holding noon
+    assert (past.left, past.right) == (noon - timedelta(hours=1), noon)
+    ahead = TimeDelta("1 hour", "30 minutes").rollforward(noon)
+    assert (ahead.left, ahead.right) == (noon, noon + timedelta(minutes=30))
+    assert (TimeDelta().rollforward(noon).left, TimeDelta().rollforward(noon).right) == (noon, noon)
+    span = TimeSpanDelta("1 hour", "2 hours")
+    back = span.rollback(noon)
+    assert (back.left, back.right) == (noon - timedelta(hours=2), noon - timedelta(hours=1))
+    open_ahead = TimeSpanDelta("1 hour").rollforward(noon)
+    assert (open_ahead.left, open_ahead.right) == (noon + timedelta(hours=1), MAX_UTC)

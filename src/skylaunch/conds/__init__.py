@@ -46,6 +46,7 @@ from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Ret
 from skylaunch.conds.task import depend_all as _depend_all
 from skylaunch.conds.task import depend_any as _depend_any
 from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable, TaskRunnable
+from skylaunch.exc import ConditionParseError
 from skylaunch.time import (
     Cron,
     TimeDelta,
@@ -65,6 +66,7 @@ __all__ = [
     "AlwaysTrue",
     "Any",
     "Condition",
+    "ConditionParseError",
     "Context",
     "Counted",
     "DependFailure",

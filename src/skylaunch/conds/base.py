@@ -35,6 +35,7 @@ __all__ = [
     "Not",
     "false",
     "instant_from",
+    "normal_form",
     "true",
 ]
 
@@ -205,6 +206,11 @@ class Condition(ABC):
         with naive_zone(session.clock):  # naive datetimes in its periods: the session's zone
             return self.is_true(Context(session.clock.now(), session.cond_facts, task))
 
+    def get_cond(self) -> Condition:
+        """The condition itself: Rocketry's API objects (``daily``, ``failed``...) were
+        wrappers whose ``get_cond()`` gave the condition; here they are conditions already."""
+        return self
+
     def __and__(self, other: object) -> Condition:
         return All.of(self, _check(other, "&"))
 
@@ -311,7 +317,21 @@ class AlwaysFalse(Condition):
         return "false"
 
 
-class _Combined(Condition):
+class _Logic(Condition):
+    """``All``, ``Any`` and ``Not``: equal when their normal forms are (see :func:`normal_form`)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return _plain_eq(normal_form(self), normal_form(other))
+
+    def __hash__(self) -> int:
+        return _normal_hash(self)
+
+
+class _Combined(_Logic):
     __slots__ = ()
     conds: tuple[Condition, ...]
     symbol: ClassVar[str]
@@ -331,14 +351,16 @@ class _Combined(Condition):
         """The parts, in order (``list(All(a, b)) == [a, b]``, as in Rocketry)."""
         return iter(self.conds)
 
+    def __getitem__(self, index: int) -> Condition:
+        """A part by its position (``All(a, b)[1] is b``, as in Rocketry)."""
+        return self.conds[index]
+
     @classmethod
     def of(cls, *conds: Condition) -> Condition:
         flat: list[Condition] = []
         for cond in conds:
             parts = cond.conds if type(cond) is cls else (cond,)
-            for part in parts:
-                if part not in flat:
-                    flat.append(part)
+            flat.extend(parts)
         if len(flat) == 1:
             return flat[0]
         return cls(tuple(flat))
@@ -353,7 +375,7 @@ class _Combined(Condition):
         return names
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class All(_Combined):
     """True when every part is true (``a & b``)."""
 
@@ -385,7 +407,7 @@ class All(_Combined):
         return " & ".join(_wrap(c, Any) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class Any(_Combined):
     """True when some part is true (``a | b``)."""
 
@@ -417,8 +439,8 @@ class Any(_Combined):
         return " | ".join(str(c) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True)
-class Not(Condition):
+@dataclass(frozen=True, slots=True, eq=False)
+class Not(_Logic):
     """True when its part is false (``~a``)."""
 
     cond: Condition
@@ -440,6 +462,54 @@ class Not(Condition):
         if isinstance(self.cond, (All, Any)) or " " in inner:
             return f"~({inner})"
         return f"~{inner}"
+
+
+def normal_form(cond: Condition) -> Condition:
+    """``cond`` with its logic written one way: nested ``All``/``Any`` of the same kind flattened
+    (``All(a, All(b, c))`` is ``All(a, b, c)``; one part is that part), ``~~a`` is ``a``,
+    ``~true`` is ``false`` and ``~false`` is ``true``. ``==`` on ``All``, ``Any`` and ``Not``
+    compares these, as Rocketry's equality did (``true & (true & true) == All(true, true,
+    true)``, ``Not(true) == false``). Nothing else is simplified: parts keep their order and
+    repeats (``a & b`` is not ``b & a``, ``All(a, a)`` is not ``a``).
+    """
+    if isinstance(cond, Not):
+        inner = normal_form(cond.cond)
+        if isinstance(inner, Not):
+            return inner.cond
+        if isinstance(inner, AlwaysTrue):
+            return false
+        if isinstance(inner, AlwaysFalse):
+            return true
+        return Not(inner)
+    if isinstance(cond, _Combined):
+        kind = type(cond)
+        parts: list[Condition] = []
+        for part in cond.conds:
+            normal = normal_form(part)
+            parts.extend(normal.conds if type(normal) is kind else (normal,))
+        return parts[0] if len(parts) == 1 else kind(tuple(parts))
+    return cond
+
+
+def _plain_eq(a: Condition, b: Condition) -> bool:
+    """Equality of two conditions in normal form (their parts are normal already)."""
+    if isinstance(a, Not):
+        return isinstance(b, Not) and _plain_eq(a.cond, b.cond)
+    if isinstance(a, _Combined):
+        if type(a) is not type(b):
+            return False
+        other = b.conds
+        return len(a.conds) == len(other) and all(map(_plain_eq, a.conds, other))
+    return a == b
+
+
+def _normal_hash(cond: Condition) -> int:
+    normal = normal_form(cond)
+    if isinstance(normal, Not):
+        return hash(("Not", _normal_hash(normal.cond)))
+    if isinstance(normal, _Combined):
+        return hash((type(normal).__name__, tuple(_normal_hash(c) for c in normal.conds)))
+    return hash(normal)
 
 
 def _wrap(cond: Condition, kind: type) -> str:

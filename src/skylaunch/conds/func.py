@@ -23,7 +23,8 @@ class FuncCond(Condition):
     ``file_exists("data.csv")`` is true when ``file_exists("data.csv")`` returns a truthy value.
 
     Rocketry's forms work too: ``FuncCond(is_foo, syntax="is foo")`` names it, and
-    ``@FuncCond(syntax="is foo")`` over ``def is_foo()`` is a decorator. The name is how it prints;
+    ``@FuncCond(syntax="is foo")`` over ``def is_foo()`` is a decorator (giving the condition;
+    ``decor_return_func=True`` gives back the function instead). The name is how it prints;
     to use it inside condition strings register it with the app: ``@app.cond("is foo")``
     (there is no global session to register it in).
     """
@@ -37,6 +38,9 @@ class FuncCond(Condition):
     session_params: tuple[str, ...] = field(default=(), compare=False)
     #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
     arg_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    #: Rocketry's option for the decorator form: ``@FuncCond(decor_return_func=True)`` leaves
+    #: the decorated name bound to the function itself, not to the condition
+    decor_return_func: bool = field(default=False, compare=False, repr=False)
     syntax: InitVar[str | list[str] | tuple[str, ...] | None] = None
 
     def __post_init__(self, syntax: str | list[str] | tuple[str, ...] | None) -> None:
@@ -73,7 +77,8 @@ class FuncCond(Condition):
                     f"FuncCond(syntax={self.name!r}) decorates one function, got {args!r}"
                 )
             func = args[0]
-            return FuncCond(func, self.name or str(getattr(func, "__name__", "")))
+            cond = FuncCond(func, self.name or str(getattr(func, "__name__", "")))
+            return func if self.decor_return_func else cond  # type: ignore[return-value]
         return FuncCond(self.func, self.name, args, tuple(kwargs.items()))
 
     def is_true(self, ctx: Context) -> bool:

@@ -689,12 +689,19 @@ class _Parser:
         )
 
 
-def parse_condition(text: str, names: Mapping[str, Condition] | None = None) -> Condition:
+def parse_condition(
+    text: str | bool | Condition, names: Mapping[str, Condition] | None = None
+) -> Condition:
     """Build the condition ``text`` describes; ``names`` adds custom conditions by name.
 
-    A session parses with its own :class:`Grammar` (``session.grammar.parse``), which may
+    As in Rocketry, ``True``/``False`` give ``true``/``false`` and a condition is returned as
+    is. A session parses with its own :class:`Grammar` (``session.grammar.parse``), which may
     also have phrases of its own.
     """
+    if isinstance(text, bool):
+        return true if text else false
+    if isinstance(text, Condition):
+        return text
     if not isinstance(text, str):
         raise TypeError(f"a condition string is needed, got {text!r}")
     return Grammar(dict(names or {})).parse(text)

@@ -46,6 +46,9 @@ class SchedulerCycles(Counted):
             return replace(built, op="<", n=built.n + 1)
         return built
 
+    def _default_comparison(self) -> tuple[str, int]:
+        return (">", 0)
+
     def next_change(self, ctx: Context) -> datetime | None:
         return None
 
@@ -73,10 +76,30 @@ class SchedulerCycles(Counted):
 
 @dataclass(frozen=True, slots=True)
 class SchedulerRunning(Condition):
-    """The scheduler started more than / less than ``delta`` ago."""
+    """The scheduler started more than / less than ``delta`` ago.
+
+    Equal to Rocketry's spelling of it, ``SchedulerStarted(period=TimeSpanDelta(near=delta))``
+    (``far=delta`` for ``more=False``): the same instants, false before the scheduler starts.
+    """
 
     delta: timedelta
     more: bool = True
+
+    def as_started(self) -> SchedulerStarted:
+        """The :class:`SchedulerStarted` form (Rocketry's ``scheduler_running``)."""
+        if self.more:
+            return SchedulerStarted(TimeSpanDelta(near=self.delta))
+        return SchedulerStarted(TimeSpanDelta(far=self.delta))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SchedulerRunning):
+            return (self.delta, self.more) == (other.delta, other.more)
+        if isinstance(other, SchedulerStarted):
+            return self.as_started() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.as_started())
 
     def is_true(self, ctx: Context) -> bool:
         started = ctx.started_at

@@ -21,7 +21,7 @@ from typing import ClassVar, Literal, TypeVar
 from typing_extensions import Self
 
 from skylaunch._tasknames import optional_task_name, quoted, task_name
-from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.conds.base import All, Condition, Context, instant_from
 from skylaunch.history import Action
 from skylaunch.time import (
     MIN_UTC,
@@ -62,6 +62,14 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+_MAGIC: dict[str, Op] = {
+    "__eq__": "==",
+    "__ne__": "!=",
+    "__lt__": "<",
+    "__gt__": ">",
+    "__le__": "<=",
+    "__ge__": ">=",
+}
 _ONE_US = timedelta(microseconds=1)
 
 C = TypeVar("C", bound="Counted")
@@ -95,8 +103,10 @@ def count_phrase(op: str, n: int) -> str:
 class Counted(Condition):
     """A condition that is a count compared with a number; compare it to get a new one.
 
-    ``cond >= 3`` and friends return a copy with the comparison replaced; ``cond == other``
-    with a condition is structural equality (so ``==`` with a number builds, it does not test).
+    ``cond >= 3`` and friends return a copy with the default comparison replaced; on a count
+    compared already, both must hold (``(cond > 1) < 5`` is ``All(cond > 1, cond < 5)``, as
+    Rocketry added comparisons up). ``cond == other`` with a condition is structural equality
+    (so ``==`` with a number builds, it does not test).
     """
 
     __slots__ = ()
@@ -119,31 +129,57 @@ class Counted(Condition):
             raise ValueError(f"a count is never negative; got {other!r} in {op} {other!r}")
         return replace(self, op=op, n=other)  # type: ignore[type-var]
 
-    def __ge__(self, other: object) -> Self:
-        return self._compare(">=", other)
+    def _chain(self, op: Op, other: object) -> Condition:
+        """``cond < 5`` on a count compared already (``(cycles > 1) < 5``): both must hold,
+        as Rocketry's comparisons add up; on the bare condition (its default comparison) the
+        comparison replaces the default."""
+        built = self._compare(op, other)
+        if (self.op, self.n) == self._default_comparison() or built == self:
+            return built
+        return All.of(self, built)
 
-    def __gt__(self, other: object) -> Self:
-        return self._compare(">", other)
+    def _default_comparison(self) -> tuple[str, int]:
+        return (">=", 1)
 
-    def __le__(self, other: object) -> Self:
-        return self._compare("<=", other)
+    @classmethod
+    def from_magic(cls, **comparisons: int) -> Condition:
+        """Rocketry's ``SchedulerCycles.from_magic(__gt__=1, __lt__=5)``: the comparisons named
+        by their methods, all holding (``__eq__``, ``__ne__``, ``__lt__``, ``__gt__``,
+        ``__le__``, ``__ge__``)."""
+        built: list[Condition] = []
+        for name, value in comparisons.items():
+            op = _MAGIC.get(name)
+            if op is None:
+                raise ValueError(f"unknown comparison {name!r}: use one of {', '.join(_MAGIC)}")
+            built.append(cls()._compare(op, int(value)))
+        if not built:
+            return cls()
+        return All.of(*built)
 
-    def __lt__(self, other: object) -> Self:
-        return self._compare("<", other)
+    def __ge__(self, other: object) -> Condition:
+        return self._chain(">=", other)
+
+    def __gt__(self, other: object) -> Condition:
+        return self._chain(">", other)
+
+    def __le__(self, other: object) -> Condition:
+        return self._chain("<=", other)
+
+    def __lt__(self, other: object) -> Condition:
+        return self._chain("<", other)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, int) and not isinstance(other, bool):
-            return self._compare("==", other)  # type: ignore[return-value]
-        return (
-            isinstance(other, Counted)
-            and type(other) is type(self)
-            and (self._fields() == other._fields())
-        )
+            return self._chain("==", other)  # type: ignore[return-value]
+        if not isinstance(other, Counted):
+            return NotImplemented  # another kind of condition may know an equal form
+        return type(other) is type(self) and self._fields() == other._fields()
 
     def __ne__(self, other: object) -> bool:
         if isinstance(other, int) and not isinstance(other, bool):
-            return self._compare("!=", other)  # type: ignore[return-value]
-        return not self == other
+            return self._chain("!=", other)  # type: ignore[return-value]
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
         return hash((type(self), self._fields()))
@@ -448,33 +484,34 @@ class TaskRunning(Counted):
     op: Op = ">="
     n: int = 1
     #: Rocketry's ``TaskRunning(period=TimeDelta("1 hour"))``: runs started in the past hour,
-    #: kept as ``max_age`` (the field is always ``None`` once built)
+    #: kept as ``max_age``; ``period=TimeSpanDelta(near, far)``: runs started between ``far``
+    #: and ``near`` ago, kept as ``min_age=near`` and ``max_age=far`` (the field is always
+    #: ``None`` once built)
     period: TimePeriod | None = None
 
     def __post_init__(self) -> None:
         if self.task is not None and not isinstance(self.task, str):
             object.__setattr__(self, "task", task_name(self.task))
         if self.period is not None:
-            period = self.period
-            if not isinstance(period, TimeDelta) or period.future or period.reference:
-                raise TypeError(
-                    f"TaskRunning(period=...) takes the past X as a TimeDelta, got {period!r}; "
-                    "for runs going longer or shorter than a duration use "
-                    "running.more_than(...) / running.less_than(...)"
-                )
-            if self.max_age is None or period.past < self.max_age:
-                object.__setattr__(self, "max_age", period.past)
+            low, high = _running_ages(self.period)
+            if low is not None and (self.min_age is None or low > self.min_age):
+                object.__setattr__(self, "min_age", low)
+            if high is not None and (self.max_age is None or high < self.max_age):
+                object.__setattr__(self, "max_age", high)
             object.__setattr__(self, "period", None)
+        if self.min_age is not None and not self.min_age:
+            object.__setattr__(self, "min_age", None)  # "for more than 0 s" is no bound
 
     def __call__(
         self, task: object = None, more_than: object = None, less_than: object = None
     ) -> TaskRunning:
         named = replace(self, task=optional_task_name(task))
-        if more_than is None and less_than is None:
+        if more_than is None and less_than is None and task is not None:
             return named
         warnings.warn(
-            "running(more_than=..., less_than=...) is deprecated (as in Rocketry): use "
-            "running.more_than(...), running.less_than(...) or running.between(...)",
+            "running(), running(more_than=...) and running(less_than=...) are deprecated (as "
+            "in Rocketry): use running, running('task'), running.more_than(...), "
+            "running.less_than(...) or running.between(...)",
             DeprecationWarning,
             stacklevel=2,
         )
@@ -563,6 +600,19 @@ class TaskRunning(Counted):
             f"TaskRunning(task={self.task!r}, min_age={self.min_age!r}, "
             f"max_age={self.max_age!r}, op={self.op!r}, n={self.n!r})"
         )
+
+
+def _running_ages(period: TimePeriod) -> tuple[timedelta | None, timedelta | None]:
+    """The run ages (at least, less than) that Rocketry's ``TaskRunning(period=...)`` meant."""
+    if isinstance(period, TimeDelta) and not period.future and not period.reference:
+        return None, period.past
+    if isinstance(period, TimeSpanDelta) and period.reference is None:
+        return period.near, period.far
+    raise TypeError(
+        f"TaskRunning(period=...) takes the past X as a TimeDelta or a TimeSpanDelta(near, far), "
+        f"got {period!r}; for runs going longer or shorter than a duration use "
+        "running.more_than(...) / running.less_than(...)"
+    )
 
 
 def _later(when: datetime, delta: timedelta) -> datetime | None:

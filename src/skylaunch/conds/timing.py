@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.conds.status import TaskFailed, TaskStarted, TaskSucceeded
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
+    TimeDelta,
     TimeOfDay,
     TimeOfHour,
     TimeOfMinute,
@@ -18,6 +21,7 @@ from skylaunch.time import (
     TimeOfSecond,
     TimeOfWeek,
     TimePeriod,
+    TimeSpanDelta,
 )
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
@@ -58,6 +62,11 @@ def _phrase(head: str, period: TimePeriod) -> str:
     return f"{head} {words}" if words else head
 
 
+#: What :meth:`PeriodMethods._narrowed` made, by (condition, method, bounds); emptied when full.
+_NARROWED: dict[tuple[object, ...], Condition] = {}
+_NARROWED_MAX = 1024
+
+
 class PeriodMethods:
     """``.between()``, ``.before()``, ``.after()``, ``.at()``/``.on()``, ``.starting()``.
 
@@ -72,20 +81,39 @@ class PeriodMethods:
         new: Condition = replace(self, period=period)  # type: ignore[type-var,assignment]
         return new
 
+    def _narrowed(self, how: str, *bounds: str | int) -> Condition:
+        """``self`` with its period narrowed by ``type(period).<how>(*bounds)``, made once.
+
+        Conditions are immutable values: the same phrase written for thousands of tasks
+        (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
+        """
+        try:
+            # the bounds' types too: True == 1, but only 1 is a valid bound
+            key = (self, how, *[(type(b), b) for b in bounds])
+            cached = _NARROWED.get(key)
+        except TypeError:  # an unhashable condition or bound: made anew (and checked) each time
+            return self._with(getattr(type(self.period), how)(*bounds))
+        if cached is None:
+            cached = self._with(getattr(type(self.period), how)(*bounds))
+            if len(_NARROWED) >= _NARROWED_MAX:
+                _NARROWED.clear()
+            _NARROWED[key] = cached
+        return cached
+
     def between(self, start: str | int, end: str | int) -> Condition:
-        return self._with(type(self.period).between(start, end))
+        return self._narrowed("between", start, end)
 
     def before(self, end: str | int) -> Condition:
-        return self._with(type(self.period).before(end))
+        return self._narrowed("before", end)
 
     def after(self, start: str | int) -> Condition:
-        return self._with(type(self.period).after(start))
+        return self._narrowed("after", start)
 
     def starting(self, start: str | int) -> Condition:
-        return self._with(type(self.period).starting(start))
+        return self._narrowed("starting", start)
 
     def at(self, span: str | int) -> Condition:
-        return self._with(type(self.period).at(span))
+        return self._narrowed("at", span)
 
     def on(self, span: str | int) -> Condition:
         return self.at(span)
@@ -100,6 +128,15 @@ class IsPeriod(PeriodMethods, Condition):
     """
 
     period: TimePeriod
+
+    def __post_init__(self) -> None:
+        if isinstance(self.period, TimeDelta | TimeSpanDelta) and self.period.reference is None:
+            # "now in the past 2 hours" holds at every instant: a condition always true
+            raise TypeError(
+                f"IsPeriod({self.period!r}) would always be true: a duration is measured from "
+                "an instant; for 'not run in the past 2 hours' use every('2 hours') or "
+                "started.in_past('2 hours') == 0"
+            )
 
     def is_true(self, ctx: Context) -> bool:
         return ctx.now in self.period
@@ -175,8 +212,37 @@ class TaskExecutable(PeriodMethods, Condition):
         others = tuple(a for a in self.actions if a != "fail")
         return log.any_between(others, start, end) or (log.count("fail", start, end) > self.retries)
 
+    def _sliding(self) -> float | None:
+        """Seconds of a ``TimeDelta("10 mins")`` period (Rocketry's ``every(...,
+        based="finish")``): done when a finish is in the past 10 minutes, a window that slides
+        with the clock (``None`` for a period of the calendar)."""
+        period = self.period
+        if isinstance(period, TimeDelta) and period.reference is None and not period.future:
+            return period.past.total_seconds()
+        return None
+
+    def _sliding_done(self, log: TaskLog, ts: float, past: float) -> bool:
+        # (ts - past, ts]: a record exactly `past` ago is out, as in every()
+        return self._done(log, math.nextafter(ts - past, math.inf), ts)
+
+    def _sliding_change(self, ctx: Context, past: float) -> datetime | None:
+        """When the finishes that make it done have slid out (task events aside)."""
+        log = ctx.log_of(self.task)
+        if not self._sliding_done(log, ctx.ts, past):
+            return None  # due: only a task event ends that
+        start = math.nextafter(ctx.ts - past, math.inf)
+        times = sorted(t for a in self.actions for t in log.times_between(a, start, ctx.ts))
+        for ts in times:
+            at = instant_from(ts + past, ctx.now.tzinfo)
+            if not self._sliding_done(log, at.timestamp(), past):
+                return at
+        return None  # pragma: no cover - the last record leaving always makes it due
+
     def is_true(self, ctx: Context) -> bool:
         now = ctx.now
+        past = self._sliding()
+        if past is not None:
+            return not self._sliding_done(ctx.log_of(self.task), ctx.ts, past)
         interval = self.period.rollforward(now)
         if interval.start > now:
             return self.catch_up_within is not None and self._missed(ctx, now)[0]
@@ -185,6 +251,9 @@ class TaskExecutable(PeriodMethods, Condition):
 
     def next_change(self, ctx: Context) -> datetime | None:
         now = ctx.now
+        past = self._sliding()
+        if past is not None:
+            return self._sliding_change(ctx, past)
         interval = self.period.rollforward(now)
         if interval.start > now:
             if self.catch_up_within is not None:
@@ -231,6 +300,9 @@ class TaskRunnable(PeriodMethods, Condition):
     catch_up_within: ClassVar[timedelta | None] = None
 
     _done = TaskExecutable._done
+    _sliding = TaskExecutable._sliding
+    _sliding_done = TaskExecutable._sliding_done
+    _sliding_change = TaskExecutable._sliding_change
     is_true = TaskExecutable.is_true
     next_change = TaskExecutable.next_change
     watches = TaskExecutable.watches
@@ -249,7 +321,7 @@ _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, eq=False)
 class Every(Condition):
     """True when the task has not started (or, by ``based``, ended) in the past ``period``.
 
@@ -291,6 +363,30 @@ class Every(Condition):
         object.__setattr__(self, "task", task)
         object.__setattr__(self, "jitter", spread)
         object.__setattr__(self, "seed", seed)
+
+    def spelled_out(self) -> Condition:
+        """Rocketry's spelling of this condition (without jitter, which Rocketry had not):
+        ``TaskStarted(period=TimeDelta(period)) == 0`` for ``based="run"``, ``TaskSucceeded``
+        or ``TaskFailed`` likewise, ``TaskExecutable(period=TimeDelta(period))`` for
+        ``"finish"``. The two compare equal; the scheduler evaluates this one."""
+        past = TimeDelta(self.period)
+        if self.based == "finish":
+            return TaskExecutable(past, task=self.task)
+        status = {"run": TaskStarted, "success": TaskSucceeded, "fail": TaskFailed}[self.based]
+        return status(task=self.task, period=past, op="==", n=0)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Every):
+            return self._key() == other._key()
+        if isinstance(other, Condition) and not self.jitter:
+            return self.spelled_out() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key()) if self.jitter else hash(self.spelled_out())
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.period, self.based, self.task, self.jitter, self.seed)
 
     def _last(self, ctx: Context) -> float | None:
         return ctx.log_of(self.task).last_of(_BASED_ACTIONS[self.based])

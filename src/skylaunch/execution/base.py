@@ -28,6 +28,7 @@ __all__ = [
     "TaskCall",
     "outcome_of",
     "run_call",
+    "run_inline",
     "run_scope",
 ]
 
@@ -158,13 +159,23 @@ def run_call(call: TaskCall) -> Outcome:
     The run context is set as :func:`run_scope` does, without its two generator frames: this
     is every mode's hot path.
     """
-    token = current_run.set(RunInfo(call.task_name, call.run_id))
+    value, outcome = run_inline(call.task_name, call.run_id, call.func, call.kwargs)
+    return Outcome(call.run_id, "success", value) if outcome is None else outcome
+
+
+def run_inline(
+    task_name: str, run_id: str, func: Callable[..., Any], kwargs: Mapping[str, Any]
+) -> tuple[object, Outcome | None]:
+    """:func:`run_call` from the call's parts: the value returned, and the outcome unless the
+    run simply succeeded (None: the scheduler's inline runs then make no :class:`Outcome`
+    nor :class:`TaskCall`, see ``Scheduler._launch``)."""
+    token = current_run.set(RunInfo(task_name, run_id))
     try:
-        value = call.func(**call.kwargs)
+        value = func(**kwargs)
         if isinstance(value, CoroutineType):  # inspect.iscoroutine, without the extra call
             value = asyncio.run(value)
     except Exception as exc:
-        return outcome_of(call.run_id, exc)
+        return None, outcome_of(run_id, exc)
     finally:
         current_run.reset(token)
-    return Outcome(call.run_id, "success", value)
+    return value, None

@@ -12,9 +12,10 @@ from typing import Any
 
 __all__: list[str] = []
 
-Lifecycle = tuple[str, str, float, datetime, "str | None", "str | None", tzinfo]
+Lifecycle = tuple[str, str, float, datetime, "str | None", "str | None", tzinfo, "float | None"]
 """A lifecycle record as its parts: task name, action, created (POSIX seconds), the run's
-start, run id, traceback text, and the session's zone (that of ``start`` and of the end)."""
+start, run id, traceback text, the session's zone (that of ``start`` and of the end), and
+``start.timestamp()`` when the scheduler has it already (None: computed when needed)."""
 
 
 def lifecycle_fields(
@@ -25,14 +26,16 @@ def lifecycle_fields(
     run_id: str | None,
     exc_text: str | None,
     tz: tzinfo,
+    start_ts: float | None = None,
 ) -> dict[str, Any]:
-    """A lifecycle record's fields: a run has no end; an end's runtime counts from ``start``."""
+    """A lifecycle record's fields: a run has no end; an end's runtime counts from ``start``
+    (``start_ts``, its POSIX seconds, when given)."""
     if action == "run":
         end: datetime | None = None
         runtime: timedelta | None = None
     else:
         end = datetime.fromtimestamp(created, tz)
-        runtime = timedelta(seconds=created - start.timestamp())
+        runtime = timedelta(seconds=created - (start.timestamp() if start_ts is None else start_ts))
     return {
         "task_name": task_name,
         "action": action,

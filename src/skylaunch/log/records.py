@@ -29,7 +29,7 @@ __all__ = [
 class MinimalRecord(BaseModel):
     """The fields the scheduler needs to rebuild a task's history after a restart."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     task_name: str
     action: Action

@@ -110,7 +110,8 @@ class Task(ABC):
         hooked = HookRound(init_hooks, {"session": session, "task": self}) if init_hooks else None
         self.session = session
         self._runtime: TaskRuntime = session.runtime
-        self.name = self._check_name(name if name is not None else self.default_name())
+        # not through the ``name`` setter: a task being made is in no session yet
+        self._name = self._check_name(name if name is not None else self.default_name())
         self._start_cond = self._cond(start_cond, "start_cond")
         self._end_cond = self._cond(end_cond, "end_cond")
         if execution is not None:
@@ -153,7 +154,7 @@ class Task(ABC):
             )
         self.func_run_id = func_run_id
         self._logger: TaskAdapter | None = None
-        self._logger_name = self._check_logger_name(logger_name)
+        self._logger_name = None if logger_name is None else self._check_logger_name(logger_name)
         self._force_run = False
         self._forced_batch: dict[str, Any] | None = None
         self.validate()

@@ -30,6 +30,7 @@ _FLAG = TerminationFlag()
 
 
 _CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[str, BaseArgument]]:
@@ -38,9 +39,11 @@ def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[st
     Read straight off the code object for plain functions (defining thousands of tasks must stay
     fast: ``inspect.signature`` costs tens of microseconds); other callables go through inspect.
     """
-    code = getattr(func, "__code__", None)
-    if inspect.isfunction(func) and code is not None and not hasattr(func, "__wrapped__"):
+    if type(func) is types.FunctionType and not hasattr(func, "__wrapped__"):
+        code = func.__code__
         n_pos = code.co_argcount
+        if not n_pos and not code.co_kwonlyargcount:  # def job(): the most common task
+            return _NO_NAMES, bool(code.co_flags & _CO_VARKEYWORDS), {}
         names = code.co_varnames[: n_pos + code.co_kwonlyargcount]
         positional_only = code.co_posonlyargcount
         wanted = frozenset(names[positional_only:])

@@ -28,7 +28,16 @@ from .parse import (
     parse_weekday,
     to_timedelta,
 )
-from .periods import MAX_UTC, MIN_UTC, Interval, TimePeriod, aware, naive_zone
+from .periods import (
+    MAX_UTC,
+    MIN_UTC,
+    AnchoredInterval,
+    Interval,
+    PositionTypeError,
+    TimePeriod,
+    aware,
+    naive_zone,
+)
 from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta, always, never
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "MIN_UTC",
     "All",
     "Always",
+    "AnchoredInterval",
     "Any",
     "Clock",
     "Cron",
@@ -43,6 +53,7 @@ __all__ = [
     "CronParseError",
     "Interval",
     "Never",
+    "PositionTypeError",
     "SimulatedClock",
     "StaticInterval",
     "SystemClock",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .periods import _ONE_US, MAX_UTC, MIN_UTC, Interval, TimePeriod, _utc
+from .periods import _ONE_US, MAX_UTC, MIN_UTC, Interval, TimePeriod, _back, _forward, _utc
+from .spans import always
 
 __all__ = ["All", "Any"]
 
@@ -42,7 +43,12 @@ class _Combined(TimePeriod):
                     flat.append(part)
         if not flat:
             raise ValueError(f"{type(self).__name__}() needs at least one period")
-        object.__setattr__(self, "periods", tuple(flat))
+        object.__setattr__(self, "periods", self._reduce(tuple(flat)))
+
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        """The parts with ``always`` simplified away (what it means for each combination)."""
+        return parts
 
     def next_boundary(self, dt: datetime) -> datetime | None:
         if self.rollforward(dt).start >= MAX_UTC:
@@ -76,12 +82,17 @@ class All(_Combined):
     __slots__ = ()
     symbol = "&"
 
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        # always holds every instant: a part of an All that changes nothing (kept when alone)
+        return tuple(p for p in parts if p != always) or parts[:1]
+
     def rollforward(self, dt: datetime) -> Interval:
         at = _utc(dt)
         for _ in range(_ROUNDS):
-            start = max(p.rollforward(_at(at, dt)).start for p in self.periods)
+            start = max(_forward(p, _at(at, dt)).start for p in self.periods)
             start = max(start, at)
-            parts = [p.rollforward(_at(start, dt)) for p in self.periods]
+            parts = [_forward(p, _at(start, dt)) for p in self.periods]
             later = max(i.start for i in parts)
             if later > start:
                 at = later
@@ -91,12 +102,12 @@ class All(_Combined):
 
     def _start_of(self, instant: datetime, like: datetime) -> datetime:
         """The start of the overlap holding ``instant`` (its parts' latest start)."""
-        return max(p.rollback(_at(instant, like)).start for p in self.periods)
+        return max(_back(p, _at(instant, like)).start for p in self.periods)
 
     def rollback(self, dt: datetime) -> Interval:
         at = _utc(dt)
         for _ in range(_ROUNDS):
-            parts = [p.rollback(_at(at, dt)) for p in self.periods]
+            parts = [_back(p, _at(at, dt)) for p in self.periods]
             if all(at in i for i in parts):
                 return Interval(max(i.start for i in parts), min(i.end for i in parts))
             # the latest instant at or before `at` each part can hold; the earliest of them
@@ -113,6 +124,11 @@ class Any(_Combined):
     __slots__ = ()
     symbol = "|"
 
+    @staticmethod
+    def _reduce(parts: tuple[TimePeriod, ...]) -> tuple[TimePeriod, ...]:
+        # always holds every instant: an Any with it is always, whatever its other parts
+        return (always,) if always in parts else parts
+
     def _grow(self, span: Interval, like: datetime) -> Interval:
         """``span`` widened over the parts' intervals that overlap or touch it."""
         start, end = span.start, span.end
@@ -120,11 +136,11 @@ class Any(_Combined):
             changed = False
             for p in self.periods:
                 if end < MAX_UTC:
-                    after = p.rollforward(_at(end, like))
+                    after = _forward(p, _at(end, like))
                     if after.start <= end < after.end:
                         end, changed = after.end, True
                 if start > MIN_UTC:
-                    before = p.rollback(_at(start - _ONE_US, like))
+                    before = _back(p, _at(start - _ONE_US, like))
                     if before.start < start <= before.end and not before.is_empty:
                         start, changed = before.start, True
             if not changed:
@@ -132,12 +148,12 @@ class Any(_Combined):
         return Interval(start, end)
 
     def rollforward(self, dt: datetime) -> Interval:
-        first = min((p.rollforward(dt) for p in self.periods), key=lambda i: i.start)
+        first = min((_forward(p, dt) for p in self.periods), key=lambda i: i.start)
         return self._grow(first, dt)
 
     def rollback(self, dt: datetime) -> Interval:
         at = _utc(dt)
-        parts = [p.rollback(dt) for p in self.periods]
+        parts = [_back(p, dt) for p in self.periods]
         holding = [i for i in parts if at in i]
         best = holding[0] if holding else max(parts, key=lambda i: i.end)
         return self._grow(best, dt)

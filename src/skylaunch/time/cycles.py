@@ -25,9 +25,11 @@ from .periods import (
     _MIN,
     _ONE_US,
     _S,
+    AnchoredInterval,
     Bound,
     Interval,
     Kind,
+    PositionTypeError,
     _CalendarCycle,
     _FixedCycle,
     _Key,
@@ -66,7 +68,7 @@ def _exact(value: timedelta) -> int:
     return value // _ONE_US
 
 
-class TimeOfSecond(_FixedCycle):
+class TimeOfSecond(_FixedCycle, AnchoredInterval):
     """Within each second; bounds are milliseconds (``500``, ``"500.5"``)."""
 
     __slots__ = ()
@@ -89,7 +91,7 @@ class TimeOfSecond(_FixedCycle):
         return f"{ms}{f'.{us:03d}'.rstrip('0') if us else ''}"
 
 
-class TimeOfMinute(_FixedCycle):
+class TimeOfMinute(_FixedCycle, AnchoredInterval):
     """Within each minute; bounds are seconds (``"30"``, ``"30.5"``; an int is a whole second)."""
 
     __slots__ = ()
@@ -113,7 +115,7 @@ class TimeOfMinute(_FixedCycle):
         return f"{secs:02d}{_frac(us)}"
 
 
-class TimeOfHour(_FixedCycle):
+class TimeOfHour(_FixedCycle, AnchoredInterval):
     """Within each hour; ``"15:00"`` is minute 15 (MM:SS), an int (or ``"15"``) a whole minute."""
 
     __slots__ = ()
@@ -131,7 +133,9 @@ class TimeOfHour(_FixedCycle):
             offset = _exact(parse_time_of_hour(value))
             return offset + (cls._resolution if side == "end" else 0)
         if not isinstance(value, str):
-            raise TypeError(f"TimeOfHour {side} must be 'MM:SS' or a minute number, not {value!r}")
+            raise PositionTypeError(
+                f"TimeOfHour {side} must be 'MM:SS' or a minute number, not {value!r}"
+            )
         return _exact(parse_time_of_hour(value))
 
     @classmethod
@@ -141,7 +145,7 @@ class TimeOfHour(_FixedCycle):
         return f"{minutes:02d}:{secs:02d}{_frac(us)}"
 
 
-class TimeOfDay(_CalendarCycle):
+class TimeOfDay(_CalendarCycle, AnchoredInterval):
     """Within each day: ``"10:00"``, ``"10:00:30"``, ``"2pm"``; an int (or ``"10"``) is an hour."""
 
     __slots__ = ()
@@ -159,7 +163,7 @@ class TimeOfDay(_CalendarCycle):
             offset = _exact(parse_time_of_day(value))
             return offset + (cls._resolution if side == "end" else 0)
         if not isinstance(value, str):
-            raise TypeError(
+            raise PositionTypeError(
                 f"TimeOfDay {side} must be text such as '10:00' or an hour, not {value!r}"
             )
         return _exact(parse_time_of_day(value))
@@ -178,7 +182,7 @@ class TimeOfDay(_CalendarCycle):
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class TimeOfWeek(_CalendarCycle):
+class TimeOfWeek(_CalendarCycle, AnchoredInterval):
     """Within each ISO week (Monday first): ``"Mon"``, ``"Monday 10:00"``, ``1..7`` = Mon..Sun.
 
     A day without a time as the end bound means the end of that day.
@@ -194,7 +198,7 @@ class TimeOfWeek(_CalendarCycle):
     @classmethod
     def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
         if value is None or isinstance(value, float):
-            raise TypeError(f"TimeOfWeek {side} must be a day name or 1..7, not {value!r}")
+            raise PositionTypeError(f"TimeOfWeek {side} must be a day name or 1..7, not {value!r}")
         day, time = parse_weekday(value)
         if time is None:
             return (day + (side == "end")) * _D
@@ -230,7 +234,7 @@ def _is_last(value: object) -> bool:
     return isinstance(value, str) and " ".join(value.lower().split()) in ("last", "last day")
 
 
-class TimeOfMonth(_CalendarCycle):
+class TimeOfMonth(_CalendarCycle, AnchoredInterval):
     """Within each month: ``"1st"``, ``"15th 10:00"``, ``"5."``, ``5``.
 
     A day without a time as the end bound means the end of that day. Days a month does not
@@ -274,7 +278,7 @@ class TimeOfMonth(_CalendarCycle):
     @classmethod
     def _offset(cls, value: Bound, side: Literal["start", "end"]) -> int:
         if value is None or isinstance(value, float):
-            raise TypeError(
+            raise PositionTypeError(
                 f"TimeOfMonth {side} must be a day such as '1st' or 1..31, not {value!r}"
             )
         if _is_last(value):
@@ -315,7 +319,7 @@ _MONTH = 31 * _D  # a month's nominal share of the year cycle (see TimeOfYear)
 def _month_index(value: Bound) -> int:
     """``"Jan"``, ``"january"`` or ``1..12`` -> 0..11."""
     if isinstance(value, bool) or value is None or isinstance(value, float):
-        raise TypeError(f"month must be a name such as 'Jan' or 1..12, not {value!r}")
+        raise PositionTypeError(f"month must be a name such as 'Jan' or 1..12, not {value!r}")
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         number = int(value)
         if not 1 <= number <= 12:
@@ -329,7 +333,7 @@ def _month_index(value: Bound) -> int:
     raise ValueError(f"month {value!r} not understood; expected Jan..Dec or 1..12")
 
 
-class TimeOfYear(_CalendarCycle):
+class TimeOfYear(_CalendarCycle, AnchoredInterval):
     """Within each year, by whole months: ``TimeOfYear("Feb", "Mar")`` is 1 February up to
     1 April, ``TimeOfYear.on("Jul")`` is July, ``TimeOfYear("Nov", "Feb")`` wraps the new year.
 

@@ -227,7 +227,8 @@ def _parse_time_of_day(value: str | int) -> timedelta:
 
 
 def parse_time_of_hour(value: str | int) -> timedelta:
-    """Offset into an hour: ``"15:00"`` (minutes:seconds) or ``15`` (minutes)."""
+    """Offset into an hour: ``"15:00"`` (minutes:seconds), ``15`` (minutes) or Rocketry's
+    quarters, ``"1 quarter"`` / ``"1q"`` (15:00; ``"0 quarter"`` .. ``"4 quarter"``)."""
     if isinstance(value, bool):
         raise TypeError(f"time of hour must be 'MM:SS' or a minute number, not {value!r}")
     if isinstance(value, int):
@@ -240,7 +241,14 @@ def parse_time_of_hour(value: str | int) -> timedelta:
     if match is None:
         if value.strip().isdigit():
             return parse_time_of_hour(int(value))
-        raise ValueError(f"time of hour {value!r} not understood; expected 'MM:SS', e.g. '15:00'")
+        quarter = re.fullmatch(r"\s*([0-4])\s*(?:quarters?|q)\s*", value, flags=re.IGNORECASE)
+        if quarter:
+            # Rocketry's spelling: "1 quarter" (or "1q") is 15:00, "4 quarter" the hour's end
+            return timedelta(minutes=15 * int(quarter.group(1)))
+        raise ValueError(
+            f"time of hour {value!r} not understood; expected 'MM:SS' (e.g. '15:00') "
+            "or quarters ('1 quarter')"
+        )
     minutes, seconds, fraction = match.groups()
     offset = timedelta(
         minutes=int(minutes),

@@ -36,9 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_UTC",
     "MIN_UTC",
+    "AnchoredInterval",
     "Bound",
+    "Closed",
     "Interval",
     "Kind",
+    "PositionTypeError",
     "TimePeriod",
     "aware",
     "naive_zone",
@@ -144,22 +147,116 @@ def _reading_naive(method: _Method) -> _Method:
     return wrapper
 
 
-@dataclass(frozen=True, slots=True)
+_ROLLS = {"rollforward": 1, "rollback": -1}
+
+
+def _forward(period: TimePeriod, dt: datetime) -> Interval:
+    """``period.rollforward(dt)`` for an aware ``dt``, skipping the wrapper that records ``dt``
+    for Rocketry's reading: what the periods use among themselves (a hot path)."""
+    method = type(period).rollforward
+    return getattr(method, "__wrapped__", method)(period, dt)
+
+
+def _back(period: TimePeriod, dt: datetime) -> Interval:
+    """``period.rollback(dt)`` for an aware ``dt`` (see :func:`_forward`)."""
+    method = type(period).rollback
+    return getattr(method, "__wrapped__", method)(period, dt)
+
+
+def _rolling(method: _Method, side: int) -> _Method:
+    """``rollforward``/``rollback`` reading a naive ``dt`` as :func:`aware` does, its answer
+    remembering ``dt`` for Rocketry's ``left``/``right``/``closed`` (see :class:`Interval`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: object, dt: datetime) -> Interval:
+        naive = dt.tzinfo is None
+        if naive:
+            dt = aware(dt)
+        result: Interval = method(self, dt)  # type: ignore[assignment]
+        seen = _new_interval(Interval)
+        _SET_START(seen, result.start)
+        _SET_END(seen, result.end)
+        _SET_VIEW(seen, (dt, side, naive))
+        _SET_INCL_END(seen, result._incl_end)
+        return seen
+
+    wrapper.__reads_naive__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+Closed = Literal["left", "right", "both", "neither"]
+
+# Rocketry's extremes for an open end as seen from a naive instant (``TimeSpanDelta.max``).
+_NAIVE_MIN = MIN_UTC.replace(tzinfo=None)
+_NAIVE_MAX = MAX_UTC.replace(tzinfo=None)
+
+
 class Interval:
-    """A half-open span of time ``[start, end)``, stored in UTC."""
+    """A half-open span of time ``[start, end)``, stored in UTC.
+
+    ``start``/``end`` are skylaunch's: the whole interval, aware, in UTC.
+
+    ``left``/``right``/``closed`` are Rocketry's reading of the same interval (its intervals
+    were pandas-like). On an interval from ``period.rollforward(dt)`` they are the part from
+    ``dt`` on (``left`` is ``dt`` when ``dt`` is inside); from ``period.rollback(dt)``, the part
+    up to ``dt`` (``right`` is ``dt`` when ``dt`` is inside, ``closed="both"`` when that is the
+    single instant at its start). They are given in ``dt``'s own form: naive wall times for a
+    naive ``dt`` (an open end is ``datetime.min``/``datetime.max``), in ``dt``'s zone for an
+    aware one. On an interval made directly they are ``start``, ``end`` and ``"left"``.
+    Equality and ``dt in interval`` read ``start``/``end`` only.
+    """
+
+    __slots__ = ("_incl_end", "_view", "end", "start")
 
     start: datetime
     end: datetime
+    # From a roll: (the instant asked about, aware; the roll's direction, 1 forward or -1 back;
+    # whether it was asked with a naive datetime). None when made directly.
+    _view: tuple[datetime, int, bool] | None
+    # whether ``end`` is one microsecond past an included last instant (TimeDelta's past X)
+    _incl_end: bool
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "start", _utc(self.start))
-        object.__setattr__(self, "end", _utc(self.end))
-        if self.end < self.start:
-            raise ValueError(f"interval end {self.end} is before its start {self.start}")
+    def __init__(self, start: datetime, end: datetime, closed: Closed = "left") -> None:
+        if closed != "left":
+            raise ValueError(
+                f"Interval(closed={closed!r}): skylaunch's intervals are half-open, [start, end) "
+                "(closed='left'); to include an instant, end the interval one microsecond after it"
+            )
+        first, last = _utc(start), _utc(end)
+        if last < first:
+            raise ValueError(f"interval end {last} is before its start {first}")
+        _SET_START(self, first)
+        _SET_END(self, last)
+        _SET_VIEW(self, None)
+        _SET_INCL_END(self, False)
+
+    @classmethod
+    def _including_end(cls, start: datetime, end: datetime) -> Interval:
+        """``[start, end]``: stored as ``[start, end + 1 µs)``, read by Rocketry as ``right=end``."""
+        new = cls(start, end if end >= MAX_UTC else end + _ONE_US)
+        _SET_INCL_END(new, end < MAX_UTC)
+        return new
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Interval is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Interval is immutable")
 
     def __contains__(self, dt: datetime) -> bool:
         instant = _utc(dt)
         return self.start <= instant < self.end
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Interval):
+            return NotImplemented
+        return self.start == other.start and self.end == other.end
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end))
+
+    def __repr__(self) -> str:
+        return f"Interval(start={self.start!r}, end={self.end!r})"
 
     def __reduce__(self) -> tuple[object, ...]:
         return (Interval, (self.start, self.end))
@@ -168,6 +265,69 @@ class Interval:
     def is_empty(self) -> bool:
         """True when no instant is in it (``start == end``)."""
         return self.start == self.end
+
+    # -- Rocketry's reading ------------------------------------------------------------------
+
+    def _last(self) -> datetime:
+        return self.end - _ONE_US if self._incl_end else self.end
+
+    def _edges(self) -> tuple[datetime, datetime]:
+        """(left, right) in UTC: the part on the asked side of the roll's instant."""
+        left, right = self.start, self._last()
+        if self._view is not None:
+            seen, side, _naive = self._view
+            instant = _utc(seen)
+            if side > 0 and left < instant <= right:
+                left = instant
+            elif side < 0 and left <= instant < right:
+                right = instant
+        return left, right
+
+    def _shown(self, edge: datetime) -> datetime:
+        """``edge`` in the form of the instant asked about."""
+        if self._view is None:
+            return edge
+        seen, _side, naive = self._view
+        if edge <= MIN_UTC or edge >= MAX_UTC:
+            if naive:
+                return _NAIVE_MIN if edge <= MIN_UTC else _NAIVE_MAX
+            return edge
+        local = edge.astimezone(seen.tzinfo)
+        return local.replace(tzinfo=None) if naive else local
+
+    @property
+    def left(self) -> datetime:
+        """Rocketry's left end (see the class)."""
+        return self._shown(self._edges()[0])
+
+    @property
+    def right(self) -> datetime:
+        """Rocketry's right end (see the class)."""
+        return self._shown(self._edges()[1])
+
+    @property
+    def closed(self) -> Closed:
+        """Rocketry's closedness: ``"left"``, or ``"both"`` for the single instant a rollback
+        gives at an interval's start."""
+        left, right = self._edges()
+        back = self._view is not None and self._view[1] < 0
+        return "both" if back and left == right and not self.is_empty else "left"
+
+
+_new_interval = object.__new__
+# the slots' own setters: an Interval refuses attribute assignment (and rolls are a hot path)
+_SET_START = vars(Interval)["start"].__set__
+_SET_END = vars(Interval)["end"].__set__
+_SET_VIEW = vars(Interval)["_view"].__set__
+_SET_INCL_END = vars(Interval)["_incl_end"].__set__
+
+
+class PositionTypeError(TypeError, ValueError):
+    """A period position of the wrong type (``TimeOfDay(2.5)``).
+
+    A ``TypeError``, and a ``ValueError`` too: Rocketry raised ``ValueError`` for a float
+    position, so ``except ValueError`` written for it still catches this.
+    """
 
 
 def _no_windows(cls: type, method: str) -> TypeError:
@@ -188,12 +348,20 @@ class TimePeriod(ABC):
 
     __slots__ = ()
 
+    # Rocketry's names for the ends of an open interval as seen from a naive instant (the
+    # ``left``/``right`` of an :class:`Interval`; its ``start``/``end`` are MIN_UTC/MAX_UTC).
+    min: ClassVar[datetime] = _NAIVE_MIN
+    max: ClassVar[datetime] = _NAIVE_MAX
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         for name in ("rollforward", "rollback", "__contains__", "next_boundary"):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "__reads_naive__", False):
-                setattr(cls, name, _reading_naive(method))
+                side = _ROLLS.get(name)
+                setattr(
+                    cls, name, _reading_naive(method) if side is None else _rolling(method, side)
+                )
 
     @abstractmethod
     def rollforward(self, dt: datetime) -> Interval:
@@ -204,11 +372,11 @@ class TimePeriod(ABC):
         """The interval containing ``dt``, else the latest one that ended at or before ``dt``."""
 
     def __contains__(self, dt: datetime) -> bool:
-        return self.rollforward(dt).start <= _utc(dt)
+        return _forward(self, aware(dt)).start <= _utc(dt)
 
     # -- windows: only periods of a cycle (time of day, of week...) have them ------------------
     # Declared here so that code holding any period (a condition's) type-checks; the
-    # periods of a cycle (``_Anchored``) override all five.
+    # periods of a cycle (``AnchoredInterval``) override all five.
 
     @classmethod
     def between(cls, start: Bound, end: Bound) -> Self:
@@ -242,14 +410,14 @@ class TimePeriod(ABC):
         they are walked over; callers who care about interval changes use ``rollforward``.
         """
         instant = _utc(dt)
-        current = self.rollforward(dt)
+        current = _forward(self, aware(dt))
         if current.start > instant:
             return current.start
         end = current.end
         for _ in range(_MAX_CYCLES):
             if end >= MAX_UTC:
                 return None
-            following = self.rollforward(end.astimezone(dt.tzinfo))
+            following = _forward(self, end.astimezone(dt.tzinfo))
             if following.start > end:
                 return end
             end = following.end
@@ -260,7 +428,13 @@ class TimePeriod(ABC):
         if not isinstance(other, TimePeriod):
             return NotImplemented
         from .combine import All
+        from .spans import always
 
+        # always is the identity of &: `always & p` is `p` itself (as Rocketry reduced it)
+        if other == always:
+            return self
+        if self == always:
+            return other
         return All(self, other)
 
     def __or__(self, other: object) -> TimePeriod:
@@ -268,7 +442,11 @@ class TimePeriod(ABC):
         if not isinstance(other, TimePeriod):
             return NotImplemented
         from .combine import Any
+        from .spans import always
 
+        # always absorbs |: `always | p` is always itself (as Rocketry reduced it)
+        if self == always or other == always:
+            return always
         return Any(self, other)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -315,8 +493,9 @@ _SEGMENTS: dict[tuple[object, object], _Segment] = {}
 _Key: TypeAlias = datetime
 
 
-class _Anchored(TimePeriod):
-    """A window repeated every cycle (minute, hour, day, week, month).
+class AnchoredInterval(TimePeriod):
+    """A window repeated every cycle (second, minute, hour, day, week, month, year): the base
+    of the ``TimeOf*`` periods (Rocketry's ``AnchoredInterval``).
 
     ``_start``/``_end`` are offsets into the cycle in microseconds of wall-clock time;
     ``start == end`` means full cycles starting at ``start``; ``start > end`` wraps.
@@ -372,7 +551,20 @@ class _Anchored(TimePeriod):
         end: Bound = None,
         time_point: bool = False,
         starting: bool = False,
+        right_closed: bool = False,
     ) -> None:
+        if right_closed:
+            # Rocketry's spelling of a window that includes its end instant: one microsecond
+            # longer (TimeOfDay("08:00", "09:00", right_closed=True) holds 09:00:00 itself)
+            if end is None or starting or time_point:
+                raise ValueError(
+                    f"{type(self).__name__}(start, end, right_closed=True) needs an end, "
+                    f"got {start!r}, {end!r}"
+                )
+            s = 0 if start is None else self._offset(start, "start")
+            e = self._offset(end, "end") + 1
+            self._set(s, e, "before" if start is None else "between")
+            return
         if starting:
             # Rocketry's spelling of .starting(): TimeOfDay("10:00", starting=True)
             if start is None or end is not None or time_point:
@@ -533,10 +725,12 @@ class _Anchored(TimePeriod):
 
     # -- the hot path: a small cache of the intervals around the instants recently asked about --
 
-    def _segment(self, dt: datetime) -> _Segment:
-        """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them)."""
+    def _segment(self, dt: datetime, ts: float) -> _Segment:
+        """The cached intervals around ``dt`` (computed and stored when ``dt`` is outside them).
+
+        ``ts`` is ``dt.timestamp()``, which every caller needs too (computed once).
+        """
         tz = dt.tzinfo  # aware: the public methods read a naive one first
-        ts = dt.timestamp()
         seg = _SEGMENTS.get((self, tz))
         if seg is not None and seg.lo <= ts < seg.hi:
             return seg
@@ -565,23 +759,24 @@ class _Anchored(TimePeriod):
         return seg
 
     def rollforward(self, dt: datetime) -> Interval:
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         if i < len(seg.intervals):
             return seg.intervals[i]
         return self._rollforward_slow(dt)
 
     def rollback(self, dt: datetime) -> Interval:
-        seg = self._segment(dt)
-        i = bisect_right(seg.starts, dt.timestamp())
+        ts = dt.timestamp()
+        seg = self._segment(dt, ts)
+        i = bisect_right(seg.starts, ts)
         if i:
             return seg.intervals[i - 1]
         return self._rollback_slow(dt)
 
     def __contains__(self, dt: datetime) -> bool:
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         if i < len(seg.intervals):
             return seg.starts[i] <= ts
@@ -615,8 +810,8 @@ class _Anchored(TimePeriod):
         if self._kind in ("full", "starting"):
             _utc(dt)
             return None
-        seg = self._segment(dt)
         ts = dt.timestamp()
+        seg = self._segment(dt, ts)
         i = bisect_right(seg.ends, ts)
         n = len(seg.intervals)
         if i < n:
@@ -651,7 +846,7 @@ class _Anchored(TimePeriod):
         return (type(self), self._start, self._end, self._kind)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Anchored) and self._key() == other._key()
+        return isinstance(other, AnchoredInterval) and self._key() == other._key()
 
     def __hash__(self) -> int:
         return self._hash
@@ -691,10 +886,12 @@ class _Anchored(TimePeriod):
                 return f"{name}({s!r}, {self._format(self._end, 'end')!r})"
 
 
-class _FixedCycle(_Anchored):
-    """Hour, minute and second cycles: fixed lengths of real time, aligned to the local clock."""
+class _FixedCycle:
+    """Hour, minute and second cycles (a mixin before :class:`AnchoredInterval`): fixed lengths
+    of real time, aligned to the local clock."""
 
     __slots__ = ()
+    _length: ClassVar[int]
 
     def _cycle(self, dt: datetime) -> _Key:
         instant = _utc(dt)
@@ -712,8 +909,9 @@ class _FixedCycle(_Anchored):
         return key + timedelta(microseconds=offset)
 
 
-class _CalendarCycle(_Anchored):
-    """Day, week and month cycles: wall-clock positions, localized with the DST rule."""
+class _CalendarCycle:
+    """Day, week, month and year cycles (a mixin before :class:`AnchoredInterval`): wall-clock
+    positions, localized with the DST rule."""
 
     __slots__ = ()
 

@@ -68,19 +68,19 @@ class TimeDelta(TimePeriod):
     def rollback(self, dt: datetime) -> Interval:
         instant = _utc(dt)
         start = instant - self.past if instant - MIN_UTC > self.past else MIN_UTC
-        return Interval(start, instant + _ONE_US)
+        return Interval._including_end(start, instant)
 
     def rollforward(self, dt: datetime) -> Interval:
         if not self.future:
             return self.rollback(dt)
         instant = _utc(dt)
-        return Interval(instant, _shift(_shift(instant, self.future), _ONE_US))
+        return Interval._including_end(instant, _shift(instant, self.future))
 
     def _span(self, dt: datetime) -> Interval:
         """The span around the reference; a naive one is a wall time in ``dt``'s zone."""
         assert self.reference is not None
         ref = _utc(aware(self.reference, dt.tzinfo))
-        return Interval(_shift(ref, -self.past), _shift(_shift(ref, self.future), _ONE_US))
+        return Interval._including_end(_shift(ref, -self.past), _shift(ref, self.future))
 
     def __contains__(self, dt: datetime) -> bool:
         _utc(dt)
@@ -179,12 +179,12 @@ class TimeSpanDelta(TimePeriod):
     def rollback(self, dt: datetime) -> Interval:
         instant = _utc(dt)
         start = MIN_UTC if self.far is None else _shift(instant, -self.far)
-        return Interval(start, _shift(_shift(instant, -self.near), _ONE_US))
+        return Interval._including_end(start, _shift(instant, -self.near))
 
     def rollforward(self, dt: datetime) -> Interval:
         instant = _utc(dt)
-        end = MAX_UTC if self.far is None else _shift(_shift(instant, self.far), _ONE_US)
-        return Interval(_shift(instant, self.near), end)
+        end = MAX_UTC if self.far is None else _shift(instant, self.far)
+        return Interval._including_end(_shift(instant, self.near), end)
 
     def _spans(self, dt: datetime) -> list[Interval]:
         """Around the reference: the instants in the span, as merged half-open intervals (a
@@ -247,8 +247,23 @@ class TimeSpanDelta(TimePeriod):
         return f"TimeSpanDelta({', '.join(args)})"
 
 
+def _as_datetime(value: datetime | str, side: str) -> datetime:
+    """A datetime, or ISO text (``"2024-01-01"``, ``"2024-01-01 09:00"``) read as one."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"StaticInterval {side} {value!r} is not an ISO date or datetime "
+                "('2024-01-01', '2024-01-01 09:00')"
+            ) from None
+    raise TypeError(f"StaticInterval {side} must be a datetime or ISO text, not {value!r}")
+
+
 class StaticInterval(TimePeriod):
-    """One fixed span of time, ``[start, end)``.
+    """One fixed span of time, ``[start, end)``; ``start``/``end`` are datetimes or ISO text.
 
     Aware ends are stored in UTC. A naive end is kept as given, a wall time read in the zone of
     the instant asked about (the session's zone when its scheduler asks), so the period means
@@ -260,8 +275,13 @@ class StaticInterval(TimePeriod):
     start: datetime
     end: datetime
 
-    def __init__(self, start: datetime | None = None, end: datetime | None = None) -> None:
-        bounds = (MIN_UTC if start is None else start, MAX_UTC if end is None else end)
+    def __init__(
+        self, start: datetime | str | None = None, end: datetime | str | None = None
+    ) -> None:
+        bounds = (
+            MIN_UTC if start is None else _as_datetime(start, "start"),
+            MAX_UTC if end is None else _as_datetime(end, "end"),
+        )
         Interval(*bounds)  # checks the order (naive ends read as local time for it)
         first, last = (b if b.tzinfo is None else _utc(b) for b in bounds)
         object.__setattr__(self, "start", first)
@@ -314,10 +334,10 @@ class StaticInterval(TimePeriod):
         return (StaticInterval, (self.start, self.end))
 
     def __str__(self) -> str:
-        return f"between {self.start.isoformat()} and {self.end.isoformat()}"
+        return f"between {self.start} and {self.end}"
 
     def __repr__(self) -> str:
-        return f"StaticInterval({self.start!r}, {self.end!r})"
+        return f"StaticInterval(start={self.start!r}, end={self.end!r})"
 
 
 class Always(TimePeriod):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -206,7 +207,7 @@ def test_compact_lifecycle_records_read_back_as_their_fields() -> None:
     tz = ZoneInfo("Europe/Helsinki")
     compact, full = MemoryRepo(TaskRunRecord), MemoryRepo(TaskRunRecord)
     for parts in _lifecycle_pairs(tz):
-        compact.add_lifecycle((*parts, tz))
+        compact.add_lifecycle((*parts, tz, None))
         full.add_trusted(lifecycle_fields(*parts, tz))
     assert type(compact._tasks["t"]["run"].items[0]) is str  # stored compact
     dump = [r.model_dump() for r in full.filter_by().all()]
@@ -226,14 +227,36 @@ def test_compact_records_keep_the_window_and_fall_back_to_dicts_when_they_must()
     repo = MemoryRepo(TaskRunRecord, max_per_task=16)
     start = datetime(2026, 1, 1, tzinfo=utc)
     for i in range(40):
-        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc))
+        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc, None))
     assert [r.run_id for r in repo.filter_by().all()] == [f"r{i}" for i in range(24, 40)]
     # a run without an id, and a start in another zone (the session's zone changed): dicts
-    repo.add_lifecycle(("t", "crash", start.timestamp() + 50, start, None, "gone", utc))
+    repo.add_lifecycle(("t", "crash", start.timestamp() + 50, start, None, "gone", utc, None))
     other = start.astimezone(helsinki)
-    repo.add_lifecycle(("t", "run", start.timestamp() + 51, other, "z", None, helsinki))
+    repo.add_lifecycle(("t", "run", start.timestamp() + 51, other, "z", None, helsinki, None))
     stored = repo._tasks["t"]
     assert type(stored["crash"].items[-1]) is dict
     assert type(stored["run"].items[-1]) is dict
     assert repo.filter_by(run_id="z").last().start == other
     assert repo.filter_by(action="crash").last().run_id is None
+
+
+def test_the_window_drops_the_oldest_records_by_time_then_insertion_at_equal_times() -> None:
+    # Records at one instant across the window's edge: the first stored of them go first.
+    # Out-of-order and tied instants over several buckets take the exact path; distinct
+    # instants the quick one (by time alone); both keep the newest max_per_task.
+    utc = ZoneInfo("UTC")
+    start = datetime(2026, 1, 1, tzinfo=utc)
+    rnd = random.Random(7)
+    for spread in (5, 10_000):
+        repo = MemoryRepo(TaskRunRecord, max_per_task=32)
+        live: list[tuple[float, int]] = []
+        for i in range(500):
+            created = start.timestamp() + rnd.randrange(spread)
+            action = rnd.choice(["run", "success", "fail"])
+            repo.add_lifecycle(("t", action, created, start, f"r{i}", None, utc, None))
+            live.append((created, i))
+            if len(live) > 34:  # max_per_task + max_per_task // 16: down to 32 at once
+                live = sorted(live)[-32:]
+            got = sorted(r.run_id for r in repo.filter_by().all())
+            assert got == sorted(f"r{i}" for _, i in live)
+        assert 32 <= len(repo.filter_by().all()) <= 34

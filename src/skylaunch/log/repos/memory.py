@@ -268,7 +268,7 @@ class MemoryRepo(BaseRepo[Any]):
         start in another zone than the bucket's) and repos whose ``insert_items`` is
         overridden get the dict.
         """
-        task_name, action, created, start, run_id, exc_text, tz = parts
+        task_name, action, created, start, run_id, exc_text, tz, start_ts = parts
         if (
             not self._plain_insert
             or type(run_id) is not str
@@ -278,17 +278,34 @@ class MemoryRepo(BaseRepo[Any]):
             self.add_trusted(lifecycle_fields(*parts))
             return
         item: str | _Failed = run_id if exc_text is None else _Failed(run_id, exc_text)
+        if start_ts is None:
+            start_ts = start.timestamp()
         with self._lock:
-            self._seq += 1
-            actions, bucket = self._bucket_of(task_name, action)
+            seq = self._seq = self._seq + 1
+            actions = self._tasks.get(task_name)
+            bucket = None if actions is None else actions.get(action)
+            if actions is None or bucket is None:
+                actions, bucket = self._bucket_of(task_name, action)
             if bucket.tz is None:
                 bucket.tz = tz
             elif bucket.tz is not tz:  # the session's zone changed: keep the dict
-                bucket.place(created, self._seq, lifecycle_fields(*parts))
+                bucket.place(created, seq, lifecycle_fields(*parts))
                 self._count_one(task_name, actions)
                 return
-            bucket.place(created, self._seq, item, start.timestamp())
-            self._count_one(task_name, actions)
+            keys = bucket.created
+            if keys and created < keys[-1]:
+                bucket.place(created, seq, item, start_ts)
+            else:  # the newest, as usual: place()'s append, without its call
+                keys.append(created)
+                bucket.seqs.append(seq)
+                bucket.items.append(item)
+                bucket.starts.append(start_ts)
+            size = self._task_sizes.get(task_name, 0) + 1
+            limit = self.max_per_task
+            if limit is None or size <= limit + (limit >> 4):  # _count_one's common case
+                self._task_sizes[task_name] = size
+            else:
+                self._count_one(task_name, actions)
 
     def _bucket_of(self, task: Any, action: Any) -> tuple[dict[Any, _Bucket], _Bucket]:
         """The task's buckets and the one of ``action``, made when missing."""
@@ -336,11 +353,28 @@ class MemoryRepo(BaseRepo[Any]):
         # The n oldest overall are among the n oldest of each bucket (each is sorted): sort
         # those few in C rather than walk a heapq.merge generator in Python (that walk was
         # ~2 µs per record dropped, i.e. per record added once the window is full: bench W3).
+        # First by ``created`` alone (floats, no tuples): when exactly n records are at or
+        # before the n-th oldest instant, those are the n to drop, whatever their seqs.
+        keys: list[float] = []
+        for b in actions.values():
+            keys.extend(b.created[:n])
+        if not keys:
+            return
+        keys.sort()
+        edge = keys[min(n, len(keys)) - 1]
+        cuts = {action: bisect_right(b.created, edge) for action, b in actions.items()}
+        if sum(cuts.values()) == min(n, len(keys)):
+            for action, cut in cuts.items():
+                bucket = actions[action]
+                if cut:
+                    bucket.drop_first(cut)
+                if not bucket.items:
+                    del actions[action]
+            return
+        # records at the edge instant beyond the n: the order of their seqs decides
         candidates: list[tuple[float, int]] = []
         for b in actions.values():
             candidates.extend(zip(b.created[:n], b.seqs[:n], strict=True))
-        if not candidates:
-            return
         candidates.sort()
         cutoff = candidates[min(n, len(candidates)) - 1]
         for action in list(actions):

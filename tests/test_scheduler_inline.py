@@ -1,0 +1,244 @@
+"""The scheduler's inline path (``execution="main"``): what it records is what a run through
+the executor protocol records.
+
+``Scheduler._launch`` runs a task on the built-in ``MainExecutor`` in the loop's own frame (no
+``TaskCall``, no callback, no ``Outcome`` for a plain success) and hands the run's timestamp
+along instead of recomputing it. An executor of another type (here a subclass of
+``MainExecutor``) goes through ``submit``: both must leave the same records, history,
+returns and hook calls behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from skylaunch import App
+from skylaunch.args import Return
+from skylaunch.conds import after_fail, after_success, every, retry
+from skylaunch.exc import SchedulerExit, TaskInaction
+from skylaunch.execution.base import Outcome
+from skylaunch.execution.main import MainExecutor
+from skylaunch.log import MemoryRepo, TaskRunRecord
+from skylaunch.log.context import current_run
+from skylaunch.tasks.base import Task
+from skylaunch.testing import run_for, runs, simulated_app
+from tests.test_durable_start import Gated
+
+
+class _Submitted(MainExecutor):
+    """``MainExecutor`` under another type: its runs take the general path (``submit``)."""
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, call: Any, on_done: Any, started: Any) -> Any:
+        self.submitted += 1
+        return super().submit(call, on_done, started)
+
+
+def _ids() -> Any:
+    counter = itertools.count()
+    return lambda task, params: f"{task.name}-{next(counter)}"
+
+
+def _app(execution: str, executors: Mapping[str, Any] | None = None) -> App:
+    app = simulated_app(
+        "2024-01-01 00:00", execution=execution, executors=executors, func_run_id=_ids()
+    )
+    state = {"n": 0}
+
+    @app.task(every("10 seconds"))
+    def tick() -> int:
+        state["n"] += 1
+        return state["n"]
+
+    @app.task(every("25 seconds"))
+    def boom() -> None:
+        raise ValueError("boom")
+
+    @app.task(after_success("tick"))
+    def doubled(value: Any = Return("tick")) -> int:  # noqa: B008 - Rocketry's argument form
+        return value * 2
+
+    @app.task(after_fail("boom") | retry(2))
+    def idle() -> None:
+        raise TaskInaction
+
+    return app
+
+
+def _records(app: App) -> list[tuple[Any, ...]]:
+    return [
+        (r.task_name, r.action, r.created, r.start, r.end, r.runtime, r.run_id, r.exc_text)
+        for r in app.session.repo.filter_by().all()
+    ]
+
+
+def _history(app: App) -> dict[str, Any]:
+    history = app.session.history
+    out = {}
+    for name in history.task_names():
+        log = history.of(name)
+        actions = ("run", "success", "fail", "inaction", "terminate", "crash")
+        out[name] = (
+            {a: list(log.times(a)) for a in actions},
+            log.last_action,
+            log.last_time,
+            dict(log.running),
+            log.fails_in_row(),
+        )
+    return out
+
+
+def test_inline_runs_record_what_a_submitted_run_records() -> None:
+    fast = _app("main")
+    general_executor = _Submitted()
+    general = _app("submitted", {"submitted": general_executor})
+    for app in (fast, general):
+        run_for(app, "5 minutes")
+    assert general_executor.submitted > 0  # the general path was taken
+    assert _records(fast) == _records(general)
+    assert len(_records(fast)) > 100
+    assert _history(fast) == _history(general)
+    assert dict(fast.session.returns) == dict(general.session.returns)
+    assert fast.session.returns["doubled"] == 2 * fast.session.returns["tick"]
+
+
+def test_hooks_added_while_running_see_the_inline_runs() -> None:
+    app = simulated_app("2024-01-01 00:00", func_run_id=_ids())
+    seen: list[tuple[str, str, str, object]] = []
+    before: list[str] = []
+
+    def after_run(task: Task, outcome: Outcome) -> None:
+        seen.append((task.name, outcome.run_id, outcome.action, outcome.value))
+
+    def before_run(task: Task) -> None:
+        before.append(task.name)
+
+    @app.task(every("10 seconds"))
+    def job() -> int:
+        if len(runs(app, "job")) == 3:  # the third run turns the hooks on
+            app.session.hooks.after_run.append(after_run)
+            app.session.hooks.before_run.append(before_run)
+        return 7
+
+    run_for(app, "55 seconds")
+    assert len(runs(app, "job", "success")) == 6
+    # the third run ends after its hook was added: it is reported, with its value
+    assert seen == [("job", f"job-{i}", "success", 7) for i in range(2, 6)]
+    assert before == ["job"] * 3
+
+
+def test_an_argument_added_while_running_reaches_the_next_inline_run() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    got: list[Any] = []
+
+    @app.task(every("10 seconds"))
+    def job(**kwargs: Any) -> None:
+        got.append(kwargs.get("size"))
+        app.params(size=len(got))
+
+    run_for(app, "25 seconds")
+    assert got == [None, 1, 2]
+
+
+def _switching_repo(execution: str) -> list[tuple[Any, ...]]:
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution=execution,
+        executors={"submitted": _Submitted()},
+        func_run_id=_ids(),
+    )
+    other = MemoryRepo(TaskRunRecord)
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        if len(runs(app, "job")) == 2:
+            app.session.set_repo(other)
+
+    run_for(app, "35 seconds")
+    assert app.session.repo is other
+    return _records(app)
+
+
+def test_a_repo_set_while_running_takes_the_next_inline_records() -> None:
+    records = _switching_repo("main")
+    assert records == _switching_repo("submitted")
+    # the end of the run that switched, then the later runs
+    assert [(r[1], r[6]) for r in records[:3]] == [
+        ("success", "job-1"),
+        ("run", "job-2"),
+        ("success", "job-2"),
+    ]
+
+
+def test_an_inline_run_that_raises_scheduler_exit_stops_after_its_records() -> None:
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        if len(runs(app, "job")) == 2:
+            raise SchedulerExit
+
+    run_for(app, "1 minute")
+    assert [r.action for r in app.session.repo.filter_by().all()] == ["run", "success"] * 2
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_an_inline_run_whose_end_cannot_be_handled_is_recorded_as_failed(
+    monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """What ``_submit`` does when ``submit()`` raises: the run ends as ``fail``, once."""
+    app = simulated_app("2024-01-01 00:00")
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        if fails:
+            raise ValueError("in the body")
+
+    scheduler = app.session.scheduler
+    finish = scheduler._finish
+    calls = {"n": 0}
+
+    def flaky_finish(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("bookkeeping failed")
+        finish(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "_finish", flaky_finish)
+    run_for(app, "5 seconds")
+    records = app.session.repo.filter_by().all()
+    assert [r.action for r in records] == ["run", "fail"]
+    assert "RuntimeError: bookkeeping failed" in (records[1].exc_text or "")
+
+
+def test_a_background_repo_set_while_running_makes_the_next_runs_wait_for_their_record() -> None:
+    app = simulated_app("2024-01-01 00:00")
+    foreign = Gated()  # a repo of the user's own: written from the handler's thread
+    foreign.gate.set()
+    stored_before_body: list[bool] = []
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        info = current_run.get()
+        assert info is not None
+        if app.session.repo is foreign:  # off the inline path: the run record came first
+            stored_before_body.append(
+                any(i["run_id"] == info.run_id and i["action"] == "run" for i in foreign.items)
+            )
+        elif len(runs(app, "job")) == 2:
+            app.session.set_repo(foreign)
+
+    try:
+        run_for(app, "35 seconds")
+    finally:
+        handler = app.session.journal.handler
+        assert handler is not None
+        handler.close(5)
+    assert len(stored_before_body) >= 2
+    assert all(stored_before_body)
