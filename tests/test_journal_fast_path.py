@@ -25,15 +25,24 @@ TASK_LOGGER = "skylaunch.task"
 
 
 @pytest.fixture(autouse=True)
-def _quiet_root() -> Iterator[None]:
-    """No handler on the root logger while a test runs (the hot path needs none above), and
-    no session handler left behind on the shared task logger."""
+def _quiet_loggers() -> Iterator[None]:
+    """The task logger as a fresh process has it (no handler left by other tests' sessions, no
+    level), restored afterwards; the root logger is emptied in each test (only_repo_handlers)."""
     logger = logging.getLogger(TASK_LOGGER)
-    before = set(logger.handlers)
-    yield
-    for handler in set(logger.handlers) - before:
-        logger.removeHandler(handler)
-        handler.close()
+    saved = (logger.handlers, logger.level, logger.disabled, logger.propagate, logger.filters)
+    logger.handlers, logger.filters = [], []
+    above = logging.getLogger("skylaunch")  # between the task logger and the root
+    above_handlers, above.handlers = above.handlers, []
+    logger.setLevel(logging.NOTSET)
+    logger.disabled, logger.propagate = False, True
+    try:
+        yield
+    finally:
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers, level, logger.disabled, logger.propagate, logger.filters = saved
+        logger.setLevel(level)
+        above.handlers = above_handlers
 
 
 def _records(session: Session) -> list[dict[str, Any]]:
