@@ -194,6 +194,8 @@ class Journal:
         self.clock = clock
         self.history = history
         self.tasks = tasks
+        # tasks.get without its call (the registry's dict is never replaced): two per run
+        self._task_of = tasks._tasks.get
         self.task_logger = task_logger
         self.scheduler_logger = scheduler_logger
         self._shutdown_hooks = shutdown_hooks
@@ -421,12 +423,47 @@ class Journal:
         self.history.add(task_name, action, ts, run_id)
         logger = task_logger = self.task_logger
         handlers = logger.handlers
+        handler = self.handler
+        # The hot path (two records a run), everything below in the state it is in almost
+        # always: this session's handler alone on the task logger (so sync() has nothing to
+        # do), a task without its own logger, an INFO record the levels let through, no
+        # filter but the handler's Ownership, no handler above. Each is read anew on every
+        # record (user code may change any between two runs); the general path below makes
+        # the same decision for every other state.
+        if (
+            action != "fail"
+            and handler is not None
+            and len(handlers) == 1
+            and handlers[0] is handler
+            and handler.takes_lifecycle
+            and handler.level <= logging.INFO
+            and not logger.filters
+            and len(handler.filters) == 1
+            and not logger.disabled
+            and logger.isEnabledFor(logging.INFO)
+        ):
+            task = self._task_of(task_name)
+            own = None if task is None else task._logger_name
+            parent = logger.parent if logger.propagate else None
+            while parent is not None and not parent.handlers:
+                parent = parent.parent if parent.propagate else None
+            if parent is None and (own is None or own == logger.name):
+                try:
+                    handler.emit_lifecycle(
+                        (task_name, action, ts, start, run_id, exc_text, clock.tz, start_ts)
+                    )
+                except Exception as exc:
+                    self._record_failed(exc, task_name, action, ts, run_id)
+                if handler.failing:
+                    self._repo_unavailable(handler, task_name, action)
+                return
         if (
             id(handlers),
             len(handlers),
             id(handlers[-1]) if handlers else 0,
         ) != self._seen:  # _handlers_key, inline: two records per run
             self.sync()
+            handler = self.handler
         task = self.tasks.get(task_name)
         own = None if task is None else task._logger_name  # set only when the task has its own
         if own is not None and own != logger.name:
@@ -434,7 +471,6 @@ class Journal:
             # of the task logger by propagation, the repo handler among them.
             logger = logging.getLogger(own)
         level = logging.ERROR if action == "fail" else logging.INFO
-        handler = self.handler
         # The application's levels keep a record from the other handlers, never from the
         # repo: a history missing its runs would run a `daily` task again after a restart.
         blocked = logger.disabled or not logger.isEnabledFor(level)
@@ -470,20 +506,26 @@ class Journal:
                 elif logger.filter(record):
                     _deliver(logger, record, task_logger)
         except Exception as exc:
-            if not self.config.silence_task_logging:
-                if action not in ("fail", "crash"):
-                    # The error stops the scheduler (a `run` that could not be logged does not
-                    # start). As in Rocketry the task's status is then `fail`: logging is part
-                    # of the run, and a run must not be left open.
-                    self.history.add(task_name, "fail", ts, run_id)
-                raise TaskLoggingError(
-                    f"logging {action!r} of task {task_name!r} failed: {exc!r}"
-                ) from exc
-            self.scheduler_logger.exception(
-                "Logging %r of task %r failed (silenced)", action, task_name
-            )
+            self._record_failed(exc, task_name, action, ts, run_id)
         if handler is not None and handler.failing:
             self._repo_unavailable(handler, task_name, action)
+
+    def _record_failed(
+        self, exc: Exception, task_name: str, action: Action, ts: float, run_id: str | None
+    ) -> None:
+        """A record could not be logged: raise, or report it when silenced."""
+        if not self.config.silence_task_logging:
+            if action not in ("fail", "crash"):
+                # The error stops the scheduler (a `run` that could not be logged does not
+                # start). As in Rocketry the task's status is then `fail`: logging is part
+                # of the run, and a run must not be left open.
+                self.history.add(task_name, "fail", ts, run_id)
+            raise TaskLoggingError(
+                f"logging {action!r} of task {task_name!r} failed: {exc!r}"
+            ) from exc
+        self.scheduler_logger.exception(
+            "Logging %r of task %r failed (silenced)", action, task_name
+        )
 
     def _level_blocked(self, logger: logging.Logger) -> None:
         """Say once that the logger's level or ``disabled`` keeps records from its handlers."""

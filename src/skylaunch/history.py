@@ -22,6 +22,7 @@ ACTIONS: tuple[Action, ...] = ("run", "success", "fail", "terminate", "inaction"
 FINISH_ACTIONS: tuple[Action, ...] = ("success", "fail", "terminate", "inaction")
 # The actions that end a row of failures (``retry``): any end but a failure, and a crash.
 ROW_RESETS: tuple[Action, ...] = ("success", "crash", "inaction", "terminate")
+_RESETS = frozenset(ROW_RESETS)
 
 
 class TaskLog:
@@ -57,11 +58,15 @@ class TaskLog:
         last_time = self.last_time
         if last_time is not None and ts < last_time:
             self._fails_in_row = None  # out of order: count by timestamps from now on
-        elif self._fails_in_row is not None:
-            if action == "fail":
-                self._fails_in_row += 1
-            elif action in ROW_RESETS:
-                self._fails_in_row = 0
+        else:
+            row = self._fails_in_row
+            if row is not None:
+                if action == "fail":
+                    self._fails_in_row = row + 1
+                elif row and action in _RESETS:
+                    self._fails_in_row = 0
+            self.last_action = action
+            self.last_time = ts
         if not times or times[-1] <= ts:
             times.append(ts)
         else:  # out of order (restore, clock set back): keep the index sorted
@@ -69,14 +74,11 @@ class TaskLog:
         limit = self.max_records
         if len(times) > limit + (limit >> 2):
             del times[: len(times) - limit]
-        if last_time is None or ts >= last_time:
-            self.last_action = action
-            self.last_time = ts
         if action == "run":
             self.running[run_id or ""] = ts
-        elif run_id is not None and run_id in self.running:
-            del self.running[run_id]
-        elif run_id is None and self.running:
+        elif run_id is not None:
+            self.running.pop(run_id, None)
+        elif self.running:
             # an end without a run id closes the oldest open run
             del self.running[min(self.running, key=self.running.__getitem__)]
 

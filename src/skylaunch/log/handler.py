@@ -151,6 +151,9 @@ class RepoHandler(logging.Handler):
             and self.store.takes_trusted
             and (model is None or model is getattr(repo, "model", None))
         )
+        self.takes_lifecycle = (self._trusted is not None and self._inline) or self._trusted_queued
+        """:attr:`takes_trusted` as a plain attribute (fixed at construction): the scheduler
+        reads it on every record."""
         self._errors: deque[TaskLoggingError] = deque()
         self.failing = False
         """True from a transient write failure until the queue has been written out (a plain
@@ -230,7 +233,7 @@ class RepoHandler(logging.Handler):
         """Whether :meth:`emit_trusted` skips the ``LogRecord`` path: our memory repo, or a
         repo written in the background whose model the lifecycle fields fill
         (:attr:`~skylaunch.log.repos.base.BaseRepo.takes_trusted`)."""
-        return (self._trusted is not None and self._inline) or self._trusted_queued
+        return self.takes_lifecycle
 
     def emit_trusted(self, fields: dict[str, Any]) -> None:
         """Write a lifecycle record given as its fields (those of

@@ -234,6 +234,17 @@ class MemoryRepo(BaseRepo[Any]):
         self._lock = threading.RLock()
         self._plain_insert = type(self).insert_items is MemoryRepo.insert_items
 
+    @property
+    def max_per_task(self) -> int | None:
+        """The window: records kept per task (None: all)."""
+        return self._max_per_task
+
+    @max_per_task.setter
+    def max_per_task(self, value: int | None) -> None:
+        self._max_per_task = value
+        # the size past which add_lifecycle trims (see _count_one), a number to compare with
+        self._size_cap: float = math.inf if value is None else value + (value >> 4)
+
     def __repr__(self) -> str:
         model = None if self.model is None else self.model.__name__
         return f"MemoryRepo(model={model}, max_per_task={self.max_per_task})"
@@ -280,18 +291,20 @@ class MemoryRepo(BaseRepo[Any]):
         item: str | _Failed = run_id if exc_text is None else _Failed(run_id, exc_text)
         if start_ts is None:
             start_ts = start.timestamp()
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: a third cheaper, on a path taken twice a run
+        try:
             seq = self._seq = self._seq + 1
             actions = self._tasks.get(task_name)
             bucket = None if actions is None else actions.get(action)
             if actions is None or bucket is None:
                 actions, bucket = self._bucket_of(task_name, action)
-            if bucket.tz is None:
+            if bucket.tz is not tz:
+                if bucket.tz is not None:  # the session's zone changed: keep the dict
+                    bucket.place(created, seq, lifecycle_fields(*parts))
+                    self._count_one(task_name, actions)
+                    return
                 bucket.tz = tz
-            elif bucket.tz is not tz:  # the session's zone changed: keep the dict
-                bucket.place(created, seq, lifecycle_fields(*parts))
-                self._count_one(task_name, actions)
-                return
             keys = bucket.created
             if keys and created < keys[-1]:
                 bucket.place(created, seq, item, start_ts)
@@ -300,12 +313,14 @@ class MemoryRepo(BaseRepo[Any]):
                 bucket.seqs.append(seq)
                 bucket.items.append(item)
                 bucket.starts.append(start_ts)
-            size = self._task_sizes.get(task_name, 0) + 1
-            limit = self.max_per_task
-            if limit is None or size <= limit + (limit >> 4):  # _count_one's common case
-                self._task_sizes[task_name] = size
+            sizes = self._task_sizes
+            size = sizes.get(task_name, 0) + 1
+            if size <= self._size_cap:  # _count_one's common case
+                sizes[task_name] = size
             else:
                 self._count_one(task_name, actions)
+        finally:
+            lock.release()
 
     def _bucket_of(self, task: Any, action: Any) -> tuple[dict[Any, _Bucket], _Bucket]:
         """The task's buckets and the one of ``action``, made when missing."""
