@@ -261,7 +261,12 @@ def test_str_repr_and_round_trips(period: TimePeriod, text: str, rep: str) -> No
 def test_equal_when_built_equal() -> None:
     assert TimeOfDay(10, 12) == TimeOfDay("10:00", "13:00")
     assert TimeOfDay.at("11:00") == TimeOfDay.on("11:00")
-    assert TimeOfDay.at("11:00") != TimeOfDay("11:00", "12:00")  # printed differently
+    # equal instants, equal periods (as Rocketry), though they print differently
+    assert TimeOfDay.at("11:00") == TimeOfDay("11:00", "12:00")
+    assert hash(TimeOfDay.at("11:00")) == hash(TimeOfDay("11:00", "12:00"))
+    assert str(TimeOfDay.at("11:00")) != str(TimeOfDay("11:00", "12:00"))
+    assert TimeOfDay.at("23:00") == TimeOfDay("23:00", None)
+    assert TimeOfDay.at("11:00") != TimeOfDay("11:00", "12:01")
     assert TimeOfDay("10:00", "12:00") != TimeOfHour("10:00", "12:00")
     assert len({TimeOfDay(), TimeOfDay(None, None), TimeOfDay.starting("00:00")}) == 1
     assert isinstance(TimeOfDay.at("11:00"), TimeOfDay)

@@ -621,7 +621,9 @@ class AnchoredInterval(TimePeriod):
         object.__setattr__(self, "_start", s)
         object.__setattr__(self, "_end", e)
         object.__setattr__(self, "_kind", kind)
-        object.__setattr__(self, "_hash", hash((type(self), s, e, kind)))
+        # The kind is how it prints, not what it holds: equal instants make equal periods
+        # (Rocketry's `TimeOfDay.at("10:00") == TimeOfDay("10:00", "11:00")`).
+        object.__setattr__(self, "_hash", hash((type(self), s, e)))
 
     @classmethod
     def _raw(cls, s: int, e: int, kind: Kind) -> Self:
@@ -843,7 +845,7 @@ class AnchoredInterval(TimePeriod):
         return timedelta(microseconds=self._start), timedelta(microseconds=self._end)
 
     def _key(self) -> tuple[object, ...]:
-        return (type(self), self._start, self._end, self._kind)
+        return (type(self), self._start, self._end)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AnchoredInterval) and self._key() == other._key()
