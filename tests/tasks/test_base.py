@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from skylaunch.args import Arg
 from skylaunch.conds import after_success, daily, every, true
 from skylaunch.exc import SchedulerRestart, TaskDefinitionError
 from skylaunch.testing import run_for, run_until, runs, simulated_app
@@ -220,6 +223,13 @@ def test_model_dump_gives_plain_values_and_dict_is_rocketry_compatible() -> None
     assert task.model_dump(include=["name", "status"]) == {"name": "fetch", "status": "fail"}
     with pytest.raises(ValueError, match="mode"):
         task.model_dump(mode="yaml")  # type: ignore[arg-type]
+    # JSON text (pydantic's model_dump_json, Rocketry's json()); an object JSON cannot hold
+    # (an argument among the parameters) comes as its repr
+    task.parameters["source"] = Arg("db")
+    text = task.json(exclude={"session"})
+    assert json.loads(text) == json.loads(task.model_dump_json(exclude={"session"}))
+    assert json.loads(text)["last_run"] == data["last_run"].isoformat()
+    assert json.loads(text)["parameters"] == {"source": repr(Arg("db"))}
 
 
 def test_force_termination_is_terminate_by_rocketry_name() -> None:

@@ -9,6 +9,7 @@ scheduler: :meth:`Task.run`, :meth:`Task.terminate` and :attr:`Task.batches` go 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -530,6 +531,25 @@ class Task(ABC):
     ) -> dict[str, Any]:
         """Rocketry's name (its tasks were pydantic v1 models): :meth:`model_dump`."""
         return self.model_dump(include=include, exclude=exclude)
+
+    def model_dump_json(
+        self,
+        *,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+        indent: int | None = None,
+    ) -> str:
+        """:meth:`model_dump` with ``mode="json"`` as JSON text (pydantic's method name).
+
+        A value JSON has no form for (an argument object among the parameters) is given as its
+        ``repr``.
+        """
+        data = self.model_dump(mode="json", include=include, exclude=exclude)
+        return json.dumps(data, default=repr, indent=indent)
+
+    def json(self, *, include: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> str:
+        """Rocketry's name (pydantic v1's): :meth:`model_dump_json`."""
+        return self.model_dump_json(include=include, exclude=exclude)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, start_cond={str(self.start_cond)!r})"
