@@ -270,6 +270,24 @@ def test_functask_without_a_function_is_a_decorator_as_in_rocketry() -> None:
     assert app.session.returns["report"] == 7
     with pytest.raises(TaskDefinitionError, match="needs a callable"):
         FuncTask(name="x", session=app.session)(42)  # type: ignore[arg-type]
+    # once it has decorated, the decorator reads as its task (Rocketry's decorator was the task)
+    task = FuncTask(name="documented", session=app.session)
+    with pytest.raises(AttributeError, match="made no task yet"):
+        _ = task.description
+
+    @task
+    def documented() -> None:
+        "Refresh the cache."
+
+    assert task.description == "Refresh the cache."
+    assert task.name == "documented"
+    assert app.session["documented"].description == "Refresh the cache."
+    # a description given wins over the docstring; lambdas and callable objects have none
+    assert (
+        FuncTask(documented, name="told", description="Told", session=app.session).description
+        == "Told"
+    )
+    assert FuncTask(lambda: None, name="anon", session=app.session).description is None
 
 
 def test_callable_objects_are_named_after_their_class_lambdas_as_lambda() -> None:

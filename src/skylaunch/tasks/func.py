@@ -66,17 +66,30 @@ def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[st
 
 
 class _FuncTaskDecorator:
-    """What ``FuncTask(start_cond=..., session=...)`` without a function gives: call it with one."""
+    """What ``FuncTask(start_cond=..., session=...)`` without a function gives: call it with one.
 
-    __slots__ = ("cls", "kwargs")
+    Once it has made its task, it reads as that task (``task = FuncTask(name=...)``, ``@task``,
+    then ``task.description``, as in Rocketry, where the decorator was the task itself).
+    """
+
+    __slots__ = ("cls", "kwargs", "task")
 
     def __init__(self, cls: type[FuncTask], kwargs: dict[str, Any]) -> None:
         self.cls = cls
         self.kwargs = kwargs
+        self.task: FuncTask | None = None
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        self.cls(func, **self.kwargs)
+        self.task = self.cls(func, **self.kwargs)
         return func
+
+    def __getattr__(self, name: str) -> Any:
+        task = self.task
+        if task is None:
+            raise AttributeError(
+                f"{name!r}: this FuncTask decorator has made no task yet (decorate a function)"
+            )
+        return getattr(task, name)
 
     def __repr__(self) -> str:
         return f"FuncTask decorator({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
@@ -133,6 +146,11 @@ class FuncTask(Task):
         self.func: Callable[..., Any] = func
         self.is_async = inspect.iscoroutinefunction(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
+        doc = getattr(func, "__doc__", None)
+        is_function = inspect.isfunction(func) or inspect.ismethod(func)
+        if kwargs.get("description") is None and doc and path is None and is_function:
+            # as Rocketry: a task without a description is described by its function
+            kwargs["description"] = inspect.cleandoc(doc)
         super().__init__(**kwargs)
         if self._loader is None:
             # after_success(func) and Return(func) name this task, whatever its name= says
