@@ -244,8 +244,8 @@ class App:
             if not isinstance(name, str):
                 raise TaskDefinitionError(f"give the grouped task {func!r} a name=")
             cond = grammar.parse(own) if isinstance(own, str) else own
-            if common is not None:
-                cond = common if cond is None else common & cond
+            if common is not None:  # the task's own condition first, as Rocketry's `&=`
+                cond = common if cond is None else cond & common
             if group.execution is not None:
                 kwargs.setdefault("execution", group.execution)
             FuncTask(
