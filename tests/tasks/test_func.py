@@ -304,6 +304,34 @@ def test_callable_objects_are_named_after_their_class_lambdas_as_lambda() -> Non
         FuncTask(functools.partial(t.add, 1), session=app.session)
 
 
+def test_func_is_none_for_a_path_task_and_can_be_swapped_on_a_function_task(
+    tmp_path: Path,
+) -> None:
+    file = _write(tmp_path / "later.py", "def main():\n    return 'from file'\n")
+    app = simulated_app()
+    lazy = app.task(path=file, name="lazy", execution="main")
+    assert lazy.func is None  # as Rocketry: imported from the file at each run
+    assert lazy.delayed
+    with pytest.raises(TaskDefinitionError, match="path="):
+        lazy.func = t.add
+
+    def first() -> str:
+        return "first"
+
+    def second(x: int = 2) -> int:
+        return x
+
+    task = app.task("daily", func=first, name="swap", execution="main")
+    assert task.func is first
+    task.func = second  # its arguments and task references follow the new function
+    assert task.func is second
+    assert app.session[second] is task
+    with pytest.raises(TaskDefinitionError, match="needs a callable"):
+        task.func = 42  # type: ignore[assignment]
+    run_for(app, "1 minute")
+    assert app.session.returns["swap"] == 2
+
+
 def test_the_imported_function_pickles_as_its_file_and_name(tmp_path: Path) -> None:
     file = _write(tmp_path / "pick.py", "def main(a, **rest):\n    return (a, sorted(rest))\n")
     loader = ImportedFunc(str(file), "main")

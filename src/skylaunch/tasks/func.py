@@ -143,7 +143,7 @@ class FuncTask(Task):
             func = self._loader
         elif not callable(func):
             raise TaskDefinitionError(f"FuncTask needs a callable (or path=), got {func!r}")
-        self.func: Callable[..., Any] = func
+        self._func: Callable[..., Any] = func
         self.is_async = inspect.iscoroutinefunction(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
         doc = getattr(func, "__doc__", None)
@@ -158,8 +158,8 @@ class FuncTask(Task):
 
     def _renamed(self, old: str, new: str) -> None:
         if self._loader is None:
-            unregister_task_function(self.func, old)
-            register_task_function(self.func, new)
+            unregister_task_function(self._func, old)
+            register_task_function(self._func, new)
 
     @property
     def delayed(self) -> bool:
@@ -174,12 +174,13 @@ class FuncTask(Task):
         if self.path is not None:
             # Rocketry's form, so that names (and the history stored under them) carry over.
             return ".".join(self.path.parts).replace(".py", "") + ":" + self.func_name
-        name = getattr(self.func, "__name__", None)
-        if name is None and not isinstance(self.func, functools.partial):
-            name = type(self.func).__name__  # a callable object: its class, as Rocketry names it
+        func = self._func
+        name = getattr(func, "__name__", None)
+        if name is None and not isinstance(func, functools.partial):
+            name = type(func).__name__  # a callable object: its class, as Rocketry names it
         if not isinstance(name, str):
             raise TaskDefinitionError(
-                f"give the task of {self.func!r} a name=... (a partial has no name of its own)"
+                f"give the task of {func!r} a name=... (a partial has no name of its own)"
             )
         return name  # a lambda is named "<lambda>", as in Rocketry: give name= to have two
 
@@ -204,7 +205,7 @@ class FuncTask(Task):
             return  # it runs as "async" (see ``execution``)
         if not self.session.executors.shares_process(mode):
             try:
-                check_picklable(self.name, self.func, mode)
+                check_picklable(self.name, self._func, mode)
             except TaskDefinitionError as exc:
                 if given is not None:
                     raise
@@ -234,7 +235,29 @@ class FuncTask(Task):
         self.validate()
 
     def target(self) -> Callable[..., Any]:
-        return self.func
+        return self._func
+
+    @property
+    def func(self) -> Callable[..., Any] | None:
+        """The function runs call; ``None`` for a task made with ``path=`` (as Rocketry: the
+        function is imported from the file at each run, see :attr:`delayed`)."""
+        return None if self._loader is not None else self._func
+
+    @func.setter
+    def func(self, func: Callable[..., Any]) -> None:
+        if not callable(func):
+            raise TaskDefinitionError(f"FuncTask needs a callable, got {func!r}")
+        if self._loader is not None:
+            raise TaskDefinitionError(
+                f"task {self.name!r} imports its function from {self.path} (path=): make a new "
+                "task to run a function instead"
+            )
+        unregister_task_function(self._func, self.name)
+        self._func = func
+        self.is_async = inspect.iscoroutinefunction(func)
+        self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
+        register_task_function(func, self.name)
+        self.validate()
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         loader = self._loader
