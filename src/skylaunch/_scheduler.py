@@ -44,7 +44,7 @@ from skylaunch.execution.base import (
     run_inline,
 )
 from skylaunch.execution.main import MainExecutor
-from skylaunch.time.periods import naive_zone
+from skylaunch.time.periods import aware, naive_zone
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -279,6 +279,16 @@ class Scheduler:
                 loop.call_soon_threadsafe(wake.set)
             except RuntimeError:  # the loop has closed meanwhile
                 pass
+
+    @property
+    def startup_time(self) -> datetime | None:
+        """Rocketry's name for :attr:`started_at` (``None`` before the first start)."""
+        return self.started_at
+
+    @startup_time.setter
+    def startup_time(self, value: datetime | None) -> None:
+        # Rocketry's tests set it to a naive datetime.now(): a wall time in the clock's zone
+        self.started_at = None if value is None else aware(value, self._clock.tz)
 
     @property
     def on_hold(self) -> bool:

@@ -21,7 +21,7 @@ from skylaunch.conds import (
 from skylaunch.conds.base import Condition, Context
 from skylaunch.exc import ConditionParseError
 from skylaunch.testing import is_due, run_for, run_until, runs, simulated_app
-from skylaunch.time import StaticInterval, TimeOfDay, TimeSpanDelta
+from skylaunch.time import StaticInterval, TimeDelta, TimeOfDay, TimeSpanDelta
 
 UTC = timezone.utc
 
@@ -127,6 +127,23 @@ def test_scheduler_conditions_are_false_before_the_scheduler_starts() -> None:
         why = is_due(app, name)
         assert not why
         assert why.next_change is None
+
+
+def test_startup_time_is_rocketrys_name_for_started_at() -> None:
+    app = simulated_app("2024-01-01 12:00", tz="Europe/Helsinki")
+    scheduler = app.session.scheduler
+    assert scheduler.startup_time is None
+    assert not SchedulerStarted().observe(session=app.session)
+    # a naive datetime (Rocketry's tests set datetime.now() - 20 s) is a wall time in the
+    # clock's zone
+    scheduler.startup_time = datetime(2024, 1, 1, 11, 59, 40)
+    assert scheduler.started_at == datetime(2024, 1, 1, 11, 59, 40, tzinfo=app.session.clock.tz)
+    assert scheduler.startup_time == scheduler.started_at
+    assert SchedulerStarted().observe(session=app.session)
+    assert SchedulerStarted(period=TimeDelta("30 seconds")).observe(session=app.session)
+    assert not SchedulerStarted(period=TimeDelta("10 seconds")).observe(session=app.session)
+    scheduler.startup_time = None
+    assert not SchedulerStarted().observe(session=app.session)
 
 
 def test_started_with_a_period_without_a_string_form_prints_what_it_is() -> None:
