@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from skylaunch._lazy import lazy_attributes
@@ -19,4 +20,10 @@ __version__ = "0.1.0"
 
 
 # CommandTask loads on first use: most apps schedule functions, not commands.
-__getattr__ = lazy_attributes(__name__, {"CommandTask": "skylaunch.tasks.command"})
+_lazy = lazy_attributes(__name__, {"CommandTask": "skylaunch.tasks.command"})
+
+
+def __getattr__(name: str) -> object:
+    if name == "core":  # Rocketry's `rocketry.core.Task` path, after `import skylaunch as rocketry`
+        return importlib.import_module("skylaunch.core")
+    return _lazy(name)

@@ -287,7 +287,7 @@ class Scheduler:
 
     @startup_time.setter
     def startup_time(self, value: datetime | None) -> None:
-        # Rocketry's tests set it to a naive datetime.now(): a wall time in the clock's zone
+        # Rocketry's tests set a naive wall time (the system's now): read in the clock's zone
         self.started_at = None if value is None else aware(value, self._clock.tz)
 
     @property
