@@ -148,8 +148,11 @@ def test_materialize_names_the_parameter() -> None:
 
     with pytest.raises(KeyError, match=r"parameter 'data' = Return\('job'\): .*not returned"):
         materialize({"data": Return("job")}, session=app.session)
-    with pytest.raises(KeyError, match="no such task"):
+    with pytest.raises(KeyError, match="no task named 'nope'"):
         materialize({"data": Return("nope")}, session=app.session)
+    # an unknown task is also a ValueError, what Rocketry raised
+    with pytest.raises(ValueError, match="no task named 'nope'"):
+        Return("nope").get_value(session=app.session)
     assert materialize({"data": Return("job", default=[])}, session=app.session) == {"data": []}
 
 

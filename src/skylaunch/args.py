@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._tasknames import task_name
-from skylaunch.exc import MissingReturnError
+from skylaunch.exc import MissingReturnError, TaskLookupError
 
 if TYPE_CHECKING:
     from skylaunch.session import Session as _Session
@@ -209,7 +209,7 @@ class Return(BaseArgument):
     def get_value(self, **context: Any) -> Any:
         session = _session_of(context)
         if self.task_name not in session:
-            raise KeyError(f"Return({self.task_name!r}): the session has no such task")
+            raise TaskLookupError(self.task_name)
         if self.task_name not in session.returns:
             if self.default is not NOTSET:
                 return self.default

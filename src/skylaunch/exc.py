@@ -87,8 +87,12 @@ class TaskDefinitionError(SkylaunchError, ValueError):
     """A task cannot be created as asked (bad name, duplicate, not picklable...)."""
 
 
-class TaskLookupError(SkylaunchError, KeyError):
-    """The session has no task by that name."""
+class TaskLookupError(SkylaunchError, KeyError, ValueError):
+    """The session has no task by that name (``session["x"]``, ``Return("x")``...).
+
+    A ``KeyError``, and also a ``ValueError``: what Rocketry raised for ``Return`` of a task the
+    session does not have, so ``except ValueError:`` written for Rocketry still catches it.
+    """
 
     def __init__(self, name: str, known: list[str] | None = None) -> None:
         self.name = name
