@@ -328,6 +328,11 @@ def test_func_is_none_for_a_path_task_and_can_be_swapped_on_a_function_task(
     assert app.session[second] is task
     with pytest.raises(TaskDefinitionError, match="needs a callable"):
         task.func = 42  # type: ignore[assignment]
+    # a function the task's explicit execution cannot take is refused and nothing changes
+    sent = app.task("daily", func=t.add, name="sent", execution="process")
+    with pytest.raises(TaskDefinitionError, match="cannot be pickled"):
+        sent.func = lambda: None
+    assert sent.func is t.add
     run_for(app, "1 minute")
     assert app.session.returns["swap"] == 2
 

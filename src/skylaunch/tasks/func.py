@@ -252,12 +252,17 @@ class FuncTask(Task):
                 f"task {self.name!r} imports its function from {self.path} (path=): make a new "
                 "task to run a function instead"
             )
-        unregister_task_function(self._func, self.name)
+        old = (self._func, self.is_async, self._wanted, self._accepts_any, self._arg_defaults)
         self._func = func
         self.is_async = inspect.iscoroutinefunction(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
+        try:
+            self.validate()  # e.g. a lambda for an explicit execution="process"
+        except Exception:
+            (self._func, self.is_async, self._wanted, self._accepts_any, self._arg_defaults) = old
+            raise
+        unregister_task_function(old[0], self.name)
         register_task_function(func, self.name)
-        self.validate()
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         loader = self._loader
