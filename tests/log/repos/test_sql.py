@@ -231,6 +231,56 @@ def test_locked_sqlite_is_transient(tmp_path: Path) -> None:
     assert RepoUnavailableError in SQLRepo.transient_errors
 
 
+def test_a_full_sqlite_disk_is_waited_out_and_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLITE_FULL ("database or disk is full") mid-batch: the batch is rolled back as a whole,
+    kept at the head of the queue and retried; once there is room every record is stored,
+    once. ``max_page_count`` stands in for the disk: SQLite refuses to grow past it exactly as
+    it refuses when the file system is full."""
+    pages = [16]  # room for the table and its indexes, and a few dozen rows
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'full.db'}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA page_size = 1024")
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages[0]}")
+
+    repo = SQLRepo(MinimalRunRecord, engine=engine, table="log", if_missing="create")
+    handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.01, batch_size=300)
+    logger = logging.getLogger("skylaunch.test.disk_full")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="skylaunch.scheduler"):
+            for i in range(2_000):
+                logger.info(
+                    "x", extra={"task_name": f"t{i % 7}", "action": "run", "run_id": f"r{i}"}
+                )
+            assert not handler.flush(timeout=0.5)  # the disk stays full: nothing settles
+            assert handler.pending > 0
+            assert isinstance(handler.last_error, RepoUnavailableError)
+            assert "full" in str(handler.last_error)
+        assert any("full" in r.getMessage() for r in caplog.records)
+        stored_while_full = repo.filter_by().count()
+        assert stored_while_full < 2_000
+
+        pages[0] = 100_000  # the disk has room again
+        engine.dispose()  # pooled connections keep their cap; new ones get the new one
+        assert handler.flush(timeout=20)
+        assert handler.pending == 0
+        with engine.connect() as conn:
+            run_ids = [r[0] for r in conn.exec_driver_sql("SELECT run_id FROM log").fetchall()]
+        assert len(run_ids) == 2_000
+        assert len(set(run_ids)) == 2_000
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        engine.dispose()
+
+
 def test_dropped_table_is_not_transient(sqlite_engine: Any) -> None:
     repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create")
     repo.table.drop(sqlite_engine)
