@@ -11,6 +11,7 @@ import pytest
 LAZY = [
     "celery",
     "multiprocessing",
+    "pydantic",
     "skylaunch.control",
     "skylaunch.execution.async_",
     "skylaunch.execution.celery",
@@ -116,6 +117,31 @@ def test_a_cold_start_does_not_compile_tokenize_for_a_builtins_signature() -> No
     # compiles its regular expressions: pydantic reads each default_factory's signature
     _, compiled = _printed_by(FIRST_PASS).split("\n")
     assert compiled in ("False", "0"), "tokenize's regular expressions were compiled"
+
+
+NO_PYDANTIC = """
+import sys
+from skylaunch import App
+from skylaunch.conds import daily, every
+
+app = App(config={"execution": "main", "timeout": "10 minutes", "timezone": "UTC"})
+app.task(daily.at("03:00"), name="t")(lambda: None)
+
+@app.task(every("1 day"), name="marker")
+def marker():
+    app.session.shut_down()
+
+app.run()
+assert app.session.get_task("marker").status == "success", app.session.get_task("marker").status
+print(",".join(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core")))
+"""
+
+
+def test_a_first_pass_with_the_default_repo_does_not_import_pydantic() -> None:
+    # the config checks its usual values by hand, the default repo names TaskRunRecord without
+    # importing it, and the lifecycle records are stored as plain fields
+    out = _printed_by(NO_PYDANTIC)
+    assert out == "", f"pydantic loaded: {out}"
 
 
 def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:

@@ -34,7 +34,7 @@ from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
 from skylaunch.history import ACTIONS, TaskHistory
-from skylaunch.log.records import TaskRunRecord
+from skylaunch.log._models import TASK_RUN_RECORD
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
 from skylaunch.tasks.base import Task, _NewSession
@@ -187,7 +187,7 @@ class Session:
         Reads give models (``record.action`` works as in Rocketry); writes from the lifecycle
         store plain dicts, turned into models only when read, which keeps logging cheap.
         """
-        return MemoryRepo(TaskRunRecord, max_per_task=self.config.history_max_records)
+        return MemoryRepo(TASK_RUN_RECORD, max_per_task=self.config.history_max_records)
 
     def _timezone_changed(self, tz: tzinfo | None) -> None:
         """``config.timezone`` was assigned: answer in that zone, and plan every task again."""
