@@ -133,15 +133,29 @@ def marker():
 
 app.run()
 assert app.session.get_task("marker").status == "success", app.session.get_task("marker").status
-print(",".join(m for m in sys.modules if m.split(".")[0] in ("pydantic", "pydantic_core")))
+deferred = ("pydantic", "pydantic_core", "skylaunch.conds.parse", "pathlib", "pickle", "typing_extensions")
+print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
 """
 
 
 def test_a_first_pass_with_the_default_repo_does_not_import_pydantic() -> None:
     # the config checks its usual values by hand, the default repo names TaskRunRecord without
-    # importing it, and the lifecycle records are stored as plain fields
+    # importing it, and the lifecycle records are stored as plain fields; no condition string
+    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle)
     out = _printed_by(NO_PYDANTIC)
-    assert out == "", f"pydantic loaded: {out}"
+    assert out == "", f"loaded: {out}"
+
+
+def test_the_deferred_names_still_resolve_and_work() -> None:
+    import skylaunch.conds
+    from skylaunch.conds.parse import parse_condition, parse_time
+    from skylaunch.testing import simulated_app
+
+    assert skylaunch.conds.parse_condition is parse_condition
+    assert skylaunch.conds.parse_time is parse_time
+    app = simulated_app()
+    assert app.session.grammar is app.session.grammar
+    assert app.session.grammar.parse("true") == skylaunch.conds.true
 
 
 def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:

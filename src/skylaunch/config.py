@@ -19,7 +19,6 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from skylaunch.conds.base import Condition
@@ -27,6 +26,8 @@ from skylaunch.exc import ConfigError
 from skylaunch.time.parse import to_timedelta
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pydantic import ValidationError
     from pydantic.fields import FieldInfo
 
@@ -209,7 +210,10 @@ def _guarded(rule: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _log_file(value: Any) -> Any:
-    if value is None or type(value) is type(Path()):
+    if value is None:
+        return value
+    pathlib = sys.modules.get("pathlib")  # a Path given: pathlib is loaded (W5: not at import)
+    if pathlib is not None and type(value) is type(pathlib.Path()):
         return value
     raise _Slow
 

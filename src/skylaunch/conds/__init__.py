@@ -8,7 +8,9 @@ daily & time of day between 10:00 and 12:00 | retry 3
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch._tasknames import task_name
 from skylaunch.conds.base import (
     All,
@@ -23,7 +25,6 @@ from skylaunch.conds.base import (
 )
 from skylaunch.conds.func import FuncCond, condition
 from skylaunch.conds.params import IsEnv, ParamExists, is_env
-from skylaunch.conds.parse import parse_condition, parse_time
 from skylaunch.conds.scheduler import (
     SchedulerCycles,
     SchedulerRunning,
@@ -59,6 +60,9 @@ from skylaunch.time import (
     TimePeriod,
 )
 from skylaunch.time.parse import to_timedelta
+
+if TYPE_CHECKING:
+    from skylaunch.conds.parse import parse_condition, parse_time
 
 __all__ = [
     "All",
@@ -262,3 +266,9 @@ def after_any_finish(*tasks: str) -> Condition:
 
 
 _name = task_name  # a task name, a Task or a task's function, as Rocketry accepts
+
+
+# The condition language loads when a string is first parsed (bench W5: not at import).
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("parse_condition", "parse_time"), "skylaunch.conds.parse")
+)
