@@ -133,7 +133,10 @@ def marker():
 
 app.run()
 assert app.session.get_task("marker").status == "success", app.session.get_task("marker").status
-deferred = ("pydantic", "pydantic_core", "skylaunch.conds.parse", "pathlib", "pickle", "typing_extensions")
+deferred = (
+    "pydantic", "pydantic_core", "skylaunch.conds.parse", "skylaunch.conds.task",
+    "skylaunch.conds.params", "skylaunch.time.cron", "pathlib", "pickle", "typing_extensions",
+)
 print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
 """
 
@@ -153,6 +156,15 @@ def test_the_deferred_names_still_resolve_and_work() -> None:
 
     assert skylaunch.conds.parse_condition is parse_condition
     assert skylaunch.conds.parse_time is parse_time
+    from skylaunch.conds.params import IsEnv
+    from skylaunch.conds.task import DependSuccess, Retry
+    from skylaunch.time.cron import CronExpr
+
+    assert skylaunch.conds.retry is skylaunch.conds.retry
+    assert skylaunch.conds.retry == Retry(None)
+    assert skylaunch.conds.after_success("a") == DependSuccess("a")
+    assert skylaunch.conds.is_env("prod") == IsEnv("prod")
+    assert skylaunch.time.CronExpr is CronExpr
     app = simulated_app()
     assert app.session.grammar is app.session.grammar
     assert app.session.grammar.parse("true") == skylaunch.conds.true
