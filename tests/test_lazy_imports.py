@@ -11,6 +11,7 @@ import pytest
 LAZY = [
     "celery",
     "multiprocessing",
+    "pydantic",
     "skylaunch.control",
     "skylaunch.execution.async_",
     "skylaunch.execution.celery",
@@ -116,6 +117,57 @@ def test_a_cold_start_does_not_compile_tokenize_for_a_builtins_signature() -> No
     # compiles its regular expressions: pydantic reads each default_factory's signature
     _, compiled = _printed_by(FIRST_PASS).split("\n")
     assert compiled in ("False", "0"), "tokenize's regular expressions were compiled"
+
+
+NO_PYDANTIC = """
+import sys
+from skylaunch import App
+from skylaunch.conds import daily, every
+
+app = App(config={"execution": "main", "timeout": "10 minutes", "timezone": "UTC"})
+app.task(daily.at("03:00"), name="t")(lambda: None)
+
+@app.task(every("1 day"), name="marker")
+def marker():
+    app.session.shut_down()
+
+app.run()
+assert app.session.get_task("marker").status == "success", app.session.get_task("marker").status
+deferred = (
+    "pydantic", "pydantic_core", "skylaunch.conds.parse", "skylaunch.conds.task",
+    "skylaunch.conds.params", "skylaunch.time.cron", "pathlib", "pickle", "typing_extensions",
+)
+print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
+"""
+
+
+def test_a_first_pass_with_the_default_repo_does_not_import_pydantic() -> None:
+    # the config checks its usual values by hand, the default repo names TaskRunRecord without
+    # importing it, and the lifecycle records are stored as plain fields; no condition string
+    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle)
+    out = _printed_by(NO_PYDANTIC)
+    assert out == "", f"loaded: {out}"
+
+
+def test_the_deferred_names_still_resolve_and_work() -> None:
+    import skylaunch.conds
+    from skylaunch.conds.parse import parse_condition, parse_time
+    from skylaunch.testing import simulated_app
+
+    assert skylaunch.conds.parse_condition is parse_condition
+    assert skylaunch.conds.parse_time is parse_time
+    from skylaunch.conds.params import IsEnv
+    from skylaunch.conds.task import DependSuccess, Retry
+    from skylaunch.time.cron import CronExpr
+
+    assert skylaunch.conds.retry is skylaunch.conds.retry
+    assert skylaunch.conds.retry == Retry(None)
+    assert skylaunch.conds.after_success("a") == DependSuccess("a")
+    assert skylaunch.conds.is_env("prod") == IsEnv("prod")
+    assert skylaunch.time.CronExpr is CronExpr
+    app = simulated_app()
+    assert app.session.grammar is app.session.grammar
+    assert app.session.grammar.parse("true") == skylaunch.conds.true
 
 
 def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:

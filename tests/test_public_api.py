@@ -30,6 +30,7 @@ LAYERS = [
     ("skylaunch._scheduler", 5),
     ("skylaunch.scheduler", 5),
     ("skylaunch.config", 5),
+    ("skylaunch._config_model", 5),
     ("skylaunch._journal", 5),
     ("skylaunch.coordination", 5),
     ("skylaunch.session", 6),

@@ -26,7 +26,6 @@ from skylaunch._journal import Journal
 from skylaunch._scheduler import RunOnly, Scheduler
 from skylaunch._tasknames import TaskKeyed, task_name
 from skylaunch.conds.base import Condition, Context
-from skylaunch.conds.parse import Grammar
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
 from skylaunch.exc import ConfigError, SchedulerExit, SchedulerRestart, TaskDefinitionError
@@ -34,7 +33,7 @@ from skylaunch.execution._guard import refuse_start_while_bootstrapping
 from skylaunch.execution.base import Executor
 from skylaunch.execution.registry import BuiltinOptions, ExecutorRegistry, UnknownExecutorError
 from skylaunch.history import ACTIONS, TaskHistory
-from skylaunch.log.records import TaskRunRecord
+from skylaunch.log._models import TASK_RUN_RECORD
 from skylaunch.log.repos.memory import MemoryRepo
 from skylaunch.tasks._registry import TaskRegistry
 from skylaunch.tasks.base import Task, _NewSession
@@ -43,6 +42,7 @@ from skylaunch.time.clock import Clock, SystemClock, local_zone
 from skylaunch.time.periods import aware
 
 if TYPE_CHECKING:
+    from skylaunch.conds.parse import Grammar
     from skylaunch.coordination import Coordination
 
 __all__ = ["Session"]
@@ -130,9 +130,7 @@ class Session:
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
         self.cond_names: dict[str, Condition] = {}
-        self.grammar = Grammar(self.cond_names)
-        """This session's condition language: the built-in phrases plus its own
-        (``@app.cond()``, :meth:`Grammar.add_phrase`); ``cond_names`` is its ``names``."""
+        self._grammar: Grammar | None = None
         self.task_logger = logging.getLogger(config.task_logger_basename)
         if self.task_logger.level == logging.NOTSET:
             self.task_logger.setLevel(logging.INFO)
@@ -180,6 +178,18 @@ class Session:
         """Where tasks ask for runs and terminations (the scheduler, as ``TaskRuntime``)."""
         return self.scheduler
 
+    @property
+    def grammar(self) -> Grammar:
+        """This session's condition language: the built-in phrases plus its own
+        (``@app.cond()``, :meth:`Grammar.add_phrase`); ``cond_names`` is its ``names``.
+        Made when first used (a session whose conditions are all objects never loads it)."""
+        grammar = self._grammar
+        if grammar is None:
+            from skylaunch.conds.parse import Grammar
+
+            grammar = self._grammar = Grammar(self.cond_names)
+        return grammar
+
     # --- repo -------------------------------------------------------------------------------
     def default_repo(self) -> Any:
         """A memory repo of :class:`TaskRunRecord` bounded per task (``history_max_records``).
@@ -187,7 +197,7 @@ class Session:
         Reads give models (``record.action`` works as in Rocketry); writes from the lifecycle
         store plain dicts, turned into models only when read, which keeps logging cheap.
         """
-        return MemoryRepo(TaskRunRecord, max_per_task=self.config.history_max_records)
+        return MemoryRepo(TASK_RUN_RECORD, max_per_task=self.config.history_max_records)
 
     def _timezone_changed(self, tz: tzinfo | None) -> None:
         """``config.timezone`` was assigned: answer in that zone, and plan every task again."""

@@ -8,7 +8,9 @@ daily & time of day between 10:00 and 12:00 | retry 3
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from skylaunch._lazy import lazy_attributes
 from skylaunch._tasknames import task_name
 from skylaunch.conds.base import (
     All,
@@ -22,8 +24,6 @@ from skylaunch.conds.base import (
     true,
 )
 from skylaunch.conds.func import FuncCond, condition
-from skylaunch.conds.params import IsEnv, ParamExists, is_env
-from skylaunch.conds.parse import parse_condition, parse_time
 from skylaunch.conds.scheduler import (
     SchedulerCycles,
     SchedulerRunning,
@@ -42,9 +42,6 @@ from skylaunch.conds.status import (
     TaskSucceeded,
     TaskTerminated,
 )
-from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Retry
-from skylaunch.conds.task import depend_all as _depend_all
-from skylaunch.conds.task import depend_any as _depend_any
 from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable, TaskRunnable
 from skylaunch.exc import ConditionParseError
 from skylaunch.time import (
@@ -59,6 +56,11 @@ from skylaunch.time import (
     TimePeriod,
 )
 from skylaunch.time.parse import to_timedelta
+
+if TYPE_CHECKING:
+    from skylaunch.conds.params import IsEnv, ParamExists, is_env
+    from skylaunch.conds.parse import parse_condition, parse_time
+    from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Retry, retry
 
 __all__ = [
     "All",
@@ -156,9 +158,6 @@ finished = TaskFinished()
 terminated = TaskTerminated()
 inacted = TaskInacted()
 running = TaskRunning()
-#: Due again after a failure, forever; call it for a limit or a delay: ``retry(3)``,
-#: ``retry(None)`` (forever), ``retry(3, delay="10 minutes", backoff=2, max_delay="1 hour")``.
-retry = Retry(None)
 
 
 def cron(
@@ -224,41 +223,74 @@ def every(
 
 def after_success(task: str) -> DependSuccess:
     """Due once after each success of ``task``."""
-    return DependSuccess(_name(task))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.DependSuccess(_name(task))
 
 
 def after_fail(task: str) -> DependFailure:
     """Due once after each failure of ``task``."""
-    return DependFailure(_name(task))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.DependFailure(_name(task))
 
 
 def after_finish(task: str) -> DependFinish:
     """Due once after each success or failure of ``task``."""
-    return DependFinish(_name(task))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.DependFinish(_name(task))
 
 
 def after_all_success(*tasks: str) -> Condition:
-    return _depend_all(DependSuccess, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_all(conds_task.DependSuccess, tuple(_name(t) for t in tasks))
 
 
 def after_all_fail(*tasks: str) -> Condition:
-    return _depend_all(DependFailure, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_all(conds_task.DependFailure, tuple(_name(t) for t in tasks))
 
 
 def after_all_finish(*tasks: str) -> Condition:
-    return _depend_all(DependFinish, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_all(conds_task.DependFinish, tuple(_name(t) for t in tasks))
 
 
 def after_any_success(*tasks: str) -> Condition:
-    return _depend_any(DependSuccess, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_any(conds_task.DependSuccess, tuple(_name(t) for t in tasks))
 
 
 def after_any_fail(*tasks: str) -> Condition:
-    return _depend_any(DependFailure, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_any(conds_task.DependFailure, tuple(_name(t) for t in tasks))
 
 
 def after_any_finish(*tasks: str) -> Condition:
-    return _depend_any(DependFinish, tuple(_name(t) for t in tasks))
+    from skylaunch.conds import task as conds_task
+
+    return conds_task.depend_any(conds_task.DependFinish, tuple(_name(t) for t in tasks))
 
 
 _name = task_name  # a task name, a Task or a task's function, as Rocketry accepts
+
+
+# Loaded on first use (bench W5: not at import): the condition language when a string is first
+# parsed, the dependency and parameter conditions when one is first made.
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        **dict.fromkeys(("parse_condition", "parse_time"), "skylaunch.conds.parse"),
+        **dict.fromkeys(
+            ("DependFailure", "DependFinish", "DependSuccess", "Retry", "retry"),
+            "skylaunch.conds.task",
+        ),
+        **dict.fromkeys(("IsEnv", "ParamExists", "is_env"), "skylaunch.conds.params"),
+    },
+)

@@ -16,9 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar, Literal, TypeVar
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from skylaunch._tasknames import optional_task_name, quoted, task_name
 from skylaunch.conds.base import All, Condition, Context, instant_from
@@ -36,6 +34,9 @@ from skylaunch.time import (
     TimeSpanDelta,
 )
 from skylaunch.time.parse import format_timedelta, to_timedelta
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # annotations only: the import costs ~7 ms
 
 __all__ = [
     "PERIOD_PHRASES",

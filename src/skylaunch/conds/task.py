@@ -11,7 +11,15 @@ from skylaunch.conds.base import All, Any, Condition, Context, instant_from
 from skylaunch.history import Action, TaskLog
 from skylaunch.time.parse import format_timedelta, to_timedelta
 
-__all__ = ["DependFailure", "DependFinish", "DependSuccess", "Retry", "depend_all", "depend_any"]
+__all__ = [
+    "DependFailure",
+    "DependFinish",
+    "DependSuccess",
+    "Retry",
+    "depend_all",
+    "depend_any",
+    "retry",
+]
 
 
 class _Depend(Condition):
@@ -208,6 +216,12 @@ class Retry(Condition):
 
 # A wait past this POSIX time (the year 9000) is "never": no datetime to plan a wake-up at.
 _LAST_TS = 221_845_392_000.0
+
+
+#: Due again after a failure, forever; call it for a limit or a delay: ``retry(3)``,
+#: ``retry(None)`` (forever), ``retry(3, delay="10 minutes", backoff=2, max_delay="1 hour")``.
+#: ``skylaunch.conds.retry``.
+retry = Retry(None)
 
 
 def _number(value: float) -> str:

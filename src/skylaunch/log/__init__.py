@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from skylaunch._lazy import lazy_attributes
+from skylaunch.history import Action
 from skylaunch.log.handler import RepoHandler
 from skylaunch.log.query import (
     Query,
@@ -21,19 +22,18 @@ from skylaunch.log.query import (
     not_equal,
     skip,
 )
-from skylaunch.log.records import (
-    Action,
-    LogRecord,
-    MinimalRecord,
-    MinimalRunRecord,
-    RunRecord,
-    TaskLogRecord,
-    TaskRunRecord,
-)
 from skylaunch.log.repos import BaseRepo, BaseResult, MemoryRepo, Repo, Result
 from skylaunch.log.repos.base import check_log_repo
 
 if TYPE_CHECKING:
+    from skylaunch.log.records import (
+        LogRecord,
+        MinimalRecord,
+        MinimalRunRecord,
+        RunRecord,
+        TaskLogRecord,
+        TaskRunRecord,
+    )
     from skylaunch.log.repos.csv import CSVFileRepo
     from skylaunch.log.repos.redis import RedisRepo
     from skylaunch.log.repos.sql import SQLRepo
@@ -75,5 +75,17 @@ __getattr__ = lazy_attributes(
         "SQLRepo": "skylaunch.log.repos.sql",
         "CSVFileRepo": "skylaunch.log.repos.csv",
         "RedisRepo": "skylaunch.log.repos.redis",
+        # the record models are pydantic models: pydantic loads when one is first used
+        **dict.fromkeys(
+            (
+                "LogRecord",
+                "MinimalRecord",
+                "MinimalRunRecord",
+                "RunRecord",
+                "TaskLogRecord",
+                "TaskRunRecord",
+            ),
+            "skylaunch.log.records",
+        ),
     },
 )

@@ -33,17 +33,19 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from copy import copy
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from skylaunch.exc import FencedWriteError, RepoUnavailableError, TaskLoggingError
+from skylaunch.history import Action
 from skylaunch.log._lifecycle import Lifecycle, lifecycle_fields
+from skylaunch.log._models import is_model_class
 from skylaunch.log._queued import QueuedWriter, check_positive
-from skylaunch.log.records import Action
-from skylaunch.log.repos.base import Repo, field_getter
+from skylaunch.log.repos.base import BaseRepo, Repo, field_getter
 from skylaunch.log.repos.foreign import as_store
 from skylaunch.log.repos.memory import MemoryRepo
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["RepoHandler"]
 
@@ -106,11 +108,7 @@ class RepoHandler(logging.Handler):
         ):
             raise ValueError(f"RepoHandler flush_timeout_s: got {flush_timeout_s!r}; expected >= 0")
         self.repo = repo
-        self.model = model if model is not None else getattr(repo, "model", None)
-        if self.model is not None and not (
-            isinstance(self.model, type) and issubclass(self.model, BaseModel)
-        ):
-            self.model = None  # e.g. Red Bird's model=dict
+        self._model = model
         self.transient_errors: tuple[type[BaseException], ...] = getattr(
             repo, "transient_errors", _DEFAULT_TRANSIENT
         )
@@ -118,7 +116,7 @@ class RepoHandler(logging.Handler):
         self.retry_max_s = retry_max_s
         # One interface from here on: a foreign repo is wrapped once (ForeignRepo), ours is
         # used as it is. ``repo`` stays what the caller gave (repr, the session's ``repo``).
-        self.store = as_store(repo, self.model)
+        self.store = repo if isinstance(repo, BaseRepo) else as_store(repo, self.model)
         """The repo behind the internal interface (:class:`~skylaunch.log.repos.base.BaseRepo`)."""
         batches = self.store.writes_batches
         # A repo whose data only the calling thread sees (SQLRepo.thread_bound) is written
@@ -178,6 +176,13 @@ class RepoHandler(logging.Handler):
         )
 
         self._queued = self._writer.queue_view  # the hot path's "is anything waiting?"
+
+    @property
+    def model(self) -> type[BaseModel] | None:
+        """The pydantic model records are built with: ``model=``, else the repo's own (a
+        repo's ``model`` that is no pydantic model, e.g. Red Bird's ``dict``, means none)."""
+        model = self._model if self._model is not None else getattr(self.repo, "model", None)
+        return model if is_model_class(model) else None
 
     def __repr__(self) -> str:
         return f"<RepoHandler {self.repo!r} pending={self.pending}>"

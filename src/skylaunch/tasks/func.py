@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import inspect
 import os
-import pickle
 import sys
 import threading
 import types
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skylaunch._tasknames import register as register_task_function
 from skylaunch._tasknames import unregister as unregister_task_function
 from skylaunch.args import BaseArgument, TerminationFlag, argument_defaults
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.tasks.base import Task, _user_stacklevel
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["FuncTask", "ImportedFunc", "check_picklable"]
 
@@ -139,6 +139,8 @@ class FuncTask(Task):
         self._loader: ImportedFunc | None = None
         if path is not None:
             self._loader = _loader_for(func, path, func_name, sys_paths, kwargs.get("name"))
+            from pathlib import Path  # loaded when a task names a file (W5: not at import)
+
             self.path = Path(path)
             func = self._loader
         elif not callable(func):
@@ -341,6 +343,9 @@ class ImportedFunc:
 
     def load(self) -> Callable[..., Any]:
         """Import the file as a fresh module and return its function; errors name both."""
+        import importlib.util
+        from pathlib import Path
+
         file = Path(self.path)
         if not file.is_file():
             raise FileNotFoundError(
@@ -428,6 +433,8 @@ def check_picklable(name: str, func: Callable[..., Any], execution: str = "proce
         if "<lambda>" in qualname or "<locals>" in qualname:
             problem = f"{qualname!r} is a lambda or a function local to another"
     else:
+        import pickle
+
         try:
             pickle.dumps(func)
         except Exception as exc:

@@ -6,9 +6,12 @@ Rocketry users find ``rocketry.time``'s names here: ``TimeOfDay``, ``TimeDelta``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from skylaunch._lazy import lazy_attributes
+
 from .clock import Clock, SimulatedClock, SystemClock, local_zone
 from .combine import All, Any
-from .cron import CronExpr, CronParseError, localize
 from .cycles import (
     TimeOfDay,
     TimeOfHour,
@@ -36,9 +39,13 @@ from .periods import (
     PositionTypeError,
     TimePeriod,
     aware,
+    localize,
     naive_zone,
 )
 from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta, always, never
+
+if TYPE_CHECKING:
+    from .cron import CronExpr, CronParseError
 
 __all__ = [
     "MAX_UTC",
@@ -82,3 +89,9 @@ __all__ = [
     "parse_weekday",
     "to_timedelta",
 ]
+
+
+# cron (and calendar) load with the first cron expression (bench W5: not at import)
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("CronExpr", "CronParseError"), "skylaunch.time.cron")
+)

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 
+from .periods import localize
+
 __all__ = ["CronExpr", "CronParseError", "localize"]
 
 _UTC = timezone.utc
@@ -66,31 +68,6 @@ _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
 
 class CronParseError(ValueError):
     """A cron expression (or one of its fields) cannot be read."""
-
-
-def localize(wall: datetime, tz: tzinfo) -> datetime:
-    """The UTC instant of a naive wall time in ``tz`` (gap -> end of gap, fold -> first)."""
-    aware = wall.replace(tzinfo=tz, fold=0)
-    instant = aware.astimezone(_UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) == wall:
-        return instant
-    # ``wall`` does not exist: it lies in a gap. fold=1 reads it with the offset after the
-    # transition, which lands before the transition; fold=0 lands after it. The first valid
-    # instant after the gap is the transition itself: bisect for it between the two.
-    low = wall.replace(tzinfo=tz, fold=1).astimezone(_UTC)
-    return _transition(low, instant, tz)
-
-
-def _transition(low: datetime, high: datetime, tz: tzinfo) -> datetime:
-    """The first instant in (low, high] whose UTC offset is ``high``'s (1 µs precision)."""
-    target = high.astimezone(tz).utcoffset()
-    while high - low > timedelta(microseconds=1):
-        mid = low + (high - low) / 2
-        if mid.astimezone(tz).utcoffset() == target:
-            high = mid
-        else:
-            low = mid
-    return high
 
 
 def _parse_field(

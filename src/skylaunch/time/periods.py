@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeAlias
 
-from .cron import localize
-
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -44,6 +42,7 @@ __all__ = [
     "PositionTypeError",
     "TimePeriod",
     "aware",
+    "localize",
     "naive_zone",
 ]
 
@@ -91,6 +90,31 @@ def naive_zone(tz: tzinfo | _Zoned | None) -> Iterator[None]:
         yield
     finally:
         _NAIVE_ZONE.reset(token)
+
+
+def localize(wall: datetime, tz: tzinfo) -> datetime:
+    """The UTC instant of a naive wall time in ``tz`` (gap -> end of gap, fold -> first)."""
+    aware = wall.replace(tzinfo=tz, fold=0)
+    instant = aware.astimezone(_UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == wall:
+        return instant
+    # ``wall`` does not exist: it lies in a gap. fold=1 reads it with the offset after the
+    # transition, which lands before the transition; fold=0 lands after it. The first valid
+    # instant after the gap is the transition itself: bisect for it between the two.
+    low = wall.replace(tzinfo=tz, fold=1).astimezone(_UTC)
+    return _transition(low, instant, tz)
+
+
+def _transition(low: datetime, high: datetime, tz: tzinfo) -> datetime:
+    """The first instant in (low, high] whose UTC offset is ``high``'s (1 µs precision)."""
+    target = high.astimezone(tz).utcoffset()
+    while high - low > timedelta(microseconds=1):
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() == target:
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 def aware(dt: datetime, zone: tzinfo | None = None) -> datetime:

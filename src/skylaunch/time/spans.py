@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from .cron import CronExpr
 from .parse import (
     format_timedelta,
     to_timedelta,
@@ -19,6 +19,9 @@ from .periods import (
     _utc,
     aware,
 )
+
+if TYPE_CHECKING:
+    from .cron import CronExpr
 
 __all__ = [
     "Always",
@@ -433,12 +436,16 @@ class Cron(TimePeriod):
         day_of_week: str | int = "*",
         second: str | int | None = None,
     ) -> None:
+        from .cron import CronExpr  # loaded by the first cron period (W5: not at import)
+
         expr = CronExpr.from_fields(minute, hour, day_of_month, month, day_of_week, second)
         object.__setattr__(self, "expr", expr)
 
     @classmethod
     def from_expr(cls, expr: str | CronExpr) -> Cron:
         """Build from a whole expression such as ``"*/15 9-17 * * MON-FRI"`` or ``"@daily"``."""
+        from .cron import CronExpr
+
         parsed = expr if isinstance(expr, CronExpr) else CronExpr.parse(expr)
         return cls(*parsed.fields, second=parsed.second)
 

@@ -16,13 +16,29 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
-
-from pydantic import BaseModel
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from skylaunch.exc import RepoSchemaError, RepoUnavailableError
+from skylaunch.log._models import (
+    TASK_RUN_FIELDS,
+    TASK_RUN_RECORD,
+    is_model,
+    is_model_class,
+    resolve,
+)
 from skylaunch.log.query import Query
-from skylaunch.log.records import MinimalRecord, TaskRunRecord
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "REQUIRED_FIELDS",
@@ -85,11 +101,11 @@ def check_log_repo(repo: object) -> None:
     assert isinstance(repo, Repo)  # its two methods were checked above
     store = as_store(repo)
     fields = store.fields
-    what = f"{repo!r}" if store.model is None else f"{repo!r} (model {store.model.__name__})"
     if fields is None:
         return
     lacking = [name for name in REQUIRED_FIELDS if name not in fields]
     if lacking:
+        what = f"{repo!r}" if store.model is None else f"{repo!r} (model {store.model.__name__})"
         raise RepoSchemaError(
             f"{what} cannot store task records: it lacks the field(s) {lacking}; task records "
             f"need {list(REQUIRED_FIELDS)} (it has {list(fields)})"
@@ -106,8 +122,10 @@ def field_getter(item: Any) -> Callable[[str], Any]:
 def trusted_fields_fill(model: type[BaseModel] | None) -> bool:
     """Whether a lifecycle record's field dict, unvalidated, is a complete and correctly typed
     ``model`` (its other fields optional): the condition for :attr:`BaseRepo.takes_trusted`."""
-    if model is None:
+    if model is None or model is TASK_RUN_RECORD:
         return True
+    from skylaunch.log.records import MinimalRecord, TaskRunRecord
+
     if not issubclass(model, MinimalRecord):
         return False
     ours = TaskRunRecord.model_fields
@@ -150,12 +168,24 @@ class BaseRepo(ABC, Generic[R]):
     def __init__(self, model: type[Any] | None = None, id_field: str | None = None) -> None:
         if model is dict:  # Red Bird's spelling of "no model"
             model = None
-        if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if model is not None and model is not TASK_RUN_RECORD and not is_model_class(model):
             raise RepoSchemaError(
                 f"model must be a pydantic BaseModel subclass or None (dict items); got {model!r}"
             )
-        self.model: type[BaseModel] | None = model
+        self._model: type[BaseModel] | None = model
         self.id_field = id_field
+
+    @property
+    def model(self) -> type[BaseModel] | None:
+        """The pydantic model of the items, or ``None`` for plain dicts."""
+        model = self._model
+        if model is TASK_RUN_RECORD:  # the session's default repo: imported on first need
+            self._model = model = resolve(model)
+        return model
+
+    @model.setter
+    def model(self, model: type[BaseModel] | None) -> None:
+        self._model = model
 
     # -- storage: what each backend writes ------------------------------------------------
 
@@ -210,7 +240,10 @@ class BaseRepo(ABC, Generic[R]):
     @property
     def fields(self) -> tuple[str, ...] | None:
         """The model's field names, or ``None`` when items are free-form dicts."""
-        return None if self.model is None else tuple(self.model.model_fields)
+        model = self._model
+        if model is TASK_RUN_RECORD:
+            return TASK_RUN_FIELDS
+        return None if model is None else tuple(model.model_fields)
 
     def to_item(self, item: Any) -> R:
         """Convert what a caller gives (mapping or model) into what this repo stores."""
@@ -218,12 +251,12 @@ class BaseRepo(ABC, Generic[R]):
         if model is None:
             if isinstance(item, Mapping):
                 return dict(item)  # type: ignore[return-value]
-            if isinstance(item, BaseModel):
+            if is_model(item):
                 return item.model_dump()  # type: ignore[return-value]
             raise TypeError(f"cannot store {type(item).__name__} {item!r}: expected a mapping")
         if type(item) is model:
             return item  # type: ignore[return-value]
-        if isinstance(item, BaseModel):
+        if is_model(item):
             item = item.model_dump()
         elif not isinstance(item, Mapping):
             raise TypeError(

@@ -12,12 +12,14 @@ result's ``update``/``delete`` (Red Bird's), by equality only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel
-
+from skylaunch.log._models import is_model_class
 from skylaunch.log.query import Equal, Query
 from skylaunch.log.repos.base import BaseRepo, Order, Repo, field_getter
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["ForeignRepo", "as_store"]
 
@@ -42,7 +44,7 @@ class ForeignRepo(BaseRepo[Any]):
     def __init__(self, repo: Repo, model: type[BaseModel] | None = None) -> None:
         if model is None:
             own = getattr(repo, "model", None)
-            model = own if isinstance(own, type) and issubclass(own, BaseModel) else None
+            model = own if is_model_class(own) else None
         super().__init__(model)
         self.foreign = repo
 

@@ -26,11 +26,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from itertools import islice
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from skylaunch.log._lifecycle import Lifecycle, lifecycle_fields
+from skylaunch.log._models import TASK_RUN_FIELDS
 from skylaunch.log.query import (
     Between,
     Equal,
@@ -42,12 +41,14 @@ from skylaunch.log.query import (
     Operator,
     Query,
 )
-from skylaunch.log.records import TaskRunRecord
 from skylaunch.log.repos.base import BaseRepo, Order, field_getter, trusted_fields_fill
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["MemoryRepo"]
 
-_TRUSTED_FIELDS: tuple[str, ...] = tuple(TaskRunRecord.model_fields)
+_TRUSTED_FIELDS: tuple[str, ...] = TASK_RUN_FIELDS
 """The fields of a lifecycle record as ``RepoHandler`` hands them to :meth:`MemoryRepo.add_trusted`."""
 
 
@@ -226,7 +227,7 @@ class MemoryRepo(BaseRepo[Any]):
         ):
             raise ValueError(f"max_per_task must be a positive int or None; got {max_per_task!r}")
         self.max_per_task = max_per_task
-        self.takes_trusted = trusted_fields_fill(self.model)
+        self.takes_trusted = trusted_fields_fill(self._model)
         """Whether :meth:`add_trusted` may be used (the model needs no more than those fields)."""
         self._tasks: dict[Any, dict[Any, _Bucket]] = {}
         self._task_sizes: dict[Any, int] = {}
@@ -246,7 +247,7 @@ class MemoryRepo(BaseRepo[Any]):
         self._size_cap: float = math.inf if value is None else value + (value >> 4)
 
     def __repr__(self) -> str:
-        model = None if self.model is None else self.model.__name__
+        model = None if self._model is None else self._model.__name__
         return f"MemoryRepo(model={model}, max_per_task={self.max_per_task})"
 
     # -- writing ----------------------------------------------------------------------------
