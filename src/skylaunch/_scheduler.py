@@ -1001,7 +1001,14 @@ class Scheduler:
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
             return False
+        # A repo handler put on the task logger since the last record is the session's from
+        # now on: whether this run is written ahead of its body depends on it. (The session's
+        # handler alone on the logger, as almost always, leaves sync() nothing to do.)
         handler = journal.handler
+        handlers = journal.task_logger.handlers
+        if len(handlers) != 1 or handlers[0] is not handler:
+            journal.sync()
+            handler = journal.handler
         if type(executor) is MainExecutor and (handler is None or not handler.background):
             # The common inline case (the in-memory repo): what MainExecutor.submit does,
             # without the TaskCall, the callback and the handle it would make for it.
