@@ -286,3 +286,42 @@ def test_a_repo_handler_put_on_the_task_logger_between_two_runs_makes_the_next_w
     assert app.session.repo is foreign
     assert len(stored_before_body) >= 2
     assert all(stored_before_body)
+
+
+@pytest.mark.parametrize("execution", ["main", "submitted"])
+@pytest.mark.parametrize("kind", [KeyboardInterrupt, SystemExit])
+def test_an_inline_run_cut_short_by_a_base_exception_ends_before_the_scheduler_stops(
+    execution: str, kind: type[BaseException]
+) -> None:
+    """Ctrl-C or ``sys.exit()`` in an inline body still stops the scheduler (SystemExit leaves
+    ``run``), on either path; the run is logged ``fail`` first, with its traceback, or it would
+    count as running for ever in this process: ``session.run()`` would never see it end."""
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution=execution,
+        executors={"submitted": _Submitted()},
+        func_run_id=_ids(),
+    )
+    calls: list[int] = []
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise kind
+
+    try:
+        run_for(app, "1 minute")
+    except kind:  # SystemExit goes on up; KeyboardInterrupt stops the scheduler as Ctrl-C does
+        pass
+    records = app.session.repo.filter_by().all()
+    assert [(r.action, r.run_id) for r in records] == [
+        ("run", "job-0"),
+        ("success", "job-0"),
+        ("run", "job-1"),
+        ("fail", "job-1"),
+    ]
+    assert kind.__name__ in (records[-1].exc_text or "")
+    assert not app.session["job"].is_running
+    app.session.run("job")  # returns once the run has ended
+    assert len(calls) == 3
