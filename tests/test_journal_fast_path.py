@@ -220,3 +220,47 @@ def test_a_memory_window_changed_at_runtime_applies_to_the_next_records() -> Non
         for n in range(60):
             session.journal.record("a", "run", f"s{n}", T0, ts=T0.timestamp() + 60 + n)
         assert len(repo.filter_by(task_name="a").all()) == 76
+
+
+def test_a_logger_disabled_or_a_handler_above_set_between_two_records_applies_to_the_next() -> None:
+    """logging.disable(), logger.disabled, a handler on a logger above, propagate: each read anew
+    for every record; the repo gets every record whatever they say (the general path's rule)."""
+    with only_repo_handlers():
+        session = Session()
+        logger = session.task_logger
+        above = logging.getLogger("skylaunch")
+        heard = Collect()
+        ts = T0.timestamp()
+        session.journal.record("a", "run", "r1", T0, ts=ts)  # the hot path
+        above.addHandler(heard)
+        above.setLevel(logging.INFO)  # the application lets INFO records up
+        try:
+            session.journal.record("a", "success", "r1", T0, ts=ts + 1)
+            logger.propagate = False
+            session.journal.record("a", "run", "r2", T0, ts=ts + 2)
+            logger.propagate = True
+            logging.disable(logging.INFO)
+            try:
+                with pytest.warns(UserWarning, match="task records below it"):
+                    session.journal.record("a", "success", "r2", T0, ts=ts + 3)
+            finally:
+                logging.disable(logging.NOTSET)
+            logger.disabled = True
+            session.journal.record("a", "run", "r3", T0, ts=ts + 4)
+            logger.disabled = False
+            session.journal.record("a", "success", "r3", T0, ts=ts + 5)
+        finally:
+            above.removeHandler(heard)
+            above.setLevel(logging.NOTSET)
+        assert [(r.action, r.run_id) for r in heard.records] == [  # type: ignore[attr-defined]
+            ("success", "r1"),
+            ("success", "r3"),
+        ]
+        assert [(r["action"], r["run_id"]) for r in _records(session)] == [
+            ("run", "r1"),
+            ("success", "r1"),
+            ("run", "r2"),
+            ("success", "r2"),
+            ("run", "r3"),
+            ("success", "r3"),
+        ]

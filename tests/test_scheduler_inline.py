@@ -11,6 +11,7 @@ returns and hook calls behind.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from skylaunch.conds import after_fail, after_success, every, retry
 from skylaunch.exc import SchedulerExit, TaskInaction
 from skylaunch.execution.base import Outcome
 from skylaunch.execution.main import MainExecutor
-from skylaunch.log import MemoryRepo, TaskRunRecord
+from skylaunch.log import MemoryRepo, RepoHandler, TaskRunRecord
 from skylaunch.log.context import current_run
 from skylaunch.tasks.base import Task
 from skylaunch.testing import run_for, runs, simulated_app
@@ -242,3 +243,85 @@ def test_a_background_repo_set_while_running_makes_the_next_runs_wait_for_their_
         handler.close(5)
     assert len(stored_before_body) >= 2
     assert all(stored_before_body)
+
+
+@pytest.mark.parametrize("execution", ["main", "submitted", "thread"])
+def test_a_repo_handler_put_on_the_task_logger_between_two_runs_makes_the_next_wait(
+    execution: str,
+) -> None:
+    """``addHandler(RepoHandler(repo))`` while the scheduler runs is read at once, as
+    ``set_repo`` would be (docs/persistence.md): the very next run is written ahead of its body,
+    inline or not. The handler is added from an after-run hook, as another thread of the
+    application may add it between two records: nothing logs in between."""
+    app = simulated_app(
+        "2024-01-01 00:00", execution=execution, executors={"submitted": _Submitted()}
+    )
+    foreign = Gated()  # written from the handler's thread
+    foreign.gate.set()
+    added = RepoHandler(foreign)
+    ends: list[str] = []
+    stored_before_body: list[bool] = []
+
+    def add_after_the_second_run(task: Task, outcome: Outcome) -> None:
+        ends.append(outcome.run_id)
+        if len(ends) == 2:
+            logging.getLogger("skylaunch.task").addHandler(added)
+
+    app.session.hooks.after_run.append(add_after_the_second_run)
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        info = current_run.get()
+        assert info is not None
+        if len(ends) >= 2:
+            stored_before_body.append(
+                any(i["run_id"] == info.run_id and i["action"] == "run" for i in foreign.items)
+            )
+
+    try:
+        run_for(app, "35 seconds")
+    finally:
+        logging.getLogger("skylaunch.task").removeHandler(added)
+        added.close(5)
+    assert app.session.repo is foreign
+    assert len(stored_before_body) >= 2
+    assert all(stored_before_body)
+
+
+@pytest.mark.parametrize("execution", ["main", "submitted"])
+@pytest.mark.parametrize("kind", [KeyboardInterrupt, SystemExit])
+def test_an_inline_run_cut_short_by_a_base_exception_ends_before_the_scheduler_stops(
+    execution: str, kind: type[BaseException]
+) -> None:
+    """Ctrl-C or ``sys.exit()`` in an inline body still stops the scheduler (SystemExit leaves
+    ``run``), on either path; the run is logged ``fail`` first, with its traceback, or it would
+    count as running for ever in this process: ``session.run()`` would never see it end."""
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution=execution,
+        executors={"submitted": _Submitted()},
+        func_run_id=_ids(),
+    )
+    calls: list[int] = []
+
+    @app.task(every("10 seconds"))
+    def job() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise kind
+
+    try:
+        run_for(app, "1 minute")
+    except kind:  # SystemExit goes on up; KeyboardInterrupt stops the scheduler as Ctrl-C does
+        pass
+    records = app.session.repo.filter_by().all()
+    assert [(r.action, r.run_id) for r in records] == [
+        ("run", "job-0"),
+        ("success", "job-0"),
+        ("run", "job-1"),
+        ("fail", "job-1"),
+    ]
+    assert kind.__name__ in (records[-1].exc_text or "")
+    assert not app.session["job"].is_running
+    app.session.run("job")  # returns once the run has ended
+    assert len(calls) == 3

@@ -41,6 +41,7 @@ from skylaunch.execution.base import (
     OutcomeAction,
     RunHandle,
     TaskCall,
+    outcome_of,
     run_inline,
 )
 from skylaunch.execution.main import MainExecutor
@@ -1001,7 +1002,14 @@ class Scheduler:
                 "Preparing task %r failed (silenced)", task.name, extra={"action": "prerun"}
             )
             return False
+        # A repo handler put on the task logger since the last record is the session's from
+        # now on: whether this run is written ahead of its body depends on it. (The session's
+        # handler alone on the logger, as almost always, leaves sync() nothing to do.)
         handler = journal.handler
+        handlers = journal.task_logger.handlers
+        if len(handlers) != 1 or handlers[0] is not handler:
+            journal.sync()
+            handler = journal.handler
         if type(executor) is MainExecutor and (handler is None or not handler.background):
             # The common inline case (the in-memory repo): what MainExecutor.submit does,
             # without the TaskCall, the callback and the handle it would make for it.
@@ -1015,6 +1023,9 @@ class Scheduler:
             except Exception:  # as _submit does when submit() raises
                 failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
                 self._finish(name, run_id, now, failed, start_ts=ts)
+            except BaseException as exc:  # as _submit does
+                self._end_interrupted(name, run_id, now, exc, ts)
+                raise
             return True
         timeout = None if task.permanent else task.timeout  # a permanent task never times out
         timeout_s = None if timeout is None else timeout.total_seconds()
@@ -1069,6 +1080,11 @@ class Scheduler:
             text = traceback.format_exc()
             self._finish(name, run_id, now, Outcome(run_id, "fail", exc_text=text))
             return inline
+        except BaseException as exc:
+            if not inline:
+                self._outside -= 1
+            self._end_interrupted(name, run_id, now, exc)
+            raise
         # A run outside the loop is "running" until its end is processed on the loop, even if
         # it already ended in its thread: its end is queued behind this pass, and until then the
         # history has no end record, so the task must not be launched again (no multilaunch).
@@ -1084,6 +1100,21 @@ class Scheduler:
                 # its end marks it anew: no pass for nothing in between.
                 self._dirty.discard(name)
         return inline
+
+    def _end_interrupted(
+        self,
+        name: str,
+        run_id: str,
+        now: datetime,
+        exc: BaseException,
+        start_ts: float | None = None,
+    ) -> None:
+        """A run was cut short by what only the scheduler's thread lets through (Ctrl-C,
+        ``sys.exit()`` in an inline body): log its end, unless it has one, before that stops
+        the scheduler. Without an end the run would count as running for ever in this process
+        (``task.is_running``, ``session.run()`` waiting for it to end)."""
+        if run_id in self._journal.history.of(name).running:
+            self._finish(name, run_id, now, outcome_of(run_id, exc), start_ts=start_ts)
 
     def _await_record(
         self, pending: _AwaitedStart, handler: RepoHandler, wait: timedelta | None

@@ -155,3 +155,30 @@ def test_non_daemon_runs_get_their_own_thread() -> None:
     ends.wait(1)
     assert ends.threads == ["skylaunch:job"]
     assert workers() == []  # no pooled worker was started for it
+
+
+@pytest.mark.parametrize("daemon", [True, False])
+@pytest.mark.parametrize("kind", [SystemExit, KeyboardInterrupt])
+def test_a_body_that_raises_a_base_exception_still_reports_its_end(
+    daemon: bool, kind: type[BaseException]
+) -> None:
+    """``sys.exit()`` in a thread ends only that thread, silently: the run must still end
+    (``fail``, with its traceback) or it counts as running for ever and its task, never
+    launched again, stops being scheduled. (In ``main`` execution it reaches the scheduler's
+    loop, as Ctrl-C does.)"""
+    executor = ThreadExecutor(daemon=daemon)
+    ends = Ends()
+
+    def body() -> None:
+        raise kind(3)
+
+    try:
+        executor.submit(TaskCall("t", "r1", body), ends, T0)
+        ends.wait(1)
+        executor.submit(TaskCall("t", "r2", lambda: 2), ends, T0)  # the pool still serves
+        ends.wait(2)
+    finally:
+        executor.shutdown(terminate=True)
+    assert [(o.run_id, o.action) for o in ends.outcomes] == [("r1", "fail"), ("r2", "success")]
+    assert f"{kind.__name__}: 3" in (ends.outcomes[0].exc_text or "")
+    assert executor.alive() == []

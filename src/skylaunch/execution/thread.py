@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
+from skylaunch.execution.base import Flag, Outcome, TaskCall, outcome_of, run_call
 
 __all__ = ["ThreadExecutor"]
 
@@ -108,7 +108,12 @@ class ThreadExecutor:
     def _execute(self, job: _Job) -> Outcome:
         ctx, handle, call, _ = job
         handle.thread = threading.current_thread()
-        outcome = ctx.run(run_call, call)
+        try:
+            outcome = ctx.run(run_call, call)
+        except BaseException as exc:  # every run must report its end
+            # SystemExit, KeyboardInterrupt... raised by the body would end this thread
+            # silently: the run would count as running for ever (its task never launched again)
+            outcome = outcome_of(call.run_id, exc)
         if handle.reason is not None and outcome.action in ("success", "fail", "inaction"):
             outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
         self._runs.pop(call.run_id, None)

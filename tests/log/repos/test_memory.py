@@ -260,3 +260,20 @@ def test_the_window_drops_the_oldest_records_by_time_then_insertion_at_equal_tim
             got = sorted(r.run_id for r in repo.filter_by().all())
             assert got == sorted(f"r{i}" for _, i in live)
         assert 32 <= len(repo.filter_by().all()) <= 34
+
+
+def test_a_window_of_one_keeps_the_newest_by_time_then_insertion() -> None:
+    # A run and its end at one instant (an inline run on a simulated clock): the end stays.
+    # A record older than the one kept (the clock set back) is itself the oldest: it goes.
+    utc = ZoneInfo("UTC")
+    start = datetime(2026, 1, 1, tzinfo=utc)
+    t0 = start.timestamp()
+    repo = MemoryRepo(TaskRunRecord, max_per_task=1)
+    repo.add_lifecycle(("t", "run", t0, start, "r1", None, utc, t0))
+    repo.add_lifecycle(("t", "success", t0, start, "r1", None, utc, t0))
+    assert [(r.action, r.run_id) for r in repo.filter_by().all()] == [("success", "r1")]
+    repo.add_lifecycle(("t", "run", t0 - 5, start, "r0", None, utc, None))
+    assert [(r.action, r.run_id) for r in repo.filter_by().all()] == [("success", "r1")]
+    repo.add_lifecycle(("t", "run", t0 + 1, start, "r2", None, utc, None))
+    assert [(r.action, r.run_id) for r in repo.filter_by(created=t0 + 1).all()] == [("run", "r2")]
+    assert len(repo.filter_by(task_name="t").all()) == 1
