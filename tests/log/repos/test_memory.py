@@ -277,3 +277,19 @@ def test_a_window_of_one_keeps_the_newest_by_time_then_insertion() -> None:
     repo.add_lifecycle(("t", "run", t0 + 1, start, "r2", None, utc, None))
     assert [(r.action, r.run_id) for r in repo.filter_by(created=t0 + 1).all()] == [("run", "r2")]
     assert len(repo.filter_by(task_name="t").all()) == 1
+
+
+def test_a_subclass_that_shadows_max_per_task_with_a_class_attribute_still_stores() -> None:
+    """``max_per_task`` became a property; a subclass naming it as a plain class attribute hid
+    the setter, so the trim bound was never set and the first record raised AttributeError."""
+
+    class Shadowing(MemoryRepo):
+        max_per_task = 3  # type: ignore[assignment]
+
+    utc = ZoneInfo("UTC")
+    start = datetime(2026, 1, 1, tzinfo=utc)
+    repo = Shadowing(TaskRunRecord, max_per_task=2)
+    for i in range(40):  # the scheduler's compact path, which reads the trim bound
+        repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc, None))
+    kept = [r.run_id for r in repo.filter_by(task_name="t").all()]
+    assert kept == ["r38", "r39"]  # the argument's window, as before the property
