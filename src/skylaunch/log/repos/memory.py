@@ -230,7 +230,8 @@ class MemoryRepo(BaseRepo[Any]):
         if "_size_cap" not in self.__dict__:
             # a subclass hid the property with a plain class attribute: the window is still
             # the argument's, as before the property existed
-            MemoryRepo.max_per_task.__set__(self, self.max_per_task)
+            cap = self.max_per_task
+            self._size_cap = math.inf if cap is None else cap + (cap >> 4)
         self.takes_trusted = trusted_fields_fill(self._model)
         """Whether :meth:`add_trusted` may be used (the model needs no more than those fields)."""
         self._tasks: dict[Any, dict[Any, _Bucket]] = {}
