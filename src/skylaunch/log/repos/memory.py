@@ -231,7 +231,7 @@ class MemoryRepo(BaseRepo[Any]):
             # a subclass hid the property with a plain class attribute: the window is still
             # the argument's, as before the property existed
             cap = self.max_per_task
-            self._size_cap = math.inf if cap is None else cap + (cap >> 4)
+            self._size_cap: float = math.inf if cap is None else cap + (cap >> 4)
         self.takes_trusted = trusted_fields_fill(self._model)
         """Whether :meth:`add_trusted` may be used (the model needs no more than those fields)."""
         self._tasks: dict[Any, dict[Any, _Bucket]] = {}
@@ -249,7 +249,7 @@ class MemoryRepo(BaseRepo[Any]):
     def max_per_task(self, value: int | None) -> None:
         self._max_per_task = value
         # the size past which add_lifecycle trims (see _count_one), a number to compare with
-        self._size_cap: float = math.inf if value is None else value + (value >> 4)
+        self._size_cap = math.inf if value is None else value + (value >> 4)
 
     def __repr__(self) -> str:
         model = None if self._model is None else self._model.__name__
