@@ -488,6 +488,7 @@ def test_a_background_writer_lingers_for_fuller_batches_an_inline_one_does_not(
         background = RepoHandler(repo)
         assert background.background
         assert background._writer.linger_s > 0
+        assert background._writer.linger_after > 1  # the odd record goes at once
         background.close()
     inline = RepoHandler(MemoryRepo(MinimalRecord))
     assert not inline.background

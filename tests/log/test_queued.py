@@ -393,3 +393,32 @@ def test_a_lingering_worker_does_not_linger_before_a_retry() -> None:
     assert _until(lambda: writer.pending == 0)
     assert batches == [[0]]
     writer.close()
+
+
+def test_a_worker_lingers_only_after_a_batch_of_linger_after_items() -> None:
+    # The odd item (a daily task's record) is written at once; a stream is batched.
+    batches: list[list[int]] = []
+    failures = [RuntimeError("away")]
+
+    def write(items: list[int]) -> None:
+        if failures and items == [1]:
+            raise failures.pop()
+        batches.append(items)
+
+    now = [0.0]
+    writer = _probe(write, now, batch=5, backoff_s=0.5, linger_s=3600.0, linger_after=3)
+    writer.put(0)
+    assert _until(lambda: batches == [[0]])  # after no batch at all: at once
+    writer.put(1)
+    assert _until(lambda: writer.failures == 1)  # [1] failed: retried after the backoff
+    for i in (2, 3, 4):
+        writer.put(i)
+    now[0] = 1.0
+    assert _until(lambda: writer.pending == 0)
+    assert batches == [[0], [1, 2, 3, 4]]
+    writer.put(5)
+    time.sleep(0.05)  # after a batch of four: the worker lingers
+    assert writer.pending == 1
+    assert writer.flush(5.0)
+    assert batches == [[0], [1, 2, 3, 4], [5]]
+    writer.close()

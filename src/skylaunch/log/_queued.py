@@ -24,11 +24,12 @@ for every output:
 - **Confirmations.** :meth:`QueuedWriter.when_settled` tells a caller, without making it wait,
   when the newest queued item has left the queue and whether the backend took it (the
   scheduler's write-ahead of a run record).
-- **Fuller batches, optionally.** With ``linger_s``, a worker that finds fewer than a batch
-  waiting waits up to that long (real seconds, from the first item queued or the end of the
+- **Fuller batches, optionally.** With ``linger_s``, a worker whose last batch held at least
+  ``linger_after`` items (a stream, not the odd item) and that finds fewer than a batch
+  waiting waits up to ``linger_s`` (real seconds, from the first item queued or the end of the
   last write) for more, unless someone waits for them: a confirmation, a flush, the close, or
   a retry after a failure. Fewer, larger writes cost the backend and the producer's thread
-  less (each write takes the GIL from it several times).
+  less (each write takes the GIL from it several times); the odd item is written at once.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class QueuedWriter(Generic[T]):
         on_stop: Callable[[], None] | None = None,
         on_failing: Callable[[bool], None] | None = None,
         linger_s: float = 0.0,
+        linger_after: int = 0,
         name_items: Callable[[list[T]], str] | None = None,
         unit: str = "item",
         thread_name: str = "skylaunch-output",
@@ -139,6 +141,7 @@ class QueuedWriter(Generic[T]):
         self._on_stop = on_stop
         self._on_failing = on_failing
         self.linger_s = linger_s
+        self.linger_after = linger_after
         self._name_items = name_items
         self._unit = unit
         self._thread_name = thread_name
@@ -186,6 +189,7 @@ class QueuedWriter(Generic[T]):
         self._progress_at: float | None = None  # monotonic time of the last batch written
         self._linger_from = 0.0  # real monotonic time a lingering worker counts from
         self._flushes = 0  # flush() calls waiting: the worker does not linger for them
+        self._last_batch = 0  # items in the last batch that left the queue
 
     # -- the caller's side ----------------------------------------------------------------
 
@@ -533,6 +537,7 @@ class QueuedWriter(Generic[T]):
         """Real seconds the worker still waits for a fuller batch (<= 0: write now)."""
         if (
             not self.linger_s
+            or self._last_batch < self.linger_after
             or len(self._queue) >= self.batch
             or self._tickets
             or self._flushes
@@ -612,6 +617,7 @@ class QueuedWriter(Generic[T]):
             )
             for _ in range(written + len(rejected)):
                 self._queue.popleft()
+            self._last_batch = written + len(rejected)
             self.written += written
             if written:
                 self._consecutive = 0
