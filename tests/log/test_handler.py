@@ -469,3 +469,28 @@ def test_restore_from_a_duck_repo() -> None:
         (T0.timestamp(), "success", "4"),
     ]
     assert reads == [{"task_name": "x"}] * 2
+
+
+def test_a_background_writer_lingers_for_fuller_batches_an_inline_one_does_not(
+    tmp_path: Any,
+) -> None:
+    # Written by the handler's thread, records wait a moment for a fuller batch (unless
+    # someone waits for them: QueuedWriter's tests); written on the caller's thread, the
+    # queue only holds what failed, and is drained as soon as the repo answers.
+    from skylaunch.log.repos.sql import SQLRepo
+
+    with SQLRepo(
+        MinimalRecord,
+        conn_string=f"sqlite:///{tmp_path / 'log.db'}",
+        table="log",
+        if_missing="create",
+    ) as repo:
+        background = RepoHandler(repo)
+        assert background.background
+        assert background._writer.linger_s > 0
+        assert background._writer.linger_after > 1  # the odd record goes at once
+        background.close()
+    inline = RepoHandler(MemoryRepo(MinimalRecord))
+    assert not inline.background
+    assert inline._writer.linger_s == 0
+    inline.close()

@@ -338,3 +338,87 @@ def test_behind_is_false_below_half_the_queue() -> None:
     assert _until(lambda: writer.pending == 0)
     assert not writer.behind
     writer.close(0)
+
+
+def _lingering(batches: list[list[int]], **options: Any) -> QueuedWriter[int]:
+    """A writer of ints in batches of 5 that lingers an hour for a batch to fill: within a
+    test, nothing is written unless a batch fills or someone waits for the items."""
+    return _probe(batches.append, [0.0], batch=5, linger_s=3600.0, **options)
+
+
+def test_a_lingering_worker_writes_full_batches() -> None:
+    batches: list[list[int]] = []
+    writer = _lingering(batches)
+    for i in range(4):
+        writer.put(i)
+        time.sleep(0.01)  # a worker that did not linger would write what it found
+    assert batches == []
+    writer.put(4)  # the batch is full: written at once
+    assert _until(lambda: writer.pending == 0)
+    assert batches == [[0, 1, 2, 3, 4]]
+    writer.close()
+
+
+def test_a_lingering_worker_writes_at_once_for_a_confirmation_a_flush_or_the_close() -> None:
+    batches: list[list[int]] = []
+    writer = _lingering(batches)
+    writer.put(0)
+    time.sleep(0.05)  # the worker starts, finds one item and lingers
+    told = threading.Event()
+    assert writer.when_settled(lambda stored: told.set()) is None
+    assert told.wait(5.0)
+    writer.put(1)
+    writer.put(2)
+    assert writer.flush(5.0)
+    writer.put(3)
+    assert writer.close(5.0)
+    assert batches == [[0], [1, 2], [3]]
+
+
+def test_a_lingering_worker_does_not_linger_before_a_retry() -> None:
+    batches: list[list[int]] = []
+    failures = [RuntimeError("away")]
+
+    def write(items: list[int]) -> None:
+        if failures:
+            raise failures.pop()
+        batches.append(items)
+
+    now = [0.0]
+    writer = _probe(write, now, batch=5, backoff_s=0.5)
+    writer.put(0)
+    assert _until(lambda: writer.failures == 1)
+    writer.linger_s = 3600.0
+    now[0] = 1.0  # past the backoff: retried then, not once a batch is full
+    assert _until(lambda: writer.pending == 0)
+    assert batches == [[0]]
+    writer.close()
+
+
+def test_a_worker_lingers_only_after_a_batch_of_linger_after_items() -> None:
+    # The odd item (a daily task's record) is written at once; a stream is batched.
+    batches: list[list[int]] = []
+    failures = [RuntimeError("away")]
+
+    def write(items: list[int]) -> None:
+        if failures and items == [1]:
+            raise failures.pop()
+        batches.append(items)
+
+    now = [0.0]
+    writer = _probe(write, now, batch=5, backoff_s=0.5, linger_s=3600.0, linger_after=3)
+    writer.put(0)
+    assert _until(lambda: batches == [[0]])  # after no batch at all: at once
+    writer.put(1)
+    assert _until(lambda: writer.failures == 1)  # [1] failed: retried after the backoff
+    for i in (2, 3, 4):
+        writer.put(i)
+    now[0] = 1.0
+    assert _until(lambda: writer.pending == 0)
+    assert batches == [[0], [1, 2, 3, 4]]
+    writer.put(5)
+    time.sleep(0.05)  # after a batch of four: the worker lingers
+    assert writer.pending == 1
+    assert writer.flush(5.0)
+    assert batches == [[0], [1, 2, 3, 4], [5]]
+    writer.close()

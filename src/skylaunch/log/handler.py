@@ -59,6 +59,13 @@ _DEFAULT_TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 _ACTIONS = frozenset(typing.get_args(Action))
+#: Real seconds the handler's thread waits for a batch to fill while nobody waits for a
+#: record to be stored (a run's write-ahead, a flush, the close): records come to the repo that
+#: much later at most, in fewer, larger writes (see ``QueuedWriter``).
+_LINGER_S = 0.02
+#: ... only once a batch held this many records (a stream of them): the odd record, such as a
+#: daily task's, is written at once, as soon as without lingering.
+_LINGER_AFTER = 100
 
 
 class RepoHandler(logging.Handler):
@@ -170,6 +177,8 @@ class RepoHandler(logging.Handler):
             isolate=batches,
             on_reject=self._rejected,
             on_failing=self._set_failing,
+            linger_s=_LINGER_S if batches and not self._inline else 0.0,
+            linger_after=_LINGER_AFTER,
             unit="record",
             thread_name=f"skylaunch-repo-writer-{id(self):x}",
             monotonic=monotonic,

@@ -475,6 +475,128 @@ def test_sqlite_batches_take_the_same_path_types_as_single_writes(sqlite_engine:
     assert all(r.start.utcoffset() == timedelta(0) for r in back)  # stored and read as UTC
 
 
+def _raw_rows(engine: Any, table: str) -> list[tuple[Any, ...]]:
+    """Every stored row, every column (the id too), in insertion order."""
+    with engine.connect() as conn:
+        return list(conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY id'))
+
+
+def _run_fields(n: int) -> list[dict[str, Any]]:
+    """Lifecycle field dicts (one key set), the scheduler's records for a repo's thread."""
+    start = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Helsinki"))
+    return [
+        {
+            "task_name": f"t{i % 7}",
+            "action": "run" if i % 2 == 0 else "success",
+            "created": start.timestamp() + i / 8,
+            "start": start,
+            "end": None if i % 2 == 0 else start + timedelta(seconds=i),
+            "runtime": None if i % 2 == 0 else timedelta(seconds=i, microseconds=7),
+            "message": f"Task 't{i % 7}' status",
+            "exc_text": "Traceback ...\nValueError: x" if i % 5 == 0 else None,
+            "run_id": None if i % 3 == 0 else str(i),
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("model", [MinimalRunRecord, TaskRunRecord])
+def test_sqlite_a_batch_of_one_key_set_stores_what_the_general_path_stores(
+    sqlite_engine: Any, model: type[Any]
+) -> None:
+    # Dicts that all have one key set take a shortcut (one itemgetter per row); a batch with
+    # one validated item among them takes the general path: the rows must be the same.
+    fields = _run_fields(600)  # more than one statement's worth of rows
+    fast = SQLRepo(model, engine=sqlite_engine, table="fast", if_missing="create")
+    general = SQLRepo(model, engine=sqlite_engine, table="general", if_missing="create")
+    fast.insert_items([dict(f) for f in fields])
+    general.insert_items([model.model_validate(fields[0]), *(dict(f) for f in fields[1:])])
+    assert _raw_rows(sqlite_engine, "fast") == _raw_rows(sqlite_engine, "general")
+    assert len(_raw_rows(sqlite_engine, "fast")) == 600
+
+
+def test_sqlite_dicts_with_other_key_sets_keep_every_value(sqlite_engine: Any) -> None:
+    # Keys in another order, a key missing (stored as NULL), a key the table has no column
+    # for (not stored): the shortcut is for one key set only.
+    repo = SQLRepo(MinimalRunRecord, engine=sqlite_engine, table="log", if_missing="create")
+    repo.insert_items(
+        [
+            {"task_name": "a", "action": "run", "created": 1.0, "run_id": "1"},
+            {"run_id": "2", "created": 2.0, "action": "run", "task_name": "b"},
+            {"task_name": "c", "action": "run", "created": 3.0},
+            {"task_name": "d", "action": "run", "created": 4.0, "run_id": "4", "host": "x"},
+        ]
+    )
+    assert _raw_rows(sqlite_engine, "log") == [
+        (1, "a", "run", 1.0, "1"),
+        (2, "b", "run", 2.0, "2"),
+        (3, "c", "run", 3.0, None),
+        (4, "d", "run", 4.0, "4"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "per_statement"), [(MinimalRunRecord, 249), (TaskRunRecord, 111)]
+)
+def test_sqlite_a_batch_goes_in_by_many_rows_per_statement(
+    sqlite_engine: Any, model: type[Any], per_statement: int
+) -> None:
+    # One INSERT carries many rows (sqlite3 lets the GIL go once per statement, not once per
+    # row), never more bound values than any SQLite takes (999), and stores what one
+    # statement per row stores, in order.
+    fields = _run_fields(600)
+    statements: list[tuple[str, Any, bool]] = []
+
+    @sa.event.listens_for(sqlite_engine, "before_cursor_execute")
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
+        if statement.startswith("INSERT"):
+            statements.append((statement, params, many))
+
+    many = SQLRepo(model, engine=sqlite_engine, table="many", if_missing="create")
+    many.insert_items([dict(f) for f in fields])
+    sizes = [len(params) // len(model.model_fields) for _, params, _ in statements]
+    assert sizes == [per_statement] * (600 // per_statement) + [600 % per_statement]
+    assert not any(executemany for _, _, executemany in statements)
+    assert all(len(params) <= 999 for _, params, _ in statements)
+    sa.event.remove(sqlite_engine, "before_cursor_execute", seen)
+    one = SQLRepo(model, engine=sqlite_engine, table="one", if_missing="create")
+    for f in fields:
+        one.insert_items([dict(f)])
+    assert _raw_rows(sqlite_engine, "many") == _raw_rows(sqlite_engine, "one")
+
+
+def test_sqlite_a_row_refused_in_a_later_statement_refuses_the_whole_batch(
+    sqlite_engine: Any,
+) -> None:
+    # The statements of a batch share one transaction: all or nothing, as before.
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE log (id INTEGER PRIMARY KEY, task_name TEXT NOT NULL, "
+            "action TEXT NOT NULL, created FLOAT NOT NULL, run_id TEXT CHECK (run_id != 'bad'))"
+        )
+    repo = SQLRepo(MinimalRunRecord, engine=sqlite_engine, table="log")
+    rows = [
+        {"task_name": "t", "action": "run", "created": float(i), "run_id": str(i)}
+        for i in range(600)
+    ]
+    rows[550]["run_id"] = "bad"
+    with pytest.raises(sa.exc.IntegrityError, match="CHECK"):
+        repo.insert_items(rows)
+    assert _raw_rows(sqlite_engine, "log") == []
+
+
+def test_an_empty_batch_stores_nothing(sqlite_engine: Any) -> None:
+    # (It used to insert a row of defaults: INSERT ... DEFAULT VALUES.)
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE log (id INTEGER PRIMARY KEY, task_name TEXT DEFAULT 'x', "
+            "action TEXT DEFAULT 'run', created FLOAT DEFAULT 0)"
+        )
+    repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log")
+    repo.insert_items([])
+    assert _raw_rows(sqlite_engine, "log") == []
+
+
 def _restore_many(repo: SQLRepo) -> None:
     """Restore 20 tasks' history: what each read returns, and that the SQL is built per
     query shape (two: one column per action, the recent window), not per task."""

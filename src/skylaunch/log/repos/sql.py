@@ -41,6 +41,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import singledispatch
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
@@ -156,6 +158,8 @@ _NO_COPY = frozenset({"0A000", "42809"})
 #: ... in chunks of this many rows, with a pause of _HAND_OFF_S between them (_let_others_run).
 _CHUNK_ROWS = 250
 _HAND_OFF_S = 0.00002
+#: Bound parameters one SQLite statement may have (999 before SQLite 3.32; more since).
+_SQLITE_MAX_VARIABLES = 999
 
 
 def _let_others_run() -> None:
@@ -805,32 +809,60 @@ class SQLRepo(BaseRepo[Any]):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _row(self, item: Any) -> dict[str, Any]:
+    def _column_names(self) -> frozenset[str]:
+        """The column names of the table in use, as a set."""
         table = self.table
-        if self._names_of is not table:  # the column names of the table in use, as a set
+        if self._names_of is not table:
             self._names = frozenset(table.c.keys())
             self._names_of = table
-        names = self._names
+        return self._names
+
+    def _row(self, item: Any) -> dict[str, Any]:
+        names = self._column_names()
         if isinstance(item, BaseModel):
             return {name: getattr(item, name) for name in type(item).model_fields if name in names}
         return {name: value for name, value in item.items() if name in names}
 
+    def _rows(self, items: Sequence[Any]) -> tuple[tuple[str, ...], list[Sequence[Any]]]:
+        """The columns a batch fills (every field any item has a column for, in the order
+        they are first seen) and each item's values in that order (None where it has none).
+
+        A batch of plain dicts with one set of keys (the scheduler's lifecycle records) is
+        taken by one ``itemgetter`` per item, in C: the writer's thread holds the GIL a
+        fraction of a microsecond per row instead of several (the scheduler's loop waits for
+        the GIL while the writer holds it)."""
+        first = items[0]
+        if type(first) is dict:
+            shape = first.keys()
+            if all(type(item) is dict and item.keys() == shape for item in items):
+                names = self._column_names()
+                keys = tuple(key for key in first if key in names)
+                if len(keys) > 1:
+                    return keys, list(map(itemgetter(*keys), items))
+                if keys:
+                    return keys, [(item[keys[0]],) for item in items]
+        rows = [self._row(item) for item in items]
+        keys = tuple(dict.fromkeys(key for row in rows for key in row))
+        return keys, [tuple([row.get(key) for key in keys]) for row in rows]
+
     def insert_items(self, items: Sequence[Any]) -> None:
         self._ensure_ready()
-        rows = [self._row(item) for item in items]
-        keys = dict.fromkeys(key for row in rows for key in row)
-        rows = [{key: row.get(key) for key in keys} for row in rows]
+        if not items:
+            return
+        keys, values = self._rows(items)
         with self._translate(), self.engine.begin() as conn:
             guard = self.write_guard
             if guard is not None:  # coordination: the database fences the write
                 guard(conn)
-            if len(rows) < _BULK_FROM:
-                conn.execute(self.table.insert(), rows)
+            if len(values) < _BULK_FROM:
+                conn.execute(
+                    self.table.insert(), [dict(zip(keys, row, strict=True)) for row in values]
+                )
             else:
-                self._bulk_insert(conn, tuple(keys), rows)
+                self._bulk_insert(conn, keys, values)
 
     def _bulk_insert(
-        self, conn: Connection, keys: tuple[str, ...], rows: list[dict[str, Any]]
+        self, conn: Connection, keys: tuple[str, ...], values: list[Sequence[Any]]
     ) -> None:
         """Insert a batch through the driver, past SQLAlchemy's per-row work.
 
@@ -842,16 +874,19 @@ class SQLRepo(BaseRepo[Any]):
         dialect = conn.dialect
         columns = [self.table.c[key] for key in keys]
         processors = [col.type.dialect_impl(dialect).bind_processor(dialect) for col in columns]
-        values = [[row[key] for key in keys] for row in rows]
-        for i, (process, column) in enumerate(zip(processors, columns, strict=True)):
-            if process is not None:
-                # None too where the type stores it as a value (JSON's 'null'), as the
-                # statement path does
-                nones = column.type.should_evaluate_none
-                for row_values in values:
-                    value = row_values[i]
-                    if value is not None or nones:
-                        row_values[i] = process(value)
+        if any(process is not None for process in processors):
+            by_column: list[Sequence[Any]] = list(zip(*values, strict=True))
+            for i, (process, column) in enumerate(zip(processors, columns, strict=True)):
+                if process is not None:
+                    # None too where the type stores it as a value (JSON's 'null'), as the
+                    # statement path does
+                    if column.type.should_evaluate_none:
+                        by_column[i] = list(map(process, by_column[i]))
+                    else:
+                        by_column[i] = [
+                            None if value is None else process(value) for value in by_column[i]
+                        ]
+            values = list(zip(*by_column, strict=True))
         if dialect.name == "postgresql" and dialect.driver == "psycopg" and self._copy_works:
             quote = dialect.identifier_preparer.quote
             sql = (
@@ -879,12 +914,38 @@ class SQLRepo(BaseRepo[Any]):
                 ) from exc
             return
         compiled = self.table.insert().compile(dialect=dialect, column_keys=list(keys))
-        if compiled.positional:
-            order = [keys.index(name) for name in compiled.positiontup or ()]
-            params: list[Any] = [tuple(row_values[i] for i in order) for row_values in values]
-        else:
+        params: list[Any]
+        if not compiled.positional:
             params = [dict(zip(keys, row_values, strict=True)) for row_values in values]
+        else:
+            order = [keys.index(name) for name in compiled.positiontup or ()]
+            if order == list(range(len(keys))):
+                params = values
+            elif len(order) > 1:
+                params = list(map(itemgetter(*order), values))
+            else:
+                params = [tuple(row_values[i] for i in order) for row_values in values]
         statement = str(compiled)
+        head, values_sql, tail = statement.rpartition(" VALUES ")
+        if (
+            dialect.name == "sqlite"
+            and compiled.positional
+            and params
+            and 0 < len(params[0]) <= _SQLITE_MAX_VARIABLES
+            and values_sql
+            and tail == "(" + ", ".join(["?"] * len(params[0])) + ")"
+        ):
+            # Many rows per statement: sqlite3 releases the GIL around each step, so a
+            # statement per row hands it back and forth hundreds of times per chunk, and the
+            # thread waiting for it (the scheduler's loop) rarely wins it: it waited for the
+            # whole chunk. One step per chunk releases it once, for the whole chunk's insert,
+            # long enough for a waiting thread to take it (no pause needed between chunks).
+            per = min(_CHUNK_ROWS, _SQLITE_MAX_VARIABLES // len(params[0]))
+            for at in range(0, len(params), per):
+                chunk = params[at : at + per]
+                sql = f"{head} VALUES {', '.join([tail] * len(chunk))}"
+                conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+            return
         for at in range(0, len(params), _CHUNK_ROWS):
             if at:
                 _let_others_run()
