@@ -72,6 +72,11 @@ class AsyncExecutor:
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             except Exception as exc:
                 outcome = outcome_of(call.run_id, exc)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                # the body's own Ctrl-C or sys.exit(): it stops the scheduler, as in main
+                # execution, and the run ends as what it was, a fail with its traceback
+                on_done(outcome_of(call.run_id, exc))
+                raise
             if handle.reason is not None and outcome.action != "terminate":
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             on_done(outcome)
@@ -83,6 +88,11 @@ class AsyncExecutor:
                 # the coroutine never ran, so its end must be reported from here, or the run
                 # would count as going on for ever (and a shutdown would wait for it).
                 on_done(Outcome(call.run_id, "terminate", exc_text=handle.reason))
+            else:
+                # a body's KeyboardInterrupt or SystemExit went on up through the loop and its
+                # end is logged: mark it seen, or the task's finalizer logs "Task exception was
+                # never retrieved" whenever the garbage collector gets to it
+                task.exception()
 
         task = asyncio.get_running_loop().create_task(runner(), name=f"skylaunch:{call.task_name}")
         handle._task = task

@@ -1,0 +1,46 @@
+"""Async execution specifics (the shared behaviour is in test_contract.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from skylaunch.conds import every
+from skylaunch.testing import run_for, simulated_app
+
+
+@pytest.mark.parametrize("kind", [KeyboardInterrupt, SystemExit])
+def test_a_coroutine_cut_short_by_a_base_exception_ends_as_a_fail(
+    kind: type[BaseException],
+) -> None:
+    """Ctrl-C or ``sys.exit()`` raised by a coroutine body stops the scheduler, as in main
+    execution, and its run is logged ``fail`` with the traceback. It was logged ``terminate``
+    ("scheduler shut down"), as if the shutdown had cut a healthy run short."""
+    counter = itertools.count()
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution="async",
+        func_run_id=lambda task, params: f"{task.name}-{next(counter)}",
+    )
+    calls: list[int] = []
+
+    @app.task(every("10 seconds"))
+    async def job() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise kind
+
+    try:
+        run_for(app, "1 minute")
+    except kind:  # SystemExit goes on up; KeyboardInterrupt stops the scheduler as Ctrl-C does
+        pass
+    records = app.session.repo.filter_by().all()
+    assert [(r.action, r.run_id) for r in records] == [
+        ("run", "job-0"),
+        ("success", "job-0"),
+        ("run", "job-1"),
+        ("fail", "job-1"),
+    ]
+    assert kind.__name__ in (records[-1].exc_text or "")
+    assert not app.session["job"].is_running
