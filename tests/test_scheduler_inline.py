@@ -19,7 +19,8 @@ import pytest
 
 from skylaunch import App
 from skylaunch.args import Return
-from skylaunch.conds import after_fail, after_success, every, retry
+from skylaunch.conds import after_fail, after_success, every, retry, scheduler_cycles, true
+from skylaunch.conds.base import AlwaysTrue, Condition, Context
 from skylaunch.exc import SchedulerExit, TaskInaction
 from skylaunch.execution.base import Outcome
 from skylaunch.execution.main import MainExecutor
@@ -325,3 +326,48 @@ def test_an_inline_run_cut_short_by_a_base_exception_ends_before_the_scheduler_s
     assert not app.session["job"].is_running
     app.session.run("job")  # returns once the run has ended
     assert len(calls) == 3
+
+
+class _AlsoTrue(AlwaysTrue):
+    """``true`` under another type: checked through a Context, as any other condition."""
+
+    def is_true(self, ctx: Context) -> bool:
+        assert isinstance(ctx, Context)
+        _also_true_checks.append(ctx.task.name if ctx.task is not None else None)
+        return super().is_true(ctx)
+
+
+_also_true_checks: list[str | None] = []
+
+
+def _always_app(cond: Condition) -> App:
+    app = simulated_app(
+        "2024-01-01 00:00", func_run_id=_ids(), shut_cond=scheduler_cycles(more_than=40)
+    )
+    state = {"n": 0}
+
+    @app.task(cond, name="always")
+    def always() -> int:
+        state["n"] += 1
+        if state["n"] % 7 == 0:
+            raise ValueError("every seventh")
+        return state["n"]
+
+    @app.task(after_success("always"))
+    def follows(value: Any = Return("always")) -> Any:  # noqa: B008 - Rocketry's argument form
+        return value
+
+    return app
+
+
+def test_a_true_start_cond_launches_as_any_condition_that_holds() -> None:
+    """``true`` is not checked through a Context (the scheduler knows it holds): its task's
+    records, history and returns are those of a task whose condition is checked."""
+    fast, general = _always_app(true), _always_app(_AlsoTrue())
+    for app in (fast, general):
+        app.run()
+    assert _also_true_checks.count("always") > 30  # the general path was taken
+    assert _records(fast) == _records(general)
+    assert len(_records(fast)) > 60
+    assert _history(fast) == _history(general)
+    assert dict(fast.session.returns) == dict(general.session.returns)

@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
-from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not, false
+from skylaunch.conds.base import (
+    EVERY_PASS,
+    All,
+    AlwaysFalse,
+    AlwaysTrue,
+    Condition,
+    Context,
+    Not,
+    false,
+)
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.exc import (
@@ -180,6 +189,9 @@ class Scheduler:
         self._hooks = hooks
         self._executors = executors
         self._executor = executor
+        # what executor(mode) returns for an executor made already, without its two calls
+        # (two lookups per run); executor(mode) makes and checks the others
+        self._made_executor = executors._made.get
         self._facts = facts
         self._new_run_id = new_run_id
         self._returns = returns
@@ -602,10 +614,17 @@ class Scheduler:
             virtual = getattr(clock, "virtual", False)
             stuck_at, stuck = 0.0, 0
             config, hooks = self._config, self._hooks
+            # (now, its timestamp) from one reading, where the clock can (SystemClock)
+            instant: Callable[[], tuple[datetime, float]] | None = getattr(clock, "instant", None)
+            now_ts: float | None = None
             while True:
-                now = clock.now()
+                if instant is not None:
+                    now, now_ts = instant()
+                else:
+                    now = clock.now()
                 if self._stop_reason is not None or (
-                    until is not None and now.timestamp() >= until.timestamp()
+                    until is not None
+                    and (now.timestamp() if now_ts is None else now_ts) >= until.timestamp()
                 ):
                     break
                 only = self._only
@@ -619,7 +638,7 @@ class Scheduler:
                     await self._wake.wait()
                     continue
                 cycle = hooks.cycle_round() if hooks.cycle else None
-                self._pass(now)
+                self._pass(now, now_ts)
                 self.cycles += 1  # as in Rocketry: a pass counts once it is done
                 if cycle is not None:
                     cycle.finish()
@@ -715,9 +734,11 @@ class Scheduler:
         # scheduler running past the point its user wanted it to stop.
         return self._check(cond, Context(now, self._facts, None), "shut_cond", silence=False)
 
-    def _pass(self, now: datetime) -> None:
-        """Evaluate every task that may have changed, highest priority first."""
-        ts = now.timestamp()
+    def _pass(self, now: datetime, ts: float | None = None) -> None:
+        """Evaluate every task that may have changed, highest priority first (``ts``:
+        ``now.timestamp()`` when the caller has it)."""
+        if ts is None:
+            ts = now.timestamp()
         if self._time_limits:
             self._reap_timeouts(now)
         if self._end_conds:
@@ -790,7 +811,10 @@ class Scheduler:
         if running and not task.multilaunch:
             return False  # its end marks it for a new look
         mode = task.execution if only is None else self._execution_of(task)
-        if not self._executor(mode).has_capacity():
+        executor = self._made_executor(mode)
+        if executor is None:
+            executor = self._executor(mode)
+        if not executor.has_capacity():
             self._blocked.add(name)  # the end of any run marks it for a new look
             return False
         if batches:
@@ -802,25 +826,29 @@ class Scheduler:
         if self._on_hold:
             self._held.add(name)
             return False
-        ctx = Context(now, self._facts, task)
-        if self._check(task.start_cond, ctx, "start_cond", of_task=name):
-            became = self._due_at.get(name) if self._due_at else None
-            if became is not None and 0.0 < ts - became <= _SNAP_S:
-                # Found due within the last stretch of the wake-up (the OS wakes the loop a
-                # little late): record the run at the instant its condition became true, so
-                # that `every` counts from there and the lateness does not add up as drift.
-                # Never before a record already made (another task's run or end in this
-                # pass): conditions read that order (after_success, retry).
-                became = max(became, self._journal.last_ts)
-                if became < ts:
-                    now = datetime.fromtimestamp(became, now.tzinfo)
-                    ts = now.timestamp()
-            return self._launch(task, now, {}, ts)
-        change = self._next_change(task.start_cond, ctx, name)
-        if change is None and name in self._unsure:
-            self._stalled_unsure.add(name)
-        self._plan(name, change, ts)
-        return False
+        cond = task.start_cond
+        # `true` holds whatever the context says: no Context is made for it (one per pass
+        # of an always-due task), and checking it can neither fail nor differ
+        if type(cond) is not AlwaysTrue:
+            ctx = Context(now, self._facts, task)
+            if not self._check(cond, ctx, "start_cond", of_task=name):
+                change = self._next_change(task.start_cond, ctx, name)
+                if change is None and name in self._unsure:
+                    self._stalled_unsure.add(name)
+                self._plan(name, change, ts)
+                return False
+        became = self._due_at.get(name) if self._due_at else None
+        if became is not None and 0.0 < ts - became <= _SNAP_S:
+            # Found due within the last stretch of the wake-up (the OS wakes the loop a
+            # little late): record the run at the instant its condition became true, so
+            # that `every` counts from there and the lateness does not add up as drift.
+            # Never before a record already made (another task's run or end in this
+            # pass): conditions read that order (after_success, retry).
+            became = max(became, self._journal.last_ts)
+            if became < ts:
+                now = datetime.fromtimestamp(became, now.tzinfo)
+                ts = now.timestamp()
+        return self._launch(task, now, {}, ts)
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
         """Launch the ``on_startup`` or ``on_shutdown`` tasks in priority order, as Rocketry.
@@ -943,9 +971,10 @@ class Scheduler:
             return False
         config = self._config
         journal = self._journal
-        executor = self._executor(
-            task.execution if self._only is None else self._execution_of(task)
-        )
+        mode = task.execution if self._only is None else self._execution_of(task)
+        executor = self._made_executor(mode)
+        if executor is None:
+            executor = self._executor(mode)
         if ts is None:
             ts = now.timestamp()
         hooks = self._hooks

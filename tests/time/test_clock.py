@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,3 +170,59 @@ def test_simulated_clock_advances_by_text_durations() -> None:
     assert clock.now().isoformat() == "2024-01-01T11:30:00+00:00"
     with pytest.raises(ValueError):
         clock.advance("soonish")
+
+
+class _Readings(datetime):
+    """``datetime.now`` handing out chosen readings (the clock module's ``datetime``)."""
+
+    readings: ClassVar[list[datetime]] = []
+
+    @classmethod
+    def now(cls, tz: object = None) -> _Readings:  # type: ignore[override]
+        reading = cls.readings.pop()
+        assert reading.tzinfo is tz
+        return reading
+
+
+@pytest.mark.parametrize(
+    "tz",
+    [UTC, timezone(timedelta(hours=3)), timezone(-timedelta(hours=9, minutes=30)), HEL],
+    ids=str,
+)
+def test_system_clock_instant_is_now_and_exactly_its_timestamp(
+    tz: timezone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``instant()`` (one a scheduler pass) gives what ``now()`` and ``timestamp()`` of it
+    would, to the last bit of the float: at microseconds across the years, in a fixed
+    offset (taken from the zone's epoch) and in a zone with daylight saving time."""
+    import skylaunch.time.clock as clock_module
+
+    seconds = [0, 1, 86_399, 1_700_000_000, 1_711_846_799, 1_711_846_800, 4_102_444_800]
+    readings = [
+        _Readings.fromtimestamp(s, tz) + timedelta(microseconds=us)
+        for s in seconds
+        for us in (0, 1, 7, 499_999, 500_000, 999_999)
+    ]
+    monkeypatch.setattr(clock_module, "datetime", _Readings)
+    _Readings.readings = list(reversed(readings))
+    clock = SystemClock(tz)
+    for reading in readings:
+        now, ts = clock.instant()
+        assert now is reading
+        assert ts == reading.timestamp()
+        assert type(ts) is float
+    assert not _Readings.readings
+
+
+def test_system_clock_instant_follows_a_new_zone() -> None:
+    clock = SystemClock(UTC)
+    assert clock.instant()[0].tzinfo is UTC
+    east = timezone(timedelta(hours=2))
+    clock.tz = east
+    now, ts = clock.instant()
+    assert now.tzinfo is east
+    assert ts == now.timestamp()
+    clock.tz = HEL
+    now, ts = clock.instant()
+    assert now.tzinfo is HEL
+    assert ts == now.timestamp()
