@@ -371,3 +371,35 @@ def test_a_true_start_cond_launches_as_any_condition_that_holds() -> None:
     assert len(_records(fast)) > 60
     assert _history(fast) == _history(general)
     assert dict(fast.session.returns) == dict(general.session.returns)
+
+
+class _MovesToSubmitted(AlwaysTrue):
+    """A condition that, when checked, moves its task to the ``submitted`` executor."""
+
+    def is_true(self, ctx: Context) -> bool:
+        assert ctx.task is not None
+        ctx.task.execution = "submitted"
+        return True
+
+
+@pytest.mark.parametrize("cond", [true, _MovesToSubmitted()], ids=["true", "checked"])
+def test_a_launch_uses_the_executor_of_the_task_as_it_is_after_its_check(
+    cond: Condition,
+) -> None:
+    """The launch of a task decided without running any code (``true``) reuses the executor
+    its decision looked up; after a condition was checked (user code) it looks again."""
+    executor = _Submitted()
+    app = simulated_app(
+        "2024-01-01 00:00",
+        executors={"submitted": executor},
+        shut_cond=scheduler_cycles(more_than=3),
+    )
+
+    @app.task(cond, execution="main")
+    def moved() -> None:
+        pass
+
+    app.run()
+    launched = len(runs(app, "moved"))
+    assert launched >= 3
+    assert executor.submitted == (0 if cond is true else launched)

@@ -819,7 +819,7 @@ class Scheduler:
             return False
         if batches:
             params = batches.pop(0)
-            inline = self._launch(task, now, params, ts)
+            inline = self._launch(task, now, params, ts, executor)
             if batches:
                 self._dirty.add(name)
             return inline
@@ -830,6 +830,8 @@ class Scheduler:
         # `true` holds whatever the context says: no Context is made for it (one per pass
         # of an always-due task), and checking it can neither fail nor differ
         if type(cond) is not AlwaysTrue:
+            # a condition is user code: the launch looks the task's executor up anew
+            executor = None
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
                 change = self._next_change(task.start_cond, ctx, name)
@@ -848,7 +850,7 @@ class Scheduler:
             if became < ts:
                 now = datetime.fromtimestamp(became, now.tzinfo)
                 ts = now.timestamp()
-        return self._launch(task, now, {}, ts)
+        return self._launch(task, now, {}, ts, executor)
 
     def _launch_lifecycle(self, which: Literal["on_startup", "on_shutdown"]) -> None:
         """Launch the ``on_startup`` or ``on_shutdown`` tasks in priority order, as Rocketry.
@@ -958,23 +960,30 @@ class Scheduler:
 
     # --- runs -----------------------------------------------------------------------------
     def _launch(
-        self, task: Task, now: datetime, params: dict[str, Any], ts: float | None = None
+        self,
+        task: Task,
+        now: datetime,
+        params: dict[str, Any],
+        ts: float | None = None,
+        executor: Executor | None = None,
     ) -> bool:
         """Start a run of ``task`` decided at ``now``; True if it ran in the loop's thread.
 
         The run is recorded at ``now``, the instant its condition was found true, so that
         ``every`` and the other conditions that count from the last run do not drift by the
-        time the bookkeeping takes. ``ts``: ``now.timestamp()`` when the caller has it.
+        time the bookkeeping takes. ``ts``: ``now.timestamp()`` when the caller has it;
+        ``executor``: the task's, when the caller looked it up and no code ran since.
         """
         if self.coordination is not None and not self.coordination.may_act():
             self._dirty.add(task.name)  # looked at again once this replica is the active one
             return False
         config = self._config
         journal = self._journal
-        mode = task.execution if self._only is None else self._execution_of(task)
-        executor = self._made_executor(mode)
         if executor is None:
-            executor = self._executor(mode)
+            mode = task.execution if self._only is None else self._execution_of(task)
+            executor = self._made_executor(mode)
+            if executor is None:
+                executor = self._executor(mode)
         if ts is None:
             ts = now.timestamp()
         hooks = self._hooks
