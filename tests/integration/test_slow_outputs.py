@@ -261,7 +261,10 @@ def probe_smtp_exit_delay(extra: str = "flush_timeout_s=1.0") -> dict[str, Any]:
 def test_exit_with_a_silent_smtp_server_is_bounded_and_says_what_was_lost() -> None:
     found = probe_smtp_exit_delay()
     assert found["rc"] == 0, found
-    assert found["exit_s"] < 4.0, found  # 1 s flush timeout plus interpreter start-up
+    # 1 s flush timeout plus interpreter start-up; generous, as a clean-clone CI run with two
+    # suites on two cores took 5.4 s: the message below proves the 1 s bound was used, and a
+    # hang (the server never answers) would reach the subprocess timeout
+    assert found["exit_s"] < 15.0, found
     assert "closed with 5 alert(s) unwritten after 1.0 s" in found["stderr"], found
     assert "(total dropped 5)" in found["stderr"], found
 
