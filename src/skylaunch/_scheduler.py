@@ -191,7 +191,7 @@ class Scheduler:
         self._executor = executor
         # what executor(mode) returns for an executor made already, without its two calls
         # (two lookups per run); executor(mode) makes and checks the others
-        self._made_executor = executors._made.get
+        self._made_executor = executors.made_lookup
         self._facts = facts
         self._new_run_id = new_run_id
         self._returns = returns

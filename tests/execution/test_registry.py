@@ -205,3 +205,14 @@ def test_the_registry_is_per_session() -> None:
 def test_app_with_a_session_takes_no_executors() -> None:
     with pytest.raises(TypeError, match="executors"):
         App(session=Session(), executors={"inline": Inline()})
+
+
+def test_made_lookup_sees_executors_made_later_and_only_those() -> None:
+    """The scheduler binds ``made_lookup`` once: executors made afterwards must show in it,
+    one not made yet gives None (the scheduler then calls ``use``)."""
+    registry = ExecutorRegistry()
+    lookup = registry.made_lookup
+    assert lookup("thread") is None
+    made = registry.use("thread")
+    assert lookup("thread") is made
+    assert lookup("nope") is None

@@ -144,6 +144,12 @@ class ExecutorRegistry(MutableMapping[str, Executor]):
         if not isinstance(name, str) or not self.knows(name):
             raise UnknownExecutorError(name, self.names())
 
+    @property
+    def made_lookup(self) -> Callable[[str], Executor | None]:
+        """``get`` of the executors made so far: the scheduler's per-run look-up, without
+        :meth:`use`'s call (None for one not made yet: then call :meth:`use`)."""
+        return self._made.get
+
     def use(self, name: str) -> Executor:
         """The executor of that name, made now if it is a built-in one not used yet."""
         executor = self._made.get(name)
