@@ -368,7 +368,9 @@ class Journal:
         """Whether the repo written in the background falls behind the records (see
         :attr:`RepoHandler.behind`): the scheduler then waits a moment before launching more."""
         handler = self.handler
-        return handler is not None and handler.behind
+        # an empty queue (always, for the memory repo) is not behind: once a pass, so the
+        # properties are read only when something waits
+        return handler is not None and bool(handler.queue_view) and handler.behind
 
     def flush(self, timeout: float | None = None) -> bool:
         """See :meth:`Session.flush_logs` (the public name)."""

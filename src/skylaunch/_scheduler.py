@@ -1059,7 +1059,7 @@ class Scheduler:
                 self._handles[name] = {}
             try:
                 value, ended = run_inline(name, run_id, func, kwargs)
-                self._finish(name, run_id, now, ended, start_ts=ts, value=value)
+                self._finish(name, run_id, now, ended, start_ts=ts, value=value, poke=False)
             except Exception:  # as _submit does when submit() raises
                 failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
                 self._finish(name, run_id, now, failed, start_ts=ts)
@@ -1289,10 +1289,13 @@ class Scheduler:
         counted: bool = False,
         start_ts: float | None = None,
         value: object = None,
+        poke: bool = True,
     ) -> None:
         """Log how a run ended: ``outcome``, or None for a success that returned ``value``
         (an inline run: its Outcome is made only for the after-run hooks).
-        ``start_ts``: ``started.timestamp()`` when the caller has it."""
+        ``start_ts``: ``started.timestamp()`` when the caller has it. ``poke=False``: the
+        caller is the loop's own pass, which looks at what the end marked before it sleeps,
+        so the wake event need not be set."""
         if self._abandoned and run_id in self._abandoned:
             self._abandoned.discard(run_id)
             return  # its end was logged at shutdown and it no longer counts as going on
@@ -1332,7 +1335,8 @@ class Scheduler:
             self.shut_down(f"task {name!r} raised SchedulerExit")
         elif control == "restart":
             self.restart()
-        self._poke()
+        if poke:
+            self._poke()
 
     def _reap_timeouts(self, now: datetime) -> None:
         """Terminate the runs whose time limit has passed (their end is logged as terminate)."""

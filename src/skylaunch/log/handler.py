@@ -30,7 +30,7 @@ import logging
 import time
 import typing
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from copy import copy
 from typing import TYPE_CHECKING, Any
@@ -185,6 +185,9 @@ class RepoHandler(logging.Handler):
         )
 
         self._queued = self._writer.queue_view  # the hot path's "is anything waiting?"
+        #: The records waiting for the handler's thread (read only: its truth and ``len``),
+        #: for a caller's hot path; :attr:`pending` is the same count through a property.
+        self.queue_view: Sized = self._queued
 
     @property
     def model(self) -> type[BaseModel] | None:
