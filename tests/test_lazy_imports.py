@@ -136,6 +136,7 @@ assert app.session.get_task("marker").status == "success", app.session.get_task(
 deferred = (
     "pydantic", "pydantic_core", "skylaunch.conds.parse", "skylaunch.conds.task",
     "skylaunch.conds.params", "skylaunch.time.cron", "pathlib", "pickle", "typing_extensions",
+    "skylaunch.conds.status", "skylaunch.conds.scheduler", "secrets", "hashlib", "hmac",
 )
 print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
 """
@@ -168,6 +169,19 @@ def test_the_deferred_names_still_resolve_and_work() -> None:
     app = simulated_app()
     assert app.session.grammar is app.session.grammar
     assert app.session.grammar.parse("true") == skylaunch.conds.true
+    # the task-status and scheduler conditions: the classes and the ready-made values, the
+    # same objects on every access
+    from skylaunch.conds import scheduler as conds_scheduler
+    from skylaunch.conds import status as conds_status
+
+    for name in ("started", "succeeded", "failed", "finished", "terminated", "inacted"):
+        assert getattr(skylaunch.conds, name) is getattr(conds_status, name)
+    assert skylaunch.conds.running is conds_status.running
+    assert skylaunch.conds.running == conds_status.TaskRunning()
+    assert skylaunch.conds.TaskStarted is conds_status.TaskStarted
+    assert skylaunch.conds.SchedulerCycles is conds_scheduler.SchedulerCycles
+    assert skylaunch.conds.scheduler_running is conds_scheduler.scheduler_running
+    assert app.session.grammar.parse("has started") == skylaunch.conds.started
 
 
 def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:

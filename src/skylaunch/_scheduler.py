@@ -15,6 +15,7 @@ import heapq
 import itertools
 import logging
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -37,7 +38,6 @@ from skylaunch.conds.base import (
     false,
 )
 from skylaunch.conds.base import Any as AnyCond
-from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.exc import (
     MissingReturnError,
     SimulatedTimeStuck,
@@ -1507,7 +1507,9 @@ def _traits(cond: Condition) -> tuple[bool, bool]:
 
 def _counts_cycles(cond: Condition) -> bool:
     """Whether ``cond`` reads the scheduler's pass count (``scheduler_cycles``), in any part."""
-    if isinstance(cond, SchedulerCycles):
+    # (a condition of that module's is made only once it is loaded)
+    module = sys.modules.get("skylaunch.conds.scheduler")
+    if module is not None and isinstance(cond, module.SchedulerCycles):
         return True
     if isinstance(cond, (All, AnyCond)):
         return any(_counts_cycles(part) for part in cond.conds)

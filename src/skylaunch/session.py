@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import logging
 import os
-import secrets
 import subprocess
 import sys
 import warnings
@@ -26,7 +25,6 @@ from skylaunch._journal import Journal
 from skylaunch._scheduler import RunOnly, Scheduler
 from skylaunch._tasknames import TaskKeyed, task_name
 from skylaunch.conds.base import Condition, Context
-from skylaunch.conds.scheduler import SchedulerCycles
 from skylaunch.config import Config
 from skylaunch.exc import ConfigError, SchedulerExit, SchedulerRestart, TaskDefinitionError
 from skylaunch.execution._guard import refuse_start_while_bootstrapping
@@ -44,6 +42,12 @@ from skylaunch.time.periods import aware
 if TYPE_CHECKING:
     from skylaunch.conds.parse import Grammar
     from skylaunch.coordination import Coordination
+
+
+def _random_hex(nbytes: int) -> str:
+    """``secrets.token_hex`` without importing ``secrets`` (which loads hmac and hashlib)."""
+    return os.urandom(nbytes).hex()
+
 
 __all__ = ["Session"]
 
@@ -126,7 +130,7 @@ class Session:
         """This session's tasks by name and in scheduling order."""
         self.parameters: dict[str, Any] = dict(parameters or {})
         self._run_id_forks = _forks[0]
-        self._run_id_prefix = secrets.token_hex(8)
+        self._run_id_prefix = _random_hex(8)
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
         self.cond_names: dict[str, Condition] = {}
@@ -395,7 +399,7 @@ class Session:
             return str(factory(task, params))
         if _forks[0] != self._run_id_forks:  # a forked child must not repeat its parent's ids
             self._run_id_forks = _forks[0]
-            self._run_id_prefix = secrets.token_hex(8)
+            self._run_id_prefix = _random_hex(8)
             self._run_ids = itertools.count()
         return f"{self._run_id_prefix}{next(self._run_ids):016x}"
 
@@ -502,6 +506,8 @@ class Session:
         )
         stop: Condition = _RanOnce(names, self.clock.timestamp(), self.history)
         if obey_cond:
+            from skylaunch.conds.scheduler import SchedulerCycles
+
             stop = stop | (SchedulerCycles() >= 1)
         with self.scheduler.running_only(RunOnly(names, executions, stop)):
             if not obey_cond:

@@ -24,24 +24,6 @@ from skylaunch.conds.base import (
     true,
 )
 from skylaunch.conds.func import FuncCond, condition
-from skylaunch.conds.scheduler import (
-    SchedulerCycles,
-    SchedulerRunning,
-    SchedulerStarted,
-    scheduler_cycles,
-    scheduler_running,
-)
-from skylaunch.conds.status import (
-    Counted,
-    TaskFailed,
-    TaskFinished,
-    TaskInacted,
-    TaskRunning,
-    TaskStarted,
-    TaskStatus,
-    TaskSucceeded,
-    TaskTerminated,
-)
 from skylaunch.conds.timing import Every, IsPeriod, TaskExecutable, TaskRunnable
 from skylaunch.exc import ConditionParseError
 from skylaunch.time import (
@@ -60,6 +42,31 @@ from skylaunch.time.parse import to_timedelta
 if TYPE_CHECKING:
     from skylaunch.conds.params import IsEnv, ParamExists, is_env
     from skylaunch.conds.parse import parse_condition, parse_time
+    from skylaunch.conds.scheduler import (
+        SchedulerCycles,
+        SchedulerRunning,
+        SchedulerStarted,
+        scheduler_cycles,
+        scheduler_running,
+    )
+    from skylaunch.conds.status import (
+        Counted,
+        TaskFailed,
+        TaskFinished,
+        TaskInacted,
+        TaskRunning,
+        TaskStarted,
+        TaskStatus,
+        TaskSucceeded,
+        TaskTerminated,
+        failed,
+        finished,
+        inacted,
+        running,
+        started,
+        succeeded,
+        terminated,
+    )
     from skylaunch.conds.task import DependFailure, DependFinish, DependSuccess, Retry, retry
 
 __all__ = [
@@ -151,14 +158,6 @@ time_of_day = IsPeriod(TimeOfDay())
 time_of_week = IsPeriod(TimeOfWeek())
 time_of_month = IsPeriod(TimeOfMonth())
 
-started = TaskStarted()
-succeeded = TaskSucceeded()
-failed = TaskFailed()
-finished = TaskFinished()
-terminated = TaskTerminated()
-inacted = TaskInacted()
-running = TaskRunning()
-
 
 def cron(
     expr: str | None = None,
@@ -203,6 +202,8 @@ def _cron(expr: str | None, second: str | int | None, *fields: str | int) -> Cro
 
 def scheduler_started(within: TimePeriod | timedelta | float | str) -> SchedulerStarted:
     """True when the scheduler started within ``within`` (a duration, or a period: today...)."""
+    from skylaunch.conds.scheduler import SchedulerStarted
+
     period = within if isinstance(within, TimePeriod) else TimeDelta(to_timedelta(within))
     return SchedulerStarted(period)
 
@@ -282,7 +283,8 @@ _name = task_name  # a task name, a Task or a task's function, as Rocketry accep
 
 
 # Loaded on first use (bench W5: not at import): the condition language when a string is first
-# parsed, the dependency and parameter conditions when one is first made.
+# parsed, the dependency, parameter, task-status and scheduler conditions when one is first
+# named (``daily``, ``every`` and the time conditions need none of them).
 __getattr__ = lazy_attributes(
     __name__,
     {
@@ -292,5 +294,37 @@ __getattr__ = lazy_attributes(
             "skylaunch.conds.task",
         ),
         **dict.fromkeys(("IsEnv", "ParamExists", "is_env"), "skylaunch.conds.params"),
+        # the task-status and scheduler conditions, and their ready-made values
+        **dict.fromkeys(
+            (
+                "Counted",
+                "TaskFailed",
+                "TaskFinished",
+                "TaskInacted",
+                "TaskRunning",
+                "TaskStarted",
+                "TaskStatus",
+                "TaskSucceeded",
+                "TaskTerminated",
+                "failed",
+                "finished",
+                "inacted",
+                "running",
+                "started",
+                "succeeded",
+                "terminated",
+            ),
+            "skylaunch.conds.status",
+        ),
+        **dict.fromkeys(
+            (
+                "SchedulerCycles",
+                "SchedulerRunning",
+                "SchedulerStarted",
+                "scheduler_cycles",
+                "scheduler_running",
+            ),
+            "skylaunch.conds.scheduler",
+        ),
     },
 )

@@ -52,6 +52,13 @@ __all__ = [
     "TaskSucceeded",
     "TaskTerminated",
     "count_phrase",
+    "failed",
+    "finished",
+    "inacted",
+    "running",
+    "started",
+    "succeeded",
+    "terminated",
 ]
 
 Op = Literal[">=", ">", "<=", "<", "==", "!="]
@@ -601,6 +608,16 @@ class TaskRunning(Counted):
             f"TaskRunning(task={self.task!r}, min_age={self.min_age!r}, "
             f"max_age={self.max_age!r}, op={self.op!r}, n={self.n!r})"
         )
+
+
+#: The ready-made values ``skylaunch.conds`` exports (Rocketry's names).
+started = TaskStarted()
+succeeded = TaskSucceeded()
+failed = TaskFailed()
+finished = TaskFinished()
+terminated = TaskTerminated()
+inacted = TaskInacted()
+running = TaskRunning()
 
 
 def _running_ages(period: TimePeriod) -> tuple[timedelta | None, timedelta | None]:

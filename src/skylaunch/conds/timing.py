@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from skylaunch.conds.base import Condition, Context, instant_from
-from skylaunch.conds.status import TaskFailed, TaskStarted, TaskSucceeded
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
@@ -369,6 +367,8 @@ class Every(Condition):
         ``TaskStarted(period=TimeDelta(period)) == 0`` for ``based="run"``, ``TaskSucceeded``
         or ``TaskFailed`` likewise, ``TaskExecutable(period=TimeDelta(period))`` for
         ``"finish"``. The two compare equal; the scheduler evaluates this one."""
+        from skylaunch.conds.status import TaskFailed, TaskStarted, TaskSucceeded
+
         past = TimeDelta(self.period)
         if self.based == "finish":
             return TaskExecutable(past, task=self.task)
@@ -403,6 +403,8 @@ class Every(Condition):
 
     def offset(self, task_name: str, last: float) -> timedelta:
         """The jitter added to the period after a record of ``task_name`` at POSIX ``last``."""
+        import hashlib  # only for jitter: not loaded at import (bench W5)
+
         key = f"{task_name}\0{round(last * 1_000_000)}\0{self.seed}".encode()
         fraction = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
         return timedelta(microseconds=int(fraction * (self.jitter // _ONE_US)))
