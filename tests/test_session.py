@@ -24,6 +24,20 @@ def test_run_ids_are_unique_hex_across_sessions_and_restarts() -> None:
     assert ids[0][:16] != ids[1000][:16]
 
 
+def test_a_run_id_is_the_random_prefix_then_the_counter_in_32_hex_digits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a prefix drawn with leading zero bits still gives 32 digits: the id is one number
+    # formatted whole, the prefix above the counter
+    monkeypatch.setattr(os, "urandom", lambda n: bytes([0, 0, 0, 0x0A, 0, 0, 0, 0xFF])[:n])
+    session = Session()
+    task = session.create_task(func=lambda: None, name="t")
+    ids = [session.new_run_id(task, {}) for _ in range(17)]
+    assert ids[0] == "0000000a000000ff" + "0" * 16
+    assert ids[16] == "0000000a000000ff" + "0" * 15 + "10"
+    assert all(i == i.lower() and len(i) == 32 for i in ids)
+
+
 _FORK_PROBE = """
 import os
 from skylaunch import Session

@@ -44,9 +44,10 @@ if TYPE_CHECKING:
     from skylaunch.coordination import Coordination
 
 
-def _random_hex(nbytes: int) -> str:
-    """``secrets.token_hex`` without importing ``secrets`` (which loads hmac and hashlib)."""
-    return os.urandom(nbytes).hex()
+def _random_run_id_base() -> int:
+    """A random 64-bit prefix, shifted above a 64-bit counter (see ``Session.new_run_id``);
+    ``os.urandom``, as ``secrets`` draws, without importing it (it loads hmac and hashlib)."""
+    return int.from_bytes(os.urandom(8), "big") << 64
 
 
 __all__ = ["Session"]
@@ -130,7 +131,7 @@ class Session:
         """This session's tasks by name and in scheduling order."""
         self.parameters: dict[str, Any] = dict(parameters or {})
         self._run_id_forks = _forks[0]
-        self._run_id_prefix = _random_hex(8)
+        self._run_id_base = _random_run_id_base()
         self._run_ids = itertools.count()
         self.returns: dict[str, Any] = TaskKeyed()  # session.returns[task or name or func]
         self.cond_names: dict[str, Condition] = {}
@@ -399,9 +400,11 @@ class Session:
             return str(factory(task, params))
         if _forks[0] != self._run_id_forks:  # a forked child must not repeat its parent's ids
             self._run_id_forks = _forks[0]
-            self._run_id_prefix = _random_hex(8)
+            self._run_id_base = _random_run_id_base()
             self._run_ids = itertools.count()
-        return f"{self._run_id_prefix}{next(self._run_ids):016x}"
+        # the prefix's 16 hex digits, then the counter's: one %-format of their sum is about
+        # a third cheaper than formatting the two (once a run)
+        return "%032x" % (self._run_id_base + next(self._run_ids))
 
     # --- hooks ----------------------------------------------------------------------------
     def hook_context(self, task: Task | None = None) -> dict[str, Any]:
