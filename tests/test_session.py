@@ -34,7 +34,7 @@ def test_a_run_id_is_the_random_prefix_then_the_counter_in_32_hex_digits(
     task = session.create_task(func=lambda: None, name="t")
     ids = [session.new_run_id(task, {}) for _ in range(17)]
     assert ids[0] == "0000000a000000ff" + "0" * 16
-    assert ids[16] == "0000000a000000ff" + "0" * 15 + "10"
+    assert ids[16] == "0000000a000000ff" + "0" * 14 + "10"
     assert all(i == i.lower() and len(i) == 32 for i in ids)
 
 
