@@ -57,7 +57,7 @@ from skylaunch.execution.main import MainExecutor
 from skylaunch.time.periods import aware, naive_zone
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Mapping, Sized
 
     from skylaunch._hooks import SessionHooks
     from skylaunch._journal import Journal
@@ -613,6 +613,8 @@ class Scheduler:
             self._dirty.update(self._tasks.names())
             loop = self._loop
             next_yield = next_hand_off = loop.time() + _YIELD_EVERY_S
+            # asyncio's queue of ready callbacks, where the loop has one (see _yield_to_loop)
+            ready: Sized | None = getattr(loop, "_ready", None)
             virtual = getattr(clock, "virtual", False)
             stuck_at, stuck = 0.0, 0
             config, hooks = self._config, self._hooks
@@ -673,7 +675,7 @@ class Scheduler:
                         if at >= next_hand_off:
                             _hand_off()
                             next_hand_off = at + _HAND_OFF_EVERY_S
-                        await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
+                        await _yield_to_loop(ready)
                         next_yield = loop.time() + _YIELD_EVERY_S
                     continue
                 deadline = self._deadline(now, until)
@@ -1460,6 +1462,23 @@ class Scheduler:
     def running_runs(self, task_name: str) -> Collection[str]:
         """The run ids of ``task_name`` going on now (for the journal's crash check)."""
         return self._handles.get(task_name, {}).keys()
+
+
+async def _yield_to_loop(ready: Sized | None) -> None:
+    """Let the event loop run what is ready, and what that makes ready, before the next stretch.
+
+    A due timer wakes a task in two steps: its callback completes a future, and the task's
+    next step is queued behind the loop's own wake-up from the first yield. One bare yield
+    thus left that task waiting for a whole further millisecond of passes; a second yield
+    puts the loop's wake-up behind it (bench W7, an asyncio task sleeping 5 ms next to an
+    always-due inline task: woken 1.35 ms late, median, instead of 2.4 ms). ``ready`` is the
+    event loop's queue of ready callbacks (asyncio's ``_ready``): the second yield, a whole
+    loop iteration (about 1.5 % of an always-due task's runs), is made only when something
+    is queued; on a loop without that queue (``None``, another implementation) always.
+    """
+    await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
+    if ready is None or ready:
+        await asyncio.sleep(0)  # noqa: TID251 - ... and one for the tasks the first one woke
 
 
 def _hand_off() -> None:
