@@ -195,3 +195,39 @@ def test_a_subclass_of_a_deferred_record_model_still_validates() -> None:
     assert Mine(task_name="t", action="run", created=1.0, host="a", other=1).host == "a"
     with pytest.raises(ValidationError, match="host"):
         Mine(task_name="t", action="run", created=1.0)
+
+
+MANY_THREADS_FIRST_USE = """
+import threading
+import skylaunch.conds as conds
+
+names = ["started", "running", "TaskStarted", "scheduler_cycles", "SchedulerCycles",
+         "parse_condition", "retry", "DependSuccess", "is_env", "failed"]
+barrier = threading.Barrier(16)
+seen, errors = [], []
+
+def resolve(i):
+    try:
+        barrier.wait()
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            seen.append((name, id(getattr(conds, name))))
+        seen.append(("parsed", conds.parse_condition("has started | daily") is not None))
+    except BaseException as exc:
+        errors.append(repr(exc))
+
+threads = [threading.Thread(target=resolve, args=(i,)) for i in range(16)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+by_name = {}
+for name, value in seen:
+    by_name.setdefault(name, set()).add(value)
+print(errors, sorted(n for n, values in by_name.items() if len(values) != 1))
+"""
+
+
+def test_sixteen_threads_resolving_the_lazy_names_at_once_get_the_same_objects() -> None:
+    # the first use of a lazily loaded name can come from many threads at the same moment:
+    # each must get the one object (the module is imported once), and nothing may raise
+    assert _printed_by(MANY_THREADS_FIRST_USE) == "[] []"
