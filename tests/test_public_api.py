@@ -19,6 +19,7 @@ LAYERS = [
     ("skylaunch.exc", 0),
     ("skylaunch._tasknames", 0),
     ("skylaunch._lazy", 0),
+    ("skylaunch._frozen", 0),
     ("skylaunch.time", 1),
     ("skylaunch.history", 2),
     ("skylaunch.log", 2),

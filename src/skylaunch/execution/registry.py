@@ -15,28 +15,49 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
 
+from skylaunch._frozen import Frozen
 from skylaunch.execution.base import Executor
 
 __all__ = ["BUILTIN_EXECUTORS", "BuiltinOptions", "ExecutorRegistry", "UnknownExecutorError"]
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltinOptions:
+class BuiltinOptions(Frozen):
     """The session settings a built-in executor is made with (read when it is made)."""
 
-    max_processes: int = 1
-    daemon: bool = True
+    __slots__ = ("daemon", "max_processes")
+    __match_args__ = ("max_processes", "daemon")
+    _fields = ("max_processes", "daemon")
+    max_processes: int
+    daemon: bool
+
+    def __init__(self, max_processes: int = 1, daemon: bool = True) -> None:
+        object.__setattr__(self, "max_processes", max_processes)
+        object.__setattr__(self, "daemon", daemon)
 
 
-@dataclass(frozen=True, slots=True)
-class _Builtin:
+class _Builtin(Frozen):
+    __slots__ = ("cls", "module", "runs_inline", "shares_process", "takes")
+    _fields = ("module", "cls", "shares_process", "runs_inline", "takes")
     module: str
     cls: str
     shares_process: bool
     runs_inline: bool
-    takes: tuple[str, ...] = ()  # BuiltinOptions fields the constructor takes by keyword
+    takes: tuple[str, ...]  # BuiltinOptions fields the constructor takes by keyword
+
+    def __init__(
+        self,
+        module: str,
+        cls: str,
+        shares_process: bool,
+        runs_inline: bool,
+        takes: tuple[str, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "module", module)
+        object.__setattr__(self, "cls", cls)
+        object.__setattr__(self, "shares_process", shares_process)
+        object.__setattr__(self, "runs_inline", runs_inline)
+        object.__setattr__(self, "takes", takes)
 
     def make(self, options: BuiltinOptions) -> Executor:
         cls = getattr(importlib.import_module(self.module), self.cls)

@@ -21,8 +21,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
+
+from skylaunch._frozen import Frozen
 
 __all__ = [
     "LEVELS",
@@ -50,12 +51,18 @@ LEVELS: dict[str, int] = {
 _RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-@dataclass(frozen=True, slots=True)
-class RunInfo:
+class RunInfo(Frozen):
     """The identity of one run; frozen so code inside the run cannot relabel it."""
 
+    __slots__ = ("run_id", "task_name")
+    __match_args__ = ("task_name", "run_id")
+    _fields = ("task_name", "run_id")
     task_name: str
     run_id: str | None
+
+    def __init__(self, task_name: str, run_id: str | None) -> None:
+        object.__setattr__(self, "task_name", task_name)
+        object.__setattr__(self, "run_id", run_id)
 
 
 current_run: ContextVar[RunInfo | None] = ContextVar("skylaunch_current_run", default=None)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import FrozenInstanceError, dataclass
-from typing import Any, ClassVar
+from typing import Any
+
+from skylaunch._frozen import Frozen
 
 __all__ = [
     "Between",
@@ -59,39 +60,11 @@ def _compare(value: Any, bound: Any, name: str) -> None:
     )
 
 
-class _Frozen(Operator):
-    """Immutable, equal and hashed by class and fields, as ``@dataclass(frozen=True)`` made them.
-
-    Written out: each dataclass costs ~0.4 ms of ``import skylaunch`` (bench W5), and the
-    repos load this module at import.
-    """
+class _Frozen(Frozen, Operator):
+    """An operator as a frozen value (see :class:`~skylaunch._frozen.Frozen`): the repos load
+    this module at import."""
 
     __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self._fields])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({fields})"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), self._values())
 
 
 class _OneValue(_Frozen):
@@ -267,11 +240,16 @@ def in_(values: Iterable[Any]) -> In:
     return In(tuple(values))
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(Frozen):
     """``filter_by`` keywords parsed once: each field with its operator (never :class:`Skip`)."""
 
-    conditions: tuple[tuple[str, Operator], ...] = ()
+    __slots__ = ("conditions",)
+    __match_args__ = ("conditions",)
+    _fields = ("conditions",)
+    conditions: tuple[tuple[str, Operator], ...]
+
+    def __init__(self, conditions: tuple[tuple[str, Operator], ...] = ()) -> None:
+        object.__setattr__(self, "conditions", conditions)
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Query:

@@ -11,9 +11,9 @@ import threading
 import types
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from skylaunch._frozen import Frozen
 from skylaunch._tasknames import register as register_task_function
 from skylaunch._tasknames import unregister as unregister_task_function
 from skylaunch.args import BaseArgument, TerminationFlag, argument_defaults
@@ -328,8 +328,7 @@ def _package_root(file: Path) -> Path | None:
     return root
 
 
-@dataclass(frozen=True, slots=True)
-class ImportedFunc:
+class ImportedFunc(Frozen):
     """A function named ``func_name`` in the Python file ``path``, imported at each call.
 
     It is what a ``FuncTask(path=...)`` run calls, in every mode (it pickles as three strings,
@@ -337,9 +336,17 @@ class ImportedFunc:
     function takes and runs a coroutine function to its end.
     """
 
+    __slots__ = ("func_name", "path", "sys_paths")
+    __match_args__ = ("path", "func_name", "sys_paths")
+    _fields = ("path", "func_name", "sys_paths")
     path: str
     func_name: str
-    sys_paths: tuple[str, ...] = ()
+    sys_paths: tuple[str, ...]
+
+    def __init__(self, path: str, func_name: str, sys_paths: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "func_name", func_name)
+        object.__setattr__(self, "sys_paths", sys_paths)
 
     def load(self) -> Callable[..., Any]:
         """Import the file as a fresh module and return its function; errors name both."""
