@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 
@@ -43,4 +44,61 @@ def test_a_coroutine_cut_short_by_a_base_exception_ends_as_a_fail(
         ("fail", "job-1"),
     ]
     assert kind.__name__ in (records[-1].exc_text or "")
+    assert not app.session["job"].is_running
+
+
+class _OwnBaseError(BaseException):
+    """A body's own BaseException subclass: neither Ctrl-C, sys.exit() nor a cancellation."""
+
+
+@pytest.mark.parametrize("body", ["coroutine", "function"])
+def test_a_body_raising_its_own_base_exception_ends_as_a_fail_and_the_task_runs_again(
+    body: str,
+) -> None:
+    """Its run had no end: the task counted as running for ever, was never launched again,
+    and the simulated run below never returned (found by the stop-24 review)."""
+    counter = itertools.count()
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution="async",
+        func_run_id=lambda task, params: f"{task.name}-{next(counter)}",
+    )
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise _OwnBaseError("its own kind")
+
+    if body == "coroutine":
+
+        @app.task(every("10 seconds"), name="job")
+        async def job_coroutine() -> None:
+            work()
+
+    else:
+        app.task(every("10 seconds"), name="job")(work)
+
+    finished = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_for(app, "35 seconds")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert finished.wait(30), "the scheduler hung on a run that never ended"
+    assert errors == []
+    records = app.session.repo.filter_by(task_name="job").all()
+    assert [(r.action, r.run_id) for r in records][:4] == [
+        ("run", "job-0"),
+        ("fail", "job-0"),
+        ("run", "job-1"),
+        ("success", "job-1"),
+    ]
+    assert "_OwnBaseError: its own kind" in (records[1].exc_text or "")
     assert not app.session["job"].is_running

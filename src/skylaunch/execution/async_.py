@@ -77,6 +77,11 @@ class AsyncExecutor:
                 # execution, and the run ends as what it was, a fail with its traceback
                 on_done(outcome_of(call.run_id, exc))
                 raise
+            except BaseException as exc:
+                # any other BaseException of the body's own (a class of its own, say): the run
+                # ends as a fail and nothing else stops, as in thread execution. Left to
+                # asyncio, its end was never reported: the task counted as running for ever.
+                outcome = outcome_of(call.run_id, exc)
             if handle.reason is not None and outcome.action != "terminate":
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             on_done(outcome)
