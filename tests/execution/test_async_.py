@@ -7,8 +7,19 @@ import threading
 
 import pytest
 
+from skylaunch import App
 from skylaunch.conds import every
 from skylaunch.testing import run_for, simulated_app
+
+
+def _async_app() -> App:
+    """A simulated async app whose run ids count up per task (``job-0``, ``job-1``...)."""
+    counter = itertools.count()
+    return simulated_app(
+        "2024-01-01 00:00",
+        execution="async",
+        func_run_id=lambda task, params: f"{task.name}-{next(counter)}",
+    )
 
 
 @pytest.mark.parametrize("kind", [KeyboardInterrupt, SystemExit])
@@ -18,12 +29,7 @@ def test_a_coroutine_cut_short_by_a_base_exception_ends_as_a_fail(
     """Ctrl-C or ``sys.exit()`` raised by a coroutine body stops the scheduler, as in main
     execution, and its run is logged ``fail`` with the traceback. It was logged ``terminate``
     ("scheduler shut down"), as if the shutdown had cut a healthy run short."""
-    counter = itertools.count()
-    app = simulated_app(
-        "2024-01-01 00:00",
-        execution="async",
-        func_run_id=lambda task, params: f"{task.name}-{next(counter)}",
-    )
+    app = _async_app()
     calls: list[int] = []
 
     @app.task(every("10 seconds"))
@@ -57,12 +63,7 @@ def test_a_body_raising_its_own_base_exception_ends_as_a_fail_and_the_task_runs_
 ) -> None:
     """Its run had no end: the task counted as running for ever, was never launched again,
     and the simulated run below never returned (found by the stop-24 review)."""
-    counter = itertools.count()
-    app = simulated_app(
-        "2024-01-01 00:00",
-        execution="async",
-        func_run_id=lambda task, params: f"{task.name}-{next(counter)}",
-    )
+    app = _async_app()
     calls: list[int] = []
 
     def work() -> None:
