@@ -71,13 +71,24 @@ class _NewSession:
         return cls.new()
 
 
+# Task properties whose fields the scheduler reads directly (see Task.plain_fields)
+_PLAIN_FIELDS = ("name", "disabled", "start_cond")
+
+
 class Task(ABC):
     """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
+
+    plain_fields: bool = True
+    """Whether this class keeps Task's own ``name``, ``disabled`` and ``start_cond`` properties,
+    so that the scheduler may read their fields (``_name``, ``_disabled``, ``_start_cond``)
+    without a property call, on every look at the task. False for a subclass that overrides
+    any of them: the scheduler then reads the properties (set by the class, never by hand)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Rocketry's form of a custom task: a subclass that defines ``execute(self, **params)``
         and no ``target`` runs ``execute`` (docs/extending.md)."""
         super().__init_subclass__(**kwargs)
+        cls.plain_fields = all(getattr(cls, field) is vars(Task)[field] for field in _PLAIN_FIELDS)
         if "execute" in cls.__dict__ and "target" not in cls.__dict__:
             cls.target = _execute_target  # type: ignore[method-assign]
             if "arguments" not in cls.__dict__:
