@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import (
+    _CLOCK_FALSE,
     EVERY_PASS,
     All,
     AlwaysFalse,
@@ -241,6 +243,11 @@ class Scheduler:
         self.planned_due: dict[str, float] | None = None
         self._lateness_watchers = 0
         self._due_at: dict[str, float] = {}  # this pass: task -> the planned instant it was due
+        # This pass, at the instant _known_at: id(condition) -> (the condition, its answer from
+        # the clock alone (see conds.base._CLOCK_FALSE): None, or (POSIX time of its next change
+        # or None,)). Keeps the condition (its id stays its own); emptied when the pass ends.
+        self._known: dict[int, tuple[Condition, tuple[float | None] | None]] = {}
+        self._known_at: datetime | None = None
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
@@ -782,16 +789,20 @@ class Scheduler:
         due.clear()
         self._spare = due
         stale = False
-        for task in todo:
-            if self._stop_reason is not None or self._error is not None:
-                self._dirty.add(task.name)
-                continue
-            if stale:
-                # A run in the loop's thread took time: the next task is judged, and its run
-                # recorded, at the instant it is looked at, not when the pass began.
-                now = self._clock.now()
-                ts = now.timestamp()
-            stale = self._consider(task, now, ts)
+        try:
+            for task in todo:
+                if self._stop_reason is not None or self._error is not None:
+                    self._dirty.add(task.name)
+                    continue
+                if stale:
+                    # A run in the loop's thread took time: the next task is judged, and its
+                    # run recorded, at the instant it is looked at, not when the pass began.
+                    now = self._clock.now()
+                    ts = now.timestamp()
+                stale = self._consider(task, now, ts)
+        finally:
+            self._known.clear()
+            self._known_at = None
 
     def _consider(self, task: Task, now: datetime, ts: float) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
@@ -836,6 +847,18 @@ class Scheduler:
         if type(cond) is not AlwaysTrue:
             # a condition is user code: the launch looks the task's executor up anew
             executor = None
+            by_clock = _CLOCK_FALSE.get(type(cond))
+            if by_clock is not None:
+                entry = self._known.get(id(cond)) if now is self._known_at else None
+                if entry is None or entry[0] is not cond:
+                    entry = self._learn(cond, by_clock, now)
+                known = entry[1]
+                if known is not None:  # false at `now` whatever the history holds
+                    when_ts = known[0]
+                    if when_ts is None and name in self._unsure:
+                        self._stalled_unsure.add(name)
+                    self._plan_ts(name, when_ts, ts)
+                    return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
                 change = self._next_change(task.start_cond, ctx, name)
@@ -864,9 +887,7 @@ class Scheduler:
         thread ends before the next task is looked at; the others are waited for as usual.
         """
         now = self._clock.now()
-        for task in self._tasks.in_order():
-            if not getattr(task, which):
-                continue
+        for task in filter(attrgetter(which), self._tasks.in_order()):
             batches = self._batches.get(task.name)
             if self._held_back(task) and not batches:
                 continue
@@ -920,13 +941,42 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
+    def _learn(
+        self,
+        cond: Condition,
+        by_clock: Callable[[Condition, datetime], tuple[datetime | None] | None],
+        now: datetime,
+    ) -> tuple[Condition, tuple[float | None] | None]:
+        """What the clock alone says of ``cond`` at ``now`` (``by_clock``, see
+        ``conds.base._CLOCK_FALSE``), kept for the other tasks of the pass that share ``cond``:
+        ``(cond, (POSIX time of its next change or None,))`` if it is false whatever the history
+        holds, ``(cond, None)`` if its own ``is_true`` and ``next_change`` must be asked."""
+        if now is not self._known_at:  # a new instant (a pass, or a later look in one)
+            self._known.clear()
+            self._known_at = now
+        found = None
+        if now.tzinfo is not None:  # a naive instant is read in a zone of the context's
+            try:
+                found = by_clock(cond, now)
+            except Exception:  # is_true and next_change report it, as for any condition
+                found = None
+        entry: tuple[Condition, tuple[float | None] | None] = (cond, None)
+        if found is not None:
+            when = found[0]
+            entry = (cond, (None if when is None else when.timestamp(),))
+        self._known[id(cond)] = entry
+        return entry
+
     def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
-        if when is None:
+        self._plan_ts(name, None if when is None else when.timestamp(), now_ts)
+
+    def _plan_ts(self, name: str, when_ts: float | None, now_ts: float) -> None:
+        if when_ts is None:
             self._planned.pop(name, None)
             return
         # A change "now or earlier" from a condition that is false now would spin the loop:
         # look again a millisecond later instead.
-        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
+        ts = max(when_ts, now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts

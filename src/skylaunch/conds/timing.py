@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
-from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
@@ -310,6 +310,44 @@ class TaskRunnable(PeriodMethods, Condition):
             return f"cron {self.period}"
         raise ValueError(f"TaskRunnable({self.period!r}) has no string syntax (only cron has)")
 
+
+#: period class -> whether it is one of skylaunch's (pure arithmetic on the instant it is given)
+_OWN_PERIOD: dict[type, bool] = {}
+
+
+def _own_period(period: TimePeriod) -> bool:
+    """Whether ``period`` and every period it combines are skylaunch's (a period of the user's
+    may read more than the instant: the scheduler then asks its condition every time)."""
+    kind = type(period)
+    own = _OWN_PERIOD.get(kind)
+    if own is None:
+        own = _OWN_PERIOD[kind] = kind.__module__.startswith("skylaunch.time.")
+    parts: tuple[TimePeriod, ...] | None = getattr(period, "periods", None)
+    return own and (parts is None or all(_own_period(part) for part in parts))
+
+
+def _window_ahead(cond: TaskExecutable, now: datetime) -> tuple[datetime] | None:
+    """``(start,)`` when ``now`` is before the period's next window and nothing is to be caught
+    up: false whatever the history holds until the window starts (``is_true``/``next_change``)."""
+    if cond.catch_up_within is not None or not _own_period(cond.period):
+        return None
+    if cond._sliding() is not None:
+        return None  # a window sliding with the clock: done or not by the history
+    interval = cond.period.rollforward(now)
+    return (interval.start,) if interval.start > now else None
+
+
+def _outside_period(cond: IsPeriod, now: datetime) -> tuple[datetime | None] | None:
+    """``(next boundary,)`` when ``now`` is outside the period (``None`` inside: then true)."""
+    period = cond.period
+    if not _own_period(period) or now in period:
+        return None
+    return (period.next_boundary(now),)
+
+
+_CLOCK_FALSE[TaskExecutable] = _window_ahead
+_CLOCK_FALSE[TaskRunnable] = _window_ahead
+_CLOCK_FALSE[IsPeriod] = _outside_period
 
 _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
     "run": ("run",),
