@@ -227,8 +227,9 @@ class Scheduler:
         # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
         self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
-        # task -> the names it watches (a tuple: the garbage collector stops tracking a tuple of
-        # strings, so 10,000 tasks do not leave 10,000 more containers for every full collection)
+        # task -> the names it watches besides its own (every indexed task watches itself); a
+        # tuple: the garbage collector stops tracking a tuple of strings, so 10,000 tasks do not
+        # leave 10,000 more containers for every full collection
         self._watching: dict[str, tuple[str, ...]] = {}
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
@@ -389,6 +390,8 @@ class Scheduler:
         an action of a task it watches (its own included) or, when its condition has parts
         whose watches cannot be trusted (see ``_unsure``), on any task's action.
         """
+        if task_name in self._watching:  # an indexed task watches itself
+            self._dirty.add(task_name)
         watchers = self._watchers.get(task_name)
         if watchers:
             self._dirty.update(watchers)
@@ -398,19 +401,25 @@ class Scheduler:
     def _index_task(self, task: Task) -> None:
         own = task.name
         start_cond = task.start_cond
-        names = set(start_cond.watches(own))
-        names.add(own)
-        if EVERY_PASS in names:
-            self._every_pass.add(own)
-            names.discard(EVERY_PASS)
-        watchers = self._watchers
-        for name in names:
-            watching = watchers.get(name)
-            if watching is None:
-                watchers[name] = {own}
-            else:
-                watching.add(own)
-        self._watching[own] = tuple(names)
+        watched = start_cond.watches(own)
+        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
+        # 10,000 sets for the garbage collector), its entry in _watching says it.
+        others: tuple[str, ...] = ()
+        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+            names = set(watched)
+            names.discard(own)
+            if EVERY_PASS in names:
+                self._every_pass.add(own)
+                names.discard(EVERY_PASS)
+            watchers = self._watchers
+            for name in names:
+                watching = watchers.get(name)
+                if watching is None:
+                    watchers[name] = {own}
+                else:
+                    watching.add(own)
+            others = tuple(names)
+        self._watching[own] = others  # the tasks it watches besides itself
         unsure, counts_cycles = _traits(start_cond)
         if unsure:
             self._unsure.add(own)
@@ -422,7 +431,10 @@ class Scheduler:
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
-        self._on_loop(self._reindex, task)
+        if self._loop is None:  # defined before start-up: indexed now, as _on_loop would
+            self._reindex(task)
+        else:
+            self._on_loop(self._reindex, task)
 
     def task_changed(self, task: Task) -> None:
         """A task's start condition was replaced: re-index its watches and look at it again."""

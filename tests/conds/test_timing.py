@@ -228,6 +228,16 @@ def test_the_same_narrowing_gives_the_one_condition_and_bad_bounds_still_raise()
         daily.at(True)  # type: ignore[arg-type]
 
 
+def test_a_narrowing_is_never_taken_from_a_condition_gone_before() -> None:
+    # narrowings are kept by the condition's id too: an id is reused once its object is gone
+    for retries in range(1, 20):
+        gone = TaskExecutable(TimeOfDay())
+        assert gone.at("10:00").retries == 0
+        del gone
+        other = TaskExecutable(TimeOfDay(), retries=retries)  # often at the address just freed
+        assert other.at("10:00") == TaskExecutable(TimeOfDay.at("10:00"), retries=retries)
+
+
 @pytest.mark.parametrize(
     ("based", "spelled"),
     [

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from skylaunch import App
 from skylaunch.args import Arg
 from skylaunch.conds import after_success, daily, every, true
 from skylaunch.exc import SchedulerRestart, TaskDefinitionError
@@ -364,3 +365,17 @@ def test_delete_removes_the_task_from_its_session() -> None:
 
     app.session["job"].delete()
     assert app.session.tasks == set()
+
+
+def test_a_non_condition_is_refused_after_conditions_were_accepted() -> None:
+    app = App(config={"execution": "main"})
+    for name in ("a", "b"):
+        app.task(daily, name=name)(_noop_for_conds)
+    app.task("daily", name="c")(_noop_for_conds)  # a string is still parsed
+    assert app.session["c"].start_cond == daily
+    with pytest.raises(TaskDefinitionError, match="must be a condition"):
+        app.task(object(), name="d")(_noop_for_conds)  # type: ignore[arg-type]
+
+
+def _noop_for_conds() -> None:
+    pass

@@ -63,6 +63,8 @@ def _phrase(head: str, period: TimePeriod) -> str:
 #: What :meth:`PeriodMethods._narrowed` made, by (condition, method, bounds); emptied when full.
 _NARROWED: dict[tuple[object, ...], Condition] = {}
 _NARROWED_MAX = 1024
+#: The same by (id of the condition, method, bounds) -> (the condition, what it made).
+_NARROWED_BY_ID: dict[tuple[object, ...], tuple[object, Condition]] = {}
 
 
 class PeriodMethods:
@@ -85,9 +87,15 @@ class PeriodMethods:
         Conditions are immutable values: the same phrase written for thousands of tasks
         (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
         """
+        # the bounds' types too: True == 1, but only 1 is a valid bound
+        typed = [(type(b), b) for b in bounds]
         try:
-            # the bounds' types too: True == 1, but only 1 is a valid bound
-            key = (self, how, *[(type(b), b) for b in bounds])
+            # first by the object itself (``daily``): no hash of the whole condition
+            by_id = (id(self), how, *typed)
+            seen = _NARROWED_BY_ID.get(by_id)
+            if seen is not None and seen[0] is self:
+                return seen[1]
+            key = (self, how, *typed)
             cached = _NARROWED.get(key)
         except TypeError:  # an unhashable condition or bound: made anew (and checked) each time
             return self._with(getattr(type(self.period), how)(*bounds))
@@ -96,6 +104,9 @@ class PeriodMethods:
             if len(_NARROWED) >= _NARROWED_MAX:
                 _NARROWED.clear()
             _NARROWED[key] = cached
+        if len(_NARROWED_BY_ID) >= _NARROWED_MAX:
+            _NARROWED_BY_ID.clear()
+        _NARROWED_BY_ID[by_id] = (self, cached)  # keeps self: its id stays its own
         return cached
 
     def between(self, start: str | int, end: str | int) -> Condition:
