@@ -465,7 +465,10 @@ class Scheduler:
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
             self._journal.restore([name])
-        self._mark(name)
+        if self._held or self._loop is not None:
+            self._mark(name)
+        else:  # what _mark does with nothing held back and no loop to wake
+            self._dirty.add(name)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)

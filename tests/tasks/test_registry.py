@@ -37,3 +37,12 @@ def test_a_priority_changed_before_the_order_is_read_counts() -> None:
     app.session["c"].priority = 5
     app.session["a"].priority = -1
     assert _names(app) == ["c", "b", "a"]
+
+
+def test_a_task_renamed_on_arrival_into_a_removed_name_takes_that_names_place() -> None:
+    app = App(config={"execution": "main", "task_pre_exist": "rename"})
+    for name in ["b", "b - 1", "c"]:
+        app.task(name=name)(_job)
+    app.session.registry.remove("b - 1")
+    app.task(name="b")(_job)  # taken: renamed "b - 1", the name defined second
+    assert _names(app) == ["b", "b - 1", "c"]

@@ -49,7 +49,8 @@ class TaskRegistry:
     def add(self, task: Task) -> None:
         name = task.name
         replaced = False
-        if name in self._tasks and self._tasks[name] is not task:
+        present = self._tasks.get(name)
+        if present is not None and present is not task:
             policy = self._pre_exist()
             if policy == "raise":
                 raise TaskDefinitionError(
@@ -70,7 +71,7 @@ class TaskRegistry:
         if replaced and self.listener is not None:
             self.listener.task_removed(name)
         with self._lock:
-            if name not in self._tasks and name in self._order:
+            if name in self._order and name not in self._tasks:
                 self._in_definition_order = False  # back after a removal: it keeps its place
             self._tasks[name] = task
             self._order.setdefault(name, len(self._order))
