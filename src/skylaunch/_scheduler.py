@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import (
+    _CLOCK_FALSE,
     EVERY_PASS,
     All,
     AlwaysFalse,
@@ -225,8 +227,9 @@ class Scheduler:
         # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
         self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
-        # task -> the names it watches (a tuple: the garbage collector stops tracking a tuple of
-        # strings, so 10,000 tasks do not leave 10,000 more containers for every full collection)
+        # task -> the names it watches besides its own (every indexed task watches itself); a
+        # tuple: the garbage collector stops tracking a tuple of strings, so 10,000 tasks do not
+        # leave 10,000 more containers for every full collection
         self._watching: dict[str, tuple[str, ...]] = {}
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
@@ -241,6 +244,11 @@ class Scheduler:
         self.planned_due: dict[str, float] | None = None
         self._lateness_watchers = 0
         self._due_at: dict[str, float] = {}  # this pass: task -> the planned instant it was due
+        # This pass, at the instant _known_at: id(condition) -> (the condition, its answer from
+        # the clock alone (see conds.base._CLOCK_FALSE): None, or (POSIX time of its next change
+        # or None,)). Keeps the condition (its id stays its own); emptied when the pass ends.
+        self._known: dict[int, tuple[Condition, tuple[float | None] | None]] = {}
+        self._known_at: datetime | None = None
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
@@ -382,6 +390,8 @@ class Scheduler:
         an action of a task it watches (its own included) or, when its condition has parts
         whose watches cannot be trusted (see ``_unsure``), on any task's action.
         """
+        if task_name in self._watching:  # an indexed task watches itself
+            self._dirty.add(task_name)
         watchers = self._watchers.get(task_name)
         if watchers:
             self._dirty.update(watchers)
@@ -391,19 +401,25 @@ class Scheduler:
     def _index_task(self, task: Task) -> None:
         own = task.name
         start_cond = task.start_cond
-        names = set(start_cond.watches(own))
-        names.add(own)
-        if EVERY_PASS in names:
-            self._every_pass.add(own)
-            names.discard(EVERY_PASS)
-        watchers = self._watchers
-        for name in names:
-            watching = watchers.get(name)
-            if watching is None:
-                watchers[name] = {own}
-            else:
-                watching.add(own)
-        self._watching[own] = tuple(names)
+        watched = start_cond.watches(own)
+        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
+        # 10,000 sets for the garbage collector), its entry in _watching says it.
+        others: tuple[str, ...] = ()
+        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+            names = set(watched)
+            names.discard(own)
+            if EVERY_PASS in names:
+                self._every_pass.add(own)
+                names.discard(EVERY_PASS)
+            watchers = self._watchers
+            for name in names:
+                watching = watchers.get(name)
+                if watching is None:
+                    watchers[name] = {own}
+                else:
+                    watching.add(own)
+            others = tuple(names)
+        self._watching[own] = others  # the tasks it watches besides itself
         unsure, counts_cycles = _traits(start_cond)
         if unsure:
             self._unsure.add(own)
@@ -415,7 +431,10 @@ class Scheduler:
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
-        self._on_loop(self._reindex, task)
+        if self._loop is None:  # defined before start-up: indexed now, as _on_loop would
+            self._reindex(task)
+        else:
+            self._on_loop(self._reindex, task)
 
     def task_changed(self, task: Task) -> None:
         """A task's start condition was replaced: re-index its watches and look at it again."""
@@ -446,7 +465,10 @@ class Scheduler:
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
             self._journal.restore([name])
-        self._mark(name)
+        if self._held or self._loop is not None:
+            self._mark(name)
+        else:  # what _mark does with nothing held back and no loop to wake
+            self._dirty.add(name)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -787,16 +809,20 @@ class Scheduler:
         due.clear()
         self._spare = due
         stale = False
-        for task in todo:
-            if self._stop_reason is not None or self._error is not None:
-                self._dirty.add(task.name)
-                continue
-            if stale:
-                # A run in the loop's thread took time: the next task is judged, and its run
-                # recorded, at the instant it is looked at, not when the pass began.
-                now = self._clock.now()
-                ts = now.timestamp()
-            stale = self._consider(task, now, ts)
+        try:
+            for task in todo:
+                if self._stop_reason is not None or self._error is not None:
+                    self._dirty.add(task.name)
+                    continue
+                if stale:
+                    # A run in the loop's thread took time: the next task is judged, and its
+                    # run recorded, at the instant it is looked at, not when the pass began.
+                    now = self._clock.now()
+                    ts = now.timestamp()
+                stale = self._consider(task, now, ts)
+        finally:
+            self._known.clear()
+            self._known_at = None
 
     def _consider(self, task: Task, now: datetime, ts: float) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
@@ -848,6 +874,18 @@ class Scheduler:
         if type(cond) is not AlwaysTrue:
             # a condition is user code: the launch looks the task's executor up anew
             executor = None
+            by_clock = _CLOCK_FALSE.get(type(cond))
+            if by_clock is not None:
+                entry = self._known.get(id(cond)) if now is self._known_at else None
+                if entry is None or entry[0] is not cond:
+                    entry = self._learn(cond, by_clock, now)
+                known = entry[1]
+                if known is not None:  # false at `now` whatever the history holds
+                    when_ts = known[0]
+                    if when_ts is None and name in self._unsure:
+                        self._stalled_unsure.add(name)
+                    self._plan_ts(name, when_ts, ts)
+                    return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
                 change = self._next_change(task.start_cond, ctx, name)
@@ -876,9 +914,7 @@ class Scheduler:
         thread ends before the next task is looked at; the others are waited for as usual.
         """
         now = self._clock.now()
-        for task in self._tasks.in_order():
-            if not getattr(task, which):
-                continue
+        for task in filter(attrgetter(which), self._tasks.in_order()):
             batches = self._batches.get(task.name)
             if self._held_back(task) and not batches:
                 continue
@@ -932,13 +968,42 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
+    def _learn(
+        self,
+        cond: Condition,
+        by_clock: Callable[[Condition, datetime], tuple[datetime | None] | None],
+        now: datetime,
+    ) -> tuple[Condition, tuple[float | None] | None]:
+        """What the clock alone says of ``cond`` at ``now`` (``by_clock``, see
+        ``conds.base._CLOCK_FALSE``), kept for the other tasks of the pass that share ``cond``:
+        ``(cond, (POSIX time of its next change or None,))`` if it is false whatever the history
+        holds, ``(cond, None)`` if its own ``is_true`` and ``next_change`` must be asked."""
+        if now is not self._known_at:  # a new instant (a pass, or a later look in one)
+            self._known.clear()
+            self._known_at = now
+        found = None
+        if now.tzinfo is not None:  # a naive instant is read in a zone of the context's
+            try:
+                found = by_clock(cond, now)
+            except Exception:  # is_true and next_change report it, as for any condition
+                found = None
+        entry: tuple[Condition, tuple[float | None] | None] = (cond, None)
+        if found is not None:
+            when = found[0]
+            entry = (cond, (None if when is None else when.timestamp(),))
+        self._known[id(cond)] = entry
+        return entry
+
     def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
-        if when is None:
+        self._plan_ts(name, None if when is None else when.timestamp(), now_ts)
+
+    def _plan_ts(self, name: str, when_ts: float | None, now_ts: float) -> None:
+        if when_ts is None:
             self._planned.pop(name, None)
             return
         # A change "now or earlier" from a condition that is false now would spin the loop:
         # look again a millisecond later instead.
-        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
+        ts = max(when_ts, now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts

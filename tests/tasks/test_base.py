@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from skylaunch import App
 from skylaunch.args import Arg
 from skylaunch.conds import after_success, daily, every, true
 from skylaunch.exc import SchedulerRestart, TaskDefinitionError
@@ -414,3 +415,17 @@ def test_a_subclass_overriding_disabled_or_start_cond_is_read_through_its_proper
     app.session["pausable"].start_cond = every("10 minutes")  # a look at it again
     run_for(app, "30 minutes")
     assert len(runs(app, "pausable")) == 3  # its property says disabled: never launched
+
+
+def test_a_non_condition_is_refused_after_conditions_were_accepted() -> None:
+    app = App(config={"execution": "main"})
+    for name in ("a", "b"):
+        app.task(daily, name=name)(_noop_for_conds)
+    app.task("daily", name="c")(_noop_for_conds)  # a string is still parsed
+    assert app.session["c"].start_cond == daily
+    with pytest.raises(TaskDefinitionError, match="must be a condition"):
+        app.task(object(), name="d")(_noop_for_conds)  # type: ignore[arg-type]
+
+
+def _noop_for_conds() -> None:
+    pass

@@ -16,7 +16,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from skylaunch._hooks import HookRound
 from skylaunch.conds.base import Condition, false
@@ -48,6 +48,11 @@ class TaskRuntime(Protocol):
 
     def task_changed(self, task: Task) -> None: ...
 
+
+#: Classes of conditions given to tasks so far (an ordered set, emptied when full): a class
+#: found to be a Condition stays one, so thousands of tasks skip the ABC check.
+_CONDITION_TYPES: dict[type, None] = {}
+_CONDITION_TYPES_MAX = 256
 
 _NO_LIMIT = timedelta.max  # a task's timeout="never" (compared by identity)
 
@@ -220,12 +225,18 @@ class Task(ABC):
     def _cond(self, cond: Condition | str | None, what: str) -> Condition:
         if cond is None:
             return false
+        kind = type(cond)
+        if kind in _CONDITION_TYPES:  # asked before: no ABC check per task
+            return cast("Condition", cond)
         if isinstance(cond, str):
             return self.session.grammar.parse(cond)
         if not isinstance(cond, Condition):
             raise TaskDefinitionError(
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
             )
+        if len(_CONDITION_TYPES) >= _CONDITION_TYPES_MAX:
+            _CONDITION_TYPES.clear()
+        _CONDITION_TYPES[kind] = None  # a class that is a Condition stays one
         return cond
 
     def _check_logger_name(self, value: object) -> str | None:
