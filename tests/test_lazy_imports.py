@@ -10,6 +10,7 @@ import pytest
 
 LAZY = [
     "celery",
+    "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
     "multiprocessing",
     "pydantic",
     "skylaunch.control",
