@@ -337,6 +337,7 @@ class ImportedFunc(Frozen):
     """
 
     __slots__ = ("func_name", "path", "sys_paths")
+    __match_args__ = ("path", "func_name", "sys_paths")
     _fields = ("path", "func_name", "sys_paths")
     path: str
     func_name: str
