@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -16,8 +17,9 @@ from skylaunch.conds import (
     time_of_day,
 )
 from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.timing import PeriodMethods
 from skylaunch.testing import run_for, runs, seed, simulated_app
-from skylaunch.time import TimeDelta
+from skylaunch.time import TimeDelta, TimeOfDay, TimePeriod
 
 UTC_DAY = "2024-03-14"
 
@@ -297,3 +299,18 @@ def test_task_executable_with_a_duration_changes_when_the_finish_slides_out() ->
     assert change is not None
     assert change.strftime("%H:%M") == "12:06"  # the fail at 11:56 slides out
     assert at(cond, "12:06", two_fails)[0]
+
+
+def test_period_methods_narrow_a_dataclass_condition_of_ones_own() -> None:
+    # the built-in conditions are written-out classes with _replace; a user's dataclass mixing
+    # in PeriodMethods still gets its period narrowed (through dataclasses.replace)
+    @dataclasses.dataclass(frozen=True)
+    class Window(PeriodMethods, Condition):
+        period: TimePeriod
+
+        def is_true(self, ctx: Context) -> bool:
+            return ctx.now in self.period
+
+    narrowed = Window(TimeOfDay()).between("10:00", "12:00")
+    assert narrowed == Window(TimeOfDay("10:00", "12:00"))
+    assert daily.between("10:00", "12:00") == TaskExecutable(TimeOfDay("10:00", "12:00"))
