@@ -9,6 +9,7 @@ import sys
 import pytest
 
 LAZY = [
+    "calendar",  # months' names and lengths load on first use (skylaunch.time.cycles)
     "celery",
     "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
     "multiprocessing",
