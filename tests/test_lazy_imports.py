@@ -9,7 +9,9 @@ import sys
 import pytest
 
 LAZY = [
+    "calendar",  # months' names and lengths load on first use (skylaunch.time.cycles)
     "celery",
+    "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
     "multiprocessing",
     "pydantic",
     "skylaunch.control",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
@@ -18,6 +19,7 @@ from skylaunch.conds import (
     time_of_day,
 )
 from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context
+from skylaunch.conds.timing import PeriodMethods
 from skylaunch.testing import run_for, runs, seed, simulated_app
 from skylaunch.time import Cron, Interval, TimeDelta, TimeOfDay, TimePeriod
 
@@ -380,3 +382,18 @@ def test_the_clock_is_not_trusted_with_a_period_or_a_subclass_of_the_users() -> 
     assert _CLOCK_FALSE[TaskExecutable](mixed, when) is None
     assert _CLOCK_FALSE[IsPeriod](IsPeriod(_OwnWindow()), when) is None
     assert type(_AlwaysDue(TimeOfDay.at("10:00"))) not in _CLOCK_FALSE
+
+
+def test_period_methods_narrow_a_dataclass_condition_of_ones_own() -> None:
+    # the built-in conditions are written-out classes with _replace; a user's dataclass mixing
+    # in PeriodMethods still gets its period narrowed (through dataclasses.replace)
+    @dataclasses.dataclass(frozen=True)
+    class Window(PeriodMethods, Condition):
+        period: TimePeriod
+
+        def is_true(self, ctx: Context) -> bool:
+            return ctx.now in self.period
+
+    narrowed = Window(TimeOfDay()).between("10:00", "12:00")
+    assert narrowed == Window(TimeOfDay("10:00", "12:00"))
+    assert daily.between("10:00", "12:00") == TaskExecutable(TimeOfDay("10:00", "12:00"))

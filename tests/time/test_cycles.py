@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import pickle
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from skylaunch.time.cycles import (
     TimeOfSecond,
     TimeOfWeek,
     TimeOfYear,
+    _days_in_month,
+    _month_words,
 )
 from skylaunch.time.periods import AnchoredInterval, Interval, PositionTypeError, TimePeriod
 from skylaunch.time.spans import Cron, TimeDelta, always, never
@@ -561,3 +564,17 @@ def test_float_position_is_a_type_error_and_a_value_error(cls: type[AnchoredInte
 def test_time_of_hour_in_quarters() -> None:
     assert TimeOfHour("1 quarter", "3 quarter") == TimeOfHour("15:00", "45:00")
     assert TimeOfHour("2q", None) == TimeOfHour("30:00", None)
+
+
+@pytest.mark.parametrize("year", [1, 1900, 2000, 2023, 2024, 2100, 9999])
+def test_month_lengths_are_those_of_the_calendar_module(year: int) -> None:
+    for month in range(1, 13):
+        assert _days_in_month(year, month) == calendar.monthrange(year, month)[1]
+
+
+def test_month_names_are_those_of_the_calendar_module() -> None:
+    abbr, full = _month_words()
+    assert abbr == [calendar.month_abbr[i].lower() for i in range(1, 13)]
+    assert full == [calendar.month_name[i].lower() for i in range(1, 13)]
+    assert TimeOfYear("feb", "March") == TimeOfYear(2, 3)
+    assert TimeOfYear._format(6 * 31 * 86_400_000_000) == "Jul"

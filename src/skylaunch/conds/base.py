@@ -12,10 +12,10 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
+from skylaunch._frozen import Frozen
 from skylaunch.history import TaskHistory, TaskLog
 from skylaunch.time.periods import naive_zone
 
@@ -298,9 +298,11 @@ def _min_deadline(values: list[datetime | None]) -> datetime | None:
     return best
 
 
-@dataclass(frozen=True, slots=True)
-class AlwaysTrue(Condition):
+class AlwaysTrue(Condition, Frozen):
     """Always true (``true``)."""
+
+    __slots__ = ()
+    _fields = ()
 
     def is_true(self, ctx: Context) -> bool:
         return True
@@ -312,9 +314,11 @@ class AlwaysTrue(Condition):
         return "true"
 
 
-@dataclass(frozen=True, slots=True)
-class AlwaysFalse(Condition):
+class AlwaysFalse(Condition, Frozen):
     """Always false (``false``)."""
+
+    __slots__ = ()
+    _fields = ()
 
     def is_true(self, ctx: Context) -> bool:
         return False
@@ -384,10 +388,11 @@ class _Combined(_Logic):
         return names
 
 
-@dataclass(frozen=True, slots=True, init=False, eq=False)
-class All(_Combined):
+class All(_Combined, Frozen):
     """True when every part is true (``a & b``)."""
 
+    __slots__ = ("conds",)
+    _fields = ("conds",)
     conds: tuple[Condition, ...]
     symbol: ClassVar[str] = "&"
 
@@ -416,10 +421,11 @@ class All(_Combined):
         return " & ".join(_wrap(c, Any) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True, init=False, eq=False)
-class Any(_Combined):
+class Any(_Combined, Frozen):
     """True when some part is true (``a | b``)."""
 
+    __slots__ = ("conds",)
+    _fields = ("conds",)
     conds: tuple[Condition, ...]
     symbol: ClassVar[str] = "|"
 
@@ -448,11 +454,15 @@ class Any(_Combined):
         return " | ".join(str(c) for c in self.conds)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Not(_Logic):
+class Not(_Logic, Frozen):
     """True when its part is false (``~a``)."""
 
+    __slots__ = ("cond",)
+    _fields = ("cond",)
     cond: Condition
+
+    def __init__(self, cond: Condition) -> None:
+        object.__setattr__(self, "cond", cond)
 
     def is_true(self, ctx: Context) -> bool:
         return not self.cond.is_true(ctx)

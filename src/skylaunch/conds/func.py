@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any, overload
 
+from skylaunch._frozen import Frozen
 from skylaunch.conds.base import Condition, Context
 
 __all__ = ["FuncCond", "condition"]
 
 
-@dataclass(frozen=True, slots=True)
-class FuncCond(Condition):
+class FuncCond(Condition, Frozen):
     """True when ``func()`` returns a truthy value.
 
     Opaque to the scheduler, so it is looked at again every ``cycle_sleep`` seconds while its task
@@ -29,41 +28,83 @@ class FuncCond(Condition):
     (there is no global session to register it in).
     """
 
-    func: Callable[..., object] | None = None
-    name: str = ""
-    args: tuple[object, ...] = field(default=())
-    #: keyword arguments given by calling the condition, as (name, value) pairs
-    kwargs: tuple[tuple[str, object], ...] = field(default=())
-    #: parameters of ``func`` filled by name from ``session.parameters`` (found at construction)
-    session_params: tuple[str, ...] = field(default=(), compare=False)
-    #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
-    arg_params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
-    #: Rocketry's option for the decorator form: ``@FuncCond(decor_return_func=True)`` leaves
-    #: the decorated name bound to the function itself, not to the condition
-    decor_return_func: bool = field(default=False, compare=False, repr=False)
-    syntax: InitVar[str | list[str] | tuple[str, ...] | None] = None
+    __slots__ = (
+        "arg_params",
+        "args",
+        "decor_return_func",
+        "func",
+        "kwargs",
+        "name",
+        "session_params",
+    )
+    # as the dataclass had them: ``syntax`` (an init-only argument) last, though never an attribute
+    __match_args__ = (
+        "func",
+        "name",
+        "args",
+        "kwargs",
+        "session_params",
+        "arg_params",
+        "decor_return_func",
+        "syntax",
+    )
+    _fields = __match_args__[:-1]
 
-    def __post_init__(self, syntax: str | list[str] | tuple[str, ...] | None) -> None:
+    func: Callable[..., object] | None
+    name: str
+    args: tuple[object, ...]
+    #: keyword arguments given by calling the condition, as (name, value) pairs
+    kwargs: tuple[tuple[str, object], ...]
+    #: parameters of ``func`` filled by name from ``session.parameters`` (found at construction;
+    #: not compared, hashed or printed, nor are ``arg_params`` and ``decor_return_func``)
+    session_params: tuple[str, ...]
+    #: parameters whose default is an argument (``this_task=Task()``), resolved at each check
+    arg_params: tuple[tuple[str, Any], ...]
+    #: Rocketry's option for the decorator form: ``@FuncCond(decor_return_func=True)`` leaves
+    #: the decorated name bound to the function itself, not to the condition (not printed)
+    decor_return_func: bool
+
+    def __init__(
+        self,
+        func: Callable[..., object] | None = None,
+        name: str = "",
+        args: tuple[object, ...] = (),
+        kwargs: tuple[tuple[str, object], ...] = (),
+        session_params: tuple[str, ...] = (),
+        arg_params: tuple[tuple[str, Any], ...] = (),
+        decor_return_func: bool = False,
+        syntax: str | list[str] | tuple[str, ...] | None = None,
+    ) -> None:
         if syntax is not None:
             spellings = [syntax] if isinstance(syntax, str) else list(syntax)
             if not spellings or not all(isinstance(n, str) and n.strip() for n in spellings):
                 raise TypeError(f"FuncCond(syntax=...) takes a name or names, got {syntax!r}")
-            object.__setattr__(self, "name", spellings[0])
-        if self.func is None:
-            return  # a decorator: FuncCond(syntax="is foo")(is_foo)
-        if not callable(self.func):
-            raise TypeError(f"FuncCond needs a callable, got {self.func!r}")
-        if not self.session_params:
-            given = {name for name, _ in self.kwargs}
-            names, defaults = _named_params(self.func, len(self.args))
-            object.__setattr__(
-                self,
-                "session_params",
-                tuple(n for n in names if n not in given and n not in defaults),
-            )
-            object.__setattr__(
-                self, "arg_params", tuple((n, d) for n, d in defaults.items() if n not in given)
-            )
+            name = spellings[0]
+        if func is not None and not callable(func):  # None: FuncCond(syntax="is foo")(is_foo)
+            raise TypeError(f"FuncCond needs a callable, got {func!r}")
+        if func is not None and not session_params:
+            given = {key for key, _ in kwargs}
+            names, defaults = _named_params(func, len(args))
+            session_params = tuple(n for n in names if n not in given and n not in defaults)
+            arg_params = tuple((n, d) for n, d in defaults.items() if n not in given)
+        object.__setattr__(self, "func", func)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "kwargs", kwargs)
+        object.__setattr__(self, "session_params", session_params)
+        object.__setattr__(self, "arg_params", arg_params)
+        object.__setattr__(self, "decor_return_func", decor_return_func)
+
+    def _values(self) -> tuple[Any, ...]:
+        """What equality and the hash look at: not the parameters found from ``func``."""
+        return (self.func, self.name, self.args, self.kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(func={self.func!r}, name={self.name!r}, "
+            f"args={self.args!r}, kwargs={self.kwargs!r}, "
+            f"session_params={self.session_params!r}, arg_params={self.arg_params!r})"
+        )
 
     def __call__(self, *args: object, **kwargs: object) -> FuncCond:
         """The same condition calling ``func(*args, **kwargs)`` (Rocketry's ``is_foo(x)``).

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
+from skylaunch._frozen import Frozen
 from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
@@ -78,8 +78,13 @@ class PeriodMethods:
     period: TimePeriod
 
     def _with(self, period: TimePeriod) -> Condition:
-        new: Condition = replace(self, period=period)  # type: ignore[type-var,assignment]
-        return new
+        made = getattr(self, "_replace", None)
+        if made is None:  # a dataclass of one's own with these methods
+            from dataclasses import replace
+
+            new: Condition = replace(self, period=period)  # type: ignore[type-var,assignment]
+            return new
+        return made(period=period)  # type: ignore[no-any-return]
 
     def _narrowed(self, how: str, *bounds: str | int) -> Condition:
         """``self`` with its period narrowed by ``type(period).<how>(*bounds)``, made once.
@@ -128,24 +133,26 @@ class PeriodMethods:
         return self.at(span)
 
 
-@dataclass(frozen=True, slots=True)
-class IsPeriod(PeriodMethods, Condition):
+class IsPeriod(PeriodMethods, Condition, Frozen):
     """True while the clock is inside ``period`` (``time_of_day.between("10:00", "12:00")``).
 
     A pure clock predicate: on its own it stays true for the whole window, so a task with only
     this condition runs again as soon as each run ends. Combine it with ``daily`` & co.
     """
 
+    __slots__ = ("period",)
+    _fields = ("period",)
     period: TimePeriod
 
-    def __post_init__(self) -> None:
-        if isinstance(self.period, TimeDelta | TimeSpanDelta) and self.period.reference is None:
+    def __init__(self, period: TimePeriod) -> None:
+        if isinstance(period, TimeDelta | TimeSpanDelta) and period.reference is None:
             # "now in the past 2 hours" holds at every instant: a condition always true
             raise TypeError(
-                f"IsPeriod({self.period!r}) would always be true: a duration is measured from "
+                f"IsPeriod({period!r}) would always be true: a duration is measured from "
                 "an instant; for 'not run in the past 2 hours' use every('2 hours') or "
                 "started.in_past('2 hours') == 0"
             )
+        object.__setattr__(self, "period", period)
 
     def is_true(self, ctx: Context) -> bool:
         return ctx.now in self.period
@@ -162,8 +169,7 @@ class IsPeriod(PeriodMethods, Condition):
         return _phrase(f"time of {unit}", self.period)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskExecutable(PeriodMethods, Condition):
+class TaskExecutable(PeriodMethods, Condition, Frozen):
     """``daily``, ``hourly``...: inside the period and the task has not finished in it yet.
 
     Finished means a ``success``, ``fail``, ``terminate`` or ``inaction`` record since the start
@@ -175,20 +181,30 @@ class TaskExecutable(PeriodMethods, Condition):
     is back within that long after the window ended.
     """
 
+    __slots__ = ("catch_up_within", "period", "retries", "task")
+    _fields = ("period", "task", "retries", "catch_up_within")
     period: TimePeriod
-    task: str | None = None
-    retries: int = 0
-    catch_up_within: timedelta | None = None
+    task: str | None
+    retries: int
+    catch_up_within: timedelta | None
     actions: ClassVar[tuple[Action, ...]] = FINISH_ACTIONS
 
-    def __post_init__(self) -> None:
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise ValueError(
-                f"TaskExecutable(retries=...) must be an int >= 0, got {self.retries!r}"
-            )
-        grace = self.catch_up_within
+    def __init__(
+        self,
+        period: TimePeriod,
+        task: str | None = None,
+        retries: int = 0,
+        catch_up_within: timedelta | None = None,
+    ) -> None:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"TaskExecutable(retries=...) must be an int >= 0, got {retries!r}")
+        grace = catch_up_within
         if grace is not None and (not isinstance(grace, timedelta) or grace <= timedelta(0)):
             raise ValueError(f"catch_up_within must be a duration > 0, got {grace!r}")
+        object.__setattr__(self, "period", period)
+        object.__setattr__(self, "task", task)
+        object.__setattr__(self, "retries", retries)
+        object.__setattr__(self, "catch_up_within", grace)
 
     def catch_up(self, within: timedelta | str | float) -> TaskExecutable:
         """This condition, plus one catch-up run of a window that passed without a finished run.
@@ -199,7 +215,7 @@ class TaskExecutable(PeriodMethods, Condition):
         A catch-up is one run, however many windows were missed (only the latest counts).
         """
         grace = to_timedelta(within) if not isinstance(within, timedelta) else within
-        return replace(self, catch_up_within=grace)
+        return self._replace(catch_up_within=grace)  # type: ignore[no-any-return]
 
     def _missed(self, ctx: Context, now: datetime) -> tuple[bool, datetime | None]:
         """Outside the windows: whether the latest one is to be caught up now, and until when."""
@@ -294,19 +310,24 @@ class TaskExecutable(PeriodMethods, Condition):
         return text
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRunnable(PeriodMethods, Condition):
+class TaskRunnable(PeriodMethods, Condition, Frozen):
     """Inside the period and the task has not *started* in it yet (``cron``'s semantics).
 
     Unlike :class:`TaskExecutable` a start counts, finished or not, so a cron minute launches at
     most one run even when the run crashes or is still going.
     """
 
+    __slots__ = ("period", "task")
+    _fields = ("period", "task")
     period: TimePeriod
-    task: str | None = None
+    task: str | None
     actions: ClassVar[tuple[Action, ...]] = ("run",)
     retries: ClassVar[int] = 0
     catch_up_within: ClassVar[timedelta | None] = None
+
+    def __init__(self, period: TimePeriod, task: str | None = None) -> None:
+        object.__setattr__(self, "period", period)
+        object.__setattr__(self, "task", task)
 
     _done = TaskExecutable._done
     _sliding = TaskExecutable._sliding
@@ -368,8 +389,7 @@ _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, init=False, eq=False)
-class Every(Condition):
+class Every(Condition, Frozen):
     """True when the task has not started (or, by ``based``, ended) in the past ``period``.
 
     Measured from the last record, not aligned to the clock: ``every("1 hour")`` after a start
@@ -380,6 +400,8 @@ class Every(Condition):
     replica and every replay (simulated clocks included), and exact for :meth:`next_change`.
     """
 
+    __slots__ = ("based", "jitter", "period", "seed", "task")
+    _fields = ("period", "based", "task", "jitter", "seed")
     period: timedelta
     based: _Based
     task: str | None

@@ -11,11 +11,11 @@ import asyncio
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import CoroutineType
 from typing import Any, Literal, Protocol
 
+from skylaunch._frozen import Frozen
 from skylaunch.exc import SchedulerExit, SchedulerRestart, TaskInaction, TaskTermination
 from skylaunch.log.context import RunInfo, current_run, run_context
 
@@ -43,31 +43,72 @@ class Flag(Protocol):
     def is_set(self) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class TaskCall:
+class _NoKwargs:
+    """The type of the default of ``TaskCall(kwargs=...)``: each call then gets a dict of its own."""
+
+    __slots__ = ()
+
+
+_NO_KWARGS = _NoKwargs()
+
+
+class TaskCall(Frozen):
     """One run to make: the function, its resolved arguments, and who it is for.
 
     It is picklable whenever ``func`` and the argument values are: ``process`` execution sends
     it to the child as it is.
     """
 
+    __slots__ = ("flag", "func", "kwargs", "run_id", "task_name", "timeout_s")
+    _fields = ("task_name", "run_id", "func", "kwargs", "timeout_s", "flag")
     task_name: str
     run_id: str
     func: Callable[..., Any]
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    timeout_s: float | None = None
-    flag: Flag | None = None
+    kwargs: Mapping[str, Any]
+    timeout_s: float | None
+    flag: Flag | None
+
+    def __init__(
+        self,
+        task_name: str,
+        run_id: str,
+        func: Callable[..., Any],
+        kwargs: Mapping[str, Any] | _NoKwargs = _NO_KWARGS,
+        timeout_s: float | None = None,
+        flag: Flag | None = None,
+    ) -> None:
+        object.__setattr__(self, "task_name", task_name)
+        object.__setattr__(self, "run_id", run_id)
+        object.__setattr__(self, "func", func)
+        object.__setattr__(self, "kwargs", {} if kwargs is _NO_KWARGS else kwargs)
+        object.__setattr__(self, "timeout_s", timeout_s)
+        object.__setattr__(self, "flag", flag)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(Frozen):
     """How a run ended. ``control`` asks the scheduler to ``exit`` or ``restart``."""
 
+    __slots__ = ("action", "control", "exc_text", "run_id", "value")
+    _fields = ("run_id", "action", "value", "exc_text", "control")
     run_id: str
     action: OutcomeAction
-    value: object = None
-    exc_text: str | None = None
-    control: Literal["exit", "restart"] | None = None
+    value: object
+    exc_text: str | None
+    control: Literal["exit", "restart"] | None
+
+    def __init__(
+        self,
+        run_id: str,
+        action: OutcomeAction,
+        value: object = None,
+        exc_text: str | None = None,
+        control: Literal["exit", "restart"] | None = None,
+    ) -> None:
+        object.__setattr__(self, "run_id", run_id)
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "exc_text", exc_text)
+        object.__setattr__(self, "control", control)
 
 
 class RunHandle(Protocol):

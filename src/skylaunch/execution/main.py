@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
@@ -16,10 +15,24 @@ from skylaunch.execution.base import Flag, Outcome, TaskCall, run_call
 __all__ = ["MainExecutor"]
 
 
-@dataclass(slots=True)
 class _Done:
-    run_id: str
-    started: datetime
+    """The handle of a run that has ended (a plain slotted class: no dataclass at import)."""
+
+    __slots__ = ("run_id", "started")
+    __match_args__ = ("run_id", "started")
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value, as the dataclass
+
+    def __init__(self, run_id: str, started: datetime) -> None:
+        self.run_id = run_id
+        self.started = started
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}(run_id={self.run_id!r}, started={self.started!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.run_id, self.started) == (other.run_id, other.started)
 
     def is_alive(self) -> bool:
         return False

@@ -26,7 +26,6 @@ class BuiltinOptions(Frozen):
     """The session settings a built-in executor is made with (read when it is made)."""
 
     __slots__ = ("daemon", "max_processes")
-    __match_args__ = ("max_processes", "daemon")
     _fields = ("max_processes", "daemon")
     max_processes: int
     daemon: bool

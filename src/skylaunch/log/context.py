@@ -55,7 +55,6 @@ class RunInfo(Frozen):
     """The identity of one run; frozen so code inside the run cannot relabel it."""
 
     __slots__ = ("run_id", "task_name")
-    __match_args__ = ("task_name", "run_id")
     _fields = ("task_name", "run_id")
     task_name: str
     run_id: str | None

@@ -71,7 +71,6 @@ class _OneValue(_Frozen):
     """An operator on one value (``greater_than(3)``)."""
 
     __slots__ = ("value",)
-    __match_args__ = ("value",)
     _fields = ("value",)
     value: Any
 
@@ -149,7 +148,6 @@ class Between(_Frozen):
     """``start <= value <= end`` (both ends included, as Red Bird)."""
 
     __slots__ = ("end", "start")
-    __match_args__ = ("start", "end")
     _fields = ("start", "end")
     start: Any
     end: Any
@@ -170,7 +168,6 @@ class Between(_Frozen):
 
 class In(_Frozen):
     __slots__ = ("values",)
-    __match_args__ = ("values",)
     _fields = ("values",)
     values: tuple[Any, ...]
 
@@ -244,7 +241,6 @@ class Query(Frozen):
     """``filter_by`` keywords parsed once: each field with its operator (never :class:`Skip`)."""
 
     __slots__ = ("conditions",)
-    __match_args__ = ("conditions",)
     _fields = ("conditions",)
     conditions: tuple[tuple[str, Operator], ...]
 

@@ -6,9 +6,9 @@ week and month cycles follow the calendar of the zone asked about (see :mod:`.pe
 
 from __future__ import annotations
 
-import calendar
+import functools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from .parse import (
@@ -308,11 +308,28 @@ class TimeOfMonth(_CalendarCycle, AnchoredInterval):
         return key.replace(year=months // 12, month=months % 12 + 1)
 
     def _cycle_length(self, key: _Key) -> int:
-        return calendar.monthrange(key.year, key.month)[1] * _D
+        return _days_in_month(key.year, key.month) * _D
 
 
-_MONTHS = [calendar.month_abbr[i].lower() for i in range(1, 13)]
-_MONTHS_FULL = [calendar.month_name[i].lower() for i in range(1, 13)]
+def _days_in_month(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]``, without importing ``calendar`` (bench W5)."""
+    if month == 12:
+        return 31
+    return (date(year, month + 1, 1) - date(year, month, 1)).days
+
+
+@functools.cache
+def _month_words() -> tuple[list[str], list[str]]:
+    """The month names ``calendar`` gives (abbreviated, full; lower case), made on first use:
+    ``calendar`` is not imported at ``import skylaunch`` (bench W5)."""
+    import calendar
+
+    return (
+        [calendar.month_abbr[i].lower() for i in range(1, 13)],
+        [calendar.month_name[i].lower() for i in range(1, 13)],
+    )
+
+
 _MONTH = 31 * _D  # a month's nominal share of the year cycle (see TimeOfYear)
 
 
@@ -326,10 +343,11 @@ def _month_index(value: Bound) -> int:
             raise ValueError(f"month {value!r}: a number must be 1 (January) .. 12 (December)")
         return number - 1
     word = value.strip().lower()
-    if word in _MONTHS:
-        return _MONTHS.index(word)
-    if word in _MONTHS_FULL:
-        return _MONTHS_FULL.index(word)
+    months, months_full = _month_words()
+    if word in months:
+        return months.index(word)
+    if word in months_full:
+        return months_full.index(word)
     raise ValueError(f"month {value!r} not understood; expected Jan..Dec or 1..12")
 
 
@@ -355,6 +373,8 @@ class TimeOfYear(_CalendarCycle, AnchoredInterval):
 
     @classmethod
     def _format(cls, offset: int, side: Literal["start", "end"] = "start") -> str:
+        import calendar
+
         index = offset // _MONTH - (side == "end")
         return calendar.month_abbr[index % 12 + 1]
 

@@ -68,11 +68,13 @@ _FORMAT_UNITS = (
     (_US, "microsecond", "microseconds"),
 )
 
+# Patterns, compiled by ``re`` (and kept in its cache) when first used, not at import (bench W5):
+# a program that gives no duration or clock time as text compiles none of them.
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_TERM = re.compile(rf"\s*({_NUMBER})\s*([a-zµ]+)\s*(?:,|\band\b)?", re.IGNORECASE)
-_PLAIN = re.compile(rf"\s*({_NUMBER})\s*")
-_CLOCK = re.compile(r"\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*")
-_AMPM = re.compile(r"\s*(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\s*", re.IGNORECASE)
+_TERM = rf"(?i)\s*({_NUMBER})\s*([a-zµ]+)\s*(?:,|\band\b)?"
+_PLAIN = rf"\s*({_NUMBER})\s*"
+_CLOCK = r"\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*"
+_AMPM = r"(?i)\s*(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\s*"
 
 
 def to_timedelta(value: timedelta | float | str) -> timedelta:
@@ -115,7 +117,7 @@ def _parse_duration_us(text: str) -> int:
         raise ValueError(f"duration {text!r} is empty; expected e.g. '10 minutes' or '1h 30m'")
     if stripped.startswith("-"):
         raise ValueError(f"duration {text!r} is negative; durations must be >= 0")
-    plain = _PLAIN.fullmatch(stripped)
+    plain = re.fullmatch(_PLAIN, stripped)
     if plain:
         return _to_us(plain.group(1), _S, text)
     clock = re.fullmatch(r"(\d+):(\d{2}):(\d{2}(?:\.\d{1,6})?)", stripped)
@@ -127,7 +129,7 @@ def _parse_duration_us(text: str) -> int:
     total = 0
     pos = 0
     while pos < len(stripped):
-        match = _TERM.match(stripped, pos)
+        match = re.compile(_TERM).match(stripped, pos)
         if match is None:
             raise ValueError(
                 f"duration {text!r}: cannot read {stripped[pos:]!r}; expected terms like "
@@ -199,7 +201,7 @@ def _parse_time_of_day(value: str | int) -> timedelta:
         return timedelta(hours=value)
     if not isinstance(value, str):
         raise TypeError(f"time of day must be text or an hour number, not {value!r}")
-    clock = _CLOCK.fullmatch(value)
+    clock = re.fullmatch(_CLOCK, value)
     if clock:
         hours, minutes, seconds, fraction = clock.groups()
         offset = timedelta(
@@ -211,7 +213,7 @@ def _parse_time_of_day(value: str | int) -> timedelta:
         if int(minutes) > 59 or int(seconds or 0) > 59 or offset > timedelta(hours=24):
             raise ValueError(f"time of day {value!r} is out of range 00:00..24:00")
         return offset
-    ampm = _AMPM.fullmatch(value)
+    ampm = re.fullmatch(_AMPM, value)
     if ampm:
         hour, minute, half = int(ampm.group(1)), int(ampm.group(2) or 0), ampm.group(3).lower()
         if not 1 <= hour <= 12 or minute > 59:

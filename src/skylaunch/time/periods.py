@@ -24,9 +24,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeAlias
+
+from skylaunch._frozen import Frozen
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -491,8 +492,7 @@ _SEGMENT_CYCLES = 3
 _SEGMENTS_MAX = 16_384
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
+class _Segment(Frozen):
     """The intervals of a few consecutive cycles, with their bounds as POSIX timestamps.
 
     Valid for instants in ``[lo, hi)``: the start of the cycle it was built for up to the start
@@ -500,11 +500,27 @@ class _Segment:
     scheduling decision is a dict lookup and a bisect instead of zone conversions.
     """
 
+    __slots__ = ("ends", "hi", "intervals", "lo", "starts")
+    _fields = ("lo", "hi", "starts", "ends", "intervals")
     lo: float
     hi: float
     starts: list[float]
     ends: list[float]
     intervals: list[Interval]
+
+    def __init__(
+        self,
+        lo: float,
+        hi: float,
+        starts: list[float],
+        ends: list[float],
+        intervals: list[Interval],
+    ) -> None:
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "ends", ends)
+        object.__setattr__(self, "intervals", intervals)
 
 
 # (period, zone) -> the segment last asked about. Bounded: the oldest quarter goes when full.
