@@ -51,9 +51,10 @@ def local_zone() -> tzinfo:
 
 
 def _named_local_zone() -> tzinfo | None:
-    """The IANA zone ``TZ`` or ``/etc/localtime`` stands for, or None for a fixed one."""
-    from zoneinfo import ZoneInfo
+    """The IANA zone ``TZ`` or ``/etc/localtime`` stands for, or None for a fixed one.
 
+    (``zoneinfo`` is imported only for a zone with DST: a UTC server's sessions do without.)
+    """
     spec = os.environ.get("TZ")
     if spec == "":
         return None  # the C library reads an empty TZ as UTC
@@ -66,10 +67,14 @@ def _named_local_zone() -> tzinfo | None:
         real = os.path.realpath(path)
         _, found, name = real.rpartition("/zoneinfo/")
         if not found:  # a copied file: no name, but the rules are in it
+            from zoneinfo import ZoneInfo
+
             with open(real, "rb") as file:
                 return ZoneInfo.from_file(file, key="localtime")
     if name in _FIXED_NAMES or name.startswith("Etc/"):
         return None
+    from zoneinfo import ZoneInfo
+
     return ZoneInfo(name)
 
 
