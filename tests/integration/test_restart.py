@@ -67,11 +67,11 @@ def test_sigkill_while_records_stream_then_restart_keeps_the_file_and_crashes_ea
     has one ``run`` record and one end, a ``crash`` written by the next start when the kill
     took its end, never a second one (the second start sees the first's crash); and the last scheduler schedules as usual."""
     db = tmp_path / "app.db"
-    rng = random.Random()
-    for _ in range(KILLS):
+    delays = [random.uniform(0.0, 0.15) for _ in range(KILLS)]  # in failure messages
+    for delay in delays:
         proc = spawn(LINGER_APP, db, wait, "kill")
         wait_for(proc, "hold started", TIMEOUT_S)
-        time.sleep(rng.uniform(0.0, 0.15))  # real time: the kill lands mid-stream
+        time.sleep(delay)  # real time: the kill lands mid-stream
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=TIMEOUT_S)
         assert proc.returncode == -signal.SIGKILL
@@ -91,12 +91,12 @@ def test_sigkill_while_records_stream_then_restart_keeps_the_file_and_crashes_ea
         assert run_id is not None
         runs.setdefault((task, run_id), []).append(action)
     for (task, run_id), actions in runs.items():
-        assert actions[0] == "run", (task, run_id, actions)
-        assert len(actions) == 2, (task, run_id, actions)
-        assert actions[1] in _ENDS, (task, run_id, actions)
+        assert actions[0] == "run", (task, run_id, actions, delays)
+        assert len(actions) == 2, (task, run_id, actions, delays)
+        assert actions[1] in _ENDS, (task, run_id, actions, delays)
     hold = [actions for (task, _), actions in runs.items() if task == "hold"]
-    assert hold[-1] == ["run", "success"]
-    assert all(actions == ["run", "crash"] for actions in hold[:-1])
+    assert hold[-1] == ["run", "success"], (hold, delays)
+    assert all(actions == ["run", "crash"] for actions in hold[:-1]), (hold, delays)
     if wait == "default":  # a body starts once its run record is stored: each kill a crash
         assert len(hold) == KILLS + 1
     last_crash = max((i for i, _, action, _ in rows if action == "crash"), default=0)
