@@ -155,6 +155,25 @@ def test_inert_rocketry_keys_warn_when_set_and_say_what_to_do(key: str, pointer:
         config.set(key, True)
 
 
+def test_inert_keys_warn_in_the_model_paths_order() -> None:
+    # A probe: the hand-checked path warned in _INERT_KEYS' order (debug first), pydantic in
+    # the fields' declaration order (force_status_from_logs first).
+    from skylaunch._config_model import Config as Model
+
+    keys = {"use_instance_naming": True, "debug": True, "force_status_from_logs": True}
+
+    def messages(build: Callable[[], object]) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            build()
+        return [str(w.message) for w in caught]
+
+    by_hand = messages(lambda: Config(**keys))
+    assert by_hand == messages(lambda: Model(**keys))
+    assert [m.split("'")[1] for m in by_hand] == [k for k in Model.model_fields if k in keys]
+    assert messages(lambda: Config.build(keys)) == by_hand
+
+
 def test_app_run_debug_warns_that_there_is_no_debug_mode() -> None:
     from skylaunch.testing import simulated_app
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -403,3 +403,56 @@ def test_a_launch_uses_the_executor_of_the_task_as_it_is_after_its_check(
     launched = len(runs(app, "moved"))
     assert launched >= 3
     assert executor.submitted == (0 if cond is true else launched)
+
+
+def test_switches_to_an_always_due_task_take_effect_at_the_next_pass() -> None:
+    """A probe (found nothing): ``true`` launches without a check; a switch made between two
+    passes (by a task later in the pass) shows in the very next pass: the config's and the
+    task's execution, disabled, start_cond, force_run (also on a disabled task)."""
+    submitted = _Submitted()
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution="main",
+        executors={"submitted": submitted},
+        shut_cond=scheduler_cycles(more_than=30),
+    )
+    passes = [0]  # the driver's runs so far: spin's run in pass k sees k
+    seen: list[tuple[int, int]] = []  # (pass, submitted runs so far) at each run of spin
+
+    @app.task(true)
+    def spin() -> None:
+        seen.append((passes[0], submitted.submitted))
+
+    task = app.session["spin"]
+    config = app.session.config
+    steps: dict[int, Callable[[], None]] = {
+        2: lambda: setattr(config, "execution", "submitted"),
+        4: lambda: setattr(config, "execution", "main"),
+        6: lambda: setattr(task, "execution", "submitted"),
+        8: lambda: setattr(task, "execution", "main"),
+        10: lambda: setattr(task, "disabled", True),
+        12: lambda: setattr(task, "disabled", False),
+        14: lambda: setattr(task, "start_cond", "false"),
+        16: lambda: setattr(task, "start_cond", true),
+        18: lambda: setattr(task, "start_cond", "false"),
+        20: lambda: setattr(task, "force_run", True),
+        22: lambda: (setattr(task, "start_cond", true), setattr(task, "disabled", True)),
+        24: lambda: setattr(task, "force_run", True),
+        26: lambda: setattr(task, "disabled", False),
+    }
+
+    @app.task(true, execution="main")  # (its own: the config's changes)
+    def driver() -> None:  # after spin in every pass (defined later, same priority)
+        passes[0] += 1
+        step = steps.get(passes[0])
+        if step is not None:
+            step()
+
+    with pytest.warns(DeprecationWarning, match="force_run is deprecated"):
+        app.run()
+    counts = [0, *(n for _, n in seen)]
+    runs_at = {p: counts[i + 1] > counts[i] for i, (p, _) in enumerate(seen)}
+    assert max(runs_at) >= 28
+    idle = {10, 11, 14, 15, 18, 19, 21, 22, 23, 25}  # disabled, false; forced at 20 and 24
+    assert sorted(runs_at) == [p for p in range(max(runs_at) + 1) if p not in idle]
+    assert sorted(p for p, by_submit in runs_at.items() if by_submit) == [2, 3, 6, 7]

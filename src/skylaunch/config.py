@@ -279,8 +279,8 @@ def _validated(data: Mapping[str, Any]) -> dict[str, Any]:
         from skylaunch._config_model import Config as Model
 
         return dict(Model(**data).__dict__)  # pydantic's coercions and errors (and warnings)
-    for key in _INERT_KEYS:
-        if key in data and values[key]:
+    for key in _FIELDS:  # declaration order, as pydantic validates (and warns)
+        if key in _INERT_KEYS and key in data and values[key]:
             warnings.warn(_inert_message(key), DeprecationWarning, stacklevel=3)
     return values
 

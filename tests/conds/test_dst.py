@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from skylaunch.conds import cron, daily, every
+from skylaunch.conds import cron, daily, every, time_of_day
 from skylaunch.testing import run_until, runs, simulated_app
 
 
@@ -88,3 +88,47 @@ def test_cron_runs_once_per_matching_minute() -> None:
         "10:30",
         "10:45",
     ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "expected"),
+    [
+        # 02:00-03:00 does not exist on 31 March in Berlin: 02:30 is the end of the gap
+        (
+            "Europe/Berlin",
+            "2024-03-30 00:00",
+            ["2024-03-30T02:30:00+01:00", "2024-03-31T03:00:00+02:00", "2024-04-01T02:30:00+02:00"],
+        ),
+        # ... and happens twice on 27 October: the first one, once
+        (
+            "Europe/Berlin",
+            "2024-10-26 00:00",
+            ["2024-10-26T02:30:00+02:00", "2024-10-27T02:30:00+02:00", "2024-10-28T02:30:00+01:00"],
+        ),
+        (
+            "America/New_York",
+            "2024-03-09 00:00",
+            ["2024-03-09T02:30:00-05:00", "2024-03-10T03:00:00-04:00", "2024-03-11T02:30:00-04:00"],
+        ),
+        (  # 01:00-02:00 repeats: 02:30 is plain (one hour later in real time than the day before)
+            "America/New_York",
+            "2024-11-02 00:00",
+            ["2024-11-02T02:30:00-04:00", "2024-11-03T02:30:00-05:00", "2024-11-04T02:30:00-05:00"],
+        ),
+    ],
+)
+def test_daily_at_half_past_two_on_dst_days_runs_once_at_a_defined_instant(
+    zone: str, start: str, expected: list[str]
+) -> None:
+    # A probe (found nothing): the documented rule (docs/time.md) across both changes. A
+    # wall time in the spring gap is the gap's end, a repeated one its first occurrence; a
+    # window (daily.between, daily & time_of_day) whose start is in the gap opens at its end.
+    app = simulated_app(start, tz=zone)
+    app.task(daily.at("02:30"), name="at")(lambda: None)
+    app.task(daily.between("02:15", "02:45"), name="between")(lambda: None)
+    app.task(daily & time_of_day.between("02:15", "02:45"), name="time_of_day")(lambda: None)
+    run_until(app, (datetime.fromisoformat(start) + timedelta(days=3)).isoformat())
+    assert [t.isoformat() for t in runs(app, "at")] == expected
+    window = [e.replace("02:30", "02:15") for e in expected]
+    assert [t.isoformat() for t in runs(app, "between")] == window
+    assert [t.isoformat() for t in runs(app, "time_of_day")] == window

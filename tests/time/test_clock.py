@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -239,3 +243,74 @@ def test_system_clock_instant_follows_a_new_zone() -> None:
     now, ts = clock.instant()
     assert now.tzinfo is HEL
     assert ts == now.timestamp()
+
+
+@pytest.fixture
+def helsinki_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set the process's local zone (``TZ``, ``time.tzset``) for a test; restored after."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX")
+
+    def use(value: str) -> None:
+        monkeypatch.setenv("TZ", value)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    "tz_env",
+    [
+        "Europe/Helsinki",
+        ":Europe/Helsinki",
+        "/usr/share/zoneinfo/Europe/Helsinki",
+        "linked",  # a link to the zone's file (as /etc/localtime usually is)
+        "copied",  # a copy of it (no zone name to be found)
+    ],
+)
+def test_the_default_local_zone_follows_dst(
+    helsinki_tz: Callable[[str], None], tmp_path: Path, tz_env: str
+) -> None:
+    # A probe: the default zone (config.timezone None) was the local zone's offset at start-up
+    # (datetime.now().astimezone().tzinfo): a scheduler started in winter read `daily.at(...)`
+    # an hour off all summer.
+    source = Path("/usr/share/zoneinfo/Europe/Helsinki")
+    if not source.exists():
+        pytest.skip("no system zoneinfo")
+    if tz_env == "linked":
+        (tmp_path / "localtime").symlink_to(source)
+        tz_env = str(tmp_path / "localtime")
+    elif tz_env == "copied":
+        shutil.copyfile(source, tmp_path / "localtime")
+        tz_env = str(tmp_path / "localtime")
+    helsinki_tz(tz_env)
+    for zone in (local_zone(), SystemClock().tz):
+        assert datetime(2024, 1, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=2)
+        assert datetime(2024, 7, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=3)
+        spring = datetime(2024, 3, 31, tzinfo=zone).timestamp()
+        assert datetime(2024, 4, 1, tzinfo=zone).timestamp() - spring == 23 * 3600
+    clock = SystemClock()
+    now, ts = clock.instant()
+    assert now.utcoffset() == datetime.now().astimezone().utcoffset()
+    assert abs(ts - time.time()) < 5
+
+
+@pytest.mark.parametrize("tz_env", ["UTC", "Etc/UTC", "", "Etc/GMT-3"])
+def test_a_local_zone_without_dst_stays_a_fixed_offset(
+    helsinki_tz: Callable[[str], None], tz_env: str
+) -> None:
+    # (SystemClock.instant's fast path is for fixed offsets: UTC servers keep it.)
+    helsinki_tz(tz_env)
+    zone = local_zone()
+    assert type(zone) is timezone
+    assert zone.utcoffset(None) == datetime.now().astimezone().utcoffset()
+
+
+def test_an_unknown_local_zone_falls_back_to_the_current_offset(
+    helsinki_tz: Callable[[str], None],
+) -> None:
+    helsinki_tz("XYZ-5:30")  # a POSIX rule no zone database names
+    zone = local_zone()
+    assert zone.utcoffset(datetime(2024, 1, 1)) == timedelta(hours=5, minutes=30)

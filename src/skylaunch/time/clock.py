@@ -8,6 +8,7 @@ Instants are aware datetimes in the clock's zone (``tz``).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import weakref
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -25,11 +26,58 @@ _EXACT_US = 2**33 * 1_000_000
 _SPIN_S = 0.002
 
 
+#: Names of zones that are one fixed offset for ever (besides ``Etc/...``): kept as that offset.
+_FIXED_NAMES = frozenset(
+    {"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Universal", "Zulu"}
+)
+
+
 def local_zone() -> tzinfo:
-    """The system's local zone as a fixed-offset-free tzinfo (``datetime.astimezone``'s)."""
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
+    """The system's local zone, following its daylight saving time.
+
+    The zone the C library reads (``TZ``, else ``/etc/localtime``) as a ``ZoneInfo``, by its
+    name where the system gives one, else from the zone file itself. A zone that is one offset
+    for ever (UTC, ``Etc/GMT-3``), or one not found or not agreeing with the C library's
+    current offset (a POSIX ``TZ`` rule, Windows), is that current fixed offset (a
+    ``datetime.timezone``, ``datetime.astimezone``'s): it does not follow a DST change.
+    """
+    fixed = datetime.now().astimezone().tzinfo
+    assert fixed is not None
+    try:
+        zone = _named_local_zone()
+    except (OSError, ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        zone = None
+    if zone is None or datetime.now(zone).utcoffset() != fixed.utcoffset(None):
+        return fixed
     return zone
+
+
+def _named_local_zone() -> tzinfo | None:
+    """The IANA zone ``TZ`` or ``/etc/localtime`` stands for, or None for a fixed one.
+
+    (``zoneinfo`` is imported only for a zone with DST: a UTC server's sessions do without.)
+    """
+    spec = os.environ.get("TZ")
+    if spec == "":
+        return None  # the C library reads an empty TZ as UTC
+    if spec is not None:
+        spec = spec.removeprefix(":")
+    path = "/etc/localtime" if spec is None else spec
+    if not path.startswith("/"):
+        name = path
+    else:
+        real = os.path.realpath(path)
+        _, found, name = real.rpartition("/zoneinfo/")
+        if not found:  # a copied file: no name, but the rules are in it
+            from zoneinfo import ZoneInfo
+
+            with open(real, "rb") as file:
+                return ZoneInfo.from_file(file, key="localtime")
+    if name in _FIXED_NAMES or name.startswith("Etc/"):
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 @runtime_checkable

@@ -757,3 +757,53 @@ def test_pg_a_table_that_refuses_copy_is_written_by_insert(pg_engine: Any, pg_ta
     finally:
         with pg_engine.begin() as conn:
             conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{view}"')
+
+
+_ODD_TEXTS = ("", "Ω ünïcødé", "\U0001f680 astral \U00010348", "nul\x00inside")
+_HUGE_TEXT = "x" * 1_000_000
+
+
+def _odd_fields(n: int, with_run_id: bool) -> list[dict[str, Any]]:
+    """``n`` records whose text columns cycle through None, unicode, astral characters and an
+    embedded NUL, with a 1 MB string every 167th row (three in a batch of 500)."""
+    fields: list[dict[str, Any]] = []
+    for i in range(n):
+        text = _ODD_TEXTS[i % 4]
+        long_text = _HUGE_TEXT if i % 167 == 0 else text
+        row: dict[str, Any] = {
+            "task_name": f"{text}{i}",
+            "action": "run" if i % 2 else "success",
+            "created": 1_700_000_000.0 + i / 8,
+        }
+        if with_run_id:
+            row["run_id"] = None if i % 3 == 1 else long_text
+        else:
+            row["message"] = long_text
+            row["exc_text"] = None if i % 3 == 1 else text
+        fields.append(row)
+    return fields
+
+
+@pytest.mark.parametrize("model", [MinimalRunRecord, TaskRunRecord])
+@pytest.mark.parametrize("n", [1, 2, 110, 111, 112, 222, 249, 250, 251, 498, 499, 500])
+@pytest.mark.parametrize("path", ["rows-per-statement", "executemany"])
+def test_sqlite_batches_at_the_statement_and_chunk_bounds_store_every_row_once(
+    sqlite_engine: Any, monkeypatch: pytest.MonkeyPatch, model: type[Any], n: int, path: str
+) -> None:
+    # A probe: the driver path puts 999 // columns rows in a statement (249 for
+    # MinimalRunRecord's 4 columns, 111 for TaskRunRecord's 9); the executemany path (taken
+    # by SQLite only past its bound-value limit, here forced) goes in chunks of 250; a batch
+    # of 1 takes the statement path. Around each bound, rows of None, unicode, astral
+    # characters, an embedded NUL and 1 MB strings are stored once each, in order, and read
+    # back equal. Odd sizes have one validated model among the dicts (the general path).
+    if path == "executemany":
+        monkeypatch.setattr("skylaunch.log.repos.sql._SQLITE_MAX_VARIABLES", 0)
+    fields = _odd_fields(n, with_run_id=model is MinimalRunRecord)
+    repo = SQLRepo(model, engine=sqlite_engine, table="log", if_missing="create")
+    items = [dict(f) for f in fields]
+    if n % 2:
+        items[0] = model.model_validate(items[0])
+    repo.insert_items(items)
+    back = repo.filter_by().all()
+    assert [r.model_dump() for r in back] == [model.model_validate(f).model_dump() for f in fields]
+    assert len(_raw_rows(sqlite_engine, "log")) == n
