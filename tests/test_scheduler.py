@@ -14,7 +14,16 @@ import pytest
 from skylaunch import App
 from skylaunch import _scheduler as scheduler_module
 from skylaunch.args import TerminationFlag
-from skylaunch.conds import after_success, daily, every, retry, scheduler_cycles, time_of_day, true
+from skylaunch.conds import (
+    TaskExecutable,
+    after_success,
+    daily,
+    every,
+    retry,
+    scheduler_cycles,
+    time_of_day,
+    true,
+)
 from skylaunch.conds.base import Condition, Context
 from skylaunch.conds.func import condition
 from skylaunch.exc import (
@@ -25,7 +34,8 @@ from skylaunch.exc import (
     TaskSetupError,
 )
 from skylaunch.log import MemoryRepo, RepoHandler, TaskRunRecord
-from skylaunch.testing import run_for, run_until, runs, simulated_app
+from skylaunch.testing import run_for, run_until, runs, seed, simulated_app
+from skylaunch.time import TimeOfDay
 from skylaunch.time.clock import SimulatedClock
 
 
@@ -868,3 +878,93 @@ def test_calling_the_scheduler_starts_the_session() -> None:
     app.session.config.shut_cond = "task 'job' has succeeded"
     app.session.scheduler()  # Rocketry's spelling of session.start()
     assert len(runs(app, "job")) >= 1
+
+
+# --- one condition shared by many tasks: the scheduler asks the clock once per pass and instant
+# (conds.base._CLOCK_FALSE); what it keeps must never outlive that instant or ignore a history
+
+
+def test_tasks_sharing_a_condition_each_follow_their_own_history() -> None:
+    app = simulated_app("2024-01-01 11:00")
+    shared = daily.between("10:00", "12:00")
+    for name in ("done", "fresh"):
+        app.task(shared, name=name)(_nothing)
+    seed(app, "done", [("2024-01-01 10:30", "run"), ("2024-01-01 10:31", "success")])
+
+    run_until(app, "2024-01-02 11:00")
+    assert [d.strftime("%d %H:%M") for d in runs(app, "fresh")] == ["01 11:00", "02 10:00"]
+    assert [d.strftime("%d %H:%M") for d in runs(app, "done")] == ["01 10:30", "02 10:00"]
+
+
+def test_a_shared_condition_is_asked_again_at_the_next_instant() -> None:
+    # Kept beyond its pass, "false until 10:00" (true at 09:00) would put the 10:00 look a
+    # moment later: the runs would be recorded at 10:00:00.001.
+    app = simulated_app("2024-01-01 09:00")
+    shared = daily.at("10:00")
+    for name in ("a", "b"):
+        app.task(shared, name=name)(_nothing)
+
+    run_until(app, "2024-01-01 10:00:01")
+    assert [d.strftime("%H:%M:%S.%f") for d in runs(app, "a") + runs(app, "b")] == [
+        "10:00:00.000000"
+    ] * 2
+    scheduler = app.session.scheduler
+    assert scheduler._known == {}  # nothing kept between passes
+    assert scheduler._known_at is None
+
+
+def test_a_shared_condition_is_asked_again_when_a_pass_moves_to_a_later_instant() -> None:
+    # `slow` runs in the loop's thread between the two tasks of one pass and takes them to
+    # 10:00: `late` is judged then and is due (what `early` was told at 09:59:50 is stale).
+    app = simulated_app("2024-01-01 09:59:50")
+    clock = app.session.clock
+    assert isinstance(clock, SimulatedClock)
+    shared = daily.at("10:00")
+    app.task(shared, name="early", priority=3)(_nothing)
+
+    @app.task(every("1 day"), priority=2)
+    def slow() -> None:
+        clock.advance("10 seconds")
+
+    app.task(shared, name="late", priority=1)(_nothing)
+
+    run_until(app, "2024-01-01 10:00:01")
+    assert [d.strftime("%H:%M:%S.%f") for d in runs(app, "late")] == ["10:00:00.000000"]
+    assert [d.strftime("%H:%M:%S") for d in runs(app, "early")] == ["10:00:00"]
+
+
+def test_a_shared_condition_replaced_by_a_run_is_asked_anew() -> None:
+    app = simulated_app("2024-01-01 09:00")
+    shared = daily.at("10:00")
+    app.task(shared, name="first", priority=3)(_nothing)
+
+    @app.task(every("1 day"), priority=2)
+    def switch() -> None:
+        app.session["last"].start_cond = daily.at("09:00")
+
+    app.task(shared, name="last", priority=1)(_nothing)
+
+    run_until(app, "2024-01-01 09:00:01")
+    assert [d.strftime("%H:%M:%S.%f") for d in runs(app, "last")] == ["09:00:00.000000"]
+    assert runs(app, "first") == []
+
+
+def test_a_subclass_of_a_shared_condition_is_asked_itself() -> None:
+    app = simulated_app("2024-01-01 09:00")
+    app.task(daily.at("10:00"), name="plain")(_nothing)
+    app.task(_DueAlways(TimeOfDay.at("10:00")), name="mine")(_nothing)
+
+    run_until(app, "2024-01-01 09:00:01")
+    assert [d.strftime("%H:%M") for d in runs(app, "mine")] == ["09:00"]
+    assert runs(app, "plain") == []
+
+
+class _DueAlways(TaskExecutable):
+    """Answers otherwise than its base: the clock's answer for the base must not be used."""
+
+    def is_true(self, ctx: Context) -> bool:
+        return not self._done(ctx.log_of(self.task), ctx.ts - 1, ctx.ts)
+
+
+def _nothing() -> None:
+    pass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Collection, Iterable
@@ -27,6 +28,7 @@ from skylaunch.log._restore import restore_recent, restore_times
 from skylaunch.log.handler import RepoHandler
 from skylaunch.log.repos.base import Repo, check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
+from skylaunch.time.clock import SystemClock
 
 if TYPE_CHECKING:
     from skylaunch.config import Config
@@ -65,6 +67,11 @@ class RunState(Protocol):
 _MESSAGE = "Task '%s' status: '%s'"
 #: The level from which a status record nobody else hears goes to Python's last resort (stderr).
 _LAST_RESORT_LEVEL = logging.WARNING
+_INFO = logging.INFO
+# Whether loggers keep isEnabledFor()'s answers in ``_cache`` (CPython 3.7 and later), which
+# Logger.isEnabledFor reads after its ``disabled`` check
+_LEVEL_CACHE = isinstance(getattr(logging.getLogger("skylaunch.task"), "_cache", None), dict)
+_wall_time = time.time  # noqa: TID251 - what SystemClock.timestamp() returns, read without its call
 
 
 def _status_record(
@@ -419,10 +426,20 @@ class Journal:
         """
         clock = self.clock
         if ts is None:
-            ts = clock.timestamp()
+            # the real clock's reading without its method's call (a run's end record)
+            ts = _wall_time() if type(clock) is SystemClock else clock.timestamp()
         if ts > self.last_ts:  # noqa: PLR1730 - max() is a call, on a path taken twice a run
             self.last_ts = ts
-        self.history.add(task_name, action, ts, run_id)
+        # TaskHistory.add, inline (two records a run)
+        history = self.history
+        history.version += 1
+        log = history.logs.get(task_name)
+        if log is None:
+            log = history.of(task_name)
+        log.add(action, ts, run_id)
+        on_change = history.on_change
+        if on_change is not None:
+            on_change(task_name)
         logger = task_logger = self.task_logger
         handlers = logger.handlers
         handler = self.handler
@@ -442,7 +459,12 @@ class Journal:
             and not logger.filters
             and len(handler.filters) == 1
             and not logger.disabled
-            and logger.isEnabledFor(logging.INFO)
+            # isEnabledFor(INFO), without its call where logging has the answer cached for
+            # this logger (the cache is emptied on every change of a level or of disable())
+            and (
+                (logger._cache.get(_INFO) if _LEVEL_CACHE else None)  # type: ignore[attr-defined]
+                or logger.isEnabledFor(_INFO)
+            )
         ):
             task = self._task_of(task_name)
             own = None if task is None else task._logger_name
@@ -450,10 +472,17 @@ class Journal:
             while parent is not None and not parent.handlers:
                 parent = parent.parent if parent.propagate else None
             if parent is None and (own is None or own == logger.name):
+                parts = (task_name, action, ts, start, run_id, exc_text, clock.tz, start_ts)
                 try:
-                    handler.emit_lifecycle(
-                        (task_name, action, ts, start, run_id, exc_text, clock.tz, start_ts)
-                    )
+                    sink = handler.compact_sink
+                    if sink is not None and not handler.queue_view:
+                        # emit_lifecycle's own first step, without its call
+                        try:
+                            sink(parts)
+                        except Exception as exc:
+                            handler.lifecycle_failed(parts, exc)
+                    else:
+                        handler.emit_lifecycle(parts)
                 except Exception as exc:
                     self._record_failed(exc, task_name, action, ts, run_id)
                 if handler.failing:

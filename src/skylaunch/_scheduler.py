@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import (
+    _CLOCK_FALSE,
     EVERY_PASS,
     All,
     AlwaysFalse,
@@ -225,8 +227,9 @@ class Scheduler:
         # tasks whose condition counts passes (scheduler_cycles): an idle loop ticks for them
         self._counting_cycles: set[str] = set()
         self._end_deadline: float | None = None
-        # task -> the names it watches (a tuple: the garbage collector stops tracking a tuple of
-        # strings, so 10,000 tasks do not leave 10,000 more containers for every full collection)
+        # task -> the names it watches besides its own (every indexed task watches itself); a
+        # tuple: the garbage collector stops tracking a tuple of strings, so 10,000 tasks do not
+        # leave 10,000 more containers for every full collection
         self._watching: dict[str, tuple[str, ...]] = {}
         # Tasks whose condition has a part this package did not write (a Condition subclass of
         # the user's): its watches() may leave out a task whose history it reads, so while it
@@ -241,6 +244,11 @@ class Scheduler:
         self.planned_due: dict[str, float] | None = None
         self._lateness_watchers = 0
         self._due_at: dict[str, float] = {}  # this pass: task -> the planned instant it was due
+        # This pass, at the instant _known_at: id(condition) -> (the condition, its answer from
+        # the clock alone (see conds.base._CLOCK_FALSE): None, or (POSIX time of its next change
+        # or None,)). Keeps the condition (its id stays its own); emptied when the pass ends.
+        self._known: dict[int, tuple[Condition, tuple[float | None] | None]] = {}
+        self._known_at: datetime | None = None
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
@@ -382,6 +390,8 @@ class Scheduler:
         an action of a task it watches (its own included) or, when its condition has parts
         whose watches cannot be trusted (see ``_unsure``), on any task's action.
         """
+        if task_name in self._watching:  # an indexed task watches itself
+            self._dirty.add(task_name)
         watchers = self._watchers.get(task_name)
         if watchers:
             self._dirty.update(watchers)
@@ -391,19 +401,25 @@ class Scheduler:
     def _index_task(self, task: Task) -> None:
         own = task.name
         start_cond = task.start_cond
-        names = set(start_cond.watches(own))
-        names.add(own)
-        if EVERY_PASS in names:
-            self._every_pass.add(own)
-            names.discard(EVERY_PASS)
-        watchers = self._watchers
-        for name in names:
-            watching = watchers.get(name)
-            if watching is None:
-                watchers[name] = {own}
-            else:
-                watching.add(own)
-        self._watching[own] = tuple(names)
+        watched = start_cond.watches(own)
+        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
+        # 10,000 sets for the garbage collector), its entry in _watching says it.
+        others: tuple[str, ...] = ()
+        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+            names = set(watched)
+            names.discard(own)
+            if EVERY_PASS in names:
+                self._every_pass.add(own)
+                names.discard(EVERY_PASS)
+            watchers = self._watchers
+            for name in names:
+                watching = watchers.get(name)
+                if watching is None:
+                    watchers[name] = {own}
+                else:
+                    watching.add(own)
+            others = tuple(names)
+        self._watching[own] = others  # the tasks it watches besides itself
         unsure, counts_cycles = _traits(start_cond)
         if unsure:
             self._unsure.add(own)
@@ -415,7 +431,10 @@ class Scheduler:
 
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
-        self._on_loop(self._reindex, task)
+        if self._loop is None:  # defined before start-up: indexed now, as _on_loop would
+            self._reindex(task)
+        else:
+            self._on_loop(self._reindex, task)
 
     def task_changed(self, task: Task) -> None:
         """A task's start condition was replaced: re-index its watches and look at it again."""
@@ -446,7 +465,10 @@ class Scheduler:
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
             self._journal.restore([name])
-        self._mark(name)
+        if self._held or self._loop is not None:
+            self._mark(name)
+        else:  # what _mark does with nothing held back and no loop to wake
+            self._dirty.add(name)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -611,10 +633,13 @@ class Scheduler:
             self._hooks.end_startup()
             # who-watches-whom is kept up to date as tasks are added, changed and removed
             self._dirty.update(self._tasks.names())
-            loop = self._loop
-            next_yield = next_hand_off = loop.time() + _YIELD_EVERY_S
+            # The yield cadence in the monotonic clock's seconds: asyncio's loop.time(), read
+            # without its call (once a pass)
+            monotonic = time.monotonic
+            next_yield = next_hand_off = monotonic() + _YIELD_EVERY_S
+            journal = self._journal
             # asyncio's queue of ready callbacks, where the loop has one (see _yield_to_loop)
-            ready: Sized | None = getattr(loop, "_ready", None)
+            ready: Sized | None = getattr(self._loop, "_ready", None)
             virtual = getattr(clock, "virtual", False)
             stuck_at, stuck = 0.0, 0
             config, hooks = self._config, self._hooks
@@ -663,25 +688,27 @@ class Scheduler:
                     elif (stuck := stuck + 1) >= _MAX_PASSES_PER_INSTANT:
                         raise self._stuck(now)
                 if self._dirty:
-                    if self._journal.writes_behind():
+                    handler = journal.handler
+                    if handler is not None and handler.queue_view and journal.writes_behind():
                         # Runs come faster than the repo stores their records: give its
                         # thread time (and the GIL) rather than fill its queue until it drops.
+                        # (An empty queue, always the memory repo's, is never behind.)
                         await asyncio.sleep(_CATCH_UP_S)  # noqa: TID251 - real time, for a thread
-                        next_yield = loop.time() + _YIELD_EVERY_S
+                        next_yield = monotonic() + _YIELD_EVERY_S
                         continue
                     # More is due at once: a pass per loop iteration would spend most of the
                     # time in the event loop's machinery, so yield only every millisecond.
-                    if (at := loop.time()) >= next_yield:
+                    if (at := monotonic()) >= next_yield:
                         if at >= next_hand_off:
                             _hand_off()
                             next_hand_off = at + _HAND_OFF_EVERY_S
                         await _yield_to_loop(ready)
-                        next_yield = loop.time() + _YIELD_EVERY_S
+                        next_yield = monotonic() + _YIELD_EVERY_S
                     continue
                 deadline = self._deadline(now, until)
                 await clock.sleep_until(deadline, self._wake, busy=self._outside > 0)
                 self._wake.clear()
-                next_yield = loop.time() + _YIELD_EVERY_S
+                next_yield = monotonic() + _YIELD_EVERY_S
         except BaseException as exc:
             self._crashed = True
             if not isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
@@ -782,22 +809,30 @@ class Scheduler:
         due.clear()
         self._spare = due
         stale = False
-        for task in todo:
-            if self._stop_reason is not None or self._error is not None:
-                self._dirty.add(task.name)
-                continue
-            if stale:
-                # A run in the loop's thread took time: the next task is judged, and its run
-                # recorded, at the instant it is looked at, not when the pass began.
-                now = self._clock.now()
-                ts = now.timestamp()
-            stale = self._consider(task, now, ts)
+        try:
+            for task in todo:
+                if self._stop_reason is not None or self._error is not None:
+                    self._dirty.add(task.name)
+                    continue
+                if stale:
+                    # A run in the loop's thread took time: the next task is judged, and its
+                    # run recorded, at the instant it is looked at, not when the pass began.
+                    now = self._clock.now()
+                    ts = now.timestamp()
+                stale = self._consider(task, now, ts)
+        finally:
+            self._known.clear()
+            self._known_at = None
 
     def _consider(self, task: Task, now: datetime, ts: float) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
 
-        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap)."""
-        name = task.name
+        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap).
+        The task's ``name``, ``disabled`` and ``start_cond`` are read from their fields
+        where its class keeps Task's properties (:attr:`Task.plain_fields`): a property
+        call each costs about as much as a tenth of an always-due task's run."""
+        plain = task.plain_fields
+        name = task._name if plain else task.name
         if self._stalled_unsure:
             self._stalled_unsure.discard(name)
         if self._terminate and name in self._terminate:
@@ -806,7 +841,9 @@ class Scheduler:
                 handle.terminate("terminated by request")
         batches = self._batches.get(name)
         only = self._only  # Session.run()'s override, rarely set: the common case stays cheap
-        held = task.disabled if only is None else self._held_back(task)
+        held = (
+            (task._disabled if plain else task.disabled) if only is None else self._held_back(task)
+        )
         if (held and not batches) or task.on_startup or task.on_shutdown:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
             self._plan(name, None, 0.0)
@@ -818,7 +855,8 @@ class Scheduler:
         executor = self._made_executor(mode)
         if executor is None:
             executor = self._executor(mode)
-        if not executor.has_capacity():
+        if type(executor) is not MainExecutor and not executor.has_capacity():
+            # (MainExecutor always has: one run at a time, in the loop's own thread)
             self._blocked.add(name)  # the end of any run marks it for a new look
             return False
         if batches:
@@ -830,12 +868,24 @@ class Scheduler:
         if self._on_hold:
             self._held.add(name)
             return False
-        cond = task.start_cond
+        cond = task._start_cond if plain else task.start_cond
         # `true` holds whatever the context says: no Context is made for it (one per pass
         # of an always-due task), and checking it can neither fail nor differ
         if type(cond) is not AlwaysTrue:
             # a condition is user code: the launch looks the task's executor up anew
             executor = None
+            by_clock = _CLOCK_FALSE.get(type(cond))
+            if by_clock is not None:
+                entry = self._known.get(id(cond)) if now is self._known_at else None
+                if entry is None or entry[0] is not cond:
+                    entry = self._learn(cond, by_clock, now)
+                known = entry[1]
+                if known is not None:  # false at `now` whatever the history holds
+                    when_ts = known[0]
+                    if when_ts is None and name in self._unsure:
+                        self._stalled_unsure.add(name)
+                    self._plan_ts(name, when_ts, ts)
+                    return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
                 change = self._next_change(task.start_cond, ctx, name)
@@ -864,9 +914,7 @@ class Scheduler:
         thread ends before the next task is looked at; the others are waited for as usual.
         """
         now = self._clock.now()
-        for task in self._tasks.in_order():
-            if not getattr(task, which):
-                continue
+        for task in filter(attrgetter(which), self._tasks.in_order()):
             batches = self._batches.get(task.name)
             if self._held_back(task) and not batches:
                 continue
@@ -920,13 +968,42 @@ class Scheduler:
             self.logger.exception("Planning task %r failed (silenced)", name)
             return ctx.poll_deadline
 
+    def _learn(
+        self,
+        cond: Condition,
+        by_clock: Callable[[Condition, datetime], tuple[datetime | None] | None],
+        now: datetime,
+    ) -> tuple[Condition, tuple[float | None] | None]:
+        """What the clock alone says of ``cond`` at ``now`` (``by_clock``, see
+        ``conds.base._CLOCK_FALSE``), kept for the other tasks of the pass that share ``cond``:
+        ``(cond, (POSIX time of its next change or None,))`` if it is false whatever the history
+        holds, ``(cond, None)`` if its own ``is_true`` and ``next_change`` must be asked."""
+        if now is not self._known_at:  # a new instant (a pass, or a later look in one)
+            self._known.clear()
+            self._known_at = now
+        found = None
+        if now.tzinfo is not None:  # a naive instant is read in a zone of the context's
+            try:
+                found = by_clock(cond, now)
+            except Exception:  # is_true and next_change report it, as for any condition
+                found = None
+        entry: tuple[Condition, tuple[float | None] | None] = (cond, None)
+        if found is not None:
+            when = found[0]
+            entry = (cond, (None if when is None else when.timestamp(),))
+        self._known[id(cond)] = entry
+        return entry
+
     def _plan(self, name: str, when: datetime | None, now_ts: float) -> None:
-        if when is None:
+        self._plan_ts(name, None if when is None else when.timestamp(), now_ts)
+
+    def _plan_ts(self, name: str, when_ts: float | None, now_ts: float) -> None:
+        if when_ts is None:
             self._planned.pop(name, None)
             return
         # A change "now or earlier" from a condition that is false now would spin the loop:
         # look again a millisecond later instead.
-        ts = max(when.timestamp(), now_ts + _MIN_REPLAN_S)
+        ts = max(when_ts, now_ts + _MIN_REPLAN_S)
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
@@ -1052,10 +1129,10 @@ class Scheduler:
         if len(handlers) != 1 or handlers[0] is not handler:
             journal.sync()
             handler = journal.handler
-        if type(executor) is MainExecutor and (handler is None or not handler.background):
+        if type(executor) is MainExecutor and (handler is None or handler.writes_inline):
             # The common inline case (the in-memory repo): what MainExecutor.submit does,
             # without the TaskCall, the callback and the handle it would make for it.
-            name = task.name
+            name = task._name if task.plain_fields else task.name
             journal.record(name, "run", run_id, now, ts=ts, start_ts=ts)
             if name not in self._handles:  # as _submit leaves it
                 self._handles[name] = {}

@@ -23,7 +23,10 @@ _BY_FUNC: weakref.WeakKeyDictionary[Any, dict[str, None]] = weakref.WeakKeyDicti
 def register(func: object, name: str) -> None:
     """Remember that the task ``name`` runs ``func`` (no-op for objects without weak refs)."""
     try:
-        names = _BY_FUNC.setdefault(func, {})
+        # get first: setdefault makes a weak reference with a callback on every call
+        names = _BY_FUNC.get(func)
+        if names is None:
+            names = _BY_FUNC.setdefault(func, {})
     except TypeError:
         return
     names[name] = None

@@ -188,12 +188,12 @@ class App:
         With ``path=``, ``app.task("daily", path="jobs/report.py", func_name="build")`` creates
         and returns a :class:`FuncTask` that imports ``build`` from that file at each run.
         """
-        given = [
-            key
-            for key, value in (("command", command), ("path", path), ("func", func))
-            if value is not None
-        ]
-        if len(given) > 1:
+        if (command is not None) + (path is not None) + (func is not None) > 1:
+            given = [
+                key
+                for key, value in (("command", command), ("path", path), ("func", func))
+                if value is not None
+            ]
             raise TaskDefinitionError(
                 f"app.task() takes one of command=, path= and func=; got {' and '.join(given)}"
             )

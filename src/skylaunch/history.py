@@ -207,13 +207,16 @@ def _fails_in_row(recent: Sequence[tuple[float, str, str | None]], n_fails: int)
 class TaskHistory:
     """The history of every task of a session, with a hook called on each change."""
 
-    __slots__ = ("_logs", "max_records", "on_change", "version")
+    __slots__ = ("_logs", "logs", "max_records", "on_change", "version")
 
     def __init__(self, max_records: int = 10_000) -> None:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")
         self.max_records = max_records
         self._logs: dict[str, TaskLog] = {}
+        #: The logs by task name, read only (the journal's hot path reads it to add a record
+        #: without a call through :meth:`add`; every change goes through this class).
+        self.logs: Mapping[str, TaskLog] = self._logs
         #: Counts the changes of every task's log (added, loaded, forgotten): what a cache of
         #: something computed from the whole history (the dashboard's timeline) compares.
         self.version = 0

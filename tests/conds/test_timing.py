@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
 from skylaunch.conds import (
+    IsPeriod,
     TaskExecutable,
     TaskFailed,
+    TaskRunnable,
     TaskStarted,
     TaskSucceeded,
     daily,
     every,
     time_of_day,
 )
-from skylaunch.conds.base import Condition, Context
+from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context
 from skylaunch.conds.timing import PeriodMethods
 from skylaunch.testing import run_for, runs, seed, simulated_app
-from skylaunch.time import TimeDelta, TimeOfDay, TimePeriod
+from skylaunch.time import Cron, Interval, TimeDelta, TimeOfDay, TimePeriod
 
 UTC_DAY = "2024-03-14"
 
@@ -228,6 +230,16 @@ def test_the_same_narrowing_gives_the_one_condition_and_bad_bounds_still_raise()
         daily.at(True)  # type: ignore[arg-type]
 
 
+def test_a_narrowing_is_never_taken_from_a_condition_gone_before() -> None:
+    # narrowings are kept by the condition's id too: an id is reused once its object is gone
+    for retries in range(1, 20):
+        gone = TaskExecutable(TimeOfDay())
+        assert gone.at("10:00").retries == 0
+        del gone
+        other = TaskExecutable(TimeOfDay(), retries=retries)  # often at the address just freed
+        assert other.at("10:00") == TaskExecutable(TimeOfDay.at("10:00"), retries=retries)
+
+
 @pytest.mark.parametrize(
     ("based", "spelled"),
     [
@@ -314,3 +326,74 @@ def test_period_methods_narrow_a_dataclass_condition_of_ones_own() -> None:
     narrowed = Window(TimeOfDay()).between("10:00", "12:00")
     assert narrowed == Window(TimeOfDay("10:00", "12:00"))
     assert daily.between("10:00", "12:00") == TaskExecutable(TimeOfDay("10:00", "12:00"))
+
+
+# --- what the clock alone says (conds.base._CLOCK_FALSE: the scheduler shares the answer of one
+# condition object among the tasks of a pass) must be what is_true and next_change say, for
+# every history
+
+_SHARED_CONDS = [
+    daily.at("10:00"),
+    daily.between("10:00", "12:00"),
+    daily.after("22:00"),
+    daily.between("10:00", "12:00").catch_up("3 hours"),
+    daily.between("10:00", "12:00") & daily,  # a combination: not told by the clock
+    TaskExecutable(TimeDelta("2 hours")),
+    TaskRunnable(Cron("0", "10")),
+    TaskExecutable(TimeOfDay.between("10:00", "12:00") & TimeOfDay.after("11:00")),
+    time_of_day.between("10:00", "12:00"),
+    IsPeriod(TimeOfDay.after("23:00")),
+]
+_HISTORIES: list[list[tuple[str, str]]] = [
+    [],
+    [(f"{UTC_DAY} 10:30", "run"), (f"{UTC_DAY} 10:31", "success")],
+    [(f"{UTC_DAY} 10:30", "run"), (f"{UTC_DAY} 10:31", "fail")],
+    [(f"{UTC_DAY} 09:00", "run")],
+]
+
+
+@pytest.mark.parametrize("cond", _SHARED_CONDS, ids=repr)
+@pytest.mark.parametrize("now", ["00:00", "09:59:59", "10:00", "11:00", "12:00", "13:30", "23:30"])
+def test_what_the_clock_alone_says_is_what_the_condition_says(cond: Condition, now: str) -> None:
+    told = _CLOCK_FALSE.get(type(cond))
+    when = datetime.fromisoformat(f"{UTC_DAY} {now}").replace(tzinfo=timezone.utc)
+    verdict = None if told is None else told(cond, when)
+    for history in _HISTORIES:
+        truth = at(cond, now, history)
+        if verdict is not None:  # false whatever the history, with the same next change
+            assert truth == (False, verdict[0]), history
+    if cond in (daily.at("10:00"), daily.between("10:00", "12:00")) and now == "09:59:59":
+        assert verdict is not None  # the case the scheduler shares: before the day's window
+
+
+class _OwnWindow(TimePeriod):
+    """A period of the user's: it may read more than the instant (this one reads `hours`)."""
+
+    hours = (10, 12)
+
+    def rollforward(self, dt: datetime) -> Interval:
+        start = dt.replace(hour=self.hours[0], minute=0, second=0, microsecond=0)
+        return Interval(start, dt.replace(hour=self.hours[1], minute=0, second=0, microsecond=0))
+
+    def rollback(self, dt: datetime) -> Interval:
+        return self.rollforward(dt)
+
+    def __str__(self) -> str:
+        return "own window"
+
+
+class _AlwaysDue(TaskExecutable):
+    """A subclass of the user's answering otherwise than its base."""
+
+    def is_true(self, ctx: Context) -> bool:
+        return True
+
+
+def test_the_clock_is_not_trusted_with_a_period_or_a_subclass_of_the_users() -> None:
+    when = datetime(2024, 3, 14, 9, tzinfo=timezone.utc)
+    own = TaskExecutable(_OwnWindow())
+    assert _CLOCK_FALSE[TaskExecutable](own, when) is None
+    mixed = TaskExecutable(TimeOfDay.after("08:00") & _OwnWindow())
+    assert _CLOCK_FALSE[TaskExecutable](mixed, when) is None
+    assert _CLOCK_FALSE[IsPeriod](IsPeriod(_OwnWindow()), when) is None
+    assert type(_AlwaysDue(TimeOfDay.at("10:00"))) not in _CLOCK_FALSE

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from skylaunch import App
 from skylaunch.args import Arg
 from skylaunch.conds import after_success, daily, every, true
 from skylaunch.exc import SchedulerRestart, TaskDefinitionError
@@ -364,3 +365,67 @@ def test_delete_removes_the_task_from_its_session() -> None:
 
     app.session["job"].delete()
     assert app.session.tasks == set()
+
+
+def test_a_subclass_overriding_disabled_or_start_cond_is_read_through_its_properties() -> None:
+    """The scheduler reads the fields behind ``name``, ``disabled`` and ``start_cond``
+    (no property call a look) only where the class keeps Task's properties; a subclass
+    that overrides one is read through its own."""
+    from typing import Any
+
+    from skylaunch.conds import Condition
+    from skylaunch.tasks import FuncTask, Task
+
+    assert FuncTask.plain_fields
+    app = simulated_app("2024-01-01 00:00")
+    paused = [False]
+
+    class Pausable(Task):
+        @property
+        def disabled(self) -> bool:
+            return paused[0] or bool(self._disabled)
+
+        @disabled.setter
+        def disabled(self, value: bool) -> None:
+            Task.disabled.fset(self, value)  # type: ignore[attr-defined]
+
+        def execute(self, **params: Any) -> None:
+            pass
+
+    class Hourly(Task):
+        @property
+        def start_cond(self) -> Condition:
+            return every("1 hour")
+
+        @start_cond.setter
+        def start_cond(self, value: Condition | str | None) -> None:
+            Task.start_cond.fset(self, value)  # type: ignore[attr-defined]
+
+        def execute(self, **params: Any) -> None:
+            pass
+
+    assert not Pausable.plain_fields
+    assert not Hourly.plain_fields
+    Pausable(name="pausable", session=app.session, start_cond=every("10 minutes"))
+    Hourly(name="hourly", session=app.session, start_cond=every("10 minutes"))
+    run_for(app, "30 minutes")
+    assert len(runs(app, "pausable")) == 3  # 00:00, 00:10, 00:20
+    assert len(runs(app, "hourly")) == 1  # its property's every("1 hour"), not the field's
+    paused[0] = True
+    app.session["pausable"].start_cond = every("10 minutes")  # a look at it again
+    run_for(app, "30 minutes")
+    assert len(runs(app, "pausable")) == 3  # its property says disabled: never launched
+
+
+def test_a_non_condition_is_refused_after_conditions_were_accepted() -> None:
+    app = App(config={"execution": "main"})
+    for name in ("a", "b"):
+        app.task(daily, name=name)(_noop_for_conds)
+    app.task("daily", name="c")(_noop_for_conds)  # a string is still parsed
+    assert app.session["c"].start_cond == daily
+    with pytest.raises(TaskDefinitionError, match="must be a condition"):
+        app.task(object(), name="d")(_noop_for_conds)  # type: ignore[arg-type]
+
+
+def _noop_for_conds() -> None:
+    pass

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import pickle
 import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -388,3 +390,42 @@ def test_a_coroutine_function_given_main_execution_runs_as_async() -> None:
     assert task.execution == "async"
     task()
     assert app.session.returns["fetch"] == 3
+
+
+async def _coroutine() -> None:
+    pass
+
+
+def _marked() -> None:
+    pass
+
+
+_marked.note = "an attribute of its own"  # type: ignore[attr-defined]
+
+
+class _Callable:
+    async def __call__(self) -> None:
+        pass
+
+    async def method(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        _coroutine,
+        _marked,
+        lambda: None,
+        functools.partial(_coroutine),
+        _Callable(),
+        _Callable().method,
+        functools.wraps(_coroutine)(lambda: None),
+        print,
+    ],
+    ids=repr,
+)
+def test_a_task_is_async_exactly_when_inspect_says_its_function_is(func: Any) -> None:
+    app = App(config={"execution": "main"})
+    task = app.task(name="job", func=func)
+    assert task.is_async is inspect.iscoroutinefunction(func)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -172,16 +171,14 @@ def test_simulated_clock_advances_by_text_durations() -> None:
         clock.advance("soonish")
 
 
-class _Readings(datetime):
-    """``datetime.now`` handing out chosen readings (the clock module's ``datetime``)."""
+class _Wall:
+    """The clock module's ``time``, its ``time()`` handing out chosen readings."""
 
-    readings: ClassVar[list[datetime]] = []
+    def __init__(self, readings: list[float]) -> None:
+        self.readings = list(reversed(readings))
 
-    @classmethod
-    def now(cls, tz: object = None) -> _Readings:  # type: ignore[override]
-        reading = cls.readings.pop()
-        assert reading.tzinfo is tz
-        return reading
+    def time(self) -> float:
+        return self.readings.pop()
 
 
 @pytest.mark.parametrize(
@@ -192,26 +189,42 @@ class _Readings(datetime):
 def test_system_clock_instant_is_now_and_exactly_its_timestamp(
     tz: timezone, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``instant()`` (one a scheduler pass) gives what ``now()`` and ``timestamp()`` of it
-    would, to the last bit of the float: at microseconds across the years, in a fixed
-    offset (taken from the zone's epoch) and in a zone with daylight saving time."""
+    """``instant()`` (one a scheduler pass) gives a datetime in the clock's zone and, to the
+    last bit of the float, that datetime's ``timestamp()``; the datetime is the reading
+    rounded to the microsecond: across the years, at the edges of a microsecond, in a fixed
+    offset and around a change of daylight saving time (1_711_846_800: Helsinki's spring
+    change in 2024; 1_729_987_200: its autumn change, an hour read twice), and past 2242,
+    where the two are taken the long way."""
     import skylaunch.time.clock as clock_module
 
-    seconds = [0, 1, 86_399, 1_700_000_000, 1_711_846_799, 1_711_846_800, 4_102_444_800]
-    readings = [
-        _Readings.fromtimestamp(s, tz) + timedelta(microseconds=us)
-        for s in seconds
-        for us in (0, 1, 7, 499_999, 500_000, 999_999)
+    seconds = [
+        0,
+        1,
+        86_399,
+        1_700_000_000,
+        1_711_846_799,
+        1_711_846_800,
+        1_729_983_600,
+        1_729_987_199,
+        1_729_987_200,
+        4_102_444_800,
+        2**33 - 1,
+        2**33 + 7,
     ]
-    monkeypatch.setattr(clock_module, "datetime", _Readings)
-    _Readings.readings = list(reversed(readings))
+    fractions = (0.0, 1e-6, 7e-6, 0.499_999_4, 0.499_999_6, 0.5, 0.999_999, 0.999_999_7)
+    readings = [s + f for s in seconds for f in fractions]
+    monkeypatch.setattr(clock_module, "time", _Wall(readings))
     clock = SystemClock(tz)
     for reading in readings:
         now, ts = clock.instant()
-        assert now is reading
-        assert ts == reading.timestamp()
+        assert now.tzinfo is tz
         assert type(ts) is float
-    assert not _Readings.readings
+        assert ts == now.timestamp()
+        expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=round(reading * 1e6))
+        # the same instant (in UTC: in a zone's repeated hour, == across zones is False)
+        assert now.astimezone(UTC) == expected, reading
+        assert now.utcoffset() == tz.utcoffset(now)
+        assert abs(ts - reading) <= 1e-6
 
 
 def test_system_clock_instant_follows_a_new_zone() -> None:

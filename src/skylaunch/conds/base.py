@@ -43,6 +43,15 @@ __all__ = [
 #: the scheduler then looks at them on every pass it makes.
 EVERY_PASS = "<every pass>"
 
+#: Condition classes whose answer at some instants depends on the clock alone, each with a
+#: function ``(cond, now) -> (when,) | None`` for an aware ``now``: ``(when,)`` says that ``cond``
+#: is false at ``now`` whatever any history holds and next changes at ``when`` (``None``: never),
+#: as ``is_true`` and ``next_change`` would say; ``None`` says that the answer may depend on more
+#: (then ask those). Exact classes only: a subclass may answer otherwise. The scheduler asks once
+#: per condition and instant in a pass, so thousands of tasks sharing ``daily.at("03:00")``
+#: compute the day's window once (bench W5).
+_CLOCK_FALSE: dict[type[Condition], Callable[..., tuple[datetime | None] | None]] = {}
+
 
 class Facts(Protocol):
     """What conditions read besides the instant and the task; the session supplies one.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from skylaunch._frozen import Frozen
-from skylaunch.conds.base import Condition, Context, instant_from
+from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     Cron,
@@ -63,6 +63,8 @@ def _phrase(head: str, period: TimePeriod) -> str:
 #: What :meth:`PeriodMethods._narrowed` made, by (condition, method, bounds); emptied when full.
 _NARROWED: dict[tuple[object, ...], Condition] = {}
 _NARROWED_MAX = 1024
+#: The same by (id of the condition, method, bounds) -> (the condition, what it made).
+_NARROWED_BY_ID: dict[tuple[object, ...], tuple[object, Condition]] = {}
 
 
 class PeriodMethods:
@@ -90,9 +92,15 @@ class PeriodMethods:
         Conditions are immutable values: the same phrase written for thousands of tasks
         (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
         """
+        # the bounds' types too: True == 1, but only 1 is a valid bound
+        typed = [(type(b), b) for b in bounds]
         try:
-            # the bounds' types too: True == 1, but only 1 is a valid bound
-            key = (self, how, *[(type(b), b) for b in bounds])
+            # first by the object itself (``daily``): no hash of the whole condition
+            by_id = (id(self), how, *typed)
+            seen = _NARROWED_BY_ID.get(by_id)
+            if seen is not None and seen[0] is self:
+                return seen[1]
+            key = (self, how, *typed)
             cached = _NARROWED.get(key)
         except TypeError:  # an unhashable condition or bound: made anew (and checked) each time
             return self._with(getattr(type(self.period), how)(*bounds))
@@ -101,6 +109,9 @@ class PeriodMethods:
             if len(_NARROWED) >= _NARROWED_MAX:
                 _NARROWED.clear()
             _NARROWED[key] = cached
+        if len(_NARROWED_BY_ID) >= _NARROWED_MAX:
+            _NARROWED_BY_ID.clear()
+        _NARROWED_BY_ID[by_id] = (self, cached)  # keeps self: its id stays its own
         return cached
 
     def between(self, start: str | int, end: str | int) -> Condition:
@@ -331,6 +342,44 @@ class TaskRunnable(PeriodMethods, Condition, Frozen):
             return f"cron {self.period}"
         raise ValueError(f"TaskRunnable({self.period!r}) has no string syntax (only cron has)")
 
+
+#: period class -> whether it is one of skylaunch's (pure arithmetic on the instant it is given)
+_OWN_PERIOD: dict[type, bool] = {}
+
+
+def _own_period(period: TimePeriod) -> bool:
+    """Whether ``period`` and every period it combines are skylaunch's (a period of the user's
+    may read more than the instant: the scheduler then asks its condition every time)."""
+    kind = type(period)
+    own = _OWN_PERIOD.get(kind)
+    if own is None:
+        own = _OWN_PERIOD[kind] = kind.__module__.startswith("skylaunch.time.")
+    parts: tuple[TimePeriod, ...] | None = getattr(period, "periods", None)
+    return own and (parts is None or all(_own_period(part) for part in parts))
+
+
+def _window_ahead(cond: TaskExecutable, now: datetime) -> tuple[datetime] | None:
+    """``(start,)`` when ``now`` is before the period's next window and nothing is to be caught
+    up: false whatever the history holds until the window starts (``is_true``/``next_change``)."""
+    if cond.catch_up_within is not None or not _own_period(cond.period):
+        return None
+    if cond._sliding() is not None:
+        return None  # a window sliding with the clock: done or not by the history
+    interval = cond.period.rollforward(now)
+    return (interval.start,) if interval.start > now else None
+
+
+def _outside_period(cond: IsPeriod, now: datetime) -> tuple[datetime | None] | None:
+    """``(next boundary,)`` when ``now`` is outside the period (``None`` inside: then true)."""
+    period = cond.period
+    if not _own_period(period) or now in period:
+        return None
+    return (period.next_boundary(now),)
+
+
+_CLOCK_FALSE[TaskExecutable] = _window_ahead
+_CLOCK_FALSE[TaskRunnable] = _window_ahead
+_CLOCK_FALSE[IsPeriod] = _outside_period
 
 _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
     "run": ("run",),

@@ -133,6 +133,9 @@ class RepoHandler(logging.Handler):
             if background is None
             else not background
         )
+        self.writes_inline: bool = self._inline
+        """``not background`` as a plain attribute (fixed at construction): the scheduler
+        reads it on every launch."""
         # The fast path: our memory repo, with no model override and a model the trusted
         # fields fill completely.
         trusted = getattr(repo, "add_trusted", None)
@@ -149,6 +152,11 @@ class RepoHandler(logging.Handler):
             if self._trusted is not None and self._inline and isinstance(repo, MemoryRepo)
             else None
         )
+        self.compact_sink = self._compact
+        """Our memory repo's ``add_lifecycle`` when records go to it as their parts, else None
+        (fixed at construction). The scheduler's hot path calls it itself while nothing is
+        queued (:attr:`queue_view` empty), as :meth:`emit_lifecycle` would, and hands a
+        failure to :meth:`lifecycle_failed`."""
         # Written in the background: lifecycle field dicts are queued as they are and the
         # store builds its rows on the handler's thread (nothing validated on the loop's).
         self._trusted_queued = (
@@ -276,10 +284,17 @@ class RepoHandler(logging.Handler):
         if compact is not None and not self._queued:
             try:
                 compact(parts)
-            except self.transient_errors as exc:
-                self._writer.put_failed(lifecycle_fields(*parts), exc)
+            except Exception as exc:
+                self.lifecycle_failed(parts, exc)
             return
         self.emit_trusted(lifecycle_fields(*parts))
+
+    def lifecycle_failed(self, parts: Lifecycle, exc: Exception) -> None:
+        """Storing ``parts`` through :attr:`compact_sink` raised ``exc``: a transient error
+        queues the record to be retried; any other is raised again."""
+        if not isinstance(exc, self.transient_errors):
+            raise exc
+        self._writer.put_failed(lifecycle_fields(*parts), exc)
 
     def _write_trusted(self, fields: dict[str, Any]) -> None:
         if self._inline and not self._queued:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import Protocol
 
 from skylaunch._tasknames import task_name
@@ -16,6 +17,8 @@ from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.tasks.base import Task
 
 __all__ = ["TaskListener", "TaskRegistry"]
+
+_PRIORITY = attrgetter("priority")
 
 
 class TaskListener(Protocol):
@@ -37,12 +40,17 @@ class TaskRegistry:
         self._lock = threading.RLock()
         self._order: dict[str, int] = {}
         self._sorted: list[Task] | None = None
+        # Whether _tasks holds the tasks in definition order (_order's numbers ascending): true
+        # until a rename or the return of a removed name, which keep the task's old number but
+        # move it to the end of _tasks. While true, ordering is a stable sort by priority alone.
+        self._in_definition_order = True
         self.listener: TaskListener | None = None
 
     def add(self, task: Task) -> None:
         name = task.name
         replaced = False
-        if name in self._tasks and self._tasks[name] is not task:
+        present = self._tasks.get(name)
+        if present is not None and present is not task:
             policy = self._pre_exist()
             if policy == "raise":
                 raise TaskDefinitionError(
@@ -63,6 +71,8 @@ class TaskRegistry:
         if replaced and self.listener is not None:
             self.listener.task_removed(name)
         with self._lock:
+            if name in self._order and name not in self._tasks:
+                self._in_definition_order = False  # back after a removal: it keeps its place
             self._tasks[name] = task
             self._order.setdefault(name, len(self._order))
             self._sorted = None
@@ -78,6 +88,7 @@ class TaskRegistry:
             del self._tasks[old]
             self._tasks[new] = task
             self._order[new] = self._order.pop(old)
+            self._in_definition_order = False
             self._sorted = None
 
     def renamed(self, old: str, task: Task) -> None:
@@ -129,5 +140,10 @@ class TaskRegistry:
         ordered = self._sorted
         if ordered is None:
             with self._lock:  # tasks may be added from other threads meanwhile
-                ordered = self._sorted = sorted(self._tasks.values(), key=self.order_key)
+                if self._in_definition_order:
+                    # the same order as order_key's: a reversed sort keeps equal keys in place
+                    ordered = sorted(self._tasks.values(), key=_PRIORITY, reverse=True)
+                else:
+                    ordered = sorted(self._tasks.values(), key=self.order_key)
+                self._sorted = ordered
         return ordered

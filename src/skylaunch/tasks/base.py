@@ -16,7 +16,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from skylaunch._hooks import HookRound
 from skylaunch.conds.base import Condition, false
@@ -49,6 +49,11 @@ class TaskRuntime(Protocol):
     def task_changed(self, task: Task) -> None: ...
 
 
+#: Classes of conditions given to tasks so far (an ordered set, emptied when full): a class
+#: found to be a Condition stays one, so thousands of tasks skip the ABC check.
+_CONDITION_TYPES: dict[type, None] = {}
+_CONDITION_TYPES_MAX = 256
+
 _NO_LIMIT = timedelta.max  # a task's timeout="never" (compared by identity)
 
 
@@ -71,13 +76,24 @@ class _NewSession:
         return cls.new()
 
 
+# Task properties whose fields the scheduler reads directly (see Task.plain_fields)
+_PLAIN_FIELDS = ("name", "disabled", "start_cond")
+
+
 class Task(ABC):
     """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
+
+    plain_fields: bool = True
+    """Whether this class keeps Task's own ``name``, ``disabled`` and ``start_cond`` properties,
+    so that the scheduler may read their fields (``_name``, ``_disabled``, ``_start_cond``)
+    without a property call, on every look at the task. False for a subclass that overrides
+    any of them: the scheduler then reads the properties (set by the class, never by hand)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Rocketry's form of a custom task: a subclass that defines ``execute(self, **params)``
         and no ``target`` runs ``execute`` (docs/extending.md)."""
         super().__init_subclass__(**kwargs)
+        cls.plain_fields = all(getattr(cls, field) is vars(Task)[field] for field in _PLAIN_FIELDS)
         if "execute" in cls.__dict__ and "target" not in cls.__dict__:
             cls.target = _execute_target  # type: ignore[method-assign]
             if "arguments" not in cls.__dict__:
@@ -209,12 +225,18 @@ class Task(ABC):
     def _cond(self, cond: Condition | str | None, what: str) -> Condition:
         if cond is None:
             return false
+        kind = type(cond)
+        if kind in _CONDITION_TYPES:  # asked before: no ABC check per task
+            return cast("Condition", cond)
         if isinstance(cond, str):
             return self.session.grammar.parse(cond)
         if not isinstance(cond, Condition):
             raise TaskDefinitionError(
                 f"task {self.name!r}: {what} must be a condition or a condition string, got {cond!r}"
             )
+        if len(_CONDITION_TYPES) >= _CONDITION_TYPES_MAX:
+            _CONDITION_TYPES.clear()
+        _CONDITION_TYPES[kind] = None  # a class that is a Condition stays one
         return cond
 
     def _check_logger_name(self, value: object) -> str | None:

@@ -30,7 +30,16 @@ _FLAG = TerminationFlag()
 
 
 _CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
+_CO_COROUTINE = inspect.CO_COROUTINE
 _NO_NAMES: frozenset[str] = frozenset()
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    """``inspect.iscoroutinefunction(func)``, read off the code object for a plain function
+    with no attributes of its own (no ``__wrapped__``, no ``markcoroutinefunction`` mark)."""
+    if type(func) is types.FunctionType and not func.__dict__:
+        return bool(func.__code__.co_flags & _CO_COROUTINE)
+    return inspect.iscoroutinefunction(func)
 
 
 def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[str, BaseArgument]]:
@@ -146,11 +155,15 @@ class FuncTask(Task):
         elif not callable(func):
             raise TaskDefinitionError(f"FuncTask needs a callable (or path=), got {func!r}")
         self._func: Callable[..., Any] = func
-        self.is_async = inspect.iscoroutinefunction(func)
+        self.is_async = _is_async(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
         doc = getattr(func, "__doc__", None)
-        is_function = inspect.isfunction(func) or inspect.ismethod(func)
-        if kwargs.get("description") is None and doc and path is None and is_function:
+        if (
+            doc
+            and path is None
+            and kwargs.get("description") is None
+            and (inspect.isfunction(func) or inspect.ismethod(func))
+        ):
             # as Rocketry: a task without a description is described by its function
             kwargs["description"] = inspect.cleandoc(doc)
         super().__init__(**kwargs)
@@ -256,7 +269,7 @@ class FuncTask(Task):
             )
         old = (self._func, self.is_async, self._wanted, self._accepts_any, self._arg_defaults)
         self._func = func
-        self.is_async = inspect.iscoroutinefunction(func)
+        self.is_async = _is_async(func)
         self._wanted, self._accepts_any, self._arg_defaults = _parameters(func)
         try:
             self.validate()  # e.g. a lambda for an explicit execution="process"

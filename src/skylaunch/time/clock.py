@@ -18,7 +18,9 @@ from skylaunch.time.parse import to_timedelta
 __all__ = ["Clock", "SimulatedClock", "SystemClock", "local_zone"]
 
 _UTC = timezone.utc
-_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+# instant(): below 2**33 seconds after the epoch (the year 2242), half a float's step is
+# under half a microsecond, so whole microseconds over 10**6 turn back into the same datetime
+_EXACT_US = 2**33 * 1_000_000
 #: Real seconds before a deadline at which the system clock stops sleeping and starts yielding.
 _SPIN_S = 0.002
 
@@ -84,8 +86,6 @@ class SystemClock:
 
     def __init__(self, tz: tzinfo | None = None) -> None:
         self.tz: tzinfo = tz if tz is not None else local_zone()
-        # (zone, the epoch in that zone) for instant(): ``tz`` may be reassigned
-        self._epoch: tuple[tzinfo, datetime] | None = None
         # One pending timer per scheduler (its wake event): a clock may serve several.
         self._alarms: weakref.WeakKeyDictionary[asyncio.Event, _Alarm] = weakref.WeakKeyDictionary()
 
@@ -98,19 +98,21 @@ class SystemClock:
     def instant(self) -> tuple[datetime, float]:
         """``now()`` and its ``timestamp()``, cheaper than the two calls (one a pass).
 
-        ``datetime.timestamp()`` of an aware datetime subtracts the epoch in UTC, asking each
-        zone its offset. In a fixed-offset zone (``local_zone()``'s, ``timezone.utc``) the
-        same difference is taken from the epoch in that zone instead: two datetimes of one
-        ``tzinfo`` subtract without asking it, and the result is the same timedelta, so the
-        same float. Other zones (daylight saving time) take the two calls.
+        The instant is read as a whole number of microseconds (what a datetime holds) and
+        both are made from it: the float is that number over 10**6, correctly rounded, which
+        is what ``timestamp()`` of the datetime computes; and the datetime made from the
+        float is that same microsecond while half a float's step at that size is under half
+        a microsecond (until the year 2242; later readings take the two calls). Taking
+        ``timestamp()`` of ``now()`` instead costs a timedelta's exact arithmetic in Python
+        integers, in every zone.
         """
         tz = self.tz
-        now = datetime.now(tz)
-        if type(tz) is timezone:
-            epoch = self._epoch
-            if epoch is None or epoch[0] is not tz:
-                epoch = self._epoch = (tz, _EPOCH.astimezone(tz))
-            return now, (now - epoch[1]).total_seconds()
+        reading = time.time()
+        us = round(reading * 1_000_000)
+        if us < _EXACT_US:
+            ts = us / 1_000_000
+            return datetime.fromtimestamp(ts, tz), ts
+        now = datetime.fromtimestamp(reading, tz)
         return now, now.timestamp()
 
     async def sleep_until(
