@@ -968,3 +968,15 @@ class _DueAlways(TaskExecutable):
 
 def _nothing() -> None:
     pass
+
+
+def test_a_priority_raised_between_passes_launches_that_task_first_at_the_next_pass() -> None:
+    app = simulated_app("2024-01-01 00:00", execution="main")
+    order: list[str] = []
+    for name in ["a", "b", "c"]:
+        app.task(every("1 hour"), name=name)(lambda name=name: order.append(name))
+    run_for(app, "30 minutes")
+    assert order == ["a", "b", "c"]
+    app.session["c"].priority = 9
+    run_for(app, "1 hour")
+    assert order[3:] == ["c", "a", "b"]

@@ -46,3 +46,31 @@ def test_a_task_renamed_on_arrival_into_a_removed_name_takes_that_names_place() 
     app.session.registry.remove("b - 1")
     app.task(name="b")(_job)  # taken: renamed "b - 1", the name defined second
     assert _names(app) == ["b", "b - 1", "c"]
+
+
+def test_a_priority_changed_after_the_order_was_read_reorders_the_tasks() -> None:
+    """The order is kept between passes; a new priority sorts it again (it was kept as it
+    was: a task raised to 9 after the first pass still ran last)."""
+    app = App(config={"execution": "main"})
+    for name in ["a", "b", "c"]:
+        app.task(name=name)(_job)
+    assert _names(app) == ["a", "b", "c"]
+    app.session["c"].priority = 9
+    assert _names(app) == ["c", "a", "b"]
+    app.session["c"].priority = "-1"  # type: ignore[assignment]  # a whole number, as at definition
+    assert _names(app) == ["a", "b", "c"]
+    assert app.session["c"].priority == -1
+
+
+def test_a_priority_that_is_no_whole_number_is_refused_with_the_task_name() -> None:
+    import pytest
+
+    from skylaunch.exc import TaskDefinitionError
+
+    app = App(config={"execution": "main"})
+    app.task(name="a")(_job)
+    with pytest.raises(TaskDefinitionError, match="task 'a': priority must be a whole number"):
+        app.session["a"].priority = "high"  # type: ignore[assignment]
+    assert app.session["a"].priority == 0
+    with pytest.raises(TaskDefinitionError, match="priority must be a whole number"):
+        app.task(name="b", priority="high")(_job)  # type: ignore[arg-type]

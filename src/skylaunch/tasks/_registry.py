@@ -91,6 +91,11 @@ class TaskRegistry:
             self._in_definition_order = False
             self._sorted = None
 
+    def reordered(self) -> None:
+        """A task's priority changed: the order is sorted again when next asked for."""
+        with self._lock:
+            self._sorted = None
+
     def renamed(self, old: str, task: Task) -> None:
         """``task`` now answers to its new name: the listener moves what it keeps for ``old``."""
         if self.listener is not None:

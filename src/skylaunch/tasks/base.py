@@ -134,12 +134,9 @@ class Task(ABC):
         if execution is not None:
             self._check_execution(execution)
         self._execution = execution
-        try:
-            self.priority = session.config.task_priority if priority is None else int(priority)
-        except (TypeError, ValueError):
-            raise TaskDefinitionError(
-                f"task {self.name!r}: priority must be a whole number, got {priority!r}"
-            ) from None
+        self._priority = self._check_priority(
+            session.config.task_priority if priority is None else priority
+        )
         try:
             # "never": Rocketry's spelling of no time limit, whatever config.timeout says
             self._timeout = (
@@ -207,6 +204,27 @@ class Task(ABC):
         self._logger = None  # made again, under the new name, on first use
         self._renamed(old, new)
         registry.renamed(old, self)
+
+    @property
+    def priority(self) -> int:
+        """Higher runs first among the tasks due at the same pass (then definition order)."""
+        return self._priority
+
+    @priority.setter
+    def priority(self, value: int) -> None:
+        """A new priority orders the task anew from the next pass on."""
+        self._priority = self._check_priority(value)
+        registry = self.session.registry
+        if registry.get(self._name) is self:
+            registry.reordered()
+
+    def _check_priority(self, value: Any) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise TaskDefinitionError(
+                f"task {self.name!r}: priority must be a whole number, got {value!r}"
+            ) from None
 
     def _renamed(self, old: str, new: str) -> None:  # noqa: B027 - an optional hook
         """Hook for subclasses: the task's name changed from ``old`` to ``new``."""
