@@ -22,6 +22,7 @@ from skylaunch.log import (
     RunRecord,
     TaskRunRecord,
 )
+from skylaunch.log._models import TASK_RUN_RECORD
 from skylaunch.log._queued import backoff_delay
 from skylaunch.log._restore import restore_query, restore_recent, restore_times
 from skylaunch.log.repos.base import field_getter
@@ -494,3 +495,58 @@ def test_a_background_writer_lingers_for_fuller_batches_an_inline_one_does_not(
     assert not inline.background
     assert inline._writer.linger_s == 0
     inline.close()
+
+
+class _FlakyMemoryRepo(MemoryRepo):
+    """A memory repo of the user's whose first compact record write fails as a moment's
+    outage would (the queued record is then written through its fields' path)."""
+
+    transient_errors = (ConnectionError,)
+
+    def __init__(self, fail: type[Exception]) -> None:
+        super().__init__(TASK_RUN_RECORD)  # the default repo's model: records kept compact
+        self.failures = 1
+        self.fail = fail
+
+    def add_lifecycle(self, parts: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise self.fail("the store is away for a moment")
+        super().add_lifecycle(parts)
+
+
+def test_a_transient_failure_of_the_compact_write_queues_the_records_and_loses_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduler writes a memory repo's records through its compact sink itself; a write
+    failing with one of the repo's transient errors is queued and written later, and every
+    record is stored once; any other error is a TaskLoggingError naming the record."""
+    from skylaunch.conds import every
+    from skylaunch.testing import run_for, simulated_app
+
+    # pytest's log capture on the root logger would take the records off the hot path
+    monkeypatch.setattr(logging.getLogger("skylaunch.task"), "propagate", False)
+
+    # silenced: the scheduler goes on while the records wait (else it stops, as documented)
+    app = simulated_app("2024-01-01 00:00", execution="main", silence_task_logging=True)
+    repo = _FlakyMemoryRepo(ConnectionError)
+    app.session.set_repo(repo)
+    assert app.session.journal.handler is not None
+    assert app.session.journal.handler.compact_sink is not None
+
+    @app.task(every("1 hour"), name="job")
+    def job() -> None:
+        pass
+
+    run_for(app, "3 hours 30 minutes")
+    assert app.session.flush_logs(timeout=10)
+    assert repo.failures == 0
+    stored = [(r.action, r.created) for r in repo.filter_by(task_name="job")]
+    assert sorted(action for action, _ in stored) == ["run"] * 4 + ["success"] * 4
+    assert len(set(stored)) == 8
+
+    app = simulated_app("2024-01-01 00:00", execution="main")
+    app.session.set_repo(_FlakyMemoryRepo(ValueError))
+    app.task(every("1 hour"), name="job")(job)
+    with pytest.raises(TaskLoggingError, match="logging 'run' of task 'job' failed"):
+        run_for(app, "30 minutes")
