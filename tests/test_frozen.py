@@ -7,7 +7,7 @@ import dataclasses
 import inspect
 import pickle
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -147,7 +147,7 @@ def _is_job() -> bool:
 
 
 _DAY = TimeOfDay("03:00", "04:00")
-_AT = datetime(2026, 1, 1, tzinfo=UTC)
+_AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 # (class, the dataclass it was, field values, whether that dataclass made __eq__ and __hash__)
 CASES: list[tuple[type[Any], type[Any], tuple[Any, ...], bool]] = [
