@@ -241,3 +241,18 @@ def test_time_of_hour_quarters() -> None:
     assert parse_time_of_hour("0 quarter") == timedelta(0)
     with pytest.raises(ValueError, match="quarters"):
         parse_time_of_hour("5 quarter")
+
+
+@pytest.mark.parametrize(
+    ("text", "micro"),
+    [
+        ("0555-12-09T04:05:39.0Z", 0),
+        ("2024-01-01T10:00:00.5+02:00", 500_000),
+        ("2024-01-01T10:00:00.1234567", 123_456),
+    ],
+)
+def test_from_iso_reads_a_fraction_of_any_length_on_every_python(text: str, micro: int) -> None:
+    """Python 3.10's fromisoformat reads 3 or 6 digits only (found by the HTTP API's fuzz test)."""
+    from skylaunch.time.parse import from_iso
+
+    assert from_iso(text).microsecond == micro

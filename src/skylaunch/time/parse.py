@@ -32,7 +32,18 @@ def from_iso(text: str) -> datetime:
     (3.10's does not; JSON documents, pydantic's included, write UTC that way)."""
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        # 3.10's reads a fraction of a second of 3 or 6 digits only; RFC 3339 allows any
+        import re
+
+        padded = re.sub(
+            r"(\d\d:\d\d:\d\d)[.,](\d{1,6})\d*", lambda m: f"{m[1]}.{m[2]:0<6}", text, count=1
+        )
+        if padded == text:
+            raise
+        return datetime.fromisoformat(padded)
 
 
 _US = 1
