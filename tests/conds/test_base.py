@@ -201,3 +201,19 @@ def test_observe_reads_naive_datetimes_of_its_periods_in_the_sessions_zone() -> 
     assert not helsinki_morning.observe(session=app.session)
     # outside the session's evaluation a naive datetime is the system's local time again
     assert aware(datetime(2024, 1, 1, 10)) == datetime(2024, 1, 1, 10).astimezone()
+
+
+def test_all_and_any_take_their_parts_as_conds_too_as_repr_prints_them() -> None:
+    # the docstring promised All(conds=(a, b)), and repr() prints that form; it raised TypeError
+    a, b = every("1 hour"), after_success("x")
+    assert All(conds=(a, b)) == All(a, b)
+    assert Any(conds=[a, b]) == Any(a, b)
+    assert list(All(conds=(a, b))) == [a, b]
+    assert eval(
+        repr(All(true, false)), {"All": All, "AlwaysTrue": type(true), "AlwaysFalse": type(false)}
+    ) == All(true, false)
+    assert All(a, b)._replace(conds=(b,)) == All(b)
+    with pytest.raises(TypeError, match="not both"):
+        All(a, conds=(b,))
+    with pytest.raises(TypeError, match="takes conditions"):
+        Any(conds=(a, "daily"))  # type: ignore[arg-type]

@@ -349,9 +349,22 @@ class _Combined(_Logic):
     conds: tuple[Condition, ...]
     symbol: ClassVar[str]
 
-    def __init__(self, *conds: Condition | tuple[Condition, ...]) -> None:
-        """``All(a, b, c)`` as in Rocketry, or ``All((a, b, c))`` / ``All(conds=(a, b))``."""
-        parts = conds[0] if len(conds) == 1 and isinstance(conds[0], tuple | list) else conds
+    def __init__(
+        self,
+        *given: Condition | tuple[Condition, ...] | list[Condition],
+        conds: tuple[Condition, ...] | list[Condition] | None = None,
+    ) -> None:
+        """``All(a, b, c)`` as in Rocketry, or ``All((a, b, c))`` / ``All(conds=(a, b))``.
+
+        The keyword form is the one ``repr`` prints and ``_replace`` calls.
+        """
+        if conds is not None:
+            if given:
+                raise TypeError(
+                    f"{type(self).__name__}() takes its parts positionally or as conds=, not both"
+                )
+            given = (conds,)
+        parts = given[0] if len(given) == 1 and isinstance(given[0], tuple | list) else given
         for part in parts:
             if not isinstance(part, Condition):
                 raise TypeError(
