@@ -11,7 +11,9 @@ import pytest
 LAZY = [
     "calendar",  # months' names and lengths load on first use (skylaunch.time.cycles)
     "celery",
+    "copy",  # the log handler copies a user's record only when it writes one
     "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
+    "json",  # only Task.model_dump_json writes JSON
     "multiprocessing",
     "pydantic",
     "skylaunch.control",

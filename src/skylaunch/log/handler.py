@@ -32,7 +32,6 @@ import typing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence, Sized
 from contextlib import contextmanager
-from copy import copy
 from typing import TYPE_CHECKING, Any
 
 from skylaunch.exc import FencedWriteError, RepoUnavailableError, TaskLoggingError
@@ -321,6 +320,8 @@ class RepoHandler(logging.Handler):
 
     def to_item(self, record: logging.LogRecord) -> Any:
         """The repo item for ``record``: its attributes plus ``message``/``formatted_message``."""
+        from copy import copy  # here: the first pass logs no such record (bench W5's import)
+
         record = copy(record)  # formatting caches text on the record; keep the caller's intact
         data = vars(record)
         data["message"] = record.getMessage()

@@ -9,7 +9,6 @@ scheduler: :meth:`Task.run`, :meth:`Task.terminate` and :attr:`Task.batches` go 
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import warnings
@@ -584,6 +583,8 @@ class Task(ABC):
         A value JSON has no form for (an argument object among the parameters) is given as its
         ``repr``.
         """
+        import json  # here: nothing else at ``import skylaunch`` needs it (bench W5)
+
         data = self.model_dump(mode="json", include=include, exclude=exclude)
         return json.dumps(data, default=repr, indent=indent)
 
