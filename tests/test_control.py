@@ -105,6 +105,26 @@ def test_why_is_the_explain_tree_of_testing() -> None:
     assert later.due
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime.fromisoformat("0001-01-01 00:00+01:00"),
+        datetime.fromisoformat("9999-12-30 00:00+00:00"),
+        datetime.fromisoformat("9999-12-31 23:59:59"),
+    ],
+)
+def test_why_and_next_run_refuse_an_instant_at_the_edge_of_the_calendar(at: datetime) -> None:
+    # found by fuzzing: converting it, or the period's cycle before or after it, overflowed
+    app = simulated_app(START)
+    app.task("daily between 10:00 and 12:00", name="job", func=_nothing)
+    with pytest.raises(ValueError, match="out of range"):
+        app.control.why("job", at)
+    with pytest.raises(ValueError, match="out of range"):
+        app.control.next_run("job", at)
+    # a year inside datetime's range is still answered
+    assert app.control.why("job", datetime.fromisoformat("9998-12-30 11:00+00:00")).due
+
+
 def test_upcoming_is_what_the_scheduler_then_does() -> None:
     app = simulated_app(START)
     app.task("daily after 08:00", name="extract", func=_nothing)

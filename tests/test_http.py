@@ -227,3 +227,19 @@ def test_schemathesis_finds_no_answer_outside_the_document() -> None:
 
 def _nothing() -> None:
     """A task body that does nothing."""
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-30T00:00:00Z",
+        "0001-01-01",
+    ],
+)
+def test_an_instant_at_the_edge_of_the_calendar_is_a_422(client: TestClient, at: str) -> None:
+    # found by fuzzing: converting it or the periods' next cycle overflowed (500, OverflowError)
+    answer = client.get("/tasks/report/why", params={"at": at})
+    assert answer.status_code == 422
+    assert "out of range" in answer.json()["detail"]

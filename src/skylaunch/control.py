@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._scheduler import _unsure
@@ -79,6 +79,10 @@ _MIN_REPLAN_S = 0.001
 _SIMULATION_BUDGET_S = 10.0
 _SIM_TASK_LOGGER = "skylaunch-upcoming.task"
 _SIM_SCHEDULER_LOGGER = "skylaunch-upcoming.scheduler"
+# The instants why() and next_run() look from: a year inside datetime's range on either side, so
+# the periods' arithmetic (the cycle before and after, a time zone's offset) stays inside it.
+_EARLIEST_AT = datetime(2, 1, 1, tzinfo=timezone.utc)
+_LATEST_AT = datetime(9998, 12, 31, tzinfo=timezone.utc)
 
 
 class ControlTimeout(SkylaunchError, TimeoutError):
@@ -492,7 +496,14 @@ class Controller:
         clock = self.session.clock
         if at is None:
             return clock.now()
-        return (at if at.tzinfo is not None else at.replace(tzinfo=clock.tz)).astimezone(clock.tz)
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=clock.tz)
+        # compared before converting: converting an instant at datetime's edge overflows
+        if not _EARLIEST_AT <= aware <= _LATEST_AT:
+            raise ValueError(
+                f"at: {at.isoformat()} is out of range; give an instant between "
+                f"{_EARLIEST_AT.date()} and {_LATEST_AT.date()}"
+            )
+        return aware.astimezone(clock.tz)
 
     def _next(self, task: Task, now: datetime) -> NextRun:
         """What the scheduler's planning would do from ``now``, if no task logs anything."""
