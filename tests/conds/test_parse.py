@@ -138,6 +138,12 @@ def test_new_phrases(text: str, printed: str) -> None:
         ("has started this year", 17, "'second' or 'minute'"),
         ("cron 61 * * * *", 5, "a valid cron expression"),
         ("task x has failed", 5, "a quoted task name"),
+        # no task has an empty name; "task '' is running" meant the own task (found by fuzzing:
+        # it printed as "is running", which parses to something else)
+        ("task '' is running", 5, "a task name (not empty)"),
+        ("task '' has failed today", 5, "a task name (not empty)"),
+        ("after task ''", 11, "a task name (not empty)"),
+        ("after tasks 'a', ''", 17, "a task name (not empty)"),
         ("has started at least three times", 21, "a whole number"),
         (
             "scheduler started in",

@@ -127,11 +127,19 @@ class _Phrase:
         self.i += 1
         return tok.text
 
+    def task_name(self) -> str:
+        """A quoted task name: not empty, which no task can have (``task ''`` meant the own
+        task to ``is running`` and printed without its name)."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "name" and not tok.text:
+            raise self.fail("a task name (not empty)")
+        return self.name()
+
     def names(self) -> tuple[str, ...]:
-        found = [self.name()]
+        found = [self.task_name()]
         while (tok := self.peek()) is not None and tok.kind == "op" and tok.text == ",":
             self.i += 1
-            found.append(self.name())
+            found.append(self.task_name())
         return tuple(found)
 
     def rest(self, what: str, *, stop: tuple[str, ...] = ()) -> tuple[str, int]:
@@ -448,7 +456,7 @@ def _own_status(ph: _Phrase) -> Condition:
 def _task_status(ph: _Phrase) -> Condition:
     ph.accept("while")
     ph.word("task")
-    return _status(ph, ph.name())
+    return _status(ph, ph.task_name())
 
 
 def _cron(ph: _Phrase) -> Condition:
