@@ -964,3 +964,28 @@ def test_pg_batches_store_odd_values_once_in_order(pg_engine: Any, pg_table: str
     assert [r.model_dump() for r in back] == [
         TaskRunRecord.model_validate(f).model_dump() for f in fields
     ]
+
+
+@pytest.mark.pg
+def test_pg_a_connection_lost_during_a_batch_fails_it_as_unavailable_then_reconnects(
+    pg_url: str, pg_table: str
+) -> None:
+    # COPY runs on the driver's connection past SQLAlchemy: a server that drops it mid-batch
+    # must still read as "unavailable" (the writer retries), the dead connection must leave
+    # the pool, and the retried batch is stored once.
+    engine = sa.create_engine(normalize_url(pg_url))  # no pre-ping: the pool must learn it
+    try:
+        repo = SQLRepo(MinimalRunRecord, engine=engine, table=pg_table, if_missing="create")
+        fields = [dict(f) for f in _run_fields(600)]
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = sa.create_engine(normalize_url(pg_url))
+        with killer.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        killer.dispose()
+        with pytest.raises(RepoUnavailableError):
+            repo.insert_items(fields)
+        repo.insert_items(fields)
+        assert len(_raw_rows(engine, pg_table)) == 600
+    finally:
+        engine.dispose()
