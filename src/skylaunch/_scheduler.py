@@ -398,9 +398,10 @@ class Scheduler:
         if self._stalled_unsure:
             self._dirty |= self._stalled_unsure
 
-    def _index_task(self, task: Task) -> None:
-        own = task.name
-        start_cond = task.start_cond
+    def _index_task(self, task: Task, own: str) -> None:
+        """Index the watches of ``task``, named ``own``."""
+        plain = task.plain_fields
+        start_cond = task._start_cond if plain else task.start_cond
         watched = start_cond.watches(own)
         # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
         # 10,000 sets for the garbage collector), its entry in _watching says it.
@@ -423,7 +424,7 @@ class Scheduler:
         unsure, counts_cycles = _traits(start_cond)
         if unsure:
             self._unsure.add(own)
-        end_cond = task.end_cond
+        end_cond = task._end_cond if plain else task.end_cond
         if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
             self._end_conds.add(own)
         if counts_cycles:
@@ -458,10 +459,10 @@ class Scheduler:
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
-        name = task.name
+        name = task._name if task.plain_fields else task.name
         if name in self._watching:  # every indexed name is; a new task's is not
             self._unindex(name)
-        self._index_task(task)
+        self._index_task(task, name)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
             self._journal.restore([name])

@@ -93,7 +93,11 @@ class PeriodMethods:
         (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
         """
         # the bounds' types too: True == 1, but only 1 is a valid bound
-        typed = [(type(b), b) for b in bounds]
+        if len(bounds) == 1:  # .at(), .before(), .after(): no comprehension (a call, on 3.11)
+            bound = bounds[0]
+            typed: list[tuple[type, str | int]] = [(type(bound), bound)]
+        else:
+            typed = [(type(b), b) for b in bounds]
         try:
             # first by the object itself (``daily``): no hash of the whole condition
             by_id = (id(self), how, *typed)
