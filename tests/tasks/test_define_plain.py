@@ -24,6 +24,7 @@ from skylaunch.exc import TaskDefinitionError
 from skylaunch.session import Session
 from skylaunch.tasks import FuncTask
 from skylaunch.tasks.func import define_plain
+from tests.execution._own_thread import OwnThreadExecutor
 
 
 def noop() -> None:
@@ -269,3 +270,23 @@ def test_app_task_defines_plain_tasks_and_others_alike() -> None:
     assert app.session["plain"].start_cond is app.session["described"].start_cond
     assert app.session["described"].description == "mine"
     assert [task.name for task in app.session.registry] == ["plain", "described", "parsed"]
+
+
+def test_a_coroutine_is_checked_for_the_async_executor_it_runs_on() -> None:
+    """Under execution="main" a coroutine function runs as "async": a user's "async" executor
+    outside the process makes its definition FuncTask's, which checks the pickling."""
+
+    class Remote(OwnThreadExecutor):
+        shares_process = False
+
+    app = App(config={"execution": "main"}, executors={"async": Remote()})
+    _warm(App(config={"execution": "main"}).session, daily)
+
+    async def local() -> None:
+        pass
+
+    assert not define_plain(app.session, coro, daily, "job")
+    assert len(app.session.registry) == 0
+    with pytest.warns(UserWarning, match="cannot be pickled to run with execution='async'"):
+        app.task(daily, name="local")(local)
+    assert "local" in app.session

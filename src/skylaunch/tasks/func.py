@@ -330,9 +330,9 @@ def define_plain(session: Session, func: Any, start_cond: object, name: object) 
     mode = config.execution
     code = func.__code__
     is_async = bool(code.co_flags & _CO_COROUTINE)
-    if type(priority) is not int or not (
-        (is_async and mode == "main") or session.executors.shares_process(mode)
-    ):
+    if is_async and mode == "main":
+        mode = "async"  # what the task's ``execution`` says (and ``validate`` checks)
+    if type(priority) is not int or not session.executors.shares_process(mode):
         return False
     if code.co_argcount or code.co_kwonlyargcount:
         wanted, accepts_any, arg_defaults = _parameters(func)
