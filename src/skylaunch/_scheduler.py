@@ -398,37 +398,6 @@ class Scheduler:
         if self._stalled_unsure:
             self._dirty |= self._stalled_unsure
 
-    def _index_task(self, task: Task) -> None:
-        own = task.name
-        start_cond = task.start_cond
-        watched = start_cond.watches(own)
-        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
-        # 10,000 sets for the garbage collector), its entry in _watching says it.
-        others: tuple[str, ...] = ()
-        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
-            names = set(watched)
-            names.discard(own)
-            if EVERY_PASS in names:
-                self._every_pass.add(own)
-                names.discard(EVERY_PASS)
-            watchers = self._watchers
-            for name in names:
-                watching = watchers.get(name)
-                if watching is None:
-                    watchers[name] = {own}
-                else:
-                    watching.add(own)
-            others = tuple(names)
-        self._watching[own] = others  # the tasks it watches besides itself
-        unsure, counts_cycles = _traits(start_cond)
-        if unsure:
-            self._unsure.add(own)
-        end_cond = task.end_cond
-        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
-            self._end_conds.add(own)
-        if counts_cycles:
-            self._counting_cycles.add(own)
-
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
         if self._loop is None:  # defined before start-up: indexed now, as _on_loop would
@@ -458,17 +427,48 @@ class Scheduler:
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
-        name = task.name
-        if name in self._watching:  # every indexed name is; a new task's is not
-            self._unindex(name)
-        self._index_task(task)
+        """Index the watches of ``task`` anew and mark it for a look (one call per task
+        defined: 10,000 definitions make 10,000)."""
+        plain = task.plain_fields
+        own = task._name if plain else task.name
+        if own in self._watching:  # every indexed name is; a new task's is not
+            self._unindex(own)
+        start_cond = task._start_cond if plain else task.start_cond
+        watched = start_cond.watches(own)
+        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
+        # 10,000 sets for the garbage collector), its entry in _watching says it.
+        others: tuple[str, ...] = ()
+        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+            names = set(watched)
+            names.discard(own)
+            if EVERY_PASS in names:
+                self._every_pass.add(own)
+                names.discard(EVERY_PASS)
+            watchers = self._watchers
+            for name in names:
+                watching = watchers.get(name)
+                if watching is None:
+                    watchers[name] = {own}
+                else:
+                    watching.add(own)
+            others = tuple(names)
+        self._watching[own] = others  # the tasks it watches besides itself
+        traits = _LEAF_TRAITS.get(type(start_cond))
+        unsure, counts_cycles = _traits(start_cond) if traits is None else traits
+        if unsure:
+            self._unsure.add(own)
+        end_cond = task._end_cond if plain else task.end_cond
+        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
+            self._end_conds.add(own)
+        if counts_cycles:
+            self._counting_cycles.add(own)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
-            self._journal.restore([name])
+            self._journal.restore([own])
         if self._held or self._loop is not None:
-            self._mark(name)
+            self._mark(own)
         else:  # what _mark does with nothing held back and no loop to wake
-            self._dirty.add(name)
+            self._dirty.add(own)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -805,7 +805,8 @@ class Scheduler:
             chosen = [registry.get(name) for name in due]
             todo = sorted((t for t in chosen if t is not None), key=registry.order_key)
         else:
-            todo = [t for t in tasks if t.name in due]
+            # (the field, not the property, for a task that keeps Task's own: see _consider)
+            todo = [t for t in tasks if (t._name if t.plain_fields else t.name) in due]
         due.clear()
         self._spare = due
         stale = False
@@ -882,9 +883,16 @@ class Scheduler:
                 known = entry[1]
                 if known is not None:  # false at `now` whatever the history holds
                     when_ts = known[0]
-                    if when_ts is None and name in self._unsure:
-                        self._stalled_unsure.add(name)
-                    self._plan_ts(name, when_ts, ts)
+                    if when_ts is None:
+                        if name in self._unsure:
+                            self._stalled_unsure.add(name)
+                        self._planned.pop(name, None)
+                    elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
+                        # _plan_ts's common case, in place (a first pass plans every task)
+                        self._planned[name] = when_ts
+                        heapq.heappush(self._heap, (when_ts, next(self._seq), name))
+                    else:
+                        self._plan_ts(name, when_ts, ts)
                     return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
