@@ -163,6 +163,14 @@ class SystemClock:
         now = datetime.fromtimestamp(reading, tz)
         return now, now.timestamp()
 
+    def reading(self) -> float | None:
+        """:meth:`instant`'s timestamp alone, whose datetime is
+        ``datetime.fromtimestamp(ts, tz)``: the scheduler makes that only when a pass needs it
+        (an always-true task's run needs only the float). None after the year 2242, where
+        :meth:`instant` computes the float from the datetime."""
+        us = round(time.time() * 1_000_000)
+        return us / 1_000_000 if us < _EXACT_US else None
+
     async def sleep_until(
         self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
     ) -> None:

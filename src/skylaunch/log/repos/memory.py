@@ -312,13 +312,14 @@ class MemoryRepo(BaseRepo[Any]):
         if (
             not self._plain_insert
             or type(run_id) is not str
-            or start.tzinfo is not tz
+            or (start is not None and start.tzinfo is not tz)  # (None: start_ts in tz)
             or type(created) is not float
         ):
             self.add_trusted(lifecycle_fields(*parts))
             return
         item: str | _Failed = run_id if exc_text is None else _Failed(run_id, exc_text)
         if start_ts is None:
+            assert start is not None  # one of the two is given
             start_ts = start.timestamp()
         lock = self._lock
         lock.acquire()  # not `with`: a third cheaper, on a path taken twice a run
