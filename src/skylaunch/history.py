@@ -58,6 +58,10 @@ class TaskLog:
         last_time = self.last_time
         if last_time is not None and ts < last_time:
             self._fails_in_row = None  # out of order: count by timestamps from now on
+            if not times or times[-1] <= ts:
+                times.append(ts)
+            else:  # (restore, clock set back): keep the index sorted
+                insort(times, ts)
         else:
             row = self._fails_in_row
             if row is not None:
@@ -67,10 +71,9 @@ class TaskLog:
                     self._fails_in_row = 0
             self.last_action = action
             self.last_time = ts
-        if not times or times[-1] <= ts:
+            # no time of any action is later than last_time (it is the newest in order, or
+            # the newest restored): ts goes last
             times.append(ts)
-        else:  # out of order (restore, clock set back): keep the index sorted
-            insort(times, ts)
         limit = self.max_records
         if len(times) > limit + (limit >> 2):
             del times[: len(times) - limit]
