@@ -56,7 +56,7 @@ from skylaunch.execution.base import (
     run_inline,
 )
 from skylaunch.execution.main import MainExecutor
-from skylaunch.time.clock import SystemClock
+from skylaunch.time.clock import _EXACT_US, SystemClock
 from skylaunch.time.periods import aware, naive_zone
 
 if TYPE_CHECKING:
@@ -654,14 +654,16 @@ class Scheduler:
             config, hooks = self._config, self._hooks
             # (now, its timestamp) from one reading, where the clock can (SystemClock)
             instant: Callable[[], tuple[datetime, float]] | None = getattr(clock, "instant", None)
-            # The real clock's timestamp alone: the pass makes its datetime only if it needs
-            # it (an always-due task's run does not; see _moment)
-            reading = clock.reading if type(clock) is SystemClock else None
+            # The real clock's timestamp alone, as instant() reads it (a whole number of
+            # microseconds, until 2242): the pass makes its datetime only if it needs it (an
+            # always-due task's run does not; see _moment). Inline: once a pass.
+            real = type(clock) is SystemClock
+            wall = time.time  # noqa: TID251 - SystemClock's own reading (see instant)
             now: datetime | None
             now_ts: float | None = None
             while True:
-                if reading is not None and (now_ts := reading()) is not None:
-                    now = None
+                if real and (us := round(wall() * 1_000_000)) < _EXACT_US:
+                    now, now_ts = None, us / 1_000_000
                 elif instant is not None:
                     now, now_ts = instant()
                 else:
@@ -784,7 +786,7 @@ class Scheduler:
         return self._check(cond, Context(now, self._facts, None), "shut_cond", silence=False)
 
     def _moment(self, ts: float | None) -> datetime:
-        """The datetime of a pass's instant read by ``SystemClock.reading`` (what
+        """The datetime of a pass's instant read as a timestamp alone (what
         ``SystemClock.instant`` makes of it), made when the pass needs it."""
         assert ts is not None  # a pass without its datetime has its timestamp
         return datetime.fromtimestamp(ts, self._clock.tz)
@@ -810,7 +812,8 @@ class Scheduler:
         heap = self._heap
         planned = self._planned
         due_at = self._due_at
-        due_at.clear()
+        if due_at:
+            due_at.clear()
         planned_due = self.planned_due
         while heap and heap[0][0] <= ts:
             when, _, name = heapq.heappop(heap)
@@ -854,7 +857,8 @@ class Scheduler:
                     ts = now.timestamp()
                 stale = self._consider(task, now, ts)
         finally:
-            self._known.clear()
+            if self._known:
+                self._known.clear()
             self._known_at = None
 
     def _consider(self, task: Task, now: datetime | None, ts: float) -> bool:

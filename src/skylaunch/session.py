@@ -402,11 +402,9 @@ class Session:
             self._run_id_forks = _forks[0]
             self._run_id_base = _random_run_id_base()
             self._run_ids = itertools.count()
-        # the prefix's 16 hex digits, then the counter's: their sum in hex, as "%032x" would
-        # write it (hex() and a slice cost a third fewer instructions than the %-format; the
-        # padding is needed only by a prefix below 16**15, once in 16)
-        digits = hex(self._run_id_base + next(self._run_ids))[2:]
-        return digits if len(digits) >= 32 else digits.zfill(32)
+        # the prefix's 16 hex digits, then the counter's: one %-format of their sum is about
+        # a third cheaper than formatting the two (once a run)
+        return "%032x" % (self._run_id_base + next(self._run_ids))
 
     # --- hooks ----------------------------------------------------------------------------
     def hook_context(self, task: Task | None = None) -> dict[str, Any]:

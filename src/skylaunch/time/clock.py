@@ -152,7 +152,8 @@ class SystemClock:
         float is that same microsecond while half a float's step at that size is under half
         a microsecond (until the year 2242; later readings take the two calls). Taking
         ``timestamp()`` of ``now()`` instead costs a timedelta's exact arithmetic in Python
-        integers, in every zone.
+        integers, in every zone. (The scheduler's loop reads the float alone the same way
+        and makes the datetime only when a pass needs it.)
         """
         tz = self.tz
         reading = time.time()
@@ -162,14 +163,6 @@ class SystemClock:
             return datetime.fromtimestamp(ts, tz), ts
         now = datetime.fromtimestamp(reading, tz)
         return now, now.timestamp()
-
-    def reading(self) -> float | None:
-        """:meth:`instant`'s timestamp alone, whose datetime is
-        ``datetime.fromtimestamp(ts, tz)``: the scheduler makes that only when a pass needs it
-        (an always-true task's run needs only the float). None after the year 2242, where
-        :meth:`instant` computes the float from the datetime."""
-        us = round(time.time() * 1_000_000)
-        return us / 1_000_000 if us < _EXACT_US else None
 
     async def sleep_until(
         self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
