@@ -457,7 +457,7 @@ class Journal:
             and len(handlers) == 1
             and handlers[0] is handler
             and handler.takes_lifecycle
-            and handler.level <= logging.INFO
+            and handler.level <= _INFO
             and not logger.filters
             and len(handler.filters) == 1
             and not logger.disabled

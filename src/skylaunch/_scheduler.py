@@ -1431,7 +1431,7 @@ class Scheduler:
         if counted:
             self._outside -= 1
         handles = self._handles.get(name)
-        if (handles is None or handles.pop(run_id, None) is None) and counted:
+        if (not handles or handles.pop(run_id, None) is None) and counted:
             self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
         if self._time_limits:
             self._time_limits.pop(run_id, None)
