@@ -886,8 +886,7 @@ class Scheduler:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
             self._plan(name, None, 0.0)
             return False
-        running = bool(self._handles.get(name))
-        if running and not task.multilaunch:
+        if self._handles.get(name) and not task.multilaunch:
             return False  # its end marks it for a new look
         mode = task.execution if only is None else self._execution_of(task)
         executor = self._made_executor(mode)
