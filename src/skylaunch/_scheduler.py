@@ -831,8 +831,7 @@ class Scheduler:
         registry = self._tasks
         todo: list[Task]
         if len(due) == 1:
-            (name,) = due
-            only = self._task_of(name)
+            only = self._task_of(due.pop())
             todo = [] if only is None else [only]
         elif len(due) < len(tasks := registry.in_order()):
             chosen = [registry.get(name) for name in due]

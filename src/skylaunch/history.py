@@ -30,10 +30,11 @@ class TaskLog:
 
     __slots__ = (
         "_fails_in_row",
+        "_max_records",
         "_times",
+        "_trim_at",
         "last_action",
         "last_time",
-        "max_records",
         "running",
         "version",
     )
@@ -51,6 +52,17 @@ class TaskLog:
         # failures since the last of ROW_RESETS, in the order the records were added (which
         # timestamps alone cannot tell at equal instants); None when that order is unknown
         self._fails_in_row: int | None = 0
+
+    @property
+    def max_records(self) -> int:
+        """Timestamps kept per action (older ones dropped in batches, see :meth:`add`)."""
+        return self._max_records
+
+    @max_records.setter
+    def max_records(self, value: int) -> None:
+        self._max_records = value
+        # the length past which add() trims, a number to compare with (twice a run)
+        self._trim_at = value + (value >> 2)
 
     def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
         self.version += 1
@@ -74,9 +86,8 @@ class TaskLog:
             # no time of any action is later than last_time (it is the newest in order, or
             # the newest restored): ts goes last
             times.append(ts)
-        limit = self.max_records
-        if len(times) > limit + (limit >> 2):
-            del times[: len(times) - limit]
+        if len(times) > self._trim_at:
+            del times[: len(times) - self._max_records]
         if action == "run":
             self.running[run_id or ""] = ts
         elif run_id is not None:
