@@ -284,6 +284,8 @@ class FuncTask(Task):
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         loader = self._loader
+        if loader is None and not self._wanted and not self._accepts_any:
+            return {}  # a function that takes no argument (the common case: once a run)
         if loader is not None:
             # Imported here too, as Rocketry does, for the argument defaults in its signature;
             # if that fails, the run fails at its own import with the full message.
