@@ -238,6 +238,11 @@ def test_a_failing_handler_fails_the_run_and_stops_the_scheduler(
 ) -> None:
     logger = logging.getLogger(TASK_LOGGER)
     app = simulated_app("2024-01-01 10:00", execution=execution)
+    # The clock waits this long (real seconds) for a run outside the loop to report before it
+    # moves on; 5 s, the default, was too short for a process's start in a CI run with three
+    # suites on two cores: the run window ended first and the run was terminated (no success
+    # to log). A run that reports ends the wait at once.
+    app.session.clock.settle_s = 45
     app.task("every 10 seconds", func=work, name="work")
     logger.addHandler(FailOn(action))
     with pytest.raises(TaskLoggingError, match=f"logging '{action}' of task 'work'"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -456,3 +457,61 @@ def test_switches_to_an_always_due_task_take_effect_at_the_next_pass() -> None:
     idle = {10, 11, 14, 15, 18, 19, 21, 22, 23, 25}  # disabled, false; forced at 20 and 24
     assert sorted(runs_at) == [p for p in range(max(runs_at) + 1) if p not in idle]
     assert sorted(p for p, by_submit in runs_at.items() if by_submit) == [2, 3, 6, 7]
+
+
+def test_an_always_due_runs_records_on_the_real_clock_carry_their_start_in_every_store() -> None:
+    # On the real clock a pass of an always-due task makes no datetime (the memory repo keeps
+    # the float); the records read back, and the LogRecords a handler above the task logger
+    # gets, carry the start as the datetime of the run's instant in the clock's zone.
+    app = App(config={"execution": "main"})
+    done: list[int] = []
+    returned: list[object] = [5, None, None, 7, None]
+
+    @app.task(true)
+    def job() -> object:
+        done.append(1)
+        if len(done) == len(returned):
+            app.session.shut_down()
+        return returned[len(done) - 1]
+
+    seen: list[logging.LogRecord] = []
+    values: list[object] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+            if getattr(record, "action", None) == "run":
+                values.append(app.session.returns.get("job", "missing"))
+
+    app.run()
+    zone = app.session.clock.tz
+    records = app.session.repo.filter_by(task_name="job", action="run").all()
+    assert len(records) == 5
+    ends = app.session.repo.filter_by(task_name="job", action="success").all()
+    for run, end in zip(records, ends, strict=True):
+        assert run.start == datetime.fromtimestamp(run.created, zone)
+        assert run.start.tzinfo is zone
+        assert end.start == run.start
+        assert end.run_id == run.run_id
+        assert end.runtime == timedelta(seconds=end.created - run.created)
+    # a None returned over a stored None leaves it; any other value replaces what is stored
+    assert app.session.returns["job"] is None
+    catch = Catch()
+    root = logging.getLogger()
+    root.addHandler(catch)
+    old_level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        done.clear()
+        app.run()
+    finally:
+        root.removeHandler(catch)
+        root.setLevel(old_level)
+    assert values == [None, 5, None, None, 7]  # what a run found stored when it began
+    starts = [r for r in seen if getattr(r, "action", None) in ("run", "success")]
+    assert len(starts) == 10
+    for record in starts:
+        assert isinstance(record.start, datetime)
+        assert record.start.tzinfo is zone
+    assert starts[0].start == datetime.fromtimestamp(starts[0].created, zone)
+    assert starts[1].start == starts[0].start

@@ -411,7 +411,7 @@ class Journal:
         task_name: str,
         action: Action,
         run_id: str | None,
-        start: datetime,
+        start: datetime | None,
         *,
         exc_text: str | None = None,
         ts: float | None = None,
@@ -422,7 +422,9 @@ class Journal:
         When this session's repo handler is the only consumer of task records and takes
         trusted writes (the default memory repo), the record goes to it as a dict, without a
         ``logging.LogRecord``: this is the scheduler's hot path (two records per run).
-        ``start_ts`` is ``start.timestamp()`` when the caller has it (it saves computing it).
+        ``start_ts`` is ``start.timestamp()`` when the caller has it (it saves computing it);
+        ``start`` may then be None: ``start_ts`` in the clock's zone, made where needed (the
+        memory repo keeps the float alone).
         """
         clock = self.clock
         if ts is None:
@@ -455,7 +457,7 @@ class Journal:
             and len(handlers) == 1
             and handlers[0] is handler
             and handler.takes_lifecycle
-            and handler.level <= logging.INFO
+            and handler.level <= _INFO
             and not logger.filters
             and len(handler.filters) == 1
             and not logger.disabled
@@ -495,6 +497,9 @@ class Journal:
         ) != self._seen:  # _handlers_key, inline: two records per run
             self.sync()
             handler = self.handler
+        if start is None:
+            assert start_ts is not None  # a start not made is given by its timestamp
+            start = datetime.fromtimestamp(start_ts, clock.tz)
         task = self.tasks.get(task_name)
         own = None if task is None else task._logger_name  # set only when the task has its own
         if own is not None and own != logger.name:

@@ -56,6 +56,7 @@ from skylaunch.execution.base import (
     run_inline,
 )
 from skylaunch.execution.main import MainExecutor
+from skylaunch.time.clock import _EXACT_US, SystemClock
 from skylaunch.time.periods import aware, naive_zone
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ _STOP_SIGNALS: dict[signal.Signals, Any] = {
 _MAX_PASSES_PER_INSTANT = 10_000
 #: Real seconds between two warnings that runs started without a stored run record.
 _UNRECORDED_EVERY_S = 60.0
+_UNSET = object()  # no value stored (Scheduler._finish)
 
 
 class _AwaitedStart:
@@ -189,6 +191,8 @@ class Scheduler:
         self._config = config
         self._clock = clock
         self._tasks = tasks
+        # tasks.get without its call (the registry's dict is never replaced): once a pass
+        self._task_of = tasks._tasks.get
         self._journal = journal
         self._hooks = hooks
         self._executors = executors
@@ -199,11 +203,16 @@ class Scheduler:
         self._facts = facts
         self._new_run_id = new_run_id
         self._returns = returns
-        # A task's name is a str: TaskKeyed's own __setitem__ would store it as it is.
+        # A task's name is a str: TaskKeyed's own __setitem__ would store it as it is. dict's
+        # own methods bound to it (a method-wrapper is called with one tuple less than a
+        # partial of dict.__setitem__); a success that returns None where None is stored
+        # changes nothing, and skips the store (most tasks return None: once a run).
+        keyed = type(returns) is TaskKeyed
         self._set_return: Callable[[str, Any], None] = (
-            partial(dict.__setitem__, returns)
-            if type(returns) is TaskKeyed
-            else returns.__setitem__
+            dict.__setitem__.__get__(returns) if keyed else returns.__setitem__
+        )
+        self._stored_return: Callable[[str, Any], Any] | None = (
+            dict.get.__get__(returns) if keyed else None
         )
         # runtime state of the tasks, by name
         self._batches: dict[str, list[dict[str, Any]]] = {}
@@ -398,37 +407,6 @@ class Scheduler:
         if self._stalled_unsure:
             self._dirty |= self._stalled_unsure
 
-    def _index_task(self, task: Task) -> None:
-        own = task.name
-        start_cond = task.start_cond
-        watched = start_cond.watches(own)
-        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
-        # 10,000 sets for the garbage collector), its entry in _watching says it.
-        others: tuple[str, ...] = ()
-        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
-            names = set(watched)
-            names.discard(own)
-            if EVERY_PASS in names:
-                self._every_pass.add(own)
-                names.discard(EVERY_PASS)
-            watchers = self._watchers
-            for name in names:
-                watching = watchers.get(name)
-                if watching is None:
-                    watchers[name] = {own}
-                else:
-                    watching.add(own)
-            others = tuple(names)
-        self._watching[own] = others  # the tasks it watches besides itself
-        unsure, counts_cycles = _traits(start_cond)
-        if unsure:
-            self._unsure.add(own)
-        end_cond = task.end_cond
-        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
-            self._end_conds.add(own)
-        if counts_cycles:
-            self._counting_cycles.add(own)
-
     def task_added(self, task: Task) -> None:
         """Index one new task (incremental: defining N tasks stays O(N)). Any thread."""
         if self._loop is None:  # defined before start-up: indexed now, as _on_loop would
@@ -458,17 +436,48 @@ class Scheduler:
         self._on_loop(self._forget, name)
 
     def _reindex(self, task: Task) -> None:
-        name = task.name
-        if name in self._watching:  # every indexed name is; a new task's is not
-            self._unindex(name)
-        self._index_task(task)
+        """Index the watches of ``task`` anew and mark it for a look (one call per task
+        defined: 10,000 definitions make 10,000)."""
+        plain = task.plain_fields
+        own = task._name if plain else task.name
+        if own in self._watching:  # every indexed name is; a new task's is not
+            self._unindex(own)
+        start_cond = task._start_cond if plain else task.start_cond
+        watched = start_cond.watches(own)
+        # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
+        # 10,000 sets for the garbage collector), its entry in _watching says it.
+        others: tuple[str, ...] = ()
+        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+            names = set(watched)
+            names.discard(own)
+            if EVERY_PASS in names:
+                self._every_pass.add(own)
+                names.discard(EVERY_PASS)
+            watchers = self._watchers
+            for name in names:
+                watching = watchers.get(name)
+                if watching is None:
+                    watchers[name] = {own}
+                else:
+                    watching.add(own)
+            others = tuple(names)
+        self._watching[own] = others  # the tasks it watches besides itself
+        traits = _LEAF_TRAITS.get(type(start_cond))
+        unsure, counts_cycles = _traits(start_cond) if traits is None else traits
+        if unsure:
+            self._unsure.add(own)
+        end_cond = task._end_cond if plain else task.end_cond
+        if end_cond is not false and not isinstance(end_cond, AlwaysFalse):
+            self._end_conds.add(own)
+        if counts_cycles:
+            self._counting_cycles.add(own)
         if self.is_running:
             # defined after start-up: read its stored history before its first evaluation
-            self._journal.restore([name])
+            self._journal.restore([own])
         if self._held or self._loop is not None:
-            self._mark(name)
+            self._mark(own)
         else:  # what _mark does with nothing held back and no loop to wake
-            self._dirty.add(name)
+            self._dirty.add(own)
 
     def _forget(self, name: str) -> None:
         self._unindex(name)
@@ -645,22 +654,33 @@ class Scheduler:
             config, hooks = self._config, self._hooks
             # (now, its timestamp) from one reading, where the clock can (SystemClock)
             instant: Callable[[], tuple[datetime, float]] | None = getattr(clock, "instant", None)
+            # The real clock's timestamp alone, as instant() reads it (a whole number of
+            # microseconds, until 2242): the pass makes its datetime only if it needs it (an
+            # always-due task's run does not; see _moment). Inline: once a pass.
+            real = type(clock) is SystemClock
+            wall = time.time  # noqa: TID251 - SystemClock's own reading (see instant)
+            now: datetime | None
             now_ts: float | None = None
             while True:
-                if instant is not None:
+                if real and (us := round(wall() * 1_000_000)) < _EXACT_US:
+                    now, now_ts = None, us / 1_000_000
+                elif instant is not None:
                     now, now_ts = instant()
                 else:
                     now = clock.now()
                 if self._stop_reason is not None or (
                     until is not None
-                    and (now.timestamp() if now_ts is None else now_ts) >= until.timestamp()
+                    and (now_ts if now_ts is not None else _timestamp_of(now)) >= until.timestamp()
                 ):
                     break
                 only = self._only
                 stop = config.shut_cond if only is None else only.stop
-                if stop is not None and self._shut_cond_holds(now):
-                    self._stop_reason = "shut_cond is true"
-                    break
+                if stop is not None:
+                    if now is None:
+                        now = self._moment(now_ts)
+                    if self._shut_cond_holds(now):
+                        self._stop_reason = "shut_cond is true"
+                        break
                 if coordination is not None and not coordination.may_act():
                     # a standby: nothing is looked at until it takes over (which pokes)
                     self._wake.clear()
@@ -682,7 +702,7 @@ class Scheduler:
                     # which may be much later (Rocketry checks it after every cycle)
                     self._stop_reason = "shut_cond is true"
                     continue
-                if virtual:  # a simulated clock moves only when the loop sleeps
+                if virtual and now is not None:  # a simulated clock moves only when the loop sleeps
                     if now.timestamp() != stuck_at:
                         stuck_at, stuck = now.timestamp(), 0
                     elif (stuck := stuck + 1) >= _MAX_PASSES_PER_INSTANT:
@@ -705,7 +725,7 @@ class Scheduler:
                         await _yield_to_loop(ready)
                         next_yield = monotonic() + _YIELD_EVERY_S
                     continue
-                deadline = self._deadline(now, until)
+                deadline = self._deadline(self._moment(now_ts) if now is None else now, until)
                 await clock.sleep_until(deadline, self._wake, busy=self._outside > 0)
                 self._wake.clear()
                 next_yield = monotonic() + _YIELD_EVERY_S
@@ -765,14 +785,26 @@ class Scheduler:
         # scheduler running past the point its user wanted it to stop.
         return self._check(cond, Context(now, self._facts, None), "shut_cond", silence=False)
 
-    def _pass(self, now: datetime, ts: float | None = None) -> None:
+    def _moment(self, ts: float | None) -> datetime:
+        """The datetime of a pass's instant read as a timestamp alone (what
+        ``SystemClock.instant`` makes of it), made when the pass needs it."""
+        assert ts is not None  # a pass without its datetime has its timestamp
+        return datetime.fromtimestamp(ts, self._clock.tz)
+
+    def _pass(self, now: datetime | None, ts: float | None = None) -> None:
         """Evaluate every task that may have changed, highest priority first (``ts``:
-        ``now.timestamp()`` when the caller has it)."""
+        ``now.timestamp()`` when the caller has it; ``now`` None: the instant ``ts``, its
+        datetime made by whatever needs it, see :meth:`_moment`)."""
         if ts is None:
+            assert now is not None  # one of the two is given
             ts = now.timestamp()
+        if now is None and (self._time_limits or self._end_conds):
+            now = self._moment(ts)
         if self._time_limits:
+            assert now is not None  # made above
             self._reap_timeouts(now)
         if self._end_conds:
+            assert now is not None  # made above
             self._check_end_conds(now)
         # Two sets take turns as the dirty set: no allocation per pass.
         due = self._dirty
@@ -780,7 +812,8 @@ class Scheduler:
         heap = self._heap
         planned = self._planned
         due_at = self._due_at
-        due_at.clear()
+        if due_at:
+            due_at.clear()
         planned_due = self.planned_due
         while heap and heap[0][0] <= ts:
             when, _, name = heapq.heappop(heap)
@@ -798,16 +831,19 @@ class Scheduler:
         registry = self._tasks
         todo: list[Task]
         if len(due) == 1:
-            (name,) = due
-            only = registry.get(name)
+            only = self._task_of(due.pop())
             todo = [] if only is None else [only]
         elif len(due) < len(tasks := registry.in_order()):
             chosen = [registry.get(name) for name in due]
             todo = sorted((t for t in chosen if t is not None), key=registry.order_key)
         else:
-            todo = [t for t in tasks if t.name in due]
+            # (the field, not the property, for a task that keeps Task's own: see _consider)
+            todo = [t for t in tasks if (t._name if t.plain_fields else t.name) in due]
         due.clear()
         self._spare = due
+        if now is None and len(todo) > 1:
+            # one datetime for the pass: the conditions' look-ups are kept per instant
+            now = self._moment(ts)
         stale = False
         try:
             for task in todo:
@@ -821,13 +857,15 @@ class Scheduler:
                     ts = now.timestamp()
                 stale = self._consider(task, now, ts)
         finally:
-            self._known.clear()
+            if self._known:
+                self._known.clear()
             self._known_at = None
 
-    def _consider(self, task: Task, now: datetime, ts: float) -> bool:
+    def _consider(self, task: Task, now: datetime | None, ts: float) -> bool:
         """Launch ``task`` if it is due, else plan its next look; True if it ran inline.
 
-        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap).
+        ``ts`` is ``now.timestamp()`` (computed once per instant: it is not cheap); ``now``
+        None: the instant ``ts``, made here if a condition is to read it (see _moment).
         The task's ``name``, ``disabled`` and ``start_cond`` are read from their fields
         where its class keeps Task's properties (:attr:`Task.plain_fields`): a property
         call each costs about as much as a tenth of an always-due task's run."""
@@ -848,8 +886,7 @@ class Scheduler:
             # start-up and shutdown tasks run in those sequences only (_launch_lifecycle)
             self._plan(name, None, 0.0)
             return False
-        running = bool(self._handles.get(name))
-        if running and not task.multilaunch:
+        if self._handles.get(name) and not task.multilaunch:
             return False  # its end marks it for a new look
         mode = task.execution if only is None else self._execution_of(task)
         executor = self._made_executor(mode)
@@ -874,6 +911,8 @@ class Scheduler:
         if type(cond) is not AlwaysTrue:
             # a condition is user code: the launch looks the task's executor up anew
             executor = None
+            if now is None:
+                now = self._moment(ts)
             by_clock = _CLOCK_FALSE.get(type(cond))
             if by_clock is not None:
                 entry = self._known.get(id(cond)) if now is self._known_at else None
@@ -882,9 +921,16 @@ class Scheduler:
                 known = entry[1]
                 if known is not None:  # false at `now` whatever the history holds
                     when_ts = known[0]
-                    if when_ts is None and name in self._unsure:
-                        self._stalled_unsure.add(name)
-                    self._plan_ts(name, when_ts, ts)
+                    if when_ts is None:
+                        if name in self._unsure:
+                            self._stalled_unsure.add(name)
+                        self._planned.pop(name, None)
+                    elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
+                        # _plan_ts's common case, in place (a first pass plans every task)
+                        self._planned[name] = when_ts
+                        heapq.heappush(self._heap, (when_ts, next(self._seq), name))
+                    else:
+                        self._plan_ts(name, when_ts, ts)
                     return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
@@ -902,7 +948,7 @@ class Scheduler:
             # pass): conditions read that order (after_success, retry).
             became = max(became, self._journal.last_ts)
             if became < ts:
-                now = datetime.fromtimestamp(became, now.tzinfo)
+                now = datetime.fromtimestamp(became, self._clock.tz if now is None else now.tzinfo)
                 ts = now.timestamp()
         return self._launch(task, now, {}, ts, executor)
 
@@ -1043,7 +1089,7 @@ class Scheduler:
     def _launch(
         self,
         task: Task,
-        now: datetime,
+        now: datetime | None,
         params: dict[str, Any],
         ts: float | None = None,
         executor: Executor | None = None,
@@ -1053,7 +1099,9 @@ class Scheduler:
         The run is recorded at ``now``, the instant its condition was found true, so that
         ``every`` and the other conditions that count from the last run do not drift by the
         time the bookkeeping takes. ``ts``: ``now.timestamp()`` when the caller has it;
-        ``executor``: the task's, when the caller looked it up and no code ran since.
+        ``executor``: the task's, when the caller looked it up and no code ran since. ``now``
+        None: the instant ``ts``, whose datetime an inline run's records do without (see
+        _moment).
         """
         if self.coordination is not None and not self.coordination.may_act():
             self._dirty.add(task.name)  # looked at again once this replica is the active one
@@ -1066,6 +1114,7 @@ class Scheduler:
             if executor is None:
                 executor = self._executor(mode)
         if ts is None:
+            assert now is not None  # one of the two is given
             ts = now.timestamp()
         hooks = self._hooks
         run_id = self._new_run_id(task, params)
@@ -1108,6 +1157,8 @@ class Scheduler:
             # succeeds again, so it never stops the scheduler.
             missing = isinstance(exc, MissingReturnError)
             text = f"{type(exc).__name__}: {exc}" if missing else traceback.format_exc()
+            if now is None:
+                now = self._moment(ts)
             journal.record(task.name, "run", run_id, now, ts=ts, start_ts=ts)
             outcome = Outcome(run_id, "fail", exc_text=text)
             self._finish(task.name, run_id, now, outcome, start_ts=ts)
@@ -1143,9 +1194,13 @@ class Scheduler:
                 failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
                 self._finish(name, run_id, now, failed, start_ts=ts)
             except BaseException as exc:  # as _submit does
+                if now is None:
+                    now = self._moment(ts)
                 self._end_interrupted(name, run_id, now, exc, ts)
                 raise
             return True
+        if now is None:
+            now = self._moment(ts)
         timeout = None if task.permanent else task.timeout  # a permanent task never times out
         timeout_s = None if timeout is None else timeout.total_seconds()
         call = TaskCall(task.name, run_id, func, kwargs, timeout_s, flag)
@@ -1363,7 +1418,7 @@ class Scheduler:
         self,
         name: str,
         run_id: str,
-        started: datetime,
+        started: datetime | None,
         outcome: Outcome | None,
         counted: bool = False,
         start_ts: float | None = None,
@@ -1372,7 +1427,8 @@ class Scheduler:
     ) -> None:
         """Log how a run ended: ``outcome``, or None for a success that returned ``value``
         (an inline run: its Outcome is made only for the after-run hooks).
-        ``start_ts``: ``started.timestamp()`` when the caller has it. ``poke=False``: the
+        ``start_ts``: ``started.timestamp()`` when the caller has it (``started`` may then be
+        None, see Journal.record). ``poke=False``: the
         caller is the loop's own pass, which looks at what the end marked before it sleeps,
         so the wake event need not be set."""
         if self._abandoned and run_id in self._abandoned:
@@ -1381,7 +1437,7 @@ class Scheduler:
         if counted:
             self._outside -= 1
         handles = self._handles.get(name)
-        if (handles is None or handles.pop(run_id, None) is None) and counted:
+        if (not handles or handles.pop(run_id, None) is None) and counted:
             self._ended_unregistered.add(run_id)  # reported from inside submit(): see _launch
         if self._time_limits:
             self._time_limits.pop(run_id, None)
@@ -1392,7 +1448,9 @@ class Scheduler:
             action, value, exc_text = outcome.action, outcome.value, outcome.exc_text
             control = outcome.control
         if action == "success":
-            self._set_return(name, value)
+            stored = self._stored_return
+            if value is not None or stored is None or stored(name, _UNSET) is not None:
+                self._set_return(name, value)
         try:
             self._journal.record(
                 name, action, run_id, started, exc_text=exc_text, start_ts=start_ts
@@ -1556,6 +1614,12 @@ async def _yield_to_loop(ready: Sized | None) -> None:
     await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
     if ready is None or ready:
         await asyncio.sleep(0)  # noqa: TID251 - ... and one for the tasks the first one woke
+
+
+def _timestamp_of(now: datetime | None) -> float:
+    """``now.timestamp()`` of a pass's instant read without its timestamp (never None then)."""
+    assert now is not None  # a pass has its datetime, its timestamp or both
+    return now.timestamp()
 
 
 def _hand_off() -> None:

@@ -9,6 +9,7 @@ function's ``__name__`` (for a task defined later, which then must carry that na
 
 from __future__ import annotations
 
+import types
 import weakref
 from typing import Any
 
@@ -20,8 +21,20 @@ __all__ = ["TaskKeyed", "optional_task_name", "quoted", "register", "task_name",
 _BY_FUNC: weakref.WeakKeyDictionary[Any, dict[str, None]] = weakref.WeakKeyDictionary()
 
 
+#: The plain function registered last and its entry in _BY_FUNC: (weak reference, names).
+#: Tasks are mostly defined one function at a time (W5: 10,000 from one), and a look-up in
+#: _BY_FUNC makes a weak reference each time. Plain functions only: they are equal to
+#: themselves alone, so the entry lives exactly as long as the function.
+_LAST: tuple[weakref.ref[Any], dict[str, None]] | None = None
+
+
 def register(func: object, name: str) -> None:
     """Remember that the task ``name`` runs ``func`` (no-op for objects without weak refs)."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0]() is func:
+        last[1][name] = None
+        return
     try:
         # get first: setdefault makes a weak reference with a callback on every call
         names = _BY_FUNC.get(func)
@@ -29,6 +42,8 @@ def register(func: object, name: str) -> None:
             names = _BY_FUNC.setdefault(func, {})
     except TypeError:
         return
+    if type(func) is types.FunctionType:
+        _LAST = (weakref.ref(func), names)
     names[name] = None
 
 

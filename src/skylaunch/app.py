@@ -18,7 +18,7 @@ from skylaunch.exc import TaskDefinitionError
 from skylaunch.execution.base import Executor
 from skylaunch.session import Session
 from skylaunch.tasks.base import Task
-from skylaunch.tasks.func import FuncTask
+from skylaunch.tasks.func import FuncTask, define_plain
 from skylaunch.time.clock import Clock
 
 if TYPE_CHECKING:
@@ -218,7 +218,9 @@ class App:
             )
 
         def wrapper(function: F) -> F:
-            FuncTask(function, session=self.session, start_cond=start_cond, name=name, **kwargs)
+            session = self.session
+            if kwargs or not define_plain(session, function, start_cond, name):
+                FuncTask(function, session=session, start_cond=start_cond, name=name, **kwargs)
             return function
 
         if callable(start_cond) and not isinstance(start_cond, Condition):

@@ -30,10 +30,11 @@ class TaskLog:
 
     __slots__ = (
         "_fails_in_row",
+        "_max_records",
         "_times",
+        "_trim_at",
         "last_action",
         "last_time",
-        "max_records",
         "running",
         "version",
     )
@@ -52,12 +53,27 @@ class TaskLog:
         # timestamps alone cannot tell at equal instants); None when that order is unknown
         self._fails_in_row: int | None = 0
 
+    @property
+    def max_records(self) -> int:
+        """Timestamps kept per action (older ones dropped in batches, see :meth:`add`)."""
+        return self._max_records
+
+    @max_records.setter
+    def max_records(self, value: int) -> None:
+        self._max_records = value
+        # the length past which add() trims, a number to compare with (twice a run)
+        self._trim_at = value + (value >> 2)
+
     def add(self, action: Action, ts: float, run_id: str | None = None) -> None:
         self.version += 1
         times = self._times[action]
         last_time = self.last_time
         if last_time is not None and ts < last_time:
             self._fails_in_row = None  # out of order: count by timestamps from now on
+            if not times or times[-1] <= ts:
+                times.append(ts)
+            else:  # (restore, clock set back): keep the index sorted
+                insort(times, ts)
         else:
             row = self._fails_in_row
             if row is not None:
@@ -67,13 +83,11 @@ class TaskLog:
                     self._fails_in_row = 0
             self.last_action = action
             self.last_time = ts
-        if not times or times[-1] <= ts:
+            # no time of any action is later than last_time (it is the newest in order, or
+            # the newest restored): ts goes last
             times.append(ts)
-        else:  # out of order (restore, clock set back): keep the index sorted
-            insort(times, ts)
-        limit = self.max_records
-        if len(times) > limit + (limit >> 2):
-            del times[: len(times) - limit]
+        if len(times) > self._trim_at:
+            del times[: len(times) - self._max_records]
         if action == "run":
             self.running[run_id or ""] = ts
         elif run_id is not None:

@@ -92,15 +92,18 @@ class PeriodMethods:
         Conditions are immutable values: the same phrase written for thousands of tasks
         (``daily.at("03:00")`` in a loop) is parsed once and the one condition shared.
         """
-        # the bounds' types too: True == 1, but only 1 is a valid bound
-        typed = [(type(b), b) for b in bounds]
+        # Keyed first by the object itself (``daily``): no hash of the whole condition. The
+        # bounds' types too: True == 1, but only 1 is a valid bound.
+        if len(bounds) == 1:  # .at(), .before(), .after(): the key in one tuple, no list
+            bound = bounds[0]
+            by_id: tuple[object, ...] = (id(self), how, type(bound), bound)
+        else:
+            by_id = (id(self), how, *[part for b in bounds for part in (type(b), b)])
         try:
-            # first by the object itself (``daily``): no hash of the whole condition
-            by_id = (id(self), how, *typed)
             seen = _NARROWED_BY_ID.get(by_id)
             if seen is not None and seen[0] is self:
                 return seen[1]
-            key = (self, how, *typed)
+            key = (self, *by_id[1:])
             cached = _NARROWED.get(key)
         except TypeError:  # an unhashable condition or bound: made anew (and checked) each time
             return self._with(getattr(type(self.period), how)(*bounds))

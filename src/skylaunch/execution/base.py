@@ -223,7 +223,7 @@ def run_inline(
     token = current_run.set(info)
     try:
         value = func(**kwargs)
-        if isinstance(value, CoroutineType):  # inspect.iscoroutine, without the extra call
+        if type(value) is CoroutineType:  # inspect.iscoroutine (coroutine has no subclasses)
             value = asyncio.run(value)
     except Exception as exc:
         return None, outcome_of(run_id, exc)

@@ -12,24 +12,30 @@ from typing import Any
 
 __all__: list[str] = []
 
-Lifecycle = tuple[str, str, float, datetime, "str | None", "str | None", tzinfo, "float | None"]
+Lifecycle = tuple[
+    str, str, float, "datetime | None", "str | None", "str | None", tzinfo, "float | None"
+]
 """A lifecycle record as its parts: task name, action, created (POSIX seconds), the run's
 start, run id, traceback text, the session's zone (that of ``start`` and of the end), and
-``start.timestamp()`` when the scheduler has it already (None: computed when needed)."""
+``start.timestamp()`` when the scheduler has it already (None: computed when needed). The
+start is None when the scheduler did not make it: it is then ``start_ts`` in the zone."""
 
 
 def lifecycle_fields(
     task_name: str,
     action: str,
     created: float,
-    start: datetime,
+    start: datetime | None,
     run_id: str | None,
     exc_text: str | None,
     tz: tzinfo,
     start_ts: float | None = None,
 ) -> dict[str, Any]:
     """A lifecycle record's fields: a run has no end; an end's runtime counts from ``start``
-    (``start_ts``, its POSIX seconds, when given)."""
+    (``start_ts``, its POSIX seconds, when given; ``start`` None: made from it in ``tz``)."""
+    if start is None:
+        assert start_ts is not None  # a start not made is given by its timestamp
+        start = datetime.fromtimestamp(start_ts, tz)
     if action == "run":
         end: datetime | None = None
         runtime: timedelta | None = None

@@ -47,7 +47,7 @@ class TaskRegistry:
         self.listener: TaskListener | None = None
 
     def add(self, task: Task) -> None:
-        name = task.name
+        name = task._name if task.plain_fields else task.name
         replaced = False
         present = self._tasks.get(name)
         if present is not None and present is not task:

@@ -76,16 +76,17 @@ class _NewSession:
 
 
 # Task properties whose fields the scheduler reads directly (see Task.plain_fields)
-_PLAIN_FIELDS = ("name", "disabled", "start_cond")
+_PLAIN_FIELDS = ("name", "disabled", "start_cond", "end_cond")
 
 
 class Task(ABC):
     """Base of every task. Subclasses say what a run does (:meth:`target`, :meth:`arguments`)."""
 
     plain_fields: bool = True
-    """Whether this class keeps Task's own ``name``, ``disabled`` and ``start_cond`` properties,
-    so that the scheduler may read their fields (``_name``, ``_disabled``, ``_start_cond``)
-    without a property call, on every look at the task. False for a subclass that overrides
+    """Whether this class keeps Task's own ``name``, ``disabled``, ``start_cond`` and
+    ``end_cond`` properties, so that the scheduler and the registry may read their fields
+    (``_name``, ``_disabled``, ``_start_cond``, ``_end_cond``) without a property call, on
+    every look at the task. False for a subclass that overrides
     any of them: the scheduler then reads the properties (set by the class, never by hand)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -17,13 +17,16 @@ from skylaunch._frozen import Frozen
 from skylaunch._tasknames import register as register_task_function
 from skylaunch._tasknames import unregister as unregister_task_function
 from skylaunch.args import BaseArgument, TerminationFlag, argument_defaults
+from skylaunch.conds.base import false
 from skylaunch.exc import TaskDefinitionError
-from skylaunch.tasks.base import Task, _user_stacklevel
+from skylaunch.tasks.base import _CONDITION_TYPES, Task, _user_stacklevel
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["FuncTask", "ImportedFunc", "check_picklable"]
+    from skylaunch.session import Session
+
+__all__ = ["FuncTask", "ImportedFunc", "check_picklable", "define_plain"]
 
 _THREAD_TERMINATE = "_thread_terminate_"
 _FLAG = TerminationFlag()
@@ -281,6 +284,8 @@ class FuncTask(Task):
 
     def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
         loader = self._loader
+        if loader is None and not self._wanted and not self._accepts_any:
+            return {}  # a function that takes no argument (the common case: once a run)
         if loader is not None:
             # Imported here too, as Rocketry does, for the argument defaults in its signature;
             # if that fails, the run fails at its own import with the full message.
@@ -299,6 +304,77 @@ class FuncTask(Task):
         if accepts_any:
             return merged
         return {k: v for k, v in merged.items() if k in wanted}
+
+
+def define_plain(session: Session, func: Any, start_cond: object, name: object) -> bool:
+    """``FuncTask(func, session=session, start_cond=start_cond, name=name)`` made in one call,
+    for the plain case ``@app.task(cond, name=...)`` repeats by the thousand; False, with
+    nothing done, for any other case (then make the task with ``FuncTask(...)``).
+
+    Plain: a function with no attributes of its own, a name that is a non-empty string (or
+    None: the function's), a condition object of a class tasks took before (or None), no
+    ``task_init`` hook, the session's priority a whole number and its execution one that runs
+    in this process (nothing to pickle). The task is the one ``FuncTask(...)`` makes, attribute
+    for attribute in the same order (tests/tasks/test_define_plain.py compares them).
+    """
+    if type(func) is not types.FunctionType or func.__dict__ or session.hooks.task_init:
+        return False
+    if name is None:
+        name = func.__name__
+    if type(name) is not str or not name.strip():
+        return False
+    if start_cond is None:
+        start_cond = false
+    elif type(start_cond) not in _CONDITION_TYPES:
+        return False
+    config = session.config
+    priority = config.task_priority
+    mode = config.execution
+    code = func.__code__
+    is_async = bool(code.co_flags & _CO_COROUTINE)
+    if is_async and mode == "main":
+        mode = "async"  # what the task's ``execution`` says (and ``validate`` checks)
+    if type(priority) is not int or not session.executors.shares_process(mode):
+        return False
+    if code.co_argcount or code.co_kwonlyargcount:
+        wanted, accepts_any, arg_defaults = _parameters(func)
+    else:  # def job(): the most common task
+        wanted, accepts_any, arg_defaults = _NO_NAMES, bool(code.co_flags & _CO_VARKEYWORDS), {}
+    doc = func.__doc__
+    task: FuncTask = object.__new__(FuncTask)
+    # the order of FuncTask.__init__ and Task.__init__ (instances share one key table)
+    task.path = None
+    task.func_name = "main"
+    task._loader = None
+    task._func = func
+    task.is_async = is_async
+    task._wanted = wanted
+    task._accepts_any = accepts_any
+    task._arg_defaults = arg_defaults
+    task.session = session
+    task._runtime = session.runtime
+    task._name = name
+    task._start_cond = start_cond  # type: ignore[assignment]
+    task._end_cond = false
+    task._execution = None
+    task._priority = priority
+    task._timeout = None
+    task._disabled = False
+    task._multilaunch = None
+    task.parameters = {}
+    task.description = inspect.cleandoc(doc) if doc else None
+    task.on_startup = False
+    task.on_shutdown = False
+    task.permanent = False
+    task.daemon = None
+    task.func_run_id = None
+    task._logger = None
+    task._logger_name = None
+    task._force_run = False
+    task._forced_batch = None
+    session.add_task(task)
+    register_task_function(func, task._name)  # under the name the session gave it
+    return True
 
 
 def _loader_for(

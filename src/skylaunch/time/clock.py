@@ -152,7 +152,8 @@ class SystemClock:
         float is that same microsecond while half a float's step at that size is under half
         a microsecond (until the year 2242; later readings take the two calls). Taking
         ``timestamp()`` of ``now()`` instead costs a timedelta's exact arithmetic in Python
-        integers, in every zone.
+        integers, in every zone. (The scheduler's loop reads the float alone the same way
+        and makes the datetime only when a pass needs it.)
         """
         tz = self.tz
         reading = time.time()

@@ -293,3 +293,51 @@ def test_a_subclass_that_shadows_max_per_task_with_a_class_attribute_still_store
         repo.add_lifecycle(("t", "run", start.timestamp() + i, start, f"r{i}", None, utc, None))
     kept = [r.run_id for r in repo.filter_by(task_name="t").all()]
     assert kept == ["r38", "r39"]  # the argument's window, as before the property
+
+
+def test_a_bucket_keeps_no_start_column_until_a_record_started_before_its_created() -> None:
+    # Run records start at their own instant: no column. The first that started earlier (in
+    # order, out of order, or as a dict item then a compact one) makes it from `created`;
+    # every read, update and delete sees each record's own start either way.
+    utc = ZoneInfo("UTC")
+    t0 = datetime(2026, 1, 1, tzinfo=utc).timestamp()
+
+    def at(ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, utc)
+
+    repo = MemoryRepo(TaskRunRecord)
+    repo.add_lifecycle(("t", "run", t0, None, "r0", None, utc, t0))  # start given as a float
+    repo.add_lifecycle(("t", "run", t0 + 2, at(t0 + 2), "r2", None, utc, None))
+    repo.add({"task_name": "t", "action": "run", "created": t0 + 3, "run_id": "d", "message": "m"})
+    bucket = repo._tasks["t"]["run"]
+    assert bucket.starts is None
+    repo.add_lifecycle(("t", "run", t0 + 1, at(t0 - 9), "r1", None, utc, None))  # out of order
+    assert bucket.starts is not None
+    repo.add_lifecycle(("t", "run", t0 + 4, None, "r4", None, utc, t0 + 3.5))
+    got = [(r.run_id, r.start) for r in repo.filter_by(action="run").all()]
+    assert got == [
+        ("r0", at(t0)),
+        ("r1", at(t0 - 9)),
+        ("r2", at(t0 + 2)),
+        ("d", None),
+        ("r4", at(t0 + 3.5)),
+    ]
+    assert repo.filter_by(run_id="r1").update(message="m") == 1
+    assert repo.filter_by(run_id="r2").delete() == 1
+    assert [r.start for r in repo.filter_by(action="run").all() if r.run_id != "d"] == [
+        at(t0),
+        at(t0 - 9),
+        at(t0 + 3.5),
+    ]
+    plain = MemoryRepo(TaskRunRecord, max_per_task=2)
+    for i in range(6):
+        plain.add_lifecycle(("t", "run", t0 + i, None, f"p{i}", None, utc, t0 + i))
+    assert plain._tasks["t"]["run"].starts is None  # dropped and kept without the column
+    assert [(r.run_id, r.start) for r in plain.filter_by().all()] == [
+        ("p4", at(t0 + 4)),
+        ("p5", at(t0 + 5)),
+    ]
+    ended = MemoryRepo(TaskRunRecord)
+    ended.add_lifecycle(("t", "success", t0 + 1, None, "e", None, utc, t0))
+    assert ended.filter_by().last().runtime == timedelta(seconds=1)
+    assert ended.filter_by().last().start == at(t0)

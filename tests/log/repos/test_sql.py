@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from skylaunch.exc import RepoSchemaError, RepoSchemaWarning, RepoUnavailableError
+from skylaunch.exc import (
+    RepoSchemaError,
+    RepoSchemaWarning,
+    RepoUnavailableError,
+    TaskLoggingError,
+)
 from skylaunch.log import MinimalRecord, MinimalRunRecord, RepoHandler, RunRecord, TaskRunRecord
 from skylaunch.log.query import Equal, GreaterEqual, Query
 from skylaunch.log.repos.sql import SQLRepo, normalize_url
@@ -573,34 +579,98 @@ def test_converting_a_batch_leaves_no_object_per_row_to_the_oldest_generation(
     assert len(_raw_rows(sqlite_engine, "log")) == 5_000
 
 
+class _SeenCursor(sqlite3.Cursor):
+    """A sqlite3 cursor that notes every statement it runs and its parameters."""
+
+    seen: ClassVar[list[tuple[str, Any]]] = []
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _SeenCursor:
+        self.seen.append((sql, parameters))
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _SeenCursor:
+        rows = list(seq_of_parameters)
+        self.seen.extend((sql, row) for row in rows)
+        return super().executemany(sql, rows)
+
+
+class _SeenConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = _SeenCursor) -> Any:
+        return super().cursor(factory)
+
+
+@pytest.fixture
+def seen_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A SQLite engine whose connections note, in ``_SeenCursor.seen``, what their cursors run
+    (SQLAlchemy's and the repo's own); the engine's ``seen`` is that list."""
+    monkeypatch.setattr(_SeenCursor, "seen", [])
+    engine = sa.create_engine(
+        f"sqlite:///{tmp_path / 'seen.db'}", connect_args={"factory": _SeenConnection}
+    )
+    engine.seen = _SeenCursor.seen  # type: ignore[attr-defined]
+    yield engine
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
-    ("model", "per_statement"), [(MinimalRunRecord, 249), (TaskRunRecord, 111)]
+    ("model", "per_statement", "rest"),
+    [(MinimalRunRecord, 249, [64, 32, 4, 2]), (TaskRunRecord, 111, [32, 8, 4, 1])],
 )
 def test_sqlite_a_batch_goes_in_by_many_rows_per_statement(
-    sqlite_engine: Any, model: type[Any], per_statement: int
+    seen_engine: Any, model: type[Any], per_statement: int, rest: list[int]
 ) -> None:
     # One INSERT carries many rows (sqlite3 lets the GIL go once per statement, not once per
     # row), never more bound values than any SQLite takes (999), and stores what one
-    # statement per row stores, in order.
+    # statement per row stores, in order. What is left after the full statements goes in by
+    # powers of two: a table has a few statement texts, which sqlite3 keeps compiled.
     fields = _run_fields(600)
-    statements: list[tuple[str, Any, bool]] = []
-
-    @sa.event.listens_for(sqlite_engine, "before_cursor_execute")
-    def seen(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
-        if statement.startswith("INSERT"):
-            statements.append((statement, params, many))
-
-    many = SQLRepo(model, engine=sqlite_engine, table="many", if_missing="create")
+    many = SQLRepo(model, engine=seen_engine, table="many", if_missing="create")
+    seen_engine.seen.clear()
     many.insert_items([dict(f) for f in fields])
-    sizes = [len(params) // len(model.model_fields) for _, params, _ in statements]
-    assert sizes == [per_statement] * (600 // per_statement) + [600 % per_statement]
-    assert not any(executemany for _, _, executemany in statements)
-    assert all(len(params) <= 999 for _, params, _ in statements)
-    sa.event.remove(sqlite_engine, "before_cursor_execute", seen)
-    one = SQLRepo(model, engine=sqlite_engine, table="one", if_missing="create")
+    inserts = [(sql, params) for sql, params in seen_engine.seen if sql.startswith("INSERT")]
+    sizes = [len(params) // len(model.model_fields) for _, params in inserts]
+    assert sizes == [per_statement] * (600 // per_statement) + rest
+    assert all(sql.count("(?") == size for (sql, _), size in zip(inserts, sizes, strict=True))
+    assert all(len(params) <= 999 for _, params in inserts)
+    one = SQLRepo(model, engine=seen_engine, table="one", if_missing="create")
     for f in fields:
         one.insert_items([dict(f)])
-    assert _raw_rows(sqlite_engine, "many") == _raw_rows(sqlite_engine, "one")
+    assert _raw_rows(seen_engine, "many") == _raw_rows(seen_engine, "one")
+
+
+def test_sqlite_batches_reuse_a_few_statement_texts(seen_engine: Any) -> None:
+    # A text per remainder made sqlite3 compile a statement a batch (and keep it in its cache
+    # until 128 others pushed it out): batches of every size from 1 to 600 use at most one
+    # text per power of two up to the full statement's rows, and store every row once.
+    repo = SQLRepo(MinimalRunRecord, engine=seen_engine, table="log", if_missing="create")
+    fields = _run_fields(600)
+    seen_engine.seen.clear()
+    stored = 0
+    for n in range(2, 601, 7):
+        repo.insert_items([dict(f) for f in fields[:n]])
+        stored += n
+    texts = {sql for sql, _ in seen_engine.seen if sql.startswith("INSERT")}
+    assert len(texts) <= 9  # 249 rows, then 128, 64, ..., 1
+    assert len(_raw_rows(seen_engine, "log")) == stored
+
+
+def test_sqlite_a_batch_goes_in_on_one_driver_cursor_past_sqlalchemy(seen_engine: Any) -> None:
+    # exec_driver_sql per statement made a cursor, an execution context and events' objects
+    # per statement, alive while sqlite3 had let the GIL go: the scheduler thread's young
+    # collections promoted them to the oldest generation (bench W6's full collections).
+    repo = SQLRepo(MinimalRunRecord, engine=seen_engine, table="log", if_missing="create")
+    executed: list[str] = []
+
+    @sa.event.listens_for(seen_engine, "before_cursor_execute")
+    def noted(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        executed.append(statement)
+
+    seen_engine.seen.clear()
+    repo.insert_items([dict(f) for f in _run_fields(600)])
+    sa.event.remove(seen_engine, "before_cursor_execute", noted)
+    assert not [sql for sql in executed if sql.startswith("INSERT")]
+    assert len([sql for sql, _ in seen_engine.seen if sql.startswith("INSERT")]) == 6
+    assert len(_raw_rows(seen_engine, "log")) == 600
 
 
 def test_sqlite_a_row_refused_in_a_later_statement_refuses_the_whole_batch(
@@ -811,3 +881,110 @@ def test_sqlite_batches_at_the_statement_and_chunk_bounds_store_every_row_once(
     back = repo.filter_by().all()
     assert [r.model_dump() for r in back] == [model.model_validate(f).model_dump() for f in fields]
     assert len(_raw_rows(sqlite_engine, "log")) == n
+
+
+def _checked_table(engine: Any, table: str) -> None:
+    """A table for MinimalRunRecord that refuses a row whose run_id is 'bad'."""
+    serial = "serial" if engine.dialect.name == "postgresql" else "INTEGER"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE TABLE "{table}" (id {serial} PRIMARY KEY, task_name TEXT NOT NULL, '
+            "action TEXT NOT NULL, created FLOAT NOT NULL, run_id TEXT CHECK (run_id != 'bad'))"
+        )
+
+
+def _isolates_the_bad_row(engine: Any, table: str) -> None:
+    # A batch the table refuses is written again one record at a time: every good record is
+    # stored once, in order, and only the bad one is reported (as before the driver path).
+    _checked_table(engine, table)
+    repo = SQLRepo(MinimalRunRecord, engine=engine, table=table)
+    fields = [
+        {"task_name": "t", "action": "run", "created": float(i), "run_id": f"Ω{i}"}
+        for i in range(600)
+    ]
+    fields[377]["run_id"] = "bad"
+    handler = RepoHandler(repo)
+    try:
+        with handler.holding_writes():  # all 600 queued: one batch
+            for f in fields:
+                handler.emit_trusted(dict(f))
+        with pytest.raises(TaskLoggingError, match=r"(?i)check") as refused:
+            handler.flush(30)
+        assert "377.0" in str(refused.value.__cause__)  # the bad record, and only it
+        assert handler.flush(30)  # reported once
+    finally:
+        handler.close()
+    stored = [(r.created, r.run_id) for r in repo.filter_by().all()]
+    assert stored == [(f["created"], f["run_id"]) for f in fields if f["run_id"] != "bad"]
+
+
+def test_sqlite_a_batch_with_a_bad_row_stores_the_others_once(sqlite_engine: Any) -> None:
+    _isolates_the_bad_row(sqlite_engine, "log")
+
+
+@pytest.mark.pg
+def test_pg_a_batch_with_a_bad_row_stores_the_others_once(pg_engine: Any, pg_table: str) -> None:
+    _isolates_the_bad_row(pg_engine, pg_table)
+
+
+def test_sqlite_a_locked_database_fails_a_batch_as_unavailable(tmp_path: Path) -> None:
+    # The driver's own error, raised past SQLAlchemy, is still sorted as SQLAlchemy's would
+    # be: a lock held by another writer is worth retrying, and nothing of the batch is kept.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'l.db'}", connect_args={"timeout": 0.05})
+    try:
+        repo = SQLRepo(MinimalRunRecord, engine=engine, table="log", if_missing="create")
+        holder = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(RepoUnavailableError, match="locked"):
+                repo.insert_items([dict(f) for f in _run_fields(600)])
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        repo.insert_items([dict(f) for f in _run_fields(600)])
+        assert len(_raw_rows(engine, "log")) == 600
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("n", [2, 249, 250, 251, 600])
+def test_pg_batches_store_odd_values_once_in_order(pg_engine: Any, pg_table: str, n: int) -> None:
+    # COPY (the statement cached per table and column set): None, unicode, astral characters
+    # and 1 MB strings read back equal, each row once (PostgreSQL text takes no NUL).
+    fields = [
+        {k: v.replace("\x00", "0") if isinstance(v, str) else v for k, v in f.items()}
+        for f in _odd_fields(n, with_run_id=False)
+    ]
+    repo = SQLRepo(TaskRunRecord, engine=pg_engine, table=pg_table, if_missing="create")
+    repo.insert_items([dict(f) for f in fields[: n // 2]])
+    repo.insert_items([dict(f) for f in fields[n // 2 :]])
+    back = repo.filter_by().all()
+    assert [r.model_dump() for r in back] == [
+        TaskRunRecord.model_validate(f).model_dump() for f in fields
+    ]
+
+
+@pytest.mark.pg
+def test_pg_a_connection_lost_during_a_batch_fails_it_as_unavailable_then_reconnects(
+    pg_url: str, pg_table: str
+) -> None:
+    # COPY runs on the driver's connection past SQLAlchemy: a server that drops it mid-batch
+    # must still read as "unavailable" (the writer retries), the dead connection must leave
+    # the pool, and the retried batch is stored once.
+    engine = sa.create_engine(normalize_url(pg_url))  # no pre-ping: the pool must learn it
+    try:
+        repo = SQLRepo(MinimalRunRecord, engine=engine, table=pg_table, if_missing="create")
+        fields = [dict(f) for f in _run_fields(600)]
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        killer = sa.create_engine(normalize_url(pg_url))
+        with killer.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        killer.dispose()
+        with pytest.raises(RepoUnavailableError):
+            repo.insert_items(fields)
+        repo.insert_items(fields)
+        assert len(_raw_rows(engine, pg_table)) == 600
+    finally:
+        engine.dispose()

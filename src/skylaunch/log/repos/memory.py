@@ -87,6 +87,11 @@ class _Bucket:
     :meth:`MemoryRepo.add_lifecycle`): its run id (a ``str``) or a :class:`_Failed`, with its
     start in ``starts`` (NaN for other items) and its zone in ``tz``. :meth:`at` gives every
     item as stored or, for a compact one, as the field dict it stands for.
+
+    ``starts`` is None while every compact record started at its own ``created`` (a ``run``
+    record, always in practice): the column is made, from ``created``, at the first record
+    that started earlier. Sequence numbers are unsigned (``Q``), whose append converts the
+    int directly (``q`` and ``d`` go through the generic argument parser).
     """
 
     __slots__ = ("action", "created", "items", "seqs", "starts", "task", "tz")
@@ -97,16 +102,27 @@ class _Bucket:
         self.tz: tzinfo | None = None
         self.items: list[Any] = []
         self.created: array[float] = array("d")
-        self.seqs: array[int] = array("q")
-        self.starts: array[float] = array("d")
+        self.seqs: array[int] = array("Q")
+        self.starts: array[float] | None = None
+
+    def own_starts(self) -> array[float]:
+        """The ``starts`` column, made from ``created`` if it was not kept yet."""
+        starts = self.starts
+        if starts is None:
+            starts = self.starts = array("d", self.created)
+        return starts
 
     def place(self, key: float, seq: int, item: Any, start: float = _NO_START) -> None:
+        starts = self.starts
+        if starts is None and start != key and start == start:  # noqa: PLR0124 - not NaN
+            starts = self.own_starts()
         created = self.created
         if not created or key > created[-1] or (key == created[-1] and seq > self.seqs[-1]):
             created.append(key)
             self.seqs.append(seq)
             self.items.append(item)
-            self.starts.append(start)
+            if starts is not None:
+                starts.append(start)
             return
         pos = bisect_left(created, key)
         while pos < len(created) and created[pos] == key and self.seqs[pos] < seq:
@@ -114,7 +130,8 @@ class _Bucket:
         created.insert(pos, key)
         self.seqs.insert(pos, seq)
         self.items.insert(pos, item)
-        self.starts.insert(pos, start)
+        if starts is not None:
+            starts.insert(pos, start)
 
     def at(self, i: int) -> Any:
         """The item at ``i``; a compact lifecycle record as its fields (a new dict)."""
@@ -128,7 +145,8 @@ class _Bucket:
             return item
         tz = self.tz
         assert tz is not None  # set with the first compact record
-        start = datetime.fromtimestamp(self.starts[i], tz)
+        starts = self.starts
+        start = datetime.fromtimestamp(self.created[i] if starts is None else starts[i], tz)
         return lifecycle_fields(
             self.task, self.action, self.created[i], start, run_id, exc_text, tz
         )
@@ -136,15 +154,20 @@ class _Bucket:
     def keep_only(self, keep: list[int]) -> None:
         self.items = [self.items[i] for i in keep]
         self.created = array("d", [self.created[i] for i in keep])
-        self.seqs = array("q", [self.seqs[i] for i in keep])
-        self.starts = array("d", [self.starts[i] for i in keep])
+        self.seqs = array("Q", [self.seqs[i] for i in keep])
+        starts = self.starts
+        if starts is not None:
+            self.starts = array("d", [starts[i] for i in keep])
 
     def replace(self, i: int, item: Any) -> None:
         self.items[i] = item
-        self.starts[i] = _NO_START
+        if self.starts is not None:  # (without the column, only compact items read it)
+            self.starts[i] = _NO_START
 
     def drop_first(self, n: int) -> None:
-        del self.items[:n], self.created[:n], self.seqs[:n], self.starts[:n]
+        del self.items[:n], self.created[:n], self.seqs[:n]
+        if self.starts is not None:
+            del self.starts[:n]
 
 
 def _pinned(query: Query, field: str) -> tuple[Any, ...] | None:
@@ -289,13 +312,14 @@ class MemoryRepo(BaseRepo[Any]):
         if (
             not self._plain_insert
             or type(run_id) is not str
-            or start.tzinfo is not tz
+            or (start is not None and start.tzinfo is not tz)  # (None: start_ts in tz)
             or type(created) is not float
         ):
             self.add_trusted(lifecycle_fields(*parts))
             return
         item: str | _Failed = run_id if exc_text is None else _Failed(run_id, exc_text)
         if start_ts is None:
+            assert start is not None  # one of the two is given
             start_ts = start.timestamp()
         lock = self._lock
         lock.acquire()  # not `with`: a third cheaper, on a path taken twice a run
@@ -315,10 +339,14 @@ class MemoryRepo(BaseRepo[Any]):
             if keys and created < keys[-1]:
                 bucket.place(created, seq, item, start_ts)
             else:  # the newest, as usual: place()'s append, without its call
+                starts = bucket.starts
+                if starts is None and start_ts != created:
+                    starts = bucket.own_starts()
                 keys.append(created)
                 bucket.seqs.append(seq)
                 bucket.items.append(item)
-                bucket.starts.append(start_ts)
+                if starts is not None:
+                    starts.append(start_ts)
             sizes = self._task_sizes
             size = sizes.get(task_name, 0) + 1
             if size <= self._size_cap:  # _count_one's common case

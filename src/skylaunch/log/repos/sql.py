@@ -172,6 +172,75 @@ def _let_others_run() -> None:
     time.sleep(_HAND_OFF_S)  # noqa: TID251 - real time off the GIL, not a session's clock
 
 
+def _driver_error(conn: Connection, statement: str, exc: Exception) -> sa_exc.StatementError:
+    """``exc``, which the driver raised for ``statement`` run on ``conn``'s connection past
+    SQLAlchemy, as SQLAlchemy would have raised it (what :meth:`SQLRepo._translate` sorts);
+    a lost connection is invalidated first, so the pool does not hand it out again."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)  # type: ignore[arg-type]
+    if lost:
+        conn.invalidate(exc)
+    return sa_exc.DBAPIError.instance(
+        statement,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
+class _BulkPlan:
+    """What inserting a batch that fills ``keys`` of ``table`` needs, made once (see
+    :meth:`SQLRepo._bulk_insert`): made again per batch, the compiled statement and the bind
+    processors were hundreds of objects alive while the driver had let the GIL go, which the
+    scheduler thread's young collections promoted to the oldest generation."""
+
+    __slots__ = (
+        "copy_sql",
+        "dialect",
+        "order",
+        "processors",
+        "rows_sql",
+        "statement",
+        "table",
+        "texts",
+    )
+
+    def __init__(self, table: sa.Table, dialect: Dialect, keys: tuple[str, ...]) -> None:
+        self.table, self.dialect = table, dialect
+        columns = [table.c[key] for key in keys]
+        #: (position, bind processor, whether it takes None too) of the columns that have one
+        self.processors: list[tuple[int, Callable[[Any], Any], bool]] = []
+        for i, column in enumerate(columns):
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.processors.append((i, process, column.type.should_evaluate_none))
+        quote = dialect.identifier_preparer.quote
+        self.copy_sql = (
+            f"COPY {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(key) for key in keys)}) FROM STDIN"
+        )
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(keys))
+        self.statement = str(compiled)
+        #: the row's values in the statement's order (None: the statement takes a dict)
+        self.order: list[int] | None = None
+        if compiled.positional:
+            self.order = [keys.index(name) for name in compiled.positiontup or ()]
+        #: SQLite, many rows per statement: the statement's head and one row's placeholders
+        #: (None: a statement per row), and the statements' texts by rows, as made
+        self.rows_sql: tuple[str, str] | None = None
+        self.texts: dict[int, str] = {}
+        head, values_sql, tail = self.statement.rpartition(" VALUES ")
+        if (
+            dialect.name == "sqlite"
+            and self.order is not None
+            and values_sql
+            and tail == "(" + ", ".join(["?"] * len(self.order)) + ")"
+        ):
+            self.rows_sql = (head, tail)
+
+
 class _AwareDateTime(sa.TypeDecorator[datetime]):
     """Aware datetimes in, aware datetimes out, on databases with and without time zones."""
 
@@ -492,6 +561,7 @@ class SQLRepo(BaseRepo[Any]):
             and type(self).insert_items is SQLRepo.insert_items
         )
         self._copy_works = True  # until PostgreSQL refuses COPY on the table (a view, RLS)
+        self._bulk_plans: dict[tuple[str, ...], _BulkPlan] = {}  # by the columns a batch fills
         self.write_guard: Callable[[Connection], None] | None = None
         """Called first in the transaction of every insert; raising refuses the write
         (:class:`~skylaunch.coordination.Coordination` fences records with it)."""
@@ -872,9 +942,11 @@ class SQLRepo(BaseRepo[Any]):
         (the scheduler's two per run) costs a few microseconds a row instead of ~25.
         """
         dialect = conn.dialect
-        columns = [self.table.c[key] for key in keys]
-        processors = [col.type.dialect_impl(dialect).bind_processor(dialect) for col in columns]
-        if any(process is not None for process in processors):
+        plan = self._bulk_plans.get(keys)
+        if plan is None or plan.table is not self.table or plan.dialect is not dialect:
+            plan = self._bulk_plans[keys] = _BulkPlan(self.table, dialect, keys)
+        processors = plan.processors
+        if processors:
             width = len(keys)
             if any(len(row_values) != width for row_values in values):
                 raise ValueError(f"every row needs {width} values, one per column of {keys}")
@@ -886,23 +958,18 @@ class SQLRepo(BaseRepo[Any]):
             by_column: list[Sequence[Any]] = [
                 list(map(itemgetter(i), values)) for i in range(width)
             ]
-            for i, (process, column) in enumerate(zip(processors, columns, strict=True)):
-                if process is not None:
-                    # None too where the type stores it as a value (JSON's 'null'), as the
-                    # statement path does
-                    if column.type.should_evaluate_none:
-                        by_column[i] = list(map(process, by_column[i]))
-                    else:
-                        by_column[i] = [
-                            None if value is None else process(value) for value in by_column[i]
-                        ]
+            for i, process, evaluate_none in processors:
+                # None too where the type stores it as a value (JSON's 'null'), as the
+                # statement path does
+                if evaluate_none:
+                    by_column[i] = list(map(process, by_column[i]))
+                else:
+                    by_column[i] = [
+                        None if value is None else process(value) for value in by_column[i]
+                    ]
             values = list(zip(*by_column, strict=True))
         if dialect.name == "postgresql" and dialect.driver == "psycopg" and self._copy_works:
-            quote = dialect.identifier_preparer.quote
-            sql = (
-                f"COPY {dialect.identifier_preparer.format_table(self.table)} "
-                f"({', '.join(quote(key) for key in keys)}) FROM STDIN"
-            )
+            sql = plan.copy_sql
             raw = conn.connection.driver_connection
             assert raw is not None  # a live connection inside begin()
             try:
@@ -919,47 +986,68 @@ class SQLRepo(BaseRepo[Any]):
                     raise RepoUnavailableError(
                         f"COPY into {self.table_name!r} refused ({exc}); writing by INSERT"
                     ) from exc
-                raise sa_exc.DBAPIError.instance(
-                    sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
-                ) from exc
+                raise _driver_error(conn, sql, exc) from exc
             return
-        compiled = self.table.insert().compile(dialect=dialect, column_keys=list(keys))
+        order = plan.order
         params: list[Any]
-        if not compiled.positional:
+        if order is None:
             params = [dict(zip(keys, row_values, strict=True)) for row_values in values]
+        elif order == list(range(len(keys))):
+            params = values
+        elif len(order) > 1:
+            params = list(map(itemgetter(*order), values))
         else:
-            order = [keys.index(name) for name in compiled.positiontup or ()]
-            if order == list(range(len(keys))):
-                params = values
-            elif len(order) > 1:
-                params = list(map(itemgetter(*order), values))
-            else:
-                params = [tuple(row_values[i] for i in order) for row_values in values]
-        statement = str(compiled)
-        head, values_sql, tail = statement.rpartition(" VALUES ")
-        if (
-            dialect.name == "sqlite"
-            and compiled.positional
-            and params
-            and 0 < len(params[0]) <= _SQLITE_MAX_VARIABLES
-            and values_sql
-            and tail == "(" + ", ".join(["?"] * len(params[0])) + ")"
-        ):
-            # Many rows per statement: sqlite3 releases the GIL around each step, so a
-            # statement per row hands it back and forth hundreds of times per chunk, and the
-            # thread waiting for it (the scheduler's loop) rarely wins it: it waited for the
-            # whole chunk. One step per chunk releases it once, for the whole chunk's insert,
-            # long enough for a waiting thread to take it (no pause needed between chunks).
-            per = min(_CHUNK_ROWS, _SQLITE_MAX_VARIABLES // len(params[0]))
-            for at in range(0, len(params), per):
-                chunk = params[at : at + per]
-                sql = f"{head} VALUES {', '.join([tail] * len(chunk))}"
-                conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+            params = [tuple(row_values[i] for i in order) for row_values in values]
+        if plan.rows_sql is not None and params and 0 < len(params[0]) <= _SQLITE_MAX_VARIABLES:
+            self._sqlite_rows_per_statement(conn, plan, params)
             return
         for at in range(0, len(params), _CHUNK_ROWS):
             if at:
                 _let_others_run()
-            conn.exec_driver_sql(statement, params[at : at + _CHUNK_ROWS])
+            conn.exec_driver_sql(plan.statement, params[at : at + _CHUNK_ROWS])
+
+    @staticmethod
+    def _sqlite_rows_per_statement(conn: Connection, plan: _BulkPlan, params: list[Any]) -> None:
+        """Insert ``params`` (one tuple per row) into SQLite by many rows per statement, on
+        one cursor of the driver's, inside ``conn``'s transaction.
+
+        Many rows per statement: sqlite3 releases the GIL around each step, so a statement
+        per row hands it back and forth hundreds of times per chunk, and the thread waiting
+        for it (the scheduler's loop) rarely wins it: it waited for the whole chunk. One step
+        per chunk releases it once, for the whole chunk's insert, long enough for a waiting
+        thread to take it (no pause needed between chunks).
+
+        Straight on the driver's cursor, not by ``exec_driver_sql`` per chunk: that made a
+        cursor (and sqlite3 a weak reference to it, kept until its 200th), an execution
+        context, events and closures per statement, all alive while sqlite3 had let the GIL
+        go, which is when the scheduler's thread runs and sets off its young collections:
+        they promoted hundreds of those objects a second to the oldest generation, and a full
+        collection of every object start-up made (~50,000) followed every few seconds (bench
+        W6: the loop's longest stall). A batch's rows go in chunks of a fixed size and the
+        rest by powers of two, so each table has at most a dozen statement texts, which
+        sqlite3's statement cache keeps (a text per remainder made a statement a batch).
+        """
+        per = min(_CHUNK_ROWS, _SQLITE_MAX_VARIABLES // len(params[0]))
+        head, row = cast("tuple[str, str]", plan.rows_sql)
+        texts = plan.texts
+        raw = conn.connection.driver_connection
+        assert raw is not None  # a live connection inside begin()
+        cursor = raw.cursor()
+        sql = ""
+        try:
+            at, left = 0, len(params)
+            while left:
+                size = per if left >= per else 1 << (left.bit_length() - 1)
+                sql = texts.get(size) or texts.setdefault(
+                    size, f"{head} VALUES {', '.join([row] * size)}"
+                )
+                cursor.execute(sql, tuple(chain.from_iterable(params[at : at + size])))
+                at += size
+                left -= size
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(conn, sql, exc) from exc
+        finally:
+            cursor.close()
 
     # -- reading ------------------------------------------------------------------------------
 
