@@ -85,6 +85,26 @@ def task_name(task: object) -> str:
     return func_name
 
 
+def refuse_empty(name: str | None) -> None:
+    """Raise ``ValueError`` for ``""``: no task has an empty name, and a condition read an
+    empty one as "the condition's own task" (``None`` is that)."""
+    if name == "":
+        raise ValueError(
+            "a task name is not empty: name the task, or give none (task=None) for the "
+            "condition's own task"
+        )
+
+
+def condition_task(task: object) -> str | None:
+    """:func:`optional_task_name` for a condition's task field, refusing ``""``
+    (:func:`refuse_empty`)."""
+    if task is None:
+        return None
+    name = task_name(task)
+    refuse_empty(name)
+    return name
+
+
 def optional_task_name(task: object) -> str | None:
     """:func:`task_name`, with ``None`` (no task: the condition's own) passed through."""
     return None if task is None else task_name(task)

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from skylaunch.conds import (
+    DependSuccess,
+    Every,
+    Retry,
+    TaskExecutable,
+    TaskRunnable,
+    TaskRunning,
+    TaskStarted,
     after_all_success,
     after_any_fail,
     after_fail,
     after_finish,
     after_success,
+    daily,
     retry,
+    started,
 )
 from skylaunch.conds.base import Condition
 from skylaunch.testing import seed, simulated_app
@@ -124,3 +135,38 @@ def test_retry(cond: Condition, history: list[tuple[str, str]], expected: bool) 
 def test_retry_rejects_bad_counts() -> None:
     with pytest.raises(ValueError, match="retry"):
         retry(-2)
+
+
+# --- an empty task name -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TaskRunning(task=""),
+        lambda: TaskStarted(task=""),
+        lambda: started(task=""),
+        lambda: DependSuccess(depend_task=""),
+        lambda: DependSuccess(depend_task="a", task=""),
+        lambda: Retry(1, task=""),
+        lambda: TaskExecutable(daily.period, task=""),
+        lambda: TaskRunnable(daily.period, task=""),
+        lambda: Every("1 hour", task=""),
+    ],
+    ids=[
+        "TaskRunning",
+        "TaskStarted",
+        "started()",
+        "DependSuccess.depend_task",
+        "DependSuccess.task",
+        "Retry",
+        "TaskExecutable",
+        "TaskRunnable",
+        "Every",
+    ],
+)
+def test_an_empty_task_name_is_refused_not_read_as_the_own_task(make: Callable[[], object]) -> None:
+    # found by fuzzing the parser: '' was falsy, so `self.task or own` took the condition's own
+    # task, and str() printed the condition without a name (the parser refuses `task ''` too)
+    with pytest.raises(ValueError, match="task name is not empty"):
+        make()

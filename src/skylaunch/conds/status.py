@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-from skylaunch._tasknames import optional_task_name, quoted, task_name
+from skylaunch._tasknames import condition_task, optional_task_name, quoted
 from skylaunch.conds.base import All, Condition, Context, instant_from
 from skylaunch.history import Action
 from skylaunch.time import (
@@ -207,8 +207,8 @@ class TaskStatus(Counted):
 
     def __post_init__(self) -> None:
         # TaskStarted(task=do_things): a task or its function, resolved once here
-        if self.task is not None and not isinstance(self.task, str):
-            object.__setattr__(self, "task", task_name(self.task))
+        if self.task is not None:
+            object.__setattr__(self, "task", condition_task(self.task))
 
     def __call__(self, task: object = None) -> TaskStatus:
         """``started(task="fetch")``: the same status of another task."""
@@ -498,8 +498,8 @@ class TaskRunning(Counted):
     period: TimePeriod | None = None
 
     def __post_init__(self) -> None:
-        if self.task is not None and not isinstance(self.task, str):
-            object.__setattr__(self, "task", task_name(self.task))
+        if self.task is not None:
+            object.__setattr__(self, "task", condition_task(self.task))
         if self.period is not None:
             low, high = _running_ages(self.period)
             if low is not None and (self.min_age is None or low > self.min_age):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from skylaunch._tasknames import optional_task_name, quoted, task_name
+from skylaunch._tasknames import condition_task, quoted
 from skylaunch.conds.base import All, Any, Condition, Context, instant_from
 from skylaunch.history import Action, TaskLog
 from skylaunch.time.parse import format_timedelta, to_timedelta
@@ -37,9 +37,9 @@ class _Depend(Condition):
 
     def __post_init__(self) -> None:
         # DependSuccess(depend_task=fetch): a task or its function, resolved once here
-        object.__setattr__(self, "depend_task", task_name(self.depend_task))
+        object.__setattr__(self, "depend_task", condition_task(self.depend_task))
         if self.task is not None:
-            object.__setattr__(self, "task", task_name(self.task))
+            object.__setattr__(self, "task", condition_task(self.task))
 
     def is_true(self, ctx: Context) -> bool:
         upstream = ctx.history.of(self.depend_task).last_of(self.actions)
@@ -144,7 +144,7 @@ class Retry(Condition):
                 f"got {format_timedelta(cap)}"
             )
         object.__setattr__(self, "n", n)
-        object.__setattr__(self, "task", optional_task_name(task))
+        object.__setattr__(self, "task", condition_task(task))
         object.__setattr__(self, "delay", wait)
         object.__setattr__(self, "backoff", float(backoff))
         object.__setattr__(self, "max_delay", cap)

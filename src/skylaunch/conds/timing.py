@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
 from skylaunch._frozen import Frozen
+from skylaunch._tasknames import refuse_empty
 from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
@@ -205,6 +206,7 @@ class TaskExecutable(PeriodMethods, Condition, Frozen):
         if grace is not None and (not isinstance(grace, timedelta) or grace <= timedelta(0)):
             raise ValueError(f"catch_up_within must be a duration > 0, got {grace!r}")
         object.__setattr__(self, "period", period)
+        refuse_empty(task)
         object.__setattr__(self, "task", task)
         object.__setattr__(self, "retries", retries)
         object.__setattr__(self, "catch_up_within", grace)
@@ -330,6 +332,7 @@ class TaskRunnable(PeriodMethods, Condition, Frozen):
 
     def __init__(self, period: TimePeriod, task: str | None = None) -> None:
         object.__setattr__(self, "period", period)
+        refuse_empty(task)
         object.__setattr__(self, "task", task)
 
     _done = TaskExecutable._done
@@ -432,6 +435,7 @@ class Every(Condition, Frozen):
             raise ValueError(f"every(seed=...) must be an int >= 0, got {seed!r}")
         object.__setattr__(self, "period", delta)
         object.__setattr__(self, "based", based)
+        refuse_empty(task)
         object.__setattr__(self, "task", task)
         object.__setattr__(self, "jitter", spread)
         object.__setattr__(self, "seed", seed)
