@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,6 +144,35 @@ def test_upcoming_is_what_the_scheduler_then_does() -> None:
         (t, name) for name in ("extract", "load", "ping", "cron") for t in runs(app, name)
     )
     assert [(r.at, r.task) for r in upcoming.runs] == actual
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"until": datetime.max}, "until: 9999-12-31T23:59:59.999999 is out of range"),
+        ({"until": datetime.fromisoformat("9999-06-01 00:00+00:00")}, "until: .* out of range"),
+        ({"hours": 1e9}, "hours=1e\\+09 reaches past 9998-12-31"),
+        ({"hours": float("inf")}, "hours=inf reaches past"),
+        ({"hours": float("nan")}, "hours must be more than 0, got nan"),
+        ({"hours": -5.0}, "hours must be more than 0, got -5.0"),
+    ],
+)
+def test_upcoming_refuses_a_horizon_beyond_the_instants_it_can_plan(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    # Found by fuzzing the horizon: until=datetime.max crashed the simulated copy's loop
+    # ("year 10000 is out of range") and hours=1e9 raised OverflowError.
+    app = simulated_app("9996-02-28 23:00")
+    app.task("daily", name="job", func=_nothing)
+    with pytest.raises(ValueError, match=message):
+        app.control.upcoming(**kwargs)
+    # the last day it can plan is still answered
+    upcoming = app.control.upcoming(
+        "job", until=datetime.fromisoformat("9998-12-31 00:00"), limit=2000
+    )
+    assert upcoming.complete
+    assert upcoming.runs[-1].at == datetime.fromisoformat("9998-12-30 00:00+00:00")
+    assert len(upcoming.runs) == 1037  # 9996-02-28 23:00, then each day from 02-29 to 9998-12-30
 
 
 def test_upcoming_stops_the_simulation_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._scheduler import _unsure
@@ -83,6 +83,19 @@ _SIM_SCHEDULER_LOGGER = "skylaunch-upcoming.scheduler"
 # the periods' arithmetic (the cycle before and after, a time zone's offset) stays inside it.
 _EARLIEST_AT = datetime(2, 1, 1, tzinfo=timezone.utc)
 _LATEST_AT = datetime(9998, 12, 31, tzinfo=timezone.utc)
+
+
+def _in_range(value: datetime, tz: tzinfo | None, what: str) -> datetime:
+    """``value`` made aware (a naive one in ``tz``), or ValueError outside the instants the
+    planning can look at (its arithmetic would overflow near datetime's edges)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    # compared before converting: converting an instant at datetime's edge overflows
+    if not _EARLIEST_AT <= aware <= _LATEST_AT:
+        raise ValueError(
+            f"{what}: {value.isoformat()} is out of range; give an instant between "
+            f"{_EARLIEST_AT.date()} and {_LATEST_AT.date()}"
+        )
+    return aware
 
 
 class ControlTimeout(SkylaunchError, TimeoutError):
@@ -362,14 +375,24 @@ class Controller:
             raise ValueError("give hours= or until=, not both")
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
+        if hours is not None and not hours > 0:  # NaN too
+            raise ValueError(f"hours must be more than 0, got {hours!r}")
         if task is not None:
             self.session[task]  # an unknown name fails here, naming the tasks
         snapshot = self.call(self._snapshot)
         start: datetime = snapshot.now
         if until is None:
-            end = start + timedelta(hours=24 if hours is None else hours)
+            try:
+                end = start + timedelta(hours=24 if hours is None else hours)
+                if not end <= _LATEST_AT:
+                    raise OverflowError
+            except OverflowError:
+                raise ValueError(
+                    f"hours={hours:g} reaches past {_LATEST_AT.date()}, the last instant "
+                    "the planning can look at"
+                ) from None
         else:
-            end = until if until.tzinfo is not None else until.replace(tzinfo=start.tzinfo)
+            end = _in_range(until, start.tzinfo, "until")
         if end.timestamp() <= start.timestamp():
             raise ValueError(f"the horizon ends ({end.isoformat()}) before now ({start})")
         if task is not None:  # only the task and those its condition (transitively) reads
@@ -496,14 +519,7 @@ class Controller:
         clock = self.session.clock
         if at is None:
             return clock.now()
-        aware = at if at.tzinfo is not None else at.replace(tzinfo=clock.tz)
-        # compared before converting: converting an instant at datetime's edge overflows
-        if not _EARLIEST_AT <= aware <= _LATEST_AT:
-            raise ValueError(
-                f"at: {at.isoformat()} is out of range; give an instant between "
-                f"{_EARLIEST_AT.date()} and {_LATEST_AT.date()}"
-            )
-        return aware.astimezone(clock.tz)
+        return _in_range(at, clock.tz, "at").astimezone(clock.tz)
 
     def _next(self, task: Task, now: datetime) -> NextRun:
         """What the scheduler's planning would do from ``now``, if no task logs anything."""

@@ -397,3 +397,34 @@ def test_period_methods_narrow_a_dataclass_condition_of_ones_own() -> None:
     narrowed = Window(TimeOfDay()).between("10:00", "12:00")
     assert narrowed == Window(TimeOfDay("10:00", "12:00"))
     assert daily.between("10:00", "12:00") == TaskExecutable(TimeOfDay("10:00", "12:00"))
+
+
+def test_a_period_with_no_window_left_never_changes_and_the_scheduler_goes_on() -> None:
+    """A static interval in the past, or a cron date with no match before year 10000, has no
+    next change (``never`` in ``next_run``), not a change at the end of time; the cron case
+    stopped the scheduler with ValueError ("has no match after") once its last match had gone."""
+    from skylaunch.conds import cron
+    from skylaunch.time.spans import StaticInterval
+
+    app = simulated_app("9996-02-28 23:00")
+    past = StaticInterval(datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 2))
+
+    @app.task(TaskExecutable(past), name="past")
+    def in_2024() -> None: ...
+
+    @app.task(cron("0 0 29 2 *"), name="leap")
+    def leap() -> None: ...
+
+    @app.task(every("1 day"), name="daily")
+    def day() -> None: ...
+
+    session = app.session
+    now = datetime(9996, 3, 1, tzinfo=timezone.utc)
+    for name in ("past", "leap"):
+        task = session[name]
+        assert task.start_cond.next_change(Context(now, session, task)) is None
+        assert str(app.control.next_run(name, at=now)) == "never"
+    run_for(app, "320 days")
+    assert runs(app, "leap") == [datetime(9996, 2, 29, tzinfo=session.clock.tz)]
+    assert runs(app, "past") == []
+    assert len(runs(app, "daily")) == 320

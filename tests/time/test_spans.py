@@ -88,6 +88,18 @@ def test_cron_period_minutes_are_separate_intervals() -> None:
     )
 
 
+def test_a_cron_date_with_no_match_left_before_year_10000_is_an_empty_span_ahead() -> None:
+    # February 29th: 9996 is the last leap year datetime can hold.
+    leap = Cron.from_expr("0 0 29 2 *")
+    assert span(leap, utc(9995, 6, 1)) == (utc(9996, 2, 29), utc(9996, 2, 29, 0, 1))
+    assert span(leap, utc(9996, 3, 1)) == (MAX_UTC, MAX_UTC)
+    assert span(leap, MAX_UTC) == (MAX_UTC, MAX_UTC)
+    assert span(leap, utc(9999, 1, 1), back=True) == (utc(9996, 2, 29), utc(9996, 2, 29, 0, 1))
+    assert leap.expr.next_after_or_none(utc(9996, 3, 1)) is None
+    with pytest.raises(ValueError, match="has no match after"):
+        leap.expr.next_after(utc(9996, 3, 1))
+
+
 US = timedelta(microseconds=1)
 
 

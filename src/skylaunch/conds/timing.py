@@ -11,6 +11,7 @@ from skylaunch._tasknames import refuse_empty
 from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
+    MAX_UTC,
     Cron,
     TimeDelta,
     TimeOfDay,
@@ -173,6 +174,12 @@ class IsPeriod(PeriodMethods, Condition, Frozen):
         return _phrase(f"time of {unit}", self.period)
 
 
+def _ahead(start: datetime) -> datetime | None:
+    """The next window's start, or ``None`` when the period has no window left (a static
+    interval in the past; a cron date with no match before year 10000)."""
+    return None if start >= MAX_UTC else start
+
+
 class TaskExecutable(PeriodMethods, Condition, Frozen):
     """``daily``, ``hourly``...: inside the period and the task has not finished in it yet.
 
@@ -291,13 +298,13 @@ class TaskExecutable(PeriodMethods, Condition, Frozen):
                 if missed and until is not None:
                     # due until the grace ends (or a run finishes: a task event)
                     return min(until, interval.start.astimezone(now.tzinfo))
-            return interval.start
+            return _ahead(interval.start)
         log = ctx.log_of(self.task)
         if not self._done(log, interval.start.timestamp(), ctx.ts):
             # due now; it can only stop being due by a task event or when the interval ends
             # into a gap (touching intervals keep it due)
             return self.period.next_boundary(now)
-        return self.period.rollforward(interval.end.astimezone(now.tzinfo)).start
+        return _ahead(self.period.rollforward(interval.end.astimezone(now.tzinfo)).start)
 
     def watches(self, own: str | None) -> frozenset[str]:
         name = self.task or own

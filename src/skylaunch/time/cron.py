@@ -487,7 +487,17 @@ class CronExpr:
         return None
 
     def next_after(self, dt: datetime) -> datetime:
-        """Earliest instant strictly after ``dt`` that starts a matching minute (UTC)."""
+        """Earliest instant strictly after ``dt`` that starts a matching minute (UTC).
+
+        ValueError if there is none before the end of ``datetime``'s range (year 9999).
+        """
+        found = self.next_after_or_none(dt)
+        if found is None:
+            raise ValueError(f"cron expression {self._text!r} has no match after {dt.isoformat()}")
+        return found
+
+    def next_after_or_none(self, dt: datetime) -> datetime | None:
+        """:meth:`next_after`, or ``None`` where no match is left before year 10000."""
         unit = self.unit
         tz, instant, wall = _split(dt, whole_seconds=self._seconds is not None)
         candidate = _add(wall, unit)
@@ -500,7 +510,7 @@ class CronExpr:
                 return result
             # Only in the repeated hour of a fall back: that wall time already happened.
             candidate = _add(found, unit)
-        raise ValueError(f"cron expression {self._text!r} has no match after {dt.isoformat()}")
+        return None
 
     def prev_at_or_before(self, dt: datetime) -> datetime | None:
         """Latest instant at or before ``dt`` that starts a matching minute (UTC), if any."""

@@ -458,7 +458,9 @@ class Cron(TimePeriod):
     def rollforward(self, dt: datetime) -> Interval:
         start = self._current(dt)
         if start is None:
-            start = self.expr.next_after(dt)
+            start = self.expr.next_after_or_none(dt)
+            if start is None:  # no match left before year 10000 (February 29th near 9999)
+                return Interval(MAX_UTC, MAX_UTC)
         return Interval(start, start + self.expr.unit)
 
     def rollback(self, dt: datetime) -> Interval:
