@@ -235,3 +235,64 @@ def test_sixteen_threads_resolving_the_lazy_names_at_once_get_the_same_objects()
     # the first use of a lazily loaded name can come from many threads at the same moment:
     # each must get the one object (the module is imported once), and nothing may raise
     assert _printed_by(MANY_THREADS_FIRST_USE) == "[] []"
+
+
+NO_ASYNCIO = """
+import sys
+from skylaunch import App
+from skylaunch.conds import daily, every
+
+after_import = [m for m in ("asyncio", "subprocess") if m in sys.modules]
+app = App(config={"execution": "main"})
+app.task(daily.at("03:00"), name="t")(lambda: None)
+app.task(every("1 day"), name="in_thread", execution="thread")(lambda: None)
+
+@app.task(every("1 day"), name="marker")
+def marker():
+    app.session.shut_down()
+
+after_define = [m for m in ("asyncio", "subprocess") if m in sys.modules]
+print(",".join(after_import), ",".join(after_define), sep="|")
+"""
+
+
+def test_import_and_defining_sync_tasks_load_neither_asyncio_nor_subprocess() -> None:
+    # asyncio (~40 % of a cold `import skylaunch`, ssl and socket with it) loads when the
+    # scheduler's loop runs or a coroutine does; subprocess when a command runs or a relaunch
+    assert _printed_by(NO_ASYNCIO) == "|"
+
+
+def test_a_cancelled_error_is_still_a_termination() -> None:
+    import asyncio
+
+    from skylaunch.execution.base import outcome_of
+
+    assert outcome_of("r", asyncio.CancelledError("stop")).action == "terminate"
+    assert outcome_of("r", asyncio.CancelledError("stop")).exc_text == "stop"
+    assert outcome_of("r", KeyboardInterrupt()).action == "fail"
+
+
+ASYNC_TASK_WITHOUT_ASYNCIO_IMPORTED = """
+import sys
+from skylaunch import App
+from skylaunch.conds import every
+
+app = App(config={"execution": "main"})
+seen = []
+
+@app.task(every("1 day"), name="coro", execution="thread")
+async def coro():
+    seen.append("ran")
+
+@app.task(every("1 day"), name="marker")
+def marker():
+    app.session.shut_down()
+
+assert "asyncio" not in sys.modules
+app.run()
+print(app.session["coro"].status, seen)
+"""
+
+
+def test_an_async_task_runs_where_nothing_imported_asyncio_before() -> None:
+    assert _printed_by(ASYNC_TASK_WITHOUT_ASYNCIO_IMPORTED) == "success ['ran']"

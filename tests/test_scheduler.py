@@ -811,7 +811,7 @@ def test_a_yield_with_an_empty_ready_queue_does_not_yield_twice() -> None:
             await real(delay)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(scheduler_module.asyncio, "sleep", counted)
+            patch.setattr(asyncio, "sleep", counted)
             await scheduler_module._yield_to_loop(ready)
         return count[0]
 

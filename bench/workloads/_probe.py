@@ -7,13 +7,9 @@ uses the standard library only at import and is imported by path (the child's ow
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
 import os
 import resource
-import secrets
-import statistics
 import sys
 import threading
 import time
@@ -118,6 +114,8 @@ def latency_figures(
 
 def emit(**figures: object) -> None:
     """The one line the harness reads."""
+    import json  # not at import: W5 times what the scheduler loads
+
     print(json.dumps(figures), flush=True)
 
 
@@ -203,6 +201,8 @@ def pg_url(driver: str = "") -> str:
 
 def unique_name(prefix: str) -> str:
     """A table name no other figure or helper uses at the same time."""
+    import secrets  # not at import: W5 times what the scheduler loads
+
     return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
 
 
@@ -249,6 +249,8 @@ class WakeProbe:
             self._woke(since)
 
     async def task_loop(self) -> None:
+        import asyncio  # not at import: W5 times what the scheduler loads
+
         while not self.done:
             self.asleep_since = since = time.perf_counter()
             await asyncio.sleep(self.sleep_s)
@@ -268,6 +270,8 @@ class WakeProbe:
 
     def figures(self) -> dict[str, float]:
         """Median, p99 and max delay in ms, and how many wake-ups were recorded."""
+        import statistics  # not at import: W5 times what the scheduler loads
+
         if not self.delays:
             raise SystemExit("the probe recorded no wake-up")
         ms = [delay * 1000 for delay in self.delays]
@@ -338,6 +342,8 @@ def add_counting_tasks(
 
 
 async def _embedded(app: Any, probe: WakeProbe) -> None:
+    import asyncio  # not at import: W5 times what the scheduler loads
+
     prober = asyncio.create_task(probe.task_loop())
     try:
         await app.serve()
@@ -354,6 +360,8 @@ def run_until_window_ends(
     sleeping in a plain thread of its own) or ``asyncio`` (``await app.serve()`` in an event
     loop of this function's, ``probe`` an asyncio task of that loop).
     """
+    import asyncio  # not at import: W5 times what the scheduler loads
+
     if how not in ("run", "thread", "asyncio"):
         raise SystemExit(f"{how!r}: expected run, thread or asyncio")
     if how != "run" and probe is None:

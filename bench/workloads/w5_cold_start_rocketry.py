@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 T0 = time.perf_counter()
-from _probe import cpu_s, emit, not_due_hhmm, params
 from rocketry import Rocketry
 from rocketry.conds import daily, every
 
 T_IMPORT = time.perf_counter()
+from _probe import cpu_s, emit, not_due_hhmm, params
+
+T_PROBE = time.perf_counter()
 p = params(n=100)
 app = Rocketry(config={"task_execution": "main"})
 
@@ -33,9 +35,10 @@ T_DEFINED = time.perf_counter()
 app.run()
 end = time.perf_counter()
 emit(
-    total_s=end - T0,
+    total_s=(T_IMPORT - T0) + (end - T_PROBE),  # the harness's own import (_probe) excluded
     import_s=T_IMPORT - T0,
-    define_s=T_DEFINED - T_IMPORT,
+    define_s=T_DEFINED - T_PROBE,
     first_pass_s=end - T_DEFINED,
+    probe_s=T_PROBE - T_IMPORT,
     cpu_s=cpu_s(),
 )

@@ -10,7 +10,6 @@ tasks or of log records.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import itertools
 import logging
@@ -60,6 +59,7 @@ from skylaunch.time.clock import _EXACT_US, SystemClock
 from skylaunch.time.periods import aware, naive_zone
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Collection, Mapping, Sized
 
     from skylaunch._hooks import SessionHooks
@@ -611,6 +611,8 @@ class Scheduler:
             return await self._serve(until)
 
     async def _serve(self, until: datetime | None) -> bool:
+        import asyncio  # loaded by whoever runs this coroutine: not by ``import skylaunch``
+
         clock = self._clock
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -1518,6 +1520,8 @@ class Scheduler:
 
     async def _wait_for_reports(self, grace_s: float) -> None:
         """Give terminated runs ``grace_s`` real seconds to report how they ended."""
+        import asyncio
+
         wake = self._wake
         loop = asyncio.get_running_loop()
         end = loop.time() + grace_s
@@ -1611,6 +1615,8 @@ async def _yield_to_loop(ready: Sized | None) -> None:
     loop iteration (about 1.5 % of an always-due task's runs), is made only when something
     is queued; on a loop without that queue (``None``, another implementation) always.
     """
+    import asyncio
+
     await asyncio.sleep(0)  # noqa: TID251 - a bare yield to the event loop
     if ready is None or ready:
         await asyncio.sleep(0)  # noqa: TID251 - ... and one for the tasks the first one woke

@@ -18,7 +18,6 @@ keep the loop free.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import threading
@@ -54,6 +53,8 @@ class BlockingTaskWarning(UserWarning):
 
 def refuse_running_loop(what: str = "app.run()") -> None:
     """Raise :class:`EventLoopRunningError` if this thread runs an event loop."""
+    import asyncio  # app.run() needs it next anyway; ``import skylaunch`` does not
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -103,6 +104,8 @@ async def running(session: Session) -> AsyncIterator[None]:
     restore done); leaving it shuts the scheduler down and waits until every run has ended.
     A scheduler that fails to start, or crashes meanwhile, raises from here.
     """
+    import asyncio
+
     scheduler = session.scheduler
     if scheduler.is_running:
         raise RuntimeError("the scheduler is already running (app.start(), app.run()...)")
@@ -164,6 +167,8 @@ class BackgroundRunner:
 
     def _main(self) -> None:
         try:
+            import asyncio
+
             asyncio.run(self._serve())
         except BaseException as exc:
             self.error = exc
@@ -171,6 +176,8 @@ class BackgroundRunner:
             self._started.set()
 
     async def _serve(self) -> None:
+        import asyncio
+
         scheduler = self.session.scheduler
 
         async def ready() -> None:

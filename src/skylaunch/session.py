@@ -9,11 +9,9 @@ methods are the public face (Rocketry's names among them); docs/architecture.md 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import os
-import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -460,6 +458,8 @@ class Session:
     def _serve(self, until: datetime | None = None) -> bool:
         """One run of the scheduler's loop; True when a restart was asked for."""
         refuse_start_while_bootstrapping()
+        import asyncio  # the scheduler's loop: loaded when it runs, not by ``import skylaunch``
+
         try:
             with self.scheduler.stopping_on_signals():
                 return asyncio.run(self.scheduler.serve(until=until))
@@ -472,6 +472,8 @@ class Session:
         logging.shutdown()  # flush every handler before the process is replaced
         if how == "replace":
             os.execv(sys.executable, command)
+        import subprocess  # only a relaunch starts a process
+
         subprocess.Popen(command, close_fds=True)  # relaunch, fresh
 
     def run(

@@ -7,7 +7,7 @@ marshals it onto its loop). Everything a mode must answer to is in :class:`Execu
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -171,7 +171,7 @@ def outcome_of(run_id: str, exc: BaseException | None, value: object = None) -> 
         return Outcome(run_id, "success", value)
     if isinstance(exc, TaskInaction):
         return Outcome(run_id, "inaction")
-    if isinstance(exc, (TaskTermination, asyncio.CancelledError)):
+    if isinstance(exc, TaskTermination) or _is_cancelled(exc):
         return Outcome(run_id, "terminate", exc_text=str(exc) or None)
     if isinstance(exc, SchedulerExit):
         return Outcome(run_id, "success", control="exit")
@@ -179,6 +179,13 @@ def outcome_of(run_id: str, exc: BaseException | None, value: object = None) -> 
         return Outcome(run_id, "success", control="restart")
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return Outcome(run_id, "fail", exc_text=text)
+
+
+def _is_cancelled(exc: BaseException) -> bool:
+    """``isinstance(exc, asyncio.CancelledError)``, without importing asyncio: where it has
+    not been imported, no exception can be one (``import skylaunch`` does not load it)."""
+    exceptions = sys.modules.get("asyncio.exceptions")
+    return exceptions is not None and isinstance(exc, exceptions.CancelledError)
 
 
 @contextmanager
@@ -224,6 +231,8 @@ def run_inline(
     try:
         value = func(**kwargs)
         if type(value) is CoroutineType:  # inspect.iscoroutine (coroutine has no subclasses)
+            import asyncio  # only for a coroutine function's run
+
             value = asyncio.run(value)
     except Exception as exc:
         return None, outcome_of(run_id, exc)

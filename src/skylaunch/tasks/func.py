@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import os
@@ -502,6 +501,8 @@ class ImportedFunc(Frozen):
 
 def _run_coroutine(coro: Any) -> Any:
     """Run ``coro`` to its end from synchronous code, inside a running event loop or not."""
+    import asyncio  # only a coroutine's run needs it (not ``import skylaunch``)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -7,14 +7,16 @@ Instants are aware datetimes in the clock's zone (``tz``).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 import weakref
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from skylaunch.time.parse import to_timedelta
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Clock", "SimulatedClock", "SystemClock", "local_zone"]
 
@@ -167,6 +169,8 @@ class SystemClock:
     async def sleep_until(
         self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
     ) -> None:
+        import asyncio  # loaded by the scheduler's loop, not by ``import skylaunch``
+
         if wake.is_set():
             return
         timeout = None if deadline is None else max(0.0, deadline.timestamp() - time.time())
@@ -193,6 +197,8 @@ class SystemClock:
         timer per run. A timer that fires earlier than needed is kept: its early wake-up costs
         the scheduler one empty look, less than a timer per sleep.
         """
+        import asyncio
+
         loop = asyncio.get_running_loop()
         alarm = self._alarms.get(wake)
         if alarm is not None:
@@ -271,6 +277,8 @@ class SimulatedClock:
     async def sleep_until(
         self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
     ) -> None:
+        import asyncio
+
         # Let ready callbacks (finished async tasks, thread callbacks) run first.
         await asyncio.sleep(0)
         if wake.is_set():
