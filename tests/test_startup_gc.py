@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from skylaunch import App
-from skylaunch import _scheduler as scheduler_module
 from skylaunch._journal import Journal
 from skylaunch.conds import true
 from skylaunch.config import Config
@@ -47,7 +46,8 @@ def _run_once(
 ) -> list[str]:
     """What happens, in order, from the history's restore to the first run."""
     events: list[str] = []
-    monkeypatch.setattr(scheduler_module, "gc", _RecordingGC(events))
+    # the scheduler imports gc where it collects: it finds this one
+    monkeypatch.setitem(sys.modules, "gc", _RecordingGC(events))
     restore = Journal.restore
 
     def restored(self: Journal, task_names: Any = None) -> None:

@@ -11,7 +11,6 @@ tasks or of log records.
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
 import itertools
 import logging
@@ -1614,6 +1613,8 @@ def _collect_at_start(mode: str, handler: RepoHandler | None) -> None:
     """
     if mode == "off" or (mode == "auto" and (handler is None or not handler.background)):
         return
+    import gc  # here: W5's start (the memory repo) loads nothing it does not use
+
     gc.collect()
     if mode == "freeze":
         gc.freeze()
