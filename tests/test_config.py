@@ -190,7 +190,7 @@ _SAMPLES = [
     "Europe/Helsinki", "UTC", "Mars/Olympus", "../etc", "scheduler has more than 3 cycles",
     "scheduler has lots of cycles", "true & false", "async", "main", "thread", "process",
     "raise", "ignore", "replace", "rename", "relaunch", "fresh", "recall", "pre", "post",
-    "rotate", "watched", "logs/app.log",
+    "rotate", "watched", "logs/app.log", "auto", "collect", "freeze", "off", "Auto",
 ]  # fmt: skip
 
 

@@ -3,6 +3,7 @@ record (run + success) persisted to SQLite or PostgreSQL through ``SQLRepo``.
 
 ``record_wait``: ``default`` keeps ``run_record_wait`` as shipped (each run's body waits until
 its ``run`` record is stored: durable start); a number sets it (``0``: runs start at once).
+``startup_gc``: ``default`` keeps the setting as shipped, else sets it (``off``, ``freeze``).
 Records are written by the repo handler's thread; after the window the scheduler is stopped
 and the time until the last record is stored is ``flush_s``. ``records`` is counted in the
 database afterwards. ``loop_stall_ms``: the worst lateness, over the window, of an asyncio task
@@ -25,7 +26,14 @@ from skylaunch.embed import BlockingTaskWarning
 from skylaunch.log import MinimalRunRecord, RepoHandler
 from skylaunch.log.repos.sql import SQLRepo
 
-p = bench.params(backend="sqlite", jobs=1, window_s=5.0, warmup_s=0.5, record_wait="default")
+p = bench.params(
+    backend="sqlite",
+    jobs=1,
+    window_s=5.0,
+    warmup_s=0.5,
+    record_wait="default",
+    startup_gc="default",
+)
 warnings.simplefilter("ignore", BlockingTaskWarning)  # inline tasks on the loop: on purpose
 folder = tempfile.TemporaryDirectory()
 url = bench.database_url(str(p["backend"]), folder.name)  # postgresql:// means psycopg 3 here
@@ -34,6 +42,8 @@ table = bench.unique_name("bench_w6_skylaunch")
 config: dict[str, object] = {"execution": "main"}
 if p["record_wait"] != "default":
     config["run_record_wait"] = float(p["record_wait"])
+if p["startup_gc"] != "default":
+    config["startup_gc"] = p["startup_gc"]
 counts = [0] * int(p["jobs"])
 gaps = bench.GapMeter()
 probe = bench.WakeProbe()

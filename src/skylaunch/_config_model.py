@@ -71,6 +71,7 @@ class Config(BaseModel):
     scheduler_logger_basename: str = "skylaunch.scheduler"
     history_max_records: int = Field(default=10_000, ge=1)
     run_record_wait: _Duration | None = timedelta(seconds=5)
+    startup_gc: Literal["auto", "collect", "freeze", "off"] = "auto"
     log_file: Path | None = None
     log_file_mode: Literal["rotate", "watched"] = "rotate"
     log_file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=0)

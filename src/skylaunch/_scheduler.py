@@ -642,6 +642,7 @@ class Scheduler:
             self._journal.restore()
             self._launch_lifecycle("on_startup")
             self._hooks.end_startup()
+            _collect_at_start(self._config.startup_gc, self._journal.handler)
             # who-watches-whom is kept up to date as tasks are added, changed and removed
             self._dirty.update(self._tasks.names())
             # The yield cadence in the monotonic clock's seconds: asyncio's loop.time(), read
@@ -1601,6 +1602,26 @@ class Scheduler:
     def running_runs(self, task_name: str) -> Collection[str]:
         """The run ids of ``task_name`` going on now (for the journal's crash check)."""
         return self._handles.get(task_name, {}).keys()
+
+
+def _collect_at_start(mode: str, handler: RepoHandler | None) -> None:
+    """The ``startup_gc`` setting, between start-up (restore, ``on_startup``) and the first pass.
+
+    A repo written in the background has connected by now: its driver's imports (psycopg and
+    SQLAlchemy's dialect, tens of thousands of objects) came after the last full collection
+    of the program's own imports, and make the next one due. Left alone, CPython runs it in
+    the loop's first seconds (bench W6: 20-60 ms, the loop's longest stall); collected here, it
+    is part of the start. ``auto`` does it only then, so that a memory repo's start (W5) costs
+    nothing more; ``freeze`` also moves what survives into the permanent generation, which no
+    later full collection looks at again (see docs/operating.md).
+    """
+    if mode == "off" or (mode == "auto" and (handler is None or not handler.background)):
+        return
+    import gc  # here: W5's start (the memory repo) loads nothing it does not use
+
+    gc.collect()
+    if mode == "freeze":
+        gc.freeze()
 
 
 async def _yield_to_loop(ready: Sized | None) -> None:

@@ -250,6 +250,10 @@ _FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # How long a run waits for its ``run`` record to be stored before its body starts, when the
     # repo is written in the background (see docs/persistence.md); 0: do not wait, None: no limit.
     "run_record_wait": (timedelta(seconds=5), _run_record_wait),
+    # A garbage collection before the first pass (see docs/operating.md): "auto" when the repo
+    # is written in the background (it has imported its driver), "collect" always, "freeze"
+    # always and gc.freeze() after it, "off" never.
+    "startup_gc": ("auto", _choice("auto", "collect", "freeze", "off")),
     # The log_file shorthand: a FileLogger on the task logger (see docs/logging-outputs.md).
     "log_file": (None, _log_file),
     "log_file_mode": ("rotate", _choice("rotate", "watched")),
@@ -345,6 +349,7 @@ class Config:
     scheduler_logger_basename: str
     history_max_records: int
     run_record_wait: timedelta | None
+    startup_gc: Literal["auto", "collect", "freeze", "off"]
     log_file: Path | None
     log_file_mode: Literal["rotate", "watched"]
     log_file_max_bytes: int
