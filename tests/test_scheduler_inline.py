@@ -518,8 +518,9 @@ def test_an_always_due_runs_records_on_the_real_clock_carry_their_start_in_every
 
 
 def test_a_functask_subclass_keeps_its_own_arguments_target_and_execution_inline() -> None:
-    """The launch reads a plain ``FuncTask``'s function and mode from its fields; a subclass
-    that overrides ``arguments``, ``target`` or ``execution`` is still asked, once a run."""
+    """The pass reads a plain ``FuncTask``'s mode from its fields (no property call); a
+    subclass that overrides ``arguments``, ``target`` or ``execution`` is still asked, once a
+    run (an instance's own ``arguments``: test_failing_prerun_obeys_silence_task_prerun)."""
     from skylaunch.tasks.func import FuncTask
 
     submitted = _Submitted()

@@ -1133,20 +1133,8 @@ class Scheduler:
         new_run_id = self._new_run_id  # (read, then called: see _pass)
         run_id = new_run_id(task, params)
         flag = None
-        func: Callable[..., Any] | None
         try:
-            if (
-                type(task) is FuncTask
-                and task._loader is None
-                and not task._wanted
-                and not task._accepts_any
-            ):
-                # FuncTask.arguments() and target() without their calls, for a function that
-                # takes no argument (the common case: once a run)
-                kwargs, func = {}, task._func
-            else:
-                kwargs = task.arguments(params)
-                func = None
+            kwargs = task.arguments(params)
             # Only an argument can hand the run its termination flag: without one, no flag
             # is made (an Event per run is a measurable share of a trivial run's cost).
             later: dict[str, FuncArg] | None = None
@@ -1167,8 +1155,7 @@ class Scheduler:
                     task=task,
                     termination_flag=flag,
                 )
-            if func is None:
-                func = task.target()
+            func = task.target()
             if later:
                 func = CallInChild(func, later)
             if hooks.task_execute and executor.shares_process:
