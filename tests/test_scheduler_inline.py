@@ -515,3 +515,48 @@ def test_an_always_due_runs_records_on_the_real_clock_carry_their_start_in_every
         assert record.start.tzinfo is zone
     assert starts[0].start == datetime.fromtimestamp(starts[0].created, zone)
     assert starts[1].start == starts[0].start
+
+
+def test_a_functask_subclass_keeps_its_own_arguments_target_and_execution_inline() -> None:
+    """The pass reads a plain ``FuncTask``'s mode from its fields (no property call); a
+    subclass that overrides ``arguments``, ``target`` or ``execution`` is still asked, once a
+    run (an instance's own ``arguments``: test_failing_prerun_obeys_silence_task_prerun)."""
+    from skylaunch.tasks.func import FuncTask
+
+    submitted = _Submitted()
+    app = simulated_app(
+        "2024-01-01 00:00",
+        execution="main",
+        executors={"submitted": submitted},
+        shut_cond=scheduler_cycles(more_than=3),
+    )
+    asked: list[str] = []
+    got: list[Any] = []
+
+    class Custom(FuncTask):
+        def arguments(self, params: Mapping[str, Any]) -> dict[str, Any]:
+            asked.append("arguments")
+            return {"extra": len(asked)}
+
+        def target(self) -> Callable[..., Any]:
+            asked.append("target")
+            inner = super().target()
+            return lambda **kwargs: got.append(inner(**kwargs))
+
+        @property  # type: ignore[override]
+        def execution(self) -> str:
+            asked.append("execution")
+            return "submitted"
+
+    def body(extra: int = 0) -> int:
+        return extra
+
+    Custom(body, name="custom", start_cond=true, session=app.session)
+    app.run()
+    launched = len(runs(app, "custom"))
+    assert launched >= 3
+    assert submitted.submitted == launched
+    assert asked.count("arguments") == asked.count("target") == launched
+    assert asked.count("execution") >= launched
+    assert len(got) == launched  # each run called the subclass's target with its arguments
+    assert all(type(value) is int and value > 0 for value in got)

@@ -412,7 +412,6 @@ class Journal:
         action: Action,
         run_id: str | None,
         start: datetime | None,
-        *,
         exc_text: str | None = None,
         ts: float | None = None,
         start_ts: float | None = None,
@@ -468,7 +467,8 @@ class Journal:
                 or logger.isEnabledFor(_INFO)
             )
         ):
-            task = self._task_of(task_name)
+            task_of = self._task_of  # (read, then called: two specialised steps)
+            task = task_of(task_name)
             own = None if task is None else task._logger_name
             parent = logger.parent if logger.propagate else None
             while parent is not None and not parent.handlers:

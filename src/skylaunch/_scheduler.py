@@ -55,6 +55,7 @@ from skylaunch.execution.base import (
     run_inline,
 )
 from skylaunch.execution.main import MainExecutor
+from skylaunch.tasks.func import FuncTask
 from skylaunch.time.clock import _EXACT_US, SystemClock
 from skylaunch.time.periods import aware, naive_zone
 
@@ -834,7 +835,10 @@ class Scheduler:
         registry = self._tasks
         todo: list[Task]
         if len(due) == 1:
-            only = self._task_of(due.pop())
+            # (a bound method kept as an attribute: read, then called, it is two specialised
+            # steps; `self._task_of(...)` is an unspecialised method look-up, once a pass)
+            task_of = self._task_of
+            only = task_of(due.pop())
             todo = [] if only is None else [only]
         elif len(due) < len(tasks := registry.in_order()):
             chosen = [registry.get(name) for name in due]
@@ -891,8 +895,17 @@ class Scheduler:
             return False
         if self._handles.get(name) and not task.multilaunch:
             return False  # its end marks it for a new look
-        mode = task.execution if only is None else self._execution_of(task)
-        executor = self._made_executor(mode)
+        if only is not None:
+            mode = self._execution_of(task)
+        elif type(task) is FuncTask:
+            # FuncTask.execution without its property call (once a run)
+            mode = task._execution or task.session.config.execution
+            if task.is_async and mode == "main":
+                mode = "async"
+        else:
+            mode = task.execution
+        made = self._made_executor  # (read, then called: see _pass)
+        executor = made(mode)
         if executor is None:
             executor = self._executor(mode)
         if type(executor) is not MainExecutor and not executor.has_capacity():
@@ -1120,7 +1133,8 @@ class Scheduler:
             assert now is not None  # one of the two is given
             ts = now.timestamp()
         hooks = self._hooks
-        run_id = self._new_run_id(task, params)
+        new_run_id = self._new_run_id  # (read, then called: see _pass)
+        run_id = new_run_id(task, params)
         flag = None
         try:
             kwargs = task.arguments(params)
@@ -1187,12 +1201,13 @@ class Scheduler:
             # The common inline case (the in-memory repo): what MainExecutor.submit does,
             # without the TaskCall, the callback and the handle it would make for it.
             name = task._name if task.plain_fields else task.name
-            journal.record(name, "run", run_id, now, ts=ts, start_ts=ts)
+            journal.record(name, "run", run_id, now, None, ts, ts)  # (positional: cheaper)
             if name not in self._handles:  # as _submit leaves it
                 self._handles[name] = {}
             try:
                 value, ended = run_inline(name, run_id, func, kwargs)
-                self._finish(name, run_id, now, ended, start_ts=ts, value=value, poke=False)
+                # (positional: keywords cost a call more, once a run)
+                self._finish(name, run_id, now, ended, False, ts, value, False)
             except Exception:  # as _submit does when submit() raises
                 failed = Outcome(run_id, "fail", exc_text=traceback.format_exc())
                 self._finish(name, run_id, now, failed, start_ts=ts)
@@ -1455,9 +1470,7 @@ class Scheduler:
             if value is not None or stored is None or stored(name, _UNSET) is not None:
                 self._set_return(name, value)
         try:
-            self._journal.record(
-                name, action, run_id, started, exc_text=exc_text, start_ts=start_ts
-            )
+            self._journal.record(name, action, run_id, started, exc_text, None, start_ts)
         except Exception as exc:
             self._error = exc
         hooks = self._hooks
