@@ -560,3 +560,29 @@ def test_a_functask_subclass_keeps_its_own_arguments_target_and_execution_inline
     assert asked.count("execution") >= launched
     assert len(got) == launched  # each run called the subclass's target with its arguments
     assert all(type(value) is int and value > 0 for value in got)
+
+
+@pytest.mark.parametrize("where", ["config", "task"])
+def test_a_coroutine_function_asked_to_run_as_main_runs_in_the_loop_as_async(where: str) -> None:
+    """The launch reads a plain ``FuncTask``'s mode from its fields (round 9's shortcut): a
+    coroutine function with ``execution="main"`` must still run as ``async``, in the scheduler's
+    event loop (``main`` cannot block on it: ``asyncio.run`` there would fail the run)."""
+    import asyncio
+
+    app = simulated_app(
+        "2024-01-01 00:00", execution="main", shut_cond=scheduler_cycles(more_than=2)
+    )
+    seen: list[bool] = []
+
+    async def body() -> str:
+        seen.append(asyncio.get_running_loop() is app.session.scheduler._loop)
+        await asyncio.sleep(0)
+        return "done"
+
+    extra = {"execution": "main"} if where == "task" else {}
+    app.task(every("1 hour"), name="coro", **extra)(body)
+    app.run()
+    assert app.session["coro"].execution == "async"
+    assert len(runs(app, "coro", "success")) == 1
+    assert runs(app, "coro", "fail") == []
+    assert seen == [True]
