@@ -51,6 +51,49 @@ def test_run_until_and_run_for_carry_on_from_each_other() -> None:
     assert app.session.clock.now().isoformat() == "2024-01-03T00:00:00+00:00"
 
 
+def test_simulated_time_ends_where_the_planning_can_look() -> None:
+    """A simulated run up to 9998-12-31 works for every period; one that would go past it is
+    refused with a clear error before it starts, not stopped by an overflow in a condition
+    (a daily task there failed with ConditionCheckError: OverflowError; run_for raised
+    "year 10000 is out of range" from datetime)."""
+    app = simulated_app("9998-12-01 00:00")
+
+    @app.task("daily")
+    def day() -> None: ...
+
+    @app.task("monthly")
+    def month() -> None: ...
+
+    with pytest.raises(ValueError, match=r"run_for\('40 days'\) ends: 9999-01-10.* out of range"):
+        run_for(app, "40 days")
+    with pytest.raises(
+        ValueError, match=r"run_for\('400 days'\) ends: 9999-12-31T23.* out of range"
+    ):
+        run_for(app, "400 days")  # past datetime.max itself
+    with pytest.raises(ValueError, match=r"run_until's end: 9999-01-01.* out of range"):
+        run_until(app, "9999-01-01 00:00")
+    assert runs(app, "day") == []  # nothing ran: refused before the start
+    run_until(app, "9998-12-31 00:00")  # the end itself is not run (as with any end time)
+    assert len(runs(app, "day")) == 30
+    assert [t.day for t in runs(app, "month")] == [1]
+
+
+def test_a_simulated_run_that_would_sleep_past_the_last_plannable_instant_stops_clearly() -> None:
+    """No end time: the scheduler runs what is due up to 9998-12-31, then its sleep to the
+    next day is refused (a crash that names the limit) rather than overflowing."""
+    app = simulated_app("9998-12-30 12:00")
+
+    @app.task("daily")
+    def day() -> None: ...
+
+    with pytest.raises(RuntimeError, match=r"sleep until 9999-01-01.* past 9998-12-31"):
+        app.session.start()
+    assert [t.isoformat() for t in runs(app, "day")] == [
+        "9998-12-30T12:00:00+00:00",
+        "9998-12-31T00:00:00+00:00",
+    ]
+
+
 def test_runs_of_other_actions_and_bad_action() -> None:
     app = simulated_app("2024-01-01 00:00")
 

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._scheduler import _unsure
@@ -39,7 +39,7 @@ from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
 from skylaunch.log._restore import restore_recent, restore_times
 from skylaunch.session import Session
-from skylaunch.time.clock import SimulatedClock
+from skylaunch.time.clock import _LATEST_AT, SimulatedClock, _plannable
 
 if TYPE_CHECKING:
     from skylaunch.tasks.base import Task
@@ -79,22 +79,13 @@ _MIN_REPLAN_S = 0.001
 _SIMULATION_BUDGET_S = 10.0
 _SIM_TASK_LOGGER = "skylaunch-upcoming.task"
 _SIM_SCHEDULER_LOGGER = "skylaunch-upcoming.scheduler"
-# The instants why() and next_run() look from: a year inside datetime's range on either side, so
-# the periods' arithmetic (the cycle before and after, a time zone's offset) stays inside it.
-_EARLIEST_AT = datetime(2, 1, 1, tzinfo=timezone.utc)
-_LATEST_AT = datetime(9998, 12, 31, tzinfo=timezone.utc)
 
 
 def _in_range(value: datetime, tz: tzinfo | None, what: str) -> datetime:
     """``value`` made aware (a naive one in ``tz``), or ValueError outside the instants the
     planning can look at (its arithmetic would overflow near datetime's edges)."""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
-    # compared before converting: converting an instant at datetime's edge overflows
-    if not _EARLIEST_AT <= aware <= _LATEST_AT:
-        raise ValueError(
-            f"{what}: {value.isoformat()} is out of range; give an instant between "
-            f"{_EARLIEST_AT.date()} and {_LATEST_AT.date()}"
-        )
+    _plannable(aware, what)
     return aware
 
 

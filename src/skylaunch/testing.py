@@ -17,7 +17,7 @@ import warnings
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from skylaunch.control import Explanation, explain, label
 from skylaunch.execution.base import Executor
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session
-from skylaunch.time.clock import SimulatedClock
+from skylaunch.time.clock import SimulatedClock, _plannable
 from skylaunch.time.parse import to_timedelta
 
 __all__ = [
@@ -94,7 +94,9 @@ def run_until(target: App | Session, end: datetime | str) -> None:
     """Run the scheduler on its simulated clock until ``end`` (or until it shuts down)."""
     session = _session(target)
     _warn_future(session, _clock(session))
-    session.start(until=_instant(session, end))
+    until = _instant(session, end)
+    _plannable(until, "run_until's end")
+    session.start(until=until)
 
 
 def run_for(target: App | Session, duration: timedelta | float | str) -> None:
@@ -102,8 +104,13 @@ def run_for(target: App | Session, duration: timedelta | float | str) -> None:
     session = _session(target)
     clock = _clock(session)
     _warn_future(session, clock)
-    end = clock.now().timestamp() + to_timedelta(duration).total_seconds()
-    session.start(until=datetime.fromtimestamp(end, clock.tz))
+    step = to_timedelta(duration)
+    try:
+        end = (clock.now().astimezone(timezone.utc) + step).astimezone(clock.tz)
+    except OverflowError:
+        end = datetime.max.replace(tzinfo=timezone.utc)
+    _plannable(end, f"run_for({duration!r}) ends")
+    session.start(until=end)
 
 
 def downtime(target: App | Session, duration: timedelta | float | str) -> None:

@@ -63,6 +63,37 @@ def test_simulated_sleep_until_jumps_or_wakes() -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize(
+    "start",
+    ["9999-01-01T00:00:00+00:00", "9998-12-31T00:00:01+00:00", "0001-12-31T23:59:59+00:00"],
+)
+def test_a_simulated_clock_stays_where_the_planning_can_look(start: str) -> None:
+    """Near datetime's edges a period's next cycle does not exist: a daily task at
+    9999-12-29 failed its first check with OverflowError, so the clock refuses those instants."""
+    with pytest.raises(ValueError, match=r"simulated clock's start: .* out of range"):
+        SimulatedClock(start)
+
+
+def test_a_simulated_clock_is_not_moved_past_the_last_plannable_instant() -> None:
+    clock = SimulatedClock("9998-12-30T00:00:00+00:00")
+    clock.advance("1 day")  # 9998-12-31 00:00 UTC, the last one: still allowed
+    assert clock.now() == datetime(9998, 12, 31, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"advanced by 0:00:00.000001: .* out of range"):
+        clock.advance(timedelta(microseconds=1))
+    with pytest.raises(ValueError, match=r"advanced by .* out of range"):
+        clock.advance(timedelta(days=9000 * 365))  # past datetime.max itself
+    with pytest.raises(ValueError, match=r"instant: 9999-01-01T00:00:00.* out of range"):
+        clock.set("9999-01-01T00:00:00+00:00")
+    assert clock.now() == datetime(9998, 12, 31, tzinfo=UTC)  # unchanged by the refusals
+
+    async def sleep_past() -> None:
+        await clock.sleep_until(datetime(9999, 1, 1, tzinfo=UTC), asyncio.Event())
+
+    with pytest.raises(RuntimeError, match="past 9998-12-31"):
+        asyncio.run(sleep_past())
+    assert clock.now() == datetime(9998, 12, 31, tzinfo=UTC)
+
+
 def test_simulated_busy_sleep_returns_when_work_reports() -> None:
     async def scenario() -> None:
         clock = SimulatedClock("2024-01-01T10:00:00+00:00", settle_s=5.0)

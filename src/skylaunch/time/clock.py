@@ -26,6 +26,24 @@ _UTC = timezone.utc
 _EXACT_US = 2**33 * 1_000_000
 #: Real seconds before a deadline at which the system clock stops sleeping and starts yielding.
 _SPIN_S = 0.002
+# The instants the planning can look at: a year inside datetime's range on either side, so the
+# periods' arithmetic (the cycles before and after an instant, a zone's offset) stays inside it.
+# A simulated clock stays between them; control's why/next_run/upcoming refuse what is outside.
+_EARLIEST_AT = datetime(2, 1, 1, tzinfo=_UTC)
+_LATEST_AT = datetime(9998, 12, 31, tzinfo=_UTC)
+
+
+def _plannable(value: datetime, what: str) -> None:
+    """ValueError unless the aware ``value`` lies between ``_EARLIEST_AT`` and ``_LATEST_AT``.
+
+    Compared as given: converting an instant at datetime's edge to UTC may overflow.
+    """
+    if not _EARLIEST_AT <= value <= _LATEST_AT:
+        raise ValueError(
+            f"{what}: {value.isoformat()} is out of range; give an instant between "
+            f"{_EARLIEST_AT.date()} and {_LATEST_AT.date()} (UTC), the instants the planning "
+            "can look at"
+        )
 
 
 #: Names of zones that are one fixed offset for ever (besides ``Etc/...``): kept as that offset.
@@ -234,6 +252,7 @@ class SimulatedClock:
             tz = start.tzinfo if start.tzinfo is not None else local_zone()
         if start.tzinfo is None:
             start = start.replace(tzinfo=tz)
+        _plannable(start, "a simulated clock's start")
         self._tz: tzinfo = tz
         self._now = start.astimezone(tz)
         self.settle_s = settle_s
@@ -260,6 +279,7 @@ class SimulatedClock:
             instant = datetime.fromisoformat(instant)
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=self.tz)
+        _plannable(instant, "a simulated clock's instant")
         if instant.timestamp() < self._now.timestamp():
             raise ValueError(f"a simulated clock does not go back: {instant} < {self._now}")
         self._now = instant.astimezone(self.tz)
@@ -272,7 +292,12 @@ class SimulatedClock:
             delta = timedelta(seconds=delta)
         if delta < timedelta(0):
             raise ValueError(f"a simulated clock does not go back: {delta}")
-        self._now = (self._now.astimezone(_UTC) + delta).astimezone(self.tz)
+        try:
+            moved = self._now.astimezone(_UTC) + delta
+        except OverflowError:
+            moved = datetime.max.replace(tzinfo=_UTC)
+        _plannable(moved, f"a simulated clock advanced by {delta}")
+        self._now = moved.astimezone(self.tz)
 
     async def sleep_until(
         self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
@@ -298,6 +323,12 @@ class SimulatedClock:
                 "again and no shut_cond ends the run (give shut_cond or an end time)"
             )
         if deadline.timestamp() > self._now.timestamp():
+            if not deadline <= _LATEST_AT:
+                raise RuntimeError(
+                    f"the scheduler would sleep until {deadline.isoformat()} on a simulated "
+                    f"clock, past {_LATEST_AT.date()}, the last instant the planning can look "
+                    "at (end the run earlier: an end time or shut_cond)"
+                )
             self._now = deadline.astimezone(self.tz)
 
     def sleep(self, seconds: float) -> None:
