@@ -175,6 +175,19 @@ def test_upcoming_refuses_a_horizon_beyond_the_instants_it_can_plan(
     assert len(upcoming.runs) == 1037  # 9996-02-28 23:00, then each day from 02-29 to 9998-12-30
 
 
+@pytest.mark.parametrize("hours", [1.4e-45, 1e-12, 2.7e-10])
+def test_upcoming_over_a_horizon_under_a_microsecond_answers_the_run_due_now(hours: float) -> None:
+    # Found by schemathesis (tests/test_http.py, /upcoming?hours=1.4e-45): a positive horizon
+    # under a microsecond ended "now" (the instants' resolution), so it was refused as ending
+    # before now (HTTP 422 for a value the document allows). It is one microsecond.
+    app = simulated_app(START)
+    app.task("daily", name="job", func=_nothing)
+    upcoming = app.control.upcoming(hours=hours)
+    assert upcoming.end - upcoming.start == timedelta(microseconds=1)
+    assert [(r.task, r.at) for r in upcoming.runs] == [("job", upcoming.start)]
+    assert upcoming.complete
+
+
 def test_upcoming_stops_the_simulation_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # Found by the dashboard's timeline: the copy ran the whole horizon (or its time budget)
     # and only then cut the list, so a busy schedule took the full budget every time. With no

@@ -81,6 +81,9 @@ _SIM_TASK_LOGGER = "skylaunch-upcoming.task"
 _SIM_SCHEDULER_LOGGER = "skylaunch-upcoming.scheduler"
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def _in_range(value: datetime, tz: tzinfo | None, what: str) -> datetime:
     """``value`` made aware (a naive one in ``tz``), or ValueError outside the instants the
     planning can look at (its arithmetic would overflow near datetime's edges)."""
@@ -374,7 +377,8 @@ class Controller:
         start: datetime = snapshot.now
         if until is None:
             try:
-                end = start + timedelta(hours=24 if hours is None else hours)
+                # a positive horizon under a microsecond (the instants' resolution) is one
+                end = start + max(timedelta(hours=24 if hours is None else hours), _ONE_US)
                 if not end <= _LATEST_AT:
                     raise OverflowError
             except OverflowError:
