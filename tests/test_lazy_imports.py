@@ -9,10 +9,14 @@ import sys
 import pytest
 
 LAZY = [
+    "ast",  # with inspect
     "calendar",  # months' names and lengths load on first use (skylaunch.time.cycles)
     "celery",
     "copy",  # the log handler copies a user's record only when it writes one
     "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
+    "decimal",  # durations with a fraction ("1.5 hours") only; "1 day" is read as an int
+    "dis",  # with inspect
+    "inspect",  # signatures of callables that are not plain functions, docstrings, hooks
     "json",  # only Task.model_dump_json writes JSON
     "multiprocessing",
     "pydantic",
@@ -27,16 +31,18 @@ LAZY = [
     "skylaunch.tasks.code",
     "skylaunch.tasks.command",
     "skylaunch.tasks.maintain",
+    "signal",  # the stop signals' handlers are set when the scheduler starts
     "sqlalchemy",
 ]
 
 PROBE = f"""
 import sys
 from skylaunch import App
-from skylaunch.conds import daily
+from skylaunch.conds import daily, every
 
 app = App(config={{"execution": "main"}})
 app.task(daily.at("03:00"), name="t")(lambda: None)
+app.task(every("1 day"), name="u")(lambda: None)
 app.session.executor("main")
 print(",".join(m for m in {LAZY!r} if m in sys.modules))
 """

@@ -13,7 +13,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import signal
 import sys
 import threading
 import time
@@ -96,12 +95,6 @@ _SNAP_S = 0.002
 _CATCH_UP_S = 0.001
 #: Real seconds terminated runs get to report after a second stop signal (they were killed).
 _FORCED_GRACE_S = 1.0
-#: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
-#: and Kubernetes send. Only signals still at Python's default handling are taken over.
-_STOP_SIGNALS: dict[signal.Signals, Any] = {
-    signal.SIGINT: signal.default_int_handler,
-    signal.SIGTERM: signal.SIG_DFL,
-}
 #: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
 #: thousands of dependent tasks at one instant still fits; an always-due task does not).
 _MAX_PASSES_PER_INSTANT = 10_000
@@ -547,11 +540,20 @@ class Scheduler:
         the application's own, or an ignored signal, is left alone. The previous handlers are
         restored on the way out. A second signal terminates the running tasks at once.
         """
+        import signal  # when the scheduler starts, not at ``import skylaunch`` (bench W5)
+
         self._signalled = None
         self._forced = False
         installed: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for signum, default in _STOP_SIGNALS.items():
+            # What stops a scheduler that owns the main thread: Ctrl-C, and what systemd,
+            # ``docker stop`` and Kubernetes send. Only signals still at Python's default
+            # handling are taken over.
+            stop_signals = (
+                (signal.SIGINT, signal.default_int_handler),
+                (signal.SIGTERM, signal.SIG_DFL),
+            )
+            for signum, default in stop_signals:
                 previous = signal.getsignal(signum)
                 if previous is default:
                     signal.signal(signum, self._on_signal)
@@ -568,6 +570,8 @@ class Scheduler:
         It only sets flags and hands the rest to the loop (``call_soon_threadsafe`` also wakes
         a loop sleeping in ``select``); logging here could re-enter a handler mid-write.
         """
+        import signal  # loaded by stopping_on_signals, which set this handler
+
         name = signal.Signals(signum).name
         force = self._signalled is not None
         if force:

@@ -9,7 +9,6 @@ future instant at which that answer may change without any task event
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -244,6 +243,8 @@ class Condition(ABC):
 
 def _from_get_state(get_state: Callable[..., object]) -> Callable[[Condition, Context], bool]:
     """``is_true`` for a Rocketry-style condition class that defines ``get_state``."""
+    import inspect  # not at ``import skylaunch`` (bench W5)
+
     wanted = set(inspect.signature(get_state).parameters) & {"task", "session"}
 
     def is_true(self: Condition, ctx: Context) -> bool:
