@@ -28,6 +28,7 @@ from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import (
     _CLOCK_FALSE,
+    _WATCH_OWN_TASK,
     EVERY_PASS,
     All,
     AlwaysFalse,
@@ -437,11 +438,16 @@ class Scheduler:
         if own in self._watching:  # every indexed name is; a new task's is not
             self._unindex(own)
         start_cond = task._start_cond if plain else task.start_cond
-        watched = start_cond.watches(own)
         # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
         # 10,000 sets for the garbage collector), its entry in _watching says it.
         others: tuple[str, ...] = ()
-        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+        if type(start_cond) in _WATCH_OWN_TASK and start_cond.task is None:  # type: ignore[attr-defined]
+            pass  # daily, every...: it watches its own task alone (no frozenset made to say it)
+        elif not (
+            type(watched := start_cond.watches(own)) is frozenset
+            and len(watched) == 1
+            and own in watched
+        ):
             names = set(watched)
             names.discard(own)
             if EVERY_PASS in names:

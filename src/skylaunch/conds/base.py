@@ -50,6 +50,9 @@ EVERY_PASS = "<every pass>"
 #: per condition and instant in a pass, so thousands of tasks sharing ``daily.at("03:00")``
 #: compute the day's window once (bench W5).
 _CLOCK_FALSE: dict[type[Condition], Callable[..., tuple[datetime | None] | None]] = {}
+#: Classes whose ``watches(own)`` is ``{own}`` when their ``task`` field is None (``daily``,
+#: ``every``...): the scheduler indexes a task with such a condition without calling it.
+_WATCH_OWN_TASK: set[type[Condition]] = set()
 
 
 class Facts(Protocol):

@@ -35,6 +35,9 @@ _FLAG = TerminationFlag()
 _CO_VARKEYWORDS = 0x08
 _CO_COROUTINE = 0x80
 _NO_NAMES: frozenset[str] = frozenset()
+#: The argument defaults of a function that has none, shared (one dict less per task for the
+#: garbage collector to count: 10,000 tasks, 10,000 dicts); nothing writes to it.
+_NO_DEFAULTS: dict[str, BaseArgument] = {}
 
 
 def _is_async(func: Callable[..., Any]) -> bool:
@@ -57,7 +60,7 @@ def _parameters(func: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[st
         code = func.__code__
         n_pos = code.co_argcount
         if not n_pos and not code.co_kwonlyargcount:  # def job(): the most common task
-            return _NO_NAMES, bool(code.co_flags & _CO_VARKEYWORDS), {}
+            return _NO_NAMES, bool(code.co_flags & _CO_VARKEYWORDS), _NO_DEFAULTS
         names = code.co_varnames[: n_pos + code.co_kwonlyargcount]
         positional_only = code.co_posonlyargcount
         wanted = frozenset(names[positional_only:])
@@ -347,7 +350,11 @@ def define_plain(session: Session, func: Any, start_cond: object, name: object) 
     if code.co_argcount or code.co_kwonlyargcount:
         wanted, accepts_any, arg_defaults = _parameters(func)
     else:  # def job(): the most common task
-        wanted, accepts_any, arg_defaults = _NO_NAMES, bool(code.co_flags & _CO_VARKEYWORDS), {}
+        wanted, accepts_any, arg_defaults = (
+            _NO_NAMES,
+            bool(code.co_flags & _CO_VARKEYWORDS),
+            _NO_DEFAULTS,
+        )
     doc = func.__doc__
     task: FuncTask = object.__new__(FuncTask)
     # the order of FuncTask.__init__ and Task.__init__ (instances share one key table)
