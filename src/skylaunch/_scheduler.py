@@ -11,7 +11,6 @@ tasks or of log records.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
 import sys
 import threading
@@ -220,7 +219,13 @@ class Scheduler:
         self.is_running = False
         self._on_hold = False
         self._held: set[str] = set()  # tasks passed over while on hold
-        self._heap: list[tuple[float, int, str]] = []
+        # The planned looks: _planned says when each task is next looked at (the truth); _at
+        # lists the tasks planned at each instant, in planning order, and _heap holds those
+        # instants. A task planned anew stays listed at its old instant (stale: skipped, as
+        # _planned no longer says it). One list per instant, not one heap entry per task:
+        # 10,000 tasks planned at the same instant (W5's first pass) append a name each.
+        self._heap: list[float] = []
+        self._at: dict[float, list[str]] = {}
         self._planned: dict[str, float] = {}
         self._dirty: set[str] = set()
         self._spare: set[str] = set()
@@ -256,7 +261,6 @@ class Scheduler:
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
-        self._seq = itertools.count()
         self._stop_reason: str | None = None
         self.exited_by: str | None = None
         """The task whose run raised SchedulerExit in the last serve (``session.run`` reads it)."""
@@ -641,6 +645,7 @@ class Scheduler:
         self.started_at = clock.now()
         self.is_running = True
         self._heap.clear()
+        self._at.clear()
         self._planned.clear()
         self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
@@ -829,14 +834,15 @@ class Scheduler:
         if due_at:
             due_at.clear()
         planned_due = self.planned_due
-        while heap and heap[0][0] <= ts:
-            when, _, name = heapq.heappop(heap)
-            if planned.get(name) == when:
-                del planned[name]
-                due.add(name)
-                due_at[name] = when
-                if planned_due is not None:  # launch lateness (skylaunch.metrics)
-                    planned_due[name] = when
+        while heap and heap[0] <= ts:
+            when = heapq.heappop(heap)
+            for name in self._at.pop(when):
+                if planned.get(name) == when:
+                    del planned[name]
+                    due.add(name)
+                    due_at[name] = when
+                    if planned_due is not None:  # launch lateness (skylaunch.metrics)
+                        planned_due[name] = when
         if self._every_pass:
             due |= self._every_pass
         if not due:
@@ -954,7 +960,12 @@ class Scheduler:
                     elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
                         # _plan_ts's common case, in place (a first pass plans every task)
                         self._planned[name] = when_ts
-                        heapq.heappush(self._heap, (when_ts, next(self._seq), name))
+                        listed = self._at.get(when_ts)
+                        if listed is None:
+                            self._at[when_ts] = [name]
+                            heapq.heappush(self._heap, when_ts)
+                        else:
+                            listed.append(name)
                     else:
                         self._plan_ts(name, when_ts, ts)
                     return False
@@ -1079,17 +1090,28 @@ class Scheduler:
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
-        heapq.heappush(self._heap, (ts, next(self._seq), name))
+        listed = self._at.get(ts)
+        if listed is None:
+            self._at[ts] = [name]
+            heapq.heappush(self._heap, ts)
+        else:
+            listed.append(name)
 
     def _deadline(self, now: datetime, until: datetime | None) -> datetime | None:
         if self._end_conds:
             self._check_end_conds(now)  # runs launched by this pass count too
         candidates: list[float] = []
-        heap, planned = self._heap, self._planned
-        while heap and planned.get(heap[0][2]) != heap[0][0]:
-            heapq.heappop(heap)  # drop stale entries
-        if heap:
-            candidates.append(heap[0][0])
+        heap, planned, at = self._heap, self._planned, self._at
+        while heap:
+            when = heap[0]
+            listed = at[when]
+            while listed and planned.get(listed[-1]) != when:
+                listed.pop()  # drop stale entries (each once: the search stays amortised O(1))
+            if listed:
+                candidates.append(when)
+                break
+            heapq.heappop(heap)
+            del at[when]
         cond = self._shut_cond()
         if cond is not None:
             change = self._next_change(
