@@ -147,6 +147,7 @@ deferred = (
     "pydantic", "pydantic_core", "skylaunch.conds.parse", "skylaunch.conds.task",
     "skylaunch.conds.params", "skylaunch.time.cron", "pathlib", "pickle", "typing_extensions",
     "skylaunch.conds.status", "skylaunch.conds.scheduler", "secrets", "hashlib", "hmac",
+    "skylaunch.time.combine", "skylaunch.log.adapter", "skylaunch.log._restore",
 )
 print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
 """
@@ -155,7 +156,9 @@ print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in def
 def test_a_first_pass_with_the_default_repo_does_not_import_pydantic() -> None:
     # the config checks its usual values by hand, the default repo names TaskRunRecord without
     # importing it, and the lifecycle records are stored as plain fields; no condition string
-    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle)
+    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle); no
+    # two periods are combined (time.combine), no task logs by hand (log.adapter), the memory
+    # repo has no stored history to read back (log._restore)
     out = _printed_by(NO_PYDANTIC)
     assert out == "", f"loaded: {out}"
 
@@ -176,6 +179,13 @@ def test_the_deferred_names_still_resolve_and_work() -> None:
     assert skylaunch.conds.after_success("a") == DependSuccess("a")
     assert skylaunch.conds.is_env("prod") == IsEnv("prod")
     assert skylaunch.time.CronExpr is CronExpr
+    from skylaunch.time import combine
+
+    assert skylaunch.time.All is combine.All
+    assert skylaunch.time.Any is combine.Any
+    from skylaunch.log.adapter import TaskAdapter
+
+    assert isinstance(simulated_app().task(name="t", func=lambda: None).logger, TaskAdapter)
     app = simulated_app()
     assert app.session.grammar is app.session.grammar
     assert app.session.grammar.parse("true") == skylaunch.conds.true
