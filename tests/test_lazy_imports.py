@@ -9,10 +9,14 @@ import sys
 import pytest
 
 LAZY = [
+    "ast",  # with inspect
     "calendar",  # months' names and lengths load on first use (skylaunch.time.cycles)
     "celery",
     "copy",  # the log handler copies a user's record only when it writes one
     "dataclasses",  # the import-time value classes are written out (skylaunch._frozen)
+    "decimal",  # durations with a fraction ("1.5 hours") only; "1 day" is read as an int
+    "dis",  # with inspect
+    "inspect",  # signatures of callables that are not plain functions, docstrings, hooks
     "json",  # only Task.model_dump_json writes JSON
     "multiprocessing",
     "pydantic",
@@ -27,16 +31,18 @@ LAZY = [
     "skylaunch.tasks.code",
     "skylaunch.tasks.command",
     "skylaunch.tasks.maintain",
+    "signal",  # the stop signals' handlers are set when the scheduler starts
     "sqlalchemy",
 ]
 
 PROBE = f"""
 import sys
 from skylaunch import App
-from skylaunch.conds import daily
+from skylaunch.conds import daily, every
 
 app = App(config={{"execution": "main"}})
 app.task(daily.at("03:00"), name="t")(lambda: None)
+app.task(every("1 day"), name="u")(lambda: None)
 app.session.executor("main")
 print(",".join(m for m in {LAZY!r} if m in sys.modules))
 """
@@ -141,6 +147,7 @@ deferred = (
     "pydantic", "pydantic_core", "skylaunch.conds.parse", "skylaunch.conds.task",
     "skylaunch.conds.params", "skylaunch.time.cron", "pathlib", "pickle", "typing_extensions",
     "skylaunch.conds.status", "skylaunch.conds.scheduler", "secrets", "hashlib", "hmac",
+    "skylaunch.time.combine", "skylaunch.log.adapter", "skylaunch.log._restore",
 )
 print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in deferred))
 """
@@ -149,7 +156,9 @@ print(",".join(m for m in sys.modules if m in deferred or m.split(".")[0] in def
 def test_a_first_pass_with_the_default_repo_does_not_import_pydantic() -> None:
     # the config checks its usual values by hand, the default repo names TaskRunRecord without
     # importing it, and the lifecycle records are stored as plain fields; no condition string
-    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle)
+    # is parsed (no grammar), no task names a file (no pathlib) or must pickle (no pickle); no
+    # two periods are combined (time.combine), no task logs by hand (log.adapter), the memory
+    # repo has no stored history to read back (log._restore)
     out = _printed_by(NO_PYDANTIC)
     assert out == "", f"loaded: {out}"
 
@@ -170,6 +179,13 @@ def test_the_deferred_names_still_resolve_and_work() -> None:
     assert skylaunch.conds.after_success("a") == DependSuccess("a")
     assert skylaunch.conds.is_env("prod") == IsEnv("prod")
     assert skylaunch.time.CronExpr is CronExpr
+    from skylaunch.time import combine
+
+    assert skylaunch.time.All is combine.All
+    assert skylaunch.time.Any is combine.Any
+    from skylaunch.log.adapter import TaskAdapter
+
+    assert isinstance(simulated_app().task(name="t", func=lambda: None).logger, TaskAdapter)
     app = simulated_app()
     assert app.session.grammar is app.session.grammar
     assert app.session.grammar.parse("true") == skylaunch.conds.true

@@ -11,7 +11,6 @@ when the run succeeded). Parameters whose defaults are arguments (``session=Sess
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -72,6 +71,8 @@ def around_runs(
     A generator hook gets ``(exc_type, exc, traceback)`` of the run back from its ``yield``
     (``(None, None, None)`` when it succeeded), as in Rocketry.
     """
+    import inspect  # not at ``import skylaunch`` (bench W5)
+
     hooks = tuple(hooks)
     if inspect.iscoroutinefunction(func):
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from skylaunch.exc import TaskLoggingError
 from skylaunch.history import ACTIONS, Action
-from skylaunch.log._restore import restore_recent, restore_times
 from skylaunch.log.handler import RepoHandler
 from skylaunch.log.repos.base import Repo, check_log_repo, field_getter
 from skylaunch.log.repos.memory import MemoryRepo
@@ -328,6 +327,9 @@ class Journal:
         restored, repo = self._restored, self._repo
         if restored is None or repo is None:
             return
+        # here, not at import: with the default repo (nothing stored) nothing is read
+        from skylaunch.log._restore import restore_recent, restore_times
+
         names = [t.name for t in self.tasks.in_order()] if task_names is None else task_names
         handler = self.handler
         store: Repo = repo if handler is None else handler.store  # wrapped once if foreign

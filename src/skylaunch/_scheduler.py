@@ -11,9 +11,7 @@ tasks or of log records.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
-import signal
 import sys
 import threading
 import time
@@ -29,6 +27,7 @@ from skylaunch._tasknames import TaskKeyed
 from skylaunch.args import BaseArgument, CallInChild, FuncArg, made_in_child, materialize
 from skylaunch.conds.base import (
     _CLOCK_FALSE,
+    _WATCH_OWN_TASK,
     EVERY_PASS,
     All,
     AlwaysFalse,
@@ -96,12 +95,6 @@ _SNAP_S = 0.002
 _CATCH_UP_S = 0.001
 #: Real seconds terminated runs get to report after a second stop signal (they were killed).
 _FORCED_GRACE_S = 1.0
-#: What stops a scheduler that owns the main thread: Ctrl-C, and what systemd, ``docker stop``
-#: and Kubernetes send. Only signals still at Python's default handling are taken over.
-_STOP_SIGNALS: dict[signal.Signals, Any] = {
-    signal.SIGINT: signal.default_int_handler,
-    signal.SIGTERM: signal.SIG_DFL,
-}
 #: Passes at one instant of a simulated clock after which time is taken to be stuck (a chain of
 #: thousands of dependent tasks at one instant still fits; an always-due task does not).
 _MAX_PASSES_PER_INSTANT = 10_000
@@ -226,7 +219,13 @@ class Scheduler:
         self.is_running = False
         self._on_hold = False
         self._held: set[str] = set()  # tasks passed over while on hold
-        self._heap: list[tuple[float, int, str]] = []
+        # The planned looks: _planned says when each task is next looked at (the truth); _at
+        # lists the tasks planned at each instant, in planning order, and _heap holds those
+        # instants. A task planned anew stays listed at its old instant (stale: skipped, as
+        # _planned no longer says it). One list per instant, not one heap entry per task:
+        # 10,000 tasks planned at the same instant (W5's first pass) append a name each.
+        self._heap: list[float] = []
+        self._at: dict[float, list[str]] = {}
         self._planned: dict[str, float] = {}
         self._dirty: set[str] = set()
         self._spare: set[str] = set()
@@ -262,7 +261,6 @@ class Scheduler:
         self._crashed = False
         self._handles: dict[str, dict[str, RunHandle]] = {}
         self._time_limits: dict[str, float] = {}  # run_id -> POSIX time it is terminated at
-        self._seq = itertools.count()
         self._stop_reason: str | None = None
         self.exited_by: str | None = None
         """The task whose run raised SchedulerExit in the last serve (``session.run`` reads it)."""
@@ -444,11 +442,16 @@ class Scheduler:
         if own in self._watching:  # every indexed name is; a new task's is not
             self._unindex(own)
         start_cond = task._start_cond if plain else task.start_cond
-        watched = start_cond.watches(own)
         # Every task watches itself: that needs no set of its own in _watchers (10,000 tasks,
         # 10,000 sets for the garbage collector), its entry in _watching says it.
         others: tuple[str, ...] = ()
-        if not (type(watched) is frozenset and len(watched) == 1 and own in watched):
+        if type(start_cond) in _WATCH_OWN_TASK and start_cond.task is None:  # type: ignore[attr-defined]
+            pass  # daily, every...: it watches its own task alone (no frozenset made to say it)
+        elif not (
+            type(watched := start_cond.watches(own)) is frozenset
+            and len(watched) == 1
+            and own in watched
+        ):
             names = set(watched)
             names.discard(own)
             if EVERY_PASS in names:
@@ -547,11 +550,20 @@ class Scheduler:
         the application's own, or an ignored signal, is left alone. The previous handlers are
         restored on the way out. A second signal terminates the running tasks at once.
         """
+        import signal  # when the scheduler starts, not at ``import skylaunch`` (bench W5)
+
         self._signalled = None
         self._forced = False
         installed: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for signum, default in _STOP_SIGNALS.items():
+            # What stops a scheduler that owns the main thread: Ctrl-C, and what systemd,
+            # ``docker stop`` and Kubernetes send. Only signals still at Python's default
+            # handling are taken over.
+            stop_signals = (
+                (signal.SIGINT, signal.default_int_handler),
+                (signal.SIGTERM, signal.SIG_DFL),
+            )
+            for signum, default in stop_signals:
                 previous = signal.getsignal(signum)
                 if previous is default:
                     signal.signal(signum, self._on_signal)
@@ -568,6 +580,8 @@ class Scheduler:
         It only sets flags and hands the rest to the loop (``call_soon_threadsafe`` also wakes
         a loop sleeping in ``select``); logging here could re-enter a handler mid-write.
         """
+        import signal  # loaded by stopping_on_signals, which set this handler
+
         name = signal.Signals(signum).name
         force = self._signalled is not None
         if force:
@@ -631,6 +645,7 @@ class Scheduler:
         self.started_at = clock.now()
         self.is_running = True
         self._heap.clear()
+        self._at.clear()
         self._planned.clear()
         self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
@@ -819,14 +834,15 @@ class Scheduler:
         if due_at:
             due_at.clear()
         planned_due = self.planned_due
-        while heap and heap[0][0] <= ts:
-            when, _, name = heapq.heappop(heap)
-            if planned.get(name) == when:
-                del planned[name]
-                due.add(name)
-                due_at[name] = when
-                if planned_due is not None:  # launch lateness (skylaunch.metrics)
-                    planned_due[name] = when
+        while heap and heap[0] <= ts:
+            when = heapq.heappop(heap)
+            for name in self._at.pop(when):
+                if planned.get(name) == when:
+                    del planned[name]
+                    due.add(name)
+                    due_at[name] = when
+                    if planned_due is not None:  # launch lateness (skylaunch.metrics)
+                        planned_due[name] = when
         if self._every_pass:
             due |= self._every_pass
         if not due:
@@ -944,7 +960,12 @@ class Scheduler:
                     elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
                         # _plan_ts's common case, in place (a first pass plans every task)
                         self._planned[name] = when_ts
-                        heapq.heappush(self._heap, (when_ts, next(self._seq), name))
+                        listed = self._at.get(when_ts)
+                        if listed is None:
+                            self._at[when_ts] = [name]
+                            heapq.heappush(self._heap, when_ts)
+                        else:
+                            listed.append(name)
                     else:
                         self._plan_ts(name, when_ts, ts)
                     return False
@@ -1069,17 +1090,28 @@ class Scheduler:
         if self._planned.get(name) == ts:
             return
         self._planned[name] = ts
-        heapq.heappush(self._heap, (ts, next(self._seq), name))
+        listed = self._at.get(ts)
+        if listed is None:
+            self._at[ts] = [name]
+            heapq.heappush(self._heap, ts)
+        else:
+            listed.append(name)
 
     def _deadline(self, now: datetime, until: datetime | None) -> datetime | None:
         if self._end_conds:
             self._check_end_conds(now)  # runs launched by this pass count too
         candidates: list[float] = []
-        heap, planned = self._heap, self._planned
-        while heap and planned.get(heap[0][2]) != heap[0][0]:
-            heapq.heappop(heap)  # drop stale entries
-        if heap:
-            candidates.append(heap[0][0])
+        heap, planned, at = self._heap, self._planned, self._at
+        while heap:
+            when = heap[0]
+            listed = at[when]
+            while listed and planned.get(listed[-1]) != when:
+                listed.pop()  # drop stale entries (each once: the search stays amortised O(1))
+            if listed:
+                candidates.append(when)
+                break
+            heapq.heappop(heap)
+            del at[when]
         cond = self._shut_cond()
         if cond is not None:
             change = self._next_change(

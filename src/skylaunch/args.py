@@ -13,7 +13,6 @@ for Rocketry keep working. ``a >> b`` tries ``a`` and falls back on ``b`` when `
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import sys
@@ -506,6 +505,8 @@ def call_with_arguments(
     func: Callable[..., Any], context: Mapping[str, Any], *args: Any, **kwargs: Any
 ) -> Any:
     """Call ``func``, filling parameters whose defaults are arguments (hooks, FuncArg)."""
+    import inspect  # not at ``import skylaunch``: with ast and dis, ~5 ms of a cold start
+
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
@@ -518,6 +519,8 @@ def call_with_arguments(
 
 def argument_defaults(func: Callable[..., Any]) -> dict[str, BaseArgument]:
     """Parameters of ``func`` whose default is an argument (``def f(data=Return("fetch"))``)."""
+    import inspect
+
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError):

@@ -109,6 +109,52 @@ def test_format_then_parse_round_trips(td: timedelta) -> None:
     assert to_timedelta(format_timedelta(td)) == td
 
 
+def _by_decimal(number: str, unit: str) -> timedelta:
+    """What a term ``<number> <unit>`` was read as before whole numbers skipped decimal."""
+    from decimal import Decimal
+
+    from skylaunch.time.parse import _UNITS
+
+    return timedelta(microseconds=int((Decimal(number) * _UNITS[unit]).to_integral_value()))
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(min_value=0, max_value=10**20).map(str)
+    | st.from_regex(r"[0-9]{1,20}", fullmatch=True),
+    st.sampled_from(["ms", "s", "m", "h", "d", "w"]),
+)
+def test_a_whole_number_of_units_reads_as_decimal_read_it(number: str, unit: str) -> None:
+    # whole numbers (up to 15 digits) are multiplied as ints, the rest as Decimal: the same
+    # duration, or the same "too long" error
+    try:
+        expected = _by_decimal(number, unit)
+    except OverflowError:
+        with pytest.raises(ValueError, match="too long"):
+            to_timedelta(f"{number} {unit}")
+    else:
+        assert to_timedelta(f"{number} {unit}") == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["٣ days", "00:00:٥٩.5", "1.5 hours", "0.0000005 s", "00:01:59.999999"]
+)
+def test_other_digits_and_fractions_still_read(text: str) -> None:
+    expected = {
+        "٣ days": timedelta(days=3),
+        "00:00:٥٩.5": timedelta(seconds=59.5),
+        "1.5 hours": timedelta(minutes=90),
+        "0.0000005 s": timedelta(0),  # half a microsecond rounds to even
+        "00:01:59.999999": timedelta(minutes=1, seconds=59, microseconds=999_999),
+    }[text]
+    assert to_timedelta(text) == expected
+
+
+def test_sixty_seconds_in_a_clock_duration_is_refused() -> None:
+    with pytest.raises(ValueError, match="below 60"):
+        to_timedelta("00:00:60.000000")
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

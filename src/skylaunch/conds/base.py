@@ -9,7 +9,6 @@ future instant at which that answer may change without any task event
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -51,6 +50,9 @@ EVERY_PASS = "<every pass>"
 #: per condition and instant in a pass, so thousands of tasks sharing ``daily.at("03:00")``
 #: compute the day's window once (bench W5).
 _CLOCK_FALSE: dict[type[Condition], Callable[..., tuple[datetime | None] | None]] = {}
+#: Classes whose ``watches(own)`` is ``{own}`` when their ``task`` field is None (``daily``,
+#: ``every``...): the scheduler indexes a task with such a condition without calling it.
+_WATCH_OWN_TASK: set[type[Condition]] = set()
 
 
 class Facts(Protocol):
@@ -244,6 +246,8 @@ class Condition(ABC):
 
 def _from_get_state(get_state: Callable[..., object]) -> Callable[[Condition, Context], bool]:
     """``is_true`` for a Rocketry-style condition class that defines ``get_state``."""
+    import inspect  # not at ``import skylaunch`` (bench W5)
+
     wanted = set(inspect.signature(get_state).parameters) & {"task", "session"}
 
     def is_true(self: Condition, ctx: Context) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, overload
@@ -150,6 +149,8 @@ def _named_params(func: Callable[..., object], skip: int) -> tuple[tuple[str, ..
     """Parameters filled by name (all but the positional ``args``), and those of them whose
     default is an argument such as ``Task()`` (anything with ``get_value``, as in
     ``skylaunch.args``, which this layer does not import)."""
+    import inspect  # not at ``import skylaunch`` (bench W5)
+
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from skylaunch._frozen import Frozen
 from skylaunch._tasknames import refuse_empty
-from skylaunch.conds.base import _CLOCK_FALSE, Condition, Context, instant_from
+from skylaunch.conds.base import _CLOCK_FALSE, _WATCH_OWN_TASK, Condition, Context, instant_from
 from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     MAX_UTC,
@@ -393,6 +393,7 @@ def _outside_period(cond: IsPeriod, now: datetime) -> tuple[datetime | None] | N
 _CLOCK_FALSE[TaskExecutable] = _window_ahead
 _CLOCK_FALSE[TaskRunnable] = _window_ahead
 _CLOCK_FALSE[IsPeriod] = _outside_period
+_WATCH_OWN_TASK.add(TaskExecutable)
 
 _BASED_ACTIONS: dict[str, tuple[Action, ...]] = {
     "run": ("run",),
@@ -521,5 +522,7 @@ class Every(Condition, Frozen):
                 text += f" seed {self.seed}"
         return text
 
+
+_WATCH_OWN_TASK.add(Every)
 
 _ONE_US = timedelta(microseconds=1)

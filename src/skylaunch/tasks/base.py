@@ -21,10 +21,10 @@ from skylaunch._hooks import HookRound
 from skylaunch.conds.base import Condition, false
 from skylaunch.exc import TaskDefinitionError
 from skylaunch.history import Action
-from skylaunch.log.adapter import TaskAdapter
 from skylaunch.time.parse import to_timedelta
 
 if TYPE_CHECKING:
+    from skylaunch.log.adapter import TaskAdapter
     from skylaunch.session import Session
 
 __all__ = ["Task", "TaskRuntime"]
@@ -290,6 +290,8 @@ class Task(ABC):
         """Made on first use: most tasks never log by hand, and thousands are defined at once."""
         logger = self._logger
         if logger is None:
+            from skylaunch.log.adapter import TaskAdapter  # loaded by the first task that logs
+
             own = None if self._logger_name is None else logging.getLogger(self._logger_name)
             logger = self._logger = TaskAdapter(self.session, self.name, logger=own)
         return logger

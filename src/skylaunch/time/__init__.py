@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from skylaunch._lazy import lazy_attributes
 
 from .clock import Clock, SimulatedClock, SystemClock, local_zone
-from .combine import All, Any
 from .cycles import (
     TimeOfDay,
     TimeOfHour,
@@ -45,6 +44,7 @@ from .periods import (
 from .spans import Always, Cron, Never, StaticInterval, TimeDelta, TimeSpanDelta, always, never
 
 if TYPE_CHECKING:
+    from .combine import All, Any
     from .cron import CronExpr, CronParseError
 
 __all__ = [
@@ -91,7 +91,12 @@ __all__ = [
 ]
 
 
-# cron (and calendar) load with the first cron expression (bench W5: not at import)
+# cron (and calendar) load with the first cron expression, the period combinations with the
+# first ``&`` or ``|`` of two periods (bench W5: neither at import)
 __getattr__ = lazy_attributes(
-    __name__, dict.fromkeys(("CronExpr", "CronParseError"), "skylaunch.time.cron")
+    __name__,
+    {
+        **dict.fromkeys(("CronExpr", "CronParseError"), "skylaunch.time.cron"),
+        **dict.fromkeys(("All", "Any"), "skylaunch.time.combine"),
+    },
 )

@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "format_timedelta",
@@ -134,7 +133,7 @@ def _parse_duration_us(text: str) -> int:
     clock = re.fullmatch(r"(\d+):(\d{2}):(\d{2}(?:\.\d{1,6})?)", stripped)
     if clock:
         hours, minutes, seconds = clock.groups()
-        if int(minutes) > 59 or Decimal(seconds) >= 60:
+        if int(minutes) > 59 or float(seconds) >= 60:  # \d{2}(.\d{1,6}): exact below 60
             raise ValueError(f"duration {text!r}: minutes and seconds must be below 60")
         return int(hours) * _H + int(minutes) * _MIN + _to_us(seconds, _S, text)
     total = 0
@@ -157,6 +156,12 @@ def _parse_duration_us(text: str) -> int:
 
 
 def _to_us(number: str, size: int, text: str) -> int:
+    if len(number) <= 15 and number.isdigit():  # "1 day", "10 minutes": exact as Decimal was
+        return int(number) * size
+    # decimal (~1 ms to import) only for fractions ("1.5 hours") and huge numbers, whose
+    # product Decimal rounds to its 28 digits as before
+    from decimal import Decimal, InvalidOperation
+
     try:
         amount = Decimal(number) * size
     except InvalidOperation:  # pragma: no cover - the regexes only let digits through
@@ -297,6 +302,8 @@ def _bounded_number(value: str | float, what: str, unit: timedelta, top: timedel
     text = str(value).strip()
     if not re.fullmatch(_NUMBER, text):
         raise ValueError(f"{what} {value!r} not understood; expected a non-negative number")
+    from decimal import Decimal  # not at ``import skylaunch`` (bench W5)
+
     offset = timedelta(microseconds=int(Decimal(text) * (unit // timedelta(microseconds=1))))
     if offset > top:
         raise ValueError(f"{what} {value!r} is out of range 0..{top // unit}")
