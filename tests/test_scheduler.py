@@ -310,6 +310,31 @@ def test_a_condition_error_is_caught_by_its_own_class_too() -> None:
             assert isinstance(caught.value, also)
 
 
+def test_a_failing_condition_without_a_string_form_is_named_by_its_repr() -> None:
+    # Found by probing year 9997 with TaskExecutable(TimeOfYear()): the error message called
+    # str() on a condition that has no string syntax, so the ValueError of the message itself
+    # replaced the condition's own failure.
+    class Unprintable(Condition):
+        def is_true(self, ctx: Context) -> bool:
+            raise RuntimeError("cannot tell")
+
+        def __str__(self) -> str:
+            raise ValueError("no string syntax")
+
+        def __repr__(self) -> str:
+            return "Unprintable()"
+
+    app = simulated_app("2024-01-01 00:00")
+    app.task(Unprintable(), func=lambda: None, name="job")
+    with pytest.raises(
+        ConditionCheckError,
+        match=r"task 'job' \(Unprintable\(\)\) failed: "
+        r"RuntimeError\('cannot tell'\)",
+    ) as caught:
+        run_for(app, "1 minute")
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
 def test_failing_condition_stops_the_run_unless_silenced(caplog: pytest.LogCaptureFixture) -> None:
     def broken() -> bool:
         raise RuntimeError("cannot tell")

@@ -36,6 +36,7 @@ from skylaunch.conds.base import (
     Context,
     Not,
     false,
+    label,
 )
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import (
@@ -1032,7 +1033,7 @@ class Scheduler:
                 what = f"{what} of task {of_task!r}"
             if not (silence and self._config.silence_cond_check):
                 raise condition_check_error(
-                    f"checking the {what} ({cond}) failed: {exc!r}", exc
+                    f"checking the {what} ({label(cond)}) failed: {exc!r}", exc
                 ) from exc
             self.logger.exception(
                 "Checking the %s failed (silenced)", what, extra={"action": "cond_check"}

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from skylaunch._scheduler import _unsure
-from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not
+from skylaunch.conds.base import EVERY_PASS, All, AlwaysFalse, Condition, Context, Not, label
 from skylaunch.conds.base import Any as AnyCond
 from skylaunch.exc import SkylaunchError
 from skylaunch.history import ACTIONS, Action
@@ -130,14 +130,6 @@ def explain(cond: Condition, ctx: Context) -> Explanation:
     if change is not None:  # shown in the session's zone, whatever zone the condition used
         change = change.astimezone(ctx.now.tzinfo)
     return Explanation(label(cond), cond.is_true(ctx), change, parts)
-
-
-def label(cond: Condition) -> str:
-    """The string form of ``cond``, or its repr when it has none (``ParamExists(x=1)``)."""
-    try:
-        return str(cond)
-    except Exception:
-        return repr(cond)
 
 
 @dataclass(frozen=True)

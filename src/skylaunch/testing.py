@@ -22,8 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from skylaunch.app import App
-from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context
-from skylaunch.control import Explanation, explain, label
+from skylaunch.conds.base import EVERY_PASS, AlwaysFalse, Condition, Context, label
+from skylaunch.control import Explanation, explain
 from skylaunch.execution.base import Executor
 from skylaunch.history import ACTIONS, Action
 from skylaunch.session import Session

@@ -34,6 +34,7 @@ __all__ = [
     "Not",
     "false",
     "instant_from",
+    "label",
     "normal_form",
     "true",
 ]
@@ -267,6 +268,15 @@ def _check(other: object, op: str) -> Condition:
 
 
 _ONE_US = timedelta(microseconds=1)
+
+
+def label(cond: Condition) -> str:
+    """The string form of ``cond``, or its repr when it has none (``ParamExists(x=1)``,
+    ``TaskExecutable(TimeOfYear())``): safe in an error message about ``cond``."""
+    try:
+        return str(cond)
+    except Exception:
+        return repr(cond)
 
 
 def instant_from(ts: float, tz: tzinfo | None, *, after: bool = False) -> datetime:
