@@ -92,6 +92,9 @@ _HAND_OFF_S = 0.00002
 #: A run found due at most this long after the instant its condition became true is recorded
 #: at that instant (see _consider): waking up is late by about that much, and no more.
 _SNAP_S = 0.002
+#: How often a due task whose executor has no capacity is looked at again, besides at the end
+#: of each run (the clock's seconds).
+_BLOCKED_RECHECK_S = 1.0
 #: Real seconds the loop pauses, while tasks stay due, when the repo's writer falls behind.
 _CATCH_UP_S = 0.001
 #: Real seconds terminated runs get to report after a second stop signal (they were killed).
@@ -912,6 +915,41 @@ class Scheduler:
             return False
         if self._handles.get(name) and not task.multilaunch:
             return False  # its end marks it for a new look
+        cond = task._start_cond if plain else task.start_cond
+        if (
+            type(cond) is not AlwaysTrue
+            and (by_clock := _CLOCK_FALSE.get(type(cond)))
+            and not batches
+            and not self._on_hold
+        ):
+            # False by the clock alone (daily, time_of_*...): planned before its executor is
+            # looked up, which a task that is not due does not need (a first pass of 10,000
+            # such tasks). A full executor would have put it among the blocked instead, looked
+            # at when a run ends; planned, it is looked at when it may be due, and blocked then.
+            if now is None:
+                now = self._moment(ts)
+            entry = self._known.get(id(cond)) if now is self._known_at else None
+            if entry is None or entry[0] is not cond:
+                entry = self._learn(cond, by_clock, now)
+            known = entry[1]
+            if known is not None:  # false at `now` whatever the history holds
+                when_ts = known[0]
+                if when_ts is None:
+                    if name in self._unsure:
+                        self._stalled_unsure.add(name)
+                    self._planned.pop(name, None)
+                elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
+                    # _plan_ts's common case, in place (a first pass plans every task)
+                    self._planned[name] = when_ts
+                    listed = self._at.get(when_ts)
+                    if listed is None:
+                        self._at[when_ts] = [name]
+                        heapq.heappush(self._heap, when_ts)
+                    else:
+                        listed.append(name)
+                else:
+                    self._plan_ts(name, when_ts, ts)
+                return False
         if only is not None:
             mode = self._execution_of(task)
         elif type(task) is FuncTask:
@@ -928,6 +966,9 @@ class Scheduler:
         if type(executor) is not MainExecutor and not executor.has_capacity():
             # (MainExecutor always has: one run at a time, in the loop's own thread)
             self._blocked.add(name)  # the end of any run marks it for a new look
+            # ... and so does time: a user's executor may have room again without a run of
+            # this app ending (a limit shared with other processes, a rate limit)
+            self._plan_ts(name, ts + _BLOCKED_RECHECK_S, ts)
             return False
         if batches:
             params = batches.pop(0)
@@ -938,7 +979,6 @@ class Scheduler:
         if self._on_hold:
             self._held.add(name)
             return False
-        cond = task._start_cond if plain else task.start_cond
         # `true` holds whatever the context says: no Context is made for it (one per pass
         # of an always-due task), and checking it can neither fail nor differ
         if type(cond) is not AlwaysTrue:
@@ -946,30 +986,6 @@ class Scheduler:
             executor = None
             if now is None:
                 now = self._moment(ts)
-            by_clock = _CLOCK_FALSE.get(type(cond))
-            if by_clock is not None:
-                entry = self._known.get(id(cond)) if now is self._known_at else None
-                if entry is None or entry[0] is not cond:
-                    entry = self._learn(cond, by_clock, now)
-                known = entry[1]
-                if known is not None:  # false at `now` whatever the history holds
-                    when_ts = known[0]
-                    if when_ts is None:
-                        if name in self._unsure:
-                            self._stalled_unsure.add(name)
-                        self._planned.pop(name, None)
-                    elif when_ts > ts + _MIN_REPLAN_S and self._planned.get(name) != when_ts:
-                        # _plan_ts's common case, in place (a first pass plans every task)
-                        self._planned[name] = when_ts
-                        listed = self._at.get(when_ts)
-                        if listed is None:
-                            self._at[when_ts] = [name]
-                            heapq.heappush(self._heap, when_ts)
-                        else:
-                            listed.append(name)
-                    else:
-                        self._plan_ts(name, when_ts, ts)
-                    return False
             ctx = Context(now, self._facts, task)
             if not self._check(cond, ctx, "start_cond", of_task=name):
                 change = self._next_change(task.start_cond, ctx, name)

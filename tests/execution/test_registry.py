@@ -15,7 +15,7 @@ from skylaunch.exc import ConfigError, TaskDefinitionError
 from skylaunch.execution import Outcome, TaskCall, ThreadExecutor
 from skylaunch.execution.base import run_call
 from skylaunch.execution.registry import BUILTIN_EXECUTORS, ExecutorRegistry, UnknownExecutorError
-from skylaunch.testing import run_for, runs, simulated_app
+from skylaunch.testing import run_for, run_until, runs, simulated_app
 from tests.execution._own_thread import OwnThreadExecutor
 
 
@@ -216,3 +216,55 @@ def test_made_lookup_sees_executors_made_later_and_only_those() -> None:
     made = registry.use("thread")
     assert lookup("thread") is made
     assert lookup("nope") is None
+
+
+class Gate(Inline):
+    """An executor of the user's whose capacity comes back without a run of this app ending
+    (a limit shared with other processes, a rate limit): full until ``opens_at``."""
+
+    def __init__(self, app: App, opens_at: str) -> None:
+        super().__init__()
+        self.app = app
+        self.opens_at = datetime.fromisoformat(opens_at).replace(tzinfo=app.session.clock.tz)
+        self.asked: list[datetime] = []
+
+    def has_capacity(self) -> bool:
+        now = self.app.session.clock.now()
+        self.asked.append(now)
+        return now >= self.opens_at
+
+
+def gated_app(opens_at: str) -> tuple[App, Gate]:
+    """A simulated app at 2024-01-01 00:00 with a ``daily.at("10:00")`` task run by a Gate."""
+    app = simulated_app("2024-01-01 00:00")
+    gate = Gate(app, opens_at)
+    app.session.executors["gate"] = gate
+    app.task(daily.at("10:00"), name="job", execution="gate")(noop)
+    return app, gate
+
+
+def noop() -> None:
+    pass
+
+
+def test_a_task_waiting_for_a_users_executor_starts_once_it_has_capacity_again() -> None:
+    # Found by probing: a task blocked by has_capacity() was looked at again only when a run
+    # of the app ended. Alone on this executor, the 10:00 run waited forever (silently).
+    app, gate = gated_app(opens_at="2024-01-01 10:20")
+    run_until(app, "2024-01-01 12:00")
+    assert [t.strftime("%H:%M:%S") for t in runs(app, "job")] == ["10:20:00"]
+    assert gate.calls == ["job"]
+    # asked while the run was due and the gate shut, about once a second; never before 10:00
+    asked = [t for t in gate.asked if t < gate.opens_at]
+    assert asked[0].strftime("%H:%M:%S") == "10:00:00"
+    assert 1150 <= len(asked) <= 1250
+
+
+def test_a_task_not_due_yet_is_planned_without_asking_its_executor() -> None:
+    # the first pass plans a task that its condition's clock says is not due; the executor's
+    # capacity only matters once it may be due
+    app, gate = gated_app(opens_at="2024-01-01 00:00")
+    run_until(app, "2024-01-01 09:00")
+    assert gate.asked == []
+    run_until(app, "2024-01-01 11:00")
+    assert [t.strftime("%H:%M") for t in runs(app, "job")] == ["10:00"]
