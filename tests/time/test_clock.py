@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from skylaunch.time import clock as clock_module
 from skylaunch.time.clock import Clock, SimulatedClock, SystemClock, local_zone
 
 UTC = timezone.utc
@@ -132,7 +134,8 @@ def test_system_clock_keeps_one_timer_across_sleeps_with_the_same_deadline() -> 
         clock = SystemClock(UTC)
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        far = datetime.fromtimestamp(clock.timestamp() + 1800, UTC)
+        # (within _RECHECK_S: a farther deadline is slept towards _RECHECK_S at a time)
+        far = datetime.fromtimestamp(clock.timestamp() + 0.9, UTC)
         loop.call_soon(wake.set)
         await clock.sleep_until(far, wake)
         first = clock._alarms[wake]
@@ -140,11 +143,11 @@ def test_system_clock_keeps_one_timer_across_sleeps_with_the_same_deadline() -> 
         for _ in range(3):
             wake.clear()
             loop.call_soon(wake.set)
-            await clock.sleep_until(far + timedelta(seconds=1), wake)  # later: reused
+            await clock.sleep_until(far + timedelta(seconds=0.05), wake)  # later: reused
             assert clock._alarms[wake] is first
         wake.clear()
         loop.call_soon(wake.set)
-        await clock.sleep_until(far - timedelta(seconds=60), wake)  # earlier: replaced
+        await clock.sleep_until(far - timedelta(seconds=0.5), wake)  # earlier: replaced
         assert clock._alarms[wake] is not first
         assert first.handle.cancelled()
         # the alarm does wake a sleeper that nothing else wakes
@@ -154,6 +157,76 @@ def test_system_clock_keeps_one_timer_across_sleeps_with_the_same_deadline() -> 
         assert clock._alarms[wake].rung
 
     asyncio.run(scenario())
+
+
+class _SteppedClock(SystemClock):
+    """The system clock plus ``offset`` seconds: time the event loop's monotonic timers did
+    not see pass (the host suspended, a paused VM, an NTP step)."""
+
+    def __init__(self) -> None:
+        super().__init__(UTC)
+        self.offset = 0.0
+
+    def _wall(self) -> float:
+        return time.time() + self.offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._wall(), self.tz)
+
+    def timestamp(self) -> float:
+        return self._wall()
+
+    def instant(self) -> tuple[datetime, float]:
+        now = self.now()
+        return now, now.timestamp()
+
+
+def test_system_clock_reads_the_time_again_while_it_sleeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by probing: the loop's timers run on the monotonic clock, which stands still
+    while the host is suspended; a sleep towards a run due an hour later, the host suspended
+    for that hour, went on for another hour after it woke. It now reads the time every
+    _RECHECK_S (5 s; 0.5 s here): a run due during the pause starts that soon after."""
+    monkeypatch.setattr(clock_module, "_RECHECK_S", 0.5)
+
+    async def scenario() -> None:
+        clock = _SteppedClock()
+        wake = asyncio.Event()
+        due = datetime.fromtimestamp(clock.timestamp() + 3600, UTC)
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.2, setattr, clock, "offset", 3600.0)  # "an hour of suspend"
+        started = time.monotonic()
+        while clock.now() < due:
+            await asyncio.wait_for(clock.sleep_until(due, wake), 5)
+            wake.clear()
+        assert time.monotonic() - started < 1.5
+
+    asyncio.run(scenario())
+
+
+def test_a_scheduler_runs_what_fell_due_while_the_host_was_suspended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from skylaunch import App
+    from skylaunch.conds import every
+
+    monkeypatch.setattr(clock_module, "_RECHECK_S", 0.5)
+    clock = _SteppedClock()
+    app = App(config={"execution": "main"}, clock=clock)
+    runs: list[float] = []
+
+    @app.task(every("1 hour"))
+    def hourly() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 1:  # the host "sleeps for an hour" once the scheduler sleeps
+            threading.Timer(0.3, setattr, (clock, "offset", 3600.0)).start()
+        else:
+            app.session.shut_down()
+
+    app.run()  # (without the fix: no end for an hour)
+    assert len(runs) == 2
+    assert 0.3 <= runs[1] - runs[0] < 1.5
 
 
 def test_system_clock_shared_by_two_schedulers_wakes_each_at_its_deadline() -> None:
