@@ -4,13 +4,14 @@ Each session runs its scheduler in its own thread on one PostgreSQL table or one
 prefix (each test runs on both); one reaches the database through a TCP relay the test
 black-holes. Waits poll the sessions' state with a
 deadline (never an assertion on elapsed time); transition instants come from the
-coordinations' own ``transitions`` (one monotonic clock: one process).
+coordinations' own ``transitions`` (one clock: one process).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from skylaunch import App
 from skylaunch.conds import daily, every
 from skylaunch.coordination import Coordination
+from skylaunch.coordination import coordinator as coordinator_module
 from skylaunch.exc import ConfigError
 from skylaunch.log import TaskRunRecord
 from skylaunch.log.repos.redis import RedisRepo
@@ -237,3 +239,27 @@ def test_coordination_takes_a_lease_name_or_an_object_and_says_what_it_is(
             Coordination().status()
     finally:
         repo.close()
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_BOOTTIME"), reason="Linux's CLOCK_BOOTTIME only")
+def test_the_lease_counts_on_a_clock_that_counts_a_suspended_host() -> None:
+    # CLOCK_MONOTONIC stands still while the host is suspended: a replica that woke up after a
+    # suspend longer than its lease went on acting for the rest of the lease by that clock
+    assert coordinator_module._elapsed() == pytest.approx(
+        time.clock_gettime(time.CLOCK_BOOTTIME), abs=0.5
+    )
+
+
+def test_a_replica_whose_lease_ran_out_while_suspended_stops_acting_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    coordination = Coordination(lease_s=3.0)
+    coordination._acting, coordination._held = True, 1
+    coordination._valid_until = coordinator_module._elapsed() + 2.4
+    assert coordination.may_act()
+    woke = coordinator_module._elapsed() + 3600.0  # an hour of suspend
+    monkeypatch.setattr(coordinator_module, "_elapsed", lambda: woke)
+    assert not coordination.may_act()
+    assert not coordination.active
+    assert coordination.losses == 1
+    assert coordination.transitions[-1][1] == "standby"

@@ -4,7 +4,7 @@ A :class:`Coordination` is attached to a session whose repo is a PostgreSQL
 :class:`~skylaunch.log.repos.sql.SQLRepo` (lease: :mod:`skylaunch.coordination.lease`) or a
 :class:`~skylaunch.log.repos.redis.RedisRepo` (lease: :mod:`skylaunch.coordination.redis`). Its thread (``skylaunch-lease``) takes or renews the
 lease every ``poll_s`` seconds. The scheduler asks :meth:`Coordination.may_act` before each pass
-and each launch: only the replica whose lease is valid by its *own* monotonic clock schedules
+and each launch: only the replica whose lease is valid by its *own* clock (``_elapsed``) schedules
 and runs tasks. That local validity ends ``safety`` (a fraction of the lease) before the
 database would let another replica take over, counted from the moment the renewal was *sent*:
 a replica cut from the database (or paused) stops launching before any other can start.
@@ -54,6 +54,19 @@ __all__ = ["Coordination", "coordination_for"]
 
 T = TypeVar("T")
 _log = logging.getLogger("skylaunch.coordination")
+
+
+def _boot_time() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+#: The replica's own clock for its lease (seconds, any origin). Linux's CLOCK_BOOTTIME keeps
+#: counting while the host is suspended (a laptop asleep, a paused VM), where the monotonic
+#: clock stands still: a replica that wakes up after a suspend longer than its lease knows at
+#: once that its lease is over, instead of acting on for the rest of it by a clock that missed
+#: the pause (its records were refused all the same: see the fencing in docs/deployment.md).
+#: Elsewhere, the monotonic clock.
+_elapsed: Callable[[], float] = _boot_time if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic
 
 
 class _TimedOut(Exception):
@@ -136,7 +149,7 @@ class Coordination:
         self._held: int | None = None  # the epoch the lease thread holds the lease under
         self._write_epoch: int | None = None  # the epoch record writes are fenced with
         self._acting = False  # the loop's view: restored and scheduling (loop thread only)
-        self._valid_until = 0.0  # monotonic: the end of the lease by this replica's clock
+        self._valid_until = 0.0  # _elapsed(): the end of the lease by this replica's clock
         self._since: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,7 +160,7 @@ class Coordination:
         self.refused = 0
         """How many record writes of this replica the database refused (no valid lease)."""
         self.transitions: list[tuple[float, str]] = []
-        """``(time.monotonic(), "active" | "standby")``: when this replica began to act, and
+        """``(seconds on the replica's lease clock, "active" | "standby")``: when this replica began to act, and
         the last instant it could act before standing down (its lease's local end, if that
         came first)."""
 
@@ -224,7 +237,7 @@ class Coordination:
         self._scheduler = scheduler
         self._stop.clear()
         _call_with_timeout(self.lease.create, max(self.lease_s, 5.0), "create")
-        sent = time.monotonic()
+        sent = _elapsed()
         try:
             state = _call_with_timeout(self._take, self.lease_s, "take")
         except Exception as exc:
@@ -237,7 +250,7 @@ class Coordination:
                 self._since = state.acquired_at
             self._acting = True  # the restore that follows is the take-over's
             self.takeovers += 1
-            self.transitions.append((time.monotonic(), "active"))
+            self.transitions.append((_elapsed(), "active"))
             _log.info("Replica %s is active (epoch %d)", self.holder, state.epoch)
         else:
             _log.info("Replica %s is a standby", self.holder)
@@ -248,7 +261,7 @@ class Coordination:
         """Whether this replica may schedule and launch now (the scheduler's loop asks)."""
         if not self._acting:
             return False
-        if time.monotonic() < self._valid_until:
+        if _elapsed() < self._valid_until:
             return True
         self._lose_locally("the lease ran out before it was renewed", self._valid_until)
         return False
@@ -276,7 +289,7 @@ class Coordination:
     @property
     def active(self) -> bool:
         """Whether this replica is the active one (restored and scheduling)."""
-        return self._acting and time.monotonic() < self._valid_until
+        return self._acting and _elapsed() < self._valid_until
 
     @property
     def since(self) -> datetime | None:
@@ -296,7 +309,7 @@ class Coordination:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sent = time.monotonic()
+            sent = _elapsed()
             with self._lock:
                 epoch = self._held
                 # the active waits no longer than its lease lasts; a standby is in no hurry
@@ -309,7 +322,7 @@ class Coordination:
             if self._stop.is_set():
                 break
             self._settle(epoch, state, failure, sent)
-            self._stop.wait(max(0.0, self.poll_s - (time.monotonic() - sent)))
+            self._stop.wait(max(0.0, self.poll_s - (_elapsed() - sent)))
 
     def _settle(
         self,
@@ -319,7 +332,7 @@ class Coordination:
         sent: float,
     ) -> None:
         if failure is not None:
-            if epoch is not None and time.monotonic() >= self._valid_until:
+            if epoch is not None and _elapsed() >= self._valid_until:
                 self._lose(f"the lease could not be renewed ({failure!r})")
             elif epoch is None:
                 _log.debug("Standby %s could not reach the lease: %r", self.holder, failure)
@@ -338,7 +351,7 @@ class Coordination:
             self._since = state.acquired_at
         scheduler = self._scheduler
         if scheduler is not None:
-            scheduler._on_loop(self._took_over, state.epoch, time.monotonic())
+            scheduler._on_loop(self._took_over, state.epoch, _elapsed())
 
     def _lose(self, reason: str) -> None:
         """On the lease thread: refuse writes at once, and tell the loop."""
@@ -354,7 +367,7 @@ class Coordination:
 
     # --- on the loop's thread -----------------------------------------------------------
     def _took_over(self, epoch: int, taken: float) -> None:
-        begun = time.monotonic()
+        begun = _elapsed()
         with self._lock:
             if self._held != epoch:
                 return  # lost again meanwhile
@@ -380,7 +393,7 @@ class Coordination:
         session.set_repo(session.repo)
         self._acting = True
         self.takeovers += 1
-        self.transitions.append((time.monotonic(), "active"))
+        self.transitions.append((_elapsed(), "active"))
         scheduler._dirty.update(task.name for task in session.tasks_in_order())
         scheduler.notify()
         _log.warning(
@@ -390,14 +403,14 @@ class Coordination:
             self.name,
             epoch,
             begun - taken,
-            time.monotonic() - begun,
+            _elapsed() - begun,
         )
 
     def _lose_locally(self, reason: str, until: float) -> None:
         if not self._acting:
             return
         self._acting = False
-        self.transitions.append((min(time.monotonic(), until), "standby"))
+        self.transitions.append((min(_elapsed(), until), "standby"))
         with self._lock:
             if self._held is not None:
                 self._held = None
