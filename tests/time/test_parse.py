@@ -61,6 +61,8 @@ def test_to_timedelta_numbers_are_seconds(value: object, expected: timedelta) ->
         ("10 parsecs", "unknown unit 'parsecs'"),
         ("", "empty"),
         ("10 minutes later", "cannot read"),
+        ("1 second and", "ends with 'and'"),
+        ("1 hour, 10 minutes,", "ends with ','"),
         ("00:75:00", "below 60"),
         (-1, "negative"),
         (timedelta(seconds=-1), "negative"),

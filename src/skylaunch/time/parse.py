@@ -81,7 +81,7 @@ _FORMAT_UNITS = (
 # Patterns, compiled by ``re`` (and kept in its cache) when first used, not at import (bench W5):
 # a program that gives no duration or clock time as text compiles none of them.
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_TERM = rf"(?i)\s*({_NUMBER})\s*([a-zµ]+)\s*(?:,|\band\b)?"
+_TERM = rf"(?i)\s*({_NUMBER})\s*([a-zµ]+)\s*(,|\band\b)?"
 _PLAIN = rf"\s*({_NUMBER})\s*"
 _CLOCK = r"\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*"
 _AMPM = r"(?i)\s*(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\s*"
@@ -145,13 +145,18 @@ def _parse_duration_us(text: str) -> int:
                 f"duration {text!r}: cannot read {stripped[pos:]!r}; expected terms like "
                 "'10 minutes', '1h 30m' or '00:30:00'"
             )
-        number, unit = match.groups()
+        number, unit, _ = match.groups()
         size = _UNITS.get(unit.lower())
         if size is None:
             known = "ms, s, m, h, d, w (or their full names)"
             raise ValueError(f"duration {text!r}: unknown unit {unit!r}; expected one of {known}")
         total += _to_us(number, size, text)
         pos = match.end()
+        if pos == len(stripped) and match.group(3):
+            # "1 hour and": a term is missing (and "every 1 second and" would read as a whole)
+            raise ValueError(
+                f"duration {text!r} ends with {match.group(3)!r}; a term is missing after it"
+            )
     return total
 
 
