@@ -160,9 +160,9 @@ class Coordination:
         self.refused = 0
         """How many record writes of this replica the database refused (no valid lease)."""
         self.transitions: list[tuple[float, str]] = []
-        """``(seconds on the replica's lease clock, "active" | "standby")``: when this replica began to act, and
-        the last instant it could act before standing down (its lease's local end, if that
-        came first)."""
+        """``(_elapsed(), "active" | "standby")``: when this replica began to act, and the
+        last instant it could act before standing down (its lease's local end, if that came
+        first), on the replica's lease clock."""
 
     def __repr__(self) -> str:
         state = "active" if self._acting else "standby"
