@@ -251,6 +251,9 @@ class Scheduler:
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
+        # ... and the instant each is looked at again (_BLOCKED_RECHECK_S): a look that keeps
+        # the instant the task became due (launch lateness, _SNAP_S), not its own
+        self._rechecks: dict[str, float] = {}
         # task -> the planned instant (POSIX s) its last look was due at, kept only while a
         # skylaunch.metrics.Metrics watches (watch_lateness): it reads the entry on the task's
         # next 'run' record to measure how late the launch was. None: nobody watches.
@@ -651,6 +654,7 @@ class Scheduler:
         self._heap.clear()
         self._at.clear()
         self._planned.clear()
+        self._rechecks.clear()
         self._time_limits.clear()
         self.logger.info("Starting up...", extra={"action": "setup"})
         coordination = self.coordination
@@ -838,12 +842,16 @@ class Scheduler:
         if due_at:
             due_at.clear()
         planned_due = self.planned_due
+        rechecks = self._rechecks
         while heap and heap[0] <= ts:
             when = heapq.heappop(heap)
             for name in self._at.pop(when):
                 if planned.get(name) == when:
                     del planned[name]
                     due.add(name)
+                    if rechecks and rechecks.get(name) == when:
+                        del rechecks[name]  # due since before: that instant stands
+                        continue
                     due_at[name] = when
                     if planned_due is not None:  # launch lateness (skylaunch.metrics)
                         planned_due[name] = when
@@ -969,6 +977,7 @@ class Scheduler:
             # ... and so does time: a user's executor may have room again without a run of
             # this app ending (a limit shared with other processes, a rate limit)
             self._plan_ts(name, ts + _BLOCKED_RECHECK_S, ts)
+            self._rechecks[name] = self._planned[name]
             return False
         if batches:
             params = batches.pop(0)

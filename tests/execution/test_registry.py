@@ -268,3 +268,17 @@ def test_a_task_not_due_yet_is_planned_without_asking_its_executor() -> None:
     assert gate.asked == []
     run_until(app, "2024-01-01 11:00")
     assert [t.strftime("%H:%M") for t in runs(app, "job")] == ["10:00"]
+
+
+def test_a_run_that_waited_for_capacity_counts_its_wait_as_launch_lateness() -> None:
+    # Found in review: the once-a-second look at a task waiting for its executor replaced the
+    # instant it became due, so the metric read a 5-minute wait as 0 s late
+    from skylaunch.metrics import Metrics
+
+    app, _gate = gated_app(opens_at="2024-01-01 10:05")
+    metrics = Metrics(app)
+    run_until(app, "2024-01-01 11:00")
+    assert [t.strftime("%H:%M:%S") for t in runs(app, "job")] == ["10:05:00"]
+    samples = {s.name: s.value for s in metrics.lateness.collect()[0].samples}
+    assert samples["skylaunch_launch_lateness_seconds_count"] == 1
+    assert samples["skylaunch_launch_lateness_seconds_sum"] == pytest.approx(300.0)
