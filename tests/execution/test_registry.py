@@ -277,8 +277,11 @@ def test_a_run_that_waited_for_capacity_counts_its_wait_as_launch_lateness() -> 
 
     app, _gate = gated_app(opens_at="2024-01-01 10:05")
     metrics = Metrics(app)
-    run_until(app, "2024-01-01 11:00")
+    try:
+        run_until(app, "2024-01-01 11:00")
+        samples = {s.name: s.value for s in metrics.lateness.collect()[0].samples}
+    finally:
+        metrics.close()  # its handler on the task logger would outlive the test
     assert [t.strftime("%H:%M:%S") for t in runs(app, "job")] == ["10:05:00"]
-    samples = {s.name: s.value for s in metrics.lateness.collect()[0].samples}
     assert samples["skylaunch_launch_lateness_seconds_count"] == 1
     assert samples["skylaunch_launch_lateness_seconds_sum"] == pytest.approx(300.0)
