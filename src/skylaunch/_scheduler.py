@@ -493,6 +493,7 @@ class Scheduler:
     def _forget(self, name: str) -> None:
         self._unindex(name)
         self._planned.pop(name, None)
+        self._rechecks.pop(name, None)
         self._dirty.discard(name)
 
     def _on_loop(self, func: Callable[..., None], *args: Any) -> None:
