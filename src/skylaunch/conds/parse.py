@@ -68,9 +68,8 @@ _TOKEN = re.compile(
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    end = len(text.rstrip())  # (not a strip of the rest per token: quadratic in the length)
+    while pos < end:
         match = _TOKEN.match(text, pos)
         if match is None:
             at = len(text) - len(text[pos:].lstrip())
