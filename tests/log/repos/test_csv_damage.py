@@ -119,6 +119,19 @@ def test_an_unreadable_header_names_the_file(tmp_path: Path) -> None:
         CSVFileRepo(path, model=MinimalRecord)
 
 
+def test_a_binary_file_given_as_the_log_is_refused_with_a_short_error(tmp_path: Path) -> None:
+    # Found by pointing `skylaunch logs --repo` at random bytes: the header was read up to the
+    # first newline, the whole file when it had none, and printed whole in the error.
+    path = tmp_path / "log.csv"
+    write(path, bytes(range(256)).replace(b"\n", b"") * 1_000)  # 255 KB, no newline
+    with pytest.raises(RepoSchemaError, match=r"header of '.*log\.csv' is longer than") as err:
+        CSVFileRepo(path, model=MinimalRecord)
+    assert len(str(err.value)) < 400
+    write(path, b"task_name,act\xffion,created" + b"x" * 5_000 + b"\nx,run,1.0\n")
+    with pytest.raises(RepoSchemaError, match=r"not valid utf-8: .*\.\.\. \(4,9\d\d more bytes\)"):
+        CSVFileRepo(path, model=MinimalRecord)
+
+
 def test_a_file_not_in_its_encoding_at_all_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     write(path, HEADER.encode("utf-16") + b"x")  # an odd byte count: no UTF-16 at all

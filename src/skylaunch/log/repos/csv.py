@@ -59,6 +59,17 @@ def _nullable_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(names)
 
 
+# The longest header line read: a task log's is a few hundred bytes.
+_HEADER_MAX = 64 * 1024
+
+
+def _excerpt(data: bytes) -> str:
+    """``data`` for an error message: its first 60 bytes, and how many more there were."""
+    if len(data) <= 60:
+        return repr(data)
+    return f"{data[:60]!r}... ({len(data) - 60:,} more bytes)"
+
+
 # What the surrogateescape decoder turns undecodable bytes into.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 # A line no CSV record can end with: it shows whether the last record's quote is still open.
@@ -213,21 +224,29 @@ class CSVFileRepo(BaseRepo[Any]):
     def _read_header(self) -> list[str] | None:
         try:
             with self.filename.open("rb") as handle:
-                first = handle.readline()
+                # (bounded: a file that is no CSV at all may hold no newline for gigabytes)
+                first = handle.readline(_HEADER_MAX + 1)
         except FileNotFoundError:
             return None
+        where = f"the header of {str(self.filename)!r}"
+        if len(first) > _HEADER_MAX and not first.endswith(b"\n"):
+            raise RepoSchemaError(
+                f"{where} is longer than {_HEADER_MAX:,} bytes: not a task log CSV: "
+                f"{_excerpt(first)}"
+            )
         text, lossy = self._decode(first)
         if not text:
             return None
-        where = f"the header of {str(self.filename)!r}"
         if lossy:
-            raise RepoSchemaError(f"{where} is not valid {self.encoding}: {first!r}")
+            raise RepoSchemaError(f"{where} is not valid {self.encoding}: {_excerpt(first)}")
         if "\x00" in text:
-            raise RepoSchemaError(f"{where} contains NUL bytes: {first!r}")
+            raise RepoSchemaError(f"{where} contains NUL bytes: {_excerpt(first)}")
         try:
             return next(csv.reader([text]), None)
         except csv.Error as exc:
-            raise RepoSchemaError(f"{where} is not a CSV header ({exc}): {first!r}") from None
+            raise RepoSchemaError(
+                f"{where} is not a CSV header ({exc}): {_excerpt(first)}"
+            ) from None
 
     def create(self, if_exists: Literal["raise", "ignore"] = "raise") -> None:
         """Write the header to a new file (Red Bird's ``repo.create()``).
