@@ -36,7 +36,7 @@ from skylaunch.exc import (
 from skylaunch.log import MemoryRepo, RepoHandler, TaskRunRecord
 from skylaunch.testing import run_for, run_until, runs, seed, simulated_app
 from skylaunch.time import TimeOfDay
-from skylaunch.time.clock import SimulatedClock
+from skylaunch.time.clock import SimulatedClock, SystemClock
 
 
 def hms(values: list[datetime]) -> list[str]:
@@ -1005,3 +1005,58 @@ def test_a_priority_raised_between_passes_launches_that_task_first_at_the_next_p
     app.session["c"].priority = 9
     run_for(app, "1 hour")
     assert order[3:] == ["c", "a", "b"]
+
+
+class _CountingSleeps(SystemClock):
+    """The real clock, counting the loop's sleeps once ``counting`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(timezone.utc)
+        self.counting = threading.Event()
+        self.sleeps = 0
+
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event, *, busy: bool = False
+    ) -> None:
+        if self.counting.is_set():
+            self.sleeps += 1
+        await super().sleep_until(deadline, wake, busy=busy)
+
+
+@pytest.mark.timeout(30)
+def test_a_shutdown_waiting_for_a_run_sleeps_until_the_run_ends() -> None:
+    # Found by probing: a graceful shutdown that waited for a 3 s thread run burnt a core
+    # (2.3 s of CPU), because the wait slept until the next look of every-0.1-second task,
+    # which was past after 0.1 s and never taken since nothing is launched during shutdown.
+    clock = _CountingSleeps()
+    app = App(config={"execution": "main"}, clock=clock)
+    release, started = threading.Event(), threading.Event()
+
+    @app.task(every("1 hour"), execution="thread")
+    def long_run() -> None:
+        started.set()
+        release.wait(10)
+
+    @app.task(every("0.01 seconds"))
+    def ticker() -> None:
+        pass
+
+    def let_go() -> None:
+        started.wait(10)
+        time.sleep(0.05)  # the ticker has a next look planned
+        clock.counting.set()
+        app.session.shut_down()  # from outside the loop, as a signal or a request would
+        time.sleep(0.4)  # the shutdown waits for the run meanwhile
+        release.set()
+
+    helper = threading.Thread(target=let_go)
+    helper.start()
+    app.run()
+    helper.join()
+    assert release.is_set()
+    assert [r.action for r in app.session.get_repo().filter_by(task_name="long_run")] == [
+        "run",
+        "success",
+    ]
+    # a sleep or two (the shutdown's start, the run's end), not one per turn of a spinning loop
+    assert clock.sleeps <= 5, clock.sleeps

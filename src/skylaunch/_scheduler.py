@@ -1588,8 +1588,15 @@ class Scheduler:
         while wake is not None and any(self._handles.values()) and not self._forced:
             now = clock.now()
             self._reap_timeouts(now)
+            if self._end_conds:
+                self._check_end_conds(now)
             wake.clear()
-            await clock.sleep_until(self._deadline(now, None), wake, busy=True)
+            # Only a time limit ends a run from here on by itself (a run's end, a stop signal
+            # or a request set `wake`). Not _deadline: it also holds the other tasks' next
+            # looks, which nothing launches any more; once past, the wait spun on a core.
+            limits = self._time_limits
+            until = datetime.fromtimestamp(min(limits.values()), now.tzinfo) if limits else None
+            await clock.sleep_until(until, wake, busy=True)
 
     async def _wait_for_reports(self, grace_s: float) -> None:
         """Give terminated runs ``grace_s`` real seconds to report how they ended."""
