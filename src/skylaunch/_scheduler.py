@@ -275,7 +275,7 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None
-        self._outside = 0  # runs going on outside the loop's thread (thread, process, to_thread)
+        self._outside = 0  # runs going on outside the loop's thread (thread, process)
         self._ended_unregistered: set[str] = set()  # non-inline runs whose end came inside submit
         # runs whose end the shutdown logged because they did not report in time: a late
         # report (after a restart, or on a later start) must not log a second end

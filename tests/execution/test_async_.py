@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import pytest
 
@@ -103,3 +104,56 @@ def test_a_body_raising_its_own_base_exception_ends_as_a_fail_and_the_task_runs_
     ]
     assert "_OwnBaseError: its own kind" in (records[1].exc_text or "")
     assert not app.session["job"].is_running
+
+
+@pytest.mark.timeout(30)
+def test_a_plain_function_cut_short_by_its_timeout_does_not_overlap_its_next_run() -> None:
+    # Found by probing: it ran in the loop's thread pool, and the cancelled `to_thread` ended
+    # the run at once (logged terminate) while its thread went on; the task was launched again
+    # and again, five copies of it running at once. Now its run lasts until its thread returns.
+    app = App(config={"execution": "async"})
+    lock = threading.Lock()
+    running: list[int] = []
+    most = [0]
+
+    @app.task(every("0.05 seconds"), timeout="0.05 seconds")
+    def deaf() -> None:
+        with lock:
+            running.append(1)
+            most[0] = max(most[0], len(running))
+        time.sleep(0.3)  # does not look at its termination flag
+        with lock:
+            running.pop()
+
+    stopper = threading.Timer(1.0, app.session.shut_down)
+    stopper.start()
+    app.run()
+    stopper.join()
+    assert most[0] == 1
+    actions = [r.action for r in app.session.repo.filter_by(task_name="deaf").all()]
+    assert actions[:2] == ["run", "terminate"]
+    assert actions.count("run") <= 5  # each run lasted its 0.3 s
+
+
+@pytest.mark.timeout(30)
+def test_plain_functions_run_at_once_however_many_are_due() -> None:
+    # Found by probing: past the default pool's min(32, CPUs + 4) threads, runs were logged as
+    # started and queued behind the others (on 2 CPUs the 7th started 2 s after its record).
+    n = 40
+    app = App(config={"execution": "async"})
+    together = threading.Barrier(n, timeout=10)
+    ended: list[str] = []
+
+    for i in range(n):
+
+        def body(i: int = i) -> None:
+            together.wait()  # breaks (the run fails) unless all n run at the same time
+            ended.append(f"job{i}")
+            if len(ended) == n:
+                app.session.shut_down()
+
+        app.task(every("1 hour"), name=f"job{i}")(body)
+
+    app.run()
+    outcomes = [app.session.repo.filter_by(task_name=f"job{i}").all()[-1].action for i in range(n)]
+    assert outcomes == ["success"] * n

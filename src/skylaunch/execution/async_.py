@@ -1,8 +1,12 @@
 """``execution="async"``: run on the scheduler's event loop without blocking it.
 
-Coroutine functions become asyncio tasks; plain functions run in the loop's default thread pool
-(``asyncio.to_thread``) so a slow one does not stall scheduling. Termination cancels the task
-and sets the run's termination flag (a plain function in the pool can only stop cooperatively).
+Coroutine functions become asyncio tasks; termination cancels the task and sets the run's
+termination flag. A plain function runs in a thread, exactly as with ``execution="thread"``, so a
+slow one does not stall scheduling: it can only stop cooperatively, and its run lasts until its
+thread returns. (It used to go to the loop's default thread pool through ``asyncio.to_thread``:
+a cancelled run was logged ``terminate`` while its thread went on, so a task with a timeout
+overlapped itself, and past the pool's few threads runs were logged as started while they
+queued.)
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import inspect
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skylaunch.execution.base import Flag, Outcome, TaskCall, outcome_of, run_call, run_scope
+from skylaunch.execution.base import Flag, Outcome, RunHandle, TaskCall, outcome_of, run_scope
+
+if TYPE_CHECKING:
+    from skylaunch.execution.thread import ThreadExecutor
 
 __all__ = ["AsyncExecutor"]
 
@@ -48,6 +55,7 @@ class AsyncExecutor:
 
     def __init__(self) -> None:
         self._runs: dict[asyncio.Task[Any], _AsyncRun] = {}
+        self._threads: ThreadExecutor | None = None  # plain functions' (made on first use)
 
     def has_capacity(self) -> bool:
         return True
@@ -57,17 +65,21 @@ class AsyncExecutor:
 
     def submit(
         self, call: TaskCall, on_done: Callable[[Outcome], None], started: datetime
-    ) -> _AsyncRun:
+    ) -> RunHandle:
+        if not inspect.iscoroutinefunction(call.func):
+            threads = self._threads
+            if threads is None:
+                from skylaunch.execution.thread import ThreadExecutor
+
+                threads = self._threads = ThreadExecutor()
+            return threads.submit(call, on_done, started)
         handle = _AsyncRun(call.run_id, started, call.flag)
 
         async def runner() -> None:
             try:
-                if inspect.iscoroutinefunction(call.func):
-                    with run_scope(call):
-                        value = await call.func(**call.kwargs)
-                    outcome = Outcome(call.run_id, "success", value)
-                else:
-                    outcome = await asyncio.to_thread(run_call, call)
+                with run_scope(call):
+                    value = await call.func(**call.kwargs)
+                outcome = Outcome(call.run_id, "success", value)
             except asyncio.CancelledError:
                 outcome = Outcome(call.run_id, "terminate", exc_text=handle.reason)
             except Exception as exc:
@@ -109,3 +121,5 @@ class AsyncExecutor:
         if terminate:
             for handle in list(self._runs.values()):
                 handle.terminate("shutdown")
+        if self._threads is not None:
+            self._threads.shutdown(terminate=terminate)
