@@ -250,6 +250,9 @@ class Scheduler:
         # on those of the tasks it names.
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
+        # counts removals (and replacements) of tasks, from any thread: a pass that sees it
+        # change checks that each task it still holds is registered before it looks at it
+        self._removals = 0
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         # ... and the instant each is looked at again (_BLOCKED_RECHECK_S): a look that keeps
         # the instant the task became due (launch lateness, _SNAP_S), not its own
@@ -437,6 +440,7 @@ class Scheduler:
 
     def task_removed(self, name: str) -> None:
         """The task is gone (or replaced by another of its name): so are its pending runs."""
+        self._removals += 1
         self._batches.pop(name, None)
         self._terminate.discard(name)
         self._on_loop(self._forget, name)
@@ -881,10 +885,15 @@ class Scheduler:
             # one datetime for the pass: the conditions' look-ups are kept per instant
             now = self._moment(ts)
         stale = False
+        removals = self._removals
         try:
             for task in todo:
                 if self._stop_reason is not None or self._error is not None:
                     self._dirty.add(task.name)
+                    continue
+                if self._removals != removals and self._task_of(task.name) is not task:
+                    # removed (or replaced) since the pass began, from another thread or by
+                    # a run of this pass: once its removal has returned, it never runs
                     continue
                 if stale:
                     # A run in the loop's thread took time: the next task is judged, and its
