@@ -250,9 +250,10 @@ class Scheduler:
         # on those of the tasks it names.
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
-        # counts removals (and replacements) of tasks, from any thread: a pass that sees it
-        # change checks that each task it still holds is registered before it looks at it
-        self._removals = 0
+        # a new object at each removal (or replacement) of a task, from any thread (a count's
+        # `+= 1` from two threads can lose one and come back to a value a pass saw): a pass
+        # that sees it change checks that each task it still holds is registered
+        self._removals = object()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         # ... and the instant each is looked at again (_BLOCKED_RECHECK_S): a look that keeps
         # the instant the task became due (launch lateness, _SNAP_S), not its own
@@ -440,7 +441,7 @@ class Scheduler:
 
     def task_removed(self, name: str) -> None:
         """The task is gone (or replaced by another of its name): so are its pending runs."""
-        self._removals += 1
+        self._removals = object()
         self._batches.pop(name, None)
         self._terminate.discard(name)
         self._on_loop(self._forget, name)
@@ -891,15 +892,15 @@ class Scheduler:
                 if self._stop_reason is not None or self._error is not None:
                     self._dirty.add(task.name)
                     continue
-                if self._removals != removals and self._task_of(task.name) is not task:
-                    # removed (or replaced) since the pass began, from another thread or by
-                    # a run of this pass: once its removal has returned, it never runs
-                    continue
                 if stale:
                     # A run in the loop's thread took time: the next task is judged, and its
                     # run recorded, at the instant it is looked at, not when the pass began.
                     now = self._clock.now()
                     ts = now.timestamp()
+                if self._removals is not removals and self._task_of(task.name) is not task:
+                    # removed (or replaced) since the pass began, from another thread or by
+                    # a run of this pass: once its removal has returned, it never runs
+                    continue
                 stale = self._consider(task, now, ts)
         finally:
             if self._known:
