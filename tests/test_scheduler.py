@@ -1060,3 +1060,38 @@ def test_a_shutdown_waiting_for_a_run_sleeps_until_the_run_ends() -> None:
     ]
     # a sleep or two (the shutdown's start, the run's end), not one per turn of a spinning loop
     assert clock.sleeps <= 5, clock.sleeps
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("execution", ["main", "thread", "async"])
+@pytest.mark.parametrize("remover", ["other thread", "loop thread"])
+def test_a_task_removed_during_a_pass_does_not_run_in_it(execution: str, remover: str) -> None:
+    # Found by the control probes: `victim` was due in the same pass as `first` (higher
+    # priority, runs inline). While `first` ran, another thread removed `victim` and the
+    # removal returned; the pass then went on to the task it still held, and ran it.
+    app = simulated_app("2024-01-03 07:13")
+    removed = threading.Event()
+    ran: list[bool] = []
+
+    def remove() -> None:
+        app.session.remove_task("victim")
+        removed.set()
+
+    @app.task("every 10 minutes", name="first", priority=10, execution="main")
+    def first() -> None:
+        if remover == "loop thread":
+            remove()
+        else:
+            thread = threading.Thread(target=remove)
+            thread.start()
+            thread.join(5)
+        assert removed.is_set()
+
+    @app.task("every 10 minutes", name="victim", execution=execution)
+    def victim() -> None:
+        ran.append(removed.is_set())
+
+    run_for(app, "1 minute")
+    assert len(runs(app, "first")) == 1
+    assert ran == []
+    assert runs(app, "victim") == []

@@ -250,6 +250,10 @@ class Scheduler:
         # on those of the tasks it names.
         self._unsure: set[str] = set()
         self._stalled_unsure: set[str] = set()
+        # a new object at each removal (or replacement) of a task, from any thread (a count's
+        # `+= 1` from two threads can lose one and come back to a value a pass saw): a pass
+        # that sees it change checks that each task it still holds is registered
+        self._removals = object()
         self._blocked: set[str] = set()  # tasks waiting for their executor's capacity
         # ... and the instant each is looked at again (_BLOCKED_RECHECK_S): a look that keeps
         # the instant the task became due (launch lateness, _SNAP_S), not its own
@@ -437,6 +441,7 @@ class Scheduler:
 
     def task_removed(self, name: str) -> None:
         """The task is gone (or replaced by another of its name): so are its pending runs."""
+        self._removals = object()
         self._batches.pop(name, None)
         self._terminate.discard(name)
         self._on_loop(self._forget, name)
@@ -881,6 +886,7 @@ class Scheduler:
             # one datetime for the pass: the conditions' look-ups are kept per instant
             now = self._moment(ts)
         stale = False
+        removals = self._removals
         try:
             for task in todo:
                 if self._stop_reason is not None or self._error is not None:
@@ -891,6 +897,10 @@ class Scheduler:
                     # run recorded, at the instant it is looked at, not when the pass began.
                     now = self._clock.now()
                     ts = now.timestamp()
+                if self._removals is not removals and self._task_of(task.name) is not task:
+                    # removed (or replaced) since the pass began, from another thread or by
+                    # a run of this pass: once its removal has returned, it never runs
+                    continue
                 stale = self._consider(task, now, ts)
         finally:
             if self._known:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -333,7 +336,6 @@ def test_calling_a_task_while_the_scheduler_runs_is_refused() -> None:
 
 
 def test_a_subclass_defining_execute_instead_of_target_runs_execute() -> None:
-    from typing import Any
 
     from skylaunch.tasks import Task
 
@@ -371,7 +373,6 @@ def test_a_subclass_overriding_disabled_or_start_cond_is_read_through_its_proper
     """The scheduler reads the fields behind ``name``, ``disabled`` and ``start_cond``
     (no property call a look) only where the class keeps Task's properties; a subclass
     that overrides one is read through its own."""
-    from typing import Any
 
     from skylaunch.conds import Condition
     from skylaunch.tasks import FuncTask, Task
@@ -429,3 +430,93 @@ def test_a_non_condition_is_refused_after_conditions_were_accepted() -> None:
 
 def _noop_for_conds() -> None:
     pass
+
+
+class _Racer:
+    """Calling it starts ``target`` in another thread and gives it half a second: it runs to
+    its end meanwhile (nothing keeps it out) or waits for a lock the caller holds."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        self.thread = threading.Thread(target=target)
+
+    def __call__(self) -> None:
+        self.thread.start()
+        self.thread.join(0.5)
+
+    def join(self) -> None:
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+
+@pytest.mark.timeout(30)
+def test_two_renames_from_two_threads_are_one_after_the_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the control probes (16 threads renaming and running the same tasks): the
+    # second rename looked at the old name while the first was renaming it, and then deleted
+    # it again from the registry (KeyError), or set the name the registry did not key it by.
+    app = simulated_app("2024-01-01 00:00")
+    task = app.task("false", name="m", func=_nothing)
+    task = app.session["m"]
+    task.run(n=1)
+    registry = app.session.registry
+    rename = registry.rename
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            task.name = "b"
+        except BaseException as exc:
+            errors.append(exc)
+
+    race = _Racer(second)
+
+    def racing_rename(task: Any, old: str, new: str) -> None:
+        monkeypatch.setattr(registry, "rename", rename)  # the second rename is a plain one
+        race()
+        rename(task, old, new)
+
+    monkeypatch.setattr(registry, "rename", racing_rename)
+    task.name = "a"
+    race.join()
+    assert errors == []
+    assert task.name == "b"
+    assert app.session["b"] is task
+    assert registry.names() == ["b"]
+    run_for(app, "1 minute")
+    assert len(runs(app, "b")) == 1  # the run asked for under "m" followed both renames
+
+
+@pytest.mark.timeout(30)
+def test_a_run_asked_for_while_the_task_is_renamed_is_not_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # run() read the task's name, then a rename in another thread moved the task's pending
+    # runs to its new name, then run() added its run under the old one: no task ran it.
+    app = simulated_app("2024-01-01 00:00")
+    app.task("false", name="m", func=_nothing)
+    task = app.session["m"]
+    scheduler = app.session.scheduler
+    request_run = scheduler.request_run
+
+    def rename() -> None:
+        task.name = "renamed"
+
+    race = _Racer(rename)
+
+    def racing_request(name: str, params: dict[str, Any]) -> None:
+        monkeypatch.setattr(scheduler, "request_run", request_run)
+        race()
+        request_run(name, params)
+
+    monkeypatch.setattr(scheduler, "request_run", racing_request)
+    task.run(n=1)
+    race.join()
+    assert task.name == "renamed"
+    run_for(app, "1 minute")
+    assert len(runs(app, "renamed")) == 1
+    assert len(runs(app, "m")) == 0
+
+
+def _nothing(n: int = 0) -> None:
+    """A task body that does nothing."""

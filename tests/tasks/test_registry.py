@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from skylaunch import App
+from skylaunch.exc import TaskLookupError
+from skylaunch.tasks.func import FuncTask
 
 
 def _names(app: App) -> list[str]:
@@ -74,3 +80,55 @@ def test_a_priority_that_is_no_whole_number_is_refused_with_the_task_name() -> N
     assert app.session["a"].priority == 0
     with pytest.raises(TaskDefinitionError, match="priority must be a whole number"):
         app.task(name="b", priority="high")(_job)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(30)
+def test_two_threads_defining_one_name_with_rename_keep_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the control probes (16 threads defining "dup" at once, task_pre_exist="rename"):
+    # two definitions chose the same free name "dup - 1" and the second replaced the first in
+    # the registry, silently: the first task was gone.
+    app = App(config={"execution": "main", "task_pre_exist": "rename"})
+    app.task(name="dup")(_job)
+    check_name = FuncTask._check_name
+    racer = threading.Thread(target=lambda: app.task(name="dup")(_job))
+
+    def racing_check(task: FuncTask, name: object) -> str:
+        if name == "dup - 1" and not racer.is_alive() and racer.ident is None:
+            # the first one chose "dup - 1": another definition of "dup" comes meanwhile (or
+            # waits for the registry's lock)
+            racer.start()
+            racer.join(0.5)
+        return check_name(task, name)
+
+    monkeypatch.setattr(FuncTask, "_check_name", racing_check)
+    app.task(name="dup")(_job)
+    racer.join(5)
+    assert sorted(app.session.registry.names()) == ["dup", "dup - 1", "dup - 2"]
+
+
+@pytest.mark.timeout(30)
+def test_two_threads_removing_one_task_one_removes_it_the_other_is_told_it_is_gone() -> None:
+    # Both looked for the task before either removed it: the second raised KeyError.
+    app = App(config={"execution": "main"})
+    app.task(name="job")(_job)
+    registry = app.session.registry
+    errors: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            registry.remove("job")
+        except BaseException as exc:
+            errors.append(exc)
+
+    removers = [threading.Thread(target=remove) for _ in range(2)]
+    with registry._lock:  # both come as far as they can while the registry is busy
+        for thread in removers:
+            thread.start()
+        for thread in removers:
+            thread.join(0.5)
+    for thread in removers:
+        thread.join(5)
+    assert [type(exc) for exc in errors] == [TaskLookupError]
+    assert "job" not in app.session

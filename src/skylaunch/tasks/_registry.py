@@ -48,29 +48,31 @@ class TaskRegistry:
 
     def add(self, task: Task) -> None:
         name = task._name if task.plain_fields else task.name
-        replaced = False
-        present = self._tasks.get(name)
-        if present is not None and present is not task:
-            policy = self._pre_exist()
-            if policy == "raise":
-                raise TaskDefinitionError(
-                    f"a task named {name!r} exists already (config task_pre_exist='raise'; "
-                    "use 'replace', 'ignore' or 'rename', or give another name=)"
-                )
-            if policy == "ignore":
-                return
-            if policy == "rename":
-                n = 1
-                while f"{name} - {n}" in self._tasks:
-                    n += 1
-                task.name = f"{name} - {n}"
-                task._logger = None  # made again, under the new name, on first use
-                name = task.name
-            else:  # replace: what the scheduler kept for the old task goes with it
-                replaced = True
-        if replaced and self.listener is not None:
-            self.listener.task_removed(name)
+        # The look for a task of that name and the insert are one step: two threads defining
+        # the same name at once get what the policy says (one raises, both are kept renamed).
         with self._lock:
+            replaced = False
+            present = self._tasks.get(name)
+            if present is not None and present is not task:
+                policy = self._pre_exist()
+                if policy == "raise":
+                    raise TaskDefinitionError(
+                        f"a task named {name!r} exists already (config task_pre_exist='raise'; "
+                        "use 'replace', 'ignore' or 'rename', or give another name=)"
+                    )
+                if policy == "ignore":
+                    return
+                if policy == "rename":
+                    n = 1
+                    while f"{name} - {n}" in self._tasks:
+                        n += 1
+                    task.name = f"{name} - {n}"
+                    task._logger = None  # made again, under the new name, on first use
+                    name = task.name
+                else:  # replace: what the scheduler kept for the old task goes with it
+                    replaced = True
+            if replaced and self.listener is not None:
+                self.listener.task_removed(name)
             if name in self._order and name not in self._tasks:
                 self._in_definition_order = False  # back after a removal: it keeps its place
             self._tasks[name] = task
@@ -103,9 +105,9 @@ class TaskRegistry:
 
     def remove(self, task: Task | str | Callable[..., object]) -> None:
         name = task.name if isinstance(task, Task) else task_name(task)
-        if name not in self._tasks:
-            raise TaskLookupError(name, list(self._tasks))
-        with self._lock:
+        with self._lock:  # two threads removing it at once: the second finds it gone
+            if name not in self._tasks:
+                raise TaskLookupError(name, list(self._tasks))
             del self._tasks[name]
             self._sorted = None
         if self.listener is not None:

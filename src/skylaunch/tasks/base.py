@@ -193,17 +193,24 @@ class Task(ABC):
         """
         new = self._check_name(value)
         old: str | None = getattr(self, "_name", None)
-        if old is None or old == new or self.session.get(old) is not self:
-            self._name = new  # not (yet) in the session: nothing is keyed by it
+        if old is None or old == new:
+            self._name = new
             return
-        if self.is_running:
-            raise TaskDefinitionError(f"task {old!r} is running: rename it once it has ended")
         registry = self.session.registry
-        registry.rename(self, old, new)
-        self._name = new
-        self._logger = None  # made again, under the new name, on first use
-        self._renamed(old, new)
-        registry.renamed(old, self)
+        # Under the registry's lock from the look at the old name to the move of the pending
+        # runs: two renames from two threads, or a rename and a run(), one after the other.
+        with registry._lock:
+            old = self._name
+            if old == new or registry.get(old) is not self:
+                self._name = new  # not (yet) in the session: nothing is keyed by it
+                return
+            if self.is_running:
+                raise TaskDefinitionError(f"task {old!r} is running: rename it once it has ended")
+            registry.rename(self, old, new)
+            self._name = new
+            self._logger = None  # made again, under the new name, on first use
+            self._renamed(old, new)
+            registry.renamed(old, self)
 
     @property
     def priority(self) -> int:
@@ -383,7 +390,8 @@ class Task(ABC):
 
     def run(self, **params: Any) -> None:
         """Run once as soon as the scheduler can, whatever the start condition says."""
-        self._runtime.request_run(self.name, params)
+        with self.session.registry._lock:  # not between a rename and the move of its runs
+            self._runtime.request_run(self.name, params)
 
     @property
     def batches(self) -> list[dict[str, Any]]:
