@@ -97,6 +97,17 @@ def test_mistakes_get_clear_statuses(client: TestClient) -> None:
     assert client.get("/tasks/report/run").status_code == 405  # control is POST only
 
 
+def test_a_control_body_with_a_key_it_does_not_take_is_refused(client: TestClient) -> None:
+    # Found by a concurrency probe: {"params": {...}} was answered 202 and the task ran
+    # without its parameters (the key is "parameters").
+    typo = client.post("/tasks/report/run", json={"params": {"day": 1}}, headers=AUTH)
+    assert typo.status_code == 422
+    assert typo.json()["detail"].startswith("params: ")
+    assert client.post("/tasks/report/disable", json={"x": 1}, headers=AUTH).status_code == 422
+    assert client.post("/shutdown", json={"forced": True}, headers=AUTH).status_code == 422
+    assert client.post("/tasks/report/disable", json={}, headers=AUTH).status_code == 202
+
+
 def test_control_is_closed_by_default_and_csrf_safe() -> None:
     app = _app()
     with TestClient(create_api(app)) as closed:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -58,7 +58,11 @@ Authorize = Callable[[Request], "bool | Awaitable[bool]"]
 
 
 class RunRequest(BaseModel):
-    """Body of ``POST /tasks/{name}/run``: the run's parameters (JSON values)."""
+    """Body of ``POST /tasks/{name}/run``: the run's parameters (JSON values).
+
+    Other keys are refused (422): ``{"params": {...}}`` ran the task without its parameters."""
+
+    model_config = ConfigDict(extra="forbid")
 
     parameters: dict[str, Any] = Field(default_factory=dict)
 
@@ -66,11 +70,15 @@ class RunRequest(BaseModel):
 class ShutdownRequest(BaseModel):
     """Body of ``POST /shutdown``: ``force`` terminates the runs instead of waiting for them."""
 
+    model_config = ConfigDict(extra="forbid")
+
     force: bool = False
 
 
 class _Empty(BaseModel):
     """Body of the other control endpoints: an empty JSON object."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Accepted(BaseModel):
@@ -228,7 +236,9 @@ class _Api:
         try:
             return model.model_validate_json(raw or b"{}")
         except ValidationError as exc:
-            return _problem(422, exc.errors(include_url=False)[0]["msg"])
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in error["loc"])
+            return _problem(422, f"{where}: {error['msg']}" if where else error["msg"])
 
     async def _control(
         self, request: Request, model: type[BaseModel], act: Callable[[Any], Accepted]
@@ -370,7 +380,7 @@ def _schemas() -> dict[str, Any]:
         schema = adapter.json_schema(ref_template=template)
         components.update(schema.pop("$defs", {}))
         components[schema["title"]] = schema
-    components["Empty"] = {"type": "object", "title": "Empty"}
+    components["Empty"] = {"type": "object", "title": "Empty", "additionalProperties": False}
     return components
 
 
