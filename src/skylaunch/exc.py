@@ -94,13 +94,17 @@ class TaskLookupError(SkylaunchError, KeyError, ValueError):
     session does not have, so ``except ValueError:`` written for Rocketry still catches it.
     """
 
-    def __init__(self, name: str, known: list[str] | None = None) -> None:
+    def __init__(
+        self, name: str, known: list[str] | None = None, *, message: str | None = None
+    ) -> None:
         self.name = name
-        hint = ""
-        if known:
-            shown = ", ".join(repr(k) for k in sorted(known)[:10])
-            hint = f" (known tasks: {shown}{', ...' if len(known) > 10 else ''})"
-        super().__init__(f"no task named {name!r}{hint}")
+        if message is None:
+            hint = ""
+            if known:
+                shown = ", ".join(repr(k) for k in sorted(known)[:10])
+                hint = f" (known tasks: {shown}{', ...' if len(known) > 10 else ''})"
+            message = f"no task named {name!r}{hint}"
+        super().__init__(message)
 
     def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
         return str(self.args[0])

@@ -12,7 +12,7 @@ import pytest
 from skylaunch import App
 from skylaunch.args import Arg
 from skylaunch.conds import after_success, daily, every, true
-from skylaunch.exc import SchedulerRestart, TaskDefinitionError
+from skylaunch.exc import SchedulerRestart, TaskDefinitionError, TaskLookupError
 from skylaunch.testing import run_for, run_until, runs, simulated_app
 
 
@@ -520,3 +520,23 @@ def test_a_run_asked_for_while_the_task_is_renamed_is_not_lost(
 
 def _nothing(n: int = 0) -> None:
     """A task body that does nothing."""
+
+
+def test_a_removed_or_replaced_task_cannot_run_and_leaves_nothing_for_its_successor() -> None:
+    # Found by a concurrency probe: run() on a removed task was kept under its name, and the
+    # next task defined with that name ran once for it, unasked.
+    app = simulated_app("2024-01-01 00:00", task_pre_exist="replace")
+    calls: list[str] = []
+    old = app.task(daily.at("23:00"), name="job", func=lambda: calls.append("old"))
+    app.session.remove_task("job")
+    with pytest.raises(TaskLookupError, match="'job' is not in its session any more"):
+        old.run()
+    new = app.task(daily.at("23:00"), name="job", func=lambda: calls.append("new"))
+    newer = app.task(daily.at("23:00"), name="job", func=lambda: calls.append("newer"))
+    with pytest.raises(TaskLookupError, match="replaced by another of its name"):
+        new.run()
+    run_for(app, "1 hour")
+    assert calls == []  # nothing was asked of the task that holds the name now
+    newer.run()
+    run_for(app, "1 minute")
+    assert calls == ["newer"]

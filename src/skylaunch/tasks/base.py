@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from skylaunch._hooks import HookRound
 from skylaunch.conds.base import Condition, false
-from skylaunch.exc import TaskDefinitionError
+from skylaunch.exc import TaskDefinitionError, TaskLookupError
 from skylaunch.history import Action
 from skylaunch.time.parse import to_timedelta
 
@@ -389,9 +389,21 @@ class Task(ABC):
         self.session.run(self.name, params={**(params or {}), **kwargs})
 
     def run(self, **params: Any) -> None:
-        """Run once as soon as the scheduler can, whatever the start condition says."""
-        with self.session.registry._lock:  # not between a rename and the move of its runs
-            self._runtime.request_run(self.name, params)
+        """Run once as soon as the scheduler can, whatever the start condition says.
+
+        A task removed from its session (or replaced by another of its name) cannot run:
+        :class:`~skylaunch.exc.TaskLookupError` (its request would have waited under its name
+        and run the next task defined with that name)."""
+        registry = self.session.registry
+        with registry._lock:  # not between a rename and the move of its runs
+            name = self.name
+            if registry.get(name) is not self:
+                raise TaskLookupError(
+                    name,
+                    message=f"task {name!r} is not in its session any more (removed, or "
+                    "replaced by another of its name): it cannot run",
+                )
+            self._runtime.request_run(name, params)
 
     @property
     def batches(self) -> list[dict[str, Any]]:
