@@ -17,6 +17,7 @@ so it cannot swallow the new rows. Readers never change the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import io
@@ -434,18 +435,20 @@ class CSVFileRepo(BaseRepo[Any]):
         if size == 0:
             writer.writeheader()
         writer.writerows(self._row(item) for item in items)
-        text = prefix + buffer.getvalue()
+        # Encoded here and written unbuffered: a text file's truncate() flushes first, and
+        # after a write the disk took only part of (ENOSPC) that flush fails again, so the
+        # part stayed in the file and the retry's rows were appended to a torn one.
+        encoder = codecs.getincrementalencoder(self.encoding)()
+        if size:
+            encoder.setstate(0)  # no byte-order mark in the middle of the file
+        data = memoryview(encoder.encode(prefix + buffer.getvalue(), final=True))
         try:
             with open(  # Path.open takes no opener
-                self.filename,
-                "a",
-                newline="",
-                encoding=self.encoding,
-                opener=opener(self.permissions),
+                self.filename, "ab", buffering=0, opener=opener(self.permissions)
             ) as handle:
                 try:
-                    handle.write(text)
-                    handle.flush()
+                    while data:
+                        data = data[handle.write(data) :]
                 except OSError:
                     handle.truncate(size)  # undo a partial batch: a retry must not double it
                     raise
