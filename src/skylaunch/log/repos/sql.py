@@ -37,7 +37,7 @@ import typing
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import singledispatch
@@ -366,10 +366,11 @@ def _sqlite_file(url: sa.URL) -> str | None:
 
 
 def _file_identity(path: str) -> tuple[int, int] | None:
-    """The file ``path`` names, as (device, inode); None when there is none."""
+    """The file ``path`` names, as (device, inode); None when there is none. Raises
+    ``OSError`` when it cannot be looked at (a folder on the way made unreadable)."""
     try:
         stat = os.stat(path)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     return stat.st_dev, stat.st_ino
 
@@ -654,7 +655,8 @@ class SQLRepo(BaseRepo[Any]):
                     raise
                 time.sleep(_SQLITE_SETUP_RETRY_S)  # noqa: TID251 - another process's lock
         if self._file is not None:
-            self._file_id = _file_identity(self._file)
+            with suppress(OSError):  # None: the first write looks again
+                self._file_id = _file_identity(self._file)
         self._ready = True
 
     def _setup_failed(self, exc: RepoUnavailableError) -> None:
@@ -947,8 +949,11 @@ class SQLRepo(BaseRepo[Any]):
         """Raise :class:`RepoUnavailableError` (the writer keeps the records and retries) when
         ``path`` no longer names the SQLite file set-up found: the pool's connections are
         closed and the next attempt sets up again on whatever file the path names now."""
-        if _file_identity(path) == self._file_id:
-            return
+        try:
+            if _file_identity(path) == self._file_id:
+                return
+        except OSError:
+            return  # it cannot be looked at: SQLite's own errors say what is wrong
         with self._setup_lock:
             self._ready = False
             self._next_setup = 0.0
