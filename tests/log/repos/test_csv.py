@@ -211,6 +211,47 @@ def test_a_full_disk_mid_batch_leaves_no_torn_row(
     assert path.read_text().count("\n") == 11
 
 
+@pytest.mark.parametrize(
+    ("replacement", "error"),
+    [
+        (b"a,b,c\n1,2,3\n", "does not fit MinimalRecord"),
+        (b"\xc8X\xd7\xf6\x08d\xb2t\x80\xbd\xd0g\n", "not valid utf-8"),
+    ],
+)
+def test_a_file_renamed_over_the_log_is_checked_before_rows_are_appended(
+    tmp_path: Path, replacement: bytes, error: str
+) -> None:
+    """Another file renamed over the log while the repo writes to it: the rows were appended
+    under its header, with no error, and the next start refused the file (a probe under a
+    running scheduler). Now the write is refused, as the file would be at construction."""
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+    other = tmp_path / "other.csv"
+    other.write_bytes(replacement)
+    other.replace(path)
+    with pytest.raises(RepoSchemaError, match=error):
+        repo.add({"task_name": "x", "action": "success", "created": 2.0})
+    assert path.read_bytes() == replacement
+
+
+def test_a_file_renamed_over_the_log_with_its_columns_reordered_gets_rows_in_its_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+    other = tmp_path / "other.csv"
+    other.write_text("created,action,task_name\n1.0,run,x\n")
+    other.replace(path)
+    repo.add({"task_name": "x", "action": "success", "created": 2.0})
+    assert path.read_text().splitlines()[-1] == "2.0,success,x"
+    assert [r.action for r in CSVFileRepo(path, model=MinimalRecord).filter_by().all()] == [
+        "run",
+        "success",
+    ]
+
+
 def test_permission_error_is_not_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = CSVFileRepo(tmp_path / "log.csv", model=MinimalRecord)
 

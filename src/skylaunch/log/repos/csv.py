@@ -162,6 +162,7 @@ class CSVFileRepo(BaseRepo[Any]):
         self.permissions = check_permissions(permissions)
         self._reported: set[tuple[int, str]] = set()
         self._tail_checked = False
+        self._file_id: tuple[int, int] | None = None  # the file last written (device, inode)
         header = self._read_header()
         if fieldnames is None:
             if self.model is not None:
@@ -423,12 +424,22 @@ class CSVFileRepo(BaseRepo[Any]):
         return size, ""
 
     def _append(self, items: Sequence[Any]) -> None:
+        try:
+            stat = self.filename.stat()
+            size, file_id = stat.st_size, (stat.st_dev, stat.st_ino)
+        except FileNotFoundError:
+            size, file_id = 0, None
+        if file_id != self._file_id and size:
+            # Not the file this repo last wrote (another one renamed over it): its header is
+            # checked again, or the rows would go under a header they do not fit, unread
+            # until the next start refused the file.
+            self._tail_checked = False
+            header = self._read_header()
+            if header is not None:
+                self._check_columns(header, f"the header of {str(self.filename)!r}")
+                self.fieldnames = header
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.fieldnames, lineterminator="\n")
-        try:
-            size = self.filename.stat().st_size
-        except FileNotFoundError:
-            size = 0
         prefix = ""
         if size and not self._tail_checked:
             size, prefix = self._repair_tail(size)
@@ -452,6 +463,8 @@ class CSVFileRepo(BaseRepo[Any]):
                 except OSError:
                     handle.truncate(size)  # undo a partial batch: a retry must not double it
                     raise
+                stat = os.fstat(handle.fileno())
+                self._file_id = (stat.st_dev, stat.st_ino)
         except OSError as exc:
             if exc.errno in _TRANSIENT_ERRNOS:
                 raise RepoUnavailableError(
@@ -513,7 +526,9 @@ class CSVFileRepo(BaseRepo[Any]):
                     writer.writerow(row)
                 else:
                     handle.write(entry.text if entry.text.endswith("\n") else entry.text + "\n")
+            stat = os.fstat(handle.fileno())
         os.replace(tmp, self.filename)
+        self._file_id = (stat.st_dev, stat.st_ino)
         self._tail_checked = True
 
     def update_items(self, query: Query, values: Mapping[str, Any]) -> int:
