@@ -291,6 +291,64 @@ def test_a_full_sqlite_disk_is_waited_out_and_loses_nothing(
         engine.dispose()
 
 
+def _sqlite_run_ids(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT run_id FROM log ORDER BY id")]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def file_handler(tmp_path: Path) -> Any:
+    """A handler writing to an SQLite file, on a logger of its own; yields (path, log, handler)."""
+    path = tmp_path / "log.db"
+    repo = SQLRepo(
+        MinimalRunRecord, conn_string=f"sqlite:///{path}", table="log", if_missing="create"
+    )
+    handler = RepoHandler(repo, retry_initial_s=0.001, retry_max_s=0.01)
+    logger = logging.getLogger("skylaunch.test.sqlite_file")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+
+    def log(run_id: str) -> None:
+        logger.info("x", extra={"task_name": "t", "action": "run", "run_id": run_id})
+
+    try:
+        yield path, log, handler
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        repo.close()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_deleted_or_replaced_sqlite_file_is_reported_and_the_records_go_to_the_new_one(
+    file_handler: Any, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """The file deleted, or another renamed over it (a backup put back), under a running
+    scheduler: the pool's connections still held the old file open and every record went into
+    it, with no error, and was gone at the next start. Now the writer notices, reports it, and
+    writes the records to the file the path names."""
+    path, log, handler = file_handler
+    log("before")
+    assert handler.flush(timeout=5)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if how == "replaced":
+        other = path.with_name("other.db")
+        sqlite3.connect(other).close()
+        other.replace(path)
+    with caplog.at_level(logging.ERROR, logger="skylaunch.scheduler"):
+        log("after-1")
+        log("after-2")
+        assert handler.flush(timeout=5)
+    assert path.exists()
+    assert _sqlite_run_ids(path) == ["after-1", "after-2"]
+    assert any("deleted or replaced" in record.getMessage() for record in caplog.records)
+
+
 def test_dropped_table_is_not_transient(sqlite_engine: Any) -> None:
     repo = SQLRepo(MinimalRecord, engine=sqlite_engine, table="log", if_missing="create")
     repo.table.drop(sqlite_engine)

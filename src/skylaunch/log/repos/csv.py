@@ -17,6 +17,7 @@ so it cannot swallow the new rows. Readers never change the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import errno
 import io
@@ -161,6 +162,7 @@ class CSVFileRepo(BaseRepo[Any]):
         self.permissions = check_permissions(permissions)
         self._reported: set[tuple[int, str]] = set()
         self._tail_checked = False
+        self._file_id: tuple[int, int] | None = None  # the file last written (device, inode)
         header = self._read_header()
         if fieldnames is None:
             if self.model is not None:
@@ -422,33 +424,47 @@ class CSVFileRepo(BaseRepo[Any]):
         return size, ""
 
     def _append(self, items: Sequence[Any]) -> None:
+        try:
+            stat = self.filename.stat()
+            size, file_id = stat.st_size, (stat.st_dev, stat.st_ino)
+        except FileNotFoundError:
+            size, file_id = 0, None
+        if file_id != self._file_id and size:
+            # Not the file this repo last wrote (another one renamed over it): its header is
+            # checked again, or the rows would go under a header they do not fit, unread
+            # until the next start refused the file.
+            self._tail_checked = False
+            header = self._read_header()
+            if header is not None:
+                self._check_columns(header, f"the header of {str(self.filename)!r}")
+                self.fieldnames = header
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.fieldnames, lineterminator="\n")
-        try:
-            size = self.filename.stat().st_size
-        except FileNotFoundError:
-            size = 0
         prefix = ""
         if size and not self._tail_checked:
             size, prefix = self._repair_tail(size)
         if size == 0:
             writer.writeheader()
         writer.writerows(self._row(item) for item in items)
-        text = prefix + buffer.getvalue()
+        # Encoded here and written unbuffered: a text file's truncate() flushes first, and
+        # after a write the disk took only part of (ENOSPC) that flush fails again, so the
+        # part stayed in the file and the retry's rows were appended to a torn one.
+        encoder = codecs.getincrementalencoder(self.encoding)()
+        if size:
+            encoder.setstate(0)  # no byte-order mark in the middle of the file
+        data = memoryview(encoder.encode(prefix + buffer.getvalue(), final=True))
         try:
             with open(  # Path.open takes no opener
-                self.filename,
-                "a",
-                newline="",
-                encoding=self.encoding,
-                opener=opener(self.permissions),
+                self.filename, "ab", buffering=0, opener=opener(self.permissions)
             ) as handle:
                 try:
-                    handle.write(text)
-                    handle.flush()
+                    while data:
+                        data = data[handle.write(data) :]
                 except OSError:
                     handle.truncate(size)  # undo a partial batch: a retry must not double it
                     raise
+                stat = os.fstat(handle.fileno())
+                self._file_id = (stat.st_dev, stat.st_ino)
         except OSError as exc:
             if exc.errno in _TRANSIENT_ERRNOS:
                 raise RepoUnavailableError(
@@ -510,7 +526,9 @@ class CSVFileRepo(BaseRepo[Any]):
                     writer.writerow(row)
                 else:
                     handle.write(entry.text if entry.text.endswith("\n") else entry.text + "\n")
+            stat = os.fstat(handle.fileno())
         os.replace(tmp, self.filename)
+        self._file_id = (stat.st_dev, stat.st_ino)
         self._tail_checked = True
 
     def update_items(self, query: Query, values: Mapping[str, Any]) -> int:

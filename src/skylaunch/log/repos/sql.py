@@ -37,7 +37,7 @@ import typing
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import singledispatch
@@ -354,6 +354,27 @@ def _create_sqlite_file(url: sa.URL, permissions: int | None) -> None:
     os.close(fd)
 
 
+def _sqlite_file(url: sa.URL) -> str | None:
+    """The absolute path of the SQLite database file ``url`` names; None for any other
+    database, an in-memory one, or a ``file:`` URI."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        return None
+    return os.path.abspath(database)
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """The file ``path`` names, as (device, inode); None when there is none. Raises
+    ``OSError`` when it cannot be looked at (a folder on the way made unreadable)."""
+    try:
+        stat = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def _dispose(engine: Engine, pid: int) -> None:
     """Close the engine's pooled connections (the finalizer of a repo that built it).
 
@@ -577,8 +598,13 @@ class SQLRepo(BaseRepo[Any]):
         self._selects: dict[tuple[Any, ...], Any] = {}
         self._setup_error: RepoUnavailableError | None = None
         self._next_setup = 0.0
+        # An SQLite database file: deleted or replaced (renamed over) while the pool's
+        # connections hold it open, SQLite goes on writing into the old file, unseen by
+        # anyone and gone at the next start. Each write first checks that the path still
+        # names the file set-up found (_check_file).
+        self._file = _sqlite_file(self.engine.url)
+        self._file_id: tuple[int, int] | None = None
         try:
-            _create_sqlite_file(self.engine.url, self.permissions)
             self._setup()
         except RepoUnavailableError as exc:
             if if_unavailable == "raise":
@@ -607,6 +633,7 @@ class SQLRepo(BaseRepo[Any]):
         return self._ready
 
     def _setup(self) -> None:
+        _create_sqlite_file(self.engine.url, self.permissions)
         waited_until: float | None = None
         while True:
             try:
@@ -627,6 +654,9 @@ class SQLRepo(BaseRepo[Any]):
                 if now >= waited_until:
                     raise
                 time.sleep(_SQLITE_SETUP_RETRY_S)  # noqa: TID251 - another process's lock
+        if self._file is not None:
+            with suppress(OSError):  # None: the first write looks again
+                self._file_id = _file_identity(self._file)
         self._ready = True
 
     def _setup_failed(self, exc: RepoUnavailableError) -> None:
@@ -915,10 +945,32 @@ class SQLRepo(BaseRepo[Any]):
         keys = tuple(dict.fromkeys(key for row in rows for key in row))
         return keys, [tuple([row.get(key) for key in keys]) for row in rows]
 
+    def _check_file(self, path: str) -> None:
+        """Raise :class:`RepoUnavailableError` (the writer keeps the records and retries) when
+        ``path`` no longer names the SQLite file set-up found: the pool's connections are
+        closed and the next attempt sets up again on whatever file the path names now."""
+        try:
+            if _file_identity(path) == self._file_id:
+                return
+        except OSError:
+            return  # it cannot be looked at: SQLite's own errors say what is wrong
+        with self._setup_lock:
+            self._ready = False
+            self._next_setup = 0.0
+            self.engine.dispose()
+        raise RepoUnavailableError(
+            f"{redact_url(self.engine.url)}: the database file {path!r} was deleted or "
+            "replaced while the repo was writing to it; the records are kept and written "
+            "to the file the path names now, once its table is found or created"
+        )
+
     def insert_items(self, items: Sequence[Any]) -> None:
         self._ensure_ready()
         if not items:
             return
+        file = self._file
+        if file is not None:
+            self._check_file(file)
         keys, values = self._rows(items)
         with self._translate(), self.engine.begin() as conn:
             guard = self.write_guard
@@ -930,6 +982,10 @@ class SQLRepo(BaseRepo[Any]):
                 )
             else:
                 self._bulk_insert(conn, keys, values)
+        if file is not None:
+            # replaced during the write: the batch went into the old file, so it is written
+            # again, into the new one
+            self._check_file(file)
 
     def _bulk_insert(
         self, conn: Connection, keys: tuple[str, ...], values: list[Sequence[Any]]
