@@ -414,6 +414,37 @@ def test_restore_adds_what_the_handler_still_buffers() -> None:
     assert rows(repo) == [("job", "run", "x"), ("job", "success", "x")]
 
 
+@pytest.mark.parametrize(
+    ("failing", "error", "said"),
+    [
+        (False, None, "(no answer)"),  # a write that hangs has raised nothing
+        (False, RepoUnavailableError("an old outage"), "(no answer)"),  # recovered from since
+        (True, RepoUnavailableError("down"), "(last error: RepoUnavailableError('down'))"),
+    ],
+)
+def test_a_flush_that_gives_up_says_why_without_an_old_or_empty_error(
+    caplog: pytest.LogCaptureFixture, failing: bool, error: Exception | None, said: str
+) -> None:
+    # Found by probing a black-holed PostgreSQL: the write hung, raised nothing, and the
+    # shutdown said "... within 10.0 s (None)".
+    class Stuck:
+        pending = 3
+        last_error = error
+
+        def __init__(self) -> None:
+            self.failing = failing
+
+        def flush(self, timeout: float | None = None) -> bool:
+            return False
+
+    app = app_on(Switch(), "2024-01-01 10:00")
+    app.session.journal.handler = Stuck()  # type: ignore[assignment]
+    with caplog.at_level(logging.ERROR, "skylaunch.scheduler"):
+        assert not app.session.flush_logs(0.5)
+    assert f"3 task record(s) could not be written to {app.session.journal.repo!r}" in caplog.text
+    assert f"within 0.5 s {said}; they stay buffered" in caplog.text
+
+
 # --- repo unavailable ------------------------------------------------------------------------
 
 

@@ -396,13 +396,17 @@ class Journal:
                 self.scheduler_logger.error("%s", exc, exc_info=exc)
         if done:
             return True
+        error = handler.last_error
+        # (a write that hangs, a black-holed connection, has raised nothing: say so rather
+        # than "None", or than an error of an earlier outage the repo recovered from)
+        why = f"last error: {error!r}" if handler.failing and error is not None else "no answer"
         self.scheduler_logger.error(
-            "%d task record(s) could not be written to %r within %.1f s (%r); they stay "
+            "%d task record(s) could not be written to %r within %.1f s (%s); they stay "
             "buffered and retried while this process lives, and are lost if it exits",
             handler.pending,
             self.repo,
             wait,
-            handler.last_error,
+            why,
             extra={"action": "shutdown"},
         )
         return False
