@@ -261,3 +261,29 @@ def test_a_failing_handler_silenced_lets_runs_go_on() -> None:
     task = app.session["work"]
     assert task.status == "success"
     assert len(task.logger.filter_by(action="success").all()) == 3
+
+
+def test_silenced_logging_failures_are_reported_once_a_minute_with_a_count(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by probing a repo that refused every record: an always-due task's failures made
+    # about 1,100 tracebacks a second in the scheduler's log.
+    from skylaunch import _journal
+
+    now = [1000.0]
+    monkeypatch.setattr(_journal, "_monotonic", lambda: now[0])
+    logger = logging.getLogger(TASK_LOGGER)
+    app = simulated_app("2024-01-01 10:00", silence_task_logging=True)
+    app.task("every 10 seconds", func=work, name="work")
+    logger.addHandler(FailOn("run"))
+    with caplog.at_level(logging.ERROR, "skylaunch.scheduler"):
+        run_for(app, "45 seconds")  # five runs, five failures in the same real minute
+        reports = [r for r in caplog.records if "failed (silenced)" in r.getMessage()]
+        assert len(reports) == 1
+        assert reports[0].exc_info is not None  # the first one with its traceback
+        now[0] += 61
+        run_for(app, "10 seconds")
+    reports = [r.getMessage() for r in caplog.records if "failed (silenced)" in r.getMessage()]
+    assert len(reports) == 2
+    assert reports[1].endswith("; 4 other record(s) failed to log since the last report")
+    assert app.session["work"].status == "success"

@@ -66,6 +66,11 @@ class RunState(Protocol):
 _MESSAGE = "Task '%s' status: '%s'"
 #: The level from which a status record nobody else hears goes to Python's last resort (stderr).
 _LAST_RESORT_LEVEL = logging.WARNING
+#: With ``silence_task_logging``, a record that could not be logged is reported with its
+#: traceback at most once in this many seconds; the others are counted into the next report
+#: (an always-due task whose records a repo refuses made a thousand tracebacks a second).
+_SILENCED_REPORT_S = 60.0
+_monotonic = time.monotonic  # (the tests' clock for that minute)
 _INFO = logging.INFO
 # Whether loggers keep isEnabledFor()'s answers in ``_cache`` (CPython 3.7 and later), which
 # Logger.isEnabledFor reads after its ``disabled`` check
@@ -216,6 +221,8 @@ class Journal:
         """The latest ``created`` recorded so far (POSIX seconds): the scheduler never records
         a run earlier than a record it has already seen (see ``Scheduler._consider``)."""
         self._buffering_reported = False
+        self._silenced_at: float | None = None  # when a silenced failure was last reported
+        self._silenced_since = 0  # silenced failures not reported since
         self._file_output: FileLogger | None = None
 
     # --- the repo ---------------------------------------------------------------------------
@@ -565,8 +572,16 @@ class Journal:
             raise TaskLoggingError(
                 f"logging {action!r} of task {task_name!r} failed: {exc!r}"
             ) from exc
+        now = _monotonic()
+        if self._silenced_at is not None and now - self._silenced_at < _SILENCED_REPORT_S:
+            self._silenced_since += 1
+            return
+        more, self._silenced_since, self._silenced_at = self._silenced_since, 0, now
         self.scheduler_logger.exception(
-            "Logging %r of task %r failed (silenced)", action, task_name
+            "Logging %r of task %r failed (silenced)%s",
+            action,
+            task_name,
+            f"; {more} other record(s) failed to log since the last report" if more else "",
         )
 
     def _level_blocked(self, logger: logging.Logger) -> None:
