@@ -7,6 +7,7 @@ condition family, the instant it announces is the instant of the first run.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from skylaunch import App
+from skylaunch import control as control_module
 from skylaunch.control import Controller, NextRun, as_json
 from skylaunch.exc import TaskLookupError
 from skylaunch.log import TaskRunRecord
@@ -311,6 +313,36 @@ def test_control_from_many_threads_while_the_scheduler_runs_in_another() -> None
 
 def _nothing() -> None:
     """A task body that does nothing."""
+
+
+@pytest.mark.timeout(30)
+def test_a_call_the_loop_began_is_answered_not_timed_out() -> None:
+    # Found by a concurrency probe: a call the loop began just before the deadline raised
+    # ControlTimeout while it went on and acted, so a caller that tried again ran it twice.
+    app = App(execution="thread")
+    app.task("every 1 hour", name="hourly", func=_nothing)
+    app.start()
+    try:
+        control = app.control
+        control.timeout = 0.2
+        acted: list[str] = []
+
+        def slow() -> str:  # begins at once, ends after the deadline
+            time.sleep(0.35)
+            acted.append("done")
+            return "answer"
+
+        assert control.call(slow) == "answer"
+        assert acted == ["done"]
+
+        def stuck() -> str:
+            time.sleep(0.6)  # longer than the deadline and the wait after it
+            return "late"
+
+        with pytest.raises(control_module.ControlTimeout, match="began the call"):
+            control.call(stuck)
+    finally:
+        assert app.stop(timeout=5)
 
 
 def test_one_upcoming_simulation_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -318,11 +318,19 @@ class Controller:
                 return func(*args)
             if time.monotonic() >= deadline:
                 break
-        if not done.cancel() and done.done():
-            return done.result()
+        if not done.cancel():
+            # Begun on the loop by now: it acts, so its answer is waited for. A timeout here
+            # would tell the caller it did not, and a caller that tries again runs a task twice.
+            try:
+                return done.result(self.timeout)
+            except concurrent.futures.TimeoutError:
+                raise ControlTimeout(
+                    f"the scheduler began the call but did not finish it within "
+                    f"{2 * self.timeout:g} s: it may still act"
+                ) from None
         raise ControlTimeout(
             f"the scheduler did not answer within {self.timeout:g} s: its loop is busy "
-            "(a long task with execution='main'?)"
+            "(a long task with execution='main'?); the call was withdrawn and will not act"
         )
 
     # --- inspection ------------------------------------------------------------------------
