@@ -252,17 +252,6 @@ def test_a_file_renamed_over_the_log_with_its_columns_reordered_gets_rows_in_its
     ]
 
 
-def test_permission_error_is_not_transient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = CSVFileRepo(tmp_path / "log.csv", model=MinimalRecord)
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(errno.EACCES, "Permission denied")
-
-    monkeypatch.setattr(csv_module, "open", refuse, raising=False)
-    with pytest.raises(PermissionError):
-        repo.add({"task_name": "x", "action": "run", "created": 1.0})
-
-
 def test_update_and_delete_rewrite_atomically(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     repo = CSVFileRepo(path, model=MinimalRecord)
@@ -276,3 +265,31 @@ def test_update_and_delete_rewrite_atomically(tmp_path: Path) -> None:
         "x,run,2.0",
     ]
     assert not (tmp_path / "log.csv.tmp").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (errno.EROFS, "Read-only file system"),
+        (errno.EACCES, "Permission denied"),
+        (errno.ENOENT, "No such file or directory"),
+    ],
+)
+def test_a_log_an_operator_can_put_right_is_unavailable_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, text: str
+) -> None:
+    # Found by probing a read-only file system under a running scheduler: the CSV repo refused
+    # the records for good (lost) where the SQL repos buffer and retry them.
+    path = tmp_path / "log.csv"
+    repo = CSVFileRepo(path, model=MinimalRecord)
+    repo.add({"task_name": "x", "action": "run", "created": 1.0})
+
+    def refusing(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        raise OSError(code, text)
+
+    monkeypatch.setattr(csv_module, "open", refusing, raising=False)
+    with pytest.raises(RepoUnavailableError, match=text):
+        repo.add({"task_name": "x", "action": "success", "created": 2.0})
+    monkeypatch.undo()
+    repo.add({"task_name": "x", "action": "success", "created": 2.0})  # the retry
+    assert [r.action for r in repo.filter_by().all()] == ["run", "success"]

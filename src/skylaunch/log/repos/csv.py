@@ -42,9 +42,24 @@ from skylaunch.log.repos.base import BaseRepo, Order, field_getter
 
 __all__ = ["CSVFileRepo"]
 
-# Errors after which the same write may work later (full disk, busy device, fd exhaustion).
+# Errors after which the same write may work later: a full disk, a busy device, fd exhaustion,
+# and what an operator puts right (a file system remounted read-only after an error, a mode or
+# an owner changed, the folder removed). Records meet them buffered and retried, as the SQL
+# repos' (they were refused for good, lost); no record's content can cause them.
 _TRANSIENT_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.EIO, errno.EBUSY, errno.ENFILE, errno.EMFILE}
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EAGAIN,
+        errno.EIO,
+        errno.EBUSY,
+        errno.ENFILE,
+        errno.EMFILE,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOENT,
+    }
 )
 
 
