@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -428,3 +429,34 @@ def test_a_period_with_no_window_left_never_changes_and_the_scheduler_goes_on() 
     assert runs(app, "leap") == [datetime(9996, 2, 29, tzinfo=session.clock.tz)]
     assert runs(app, "past") == []
     assert len(runs(app, "daily")) == 320
+
+
+def test_daily_restarted_with_the_clock_set_back_does_not_run_twice_that_day(
+    tmp_path: Path,
+) -> None:
+    """A restart on the same repo with the clock set back (a clock corrected, another host)
+    finds a finish stored later than now in today's interval: the task did finish today, so
+    ``daily`` does not run it a second time (it did: only the records up to now were read)."""
+    from skylaunch.log import TaskRunRecord
+    from skylaunch.log.repos.sql import SQLRepo
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+
+    def restart(start: str, duration: str) -> list[str]:
+        app = simulated_app(start, tz="UTC")
+        app.session.set_repo(
+            SQLRepo(model=TaskRunRecord, conn_string=url, table="log", if_missing="create")
+        )
+        app.task(daily, name="report")(lambda: None)
+        app.task(daily.between("09:00", "13:00"), name="window")(lambda: None)
+        run_for(app, duration)
+        return [f"{name} {t:%d %H:%M}" for name in ("report", "window") for t in runs(app, name)]
+
+    assert restart("2024-01-01 12:00", "1 minute") == ["report 01 12:00", "window 01 12:00"]
+    # two hours back, the same day: no second run that day; the next day runs as usual
+    assert restart("2024-01-01 10:00", "1 day") == [
+        "report 01 12:00",
+        "report 02 00:00",
+        "window 01 12:00",
+        "window 02 09:00",
+    ]

@@ -13,6 +13,7 @@ from skylaunch.history import FINISH_ACTIONS, Action, TaskLog
 from skylaunch.time import (
     MAX_UTC,
     Cron,
+    Interval,
     TimeDelta,
     TimeOfDay,
     TimeOfHour,
@@ -180,6 +181,15 @@ def _ahead(start: datetime) -> datetime | None:
     return None if start >= MAX_UTC else start
 
 
+def _bounds(interval: Interval, ctx: Context) -> tuple[float, float]:
+    """Where the records that settle the current interval are: from its start to its end, not
+    only to now. A record stored later than the clock (a restart with the clock set back) is
+    still this interval's, so a task that finished in it does not run in it a second time."""
+    return interval.start.timestamp(), max(
+        math.nextafter(interval.end.timestamp(), -math.inf), ctx.ts
+    )
+
+
 class TaskExecutable(PeriodMethods, Condition, Frozen):
     """``daily``, ``hourly``...: inside the period and the task has not finished in it yet.
 
@@ -283,8 +293,7 @@ class TaskExecutable(PeriodMethods, Condition, Frozen):
         interval = self.period.rollforward(now)
         if interval.start > now:
             return self.catch_up_within is not None and self._missed(ctx, now)[0]
-        log = ctx.log_of(self.task)
-        return not self._done(log, interval.start.timestamp(), ctx.ts)
+        return not self._done(ctx.log_of(self.task), *_bounds(interval, ctx))
 
     def next_change(self, ctx: Context) -> datetime | None:
         now = ctx.now
@@ -299,8 +308,7 @@ class TaskExecutable(PeriodMethods, Condition, Frozen):
                     # due until the grace ends (or a run finishes: a task event)
                     return min(until, interval.start.astimezone(now.tzinfo))
             return _ahead(interval.start)
-        log = ctx.log_of(self.task)
-        if not self._done(log, interval.start.timestamp(), ctx.ts):
+        if not self._done(ctx.log_of(self.task), *_bounds(interval, ctx)):
             # due now; it can only stop being due by a task event or when the interval ends
             # into a gap (touching intervals keep it due)
             return self.period.next_boundary(now)
