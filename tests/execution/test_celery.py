@@ -168,6 +168,38 @@ def test_no_worker_confirming_a_timeout_ends_as_crash(records: Collector) -> Non
     assert crash.exc_text.startswith("timeout: no Celery worker confirmed the revocation")  # type: ignore[union-attr]
 
 
+def test_a_silent_result_backend_does_not_hold_a_timed_out_run(
+    celery_cluster: Cluster, records: Collector
+) -> None:
+    """The result backend black-holed while a run is awaited: reading it hangs (up to the Redis
+    client's socket timeout, 120 s), but the run still ends once it timed out and its
+    revocation was not confirmed within terminate_grace_s."""
+    port = urlparse(_celery_app.REDIS_URL).port or 6379
+    with Relay(port) as relay:
+        celery_app = Celery(
+            "silent-backend",
+            broker=_celery_app.RABBITMQ_URL,
+            backend=f"redis://127.0.0.1:{relay.port}/0",
+        )
+        executor = CeleryExecutor(celery_app, queue=celery_cluster.queue, terminate_grace_s=0.5)
+        app = make_app(executor)
+        app.session.create_task(func=t.short, name="work", parameters={"seconds": 5}, timeout=0.5)
+        try:
+            with Running(app):
+                app.session["work"].run()
+                wait_until(lambda: any(r.sent for r in executor._runs.values()), "the send")
+                relay.black_hole()
+                try:
+                    records.wait_action("work", "crash")
+                finally:
+                    relay.forward()  # let the held read end
+        finally:
+            celery_app.close()
+    assert records.actions("work") == ["run", "crash"]
+    (crash,) = records.of("work", "crash")
+    assert "result backend did not answer" in crash.exc_text  # type: ignore[operator]
+
+
 # --- without services -------------------------------------------------------------------
 
 

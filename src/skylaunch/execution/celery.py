@@ -18,8 +18,10 @@ process's loggers, stamped with the run id, just before the end is recorded.
 
 Nothing here blocks the scheduler's loop: ``submit`` only queues the message. One thread sends
 messages and revocations (a broker that does not answer holds this thread, never the loop; a
-run not sent within ``send_timeout_s`` fails, reported once per ``report_every_s``), and one
-thread polls the result backend for every run in flight.
+run not sent within ``send_timeout_s`` fails, reported once per ``report_every_s``), one
+thread polls the result backend for every run in flight, and one keeps the deadlines (a result
+backend that does not answer holds the poller, not the ``crash`` of a run whose revocation was
+not confirmed within ``terminate_grace_s``).
 
 Celery is imported when this module is, which happens only if an app uses it.
 """
@@ -282,6 +284,14 @@ class CeleryExecutor:
                 name="skylaunch:celery-poll",
                 daemon=True,
             ),
+            # Deadlines are kept apart from the reads: a result backend that does not answer
+            # holds the poller (up to the client's socket timeout), never a run's deadline.
+            threading.Thread(
+                target=self._watch_loop,
+                args=(self._stop,),
+                name="skylaunch:celery-watch",
+                daemon=True,
+            ),
         ]
         for thread in self._threads:
             thread.start()
@@ -382,12 +392,23 @@ class CeleryExecutor:
             except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
                 _log.warning("polling Celery results failed", exc_info=True)
 
-    def _poll(self) -> None:
-        backend = self.app.backend
+    def _watch_loop(self, stop: threading.Event) -> None:
+        while not stop.wait(self.poll_interval_s):
+            try:
+                self._watch()
+            except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
+                _log.warning("checking Celery run deadlines failed", exc_info=True)
+
+    def _watch(self) -> None:
+        """End the runs past a deadline: not sent in time, or revoked and not confirmed."""
         now = time.monotonic()
         with self._lock:
-            runs = [r for r in self._runs.values() if r.sent]
             late = [r for r in self._runs.values() if not r.sent and r.send_by < now]
+            lost = [
+                r
+                for r in self._runs.values()
+                if r.sent and r.confirm_by is not None and now > r.confirm_by
+            ]
         for run in late:
             if run.reason is not None:
                 self._end(run, Outcome(run.run_id, "terminate", exc_text=run.reason))
@@ -398,6 +419,23 @@ class CeleryExecutor:
             )
             self._end(run, Outcome(run.run_id, "fail", exc_text=text))
             self._report("a send took longer than send_timeout_s")
+        for run in lost:
+            self._end(
+                run,
+                Outcome(
+                    run.run_id,
+                    "crash",
+                    exc_text=f"{run.reason}: no Celery worker confirmed the revocation "
+                    f"within {self.terminate_grace_s:g} s (terminate_grace_s); the "
+                    "worker was lost, none consumes the queue, or the result backend "
+                    "did not answer",
+                ),
+            )
+
+    def _poll(self) -> None:
+        backend = self.app.backend
+        with self._lock:
+            runs = [r for r in self._runs.values() if r.sent]
         if not runs:
             return
         metas = self._read(backend, [r.task_id for r in runs])
@@ -407,17 +445,6 @@ class CeleryExecutor:
                 with contextlib.suppress(Exception):  # it expires anyway
                     backend.forget(run.task_id)
                 self._end(run, outcome)
-            elif run.confirm_by is not None and now > run.confirm_by:
-                self._end(
-                    run,
-                    Outcome(
-                        run.run_id,
-                        "crash",
-                        exc_text=f"{run.reason}: no Celery worker confirmed the revocation "
-                        f"within {self.terminate_grace_s:g} s (terminate_grace_s); the "
-                        "worker was lost or none consumes the queue",
-                    ),
-                )
 
     @staticmethod
     def _read(backend: Any, task_ids: list[str]) -> list[dict[str, Any] | None]:
