@@ -279,16 +279,16 @@ class CeleryExecutor:
                 daemon=True,
             ),
             threading.Thread(
-                target=self._poll_loop,
-                args=(self._stop,),
+                target=self._every_poll,
+                args=(self._stop, self._poll, "polling Celery results failed"),
                 name="skylaunch:celery-poll",
                 daemon=True,
             ),
             # Deadlines are kept apart from the reads: a result backend that does not answer
             # holds the poller (up to the client's socket timeout), never a run's deadline.
             threading.Thread(
-                target=self._watch_loop,
-                args=(self._stop,),
+                target=self._every_poll,
+                args=(self._stop, self._watch, "checking Celery run deadlines failed"),
                 name="skylaunch:celery-watch",
                 daemon=True,
             ),
@@ -385,19 +385,13 @@ class CeleryExecutor:
             self.report_every_s,
         )
 
-    def _poll_loop(self, stop: threading.Event) -> None:
+    def _every_poll(self, stop: threading.Event, step: Callable[[], None], failed: str) -> None:
+        """Call ``step`` every ``poll_interval_s`` until ``stop``, whatever it raises."""
         while not stop.wait(self.poll_interval_s):
             try:
-                self._poll()
+                step()
             except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
-                _log.warning("polling Celery results failed", exc_info=True)
-
-    def _watch_loop(self, stop: threading.Event) -> None:
-        while not stop.wait(self.poll_interval_s):
-            try:
-                self._watch()
-            except Exception:  # noqa: PERF203 - the loop must go on: runs in flight need it
-                _log.warning("checking Celery run deadlines failed", exc_info=True)
+                _log.warning(failed, exc_info=True)
 
     def _watch(self) -> None:
         """End the runs past a deadline: not sent in time, or revoked and not confirmed."""
