@@ -535,6 +535,12 @@ def test_a_removed_or_replaced_task_cannot_run_and_leaves_nothing_for_its_succes
     newer = app.task(daily.at("23:00"), name="job", func=lambda: calls.append("newer"))
     with pytest.raises(TaskLookupError, match="replaced by another of its name"):
         new.run()
+    with (
+        pytest.warns(DeprecationWarning, match="force_run is deprecated"),
+        pytest.raises(TaskLookupError, match="replaced by another of its name"),
+    ):
+        new.force_run = True  # Rocketry's old way of asking, the same check
+    assert not new.force_run
     run_for(app, "1 hour")
     assert calls == []  # nothing was asked of the task that holds the name now
     newer.run()

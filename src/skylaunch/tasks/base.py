@@ -394,6 +394,10 @@ class Task(ABC):
         A task removed from its session (or replaced by another of its name) cannot run:
         :class:`~skylaunch.exc.TaskLookupError` (its request would have waited under its name
         and run the next task defined with that name)."""
+        self._request_run(params)
+
+    def _request_run(self, params: dict[str, Any]) -> None:
+        """Ask for a run with ``params`` (:meth:`run`, ``force_run = True``)."""
         registry = self.session.registry
         with registry._lock:  # not between a rename and the move of its runs
             name = self.name
@@ -437,9 +441,9 @@ class Task(ABC):
             stacklevel=_user_stacklevel(),
         )
         batch: dict[str, Any] = {}
+        self._request_run(batch)
         self._forced_batch = batch
         self._force_run = True
-        self._runtime.request_run(self.name, batch)
 
     @property
     def disabled(self) -> bool:
